@@ -1,0 +1,48 @@
+# Two commands matter: `make demo` and `make test`. Everything else is a building block.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+KEEP ?=
+PYTEST_ARGS ?=
+
+.PHONY: install demo test lint typecheck unit e2e bench clean tools
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP) tools
+
+# kubectl is on the usual machine image; a bare machine gets Debian's kubernetes-client.
+tools:
+	@command -v kubectl >/dev/null 2>&1 || { \
+	  echo "kubectl not found: installing Debian's kubernetes-client"; \
+	  apt-get update -qq && apt-get install -y -qq kubernetes-client >/dev/null; }
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check operator tests bench
+	$(VENV)/bin/ruff format --check operator tests bench
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+unit: $(STAMP)
+	$(PY) -m pytest -m 'not e2e' $(PYTEST_ARGS)
+
+e2e: install
+	$(PY) -m pytest -m e2e $(PYTEST_ARGS)
+
+test: install lint typecheck
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+demo: install
+	$(PY) -m tests.demo $(if $(KEEP),--keep,)
+
+bench: install
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+from azure_speech_operator.cli import main
+
+raise SystemExit(main())

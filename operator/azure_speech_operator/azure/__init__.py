@@ -1,0 +1,1 @@
+"""Typed async client for the Azure Speech endpoint APIs. Knows nothing of Kubernetes."""

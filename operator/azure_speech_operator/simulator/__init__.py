@@ -1,0 +1,1 @@
+"""Azure Speech endpoint API simulator (aiohttp), faithful to the official specs."""

@@ -1,0 +1,1 @@
+"""SpeechEndpoint: spec model, pure reconcile logic, kopf handlers."""

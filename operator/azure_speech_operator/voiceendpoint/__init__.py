@@ -1,0 +1,1 @@
+"""VoiceEndpoint: spec model, pure reconcile logic, kopf handlers."""
