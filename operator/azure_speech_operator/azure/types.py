@@ -30,7 +30,35 @@ class ErrorClass(StrEnum):
     NOT_FOUND = "not-found"
 
 
-class AzureError(Exception):
+class OperatorError(Exception):
+    """An error the reconcilers classify and show: a CamelCase `reason` (condition reason, event reason), a
+    human message, an error class deciding the retry, and an optional delay. Azure errors and the operator's
+    own (CredentialsNotFound, HostNotAllowed, ConfigMapNotOwned ...) share it, so one code path reports both.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        message: str,
+        error_class: ErrorClass,
+        *,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self._reason = reason
+        self.message = message
+        self.error_class = error_class
+        self.retry_after = retry_after
+
+    @property
+    def reason(self) -> str:
+        return self._reason
+
+    def __str__(self) -> str:
+        return f"{self.reason}: {self.message}"
+
+
+class AzureError(OperatorError):
     """Every failed Azure call ends as one of these: a non-2xx answer, a timeout or a broken connection.
 
     The text never holds a key, a token or a SAS URL: only Azure's code and message.
@@ -50,15 +78,12 @@ class AzureError(Exception):
         outcome_unknown: bool = False,
         operation: str | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(detailed_code or code, message, error_class, retry_after=retry_after)
         self.status = status
         self.code = code
         self.detailed_code = detailed_code
-        self.message = message
         self.target = target
         self.request_id = request_id
-        self.retry_after = retry_after
-        self.error_class = error_class
         # True when the request may have taken effect although no usable answer came back (timeout after
         # sending, reset connection, unreadable 2xx): a create must then be looked up before it is retried.
         self.outcome_unknown = outcome_unknown
