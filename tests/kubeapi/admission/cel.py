@@ -1,0 +1,392 @@
+"""x-kubernetes-validations: CEL rules compiled once per schema, evaluated with `self` bound at their node.
+
+Transition rules (those that mention oldSelf) run only when the old object has a value at the same place
+(properties and additionalProperties by key, items of x-kubernetes-list-type=map lists by their keys), unless
+optionalOldSelf asks for them to run on create too, with oldSelf an optional.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import celpy
+import lark
+from celpy import celtypes
+from celpy.adapter import json_to_cel
+from celpy.celparser import CELParseError
+from celpy.evaluation import CELEvalError
+
+from .celfuncs import FUNCTIONS, KNOWN_FUNCTIONS, CelOptional
+from .errors import FieldError, Path, PathSeg, field_error
+
+Schema = dict[str, Any]
+
+_ENV = celpy.Environment()
+_RESERVED = {
+    "true", "false", "null", "in", "as", "break", "const", "continue", "else", "for", "function", "if",
+    "import", "let", "loop", "package", "namespace", "return", "var", "void", "while",
+}  # fmt: skip
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class CelCompileError(Exception):
+    """A rule, messageExpression or fieldPath that the apiserver would refuse when the CRD is written."""
+
+    def __init__(self, path: str, value: str, detail: str) -> None:
+        super().__init__(f"{path}: {detail}")
+        self.path = path
+        self.value = value
+        self.detail = detail
+
+
+def escape_property(name: str) -> str | None:
+    """The CEL name of an object property (Kubernetes' escaping), None if the property is not accessible."""
+    if name in _RESERVED:
+        return f"__{name}__"
+    escaped = (
+        name.replace("__", "__underscores__")
+        .replace(".", "__dot__")
+        .replace("-", "__dash__")
+        .replace("/", "__slash__")
+    )
+    return escaped if _IDENT.match(escaped) else None
+
+
+def _idents(tree: lark.Tree[Any]) -> set[str]:
+    found: set[str] = set()
+    for sub in tree.iter_subtrees():
+        if sub.data == "ident":
+            found.add(str(sub.children[0]))
+    return found
+
+
+def _called(tree: lark.Tree[Any]) -> set[str]:
+    names: set[str] = set()
+    for sub in tree.iter_subtrees():
+        if sub.data in ("member_dot_arg", "ident_arg", "dot_ident_arg"):
+            for child in sub.children:
+                if isinstance(child, lark.Token) and child.type == "IDENT":
+                    names.add(str(child))
+                    break
+    return names
+
+
+def _compile(source: str, path: str) -> tuple[Any, lark.Tree[Any]]:
+    try:
+        tree = _ENV.compile(source)
+    except CELParseError as exc:
+        raise CelCompileError(path, source, f"compilation failed: ERROR: <input>: {exc}") from None
+    unknown = sorted(_called(tree) - KNOWN_FUNCTIONS)
+    if unknown:
+        detail = f"compilation failed: ERROR: <input>: undeclared reference to '{unknown[0]}'"
+        raise CelCompileError(path, source, detail)
+    return _ENV.program(tree, functions=FUNCTIONS), tree
+
+
+@dataclass
+class Rule:
+    rule: str
+    program: Any
+    transition: bool
+    message: str | None
+    message_program: Any | None
+    reason: str | None
+    field_path: tuple[str, ...]
+    optional_old_self: bool
+
+
+@dataclass
+class Node:
+    """Compiled rules of one schema node, and whether any rule lives below it (to skip rule-free subtrees)."""
+
+    rules: list[Rule] = field(default_factory=list)
+    has_rules_below: bool = False
+
+
+_FIELD_PATH = re.compile(r"\.([A-Za-z_][A-Za-z0-9_-]*)|\['((?:[^'\\]|\\.)*)'\]")
+
+
+def _parse_field_path(text: str, path: str) -> tuple[str, ...]:
+    parts: list[str] = []
+    pos = 0
+    while pos < len(text):
+        match = _FIELD_PATH.match(text, pos)
+        if not match:
+            raise CelCompileError(path, text, "fieldPath must be a valid path")
+        parts.append(match.group(1) if match.group(1) is not None else match.group(2))
+        pos = match.end()
+    return tuple(parts)
+
+
+class CelValidator:
+    """Compiles every rule of a schema once; validate() runs them on an object (and its old copy)."""
+
+    def __init__(self, schema: Schema, schema_path: str = "openAPIV3Schema") -> None:
+        self.schema = schema
+        self._nodes: dict[int, Node] = {}
+        self._walk(schema, schema_path)
+
+    @property
+    def rule_count(self) -> int:
+        return sum(len(n.rules) for n in self._nodes.values())
+
+    def _walk(self, schema: Schema, path: str) -> bool:
+        node = Node()
+        for i, spec in enumerate(schema.get("x-kubernetes-validations") or []):
+            node.rules.append(self._compile_rule(spec, f"{path}.x-kubernetes-validations[{i}]"))
+        below = False
+        for key, prop in (schema.get("properties") or {}).items():
+            below = self._walk(prop, f"{path}.properties[{key}]") or below
+        additional = schema.get("additionalProperties")
+        if isinstance(additional, dict):
+            below = self._walk(additional, f"{path}.additionalProperties") or below
+        items = schema.get("items")
+        if isinstance(items, dict):
+            below = self._walk(items, f"{path}.items") or below
+        node.has_rules_below = below
+        self._nodes[id(schema)] = node
+        return below or bool(node.rules)
+
+    def _compile_rule(self, spec: dict[str, Any], path: str) -> Rule:
+        source = spec.get("rule")
+        if not isinstance(source, str) or not source.strip():
+            raise CelCompileError(f"{path}.rule", str(source), "rule is not specified")
+        program, tree = _compile(source, f"{path}.rule")
+        message_program = None
+        if spec.get("messageExpression"):
+            message_program, _ = _compile(spec["messageExpression"], f"{path}.messageExpression")
+        field_path: tuple[str, ...] = ()
+        if spec.get("fieldPath"):
+            field_path = _parse_field_path(spec["fieldPath"], f"{path}.fieldPath")
+        reason = spec.get("reason")
+        if reason is not None and reason not in (
+            "FieldValueInvalid",
+            "FieldValueForbidden",
+            "FieldValueRequired",
+            "FieldValueDuplicate",
+        ):
+            raise CelCompileError(f"{path}.reason", str(reason), "unsupported reason")
+        transition = "oldSelf" in _idents(tree)
+        return Rule(
+            rule=source,
+            program=program,
+            transition=transition,
+            message=spec.get("message"),
+            message_program=message_program,
+            reason=reason,
+            field_path=field_path,
+            optional_old_self=bool(spec.get("optionalOldSelf")),
+        )
+
+    # ------------------------------------------------------------ evaluation
+
+    def validate(self, obj: Any, old: Any = None, *, has_old: bool = False) -> list[FieldError]:
+        errors: list[FieldError] = []
+        self._validate(obj, old, has_old, self.schema, (), errors)
+        return errors
+
+    def _validate(
+        self, value: Any, old: Any, has_old: bool, schema: Schema, path: Path, errors: list[FieldError]
+    ) -> None:
+        if value is None:
+            return
+        node = self._nodes.get(id(schema))
+        if node is None:
+            return
+        if node.rules:
+            self._run_rules(node.rules, value, old, has_old and old is not None, schema, path, errors)
+        if not node.has_rules_below:
+            return
+        if isinstance(value, dict):
+            props: dict[str, Schema] = schema.get("properties") or {}
+            additional = schema.get("additionalProperties")
+            old_map = old if has_old and isinstance(old, dict) else {}
+            for key, child in value.items():
+                seg: PathSeg
+                if key in props:
+                    sub, seg = props[key], ("field", key)
+                elif isinstance(additional, dict):
+                    sub, seg = additional, ("key", key)
+                else:
+                    continue
+                self._validate(child, old_map.get(key), key in old_map, sub, (*path, seg), errors)
+        elif isinstance(value, list):
+            items = schema.get("items")
+            if not isinstance(items, dict):
+                return
+            old_items = self._correlate_items(value, old if has_old else None, schema)
+            for i, item in enumerate(value):
+                old_item = old_items.get(i)
+                self._validate(
+                    item,
+                    old_item[0] if old_item else None,
+                    old_item is not None,
+                    items,
+                    (*path, ("index", i)),
+                    errors,
+                )
+
+    @staticmethod
+    def _correlate_items(value: list[Any], old: Any, schema: Schema) -> dict[int, tuple[Any]]:
+        if not isinstance(old, list) or schema.get("x-kubernetes-list-type") != "map":
+            return {}
+        keys = schema.get("x-kubernetes-list-map-keys") or []
+
+        def ident(item: Any) -> str | None:
+            if not isinstance(item, dict):
+                return None
+            return repr([item.get(k) for k in keys])
+
+        by_key = {ident(o): o for o in old if ident(o) is not None}
+        out: dict[int, tuple[Any]] = {}
+        for i, item in enumerate(value):
+            k = ident(item)
+            if k is not None and k in by_key:
+                out[i] = (by_key[k],)
+        return out
+
+    def _run_rules(
+        self,
+        rules: list[Rule],
+        value: Any,
+        old: Any,
+        has_old: bool,
+        schema: Schema,
+        path: Path,
+        errors: list[FieldError],
+    ) -> None:
+        cel_self = to_cel(value, schema)
+        cel_old: Any = None
+        if has_old:
+            cel_old = to_cel(old, schema)
+        for rule in rules:
+            activation: dict[str, Any] = {"self": cel_self}
+            if rule.transition:
+                if rule.optional_old_self:
+                    activation["oldSelf"] = CelOptional(cel_old, present=has_old)
+                elif not has_old:
+                    continue
+                else:
+                    activation["oldSelf"] = cel_old
+            try:
+                result = rule.program.evaluate(activation)
+            except CELEvalError as exc:
+                detail = f"{describe_eval_error(exc)} evaluating rule: {rule.rule}"
+                errors.append(field_error(path, "FieldValueInvalid", schema_type(schema), detail))
+                continue
+            if isinstance(result, CELEvalError):
+                detail = f"{describe_eval_error(result)} evaluating rule: {rule.rule}"
+                errors.append(field_error(path, "FieldValueInvalid", schema_type(schema), detail))
+                continue
+            if result is True or (isinstance(result, celtypes.BoolType) and bool(result)):
+                continue
+            if not isinstance(result, bool | celtypes.BoolType):
+                detail = f"rule did not evaluate to a bool: {rule.rule}"
+                errors.append(field_error(path, "FieldValueInvalid", schema_type(schema), detail))
+                continue
+            errors.append(self._failure(rule, activation, schema, path))
+
+    def _failure(self, rule: Rule, activation: dict[str, Any], schema: Schema, path: Path) -> FieldError:
+        message = rule.message or f"failed rule: {rule.rule}"
+        if rule.message_program is not None:
+            try:
+                produced = rule.message_program.evaluate(activation)
+            except CELEvalError:
+                produced = None
+            if isinstance(produced, str) and produced.strip() and "\n" not in produced:
+                message = str(produced)
+        target_path, target_schema = path, schema
+        for part in rule.field_path:
+            props = target_schema.get("properties") or {}
+            if part in props:
+                target_path, target_schema = (*target_path, ("field", part)), props[part]
+            else:
+                additional = target_schema.get("additionalProperties")
+                target_path = (*target_path, ("key", part))
+                target_schema = additional if isinstance(additional, dict) else {}
+        shown = schema_type(target_schema)
+        reason = rule.reason or "FieldValueInvalid"
+        if reason == "FieldValueForbidden":
+            return field_error(target_path, reason, detail=message)
+        if reason == "FieldValueRequired":
+            return field_error(target_path, reason, detail=message)
+        if reason == "FieldValueDuplicate":
+            return field_error(target_path, reason, shown)
+        return field_error(target_path, "FieldValueInvalid", shown, message)
+
+
+def schema_type(schema: Schema) -> str:
+    return str(schema.get("type") or "")
+
+
+def describe_eval_error(exc: CELEvalError) -> str:
+    text = str(exc.args[0]) if exc.args else "evaluation error"
+    text = text.split(" (in activation", 1)[0]
+    missing = re.match(r"no such member in mapping: '(.*)'$", text)
+    if missing:
+        return f"no such key: {missing.group(1)}"
+    return text
+
+
+# ---------------------------------------------------------------- values
+
+
+def to_cel(value: Any, schema: Schema | None) -> Any:
+    """A decoded JSON value as the CEL value Kubernetes binds: typed by the schema node it sits at."""
+    if value is None:
+        return None
+    schema = schema or {}
+    if isinstance(value, dict):
+        props: dict[str, Schema] = schema.get("properties") or {}
+        additional = schema.get("additionalProperties")
+        out: dict[Any, Any] = {}
+        for key, child in value.items():
+            if key in props:
+                name = escape_property(key)
+                if name is not None:
+                    out[celtypes.StringType(name)] = to_cel(child, props[key])
+            elif isinstance(additional, dict):
+                out[celtypes.StringType(key)] = to_cel(child, additional)
+            else:
+                out[celtypes.StringType(key)] = to_cel(child, None)
+        return celtypes.MapType(out)
+    if isinstance(value, list):
+        items = schema.get("items")
+        return celtypes.ListType([to_cel(v, items if isinstance(items, dict) else None) for v in value])
+    if isinstance(value, bool):
+        return celtypes.BoolType(value)
+    kind = schema.get("type")
+    if isinstance(value, int | float):
+        if kind == "number" or (kind != "integer" and isinstance(value, float) and not value.is_integer()):
+            return celtypes.DoubleType(value)
+        return celtypes.IntType(int(value))
+    if isinstance(value, str):
+        fmt = schema.get("format")
+        if kind == "string" and fmt in ("date-time", "datetime"):
+            try:
+                return celtypes.TimestampType(value)
+            except ValueError:
+                return celtypes.StringType(value)
+        if kind == "string" and fmt == "date":
+            try:
+                return celtypes.TimestampType(
+                    datetime.datetime.fromisoformat(value).replace(tzinfo=datetime.UTC)
+                )
+            except ValueError:
+                return celtypes.StringType(value)
+        if kind == "string" and fmt == "duration":
+            try:
+                return celtypes.DurationType(value)
+            except ValueError:
+                return celtypes.StringType(value)
+        if kind == "string" and fmt == "byte":
+            try:
+                return celtypes.BytesType(base64.b64decode(value))
+            except ValueError:
+                return celtypes.StringType(value)
+        return celtypes.StringType(value)
+    return json_to_cel(value)
