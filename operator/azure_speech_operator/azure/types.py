@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -233,6 +234,17 @@ class LogFile(BaseModel):
     size: int | None = None
 
 
+class SpeechProject(BaseModel):
+    """A speech to text project (v3.2 and 2025-10-15; 2024-11-15 has none)."""
+
+    id: str
+    display_name: str | None = None
+    description: str | None = None
+    locale: str | None = None
+    custom_properties: dict[str, str] = Field(default_factory=dict)
+    created_at: datetime | None = None
+
+
 class SpeechEndpoints(Protocol):
     """Speech to text endpoints of one Speech resource, at one API version."""
 
@@ -250,13 +262,22 @@ class SpeechEndpoints(Protocol):
 
     def list(self, filter: str | None = None) -> AsyncIterator[SpeechEndpoint]: ...
 
-    async def find_by_marker(self, key: str, value: str) -> SpeechEndpoint | None:
-        """The endpoint whose customProperties[key] == value, paging through the whole list."""
+    async def find_by_marker(
+        self, key: str, value: str, *, locale: str | None = None
+    ) -> SpeechEndpoint | None:
+        """The endpoint whose customProperties[key] == value, paging through the whole list. `locale` only
+        narrows the listing (a documented filter field); correctness never depends on it."""
         ...
 
     async def get_model(self, ref: ModelRef) -> SpeechModel: ...
 
+    async def get_project(self, project_id: str) -> SpeechProject: ...
+
     def list_logs(self, endpoint_id: str) -> AsyncIterator[LogFile]: ...
+
+    async def download_log(self, file: LogFile, dest: Path) -> int:
+        """Saves one content log file from its SAS URL to `dest`; returns the bytes written."""
+        ...
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -1,0 +1,110 @@
+"""`AzureClient`: the factory the reconcilers use. One shared `httpx.AsyncClient`, one limiter per
+(host, credential), one token cache; adapters chosen by the target's API version.
+
+    async with AzureClient(ClientSettings()) as client:
+        endpoints = client.speech(AzureTarget.for_region("westeurope", "2025-10-15"), ApiKey(key=key))
+        endpoint = await endpoints.get(endpoint_id)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from types import TracebackType
+
+import httpx
+
+from .auth import AzureIdentityTokenProvider, CachingTokens, TokenProvider
+from .config import ClientSettings
+from .errors import operator_error
+from .limiter import Clock, Sleep
+from .speech import SpeechAdapter
+from .transport import Credential, RequestObserver, Session, Transport, install_log_redaction
+from .types import SPEECH_API_VERSIONS, VOICE_API_VERSIONS, AzureTarget, SpeechEndpoints, VoiceEndpoints
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class AzureClient:
+    def __init__(
+        self,
+        settings: ClientSettings | None = None,
+        *,
+        observer: RequestObserver | None = None,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+        wall_clock: Callable[[], datetime] = _utc_now,
+        token_provider: TokenProvider | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        """`clock`/`sleep` drive the limiters (tests inject fakes), `wall_clock` reads HTTP-date Retry-After,
+        `token_provider` replaces azure-identity, `transport` replaces the network (httpx.MockTransport)."""
+        self.settings = settings or ClientSettings()
+        install_log_redaction()
+        self._http = httpx.AsyncClient(
+            follow_redirects=False,
+            trust_env=False,
+            transport=transport,
+            timeout=httpx.Timeout(
+                connect=self.settings.connect_timeout_s,
+                read=self.settings.read_timeout_s,
+                write=self.settings.read_timeout_s,
+                pool=self.settings.read_timeout_s,
+            ),
+            limits=httpx.Limits(max_connections=max(self.settings.max_concurrency * 4, 10)),
+        )
+        self._tokens = CachingTokens(token_provider or AzureIdentityTokenProvider())
+        self._transport = Transport(
+            self.settings, self._http, observer, self._tokens, clock, sleep, wall_clock
+        )
+
+    async def __aenter__(self) -> AzureClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+        await self._tokens.close()
+
+    def __repr__(self) -> str:
+        return f"AzureClient(allowed_hosts={list(self.settings.allowed_hosts)!r})"
+
+    def session(self, target: AzureTarget, credential: Credential) -> Session:
+        return Session(self._transport, target, credential)
+
+    def speech(self, target: AzureTarget, credential: Credential) -> SpeechEndpoints:
+        """Speech to text endpoints of one resource. Raises AzureError (FATAL) for an unsupported version,
+        a host off the allow-list (HostNotAllowed) or Entra on a regional host (EntraRequiresCustomDomain)."""
+        if target.api_version not in SPEECH_API_VERSIONS:
+            raise operator_error(
+                "UnsupportedApiVersion",
+                f"speech to text API version {target.api_version!r} is not supported "
+                f"(supported: {', '.join(SPEECH_API_VERSIONS)})",
+            )
+        return SpeechAdapter(self.session(target, credential), target.api_version)
+
+    def voice(self, target: AzureTarget, credential: Credential) -> VoiceEndpoints:
+        """Custom voice endpoints of one resource; `v3.0` supports only get/suspend/resume."""
+        from .voice import VoiceAdapter, VoiceV3Adapter
+
+        if target.api_version not in VOICE_API_VERSIONS:
+            raise operator_error(
+                "UnsupportedApiVersion",
+                f"custom voice API version {target.api_version!r} is not supported "
+                f"(supported: {', '.join(VOICE_API_VERSIONS)})",
+            )
+        session = self.session(target, credential)
+        if target.api_version == "v3.0":
+            return VoiceV3Adapter(session)
+        return VoiceAdapter(session, target.api_version)

@@ -1,0 +1,246 @@
+"""Every failed Azure call becomes one `AzureError`, classified by the one table below (docs/errors.md).
+
+Both error shapes are read: speech to text puts the Error object at the top level with `innerError`, custom
+voice wraps it as `{"error": {..., "innererror": ...}}`. Real answers also carry detailed codes at the top
+level, empty bodies, and HTML pages from gateways; none of that may crash classification.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from http import HTTPStatus
+from typing import Any
+
+from .retry_after import _wall_clock, retry_after_from_headers
+from .types import AzureError, ErrorClass
+
+# Azure codes (top-level or detailed) with a meaning of their own. Generic codes (InvalidRequest,
+# InvalidArgument, BadRequest, BadArgument) are deliberately absent: the HTTP status decides for them.
+CODE_CLASSES: dict[str, ErrorClass] = {
+    # Azure is busy with the resource (a redeploy, a model still training): retried slowly.
+    "EndpointNotUpdatable": ErrorClass.WAITING,
+    "ModelDeploymentNotCompleteState": ErrorClass.WAITING,
+    "InUseViolation": ErrorClass.WAITING,
+    # A human must act outside the spec: quota, credentials, permissions, storage.
+    "QuotaViolation": ErrorClass.BLOCKED,
+    "SkuLimitsExist": ErrorClass.BLOCKED,
+    "Unauthorized": ErrorClass.BLOCKED,
+    "Forbidden": ErrorClass.BLOCKED,
+    "NotAllowed": ErrorClass.BLOCKED,
+    "InvalidSubscription": ErrorClass.BLOCKED,
+    "SubscriptionNotFound": ErrorClass.BLOCKED,
+    "InvalidPermissions": ErrorClass.BLOCKED,
+    "InvalidProductId": ErrorClass.BLOCKED,
+    "InaccessibleCustomerStorage": ErrorClass.BLOCKED,
+    "DeployNotAllowed": ErrorClass.BLOCKED,
+    "DeleteNotAllowed": ErrorClass.BLOCKED,
+    "CredentialsNotFound": ErrorClass.BLOCKED,
+    "TokenUnavailable": ErrorClass.BLOCKED,
+    "ResponseTooLarge": ErrorClass.BLOCKED,
+    # The request itself is wrong: only a spec change (or a reconcile request) helps.
+    "InvalidModel": ErrorClass.FATAL,
+    "InvalidBaseModel": ErrorClass.FATAL,
+    "InvalidModelUri": ErrorClass.FATAL,
+    "ModelMismatch": ErrorClass.FATAL,
+    "ModelDeprecated": ErrorClass.FATAL,
+    "ModelNotDeployable": ErrorClass.FATAL,
+    "DeployingFailedModel": ErrorClass.FATAL,
+    "InvalidLocale": ErrorClass.FATAL,
+    "UnsupportedLanguageCode": ErrorClass.FATAL,
+    "InvalidPayload": ErrorClass.FATAL,
+    "InvalidParameter": ErrorClass.FATAL,
+    "InvalidParameterValue": ErrorClass.FATAL,
+    "InvalidRequestBodyFormat": ErrorClass.FATAL,
+    "EmptyRequest": ErrorClass.FATAL,
+    "InvalidProject": ErrorClass.FATAL,
+    "InvalidProjectKind": ErrorClass.FATAL,
+    "InvalidPrerequisite": ErrorClass.FATAL,
+    "EndpointWithoutLogging": ErrorClass.FATAL,
+    "EndpointLoggingNotSupported": ErrorClass.FATAL,
+    "UnsupportedFilter": ErrorClass.FATAL,
+    "UnsupportedPagination": ErrorClass.FATAL,
+    "UnsupportedMediaType": ErrorClass.FATAL,
+    "UnprocessableEntity": ErrorClass.FATAL,
+    "InvalidLogId": ErrorClass.FATAL,
+    "InvalidSasValidityDuration": ErrorClass.FATAL,
+    "HostNotAllowed": ErrorClass.FATAL,
+    "EntraRequiresCustomDomain": ErrorClass.FATAL,
+    "UnsupportedApiVersion": ErrorClass.FATAL,
+    "NotSupportedByApiVersion": ErrorClass.FATAL,
+    "InvalidEndpointUrl": ErrorClass.FATAL,
+    "UnexpectedRedirect": ErrorClass.FATAL,
+    # Azure's own trouble or contention: retried after Retry-After, else with backoff.
+    "TooManyRequests": ErrorClass.TRANSIENT,
+    "InternalServerError": ErrorClass.TRANSIENT,
+    "ServiceUnavailable": ErrorClass.TRANSIENT,
+    "PipelineError": ErrorClass.TRANSIENT,
+    "InternalCommunicationFailed": ErrorClass.TRANSIENT,
+    "UnexpectedError": ErrorClass.TRANSIENT,
+    "Conflict": ErrorClass.TRANSIENT,
+    "Timeout": ErrorClass.TRANSIENT,
+    "ConnectionFailed": ErrorClass.TRANSIENT,
+    "InvalidResponse": ErrorClass.TRANSIENT,
+    "NotFound": ErrorClass.NOT_FOUND,
+}
+
+# Statuses that decide on their own, whatever code the body carries: a throttle or a 5xx is never a human's
+# problem, and 404 is not-found.
+_STATUS_FIRST = {429: ErrorClass.TRANSIENT, 404: ErrorClass.NOT_FOUND}
+
+
+def class_for_status(status: int | None) -> ErrorClass:
+    if status is None:
+        return ErrorClass.TRANSIENT
+    if status in _STATUS_FIRST:
+        return _STATUS_FIRST[status]
+    if status in (401, 403):
+        return ErrorClass.BLOCKED
+    if status in (408, 409, 423, 425) or status >= 500 or status < 300:
+        return ErrorClass.TRANSIENT
+    return ErrorClass.FATAL  # other 3xx/4xx: the request is wrong for this resource
+
+
+def classify(status: int | None, code: str | None, detailed_code: str | None) -> ErrorClass:
+    """The one table: a 429/404 status first, then the detailed code, the top-level code, the status."""
+    if status in _STATUS_FIRST:
+        return _STATUS_FIRST[status]
+    for candidate in (detailed_code, code):
+        if candidate and candidate in CODE_CLASSES:
+            found = CODE_CLASSES[candidate]
+            # A 5xx keeps being transient even when Azure attaches a validation-looking code to it.
+            if status is not None and status >= 500 and found is ErrorClass.FATAL:
+                return ErrorClass.TRANSIENT
+            return found
+    return class_for_status(status)
+
+
+def status_code_name(status: int) -> str:
+    """`BadGateway` for 502: the code of an answer whose body names none."""
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        return f"Http{status}"
+    return "".join(
+        part.capitalize() if part.islower() else part for part in re.split(r"[^A-Za-z0-9]+", phrase)
+    )
+
+
+_SIG = re.compile(r"(?i)([?&](?:sig|se|st|sp|sv|sr|skoid|sktid|ske|sks|skv|spr|sip|code)=)[^&\s\"'<>]*")
+_MAX_TEXT = 500
+
+
+def scrub(text: str, secrets: Iterable[str] = ()) -> str:
+    """Removes known secrets and SAS signatures from text that may end up in a message."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    text = _SIG.sub(r"\1***", text)
+    return text if len(text) <= _MAX_TEXT else text[: _MAX_TEXT - 1] + "…"
+
+
+def _str(value: Any) -> str | None:
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _inner_code(error: Mapping[str, Any]) -> str | None:
+    """The most specific code in the innerError chain (either spelling), bounded against cycles/depth."""
+    found: str | None = None
+    node: Any = error
+    for _ in range(8):
+        inner = node.get("innerError", node.get("innererror")) if isinstance(node, Mapping) else None
+        if not isinstance(inner, Mapping):
+            break
+        found = _str(inner.get("code")) or found
+        node = inner
+    return found
+
+
+def parse_error_body(body: bytes, content_type: str | None) -> dict[str, str | None]:
+    """code, detailed_code, message, target from either error shape; empty dict when unreadable."""
+    if not body or not body.strip():
+        return {}
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return {}
+    if not isinstance(data, Mapping):
+        return {}
+    error: Any = data.get("error") if isinstance(data.get("error"), Mapping) else data
+    if isinstance(data.get("error"), str) and not _str(data.get("code")):
+        # Some gateways answer {"error": "text"} or {"statusCode": 401, "message": ...}.
+        return {"code": None, "detailed_code": None, "message": _str(data["error"]), "target": None}
+    return {
+        "code": _str(error.get("code")),
+        "detailed_code": _inner_code(error),
+        "message": _str(error.get("message")) or _str(data.get("message")),
+        "target": _str(error.get("target")),
+    }
+
+
+_REQUEST_ID_HEADERS = (
+    "apim-request-id",
+    "x-ms-request-id",
+    "x-request-id",
+    "request-id",
+    "x-ms-client-request-id",
+)
+
+
+def error_from_response(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    operation: str | None = None,
+    secrets: Iterable[str] = (),
+    now: Callable[[], datetime] = _wall_clock,
+) -> AzureError:
+    """One typed, classified error from any non-2xx answer; never raises."""
+    lowered = {str(k).lower(): str(v) for k, v in headers.items()}
+    content_type = lowered.get("content-type")
+    parsed = parse_error_body(body, content_type)
+    code = parsed.get("code") or _str(lowered.get("x-ms-error-code")) or status_code_name(status)
+    detailed = parsed.get("detailed_code")
+    if detailed == code:
+        detailed = None
+    message = parsed.get("message")
+    if not message:
+        what = "an empty body" if not body.strip() else f"a body of type {(content_type or 'unknown')[:60]}"
+        message = f"Azure answered HTTP {status} with {what} and no readable error"
+    secrets = tuple(secrets)
+    code_clean = re.sub(r"[^A-Za-z0-9_.-]", "", scrub(code, secrets))[:80] or status_code_name(status)
+    detailed_clean = re.sub(r"[^A-Za-z0-9_.-]", "", scrub(detailed, secrets))[:80] if detailed else None
+    request_id = next((lowered[h] for h in _REQUEST_ID_HEADERS if h in lowered), None)
+    target = parsed.get("target")
+    return AzureError(
+        status=status,
+        code=code_clean,
+        detailed_code=detailed_clean or None,
+        message=scrub(message, secrets),
+        error_class=classify(status, code_clean, detailed_clean),
+        target=scrub(target, secrets) if target else None,
+        request_id=scrub(request_id, secrets)[:100] if request_id else None,
+        retry_after=retry_after_from_headers(lowered, now),
+        operation=operation,
+    )
+
+
+def operator_error(
+    reason: str, message: str, *, operation: str | None = None, status: int | None = None
+) -> AzureError:
+    """An error the client raises itself (HostNotAllowed, NotSupportedByApiVersion ...), classified by the
+    same table so the reconcilers handle it like any Azure answer."""
+    return AzureError(
+        status=status,
+        code=reason,
+        message=message,
+        error_class=CODE_CLASSES.get(reason, ErrorClass.FATAL),
+        operation=operation,
+    )

@@ -1,0 +1,463 @@
+"""The one place where requests leave: allow-list, budget, auth, timeouts, size limits, error mapping,
+observation. Adapters describe *what* to call; a `Session` decides whether and how.
+
+The client never retries by itself: the reconcilers decide from the error class and `retry_after`. A 429
+pauses the (host, credential) limiter, so every resource sharing that budget backs off together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+from urllib.parse import urlsplit
+
+import httpx
+from pydantic import BaseModel, SecretStr, ValidationError
+
+from .auth import KEY_HEADER, CachingTokens, check_credential_for_host, secrets_of
+from .config import ClientSettings, host_allowed
+from .errors import error_from_response, operator_error, scrub
+from .limiter import Clock, Sleep, SlidingWindowLimiter
+from .retry_after import retry_after_from_headers
+from .types import ApiKey, AzureError, AzureTarget, EntraIdentity, ErrorClass
+
+Credential = ApiKey | EntraIdentity
+M = TypeVar("M", bound=BaseModel)
+
+
+class RequestObserver(Protocol):
+    """Told about every request once it ends: the spec operationId, method, host, HTTP status (or
+    `timeout` / `connection-error` / `too-large`), and seconds spent on the wire (not waiting for budget)."""
+
+    def observe(self, operation: str, method: str, host: str, status: int | str, seconds: float) -> None: ...
+
+
+@dataclass(frozen=True)
+class Origin:
+    scheme: str
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        default = 443 if self.scheme == "https" else 80
+        host = self.host if ":" not in self.host or self.host.startswith("[") else f"[{self.host}]"
+        return f"{self.scheme}://{host}" + ("" if self.port == default else f":{self.port}")
+
+    @property
+    def hostport(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+def parse_origin(url: str, what: str = "endpoint") -> Origin:
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        raise operator_error("InvalidEndpointUrl", f"{what} URL is not a valid URL") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise operator_error(
+            "InvalidEndpointUrl", f"{what} URL must be http(s)://HOST, got scheme {parts.scheme!r}"
+        )
+    if parts.username or parts.password:
+        raise operator_error("InvalidEndpointUrl", f"{what} URL must not carry user information")
+    return Origin(parts.scheme, parts.hostname.lower(), port or (443 if parts.scheme == "https" else 80))
+
+
+def check_origin(origin: Origin, settings: ClientSettings, patterns: tuple[str, ...] | None = None) -> None:
+    """The allow-list and https check, before any request."""
+    if origin.scheme != "https" and not settings.allow_http:
+        raise operator_error(
+            "HostNotAllowed",
+            f"plain http to {origin.host} is refused: https only unless the operator runs with --allow-http",
+        )
+    allowed = settings.allowed_hosts if patterns is None else patterns
+    if not host_allowed(allowed, origin.host, origin.port):
+        raise operator_error(
+            "HostNotAllowed",
+            f"host {origin.hostport} is not on the operator's allow-list ({', '.join(allowed) or 'empty'})",
+        )
+
+
+def validate_target(target: AzureTarget, settings: ClientSettings) -> Origin:
+    parts = urlsplit(target.base_url.strip())
+    if parts.query or parts.fragment or parts.path not in ("", "/"):
+        raise operator_error(
+            "InvalidEndpointUrl",
+            "endpoint URL must be scheme and host only (e.g. https://NAME.cognitiveservices.azure.com)",
+        )
+    origin = parse_origin(target.base_url)
+    check_origin(origin, settings)
+    return origin
+
+
+class _RedactSas(logging.Filter):
+    """httpx logs every request URL at INFO; a log download's URL carries a SAS signature."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record is not ours to fix
+            return True
+        cleaned = scrub(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, ()
+        return True
+
+
+_SAS_FILTER = _RedactSas()
+
+
+def install_log_redaction() -> None:
+    for name in ("httpx", "httpcore"):
+        logger = logging.getLogger(name)
+        if _SAS_FILTER not in logger.filters:
+            logger.addFilter(_SAS_FILTER)
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: httpx.Headers
+    body: bytes
+    retry_after: float | None
+
+
+def credential_key(credential: Credential) -> str:
+    """Identifies a credential for limiter sharing without holding or printing it."""
+    if isinstance(credential, ApiKey):
+        digest = hashlib.sha256(credential.key.get_secret_value().encode()).hexdigest()[:16]
+        return f"key:{digest}"
+    return f"entra:{credential.scope}"
+
+
+@dataclass
+class Gate:
+    """Budget and concurrency for one (host, credential)."""
+
+    limiter: SlidingWindowLimiter
+    concurrency: asyncio.Semaphore
+
+
+class Transport:
+    """Shared by every session of one `AzureClient`: the HTTP connection pool, the gates, the hooks."""
+
+    def __init__(
+        self,
+        settings: ClientSettings,
+        http: httpx.AsyncClient,
+        observer: RequestObserver | None,
+        tokens: CachingTokens | None,
+        clock: Clock,
+        sleep: Sleep,
+        wall_clock: Callable[[], datetime],
+    ) -> None:
+        self.settings = settings
+        self.http = http
+        self.observer = observer
+        self.tokens = tokens
+        self.clock = clock
+        self.sleep = sleep
+        self.wall_clock = wall_clock
+        self._gates: dict[tuple[str, str], Gate] = {}
+
+    def gate(self, origin: Origin, credential: Credential) -> Gate:
+        key = (origin.hostport, credential_key(credential))
+        gate = self._gates.get(key)
+        if gate is None:
+            limiter = SlidingWindowLimiter(
+                self.settings.budget_requests,
+                self.settings.budget_window_s,
+                clock=self.clock,
+                sleep=self.sleep,
+            )
+            gate = Gate(limiter, asyncio.Semaphore(self.settings.max_concurrency))
+            self._gates[key] = gate
+        return gate
+
+    def observe(self, operation: str, method: str, host: str, status: int | str, seconds: float) -> None:
+        if self.observer is not None:
+            try:
+                self.observer.observe(operation, method, host, status, seconds)
+            except Exception:  # metrics must never break a reconcile
+                logging.getLogger(__name__).exception("request observer failed")
+
+
+class Session:
+    """Requests to one Speech resource with one credential; adapters build on it."""
+
+    def __init__(self, transport: Transport, target: AzureTarget, credential: Credential) -> None:
+        self.transport = transport
+        self.settings = transport.settings
+        self.origin = validate_target(target, transport.settings)
+        check_credential_for_host(credential, self.origin.host, self.origin.port)
+        self.credential = credential
+        self.gate = transport.gate(self.origin, credential)
+        self._secrets = secrets_of(credential)
+
+    def __repr__(self) -> str:
+        return f"Session({self.origin.url})"
+
+    # -- URLs -----------------------------------------------------------------------------------------
+
+    def url(self, path: str) -> str:
+        return self.origin.url + path
+
+    def rebase(self, url: str, prefix: str, operation: str) -> str:
+        """A URL Azure returned (self, Location, nextLink ...) moved onto the configured host: Azure answers
+        with regional hosts even when called on a custom domain, and we never follow it anywhere else."""
+        parts = urlsplit(url.strip())
+        path = parts.path or "/"
+        if not path.startswith(prefix):
+            raise operator_error(
+                "InvalidResponse",
+                f"Azure returned a URL outside {prefix} for {operation}",
+                operation=operation,
+            )
+        return self.origin.url + path + (f"?{parts.query}" if parts.query else "")
+
+    # -- requests -------------------------------------------------------------------------------------
+
+    async def _auth_headers(self) -> dict[str, str]:
+        if isinstance(self.credential, ApiKey):
+            return {KEY_HEADER: self.credential.key.get_secret_value()}
+        if self.transport.tokens is None:
+            raise operator_error("TokenUnavailable", "no Microsoft Entra token provider is configured")
+        token = await self.transport.tokens.token(self.credential.scope)
+        return {"Authorization": f"Bearer {token.get_secret_value()}"}
+
+    async def request(
+        self,
+        operation: str,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        expect: tuple[int, ...] = (200,),
+        content_type: str = "application/json",
+    ) -> Reply:
+        """Sends one request and returns its answer when the status is expected; raises AzureError otherwise.
+        A 404 is raised too (class not-found): callers that accept it catch it."""
+        origin = parse_origin(url, "request")
+        if origin != self.origin:  # adapters only build URLs on the target; a bug must not leak the key
+            raise operator_error("HostNotAllowed", f"refusing to send {operation} to {origin.hostport}")
+        all_headers = {"Accept": "application/json", **(headers or {}), **(await self._auth_headers())}
+        if json is not None:
+            all_headers["Content-Type"] = content_type
+        request = self.transport.http.build_request(
+            method, url, params=dict(params) if params else None, json=json, headers=all_headers
+        )
+        secrets = self._secrets + (
+            (all_headers["Authorization"].removeprefix("Bearer "),) if "Authorization" in all_headers else ()
+        )
+        async with self.gate.concurrency:
+            await self.gate.limiter.acquire()
+            started = self.transport.clock()
+            status, reply = await self._send(operation, request, secrets)
+            self.transport.observe(
+                operation, method, self.origin.host, status, self.transport.clock() - started
+            )
+        if reply.status == 429:
+            self.gate.limiter.pause(
+                reply.retry_after if reply.retry_after is not None else self.settings.throttle_pause_s
+            )
+        if reply.status in expect:
+            return reply
+        if (
+            reply.status == 401
+            and self.transport.tokens is not None
+            and isinstance(self.credential, EntraIdentity)
+        ):
+            self.transport.tokens.forget(self.credential.scope)
+        if 300 <= reply.status < 400:
+            raise AzureError(
+                status=reply.status,
+                code="UnexpectedRedirect",
+                message=f"Azure answered {operation} with a redirect, which the operator never follows",
+                error_class=ErrorClass.FATAL,
+                operation=operation,
+            )
+        raise error_from_response(
+            reply.status,
+            reply.headers,
+            reply.body,
+            operation=operation,
+            secrets=secrets,
+            now=self.transport.wall_clock,
+        )
+
+    async def _send(
+        self, operation: str, request: httpx.Request, secrets: tuple[str, ...]
+    ) -> tuple[int | str, Reply]:
+        written = request.method not in ("GET", "HEAD")
+        try:
+            response = await self.transport.http.send(request, stream=True)
+        except (httpx.ConnectTimeout, httpx.PoolTimeout):
+            raise self._transport_error(
+                operation, request.method, "Timeout", "connecting timed out", unknown=False
+            ) from None
+        except httpx.ConnectError as exc:
+            raise self._transport_error(
+                operation,
+                request.method,
+                "ConnectionFailed",
+                f"could not connect ({type(exc).__name__})",
+                unknown=False,
+            ) from None
+        except httpx.TimeoutException:
+            raise self._transport_error(
+                operation, request.method, "Timeout", "no answer in time", unknown=written
+            ) from None
+        except httpx.TransportError as exc:
+            raise self._transport_error(
+                operation,
+                request.method,
+                "ConnectionFailed",
+                f"the connection broke ({type(exc).__name__})",
+                unknown=written,
+            ) from None
+        try:
+            body = await self._read_limited(response, self.settings.max_response_bytes)
+        except _TooLarge:
+            raise AzureError(
+                status=response.status_code,
+                code="ResponseTooLarge",
+                message=f"Azure's answer to {operation} exceeded {self.settings.max_response_bytes} bytes",
+                error_class=ErrorClass.BLOCKED,
+                operation=operation,
+                outcome_unknown=written,
+            ) from None
+        except httpx.TimeoutException:
+            raise self._transport_error(
+                operation, request.method, "Timeout", "the answer stalled", unknown=written
+            ) from None
+        except httpx.TransportError as exc:
+            raise self._transport_error(
+                operation,
+                request.method,
+                "ConnectionFailed",
+                f"the answer broke off ({type(exc).__name__})",
+                unknown=written,
+            ) from None
+        finally:
+            await response.aclose()
+        retry_after = retry_after_from_headers(response.headers, self.transport.wall_clock)
+        return response.status_code, Reply(response.status_code, response.headers, body, retry_after)
+
+    @staticmethod
+    async def _read_limited(response: httpx.Response, limit: int) -> bytes:
+        declared = response.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise _TooLarge
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > limit:
+                raise _TooLarge
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _transport_error(
+        self, operation: str, method: str, code: str, what: str, *, unknown: bool
+    ) -> AzureError:
+        self.transport.observe(operation, method, self.origin.host, code.lower(), 0.0)
+        return AzureError(
+            status=None,
+            code=code,
+            message=f"{operation} on {self.origin.host}: {what}",
+            error_class=ErrorClass.TRANSIENT,
+            operation=operation,
+            outcome_unknown=unknown,
+        )
+
+    def parse(self, model: type[M], reply: Reply, operation: str, *, written: bool = False) -> M:
+        """A 2xx body as a wire model; an unreadable one is a retryable error whose outcome is unknown for
+        writes (the create may have happened)."""
+        try:
+            return model.model_validate_json(reply.body)
+        except ValidationError as exc:
+            fields = sorted({".".join(str(p) for p in e["loc"]) or "body" for e in exc.errors()})[:5]
+            raise AzureError(
+                status=reply.status,
+                code="InvalidResponse",
+                message=f"Azure's answer to {operation} could not be read (fields: {', '.join(fields)})",
+                error_class=ErrorClass.TRANSIENT,
+                operation=operation,
+                outcome_unknown=written,
+                retry_after=reply.retry_after,
+            ) from None
+
+    # -- log downloads --------------------------------------------------------------------------------
+
+    async def download(self, operation: str, sas_url: SecretStr, dest: Path, *, name: str) -> int:
+        """Fetches a SAS URL to `dest` (no key sent: the signature is the credential). Returns bytes written.
+        The URL never appears in errors or logs."""
+        url = sas_url.get_secret_value()
+        origin = parse_origin(url, "log download")
+        check_origin(origin, self.settings, self.settings.log_download_hosts + self.settings.allowed_hosts)
+        limit = self.settings.max_log_download_bytes
+        started = self.transport.clock()
+        status: int | str = "connection-error"
+        tmp = dest.with_name(dest.name + ".part")
+        try:
+            async with self.transport.http.stream("GET", url) as response:
+                status = response.status_code
+                if response.status_code != 200:
+                    body = await self._read_limited(response, 64 * 1024)
+                    raise error_from_response(
+                        response.status_code, response.headers, body, operation=operation, secrets=(url,)
+                    )
+                size = 0
+                handle = await asyncio.to_thread(tmp.open, "wb")
+                try:
+                    async for chunk in response.aiter_bytes():
+                        size += len(chunk)
+                        if size > limit:
+                            status = "too-large"
+                            raise AzureError(
+                                status=200,
+                                code="ResponseTooLarge",
+                                message=f"log file {name} exceeds {limit} bytes",
+                                error_class=ErrorClass.BLOCKED,
+                                operation=operation,
+                            )
+                        await asyncio.to_thread(handle.write, chunk)
+                finally:
+                    await asyncio.to_thread(handle.close)
+            await asyncio.to_thread(tmp.replace, dest)
+            return size
+        except httpx.TransportError as exc:
+            status = "timeout" if isinstance(exc, httpx.TimeoutException) else "connection-error"
+            raise AzureError(
+                status=None,
+                code="Timeout" if status == "timeout" else "ConnectionFailed",
+                message=f"downloading log file {name} failed ({type(exc).__name__})",
+                error_class=ErrorClass.TRANSIENT,
+                operation=operation,
+            ) from None
+        finally:
+            self.transport.observe(operation, "GET", origin.host, status, self.transport.clock() - started)
+            if tmp.exists():
+                await asyncio.to_thread(tmp.unlink, True)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def monotonic() -> float:
+    return time.monotonic()

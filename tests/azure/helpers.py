@@ -1,0 +1,45 @@
+"""Shared test helpers: examples from the vendored specs, a fake clock, a client on httpx.MockTransport."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from azure_speech_operator.azure import AzureClient, ClientSettings
+
+SPECS = Path(__file__).resolve().parents[2] / "specs" / "azure-specs"
+CANARY = "canary-5f3c9a1e7d2b4c6a8e0f1b3d5c7a9e2f"
+
+
+def example(folder: str, name: str, status: str = "200") -> Any:
+    return json.loads((SPECS / folder / "examples" / f"{name}.json").read_text())["responses"][status]["body"]
+
+
+class FakeClock:
+    """Monotonic time that only moves when someone sleeps on it."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+def mock_client(handler: Handler, settings: ClientSettings | None = None, **kwargs: Any) -> AzureClient:
+    return AzureClient(settings, transport=httpx.MockTransport(handler), **kwargs)
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> httpx.Response:
+    return httpx.Response(status, json=body, headers=headers)

@@ -1,0 +1,354 @@
+"""The speech to text adapters against httpx.MockTransport, fed with the official example responses."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+from azure_speech_operator.azure import (
+    MARKER_KEY,
+    ApiKey,
+    AzureError,
+    AzureTarget,
+    ClientSettings,
+    ErrorClass,
+)
+from azure_speech_operator.azure.types import ModelRef, SpeechEndpointCreate, SpeechEndpointUpdate
+
+from .helpers import CANARY, example, json_response, mock_client
+
+KEY = ApiKey(key=CANARY)
+CUSTOM = "https://my-speech.cognitiveservices.azure.com"
+FOLDERS = {"v3.2": "stt-v3.2", "2024-11-15": "stt-2024-11-15", "2025-10-15": "stt-2025-10-15"}
+ENDPOINT_ID = "afa0669c-a01e-4693-ae3a-93baf40f26d6"
+
+
+@pytest.mark.parametrize("version", list(FOLDERS))
+async def test_get_builds_the_versions_url_and_rebases_self(version: str) -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return json_response(200, example(FOLDERS[version], "get_endpoint"), {"Retry-After": "7"})
+
+    async with mock_client(handler) as client:
+        endpoint = await client.speech(AzureTarget(base_url=CUSTOM, api_version=version), KEY).get(
+            ENDPOINT_ID
+        )
+    request = seen[0]
+    assert request.url.host == "my-speech.cognitiveservices.azure.com"
+    if version == "v3.2":
+        assert request.url.path == f"/speechtotext/v3.2/endpoints/{ENDPOINT_ID}"
+        assert "api-version" not in request.url.params
+    else:
+        assert request.url.path == f"/speechtotext/endpoints/{ENDPOINT_ID}"
+        assert request.url.params["api-version"] == version
+    assert request.headers["Ocp-Apim-Subscription-Key"] == CANARY
+    assert endpoint.id == ENDPOINT_ID
+    assert endpoint.self_url.startswith(CUSTOM + "/speechtotext/")  # Azure answered with westus
+    assert endpoint.retry_after == 7
+    assert endpoint.locale == "en-US"
+    assert endpoint.model is not None and endpoint.model.kind in ("base", "custom")
+
+
+@pytest.mark.parametrize("version", list(FOLDERS))
+async def test_create_sends_the_marker_and_model_reference(version: str) -> None:
+    sent: list[dict[str, object]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.method == "POST"
+        sent.append(json.loads(request.content))
+        body = example(FOLDERS[version], "create_endpoint", "201") if version != "v3.2" else None
+        body = body or example("stt-v3.2", "get_endpoint")
+        return json_response(201, body, {"Location": body["self"]})
+
+    create = SpeechEndpointCreate(
+        display_name="d",
+        locale="en-US",
+        model=ModelRef(id="ae8d1643-53e4-4554-be4c-221dcfb471c5", kind="base"),
+        custom_properties={MARKER_KEY: "uid-1", "team": "a"},
+        logging_enabled=True,
+    )
+    async with mock_client(handler) as client:
+        endpoint = await client.speech(AzureTarget.for_region("westus", version), KEY).create(create)
+    body = sent[0]
+    assert body["customProperties"] == {MARKER_KEY: "uid-1", "team": "a"}
+    assert body["properties"] == {"loggingEnabled": True}
+    model_self = body["model"]["self"]  # type: ignore[index]
+    assert "/models/base/ae8d1643-53e4-4554-be4c-221dcfb471c5" in model_self
+    assert ("api-version=" in model_self) == (version != "v3.2")
+    assert endpoint.id == ENDPOINT_ID
+
+
+async def test_projects_are_refused_by_2024_11_15_before_any_request() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise AssertionError("no request expected")
+
+    create = SpeechEndpointCreate(
+        display_name="d", locale="en-US", model=ModelRef(id="m1", kind="custom"), project_id="p1"
+    )
+    async with mock_client(handler) as client:
+        adapter = client.speech(AzureTarget.for_region("westus", "2024-11-15"), KEY)
+        with pytest.raises(AzureError) as info:
+            await adapter.create(create)
+        with pytest.raises(AzureError):
+            await adapter.get_project("p1")
+    assert info.value.reason == "NotSupportedByApiVersion"
+    assert info.value.error_class is ErrorClass.FATAL
+    assert "2024-11-15" in info.value.message
+
+
+@pytest.mark.parametrize("version", list(FOLDERS))
+async def test_update_sends_only_changed_fields(version: str) -> None:
+    sent: list[dict[str, object]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.method == "PATCH"
+        sent.append(json.loads(request.content))
+        return json_response(200, example(FOLDERS[version], "update_endpoint"))
+
+    async with mock_client(handler) as client:
+        adapter = client.speech(AzureTarget.for_region("westus", version), KEY)
+        await adapter.update(ENDPOINT_ID, SpeechEndpointUpdate(display_name="x", logging_enabled=False))
+    assert sent == [{"displayName": "x", "properties": {"contentLoggingEnabled": False}}]
+
+
+async def test_empty_update_is_a_get() -> None:
+    methods: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        methods.append(request.method)
+        return json_response(200, example("stt-v3.2", "get_endpoint"))
+
+    async with mock_client(handler) as client:
+        await client.speech(AzureTarget.for_region("westus", "v3.2"), KEY).update(
+            ENDPOINT_ID, SpeechEndpointUpdate()
+        )
+    assert methods == ["GET"]
+
+
+async def test_delete_reports_already_gone() -> None:
+    answers = iter([httpx.Response(204), json_response(404, {"code": "NotFound", "message": "gone"})])
+
+    async with mock_client(lambda request: next(answers)) as client:
+        adapter = client.speech(AzureTarget.for_region("westus", "2025-10-15"), KEY)
+        assert await adapter.delete(ENDPOINT_ID) is True
+        assert await adapter.delete(ENDPOINT_ID) is False
+
+
+async def test_list_follows_next_links_on_the_configured_host() -> None:
+    first = example("stt-2024-11-15", "get_endpoints")
+    assert first["@nextLink"].startswith("https://westus.")
+    last = example("stt-2024-11-15", "get_not_started_endpoints")
+    seen: list[httpx.URL] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url)
+        return json_response(200, first if len(seen) == 1 else last)
+
+    async with mock_client(handler) as client:
+        adapter = client.speech(AzureTarget(base_url=CUSTOM, api_version="2024-11-15"), KEY)
+        found = [e async for e in adapter.list()]
+    assert len(found) == len(first["values"]) + len(last["values"])
+    assert [u.host for u in seen] == ["my-speech.cognitiveservices.azure.com"] * 2
+    assert seen[1].params["skip"] and seen[1].params["api-version"] == "2024-11-15"
+
+
+async def test_list_stops_on_a_next_link_loop() -> None:
+    page = {
+        "values": [],
+        "@nextLink": "https://westus.api.cognitive.microsoft.com/speechtotext/v3.2/endpoints?skip=1",
+    }
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return json_response(200, page)
+
+    async with mock_client(handler) as client:
+        found = [e async for e in client.speech(AzureTarget.for_region("westus", "v3.2"), KEY).list()]
+    assert found == [] and len(calls) == 2
+
+
+async def test_find_by_marker_pages_and_matches_only_the_marker() -> None:
+    def endpoint(n: int, marker: str | None) -> dict[str, object]:
+        body = example("stt-2025-10-15", "get_endpoint")
+        body["self"] = body["self"].replace(ENDPOINT_ID, f"00000000-0000-0000-0000-00000000000{n}")
+        body["customProperties"] = {MARKER_KEY: marker} if marker else {"other": "uid-7"}
+        return body
+
+    base = "https://westus.api.cognitive.microsoft.com/speechtotext/endpoints"
+    pages = {
+        None: {
+            "values": [endpoint(1, "uid-1"), endpoint(2, None)],
+            "@nextLink": f"{base}?skip=2&api-version=2025-10-15",
+        },
+        "2": {"values": [endpoint(3, "uid-7")]},
+    }
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return json_response(200, pages[request.url.params.get("skip")])
+
+    async with mock_client(handler) as client:
+        adapter = client.speech(AzureTarget.for_region("westus", "2025-10-15"), KEY)
+        found = await adapter.find_by_marker(MARKER_KEY, "uid-7")
+        missing = await adapter.find_by_marker(MARKER_KEY, "uid-9")
+    assert found is not None and found.id.endswith("3")
+    assert missing is None
+
+
+async def test_find_by_marker_falls_back_when_the_filter_is_refused() -> None:
+    filters: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        filters.append(request.url.params.get("filter"))
+        if "filter" in request.url.params:
+            return json_response(400, {"code": "InvalidRequest", "innerError": {"code": "UnsupportedFilter"}})
+        body = example("stt-2025-10-15", "get_endpoint")
+        body["customProperties"] = {MARKER_KEY: "u"}
+        return json_response(200, {"values": [body]})
+
+    async with mock_client(handler) as client:
+        adapter = client.speech(AzureTarget.for_region("westus", "2025-10-15"), KEY)
+        found = await adapter.find_by_marker(MARKER_KEY, "u", locale="en-US")
+    assert found is not None
+    assert filters == ["locale eq 'en-US'", None]
+
+
+@pytest.mark.parametrize(
+    ("ref", "path"),
+    [(ModelRef(id="b1", kind="base"), "/models/base/b1"), (ModelRef(id="c1", kind="custom"), "/models/c1")],
+)
+async def test_get_model_reads_deprecation_dates(ref: ModelRef, path: str) -> None:
+    name = "get_base_model" if ref.kind == "base" else "get_model"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/speechtotext" + path
+        return json_response(200, example("stt-2025-10-15", name))
+
+    async with mock_client(handler) as client:
+        model = await client.speech(AzureTarget.for_region("westus", "2025-10-15"), KEY).get_model(ref)
+    assert model.transcription_deprecation is not None
+    assert model.supports_endpoints is True
+    assert model.kind == ref.kind
+
+
+async def test_logs_are_listed_paged_and_downloaded_without_the_key(tmp_path: Path) -> None:
+    page1 = example("stt-v3.2", "get_endpoint_logs")
+    page2 = {"values": []}
+    requests: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        if request.url.host.endswith(".blob.core.windows.net"):
+            return httpx.Response(200, content=b"RIFF....")
+        return json_response(200, page1 if "skipToken" not in request.url.params else page2)
+
+    async with mock_client(handler) as client:
+        adapter = client.speech(AzureTarget(base_url=CUSTOM, api_version="v3.2"), KEY)
+        files = [f async for f in adapter.list_logs(ENDPOINT_ID)]
+        size = await adapter.download_log(files[0], tmp_path / "a.wav")
+    assert [f.kind for f in files] == ["Audio", "Transcription"]
+    assert "sig=" not in repr(files[0]) and "sig=" not in str(files[0].model_dump())
+    assert requests[1].url.host == "my-speech.cognitiveservices.azure.com"
+    assert requests[1].url.params["skipToken"].startswith("2!188!")
+    blob = requests[2]
+    assert "Ocp-Apim-Subscription-Key" not in blob.headers
+    assert size == 8 and (tmp_path / "a.wav").read_bytes() == b"RIFF...."
+
+
+async def test_download_refuses_a_host_off_both_lists(tmp_path: Path) -> None:
+    from pydantic import SecretStr
+
+    from azure_speech_operator.azure.types import LogFile
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise AssertionError("no request expected")
+
+    file = LogFile(id="x", name="x.wav", content_url=SecretStr("https://evil.example.com/x?sig=abc"))
+    async with mock_client(handler) as client:
+        adapter = client.speech(AzureTarget.for_region("westus", "v3.2"), KEY)
+        with pytest.raises(AzureError) as info:
+            await adapter.download_log(file, tmp_path / "x")
+    assert info.value.reason == "HostNotAllowed"
+    assert "sig=abc" not in str(info.value)
+
+
+@pytest.mark.parametrize("version", ["2024-11-15", "2025-10-15"])
+async def test_logs_need_v3(version: str) -> None:
+    async with mock_client(lambda r: httpx.Response(500)) as client:
+        adapter = client.speech(AzureTarget.for_region("westus", version), KEY)
+        with pytest.raises(AzureError) as info:
+            [f async for f in adapter.list_logs(ENDPOINT_ID)]
+    assert info.value.reason == "NotSupportedByApiVersion" and version in info.value.message
+
+
+async def test_unknown_fields_and_enum_values_are_tolerated() -> None:
+    body = example("stt-2025-10-15", "get_endpoint")
+    body["status"] = "Hibernating"
+    body["brandNewField"] = {"nested": [1, 2]}
+    body["createdDateTime"] = "not a date"
+    body["customProperties"] = {"n": 5}
+
+    async with mock_client(lambda r: json_response(200, body)) as client:
+        endpoint = await client.speech(AzureTarget.for_region("westus", "2025-10-15"), KEY).get(ENDPOINT_ID)
+    assert endpoint.status == "Hibernating"
+    assert endpoint.created_at is None
+    assert endpoint.custom_properties == {"n": "5"}
+
+
+async def test_an_unreadable_201_leaves_the_outcome_unknown() -> None:
+    create = SpeechEndpointCreate(display_name="d", locale="en-US", model=ModelRef(id="m", kind="base"))
+    async with mock_client(lambda r: httpx.Response(201, content=b"{not json")) as client:
+        with pytest.raises(AzureError) as info:
+            await client.speech(AzureTarget.for_region("westus", "2025-10-15"), KEY).create(create)
+    assert info.value.outcome_unknown is True
+    assert info.value.error_class is ErrorClass.TRANSIENT
+    assert info.value.reason == "InvalidResponse"
+
+
+@pytest.mark.parametrize(
+    ("exc", "unknown", "reason"),
+    [
+        (httpx.ReadTimeout("slow"), True, "Timeout"),
+        (httpx.RemoteProtocolError("reset"), True, "ConnectionFailed"),
+        (httpx.ConnectError("refused"), False, "ConnectionFailed"),
+        (httpx.ConnectTimeout("slow"), False, "Timeout"),
+    ],
+)
+async def test_transport_failures_are_transient(exc: Exception, unknown: bool, reason: str) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise exc
+
+    create = SpeechEndpointCreate(display_name="d", locale="en-US", model=ModelRef(id="m", kind="base"))
+    async with mock_client(handler) as client:
+        with pytest.raises(AzureError) as info:
+            await client.speech(AzureTarget.for_region("westus", "2025-10-15"), KEY).create(create)
+    assert info.value.error_class is ErrorClass.TRANSIENT
+    assert info.value.outcome_unknown is unknown
+    assert info.value.reason == reason
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+async def test_unsupported_version_is_named() -> None:
+    async with mock_client(lambda r: httpx.Response(500)) as client:
+        with pytest.raises(AzureError) as info:
+            client.speech(AzureTarget.for_region("westus", "v3.1"), KEY)
+    assert "'v3.1'" in info.value.message and info.value.reason == "UnsupportedApiVersion"
+
+
+async def test_redirects_are_never_followed() -> None:
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return httpx.Response(302, headers={"Location": "https://evil.example.com/steal"})
+
+    async with mock_client(handler, ClientSettings()) as client:
+        with pytest.raises(AzureError) as info:
+            await client.speech(AzureTarget.for_region("westus", "v3.2"), KEY).get(ENDPOINT_ID)
+    assert len(calls) == 1
+    assert info.value.reason == "UnexpectedRedirect" and info.value.error_class is ErrorClass.FATAL
