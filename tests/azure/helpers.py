@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-
 from azure_speech_operator.azure import AzureClient, ClientSettings
 
 SPECS = Path(__file__).resolve().parents[2] / "specs" / "azure-specs"

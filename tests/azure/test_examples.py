@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import BaseModel
-
 from azure_speech_operator.azure import models as m
+from pydantic import BaseModel
 
 SPECS = Path(__file__).resolve().parents[2] / "specs" / "azure-specs"
 

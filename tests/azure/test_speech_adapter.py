@@ -7,7 +7,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from azure_speech_operator.azure import (
     MARKER_KEY,
     ApiKey,
@@ -261,9 +260,8 @@ async def test_logs_are_listed_paged_and_downloaded_without_the_key(tmp_path: Pa
 
 
 async def test_download_refuses_a_host_off_both_lists(tmp_path: Path) -> None:
-    from pydantic import SecretStr
-
     from azure_speech_operator.azure.types import LogFile
+    from pydantic import SecretStr
 
     def handler(request: httpx.Request) -> httpx.Response:
         raise AssertionError("no request expected")
