@@ -1,0 +1,51 @@
+"""The operator-wide context every handler reads from kopf's memo: `memo.ctx`.
+
+The runner's `@kopf.on.startup` handler builds one `OperatorContext` and stores it as `memo.ctx` in kopf's
+global memo; kopf gives each object a shallow copy of that memo, so every handler sees the same context
+(and may keep per-object things, such as an `asyncio.Lock`, in its own copy). The cleanup handler closes it.
+
+Time and randomness come from here, never from `datetime.now()` or `random` directly, so tests can pin them.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from azure_speech_operator.kube import KubeApi
+from azure_speech_operator.metrics import Metrics
+from azure_speech_operator.settings import OperatorSettings
+
+if TYPE_CHECKING:
+    from azure_speech_operator.azure.client import AzureClient
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class OperatorContext:
+    """Shared by all handlers: settings, the Kubernetes and Azure clients, metrics, clock and randomness."""
+
+    settings: OperatorSettings
+    kube: KubeApi
+    azure: AzureClient
+    metrics: Metrics = field(default_factory=Metrics)
+    now: Callable[[], datetime] = utc_now
+    rng: random.Random = field(default_factory=random.Random)
+
+    async def aclose(self) -> None:
+        await self.azure.aclose()
+        self.kube.close()
+
+
+def get_context(memo: Any) -> OperatorContext:
+    """The context from a handler's `memo`, with a clear error if the startup handler has not run."""
+    ctx = getattr(memo, "ctx", None)
+    if not isinstance(ctx, OperatorContext):
+        raise RuntimeError("memo.ctx is not set: the operator's startup handler has not run (see runner.py)")
+    return ctx

@@ -1,0 +1,260 @@
+"""Credentials of a resource (`spec.azure.credentials`) and the watch that retries resources at once when a
+labelled credentials Secret changes.
+
+The Secret is read on every pass, never cached, so a rotated key takes effect without a restart. Key values
+only ever travel wrapped in `SecretStr`/`SecretBytes`; messages name the Secret and key, never the value.
+
+Retrying at once: the watch on Secrets labelled `speech.azure-operator.io/credentials: "true"` finds the
+resources in the Secret's namespace that reference it and are not Ready, and sets the annotation
+`operator.speech.azure-operator.io/credentials-rotated-at` on them. That annotation lies outside kopf's
+storage prefix, so kopf sees a change and runs the resource's update handler; the handler treats it like a new
+chance for a blocked error (as `reconcile-requested-at` does), see docs/operations.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final, Protocol
+
+import kopf
+from pydantic import BaseModel, SecretStr
+
+from azure_speech_operator.azure.types import ApiKey, Credential, EntraIdentity, ErrorClass, OperatorError
+from azure_speech_operator.context import get_context
+from azure_speech_operator.kube import SPEECH_GROUP, SPEECH_VERSION, JsonObject, KubeApiError, SecretData
+from azure_speech_operator.settings import OperatorSettings
+
+CREDENTIALS_LABEL: Final = "speech.azure-operator.io/credentials"
+ROTATED_ANNOTATION: Final = "operator.speech.azure-operator.io/credentials-rotated-at"
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SecretKeyRef:
+    name: str
+    key: str
+
+
+@dataclass(frozen=True)
+class WorkloadIdentityRef:
+    pass
+
+
+CredentialsRef = SecretKeyRef | WorkloadIdentityRef
+
+
+class SecretReader(Protocol):
+    async def read_secret(self, namespace: str, name: str) -> SecretData | None: ...
+
+
+class ResourcePatcher(Protocol):
+    async def list_objects(
+        self,
+        plural: str,
+        namespace: str,
+        *,
+        group: str = ...,
+        version: str = ...,
+        label_selector: str | None = ...,
+    ) -> list[JsonObject]: ...
+
+    async def patch_object(
+        self,
+        plural: str,
+        namespace: str,
+        name: str,
+        patch: JsonObject,
+        *,
+        group: str = ...,
+        version: str = ...,
+    ) -> JsonObject | None: ...
+
+
+def parse_credentials(credentials: Mapping[str, Any] | BaseModel | CredentialsRef | None) -> CredentialsRef:
+    """`spec.azure.credentials` (a dict as stored, a pydantic model of it, or a ref) -> a ref."""
+    if isinstance(credentials, SecretKeyRef | WorkloadIdentityRef):
+        return credentials
+    if isinstance(credentials, BaseModel):
+        credentials = credentials.model_dump(by_alias=True, exclude_none=True)
+    credentials = credentials or {}
+    secret_ref = credentials.get("secretRef")
+    workload = credentials.get("workloadIdentity")
+    if secret_ref is not None and workload is not None:
+        raise _invalid("spec.azure.credentials: give either secretRef or workloadIdentity, not both")
+    if workload is not None:
+        return WorkloadIdentityRef()
+    if not isinstance(secret_ref, Mapping):
+        raise _invalid("spec.azure.credentials: secretRef or workloadIdentity is required")
+    name, key = secret_ref.get("name"), secret_ref.get("key")
+    if not isinstance(name, str) or not name or not isinstance(key, str) or not key:
+        raise _invalid("spec.azure.credentials.secretRef: both name and key are required")
+    return SecretKeyRef(name=name, key=key)
+
+
+def _invalid(message: str) -> OperatorError:
+    return OperatorError("InvalidSpec", message, ErrorClass.FATAL)
+
+
+async def resolve_credentials(
+    kube: SecretReader,
+    namespace: str,
+    credentials: Mapping[str, Any] | BaseModel | CredentialsRef | None,
+    settings: OperatorSettings,
+) -> Credential:
+    """The credential to call Azure with, read now. Raises OperatorError:
+
+    - CredentialsNotFound (blocked): the Secret or its key is missing;
+    - CredentialsInvalid (blocked): the key is empty or not text;
+    - WorkloadIdentityNotAllowed (fatal): workloadIdentity in a namespace the settings do not list;
+    - SecretNotReadable (blocked) / KubernetesApiError (transient): the API refused or failed.
+    """
+    ref = parse_credentials(credentials)
+    if isinstance(ref, WorkloadIdentityRef):
+        if not settings.workload_identity_allowed(namespace):
+            raise OperatorError(
+                "WorkloadIdentityNotAllowed",
+                f"workloadIdentity is not allowed in namespace {namespace!r}: the operator's "
+                "--workload-identity-namespaces setting must list it",
+                ErrorClass.FATAL,
+            )
+        return EntraIdentity()
+    where = f"key {ref.key!r} of Secret {ref.name!r} in namespace {namespace!r}"
+    try:
+        data = await kube.read_secret(namespace, ref.name)
+    except KubeApiError as exc:
+        if exc.status in (401, 403):
+            raise OperatorError(
+                "SecretNotReadable",
+                f"the operator may not read Secret {ref.name!r} in namespace {namespace!r} "
+                f"(HTTP {exc.status})",
+                ErrorClass.BLOCKED,
+            ) from None
+        raise OperatorError(
+            "KubernetesApiError",
+            f"reading Secret {ref.name!r} in namespace {namespace!r} failed: HTTP {exc.status} {exc.reason}",
+            ErrorClass.TRANSIENT,
+        ) from None
+    if data is None:
+        raise OperatorError(
+            "CredentialsNotFound",
+            f"Secret {ref.name!r} not found in namespace {namespace!r}",
+            ErrorClass.BLOCKED,
+        )
+    value = data.get(ref.key)
+    if value is None:
+        raise OperatorError("CredentialsNotFound", f"{where} not found", ErrorClass.BLOCKED)
+    try:
+        text = value.get_secret_value().decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise OperatorError("CredentialsInvalid", f"{where} is not UTF-8 text", ErrorClass.BLOCKED) from None
+    if not text:
+        raise OperatorError("CredentialsInvalid", f"{where} is empty", ErrorClass.BLOCKED)
+    return ApiKey(key=SecretStr(text))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The labelled-Secret watch
+
+
+def references_secret(resource: Mapping[str, Any], secret_name: str) -> bool:
+    secret_ref = (((resource.get("spec") or {}).get("azure") or {}).get("credentials") or {}).get("secretRef")
+    return isinstance(secret_ref, Mapping) and secret_ref.get("name") == secret_name
+
+
+def is_ready(resource: Mapping[str, Any]) -> bool:
+    for condition in (resource.get("status") or {}).get("conditions") or []:
+        if isinstance(condition, Mapping) and condition.get("type") == "Ready":
+            return condition.get("status") == "True"
+    return False
+
+
+def secret_digest(secret: Mapping[str, Any]) -> str:
+    """A digest of a Secret's data, to tell a content change from a metadata-only update (memory only)."""
+    payload = json.dumps(
+        {"data": secret.get("data") or {}, "stringData": secret.get("stringData") or {}}, sort_keys=True
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+class SecretWatch:
+    """Decides, per Secret event, which resources get a new pass, and marks them."""
+
+    def __init__(
+        self, plurals: Sequence[str], *, group: str = SPEECH_GROUP, version: str = SPEECH_VERSION
+    ) -> None:
+        self.plurals = tuple(plurals)
+        self.group = group
+        self.version = version
+        self._seen: dict[tuple[str, str], str] = {}
+
+    async def handle(
+        self,
+        kube: ResourcePatcher,
+        event_type: str | None,
+        secret: Mapping[str, Any],
+        now: Callable[[], datetime],
+    ) -> list[tuple[str, str]]:
+        """React to one watch event; returns the (plural, name) of the resources marked."""
+        metadata = secret.get("metadata") or {}
+        namespace, name = str(metadata.get("namespace") or ""), str(metadata.get("name") or "")
+        key = (namespace, name)
+        if event_type == "DELETED":
+            self._seen.pop(key, None)
+            return []
+        digest = secret_digest(secret)
+        previous = self._seen.get(key)
+        self._seen[key] = digest
+        # The initial listing (type None) is the state at start, not a change; an unchanged digest is a
+        # metadata-only update (labels, annotations).
+        if event_type is None or previous == digest:
+            return []
+        stamp = now().isoformat()
+        marked = []
+        for plural in self.plurals:
+            for resource in await kube.list_objects(
+                plural, namespace, group=self.group, version=self.version
+            ):
+                resource_name = str((resource.get("metadata") or {}).get("name") or "")
+                if not references_secret(resource, name) or is_ready(resource):
+                    continue
+                patch = {"metadata": {"annotations": {ROTATED_ANNOTATION: stamp}}}
+                answer = await kube.patch_object(
+                    plural, namespace, resource_name, patch, group=self.group, version=self.version
+                )
+                if answer is not None:
+                    marked.append((plural, resource_name))
+        return marked
+
+
+def register_secret_watch(
+    registry: kopf.OperatorRegistry,
+    plurals: Sequence[str],
+    *,
+    group: str = SPEECH_GROUP,
+    version: str = SPEECH_VERSION,
+) -> SecretWatch:
+    """Watch labelled credential Secrets (needs list/watch on Secrets) and retry the resources using them."""
+    watch = SecretWatch(plurals, group=group, version=version)
+
+    @kopf.on.event("", "v1", "secrets", labels={CREDENTIALS_LABEL: "true"}, registry=registry)
+    async def credentials_secret_changed(
+        event: Mapping[str, Any], body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any
+    ) -> None:
+        ctx = get_context(memo)
+        try:
+            marked = await watch.handle(ctx.kube, event.get("type"), body, ctx.now)
+        except KubeApiError as exc:
+            # Not fatal: the slow credentials retry still reaches the resources.
+            logger.warning("could not mark the resources using this Secret for a retry: %s", exc)
+            return
+        for plural, name in marked:
+            ctx.metrics.credential_triggers.labels(plural).inc()
+            logger.info("credentials changed: %s/%s gets a new pass", plural, name)
+
+    return watch

@@ -1,0 +1,316 @@
+"""Direct Kubernetes API calls the handlers need besides kopf's own: writes that must land at once (a
+create-pending mark before an Azure POST, a new endpoint id after it), Secrets, exported ConfigMaps.
+
+The official `kubernetes` client is synchronous, so every call runs in a worker thread and the event loop
+never blocks. One `KubeApi` is built from the same configuration kopf logs in with (in-cluster service
+account, else `$KUBECONFIG`), see `load_configuration` and the runner's login handler.
+
+Answers are plain JSON dicts, as the API server sends them. A 404 gives None where absence is an answer the
+caller handles; every other failure raises `KubeApiError` (409 `KubeConflictError`) with the server's message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+from urllib.parse import quote
+
+import kubernetes.client
+import kubernetes.config
+import urllib3
+from kubernetes.client.exceptions import ApiException
+from pydantic import SecretBytes
+
+from azure_speech_operator.azure.types import ErrorClass, OperatorError
+
+SPEECH_GROUP: Final = "speech.azure-operator.io"
+SPEECH_VERSION: Final = "v1alpha1"
+MERGE_PATCH: Final = "application/merge-patch+json"
+JSON_PATCH: Final = "application/json-patch+json"
+
+JsonObject = dict[str, Any]
+SecretData = dict[str, SecretBytes]
+
+
+class KubeConfigError(RuntimeError):
+    """Neither an in-cluster service account nor a usable kubeconfig."""
+
+
+class KubeApiError(Exception):
+    """A failed Kubernetes API call: the HTTP status, the Status reason and the server's message."""
+
+    def __init__(self, status: int, reason: str, message: str, *, operation: str) -> None:
+        super().__init__(f"{operation}: HTTP {status} {reason}: {message}")
+        self.status = status
+        self.reason = reason
+        self.message = message
+        self.operation = operation
+
+
+class KubeConflictError(KubeApiError):
+    """409: the object changed since it was read (resourceVersion), or it exists already (create)."""
+
+
+def load_configuration(
+    kubeconfig: str | None = None, context: str | None = None
+) -> kubernetes.client.Configuration:
+    """The cluster connection kopf also uses: an explicit kubeconfig if given, else the pod's service account
+    when running in a cluster, else `$KUBECONFIG` (default `~/.kube/config`, read now, not at import)."""
+    configuration = kubernetes.client.Configuration()
+    if kubeconfig is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
+        try:
+            kubernetes.config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+            return configuration
+        except kubernetes.config.ConfigException:
+            pass  # a KUBERNETES_SERVICE_HOST without a service account: fall back to kubeconfig
+    path = kubeconfig or os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
+    try:
+        kubernetes.config.load_kube_config(  # type: ignore[no-untyped-call]
+            config_file=path, context=context, client_configuration=configuration, persist_config=False
+        )
+    except (kubernetes.config.ConfigException, OSError) as exc:
+        raise KubeConfigError(f"cannot load the Kubernetes configuration from {path}: {exc}") from None
+    return configuration
+
+
+def _status_message(exc: ApiException) -> tuple[str, str]:
+    """The reason and message of a Kubernetes Status body, or the HTTP reason when there is none."""
+    reason, message = str(exc.reason or ""), str(exc.reason or "")
+    try:
+        body = json.loads(exc.body) if exc.body else None
+    except (TypeError, ValueError):
+        body = None
+    if isinstance(body, dict):
+        reason = str(body.get("reason") or reason)
+        message = str(body.get("message") or message)
+    return reason, message
+
+
+def decode_secret_data(secret: Mapping[str, Any]) -> SecretData:
+    """A Secret's `data`, base64-decoded, each value wrapped so that it never prints."""
+    data = secret.get("data") or {}
+    decoded: SecretData = {}
+    for key, value in data.items():
+        try:
+            decoded[key] = SecretBytes(base64.b64decode(value or "", validate=True))
+        except (binascii.Error, ValueError):
+            continue  # the API server never stores invalid base64; a value we cannot read counts as absent
+    return decoded
+
+
+class KubeApi:
+    """Async access to the few objects the operator reads and writes directly."""
+
+    def __init__(
+        self,
+        configuration: kubernetes.client.Configuration,
+        *,
+        timeout: tuple[float, float] = (10.0, 30.0),
+    ) -> None:
+        self.configuration = configuration
+        self._client = kubernetes.client.ApiClient(configuration)
+        self._client.user_agent = "azure-speech-operator"
+        self._timeout = timeout
+
+    def close(self) -> None:
+        self._client.close()  # type: ignore[no-untyped-call]
+
+    # -------------------------------------------------------------------------------------------------
+    # Custom resources (default: the speech.azure-operator.io/v1alpha1 group)
+
+    @staticmethod
+    def object_path(
+        plural: str,
+        namespace: str,
+        name: str | None = None,
+        *,
+        group: str = SPEECH_GROUP,
+        version: str = SPEECH_VERSION,
+        subresource: str | None = None,
+    ) -> str:
+        base = f"/api/{version}" if group == "" else f"/apis/{group}/{version}"
+        path = f"{base}/namespaces/{quote(namespace, safe='')}/{plural}"
+        if name is not None:
+            path += f"/{quote(name, safe='')}"
+            if subresource:
+                path += f"/{subresource}"
+        return path
+
+    async def get_object(
+        self,
+        plural: str,
+        namespace: str,
+        name: str,
+        *,
+        group: str = SPEECH_GROUP,
+        version: str = SPEECH_VERSION,
+    ) -> JsonObject | None:
+        path = self.object_path(plural, namespace, name, group=group, version=version)
+        return await self.request("GET", path, missing_ok=True)
+
+    async def list_objects(
+        self,
+        plural: str,
+        namespace: str,
+        *,
+        group: str = SPEECH_GROUP,
+        version: str = SPEECH_VERSION,
+        label_selector: str | None = None,
+    ) -> list[JsonObject]:
+        """All objects of a kind in a namespace (an absent kind, e.g. a CRD not installed, gives [])."""
+        path = self.object_path(plural, namespace, group=group, version=version)
+        query = [("labelSelector", label_selector)] if label_selector else []
+        answer = await self.request("GET", path, query=query, missing_ok=True)
+        return list((answer or {}).get("items") or [])
+
+    async def patch_object(
+        self,
+        plural: str,
+        namespace: str,
+        name: str,
+        patch: JsonObject | Sequence[JsonObject],
+        *,
+        subresource: str | None = None,
+        content_type: str = MERGE_PATCH,
+        group: str = SPEECH_GROUP,
+        version: str = SPEECH_VERSION,
+    ) -> JsonObject | None:
+        """Patch now (not after the handler, as kopf's `patch` kwarg would). None if the object is gone.
+
+        `subresource="status"` patches the status; `content_type=JSON_PATCH` takes a list of operations
+        (use a `test` operation on /metadata/resourceVersion to make the write conditional).
+        """
+        if content_type == JSON_PATCH and not isinstance(patch, list):
+            raise TypeError("a JSON patch is a list of operations")
+        path = self.object_path(
+            plural, namespace, name, group=group, version=version, subresource=subresource
+        )
+        return await self.request("PATCH", path, body=patch, content_type=content_type, missing_ok=True)
+
+    # -------------------------------------------------------------------------------------------------
+    # Secrets and ConfigMaps
+
+    async def read_secret(self, namespace: str, name: str) -> SecretData | None:
+        """A Secret's decoded data, None if there is no such Secret."""
+        secret = await self.request(
+            "GET", self.object_path("secrets", namespace, name, group=""), missing_ok=True
+        )
+        return None if secret is None else decode_secret_data(secret)
+
+    async def get_config_map(self, namespace: str, name: str) -> JsonObject | None:
+        return await self.request(
+            "GET", self.object_path("configmaps", namespace, name, group=""), missing_ok=True
+        )
+
+    async def create_config_map(self, namespace: str, body: JsonObject) -> JsonObject:
+        answer = await self.request("POST", self.object_path("configmaps", namespace, group=""), body=body)
+        assert answer is not None  # missing_ok=False: a 404 raised
+        return answer
+
+    async def replace_config_map(self, namespace: str, name: str, body: JsonObject) -> JsonObject:
+        """PUT; with `metadata.resourceVersion` in the body a concurrent change gives KubeConflictError."""
+        path = self.object_path("configmaps", namespace, name, group="")
+        answer = await self.request("PUT", path, body=body)
+        assert answer is not None
+        return answer
+
+    async def delete_config_map(self, namespace: str, name: str, *, uid: str | None = None) -> bool:
+        """True if deleted, False if absent. With `uid`, only that very object is deleted (a precondition)."""
+        body = {"kind": "DeleteOptions", "apiVersion": "v1", "preconditions": {"uid": uid}} if uid else None
+        path = self.object_path("configmaps", namespace, name, group="")
+        answer = await self.request("DELETE", path, body=body, missing_ok=True)
+        return answer is not None
+
+    # -------------------------------------------------------------------------------------------------
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: object = None,
+        content_type: str | None = None,
+        query: Sequence[tuple[str, str]] = (),
+        missing_ok: bool = False,
+    ) -> JsonObject | None:
+        """One API call in a worker thread. The JSON answer; None for a 404 if `missing_ok`."""
+        operation = f"{method} {path}"
+        return await asyncio.to_thread(
+            self._request_sync, method, path, body, content_type, query, missing_ok, operation
+        )
+
+    def _request_sync(
+        self,
+        method: str,
+        path: str,
+        body: object,
+        content_type: str | None,
+        query: Sequence[tuple[str, str]],
+        missing_ok: bool,
+        operation: str,
+    ) -> JsonObject | None:
+        headers = {"Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = content_type or "application/json"
+        serialized = self._client.param_serialize(
+            method=method,
+            resource_path=path,
+            query_params=list(query),
+            header_params=headers,
+            body=body,
+            auth_settings=["BearerToken"],
+        )
+        try:
+            response = self._client.call_api(*serialized, _request_timeout=self._timeout)
+            raw = response.read()  # type: ignore[no-untyped-call]
+            status = response.status
+        except ApiException as exc:
+            status, raw = int(exc.status or 0), None
+            if not (missing_ok and status == 404):
+                reason, message = _status_message(exc)
+                raise self._error(status, reason, message, operation) from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise KubeApiError(0, "ConnectionError", str(exc), operation=operation) from None
+        if status == 404 and missing_ok:
+            return None
+        if not 200 <= status < 300:
+            fake = ApiException(status=status, reason="")
+            fake.body = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else None
+            reason, message = _status_message(fake)
+            raise self._error(status, reason, message, operation)
+        if not raw:
+            return {}
+        try:
+            answer = json.loads(raw)
+        except ValueError:
+            raise KubeApiError(
+                status, "InvalidResponse", "the answer is not JSON", operation=operation
+            ) from None
+        return answer if isinstance(answer, dict) else {"items": answer}
+
+    @staticmethod
+    def _error(status: int, reason: str, message: str, operation: str) -> KubeApiError:
+        cls = KubeConflictError if status == 409 else KubeApiError
+        return cls(status, reason, message, operation=operation)
+
+
+def as_operator_error(exc: KubeApiError, what: str) -> OperatorError:
+    """A Kubernetes API failure as the reconcilers report it: RBAC refusals block (a human must grant
+    access), everything else is retried as transient."""
+    if exc.status in (401, 403):
+        return OperatorError(
+            "KubernetesForbidden",
+            f"{what}: the operator is not allowed to (HTTP {exc.status})",
+            ErrorClass.BLOCKED,
+        )
+    if exc.status == 409:
+        return OperatorError(
+            "KubernetesConflict", f"{what}: changed concurrently, retrying", ErrorClass.TRANSIENT
+        )
+    detail = f"HTTP {exc.status} {exc.reason}: {exc.message}" if exc.status else exc.message
+    return OperatorError("KubernetesApiError", f"{what}: {detail}", ErrorClass.TRANSIENT)

@@ -1,0 +1,322 @@
+"""`azure-speech-operator run`: settings, kopf configuration, login, the handler modules, metrics, and kopf.
+
+Startup order: settings are parsed (a bad value exits 2 naming the flag or variable), the Kubernetes
+configuration is loaded (in-cluster, else `$KUBECONFIG`; failure exits 1), the handler modules are imported,
+the metrics/health server binds its port (failure exits 1), then kopf starts: the startup handler builds
+the `OperatorContext` (`memo.ctx`), kopf logs in with the same configuration and discovers the served
+resources. Once kopf has listed namespaces and resources the line `operator started: ...` is logged and
+/readyz answers 200. SIGTERM or SIGINT stops kopf gracefully (exit 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import importlib.util
+import logging
+import os
+import signal
+import socket
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import kopf
+import kubernetes.client
+from aiohttp import web
+from kopf._cogs.structs.references import Insights  # kopf's discovery state: the only way to know it watches
+
+from azure_speech_operator import credentials
+from azure_speech_operator import settings as settings_module
+from azure_speech_operator.context import OperatorContext
+from azure_speech_operator.kube import KubeApi, KubeConfigError, load_configuration
+from azure_speech_operator.metrics import CONTENT_TYPE, Metrics
+from azure_speech_operator.settings import OperatorSettings, SettingsError
+
+logger = logging.getLogger("azure_speech_operator")
+
+USER_PREFIX: Final = "speech.azure-operator.io"
+# kopf drops annotations under its storage prefix from its diff. A prefix of its own keeps user annotations
+# (`speech.azure-operator.io/reconcile-requested-at`) visible to handlers.
+KOPF_PREFIX: Final = "kopf.speech.azure-operator.io"
+FINALIZER: Final = f"{USER_PREFIX}/finalizer"
+
+
+@dataclass(frozen=True)
+class ServedKind:
+    kind: str
+    plural: str
+    module: str
+
+
+KINDS: Final = (
+    ServedKind("SpeechEndpoint", "speechendpoints", "azure_speech_operator.speechendpoint.handlers"),
+    ServedKind("VoiceEndpoint", "voiceendpoints", "azure_speech_operator.voiceendpoint.handlers"),
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--kubeconfig",
+        default=None,
+        help="kubeconfig file (default: in-cluster service account, else $KUBECONFIG, else ~/.kube/config)",
+    )
+    parser.add_argument("--context", default=None, help="kubeconfig context (default: the current one)")
+    settings_module.add_arguments(parser)
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        settings = settings_module.load_settings(args, os.environ)
+    except SettingsError as exc:
+        print(f"azure-speech-operator run: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings)
+    try:
+        configuration = load_configuration(args.kubeconfig, args.context)
+    except KubeConfigError as exc:
+        logger.error("%s", exc)
+        return 1
+    served = import_handler_modules()
+    registry = kopf.get_default_registry()
+    register_runtime_handlers(registry, settings, configuration, served)
+    try:
+        asyncio.run(run_operator(settings, registry=registry, served=served))
+    except MetricsServerError as exc:
+        logger.error("%s", exc)
+        return 1
+    return 0
+
+
+def configure_logging(settings: OperatorSettings) -> None:
+    log_format = kopf.LogFormat.JSON if settings.log_format == "json" else kopf.LogFormat.FULL
+    # log_prefix puts "[namespace/name]" before every message about an object.
+    kopf.configure(debug=settings.log_level == "debug", log_format=log_format, log_prefix=True)
+    logging.getLogger().setLevel(settings.log_level.upper())
+    for noisy in ("kubernetes", "urllib3", "httpx", "httpcore", "aiohttp.access", "azure"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+def import_handler_modules() -> list[ServedKind]:
+    """Import the handler modules that exist in this build; their decorators register the handlers."""
+    served = []
+    for kind in KINDS:
+        if importlib.util.find_spec(kind.module) is None:
+            continue
+        importlib.import_module(kind.module)
+        served.append(kind)
+    return served
+
+
+def build_kopf_settings(settings: OperatorSettings) -> kopf.OperatorSettings:
+    """kopf's settings for this operator (see docs/operations.md for the reasons)."""
+    kopf_settings = kopf.OperatorSettings()
+    kopf_settings.persistence.finalizer = FINALIZER
+    kopf_settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=KOPF_PREFIX, v1=False)
+    kopf_settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix=KOPF_PREFIX, v1=False)
+    # Events are posted explicitly (kopf.event / kopf.warn); a log line per retry must not become an event.
+    kopf_settings.posting.loggers = False
+    kopf_settings.posting.reporting_component = "azure-speech-operator"
+    kopf_settings.posting.reporting_instance = socket.gethostname()
+    kopf_settings.posting.event_name_prefix = "azure-speech-operator-"
+    if settings.peering is None:
+        kopf_settings.peering.standalone = True
+    else:
+        kopf_settings.peering.standalone = False
+        kopf_settings.peering.mandatory = True
+        kopf_settings.peering.name = settings.peering
+    # Watch streams end server-side every few minutes and are re-opened, so a silently dead connection
+    # (a dropped NAT entry, an API server restart) cannot freeze the operator.
+    kopf_settings.watching.server_timeout = 300
+    kopf_settings.watching.client_timeout = 330
+    kopf_settings.watching.connect_timeout = 10
+    kopf_settings.networking.request_timeout = 60
+    kopf_settings.networking.connect_timeout = 10
+    # After SIGTERM, give handlers time to finish but end before Kubernetes' 30 s grace period.
+    kopf_settings.process.ultimate_exiting_timeout = 25
+    return kopf_settings
+
+
+def connection_info(configuration: kubernetes.client.Configuration) -> kopf.ConnectionInfo:
+    """kopf's credentials from a kubernetes-client configuration (as kopf.login_via_client does)."""
+    header = configuration.get_api_key_with_prefix("BearerToken") or configuration.get_api_key_with_prefix(
+        "authorization"
+    )
+    parts = header.split(" ", 1) if header else []
+    scheme, token = (
+        (None, None) if not parts else (None, parts[0]) if len(parts) == 1 else (parts[0], parts[1])
+    )
+    return kopf.ConnectionInfo(
+        server=configuration.host,
+        ca_path=configuration.ssl_ca_cert,
+        insecure=not configuration.verify_ssl,
+        username=configuration.username or None,
+        password=configuration.password or None,
+        scheme=scheme,
+        token=token,
+        certificate_path=configuration.cert_file,
+        private_key_path=configuration.key_file,
+    )
+
+
+ContextFactory = Callable[[OperatorSettings, KubeApi, Metrics], OperatorContext]
+
+
+def default_context_factory(settings: OperatorSettings, kube: KubeApi, metrics: Metrics) -> OperatorContext:
+    from azure_speech_operator.azure.client import AzureClient
+
+    azure = AzureClient(settings.client_settings(), observer=metrics)
+    return OperatorContext(settings=settings, kube=kube, azure=azure, metrics=metrics)
+
+
+_registered: set[int] = set()
+
+
+def register_runtime_handlers(
+    registry: kopf.OperatorRegistry,
+    settings: OperatorSettings,
+    configuration: kubernetes.client.Configuration,
+    served: Sequence[ServedKind],
+    *,
+    context_factory: ContextFactory = default_context_factory,
+    metrics: Metrics | None = None,
+) -> None:
+    """Startup (builds memo.ctx), cleanup (closes it), login, and the credentials-Secret watch."""
+    if id(registry) in _registered:
+        return
+    _registered.add(id(registry))
+    the_metrics = metrics if metrics is not None else Metrics()
+
+    @kopf.on.startup(registry=registry)
+    async def build_context(memo: kopf.Memo, **_: Any) -> None:
+        kube = KubeApi(configuration)
+        memo.ctx = context_factory(settings, kube, the_metrics)
+
+    @kopf.on.cleanup(registry=registry)
+    async def close_context(memo: kopf.Memo, **_: Any) -> None:
+        ctx = getattr(memo, "ctx", None)
+        if isinstance(ctx, OperatorContext):
+            await ctx.aclose()
+
+    @kopf.on.login(registry=registry)
+    def login(**_: Any) -> kopf.ConnectionInfo:
+        return connection_info(configuration)
+
+    if settings.watch_credential_secrets and served:
+        credentials.register_secret_watch(registry, [kind.plural for kind in served])
+
+
+class MetricsServerError(RuntimeError):
+    pass
+
+
+class HealthServer:
+    """/metrics (Prometheus), /healthz (the event loop answers) and /readyz (kopf is watching)."""
+
+    def __init__(self, metrics: Metrics, address: str, port: int) -> None:
+        self.metrics = metrics
+        self.address = address
+        self.port = port
+        self.ready = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_get("/metrics", self._metrics)
+        app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/readyz", self._readyz)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        try:
+            await web.TCPSite(self._runner, self.address, self.port).start()
+        except OSError as exc:
+            await self._runner.cleanup()
+            raise MetricsServerError(
+                f"--metrics-port {self.port}: cannot listen on {self.address}:{self.port}: "
+                f"{exc.strerror or exc} (choose another port, or 0 to turn the server off)"
+            ) from None
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        body = self.metrics.exposition()
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
+
+    async def _healthz(self, request: web.Request) -> web.Response:
+        return web.Response(text="ok\n")
+
+    async def _readyz(self, request: web.Request) -> web.Response:
+        if self.ready.is_set():
+            return web.Response(text="ready\n")
+        return web.Response(status=503, text="starting\n")
+
+
+async def run_operator(
+    settings: OperatorSettings,
+    *,
+    registry: kopf.OperatorRegistry,
+    served: Sequence[ServedKind],
+    metrics: Metrics | None = None,
+    stop_flag: asyncio.Event | None = None,
+) -> None:
+    """Run kopf until SIGTERM/SIGINT (or `stop_flag`), with the metrics server if a port is set."""
+    stop = stop_flag if stop_flag is not None else asyncio.Event()
+    _stop_on_signals_until_kopf_takes_over(stop)
+    server = None
+    if settings.metrics_port:
+        server = HealthServer(metrics or Metrics(), settings.metrics_address, settings.metrics_port)
+        await server.start()
+    insights = Insights()
+    ready_flag = asyncio.Event()
+    announcer = asyncio.create_task(_announce_when_watching(settings, served, ready_flag, insights, server))
+    try:
+        await kopf.operator(
+            registry=registry,
+            settings=build_kopf_settings(settings),
+            clusterwide=not settings.namespaces,
+            namespaces=list(settings.namespaces),
+            memo=kopf.Memo(),
+            insights=insights,
+            ready_flag=ready_flag,
+            stop_flag=stop,
+        )
+    finally:
+        announcer.cancel()
+        if server is not None:
+            await server.stop()
+        logger.info("operator stopped")
+
+
+def _stop_on_signals_until_kopf_takes_over(stop: asyncio.Event) -> None:
+    """A SIGTERM during startup (before kopf installs its own handlers) still stops cleanly."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError, ValueError):
+            return  # not the main thread (tests): the caller stops us with stop_flag
+
+
+async def _announce_when_watching(
+    settings: OperatorSettings,
+    served: Sequence[ServedKind],
+    ready_flag: asyncio.Event,
+    insights: Insights,
+    server: HealthServer | None,
+) -> None:
+    await ready_flag.wait()
+    await insights.ready_namespaces.wait()
+    await insights.ready_resources.wait()
+    watched = {resource.plural for resource in insights.watched_resources}
+    kinds = ", ".join(kind.kind for kind in served if kind.plural in watched) or "no kinds"
+    missing = [kind.kind for kind in served if kind.plural not in watched]
+    where = "all namespaces" if not settings.namespaces else "namespaces " + ",".join(settings.namespaces)
+    if missing:
+        logger.warning("not serving %s: its CustomResourceDefinition is not installed", ", ".join(missing))
+    if server is not None:
+        server.ready.set()
+    logger.info("operator started: serving %s in %s", kinds, where)

@@ -1,0 +1,372 @@
+"""Everything an operator deployment can configure, from `run` flags, environment variables and defaults.
+
+Every setting has a flag on `azure-speech-operator run` and an environment variable
+`AZURE_SPEECH_OPERATOR_<FIELD NAME IN CAPITALS>`; a flag wins over the environment, the environment over the
+default. A bad value is refused with an error naming the flag or variable it came from, so a Deployment with a
+typo fails at start instead of running with a surprise.
+
+Durations accept `90`, `90s`, `5m`, `1h30m`, `30d` (a bare number is seconds); lists are comma-separated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from azure_speech_operator.azure.config import DEFAULT_ALLOWED_HOSTS, ClientSettings
+
+ENV_PREFIX = "AZURE_SPEECH_OPERATOR_"
+
+Kind = Literal["str", "int", "bool", "duration", "list"]
+
+
+class SettingsError(ValueError):
+    """A setting could not be used; the message names the flag or environment variable."""
+
+
+class OperatorSettings(BaseModel):
+    """The operator's configuration. Durations are `timedelta`s; an empty `namespaces` means all."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # Where to work.
+    namespaces: tuple[str, ...] = ()
+    # Reaching Azure (mapped onto the client's ClientSettings).
+    allowed_hosts: tuple[str, ...] = DEFAULT_ALLOWED_HOSTS
+    allow_http: bool = False
+    azure_budget_requests: int = Field(default=90, ge=1)
+    azure_budget_window: timedelta = timedelta(seconds=10)
+    azure_max_concurrency: int = Field(default=16, ge=1)
+    azure_connect_timeout: timedelta = timedelta(seconds=10)
+    azure_read_timeout: timedelta = timedelta(seconds=30)
+    # Reconcile timing.
+    drift_interval: timedelta = timedelta(hours=1)
+    credentials_retry_interval: timedelta = timedelta(minutes=2)
+    deletion_credentials_wait: timedelta = timedelta(minutes=10)
+    model_expiry_window: timedelta = timedelta(days=30)
+    model_check_interval: timedelta = timedelta(days=1)
+    transient_backoff_cap: timedelta = timedelta(minutes=5)
+    blocked_retry_base: timedelta = timedelta(minutes=5)
+    blocked_retry_cap: timedelta = timedelta(minutes=30)
+    waiting_retry_min: timedelta = timedelta(minutes=1)
+    waiting_retry_max: timedelta = timedelta(minutes=5)
+    voice_swap_grace_period: timedelta = timedelta(hours=24)
+    # Credentials.
+    workload_identity_namespaces: tuple[str, ...] = ()
+    watch_credential_secrets: bool = True
+    # Process.
+    metrics_port: int = Field(default=8080, ge=0, le=65535)
+    metrics_address: str = "0.0.0.0"
+    peering: str | None = None
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["text", "json"] = "text"
+
+    @field_validator(
+        "azure_budget_window",
+        "azure_connect_timeout",
+        "azure_read_timeout",
+        "drift_interval",
+        "credentials_retry_interval",
+        "model_check_interval",
+        "transient_backoff_cap",
+        "blocked_retry_base",
+        "blocked_retry_cap",
+        "waiting_retry_min",
+        "waiting_retry_max",
+    )
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be longer than zero")
+        return value
+
+    @field_validator("deletion_credentials_wait", "model_expiry_window", "voice_swap_grace_period")
+    @classmethod
+    def _not_negative(cls, value: timedelta) -> timedelta:
+        if value < timedelta(0):
+            raise ValueError("must not be negative")
+        return value
+
+    @field_validator("namespaces", "workload_identity_namespaces")
+    @classmethod
+    def _namespace_patterns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in value:
+            if not re.fullmatch(r"!?[a-z0-9*?\[\]-]{1,63}", pattern):
+                raise ValueError(f"{pattern!r} is not a namespace name or glob pattern")
+        return value
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _host_patterns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("at least one host pattern is needed")
+        try:  # the client owns the pattern syntax: let it judge
+            ClientSettings(allowed_hosts=value)
+        except ValidationError as exc:
+            raise ValueError(exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
+        return tuple(p.strip().lower() for p in value)
+
+    @field_validator("peering")
+    @classmethod
+    def _peering_name(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?", value):
+            raise ValueError(f"{value!r} is not a valid Kubernetes object name")
+        return value
+
+    @model_validator(mode="after")
+    def _ranges(self) -> OperatorSettings:
+        if self.blocked_retry_base > self.blocked_retry_cap:
+            raise ValueError("blocked_retry_base must not be longer than blocked_retry_cap")
+        if self.waiting_retry_min > self.waiting_retry_max:
+            raise ValueError("waiting_retry_min must not be longer than waiting_retry_max")
+        return self
+
+    def client_settings(self) -> ClientSettings:
+        """The Azure client's view of these settings."""
+        return ClientSettings(
+            allowed_hosts=self.allowed_hosts,
+            allow_http=self.allow_http,
+            budget_requests=self.azure_budget_requests,
+            budget_window_s=self.azure_budget_window.total_seconds(),
+            max_concurrency=self.azure_max_concurrency,
+            connect_timeout_s=self.azure_connect_timeout.total_seconds(),
+            read_timeout_s=self.azure_read_timeout.total_seconds(),
+        )
+
+    def workload_identity_allowed(self, namespace: str) -> bool:
+        """Whether resources in `namespace` may borrow the operator's own Entra identity."""
+        allowed = False
+        for pattern in self.workload_identity_namespaces:
+            if pattern.startswith("!"):
+                if fnmatch.fnmatchcase(namespace, pattern[1:]):
+                    return False
+            elif fnmatch.fnmatchcase(namespace, pattern):
+                allowed = True
+        return allowed
+
+
+@dataclass(frozen=True)
+class Option:
+    """How one setting is spelled on the command line and in the environment."""
+
+    field: str
+    kind: Kind
+    help: str
+    metavar: str | None = None
+    flag_name: str | None = None  # default: the field name with dashes
+    repeatable: bool = False
+
+    @property
+    def flag(self) -> str:
+        return "--" + (self.flag_name or self.field.replace("_", "-"))
+
+    @property
+    def env(self) -> str:
+        return ENV_PREFIX + self.field.upper()
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option(
+        "namespaces",
+        "list",
+        "namespace to watch, or a glob like kopf's (`team-*`, `!kube-system`); repeatable; default: all",
+        "NAMESPACE",
+        flag_name="namespace",
+        repeatable=True,
+    ),
+    Option(
+        "allowed_hosts",
+        "list",
+        "comma-separated host patterns the operator may call (`*.example.com`, `127.0.0.1:8080`); "
+        "default: the Azure Speech hosts",
+        "PATTERNS",
+    ),
+    Option("allow_http", "bool", "allow plain http to allowed hosts (for a simulator only)"),
+    Option(
+        "azure_budget_requests", "int", "requests allowed per budget window per Azure host and credential"
+    ),
+    Option("azure_budget_window", "duration", "the sliding window of the Azure request budget"),
+    Option("azure_max_concurrency", "int", "Azure requests in flight at once"),
+    Option("azure_connect_timeout", "duration", "timeout to connect to Azure"),
+    Option("azure_read_timeout", "duration", "timeout to read an Azure answer"),
+    Option("drift_interval", "duration", "how often each resource is compared with Azure (jittered)"),
+    Option("credentials_retry_interval", "duration", "retry interval for resources missing credentials"),
+    Option(
+        "deletion_credentials_wait",
+        "duration",
+        "how long a deletion waits for missing credentials before it releases the resource (orphaning)",
+    ),
+    Option("model_expiry_window", "duration", "ModelExpiring is shown this long before a model expires"),
+    Option("model_check_interval", "duration", "how often a deployed model's expiry date is read"),
+    Option("transient_backoff_cap", "duration", "longest backoff after transient errors"),
+    Option("blocked_retry_base", "duration", "first retry delay of blocked errors (quota, 401/403)"),
+    Option("blocked_retry_cap", "duration", "longest retry delay of blocked errors"),
+    Option("waiting_retry_min", "duration", "shortest retry delay while Azure is busy"),
+    Option("waiting_retry_max", "duration", "longest retry delay while Azure is busy"),
+    Option("voice_swap_grace_period", "duration", "default life of the old voice endpoint after a swap"),
+    Option(
+        "workload_identity_namespaces",
+        "list",
+        "comma-separated namespaces (globs) whose resources may use workloadIdentity; default: none",
+        "NAMESPACES",
+    ),
+    Option(
+        "watch_credential_secrets",
+        "bool",
+        "watch Secrets labelled speech.azure-operator.io/credentials=true to retry blocked resources at once",
+    ),
+    Option("metrics_port", "int", "port of /metrics, /healthz and /readyz; 0 turns the server off"),
+    Option("metrics_address", "str", "address the metrics server binds to", "ADDRESS"),
+    Option("peering", "str", "kopf peering object name; default: standalone (no peering)", "NAME"),
+    Option("log_level", "str", "debug, info, warning or error", "LEVEL"),
+    Option("log_format", "str", "text or json", "FORMAT"),
+)
+OPTIONS_BY_FIELD = {o.field: o for o in OPTIONS}
+
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+
+
+def parse_duration(text: str) -> timedelta:
+    """`90`, `90s`, `1.5m`, `1h30m`, `30d`, `250ms` -> timedelta. A bare number is seconds."""
+    value = text.strip().lower()
+    if not value:
+        raise ValueError("is empty; expected a duration like 90s, 5m, 1h or 30d")
+    try:
+        seconds = float(value)
+    except ValueError:
+        pos, seconds = 0, 0.0
+        for match in _DURATION_PART.finditer(value):
+            if match.start() != pos:
+                break
+            seconds += float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+            pos = match.end()
+        if pos != len(value) or pos == 0:
+            raise ValueError(f"{text!r} is not a duration; expected e.g. 90s, 5m, 1h30m or 30d") from None
+    if not math.isfinite(seconds):
+        raise ValueError(f"{text!r} is not a finite duration")
+    return timedelta(seconds=seconds)
+
+
+def parse_bool(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{text!r} is not a boolean; expected true or false")
+
+
+def _split_list(values: Sequence[str]) -> tuple[str, ...]:
+    return tuple(part.strip() for value in values for part in value.split(",") if part.strip())
+
+
+def _convert(option: Option, raw: Any) -> Any:
+    """Turn a flag's or variable's text into the field's type (pydantic validates the result)."""
+    if option.kind == "list":
+        return _split_list(raw if isinstance(raw, list) else [raw])
+    if option.kind == "bool":
+        return raw if isinstance(raw, bool) else parse_bool(raw)
+    if option.kind == "duration":
+        return parse_duration(raw)
+    if option.kind == "int":
+        try:
+            return int(str(raw).strip())
+        except ValueError:
+            raise ValueError(f"{raw!r} is not an integer") from None
+    value = str(raw).strip()
+    return value.lower() if option.field in ("log_level", "log_format") else value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """One flag per setting. Defaults stay None so that an absent flag lets the environment decide."""
+    group = parser.add_argument_group("operator settings (each also read from AZURE_SPEECH_OPERATOR_<NAME>)")
+    for option in OPTIONS:
+        default = OperatorSettings.model_fields[option.field].default
+        shown = _show_default(default)
+        help_text = f"{option.help} [env {option.env}; default {shown}]"
+        if option.kind == "bool":
+            group.add_argument(
+                option.flag,
+                dest=option.field,
+                action=argparse.BooleanOptionalAction,
+                default=None,
+                help=help_text,
+            )
+        elif option.repeatable:
+            group.add_argument(
+                option.flag,
+                dest=option.field,
+                action="append",
+                default=None,
+                metavar=option.metavar,
+                help=help_text,
+            )
+        else:
+            group.add_argument(
+                option.flag,
+                dest=option.field,
+                default=None,
+                metavar=option.metavar or ("DURATION" if option.kind == "duration" else option.kind.upper()),
+                help=help_text,
+            )
+
+
+def _show_default(value: object) -> str:
+    if isinstance(value, timedelta):
+        return format_duration(value)
+    if isinstance(value, tuple):
+        return ",".join(value) if value else "none"
+    return str(value)
+
+
+def format_duration(value: timedelta) -> str:
+    seconds = value.total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
+def load_settings(args: argparse.Namespace | None, environ: Mapping[str, str]) -> OperatorSettings:
+    """Flags (an argparse namespace from `add_arguments`) over environment over defaults."""
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for option in OPTIONS:
+        raw: Any = getattr(args, option.field, None) if args is not None else None
+        source = option.flag
+        if raw is None and option.env in environ:
+            raw, source = environ[option.env], option.env
+        if raw is None:
+            continue
+        sources[option.field] = source
+        try:
+            values[option.field] = _convert(option, raw)
+        except ValueError as exc:
+            raise SettingsError(f"{source}: {exc}") from None
+    try:
+        return OperatorSettings(**values)
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc, sources)) from None
+
+
+def _describe(exc: ValidationError, sources: Mapping[str, str]) -> str:
+    messages = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else ""
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if field:
+            messages.append(f"{sources.get(field, OPTIONS_BY_FIELD[field].flag)}: {message}")
+        else:
+            for option in OPTIONS:
+                message = message.replace(option.field, f"{option.flag} ({option.env})")
+            messages.append(message)
+    return "; ".join(messages)

@@ -1,0 +1,131 @@
+import argparse
+from datetime import timedelta
+
+import pytest
+from azure_speech_operator.azure.config import DEFAULT_ALLOWED_HOSTS
+from azure_speech_operator.settings import (
+    ENV_PREFIX,
+    OPTIONS,
+    OperatorSettings,
+    SettingsError,
+    add_arguments,
+    load_settings,
+    parse_duration,
+)
+
+
+def parse(argv: list[str], env: dict[str, str] | None = None) -> OperatorSettings:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    return load_settings(parser.parse_args(argv), env or {})
+
+
+def test_defaults_match_the_design() -> None:
+    s = parse([])
+    assert s.namespaces == ()
+    assert s.allowed_hosts == DEFAULT_ALLOWED_HOSTS
+    assert s.allow_http is False
+    assert (s.azure_budget_requests, s.azure_budget_window) == (90, timedelta(seconds=10))
+    assert s.drift_interval == timedelta(hours=1)
+    assert s.credentials_retry_interval == timedelta(minutes=2)
+    assert s.deletion_credentials_wait == timedelta(minutes=10)
+    assert s.model_expiry_window == timedelta(days=30)
+    assert s.model_check_interval == timedelta(days=1)
+    assert s.transient_backoff_cap == timedelta(minutes=5)
+    assert (s.blocked_retry_base, s.blocked_retry_cap) == (timedelta(minutes=5), timedelta(minutes=30))
+    assert (s.waiting_retry_min, s.waiting_retry_max) == (timedelta(minutes=1), timedelta(minutes=5))
+    assert s.workload_identity_namespaces == ()
+    assert s.watch_credential_secrets is True
+    assert s.metrics_port == 8080
+    assert s.peering is None
+
+
+def test_flag_wins_over_env_and_env_over_default() -> None:
+    env = {f"{ENV_PREFIX}DRIFT_INTERVAL": "10m", f"{ENV_PREFIX}CREDENTIALS_RETRY_INTERVAL": "30s"}
+    s = parse(["--drift-interval", "90s"], env)
+    assert s.drift_interval == timedelta(seconds=90)  # flag
+    assert s.credentials_retry_interval == timedelta(seconds=30)  # env
+    assert s.deletion_credentials_wait == timedelta(minutes=10)  # default
+
+
+def test_boolean_flags_override_env_both_ways() -> None:
+    assert parse(["--no-allow-http"], {f"{ENV_PREFIX}ALLOW_HTTP": "true"}).allow_http is False
+    assert parse(["--allow-http"], {f"{ENV_PREFIX}ALLOW_HTTP": "false"}).allow_http is True
+    assert parse([], {f"{ENV_PREFIX}ALLOW_HTTP": "yes"}).allow_http is True
+    assert parse(["--no-watch-credential-secrets"]).watch_credential_secrets is False
+
+
+def test_lists_from_repeated_flags_commas_and_env() -> None:
+    assert parse(["--namespace", "a,b", "--namespace", "team-*"]).namespaces == ("a", "b", "team-*")
+    assert parse([], {f"{ENV_PREFIX}NAMESPACES": "x, y"}).namespaces == ("x", "y")
+    s = parse(["--allowed-hosts", "127.0.0.1,localhost", "--allow-http"])
+    assert s.allowed_hosts == ("127.0.0.1", "localhost")
+    assert s.client_settings().allowed_hosts == ("127.0.0.1", "localhost")
+    assert s.client_settings().allow_http is True
+
+
+def test_every_setting_has_a_flag_and_env_var() -> None:
+    fields = set(OperatorSettings.model_fields)
+    assert {o.field for o in OPTIONS} == fields
+    for option in OPTIONS:
+        assert option.env == ENV_PREFIX + option.field.upper()
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "named"),
+    [
+        (["--drift-interval", "soon"], {}, "--drift-interval"),
+        ([], {f"{ENV_PREFIX}DRIFT_INTERVAL": "soon"}, f"{ENV_PREFIX}DRIFT_INTERVAL"),
+        ([], {f"{ENV_PREFIX}METRICS_PORT": "http"}, f"{ENV_PREFIX}METRICS_PORT"),
+        (["--metrics-port", "70000"], {}, "--metrics-port"),
+        (["--azure-budget-requests", "0"], {}, "--azure-budget-requests"),
+        (["--credentials-retry-interval", "0s"], {}, "--credentials-retry-interval"),
+        ([], {f"{ENV_PREFIX}ALLOW_HTTP": "maybe"}, f"{ENV_PREFIX}ALLOW_HTTP"),
+        (["--allowed-hosts", "https://evil.example/path"], {}, "--allowed-hosts"),
+        (["--namespace", "Bad_Name"], {}, "--namespace"),
+        (["--log-level", "loud"], {}, "--log-level"),
+        (["--peering", "Not A Name"], {}, "--peering"),
+        (["--blocked-retry-base", "1h"], {}, "--blocked-retry-base"),
+        (["--waiting-retry-min", "10m"], {}, "--waiting-retry-max"),
+    ],
+)
+def test_bad_values_name_the_flag_or_variable(argv: list[str], env: dict[str, str], named: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        parse(argv, env)
+    assert named in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("90", 90),
+        ("90s", 90),
+        ("5m", 300),
+        ("1h30m", 5400),
+        ("30d", 30 * 86400),
+        ("250ms", 0.25),
+        ("1.5m", 90),
+    ],
+)
+def test_durations(text: str, seconds: float) -> None:
+    assert parse_duration(text).total_seconds() == seconds
+
+
+@pytest.mark.parametrize("text", ["", "m", "5x", "1h junk", "inf", "nan", "-"])
+def test_bad_durations(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_duration(text)
+
+
+def test_workload_identity_namespaces_are_globs_with_exclusions() -> None:
+    s = parse(["--workload-identity-namespaces", "team-*,!team-secret"])
+    assert s.workload_identity_allowed("team-a")
+    assert not s.workload_identity_allowed("team-secret")
+    assert not s.workload_identity_allowed("default")
+    assert not parse([]).workload_identity_allowed("default")
+
+
+def test_settings_are_frozen() -> None:
+    s = parse([])
+    with pytest.raises(ValueError):
+        s.drift_interval = timedelta(seconds=1)  # type: ignore[misc]
