@@ -1,0 +1,167 @@
+from datetime import UTC, datetime
+
+import pytest
+from azure_speech_operator.azure.types import ApiKey, EntraIdentity, ErrorClass, OperatorError
+from azure_speech_operator.credentials import (
+    ROTATED_ANNOTATION,
+    SecretKeyRef,
+    SecretWatch,
+    WorkloadIdentityRef,
+    parse_credentials,
+    resolve_credentials,
+)
+from azure_speech_operator.kube import KubeApiError
+from azure_speech_operator.settings import OperatorSettings
+from pydantic import BaseModel, ConfigDict, Field
+
+from tests.unit.runtime_fakes import FakeKube
+
+CANARY = "canary-key-0123456789abcdef"
+SECRET_REF = {"secretRef": {"name": "speech-credentials", "key": "key"}}
+
+
+async def test_good_key_is_read_and_wrapped() -> None:
+    kube = FakeKube()
+    kube.put_secret("team-a", "speech-credentials", {"key": f"{CANARY}\n".encode()})
+    credential = await resolve_credentials(kube, "team-a", SECRET_REF, OperatorSettings())
+    assert isinstance(credential, ApiKey)
+    assert credential.key.get_secret_value() == CANARY  # trailing newline from `echo` stripped
+    assert CANARY not in repr(credential) and CANARY not in str(credential)
+
+
+async def test_missing_secret_is_blocked_and_named() -> None:
+    with pytest.raises(OperatorError) as info:
+        await resolve_credentials(FakeKube(), "team-a", SECRET_REF, OperatorSettings())
+    assert info.value.reason == "CredentialsNotFound"
+    assert info.value.error_class is ErrorClass.BLOCKED
+    assert "speech-credentials" in info.value.message and "team-a" in info.value.message
+
+
+async def test_missing_key_names_secret_and_key_never_values() -> None:
+    kube = FakeKube()
+    kube.put_secret("team-a", "speech-credentials", {"other": CANARY.encode()})
+    with pytest.raises(OperatorError) as info:
+        await resolve_credentials(kube, "team-a", SECRET_REF, OperatorSettings())
+    assert info.value.reason == "CredentialsNotFound"
+    assert "'key'" in info.value.message and "speech-credentials" in info.value.message
+    assert CANARY not in str(info.value)
+
+
+@pytest.mark.parametrize("value", [b"", b"  \n", b"\xff\xfe"])
+async def test_empty_or_binary_key_is_invalid(value: bytes) -> None:
+    kube = FakeKube()
+    kube.put_secret("team-a", "speech-credentials", {"key": value})
+    with pytest.raises(OperatorError) as info:
+        await resolve_credentials(kube, "team-a", SECRET_REF, OperatorSettings())
+    assert info.value.reason == "CredentialsInvalid"
+    assert info.value.error_class is ErrorClass.BLOCKED
+
+
+async def test_rotation_takes_effect_on_the_next_pass() -> None:
+    kube = FakeKube()
+    kube.put_secret("team-a", "speech-credentials", {"key": b"old-key"})
+    first = await resolve_credentials(kube, "team-a", SECRET_REF, OperatorSettings())
+    kube.put_secret("team-a", "speech-credentials", {"key": b"new-key"})
+    second = await resolve_credentials(kube, "team-a", SECRET_REF, OperatorSettings())
+    assert isinstance(first, ApiKey) and isinstance(second, ApiKey)
+    assert (first.key.get_secret_value(), second.key.get_secret_value()) == ("old-key", "new-key")
+    assert kube.secret_reads == 2  # read per pass, never cached
+
+
+async def test_workload_identity_only_where_settings_allow() -> None:
+    spec = {"workloadIdentity": {}}
+    with pytest.raises(OperatorError) as info:
+        await resolve_credentials(FakeKube(), "team-a", spec, OperatorSettings())
+    assert info.value.reason == "WorkloadIdentityNotAllowed"
+    assert info.value.error_class is ErrorClass.FATAL
+    allowed = OperatorSettings(workload_identity_namespaces=("team-*",))
+    assert isinstance(await resolve_credentials(FakeKube(), "team-a", spec, allowed), EntraIdentity)
+
+
+async def test_api_failures_are_classified() -> None:
+    class Failing(FakeKube):
+        def __init__(self, status: int) -> None:
+            super().__init__()
+            self.status = status
+
+        async def read_secret(self, namespace: str, name: str) -> None:
+            raise KubeApiError(self.status, "Forbidden", "no", operation="GET")
+
+    with pytest.raises(OperatorError) as info:
+        await resolve_credentials(Failing(403), "team-a", SECRET_REF, OperatorSettings())
+    assert (info.value.reason, info.value.error_class) == ("SecretNotReadable", ErrorClass.BLOCKED)
+    with pytest.raises(OperatorError) as info:
+        await resolve_credentials(Failing(500), "team-a", SECRET_REF, OperatorSettings())
+    assert info.value.error_class is ErrorClass.TRANSIENT
+
+
+def test_parse_accepts_dicts_models_and_refs() -> None:
+    class Ref(BaseModel):
+        name: str
+        key: str
+
+    class Creds(BaseModel):
+        model_config = ConfigDict(populate_by_name=True)
+        secret_ref: Ref | None = Field(default=None, alias="secretRef")
+        workload_identity: dict[str, str] | None = Field(default=None, alias="workloadIdentity")
+
+    assert parse_credentials(SECRET_REF) == SecretKeyRef("speech-credentials", "key")
+    assert parse_credentials(Creds(secretRef=Ref(name="s", key="k"))) == SecretKeyRef("s", "k")
+    assert parse_credentials(Creds(workloadIdentity={})) == WorkloadIdentityRef()
+    for bad in (
+        None,
+        {},
+        {"secretRef": {"name": "s"}},
+        {"secretRef": {"name": "s", "key": "k"}, "workloadIdentity": {}},
+    ):
+        with pytest.raises(OperatorError) as info:
+            parse_credentials(bad)
+        assert info.value.error_class is ErrorClass.FATAL
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The labelled-Secret watch
+
+NOW = datetime(2026, 11, 21, 7, 0, tzinfo=UTC)
+
+
+def resource(name: str, secret: str, *, ready: str | None) -> dict[str, object]:
+    conditions = [] if ready is None else [{"type": "Ready", "status": ready, "reason": "X"}]
+    return {
+        "apiVersion": "speech.azure-operator.io/v1alpha1",
+        "kind": "SpeechEndpoint",
+        "metadata": {"name": name, "namespace": "team-a"},
+        "spec": {"azure": {"credentials": {"secretRef": {"name": secret, "key": "key"}}}},
+        "status": {"conditions": conditions},
+    }
+
+
+async def test_watch_marks_unready_resources_using_the_secret() -> None:
+    kube = FakeKube()
+    kube.put_object("speechendpoints", resource("blocked", "creds", ready="False"))
+    kube.put_object("speechendpoints", resource("new", "creds", ready=None))
+    kube.put_object("speechendpoints", resource("fine", "creds", ready="True"))
+    kube.put_object("speechendpoints", resource("other", "other-creds", ready="False"))
+    watch = SecretWatch(["speechendpoints", "voiceendpoints"])
+    secret = kube.put_secret("team-a", "creds", {"key": b"k1"})
+
+    assert await watch.handle(kube, None, secret, lambda: NOW) == []  # initial listing: not a change
+    secret = kube.put_secret("team-a", "creds", {"key": b"k2"})
+    marked = await watch.handle(kube, "MODIFIED", secret, lambda: NOW)
+    assert marked == [("speechendpoints", "blocked"), ("speechendpoints", "new")]
+    annotations = kube.objects[("speechendpoints", "team-a", "blocked")]["metadata"]["annotations"]
+    assert annotations == {ROTATED_ANNOTATION: NOW.isoformat()}
+    assert "annotations" not in kube.objects[("speechendpoints", "team-a", "fine")]["metadata"]
+
+
+async def test_watch_ignores_metadata_only_updates_and_deletions() -> None:
+    kube = FakeKube()
+    kube.put_object("speechendpoints", resource("blocked", "creds", ready="False"))
+    watch = SecretWatch(["speechendpoints"])
+    secret = kube.put_secret("team-a", "creds", {"key": b"k1"})
+    assert await watch.handle(kube, "ADDED", secret, lambda: NOW) == [("speechendpoints", "blocked")]
+    relabelled = dict(secret, metadata={**secret["metadata"], "labels": {"x": "y"}})
+    assert await watch.handle(kube, "MODIFIED", relabelled, lambda: NOW) == []
+    assert await watch.handle(kube, "DELETED", secret, lambda: NOW) == []
+    # Re-created with the same content after a deletion: that is a change for the resources waiting on it.
+    assert await watch.handle(kube, "ADDED", secret, lambda: NOW) == [("speechendpoints", "blocked")]
