@@ -1,0 +1,179 @@
+"""`azure-speech-operator simulate-azure`: serve the simulator until SIGTERM/SIGINT.
+
+Top-level imports stay light: aiohttp and the simulator modules load only when the command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .config import SimulatorConfig
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8081, help="port to listen on; 0 picks a free one")
+    parser.add_argument(
+        "--keys",
+        default="",
+        help="K1,K2: the keys of the default resource (none: any non-empty key is accepted)",
+    )
+    parser.add_argument(
+        "--resource",
+        action="append",
+        default=[],
+        metavar="NAME=K1,K2",
+        help="another Speech resource with its own keys (repeatable)",
+    )
+    parser.add_argument(
+        "--bearer-token",
+        action="append",
+        default=[],
+        metavar="TOKEN",
+        help="a bearer token for the default resource",
+    )
+    parser.add_argument(
+        "--time-scale", type=float, default=1.0, help="multiplies every duration (0.01: 30 min -> 18 s)"
+    )
+    parser.add_argument(
+        "--rate-limit", default="100/10", help="N/S requests per resource, sliding window; 0 = off"
+    )
+    parser.add_argument(
+        "--fault-rate", type=float, default=0.0, help="probability of a random fault per request"
+    )
+    parser.add_argument(
+        "--fault-kinds",
+        default="429,500,502,503,slow,timeout,reset,malformed",
+        help="comma-separated fault kinds drawn by --fault-rate",
+    )
+    parser.add_argument(
+        "--deploy-failure-rate", type=float, default=0.0, help="probability that a deployment fails"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of every random choice (faults, failures, ids)"
+    )
+    parser.add_argument(
+        "--state-file", type=Path, default=None, help="keep endpoints across restarts in this file"
+    )
+    parser.add_argument(
+        "--seed-file", type=Path, default=None, help="YAML or JSON seed data overriding the built-in"
+    )
+    parser.add_argument(
+        "--print-seed", action="store_true", help="print the effective seed data as JSON and exit"
+    )
+    parser.add_argument(
+        "--regional-host",
+        default=None,
+        help="host named in self/Location/Operation-Location URLs, e.g. westus.api.cognitive.microsoft.com",
+    )
+    parser.add_argument("--region", default="westus", help="region named in endpoint links")
+    parser.add_argument(
+        "--quota", type=int, default=50, help="custom speech endpoint deployments per resource"
+    )
+    parser.add_argument("--voice-quota", type=int, default=50, help="custom voice endpoints per resource")
+    for name, default in (
+        ("speech-queue", 30),
+        ("speech-deploy", 300),
+        ("speech-redeploy", 180),
+        ("voice-queue", 10),
+        ("voice-deploy", 300),
+        ("voice-suspend", 5),
+        ("voice-resume", 300),
+    ):
+        parser.add_argument(
+            f"--{name}-seconds",
+            type=float,
+            default=float(default),
+            help=f"unscaled duration (default {default})",
+        )
+    parser.add_argument("--slow-seconds", type=float, default=2.0, help="delay of a 'slow' fault")
+    parser.add_argument("--timeout-seconds", type=float, default=30.0, help="hang of a 'timeout' fault")
+    parser.add_argument("--log-requests", action="store_true", help="log every request to stderr")
+
+
+def _split(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def build_config(args: argparse.Namespace) -> SimulatorConfig:
+    from .config import FAULT_KINDS, Durations, RateLimit, ResourceConfig, SimulatorConfig
+
+    resources = [
+        ResourceConfig(
+            name="default",
+            keys=_split(args.keys),
+            bearer_tokens=tuple(args.bearer_token),
+            deployment_quota=args.quota,
+            voice_endpoint_quota=args.voice_quota,
+        )
+    ]
+    for spec in args.resource:
+        name, sep, keys = spec.partition("=")
+        if not sep or not _split(keys):
+            raise ValueError(f"--resource must look like NAME=KEY1,KEY2, got {spec!r}")
+        resources.append(
+            ResourceConfig(
+                name=name.strip(),
+                keys=_split(keys),
+                deployment_quota=args.quota,
+                voice_endpoint_quota=args.voice_quota,
+            )
+        )
+    kinds = _split(args.fault_kinds)
+    bad = [k for k in kinds if k not in FAULT_KINDS]
+    if bad:
+        raise ValueError(f"--fault-kinds: unknown kinds {bad}; known: {', '.join(FAULT_KINDS)}")
+    return SimulatorConfig.model_validate(
+        {
+            "resources": resources,
+            "time_scale": args.time_scale,
+            "rate_limit": RateLimit.parse(args.rate_limit),
+            "fault_rate": args.fault_rate,
+            "fault_kinds": kinds,
+            "deploy_failure_probability": args.deploy_failure_rate,
+            "seed": args.seed,
+            "state_file": args.state_file,
+            "seed_file": args.seed_file,
+            "regional_host": args.regional_host,
+            "region": args.region,
+            "slow_seconds": args.slow_seconds,
+            "timeout_seconds": args.timeout_seconds,
+            "durations": Durations(
+                speech_queue=args.speech_queue_seconds,
+                speech_deploy=args.speech_deploy_seconds,
+                speech_redeploy=args.speech_redeploy_seconds,
+                voice_queue=args.voice_queue_seconds,
+                voice_deploy=args.voice_deploy_seconds,
+                voice_suspend=args.voice_suspend_seconds,
+                voice_resume=args.voice_resume_seconds,
+            ),
+        }
+    )
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        config = build_config(args)
+        if args.print_seed:
+            from .seed import default_seed, load_seed
+
+            seed = load_seed(config.seed_file) if config.seed_file else default_seed()
+            json.dump(seed.dump(), sys.stdout, indent=2)
+            sys.stdout.write("\n")
+            return 0
+    except ValueError as exc:
+        print(f"simulate-azure: {exc}", file=sys.stderr)
+        return 2
+    import asyncio
+
+    from .server import serve
+
+    try:
+        return asyncio.run(serve(config, args.host, args.port, log_requests=args.log_requests))
+    except KeyboardInterrupt:
+        return 0

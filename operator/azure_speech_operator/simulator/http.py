@@ -1,0 +1,248 @@
+"""HTTP plumbing shared by the API families: errors in each family's shape, operation tagging, URLs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from aiohttp import web
+
+from .state import ResourceState, World
+
+Family = Literal["stt", "voice", "tts3"]
+
+STT_VERSIONS = ("v3.2", "2024-11-15", "2025-10-15")
+STT_DATED = ("2024-11-15", "2025-10-15")
+VOICE_VERSIONS = ("2024-02-01-preview", "2026-01-01")
+
+WORLD: web.AppKey[World] = web.AppKey("world", World)
+
+# The body Azure's API gateway answers a bad or missing key with (the same for every Cognitive Services API).
+UNAUTHORIZED_MESSAGE = (
+    "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key "
+    "for an active subscription and use a correct regional API endpoint for your resource."
+)
+
+
+class ApiError(Exception):
+    """An error answer; the middleware renders it in the calling API family's shape."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        detail: str | None = None,
+        target: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.detail = detail
+        self.target = target
+        self.headers = headers or {}
+
+
+# Each family's top-level code for a status, where the caller did not name one.
+_STT_CODES = {
+    400: "InvalidRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "NotAllowed",
+    409: "Conflict",
+    415: "UnsupportedMediaType",
+    429: "TooManyRequests",
+    500: "InternalServerError",
+    502: "InternalCommunicationFailed",
+    503: "ServiceUnavailable",
+}
+_VOICE_CODES = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "BadRequest",
+    409: "BadRequest",
+    415: "UnsupportedMediaType",
+    429: "TooManyRequests",
+    500: "InternalServerError",
+    502: "InternalServerError",
+    503: "ServiceUnavailable",
+}
+FAULT_MESSAGES = {
+    429: "The rate limit has been reached. The timeout in seconds can be found in the Retry-After header.",
+    500: "An unexpected error occurred. Please try again later.",
+    502: "The upstream service did not answer in time.",
+    503: "The service is temporarily unavailable. Please try again later.",
+}
+
+
+def default_code(family: Family, status: int) -> str:
+    table = _VOICE_CODES if family == "voice" else _STT_CODES
+    return table.get(status, "InternalServerError")
+
+
+def error_response(family: Family, api_version: str | None, err: ApiError) -> web.Response:
+    """STT and v3.0 TTS: unwrapped `{code, message, innerError}`; custom voice: `{error: {...}}`."""
+    headers = dict(err.headers)
+    body: dict[str, Any]
+    if err.status == 401 and err.code == "401":
+        body = {"error": {"code": "401", "message": err.message}}
+    elif family == "voice":
+        inner: dict[str, Any] = {"code": err.code, "message": err.message}
+        if err.target:
+            inner["target"] = err.target
+        if err.detail:
+            inner["innererror"] = {"code": err.detail, "message": err.message}
+        body = {"error": inner}
+        if api_version == "2026-01-01":
+            headers["x-ms-error-code"] = err.code
+    else:
+        body = {"code": err.code, "message": err.message}
+        if err.target:
+            body["target"] = err.target
+        if err.detail:
+            body["innerError"] = {"code": err.detail, "message": err.message}
+    return json_response(body, status=err.status, headers=headers)
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(
+        body=json.dumps(body).encode(),
+        status=status,
+        headers=headers,
+        content_type="application/json",
+        charset="utf-8",
+    )
+
+
+@dataclass
+class Ctx:
+    """What a handler needs besides the request."""
+
+    world: World
+    resource: ResourceState
+    version: str
+    host: str  # scheme + host used in self/Location/nextLink URLs
+    request_host: str  # scheme + host the request really came in on (for simulator-served blob URLs)
+    now: float
+
+
+Handler = Callable[[web.Request, Ctx], Awaitable[web.StreamResponse]]
+
+
+@dataclass
+class Op:
+    """A route's handler tagged with the API family and the spec's operationId."""
+
+    family: Family
+    name: str
+    fn: Handler
+    versions: tuple[str, ...]
+
+    @property
+    def log_name(self) -> str:
+        if self.family == "voice":
+            return f"CustomVoice.{self.name}"
+        if self.family == "tts3":
+            return f"TextToSpeechV3.{self.name}"
+        return self.name
+
+    async def __call__(self, request: web.Request) -> web.StreamResponse:
+        ctx: Ctx = request["sim_ctx"]
+        if ctx.version not in self.versions:
+            raise ApiError(
+                404, "NotFound", f"The operation {self.name} does not exist in API version {ctx.version}."
+            )
+        return await self.fn(request, ctx)
+
+
+def family_of(path: str) -> Family | None:
+    if path.startswith("/speechtotext/"):
+        return "stt"
+    if path.startswith("/customvoice/"):
+        return "voice"
+    if path.startswith("/api/texttospeech/"):
+        return "tts3"
+    return None
+
+
+def version_of(request: web.Request, family: Family) -> str:
+    """The API version a request asks for; an ApiError when it is missing or not simulated."""
+    if family == "tts3":
+        return "v3.0"
+    if family == "stt" and request.path.startswith("/speechtotext/v3."):
+        in_path = request.path.split("/")[2]
+        if in_path not in STT_VERSIONS:
+            raise ApiError(404, "NotFound", f"API version {in_path} is not supported by this simulator.")
+        return in_path
+    supported = STT_DATED if family == "stt" else VOICE_VERSIONS
+    version = request.query.get("api-version")
+    if not version:
+        raise ApiError(
+            400,
+            "InvalidRequest" if family == "stt" else "BadRequest",
+            "The api-version query parameter is required.",
+            detail="InvalidParameterValue" if family == "stt" else "MissingApiVersionParameter",
+            target="api-version",
+        )
+    if version not in supported:
+        raise ApiError(
+            400,
+            "InvalidRequest" if family == "stt" else "BadRequest",
+            f"The api-version '{version}' is not supported. Supported versions: {', '.join(supported)}.",
+            detail="InvalidParameterValue" if family == "stt" else "UnsupportedApiVersionValue",
+            target="api-version",
+        )
+    return version
+
+
+async def read_json_object(
+    request: web.Request, family: Family, *, allow_empty: bool = False
+) -> dict[str, Any]:
+    raw = await request.read()
+    if not raw.strip():
+        if allow_empty:
+            return {}
+        raise _payload_error(family, "The request body is empty.", "EmptyRequest")
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise _payload_error(
+            family, "The request body is not valid JSON.", "InvalidRequestBodyFormat"
+        ) from None
+    if not isinstance(data, dict):
+        raise _payload_error(family, "The request body must be a JSON object.", "InvalidRequestBodyFormat")
+    return data
+
+
+def _payload_error(family: Family, message: str, detail: str) -> ApiError:
+    if family == "voice":
+        return ApiError(400, "BadRequest", message, detail=detail)
+    return ApiError(400, "InvalidRequest", message, detail=detail)
+
+
+def query_int(request: web.Request, name: str, default: int, family: Family, *, minimum: int = 0) -> int:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = minimum - 1
+    if value < minimum:
+        code = "BadArgument" if family == "voice" else "InvalidArgument"
+        raise ApiError(
+            400,
+            code,
+            f"The query parameter '{name}' must be an integer >= {minimum}, got '{raw}'.",
+            detail=None if family == "voice" else "InvalidParameterValue",
+            target=name,
+        )
+    return value

@@ -1,0 +1,342 @@
+"""Seed data: the models and projects every simulated Speech resource starts with.
+
+Dates are relative to the simulator's clock at start (`transcriptionInDays: 20` = 20 days after start), so
+"expiring within 30 days" stays true whenever the simulator runs. Overridable from a YAML or JSON file with
+the same (camelCase) keys; `azure-speech-operator simulate-azure --print-seed` prints the effective seed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.alias_generators import to_camel
+
+SpeechStatus = Literal["NotStarted", "Running", "Succeeded", "Failed"]
+_RESOURCE_ID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,62}[a-zA-Z0-9]$")
+
+
+def _uuid(value: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise ValueError(f"{value!r} is not a UUID") from None
+
+
+class _Seed(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+
+
+class SeedBaseModel(_Seed):
+    id: str
+    locale: str
+    display_name: str
+    description: str = ""
+    adaptation_in_days: float = 365
+    transcription_in_days: float = 730
+    created_days_ago: float = 300
+    supports_endpoints: bool = True
+    deploy_fails: bool = False
+
+    _id = field_validator("id")(_uuid)
+
+
+class SeedCustomModel(_Seed):
+    id: str
+    locale: str
+    display_name: str
+    description: str = ""
+    status: SpeechStatus = "Succeeded"
+    supports_endpoints: bool = True
+    base_model: str | None = None
+    project: str | None = None
+    transcription_in_days: float = 730
+    created_days_ago: float = 30
+    deploy_fails: bool = False
+
+    _id = field_validator("id")(_uuid)
+
+
+class SeedProject(_Seed):
+    id: str
+    locale: str
+    display_name: str
+    description: str = ""
+    created_days_ago: float = 60
+
+    _id = field_validator("id")(_uuid)
+
+
+class SeedSpeechEndpoint(_Seed):
+    """An endpoint that already exists when the simulator starts (adoption tests, demos)."""
+
+    id: str
+    display_name: str
+    locale: str
+    model: str
+    description: str = ""
+    status: SpeechStatus = "Succeeded"
+    logging_enabled: bool = False
+    custom_properties: dict[str, str] = Field(default_factory=dict)
+    project: str | None = None
+    created_days_ago: float = 10
+
+    _id = field_validator("id", "model")(_uuid)
+
+
+class SeedVoiceProject(_Seed):
+    id: str
+    kind: Literal["ProfessionalVoice", "PersonalVoice"] = "ProfessionalVoice"
+    display_name: str = ""
+    description: str = ""
+    locale: str = "en-US"
+    created_days_ago: float = 90
+
+    @field_validator("id")
+    @classmethod
+    def _rid(cls, value: str) -> str:
+        if not _RESOURCE_ID.match(value):
+            raise ValueError(f"voice project id {value!r} must match {_RESOURCE_ID.pattern}")
+        return value
+
+
+class SeedVoiceModel(_Seed):
+    id: str
+    project_id: str
+    locale: str = "en-US"
+    voice_name: str = ""
+    description: str = ""
+    status: Literal["NotStarted", "Running", "Succeeded", "Failed"] = "Succeeded"
+    deploy_fails: bool = False
+    created_days_ago: float = 45
+
+    @field_validator("id", "project_id")
+    @classmethod
+    def _rid(cls, value: str) -> str:
+        if not _RESOURCE_ID.match(value):
+            raise ValueError(f"voice id {value!r} must match {_RESOURCE_ID.pattern}")
+        return value
+
+
+class SeedVoiceBaseModel(_Seed):
+    name: str
+    description: str = ""
+    release_days_ago: float = 700
+    expiration_in_days: float | None = None
+    capabilities: list[str] = Field(default_factory=list)
+
+
+class SeedVoiceEndpoint(_Seed):
+    id: str
+    project_id: str
+    model_id: str
+    description: str = ""
+    display_name: str = ""
+    kind: Literal["HighPerformance", "FastResume"] = "HighPerformance"
+    status: Literal["Succeeded", "Disabled", "Failed"] = "Succeeded"
+    created_days_ago: float = 10
+
+    _id = field_validator("id")(_uuid)
+
+
+class Seed(_Seed):
+    base_models: list[SeedBaseModel] = Field(default_factory=list)
+    custom_models: list[SeedCustomModel] = Field(default_factory=list)
+    projects: list[SeedProject] = Field(default_factory=list)
+    speech_endpoints: list[SeedSpeechEndpoint] = Field(default_factory=list)
+    voice_projects: list[SeedVoiceProject] = Field(default_factory=list)
+    voice_models: list[SeedVoiceModel] = Field(default_factory=list)
+    voice_base_models: list[SeedVoiceBaseModel] = Field(default_factory=list)
+    voice_endpoints: list[SeedVoiceEndpoint] = Field(default_factory=list)
+
+    def dump(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+# Fixed ids other tests, examples and docs refer to (listed in docs/simulator.md).
+BASE_EN_US_CURRENT = "ba5e0001-0000-4000-8000-000000000001"
+BASE_EN_US_EXPIRING = "ba5e0002-0000-4000-8000-000000000002"
+BASE_EN_US_EXPIRED = "ba5e0003-0000-4000-8000-000000000003"
+BASE_DE_DE_CURRENT = "ba5e0004-0000-4000-8000-000000000004"
+CUSTOM_EN_US_DEPLOYABLE = "c0570001-0000-4000-8000-000000000001"
+CUSTOM_EN_US_NOT_DEPLOYABLE = "c0570002-0000-4000-8000-000000000002"
+CUSTOM_EN_US_TRAINING = "c0570003-0000-4000-8000-000000000003"
+CUSTOM_EN_US_FAILED = "c0570004-0000-4000-8000-000000000004"
+CUSTOM_DE_DE_DEPLOYABLE = "c0570005-0000-4000-8000-000000000005"
+CUSTOM_EN_US_DEPLOY_FAILS = "c0570006-0000-4000-8000-000000000006"
+CUSTOM_EN_US_EXPIRING = "c0570007-0000-4000-8000-000000000007"
+CUSTOM_EN_US_DEPLOYABLE_2 = "c0570008-0000-4000-8000-000000000008"
+PROJECT_EN_US = "9f0e0001-0000-4000-8000-000000000001"
+PROJECT_DE_DE = "9f0e0002-0000-4000-8000-000000000002"
+VOICE_PROJECT = "Jessica"
+VOICE_MODEL = "Jessica"
+VOICE_MODEL_2 = "JessicaV2"
+VOICE_MODEL_TRAINING = "JessicaTraining"
+VOICE_MODEL_FAILED = "JessicaFailed"
+VOICE_MODEL_DEPLOY_FAILS = "JessicaDeployFails"
+VOICE_PROJECT_DE = "Hans"
+VOICE_MODEL_DE = "Hans"
+
+
+def default_seed() -> Seed:
+    return Seed(
+        base_models=[
+            SeedBaseModel(
+                id=BASE_EN_US_CURRENT,
+                locale="en-US",
+                display_name="20250115 (current)",
+                adaptation_in_days=300,
+                transcription_in_days=665,
+                created_days_ago=300,
+            ),
+            SeedBaseModel(
+                id=BASE_EN_US_EXPIRING,
+                locale="en-US",
+                display_name="20231015 (transcription ends in 20 days)",
+                adaptation_in_days=-345,
+                transcription_in_days=20,
+                created_days_ago=710,
+            ),
+            SeedBaseModel(
+                id=BASE_EN_US_EXPIRED,
+                locale="en-US",
+                display_name="20220415 (expired)",
+                adaptation_in_days=-400,
+                transcription_in_days=-35,
+                created_days_ago=1090,
+            ),
+            SeedBaseModel(
+                id=BASE_DE_DE_CURRENT,
+                locale="de-DE",
+                display_name="20250115 (current)",
+                adaptation_in_days=300,
+                transcription_in_days=665,
+                created_days_ago=300,
+            ),
+        ],
+        custom_models=[
+            SeedCustomModel(
+                id=CUSTOM_EN_US_DEPLOYABLE,
+                locale="en-US",
+                display_name="Contoso call center (en-US)",
+                base_model=BASE_EN_US_CURRENT,
+                project=PROJECT_EN_US,
+            ),
+            SeedCustomModel(
+                id=CUSTOM_EN_US_DEPLOYABLE_2,
+                locale="en-US",
+                display_name="Contoso call center v2 (en-US)",
+                base_model=BASE_EN_US_CURRENT,
+                project=PROJECT_EN_US,
+                created_days_ago=5,
+            ),
+            SeedCustomModel(
+                id=CUSTOM_EN_US_NOT_DEPLOYABLE,
+                locale="en-US",
+                display_name="Batch-only model (supportsEndpoints=false)",
+                supports_endpoints=False,
+                base_model=BASE_EN_US_CURRENT,
+            ),
+            SeedCustomModel(
+                id=CUSTOM_EN_US_TRAINING,
+                locale="en-US",
+                display_name="Still training",
+                status="Running",
+                base_model=BASE_EN_US_CURRENT,
+                created_days_ago=0.1,
+            ),
+            SeedCustomModel(
+                id=CUSTOM_EN_US_FAILED,
+                locale="en-US",
+                display_name="Training failed",
+                status="Failed",
+                base_model=BASE_EN_US_CURRENT,
+            ),
+            SeedCustomModel(
+                id=CUSTOM_DE_DE_DEPLOYABLE,
+                locale="de-DE",
+                display_name="Contoso Kundendienst (de-DE)",
+                base_model=BASE_DE_DE_CURRENT,
+                project=PROJECT_DE_DE,
+            ),
+            SeedCustomModel(
+                id=CUSTOM_EN_US_DEPLOY_FAILS,
+                locale="en-US",
+                display_name="Deploys always fail (simulator flag deployFails)",
+                base_model=BASE_EN_US_CURRENT,
+                deploy_fails=True,
+            ),
+            SeedCustomModel(
+                id=CUSTOM_EN_US_EXPIRING,
+                locale="en-US",
+                display_name="Old custom model (transcription ends in 20 days)",
+                base_model=BASE_EN_US_EXPIRING,
+                transcription_in_days=20,
+                created_days_ago=710,
+            ),
+        ],
+        projects=[
+            SeedProject(id=PROJECT_EN_US, locale="en-US", display_name="Contoso speech (en-US)"),
+            SeedProject(id=PROJECT_DE_DE, locale="de-DE", display_name="Contoso Sprache (de-DE)"),
+        ],
+        voice_projects=[
+            SeedVoiceProject(id=VOICE_PROJECT, display_name="Jessica", description="Professional voice"),
+            SeedVoiceProject(id=VOICE_PROJECT_DE, display_name="Hans", locale="de-DE"),
+        ],
+        voice_models=[
+            SeedVoiceModel(id=VOICE_MODEL, project_id=VOICE_PROJECT, voice_name="JessicaNeural"),
+            SeedVoiceModel(id=VOICE_MODEL_2, project_id=VOICE_PROJECT, voice_name="JessicaV2Neural"),
+            SeedVoiceModel(
+                id=VOICE_MODEL_TRAINING, project_id=VOICE_PROJECT, voice_name="JessicaT", status="Running"
+            ),
+            SeedVoiceModel(
+                id=VOICE_MODEL_FAILED, project_id=VOICE_PROJECT, voice_name="JessicaF", status="Failed"
+            ),
+            SeedVoiceModel(
+                id=VOICE_MODEL_DEPLOY_FAILS,
+                project_id=VOICE_PROJECT,
+                voice_name="JessicaD",
+                deploy_fails=True,
+            ),
+            SeedVoiceModel(
+                id=VOICE_MODEL_DE, project_id=VOICE_PROJECT_DE, locale="de-DE", voice_name="HansNeural"
+            ),
+        ],
+        voice_base_models=[
+            SeedVoiceBaseModel(
+                name="PhoenixV2Neural", description="Phoenix V2 base model", release_days_ago=700
+            ),
+            SeedVoiceBaseModel(
+                name="PhoenixLatestNeural",
+                description="Phoenix latest base model",
+                release_days_ago=120,
+                capabilities=["PersonalVoice"],
+            ),
+            SeedVoiceBaseModel(
+                name="PhoenixV1Neural", description="retiring", release_days_ago=1200, expiration_in_days=25
+            ),
+        ],
+    )
+
+
+def load_seed(path: Path) -> Seed:
+    """Read a seed file (YAML, or JSON by suffix). Errors name the file and the field."""
+    text = path.read_text(encoding="utf-8")
+    if path.suffix.lower() == ".json":
+        data = json.loads(text)
+    else:
+        import yaml
+
+        data = yaml.safe_load(text)
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: the seed must be a mapping with keys like baseModels, customModels")
+    # Each list the file names replaces the built-in list; lists it leaves out keep the built-in data.
+    merged = default_seed().dump() | data
+    try:
+        return Seed.model_validate(merged)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None

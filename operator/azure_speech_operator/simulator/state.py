@@ -1,0 +1,300 @@
+"""The simulator's world: Speech resources with their models, projects and endpoints.
+
+Statuses are never advanced by a background task. Every change of state is an `Action` (deploy, redeploy,
+suspend, resume) with a start time and a list of timed phases; the status at any moment is computed from the
+clock. Tests with a fake clock therefore need no sleeping, and a restarted simulator (state file) continues
+where it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from .config import ResourceConfig, SimulatorConfig
+from .seed import Seed
+
+DAY = 86400.0
+
+Clock = Callable[[], float]
+"""Seconds since the epoch, like time.time."""
+
+
+class SimClock:
+    """Real time plus an offset the control API can advance (`POST /_sim/clock`)."""
+
+    def __init__(self, source: Clock = time.time) -> None:
+        self._source = source
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return self._source() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+class FakeClock:
+    """A clock tests move by hand."""
+
+    def __init__(self, start: float = 1_790_000_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def iso(ts: float) -> str:
+    """Azure's date-time form: UTC with a Z, no sub-second digits."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def unit_float(*parts: object) -> float:
+    """A deterministic number in [0, 1) from the parts: faults and failures replay exactly for a seed."""
+    digest = hashlib.blake2b("|".join(str(p) for p in parts).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+class EntityError(BaseModel):
+    code: str
+    message: str
+
+
+class Action(BaseModel):
+    """A timed change: `phases` are (status, seconds) walked in order from `started`, then `outcome`."""
+
+    kind: str
+    started: float
+    phases: list[tuple[str, float]] = Field(default_factory=list)
+    outcome: str
+    error: EntityError | None = None
+    failure_status: str = "Failed"  # status reached when the action fails (Disabled for a failed resume)
+
+    def status_at(self, now: float) -> tuple[str, float, float | None]:
+        """(status, time the status was entered, seconds left in that status or None when final)."""
+        t = self.started
+        for status, duration in self.phases:
+            if now < t + duration:
+                return status, t, t + duration - now
+            t += duration
+        return self.outcome, t, None
+
+    @property
+    def ends(self) -> float:
+        return self.started + sum(d for _, d in self.phases)
+
+    def done(self, now: float) -> bool:
+        return now >= self.ends
+
+    def operation_status(self, now: float) -> str:
+        """The custom voice `OperationStatus` of this action."""
+        status, _, left = self.status_at(now)
+        if left is not None:
+            return "NotStarted" if status == "NotStarted" else "Running"
+        return "Failed" if self.error is not None else "Succeeded"
+
+    def force_failure(self, now: float, error: EntityError) -> None:
+        """Make the action fail: at its planned end if still running, right now if it already ended."""
+        if self.done(now):
+            self.phases = []
+            self.started = now
+        self.outcome = self.failure_status
+        self.error = error
+
+
+class LogFile(BaseModel):
+    name: str
+    kind: str
+    created: float
+    size: int
+
+
+class ModelRef(BaseModel):
+    id: str
+    base: bool
+
+
+class SpeechEndpoint(BaseModel):
+    id: str
+    display_name: str
+    description: str | None = None
+    text: str | None = None
+    locale: str
+    model: ModelRef
+    serving_model: ModelRef | None = None  # the model answering requests while a redeploy runs
+    project: str | None = None
+    custom_properties: dict[str, str] = Field(default_factory=dict)
+    logging_enabled: bool = False
+    time_to_live: str | None = None
+    created: float
+    action: Action
+    logs: list[LogFile] | None = None  # created when logging is on and the endpoint is up
+
+
+class VoiceEndpoint(BaseModel):
+    id: str
+    display_name: str | None = None
+    description: str | None = None
+    project_id: str
+    model_id: str
+    kind: str = "HighPerformance"
+    created: float
+    action: Action
+    request_fingerprint: str = ""
+
+
+class VoiceOperation(BaseModel):
+    id: str
+    endpoint_id: str
+    fingerprint: str
+    action: Action
+
+
+class ResourceState(BaseModel):
+    """One Speech resource: its own catalogue (copied from the seed), endpoints and quota."""
+
+    name: str
+    speech_endpoints: dict[str, SpeechEndpoint] = Field(default_factory=dict)
+    voice_endpoints: dict[str, VoiceEndpoint] = Field(default_factory=dict)
+    voice_operations: dict[str, VoiceOperation] = Field(default_factory=dict)
+    deploy_counter: int = 0
+    id_counter: int = 0
+
+
+class World:
+    """All resources, the seed catalogue and the clock. Not thread-safe: used from one event loop."""
+
+    def __init__(self, config: SimulatorConfig, seed: Seed, clock: Clock) -> None:
+        self.config = config
+        self.seed = seed
+        self.clock = clock
+        self.started_at = clock()
+        self.resources: dict[str, ResourceState] = {}
+        self.resource_configs: dict[str, ResourceConfig] = {}
+        for rc in config.resources:
+            self.resource_configs[rc.name] = rc
+            self.resources[rc.name] = ResourceState(name=rc.name)
+        self.base_models = {m.id: m for m in seed.base_models}
+        self.custom_models = {m.id: m for m in seed.custom_models}
+        self.projects = {p.id: p for p in seed.projects}
+        self.voice_projects = {p.id: p for p in seed.voice_projects}
+        self.voice_models = {m.id: m for m in seed.voice_models}
+        self._seed_endpoints()
+
+    # -- seed-relative times --------------------------------------------------------------------------------
+
+    def days_from_start(self, days: float) -> float:
+        return self.started_at + days * DAY
+
+    def _seed_endpoints(self) -> None:
+        for resource in self.resources.values():
+            for se in self.seed.speech_endpoints:
+                created = self.days_from_start(-se.created_days_ago)
+                base = se.model in self.base_models
+                resource.speech_endpoints[se.id] = SpeechEndpoint(
+                    id=se.id,
+                    display_name=se.display_name,
+                    description=se.description or None,
+                    locale=se.locale,
+                    model=ModelRef(id=se.model, base=base),
+                    project=se.project,
+                    custom_properties=dict(se.custom_properties),
+                    logging_enabled=se.logging_enabled,
+                    created=created,
+                    action=Action(
+                        kind="deploy",
+                        started=created,
+                        outcome=se.status,
+                        error=EntityError(code="DeployFailed", message="The deployment failed.")
+                        if se.status == "Failed"
+                        else None,
+                    ),
+                )
+            for ve in self.seed.voice_endpoints:
+                created = self.days_from_start(-ve.created_days_ago)
+                resource.voice_endpoints[ve.id] = VoiceEndpoint(
+                    id=ve.id,
+                    display_name=ve.display_name or None,
+                    description=ve.description or None,
+                    project_id=ve.project_id,
+                    model_id=ve.model_id,
+                    kind=ve.kind,
+                    created=created,
+                    action=Action(kind="deploy", started=created, outcome=ve.status),
+                )
+
+    # -- lookups --------------------------------------------------------------------------------------------
+
+    def find_endpoint(
+        self, endpoint_id: str
+    ) -> Iterator[tuple[ResourceState, SpeechEndpoint | VoiceEndpoint]]:
+        for resource in self.resources.values():
+            if endpoint_id in resource.speech_endpoints:
+                yield resource, resource.speech_endpoints[endpoint_id]
+            if endpoint_id in resource.voice_endpoints:
+                yield resource, resource.voice_endpoints[endpoint_id]
+
+    def new_endpoint_id(self, resource: ResourceState) -> str:
+        """A random-looking UUID derived from the seed, so a run with the same seed replays exactly."""
+        while True:
+            resource.id_counter += 1
+            digest = hashlib.blake2b(
+                f"{self.config.seed}|endpoint|{resource.name}|{resource.id_counter}".encode(), digest_size=16
+            ).digest()
+            endpoint_id = str(uuid.UUID(bytes=digest, version=4))
+            if not any(True for _ in self.find_endpoint(endpoint_id)):
+                return endpoint_id
+
+    def deploy_fails(self, resource: ResourceState, what: str, forced: bool) -> bool:
+        """Whether a new deploy fails: forced by the seed, else drawn from the failure probability."""
+        resource.deploy_counter += 1
+        if forced:
+            return True
+        p = self.config.deploy_failure_probability
+        return (
+            p > 0 and unit_float(self.config.seed, "deploy", resource.name, what, resource.deploy_counter) < p
+        )
+
+    # -- persistence ----------------------------------------------------------------------------------------
+
+    def dump(self) -> dict[str, Any]:
+        return {
+            "version": 1,
+            "resources": {name: r.model_dump(mode="json") for name, r in self.resources.items()},
+        }
+
+    def restore(self, data: dict[str, Any]) -> None:
+        for name, raw in data.get("resources", {}).items():
+            if name in self.resources:
+                self.resources[name] = ResourceState.model_validate(raw)
+
+    def save(self, path: Path) -> None:
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(self.dump()), encoding="utf-8")
+        os.replace(tmp, path)
+
+    def load(self, path: Path) -> bool:
+        if not path.exists():
+            return False
+        self.restore(json.loads(path.read_text(encoding="utf-8")))
+        return True
+
+
+def retry_after_seconds(left: float | None) -> int | None:
+    """Retry-After for a non-terminal status: the seconds left in the current phase, between 1 and 60."""
+    if left is None:
+        return None
+    return max(1, min(60, math.ceil(left)))

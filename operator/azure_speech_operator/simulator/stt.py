@@ -1,0 +1,859 @@
+"""Speech to text: endpoints, content logs, base and custom models, projects (v3.2, 2024-11-15, 2025-10-15).
+
+Each version has its own paths and payload shapes: v3.2 carries the version in the path, the dated versions in
+the `api-version` query, which every `self`, `Location` and `@nextLink` URL repeats.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode, urlparse
+
+from aiohttp import web
+
+from .filters import FilterError, compile_filter
+from .http import STT_VERSIONS, ApiError, Ctx, Op, json_response, query_int, read_json_object
+from .seed import SeedBaseModel, SeedCustomModel, SeedProject
+from .state import Action, EntityError, LogFile, ModelRef, SpeechEndpoint, iso, retry_after_seconds
+
+V32 = "v3.2"
+ALL = STT_VERSIONS
+WITH_PROJECTS = ("v3.2", "2025-10-15")
+ONLY_V32 = ("v3.2",)
+DEFAULT_TOP = 100
+_MODEL_PATH = re.compile(r"/models/(base/)?([0-9a-fA-F-]{36})/?$")
+_PROJECT_PATH = re.compile(r"/projects/([0-9a-fA-F-]{36})/?$")
+_TTL = re.compile(r"^P(?:\d+D)?(?:T(?:\d+H)?(?:\d+M)?(?:\d+S)?)?$")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# URLs
+
+
+def _api_base(ctx: Ctx) -> str:
+    return f"{ctx.host}/speechtotext/v3.2" if ctx.version == V32 else f"{ctx.host}/speechtotext"
+
+
+def _url(ctx: Ctx, path: str, query: Mapping[str, str | int] | None = None) -> str:
+    params: dict[str, str | int] = dict(query or {})
+    if ctx.version != V32:
+        params["api-version"] = ctx.version
+    return f"{_api_base(ctx)}{path}" + (f"?{urlencode(params)}" if params else "")
+
+
+def _region(ctx: Ctx) -> str:
+    host = urlparse(ctx.host).hostname or ""
+    first = host.split(".")[0]
+    return first if host.endswith(".api.cognitive.microsoft.com") else ctx.world.config.region
+
+
+def _model_url(ctx: Ctx, ref: ModelRef) -> str:
+    return _url(ctx, f"/models/base/{ref.id}" if ref.base else f"/models/{ref.id}")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Rendering
+
+
+def _features(ctx: Ctx, supports_endpoints: bool, base: bool) -> dict[str, Any]:
+    features: dict[str, Any] = {}
+    if base:
+        features["supportsAdaptationsWith"] = ["Language", "Acoustic"]
+    if ctx.version == V32:
+        features["supportsTranscriptions"] = True
+    else:
+        features["supportsTranscriptionsSubmit"] = True
+        features["supportsTranscriptionsTranscribe"] = base
+    features["supportsEndpoints"] = supports_endpoints
+    features["supportsTranscriptionsOnSpeechContainers"] = False
+    features["supportedOutputFormats"] = ["Display", "Lexical"]
+    return features
+
+
+def render_endpoint(ctx: Ctx, ep: SpeechEndpoint) -> tuple[dict[str, Any], int | None]:
+    status, entered, left = ep.action.status_at(ctx.now)
+    body: dict[str, Any] = {
+        "self": _url(ctx, f"/endpoints/{ep.id}"),
+        "model": {"self": _model_url(ctx, ep.model)},
+    }
+    if ep.project and ctx.version in WITH_PROJECTS:
+        body["project"] = {"self": _url(ctx, f"/projects/{ep.project}")}
+    region = _region(ctx)
+    if ctx.version == V32:
+        links = {"logs": _url(ctx, f"/endpoints/{ep.id}/files/logs")}
+        for mode in ("interactive", "conversation", "dictation"):
+            host = f"{region}.stt.speech.microsoft.com"
+            path = f"{host}/speech/recognition/{mode}/cognitiveservices/v1?cid={ep.id}"
+            links[f"rest{mode.capitalize()}"] = f"https://{path}"
+            links[f"webSocket{mode.capitalize()}"] = f"wss://{path}"
+    else:
+        links = {"webSocket": f"wss://{region}.stt.speech.microsoft.com/stt/speech/universal/v2?cid={ep.id}"}
+    body["links"] = links
+    properties: dict[str, Any] = {"loggingEnabled": ep.logging_enabled}
+    if ctx.version == V32 and ep.time_to_live:
+        properties["timeToLive"] = ep.time_to_live
+    if status == "Failed" and ep.action.error is not None:
+        properties["error"] = ep.action.error.model_dump()
+    body["properties"] = properties
+    body["displayName"] = ep.display_name
+    if ep.description is not None:
+        body["description"] = ep.description
+    if ctx.version == V32 and ep.text is not None:
+        body["text"] = ep.text
+    body["locale"] = ep.locale
+    if ep.custom_properties:
+        body["customProperties"] = dict(ep.custom_properties)
+    body["createdDateTime"] = iso(ep.created)
+    body["lastActionDateTime"] = iso(max(entered, ep.created))
+    body["status"] = status
+    return body, retry_after_seconds(left)
+
+
+def _base_model_body(ctx: Ctx, m: SeedBaseModel) -> dict[str, Any]:
+    world = ctx.world
+    created = world.days_from_start(-m.created_days_ago)
+    body: dict[str, Any] = {
+        "self": _url(ctx, f"/models/base/{m.id}"),
+        "links": {"manifest": _url(ctx, f"/models/base/{m.id}/manifest")},
+        "properties": {
+            "deprecationDates": {
+                "adaptationDateTime": iso(world.days_from_start(m.adaptation_in_days)),
+                "transcriptionDateTime": iso(world.days_from_start(m.transcription_in_days)),
+            },
+            "features": _features(ctx, m.supports_endpoints, base=True),
+            "chargeForAdaptation": False,
+        },
+        "displayName": m.display_name,
+        "locale": m.locale,
+        "createdDateTime": iso(created),
+        "lastActionDateTime": iso(created),
+        "status": "Succeeded",
+    }
+    if m.description:
+        body["description"] = m.description
+    return body
+
+
+def _custom_model_body(ctx: Ctx, m: SeedCustomModel) -> dict[str, Any]:
+    world = ctx.world
+    created = world.days_from_start(-m.created_days_ago)
+    links = {
+        "manifest": _url(ctx, f"/models/{m.id}/manifest"),
+        "copy": _url(ctx, f"/models/{m.id}:copy"),
+        "files": _url(ctx, f"/models/{m.id}/files"),
+    }
+    if ctx.version == V32:
+        links["copyTo"] = _url(ctx, f"/models/{m.id}:copyto")
+    properties: dict[str, Any] = {
+        "deprecationDates": {"transcriptionDateTime": iso(world.days_from_start(m.transcription_in_days))},
+        "features": _features(ctx, m.supports_endpoints and m.status == "Succeeded", base=False),
+    }
+    if m.status == "Failed":
+        properties["error"] = {
+            "code": "InvalidDataset",
+            "message": "The training data could not be processed.",
+        }
+    body: dict[str, Any] = {"self": _url(ctx, f"/models/{m.id}")}
+    if m.base_model:
+        body["baseModel"] = {"self": _url(ctx, f"/models/base/{m.base_model}")}
+    body["datasets"] = []
+    body["links"] = links
+    if m.project and ctx.version in WITH_PROJECTS:
+        body["project"] = {"self": _url(ctx, f"/projects/{m.project}")}
+    body["properties"] = properties
+    body["displayName"] = m.display_name
+    if m.description:
+        body["description"] = m.description
+    body["locale"] = m.locale
+    body["createdDateTime"] = iso(created)
+    body["lastActionDateTime"] = iso(created + 3600 if m.status in ("Succeeded", "Failed") else created)
+    body["status"] = m.status
+    return body
+
+
+def _project_body(ctx: Ctx, p: SeedProject) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "self": _url(ctx, f"/projects/{p.id}"),
+        "displayName": p.display_name,
+        "locale": p.locale,
+        "createdDateTime": iso(ctx.world.days_from_start(-p.created_days_ago)),
+        "links": {
+            kind: _url(ctx, f"/projects/{p.id}/{kind}")
+            for kind in ("evaluations", "datasets", "models", "endpoints", "transcriptions")
+        },
+    }
+    if p.description:
+        body["description"] = p.description
+    if ctx.version == V32:
+        models = sum(1 for m in ctx.world.custom_models.values() if m.project == p.id)
+        endpoints = sum(1 for e in ctx.resource.speech_endpoints.values() if e.project == p.id)
+        body["properties"] = {
+            "datasetCount": 0,
+            "evaluationCount": 0,
+            "modelCount": models,
+            "transcriptionCount": 0,
+            "endpointCount": endpoints,
+        }
+    return body
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Paging
+
+
+def _page(
+    request: web.Request,
+    ctx: Ctx,
+    path: str,
+    items: list[dict[str, Any]],
+) -> dict[str, Any]:
+    skip = query_int(request, "skip", 0, "stt")
+    top = query_int(request, "top", DEFAULT_TOP, "stt", minimum=1)
+    body: dict[str, Any] = {"values": items[skip : skip + top]}
+    if skip + top < len(items):
+        query: dict[str, str | int] = {"skip": skip + top, "top": top}
+        if request.query.get("filter"):
+            query["filter"] = request.query["filter"]
+        body["@nextLink"] = _url(ctx, path, query)
+    return body
+
+
+def _filtered(request: web.Request, fields: dict[str, str]) -> Callable[[Mapping[str, Any]], bool]:
+    try:
+        return compile_filter(request.query.get("filter"), fields)
+    except FilterError as exc:
+        raise ApiError(400, "InvalidRequest", f"Invalid filter: {exc}.", detail="UnsupportedFilter") from None
+
+
+_ENTITY_FILTER_FIELDS = {
+    "status": "str",
+    "locale": "str",
+    "displayName": "str",
+    "createdDateTime": "time",
+    "lastActionDateTime": "time",
+}
+
+
+def _endpoint_fields(ctx: Ctx, ep: SpeechEndpoint) -> dict[str, Any]:
+    status, entered, _ = ep.action.status_at(ctx.now)
+    return {
+        "status": status,
+        "locale": ep.locale,
+        "displayName": ep.display_name,
+        "createdDateTime": ep.created,
+        "lastActionDateTime": max(entered, ep.created),
+    }
+
+
+def _list_endpoints(request: web.Request, ctx: Ctx, path: str, project: str | None) -> web.Response:
+    keep = _filtered(request, _ENTITY_FILTER_FIELDS)
+    endpoints = sorted(ctx.resource.speech_endpoints.values(), key=lambda e: (-e.created, e.id))
+    selected = [
+        e for e in endpoints if (project is None or e.project == project) and keep(_endpoint_fields(ctx, e))
+    ]
+    rendered = [render_endpoint(ctx, e) for e in selected]
+    body = _page(request, ctx, path, [b for b, _ in rendered])
+    waits = [r for b, r in rendered if r is not None and b in body["values"]]
+    headers = {"Retry-After": str(min(waits))} if waits else {}
+    return json_response(body, headers=headers)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Validation
+
+
+def _invalid(message: str, detail: str, target: str | None = None) -> ApiError:
+    return ApiError(400, "InvalidRequest", message, detail=detail, target=target)
+
+
+def _parse_ref(value: Any, field: str) -> str:
+    if not isinstance(value, dict) or not isinstance(value.get("self"), str):
+        raise _invalid(f"'{field}' must be an object with a 'self' URL.", "InvalidPayload", field)
+    return str(value["self"])
+
+
+def _model_ref(value: Any) -> ModelRef:
+    url = _parse_ref(value, "model")
+    match = _MODEL_PATH.search(urlparse(url).path)
+    if not match:
+        raise _invalid(f"The model URI '{url}' is not valid.", "InvalidModelUri", "model")
+    try:
+        model_id = str(uuid.UUID(match.group(2)))
+    except ValueError:
+        raise _invalid(f"The model URI '{url}' is not valid.", "InvalidModelUri", "model") from None
+    return ModelRef(id=model_id, base=bool(match.group(1)))
+
+
+def _project_id(ctx: Ctx, value: Any) -> str:
+    url = _parse_ref(value, "project")
+    match = _PROJECT_PATH.search(urlparse(url).path)
+    project_id = match.group(1).lower() if match else None
+    if project_id is None or project_id not in ctx.world.projects:
+        raise _invalid(f"The project '{url}' does not exist.", "InvalidProject", "project")
+    return project_id
+
+
+def _check_model(ctx: Ctx, ref: ModelRef, locale: str) -> bool:
+    """Validate a model for deployment; returns whether the seed forces its deployments to fail."""
+    world = ctx.world
+    if ref.base:
+        base = world.base_models.get(ref.id)
+        if base is None:
+            raise _invalid(f"The base model {ref.id} does not exist.", "InvalidBaseModel", "model")
+        model_locale, status, deployable = base.locale, "Succeeded", base.supports_endpoints
+        expires, forced = base.transcription_in_days, base.deploy_fails
+    else:
+        custom = world.custom_models.get(ref.id)
+        if custom is None:
+            raise _invalid(f"The model {ref.id} does not exist.", "InvalidModel", "model")
+        model_locale, status, deployable = custom.locale, custom.status, custom.supports_endpoints
+        expires, forced = custom.transcription_in_days, custom.deploy_fails
+    if model_locale != locale:
+        raise _invalid(
+            f"The locale of the model ({model_locale}) does not match the locale of the endpoint ({locale}).",
+            "ModelMismatch",
+            "model",
+        )
+    if status == "Failed":
+        raise _invalid(f"The model {ref.id} failed and cannot be deployed.", "DeployingFailedModel", "model")
+    if status != "Succeeded":
+        raise _invalid(
+            f"The model {ref.id} is in state {status}; only Succeeded models can be deployed.",
+            "ModelDeploymentNotCompleteState",
+            "model",
+        )
+    if not deployable:
+        raise _invalid(f"The model {ref.id} does not support endpoints.", "ModelNotDeployable", "model")
+    if world.days_from_start(expires) <= ctx.now:
+        raise _invalid(f"The model {ref.id} is deprecated for transcription.", "ModelDeprecated", "model")
+    return forced
+
+
+def _custom_properties(value: Any) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _invalid(
+            "$.customProperties: must be an object of strings.", "InvalidPayload", "customProperties"
+        )
+    if len(value) > 10:
+        raise _invalid(
+            f"$.customProperties: at most 10 entries are allowed, got {len(value)}.",
+            "InvalidPayload",
+            "customProperties",
+        )
+    for key, item in value.items():
+        if not isinstance(item, str):
+            raise _invalid(
+                f"$.customProperties.{key}: The supplied value is invalid.",
+                "InvalidPayload",
+                "customProperties",
+            )
+        if len(key) > 64 or len(item) > 256:
+            raise _invalid(
+                f"$.customProperties.{key}: keys are limited to 64 and values to 256 characters.",
+                "InvalidPayload",
+                "customProperties",
+            )
+    return dict(value)
+
+
+def _optional_string(body: Mapping[str, Any], field: str) -> str | None:
+    value = body.get(field)
+    if value is not None and not isinstance(value, str):
+        raise _invalid(f"$.{field}: must be a string.", "InvalidPayload", field)
+    return value
+
+
+def _display_name(body: Mapping[str, Any]) -> str:
+    value = body.get("displayName")
+    if not isinstance(value, str) or not value.strip():
+        raise _invalid(
+            "$.displayName: a non-empty display name is required.", "InvalidPayload", "displayName"
+        )
+    return value
+
+
+def _supported_locales(ctx: Ctx) -> list[str]:
+    return sorted({m.locale for m in ctx.world.base_models.values() if m.supports_endpoints})
+
+
+def _deploy_action(ctx: Ctx, kind: str, fails: bool) -> Action:
+    durations, config = ctx.world.config.durations, ctx.world.config
+    running = durations.speech_deploy if kind == "deploy" else durations.speech_redeploy
+    return Action(
+        kind=kind,
+        started=ctx.now,
+        phases=[("NotStarted", config.scaled(durations.speech_queue)), ("Running", config.scaled(running))],
+        outcome="Failed" if fails else "Succeeded",
+        error=EntityError(code="DeploymentFailed", message="The endpoint deployment failed.")
+        if fails
+        else None,
+    )
+
+
+def _get_endpoint(ctx: Ctx, request: web.Request) -> SpeechEndpoint:
+    endpoint_id = request.match_info["id"].lower()
+    ep = ctx.resource.speech_endpoints.get(endpoint_id)
+    if ep is None:
+        raise ApiError(404, "NotFound", f"The endpoint {request.match_info['id']} does not exist.")
+    return ep
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Endpoint handlers
+
+
+async def endpoints_list(request: web.Request, ctx: Ctx) -> web.StreamResponse:
+    return _list_endpoints(request, ctx, "/endpoints", None)
+
+
+async def endpoints_locales(request: web.Request, ctx: Ctx) -> web.StreamResponse:
+    return json_response(_supported_locales(ctx))
+
+
+async def endpoints_create(request: web.Request, ctx: Ctx) -> web.StreamResponse:
+    body = await read_json_object(request, "stt")
+    display_name = _display_name(body)
+    locale = body.get("locale")
+    if not isinstance(locale, str) or not locale:
+        raise _invalid("$.locale: a locale is required.", "InvalidPayload", "locale")
+    if locale not in _supported_locales(ctx):
+        raise _invalid(f"The locale '{locale}' is not supported for endpoints.", "InvalidLocale", "locale")
+    if body.get("model") is None:
+        raise _invalid("$.model: a model is required to deploy an endpoint.", "InvalidModel", "model")
+    ref = _model_ref(body["model"])
+    forced = _check_model(ctx, ref, locale)
+    description = _optional_string(body, "description")
+    text = _optional_string(body, "text") if ctx.version == V32 else None
+    custom = _custom_properties(body.get("customProperties"))
+    properties = body.get("properties") or {}
+    if not isinstance(properties, dict):
+        raise _invalid("$.properties: must be an object.", "InvalidPayload", "properties")
+    logging = properties.get("loggingEnabled", False)
+    if not isinstance(logging, bool):
+        raise _invalid("$.properties.loggingEnabled: must be a boolean.", "InvalidPayload", "properties")
+    ttl = None
+    if ctx.version == V32 and properties.get("timeToLive") is not None:
+        ttl = properties["timeToLive"]
+        if not isinstance(ttl, str) or not _TTL.match(ttl):
+            raise _invalid(
+                "$.properties.timeToLive: not an ISO 8601 duration.", "InvalidTimeToLive", "properties"
+            )
+    project = None
+    if ctx.version in WITH_PROJECTS and body.get("project") is not None:
+        project = _project_id(ctx, body["project"])
+    quota = ctx.world.resource_configs[ctx.resource.name].deployment_quota
+    if len(ctx.resource.speech_endpoints) >= quota:
+        raise _invalid(
+            f"The Speech resource has reached its quota of {quota} custom endpoint deployments.",
+            "QuotaViolation",
+        )
+    endpoint_id = ctx.world.new_endpoint_id(ctx.resource)
+    ep = SpeechEndpoint(
+        id=endpoint_id,
+        display_name=display_name,
+        description=description,
+        text=text,
+        locale=locale,
+        model=ref,
+        project=project,
+        custom_properties=custom,
+        logging_enabled=logging,
+        time_to_live=ttl,
+        created=ctx.now,
+        action=_deploy_action(ctx, "deploy", ctx.world.deploy_fails(ctx.resource, ref.id, forced)),
+    )
+    ctx.resource.speech_endpoints[ep.id] = ep
+    rendered, _ = render_endpoint(ctx, ep)
+    return json_response(rendered, status=201, headers={"Location": rendered["self"]})
+
+
+async def endpoints_get(request: web.Request, ctx: Ctx) -> web.StreamResponse:
+    body, retry = render_endpoint(ctx, _get_endpoint(ctx, request))
+    return json_response(body, headers={"Retry-After": str(retry)} if retry else None)
+
+
+async def endpoints_update(request: web.Request, ctx: Ctx) -> web.StreamResponse:
+    if request.content_type not in ("application/json", "application/merge-patch+json"):
+        raise ApiError(
+            415,
+            "UnsupportedMediaType",
+            f"Content-Type '{request.content_type}' is not supported; use application/json or "
+            "application/merge-patch+json.",
+        )
+    ep = _get_endpoint(ctx, request)
+    body = await read_json_object(request, "stt")
+    status, _, left = ep.action.status_at(ctx.now)
+    if left is not None:
+        raise ApiError(
+            409,
+            "Conflict",
+            f"The endpoint is in state {status} and cannot be updated until its deployment completes.",
+            detail="EndpointNotUpdatable",
+        )
+    changes: dict[str, Any] = {}
+    if "displayName" in body:
+        changes["display_name"] = _display_name(body)
+    if "description" in body:
+        changes["description"] = _optional_string(body, "description")
+    if "customProperties" in body:
+        # A PATCH replaces the whole map (documented decision): keys left out are removed.
+        changes["custom_properties"] = _custom_properties(body["customProperties"])
+    properties = body.get("properties")
+    if properties is not None:
+        if not isinstance(properties, dict):
+            raise _invalid("$.properties: must be an object.", "InvalidPayload", "properties")
+        if "contentLoggingEnabled" in properties:
+            flag = properties["contentLoggingEnabled"]
+            if not isinstance(flag, bool):
+                raise _invalid(
+                    "$.properties.contentLoggingEnabled: must be a boolean.", "InvalidPayload", "properties"
+                )
+            changes["logging_enabled"] = flag
+    if ctx.version in WITH_PROJECTS and "project" in body:
+        changes["project"] = None if body["project"] is None else _project_id(ctx, body["project"])
+    new_model: ModelRef | None = None
+    forced = False
+    if body.get("model") is not None:
+        ref = _model_ref(body["model"])
+        if ref != ep.model:
+            forced = _check_model(ctx, ref, ep.locale)
+            new_model = ref
+    for field, value in changes.items():
+        setattr(ep, field, value)
+    if new_model is not None:
+        # The old model keeps serving while the new one deploys.
+        ep.serving_model = ep.model if status == "Succeeded" else ep.serving_model
+        ep.model = new_model
+        ep.action = _deploy_action(
+            ctx, "redeploy", ctx.world.deploy_fails(ctx.resource, new_model.id, forced)
+        )
+    rendered, retry = render_endpoint(ctx, ep)
+    return json_response(rendered, headers={"Retry-After": str(retry)} if retry else None)
+
+
+async def endpoints_delete(request: web.Request, ctx: Ctx) -> web.StreamResponse:
+    ep = _get_endpoint(ctx, request)
+    del ctx.resource.speech_endpoints[ep.id]
+    return web.Response(status=204)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Content logs (v3.x only)
+
+
+def _ensure_logs(ctx: Ctx, ep: SpeechEndpoint) -> list[LogFile]:
+    """An endpoint with logging on that has served traffic has a few log pairs (deterministic names)."""
+    if ep.logs is None:
+        status, entered, _ = ep.action.status_at(ctx.now)
+        if not (ep.logging_enabled and status == "Succeeded"):
+            return []
+        ep.logs = []
+        for i in range(3):
+            created = max(entered, ep.created) + 600 * (i + 1)
+            if created > ctx.now:
+                created = ctx.now - 60 * (3 - i)
+            stamp = datetime.fromtimestamp(created, UTC).strftime("%Y-%m-%d_%H%M%S")
+            name = f"{stamp}_{uuid.uuid5(uuid.NAMESPACE_URL, f'{ep.id}/{i}')}"
+            ep.logs.append(LogFile(name=f"{name}.wav", kind="Audio", created=created, size=32044 + 1000 * i))
+            ep.logs.append(
+                LogFile(name=f"{name}.json", kind="Transcription", created=created, size=1100 + 10 * i)
+            )
+    return ep.logs
+
+
+def _file_body(ctx: Ctx, path: str, blob_path: str, log: LogFile, sas_seconds: int) -> dict[str, Any]:
+    expiry = iso(ctx.now + sas_seconds)
+    content_url = f"{ctx.request_host}/_sim/blobs/{blob_path}/{log.name}?" + urlencode(
+        {"se": expiry, "sp": "r", "sv": "2021-08-06", "sr": "b", "sig": "simulated"}
+    )
+    properties: dict[str, Any] = {"size": log.size}
+    if log.kind == "Audio":
+        properties["duration"] = "PT2S"
+    return {
+        "self": _url(ctx, f"{path}/{log.name}"),
+        "name": log.name,
+        "kind": log.kind,
+        "properties": properties,
+        "createdDateTime": iso(log.created),
+        "links": {"contentUrl": content_url},
+    }
+
+
+def _sas_seconds(request: web.Request) -> int:
+    return query_int(request, "sasValidityInSeconds", 12 * 3600, "stt")
+
+
+def _log_page(request: web.Request, ctx: Ctx, path: str, blob_path: str, logs: list[LogFile]) -> web.Response:
+    top = query_int(request, "top", DEFAULT_TOP, "stt", minimum=1)
+    token = request.query.get("skipToken")
+    offset = 0
+    if token:
+        try:
+            offset = int(base64.urlsafe_b64decode(token.encode()).decode())
+        except ValueError:
+            raise _invalid("The skipToken is not valid.", "InvalidSkipTokenForLogs", "skipToken") from None
+    sas = _sas_seconds(request)
+    body: dict[str, Any] = {
+        "values": [_file_body(ctx, path, blob_path, log, sas) for log in logs[offset : offset + top]]
+    }
+    if offset + top < len(logs):
+        next_token = base64.urlsafe_b64encode(str(offset + top).encode()).decode()
+        body["@nextLink"] = _url(ctx, path, {"top": top, "skipToken": next_token})
+    return json_response(body)
+
+
+def _log_date(request: web.Request) -> float | None:
+    raw = request.query.get("endDate")
+    if not raw:
+        return None
+    try:
+        day = datetime.strptime(raw, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        raise _invalid(f"endDate '{raw}' must be yyyy-mm-dd.", "InvalidLogDate", "endDate") from None
+    return day.timestamp() + 86400  # the whole day, inclusive
+
+
+async def logs_list(request: web.Request, ctx: Ctx) -> web.StreamResponse:
+    ep = _get_endpoint(ctx, request)
+    if not ep.logging_enabled and not ep.logs:
+        raise _invalid("Content logging is not enabled for this endpoint.", "EndpointWithoutLogging")
+    logs = _ensure_logs(ctx, ep)
+    response = _log_page(request, ctx, f"/endpoints/{ep.id}/files/logs", f"{ctx.resource.name}/{ep.id}", logs)
+    _, _, left = ep.action.status_at(ctx.now)
+    retry = retry_after_seconds(left)
+    if retry:
+        response.headers["Retry-After"] = str(retry)
+    return response
+
+
+async def logs_get(request: web.Request, ctx: Ctx) -> web.StreamResponse:
+    ep = _get_endpoint(ctx, request)
+    name = request.match_info["logId"]
+    for log in _ensure_logs(ctx, ep):
+        if log.name == name:
+            path = f"/endpoints/{ep.id}/files/logs"
+            return json_response(
+                _file_body(ctx, path, f"{ctx.resource.name}/{ep.id}", log, _sas_seconds(request))
+            )
+    raise ApiError(404, "NotFound", f"The log {name} does not exist.", detail="InvalidLogId")
+
+
+async def logs_delete_one(request: web.Request, ctx: Ctx) -> web.StreamResponse:
+    ep = _get_endpoint(ctx, request)
+    name = request.match_info["logId"]
+    logs = _ensure_logs(ctx, ep)
+    kept = [log for log in logs if log.name != name]
+    if len(kept) == len(logs):
+        raise ApiError(404, "NotFound", f"The log {name} does not exist.", detail="InvalidLogId")
+    ep.logs = kept
+    return web.Response(status=204)
+
+
+async def logs_delete_all(request: web.Request, ctx: Ctx) -> web.StreamResponse:
+    ep = _get_endpoint(ctx, request)
+    until = _log_date(request)
+    logs = _ensure_logs(ctx, ep)
+    ep.logs = [log for log in logs if until is not None and log.created >= until]
+    return web.Response(status=202)
+
+
+async def base_logs_list(request: web.Request, ctx: Ctx) -> web.StreamResponse:
+    locale = request.match_info["locale"]
+    return _log_page(
+        request, ctx, f"/endpoints/base/{locale}/files/logs", f"{ctx.resource.name}/base-{locale}", []
+    )
+
+
+async def base_logs_get(request: web.Request, ctx: Ctx) -> web.StreamResponse:
+    raise ApiError(
+        404, "NotFound", f"The log {request.match_info['logId']} does not exist.", detail="InvalidLogId"
+    )
+
+
+async def base_logs_delete_one(request: web.Request, ctx: Ctx) -> web.StreamResponse:
+    raise ApiError(
+        404, "NotFound", f"The log {request.match_info['logId']} does not exist.", detail="InvalidLogId"
+    )
+
+
+async def base_logs_delete_all(request: web.Request, ctx: Ctx) -> web.StreamResponse:
+    _log_date(request)
+    return web.Response(status=202)
+
+
+def log_content(ep: SpeechEndpoint, name: str) -> bytes | None:
+    """The bytes the simulated blob store serves for a log file."""
+    for log in ep.logs or []:
+        if log.name == name:
+            if log.kind == "Audio":
+                return b"RIFF" + (log.size - 8).to_bytes(4, "little") + b"WAVE" + bytes(log.size - 12)
+            return b'{"source":"simulator","combinedRecognizedPhrases":[{"display":"Hello, simulator."}]}'
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Models and projects
+
+
+async def models_locales(request: web.Request, ctx: Ctx) -> web.StreamResponse:
+    return json_response(sorted({m.locale for m in ctx.world.base_models.values()}))
+
+
+async def base_models_list(request: web.Request, ctx: Ctx) -> web.StreamResponse:
+    keep = _filtered(request, _ENTITY_FILTER_FIELDS)
+    world = ctx.world
+    models = sorted(world.base_models.values(), key=lambda m: (m.created_days_ago, m.id))
+    selected = [
+        m
+        for m in models
+        if keep(
+            {
+                "status": "Succeeded",
+                "locale": m.locale,
+                "displayName": m.display_name,
+                "createdDateTime": world.days_from_start(-m.created_days_ago),
+                "lastActionDateTime": world.days_from_start(-m.created_days_ago),
+            }
+        )
+    ]
+    return json_response(_page(request, ctx, "/models/base", [_base_model_body(ctx, m) for m in selected]))
+
+
+async def base_model_get(request: web.Request, ctx: Ctx) -> web.StreamResponse:
+    model = ctx.world.base_models.get(request.match_info["id"].lower())
+    if model is None:
+        raise ApiError(404, "NotFound", f"The base model {request.match_info['id']} does not exist.")
+    return json_response(_base_model_body(ctx, model))
+
+
+async def custom_models_list(request: web.Request, ctx: Ctx) -> web.StreamResponse:
+    keep = _filtered(request, _ENTITY_FILTER_FIELDS)
+    world = ctx.world
+    models = sorted(world.custom_models.values(), key=lambda m: (m.created_days_ago, m.id))
+    bodies = [_custom_model_body(ctx, m) for m in models]
+    selected = [
+        b
+        for b, m in zip(bodies, models, strict=True)
+        if keep(
+            {
+                "status": m.status,
+                "locale": m.locale,
+                "displayName": m.display_name,
+                "createdDateTime": world.days_from_start(-m.created_days_ago),
+                "lastActionDateTime": world.days_from_start(-m.created_days_ago),
+            }
+        )
+    ]
+    body = _page(request, ctx, "/models", selected)
+    busy = any(b["status"] in ("NotStarted", "Running") for b in body["values"])
+    return json_response(body, headers={"Retry-After": "60"} if busy else None)
+
+
+async def custom_model_get(request: web.Request, ctx: Ctx) -> web.StreamResponse:
+    model = ctx.world.custom_models.get(request.match_info["id"].lower())
+    if model is None:
+        raise ApiError(404, "NotFound", f"The model {request.match_info['id']} does not exist.")
+    busy = model.status in ("NotStarted", "Running")
+    return json_response(_custom_model_body(ctx, model), headers={"Retry-After": "60"} if busy else None)
+
+
+async def projects_list(request: web.Request, ctx: Ctx) -> web.StreamResponse:
+    keep = _filtered(request, {"locale": "str", "displayName": "str", "createdDateTime": "time"})
+    world = ctx.world
+    projects = sorted(world.projects.values(), key=lambda p: (p.created_days_ago, p.id))
+    selected = [
+        p
+        for p in projects
+        if keep(
+            {
+                "locale": p.locale,
+                "displayName": p.display_name,
+                "createdDateTime": world.days_from_start(-p.created_days_ago),
+            }
+        )
+    ]
+    return json_response(_page(request, ctx, "/projects", [_project_body(ctx, p) for p in selected]))
+
+
+def _get_project(ctx: Ctx, request: web.Request) -> SeedProject:
+    project = ctx.world.projects.get(request.match_info["id"].lower())
+    if project is None:
+        raise ApiError(404, "NotFound", f"The project {request.match_info['id']} does not exist.")
+    return project
+
+
+async def project_get(request: web.Request, ctx: Ctx) -> web.StreamResponse:
+    return json_response(_project_body(ctx, _get_project(ctx, request)))
+
+
+async def project_endpoints(request: web.Request, ctx: Ctx) -> web.StreamResponse:
+    project = _get_project(ctx, request)
+    return _list_endpoints(request, ctx, f"/projects/{project.id}/endpoints", project.id)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Routes
+
+
+def routes() -> list[tuple[str, str, Op]]:
+    """(method, path relative to the version's base, operation). Order matters: literals before {id}."""
+
+    def op(name: str, fn: Any, versions: tuple[str, ...] = ALL) -> Op:
+        return Op("stt", name, fn, versions)
+
+    uuid_re = "{id:[0-9a-fA-F-]{36}}"
+    return [
+        ("GET", "/endpoints/locales", op("Endpoints_ListSupportedLocales", endpoints_locales)),
+        ("GET", "/endpoints", op("Endpoints_List", endpoints_list)),
+        ("POST", "/endpoints", op("Endpoints_Create", endpoints_create)),
+        (
+            "GET",
+            "/endpoints/base/{locale}/files/logs",
+            op("Endpoints_ListBaseModelLogs", base_logs_list, ONLY_V32),
+        ),
+        (
+            "DELETE",
+            "/endpoints/base/{locale}/files/logs",
+            op("Endpoints_DeleteBaseModelLogs", base_logs_delete_all, ONLY_V32),
+        ),
+        (
+            "GET",
+            "/endpoints/base/{locale}/files/logs/{logId}",
+            op("Endpoints_GetBaseModelLog", base_logs_get, ONLY_V32),
+        ),
+        (
+            "DELETE",
+            "/endpoints/base/{locale}/files/logs/{logId}",
+            op("Endpoints_DeleteBaseModelLog", base_logs_delete_one, ONLY_V32),
+        ),
+        ("GET", f"/endpoints/{uuid_re}", op("Endpoints_Get", endpoints_get)),
+        ("PATCH", f"/endpoints/{uuid_re}", op("Endpoints_Update", endpoints_update)),
+        ("DELETE", f"/endpoints/{uuid_re}", op("Endpoints_Delete", endpoints_delete)),
+        ("GET", f"/endpoints/{uuid_re}/files/logs", op("Endpoints_ListLogs", logs_list, ONLY_V32)),
+        ("DELETE", f"/endpoints/{uuid_re}/files/logs", op("Endpoints_DeleteLogs", logs_delete_all, ONLY_V32)),
+        ("GET", f"/endpoints/{uuid_re}/files/logs/{{logId}}", op("Endpoints_GetLog", logs_get, ONLY_V32)),
+        (
+            "DELETE",
+            f"/endpoints/{uuid_re}/files/logs/{{logId}}",
+            op("Endpoints_DeleteLog", logs_delete_one, ONLY_V32),
+        ),
+        ("GET", "/models/locales", op("Models_ListSupportedLocales", models_locales)),
+        ("GET", "/models/base", op("Models_ListBaseModels", base_models_list)),
+        ("GET", f"/models/base/{uuid_re}", op("Models_GetBaseModel", base_model_get)),
+        ("GET", "/models", op("Models_ListCustomModels", custom_models_list)),
+        ("GET", f"/models/{uuid_re}", op("Models_GetCustomModel", custom_model_get)),
+        ("GET", "/projects", op("Projects_List", projects_list, WITH_PROJECTS)),
+        ("GET", f"/projects/{uuid_re}", op("Projects_Get", project_get, WITH_PROJECTS)),
+        (
+            "GET",
+            f"/projects/{uuid_re}/endpoints",
+            op("Projects_ListEndpoints", project_endpoints, WITH_PROJECTS),
+        ),
+    ]
