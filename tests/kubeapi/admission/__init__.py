@@ -8,6 +8,7 @@ openapi_v3_documents / openapi_v2_document feed kubectl's client-side validation
 
 from .admit import CustomResourceAdmission
 from .errors import AdmissionError, FieldError, StructuralSchemaError
+from .openapi import openapi_v2_document, openapi_v3_documents
 from .structural import check_structural
 
 __all__ = [
@@ -16,4 +17,6 @@ __all__ = [
     "FieldError",
     "StructuralSchemaError",
     "check_structural",
+    "openapi_v2_document",
+    "openapi_v3_documents",
 ]
