@@ -57,7 +57,9 @@ class AzureClient:
             ),
             limits=httpx.Limits(max_connections=max(self.settings.max_concurrency * 4, 10)),
         )
-        self._tokens = CachingTokens(token_provider or AzureIdentityTokenProvider())
+        self._tokens = CachingTokens(
+            token_provider or AzureIdentityTokenProvider(), lambda: wall_clock().timestamp()
+        )
         self._transport = Transport(
             self.settings, self._http, observer, self._tokens, clock, sleep, wall_clock
         )

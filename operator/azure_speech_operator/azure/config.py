@@ -72,7 +72,8 @@ def host_matches(pattern: str, host: str, port: int) -> bool:
     pattern_host, pattern_port = _split_port(pattern.lower())
     if pattern_port not in (None, "*") and pattern_port != str(port):
         return False
-    return fnmatch.fnmatchcase(host.lower().rstrip("."), pattern_host)
+    # IPv6 literals are compared without brackets (fnmatch would read them as a character class).
+    return fnmatch.fnmatchcase(host.lower().rstrip(".").strip("[]"), pattern_host.strip("[]"))
 
 
 def host_allowed(patterns: tuple[str, ...], host: str, port: int) -> bool:

@@ -120,12 +120,10 @@ def classify(status: int | None, code: str | None, detailed_code: str | None) ->
 def status_code_name(status: int) -> str:
     """`BadGateway` for 502: the code of an answer whose body names none."""
     try:
-        phrase = HTTPStatus(status).phrase
+        name = HTTPStatus(status).name
     except ValueError:
         return f"Http{status}"
-    return "".join(
-        part.capitalize() if part.islower() else part for part in re.split(r"[^A-Za-z0-9]+", phrase)
-    )
+    return name.title().replace("_", "")
 
 
 _SIG = re.compile(r"(?i)([?&](?:sig|se|st|sp|sv|sr|skoid|sktid|ske|sks|skv|spr|sip|code)=)[^&\s\"'<>]*")

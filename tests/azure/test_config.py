@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import pytest
+from azure_speech_operator.azure import ClientSettings, host_allowed, host_matches
+from pydantic import ValidationError
+
+
+@pytest.mark.parametrize(
+    ("pattern", "host", "port", "expected"),
+    [
+        ("*.api.cognitive.microsoft.com", "westeurope.api.cognitive.microsoft.com", 443, True),
+        ("*.api.cognitive.microsoft.com", "WestEurope.API.cognitive.microsoft.com", 443, True),
+        ("*.api.cognitive.microsoft.com", "api.cognitive.microsoft.com", 443, False),
+        ("*.api.cognitive.microsoft.com", "evil.com", 443, False),
+        ("*.api.cognitive.microsoft.com", "x.api.cognitive.microsoft.com.evil.com", 443, False),
+        ("*.cognitiveservices.azure.com", "my-speech.cognitiveservices.azure.com", 8443, True),
+        ("127.0.0.1", "127.0.0.1", 54321, True),
+        ("127.0.0.1:*", "127.0.0.1", 54321, True),
+        ("127.0.0.1:8080", "127.0.0.1", 8080, True),
+        ("127.0.0.1:8080", "127.0.0.1", 8081, False),
+        ("localhost", "localhost.", 80, True),
+        ("[::1]:*", "[::1]", 80, True),
+    ],
+)
+def test_host_patterns(pattern: str, host: str, port: int, expected: bool) -> None:
+    assert host_matches(pattern, host, port) is expected
+
+
+def test_defaults_and_comma_separated_patterns() -> None:
+    settings = ClientSettings()
+    assert settings.budget_requests == 90 and settings.budget_window_s == 10
+    assert not settings.allow_http
+    assert host_allowed(settings.allowed_hosts, "eastus.customvoice.api.speech.microsoft.com", 443)
+    custom = ClientSettings(allowed_hosts="127.0.0.1:*, *.example.test")  # type: ignore[arg-type]
+    assert custom.allowed_hosts == ("127.0.0.1:*", "*.example.test")
+
+
+@pytest.mark.parametrize("bad", ["https://x.com", "a b", "user@host"])
+def test_bad_patterns_are_named(bad: str) -> None:
+    with pytest.raises(ValidationError, match="host pattern"):
+        ClientSettings(allowed_hosts=(bad,))
+
+
+def test_budget_must_be_positive() -> None:
+    with pytest.raises(ValidationError, match="budget_requests"):
+        ClientSettings(budget_requests=0)

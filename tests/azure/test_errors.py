@@ -1,0 +1,198 @@
+"""Classification of every non-2xx answer: both error shapes, odd bodies, and property tests."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+from azure_speech_operator.azure import CODE_CLASSES, ErrorClass, classify, error_from_response
+from azure_speech_operator.azure.errors import parse_error_body, scrub, status_code_name
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from .helpers import CANARY
+
+
+def _err(status: int, body: object, headers: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return error_from_response(status, headers or {}, raw, operation="Endpoints_Get")
+
+
+def test_speech_to_text_shape_with_detailed_code() -> None:
+    error = _err(
+        400,
+        {
+            "code": "InvalidRequest",
+            "message": "The model is not valid.",
+            "target": "model",
+            "innerError": {"code": "InvalidModel", "message": "inner"},
+        },
+        {"apim-request-id": "req-1", "Retry-After": "3"},
+    )
+    assert (error.status, error.code, error.detailed_code) == (400, "InvalidRequest", "InvalidModel")
+    assert error.reason == "InvalidModel"
+    assert error.error_class is ErrorClass.FATAL
+    assert (error.message, error.target, error.request_id, error.retry_after) == (
+        "The model is not valid.",
+        "model",
+        "req-1",
+        3.0,
+    )
+    assert "HTTP 400 InvalidModel (Endpoints_Get)" in str(error)
+
+
+def test_custom_voice_wrapped_shape_and_header_code() -> None:
+    error = _err(
+        403,
+        {"error": {"code": "Forbidden", "message": "no", "innererror": {"code": "InvalidPermissions"}}},
+        {"x-ms-request-id": "r2", "x-ms-error-code": "Forbidden"},
+    )
+    assert (error.code, error.detailed_code, error.error_class) == (
+        "Forbidden",
+        "InvalidPermissions",
+        ErrorClass.BLOCKED,
+    )
+    assert error.request_id == "r2"
+
+
+def test_detailed_code_at_the_top_level() -> None:
+    error = _err(400, {"code": "InvalidPayload", "message": "$.customProperties.retryCount: invalid"})
+    assert error.reason == "InvalidPayload" and error.error_class is ErrorClass.FATAL
+
+
+def test_header_code_when_the_body_has_none() -> None:
+    error = _err(409, b"", {"x-ms-error-code": "Conflict"})
+    assert error.code == "Conflict" and error.error_class is ErrorClass.TRANSIENT
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "code", "error_class"),
+    [
+        (502, b"<html><body><h1>502 Bad Gateway</h1></body></html>", "BadGateway", ErrorClass.TRANSIENT),
+        (503, b"", "ServiceUnavailable", ErrorClass.TRANSIENT),
+        (500, b"{truncated", "InternalServerError", ErrorClass.TRANSIENT),
+        (401, b"[1, 2]", "Unauthorized", ErrorClass.BLOCKED),
+        (404, b"null", "NotFound", ErrorClass.NOT_FOUND),
+        (418, b"\xff\xfe", "ImATeapot", ErrorClass.FATAL),
+        (599, b"", "Http599", ErrorClass.TRANSIENT),
+    ],
+)
+def test_odd_bodies(status: int, body: bytes, code: str, error_class: ErrorClass) -> None:
+    error = _err(status, body, {"Content-Type": "text/html"})
+    assert error.code == code
+    assert error.error_class is error_class
+    assert f"HTTP {status}" in error.message
+    assert "<html>" not in error.message
+
+
+def test_gateway_json_without_azure_shape() -> None:
+    error = _err(401, {"statusCode": 401, "message": "Access denied due to invalid subscription key."})
+    assert error.code == "Unauthorized" and error.message.startswith("Access denied")
+    assert _err(401, {"error": "invalid key"}).message == "invalid key"
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "detailed", "expected"),
+    [
+        (429, "TooManyRequests", None, ErrorClass.TRANSIENT),
+        (429, "QuotaViolation", None, ErrorClass.TRANSIENT),  # a throttle is never a human's problem
+        (404, "InvalidModel", None, ErrorClass.NOT_FOUND),
+        (400, "InvalidRequest", "EndpointNotUpdatable", ErrorClass.WAITING),
+        (400, "InvalidRequest", "ModelDeploymentNotCompleteState", ErrorClass.WAITING),
+        (403, "Forbidden", "QuotaViolation", ErrorClass.BLOCKED),
+        (400, "InvalidRequest", "SkuLimitsExist", ErrorClass.BLOCKED),
+        (400, "InvalidRequest", None, ErrorClass.FATAL),
+        (400, "InvalidArgument", "ModelMismatch", ErrorClass.FATAL),
+        (409, "Conflict", None, ErrorClass.TRANSIENT),
+        (500, "InvalidRequest", "InvalidPayload", ErrorClass.TRANSIENT),
+        (None, "Timeout", None, ErrorClass.TRANSIENT),
+        (400, "SomethingNew", "AlsoNew", ErrorClass.FATAL),
+        (503, "SomethingNew", None, ErrorClass.TRANSIENT),
+    ],
+)
+def test_the_table(status: int | None, code: str, detailed: str | None, expected: ErrorClass) -> None:
+    assert classify(status, code, detailed) is expected
+
+
+def test_table_covers_the_design_examples() -> None:
+    for code in ("InvalidModel", "ModelMismatch", "InvalidLocale", "InvalidPayload", "ModelNotDeployable"):
+        assert CODE_CLASSES[code] is ErrorClass.FATAL
+    for code in ("QuotaViolation", "SkuLimitsExist", "Unauthorized", "Forbidden", "CredentialsNotFound"):
+        assert CODE_CLASSES[code] is ErrorClass.BLOCKED
+    assert CODE_CLASSES["HostNotAllowed"] is ErrorClass.FATAL
+
+
+def test_status_names() -> None:
+    assert status_code_name(429) == "TooManyRequests"
+    assert status_code_name(502) == "BadGateway"
+    assert status_code_name(777) == "Http777"
+
+
+def test_scrub_removes_keys_and_sas_signatures() -> None:
+    text = f"key {CANARY} at https://a.blob.core.windows.net/x.wav?sv=1&sig=SECRET%3D&se=2"
+    cleaned = scrub(text, [CANARY])
+    assert CANARY not in cleaned and "SECRET" not in cleaned
+    assert "a.blob.core.windows.net/x.wav" in cleaned
+
+
+def test_messages_echoing_the_key_are_scrubbed() -> None:
+    body = {"code": "Unauthorized", "message": f"key {CANARY} is invalid", "target": CANARY}
+    error = error_from_response(401, {"apim-request-id": CANARY}, json.dumps(body).encode(), secrets=[CANARY])
+    for text in (str(error), repr(error), error.message, error.target or "", error.request_id or ""):
+        assert CANARY not in text
+
+
+def test_http_date_retry_after_uses_the_injected_clock() -> None:
+    now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+    error = error_from_response(503, {"Retry-After": "Thu, 01 Jan 2026 12:00:30 GMT"}, b"", now=lambda: now)
+    assert error.retry_after == 30.0
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+_error_like = st.fixed_dictionaries(
+    {},
+    optional={
+        "code": _json_values,
+        "message": _json_values,
+        "target": _json_values,
+        "innerError": _json_values,
+        "innererror": _json_values,
+        "error": _json_values,
+    },
+)
+_bodies = (
+    st.binary(max_size=200)
+    | _json_values.map(lambda v: json.dumps(v).encode())
+    | _error_like.map(lambda v: json.dumps(v).encode())
+)
+_headers = st.dictionaries(
+    st.sampled_from(
+        ["Retry-After", "retry-after-ms", "x-ms-error-code", "apim-request-id", "Content-Type", "X-Other"]
+    ),
+    st.text(max_size=40),
+    max_size=5,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(status=st.integers(min_value=100, max_value=999), headers=_headers, body=_bodies)
+def test_classification_never_crashes(status: int, headers: dict[str, str], body: bytes) -> None:
+    error = error_from_response(status, headers, body, operation="Op", secrets=[CANARY])
+    assert error.error_class in ErrorClass
+    assert error.code and error.reason
+    assert error.retry_after is None or 0 <= error.retry_after <= 3600
+    str(error), repr(error)
+
+
+@settings(max_examples=200, deadline=None)
+@given(body=_bodies)
+def test_parse_error_body_never_crashes(body: bytes) -> None:
+    parsed = parse_error_body(body, "application/json")
+    assert all(v is None or isinstance(v, str) for v in parsed.values())

@@ -1,0 +1,77 @@
+"""The sliding-window limiter with a fake clock: no real sleeping."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from azure_speech_operator.azure.limiter import SlidingWindowLimiter
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from .helpers import FakeClock
+
+
+def _max_in_any_window(times: list[float], window: float) -> int:
+    return max((sum(1 for t in times if s <= t < s + window) for s in times), default=0)
+
+
+async def test_a_burst_is_spread_over_windows() -> None:
+    clock = FakeClock()
+    limiter = SlidingWindowLimiter(5, 1.0, clock=clock, sleep=clock.sleep)
+    times = []
+    for _ in range(23):
+        await limiter.acquire()
+        times.append(clock.now)
+    assert _max_in_any_window(times, 1.0) == 5
+    assert times[-1] - times[0] == pytest.approx(4.0)  # 23 requests need 5 windows, the first one free
+
+
+async def test_concurrent_waiters_are_served_in_order() -> None:
+    clock = FakeClock()
+    limiter = SlidingWindowLimiter(2, 1.0, clock=clock, sleep=clock.sleep)
+    order: list[int] = []
+
+    async def one(i: int) -> None:
+        await limiter.acquire()
+        order.append(i)
+
+    await asyncio.gather(*(one(i) for i in range(7)))
+    assert order == list(range(7))
+
+
+async def test_pause_holds_everyone_and_never_shortens() -> None:
+    clock = FakeClock()
+    limiter = SlidingWindowLimiter(100, 10.0, clock=clock, sleep=clock.sleep)
+    limiter.pause(30)
+    limiter.pause(5)
+    assert limiter.paused_for == 30
+    waited = await limiter.acquire()
+    assert waited == pytest.approx(30)
+    assert limiter.paused_for == 0
+
+
+def test_bad_budget_is_refused() -> None:
+    with pytest.raises(ValueError, match="max_requests"):
+        SlidingWindowLimiter(0, 1.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    budget=st.integers(min_value=1, max_value=20),
+    window=st.floats(min_value=0.1, max_value=20),
+    gaps=st.lists(st.floats(min_value=0, max_value=3), min_size=1, max_size=60),
+)
+def test_never_more_than_the_budget_in_any_window(budget: int, window: float, gaps: list[float]) -> None:
+    async def run() -> list[float]:
+        clock = FakeClock()
+        limiter = SlidingWindowLimiter(budget, window, clock=clock, sleep=clock.sleep)
+        times = []
+        for gap in gaps:
+            clock.now += gap
+            await limiter.acquire()
+            times.append(clock.now)
+        return times
+
+    times = asyncio.run(run())
+    assert _max_in_any_window(times, window * 0.999999) <= budget

@@ -1,0 +1,266 @@
+"""Safety and plumbing of every request: allow-list, https, Entra, size limits, 429 pauses, observation,
+and a canary key that never shows up anywhere."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from azure_speech_operator.azure import (
+    ApiKey,
+    AzureError,
+    AzureTarget,
+    ClientSettings,
+    EntraIdentity,
+    ErrorClass,
+)
+from azure_speech_operator.azure.types import ModelRef, SpeechEndpointCreate
+
+from .helpers import CANARY, FakeClock, example, json_response, mock_client
+
+KEY = ApiKey(key=CANARY)
+ENDPOINT_ID = "afa0669c-a01e-4693-ae3a-93baf40f26d6"
+
+
+def _never(request: httpx.Request) -> httpx.Response:
+    raise AssertionError("no request may be sent")
+
+
+@pytest.mark.parametrize(
+    ("base_url", "settings", "reason"),
+    [
+        ("https://evil.example.com", ClientSettings(), "HostNotAllowed"),
+        ("http://westus.api.cognitive.microsoft.com", ClientSettings(), "HostNotAllowed"),
+        ("http://127.0.0.1:8080", ClientSettings(allowed_hosts=("127.0.0.1",)), "HostNotAllowed"),
+        ("https://westus.api.cognitive.microsoft.com/speechtotext", ClientSettings(), "InvalidEndpointUrl"),
+        ("https://user:pw@westus.api.cognitive.microsoft.com", ClientSettings(), "InvalidEndpointUrl"),
+        ("ftp://westus.api.cognitive.microsoft.com", ClientSettings(), "InvalidEndpointUrl"),
+        ("https://westus.api.cognitive.microsoft.com:99999", ClientSettings(), "InvalidEndpointUrl"),
+    ],
+)
+async def test_refused_before_any_request(base_url: str, settings: ClientSettings, reason: str) -> None:
+    async with mock_client(_never, settings) as client:
+        with pytest.raises(AzureError) as info:
+            client.speech(AzureTarget(base_url=base_url, api_version="2025-10-15"), KEY)
+    assert info.value.reason == reason
+    assert info.value.error_class is ErrorClass.FATAL
+
+
+async def test_http_is_allowed_only_when_asked() -> None:
+    settings = ClientSettings(allowed_hosts=("127.0.0.1",), allow_http=True)
+
+    async with mock_client(
+        lambda r: json_response(200, example("stt-v3.2", "get_endpoint")), settings
+    ) as client:
+        endpoint = await client.speech(
+            AzureTarget(base_url="http://127.0.0.1:8080", api_version="v3.2"), KEY
+        ).get(ENDPOINT_ID)
+    assert endpoint.self_url.startswith("http://127.0.0.1:8080/speechtotext/v3.2/endpoints/")
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    ["https://westus.api.cognitive.microsoft.com", "https://westus.customvoice.api.speech.microsoft.com"],
+)
+async def test_entra_needs_a_custom_domain(base_url: str) -> None:
+    async with mock_client(_never) as client:
+        with pytest.raises(AzureError) as info:
+            client.speech(AzureTarget(base_url=base_url, api_version="2025-10-15"), EntraIdentity())
+    assert info.value.reason == "EntraRequiresCustomDomain" and info.value.error_class is ErrorClass.FATAL
+
+
+class FakeTokens:
+    def __init__(self) -> None:
+        self.calls = 0
+        self.expires = 0.0
+
+    async def get_token(self, scope: str) -> tuple[str, float]:
+        self.calls += 1
+        return f"token-{self.calls}-{CANARY}", self.expires
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_entra_tokens_are_cached_refreshed_and_forgotten_after_401() -> None:
+    now = [1_000_000.0]
+    tokens = FakeTokens()
+    tokens.expires = now[0] + 3600
+    seen: list[str] = []
+    statuses = iter([200, 200, 401, 200, 200])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["Authorization"])
+        assert "Ocp-Apim-Subscription-Key" not in request.headers
+        status = next(statuses)
+        return json_response(
+            status, example("stt-2025-10-15", "get_endpoint") if status == 200 else {"code": "Unauthorized"}
+        )
+
+    wall = lambda: datetime.fromtimestamp(now[0], UTC)  # noqa: E731
+    async with mock_client(handler, token_provider=tokens, wall_clock=wall) as client:
+        adapter = client.speech(
+            AzureTarget(base_url="https://my.cognitiveservices.azure.com", api_version="2025-10-15"),
+            EntraIdentity(),
+        )
+        await adapter.get(ENDPOINT_ID)
+        await adapter.get(ENDPOINT_ID)
+        assert tokens.calls == 1
+        with pytest.raises(AzureError) as info:
+            await adapter.get(ENDPOINT_ID)
+        assert info.value.error_class is ErrorClass.BLOCKED
+        await adapter.get(ENDPOINT_ID)  # a fresh token after the 401
+        assert tokens.calls == 2
+        now[0] = tokens.expires - 10  # close to expiry: refreshed
+        tokens.expires = now[0] + 3600
+        await adapter.get(ENDPOINT_ID)
+        assert tokens.calls == 3
+    assert seen[0] == f"Bearer token-1-{CANARY}" and seen[3].startswith("Bearer token-2-")
+    assert CANARY not in str(info.value) and CANARY not in repr(info.value)
+
+
+async def test_a_failing_token_provider_is_blocked_and_names_no_secret() -> None:
+    class Broken:
+        async def get_token(self, scope: str) -> tuple[str, float]:
+            raise RuntimeError(f"secret {CANARY}")
+
+        async def close(self) -> None:
+            pass
+
+    async with mock_client(_never, token_provider=Broken()) as client:
+        adapter = client.speech(
+            AzureTarget(base_url="https://my.cognitiveservices.azure.com", api_version="2025-10-15"),
+            EntraIdentity(),
+        )
+        with pytest.raises(AzureError) as info:
+            await adapter.get(ENDPOINT_ID)
+    assert info.value.reason == "TokenUnavailable" and info.value.error_class is ErrorClass.BLOCKED
+    assert CANARY not in "".join(traceback.format_exception(info.value))
+
+
+async def test_a_429_pauses_the_shared_limiter_for_its_retry_after() -> None:
+    clock = FakeClock()
+    answers = iter(
+        [json_response(429, {"code": "TooManyRequests"}, {"Retry-After": "12"})]
+        + [json_response(200, example("stt-v3.2", "get_endpoint"))] * 3
+    )
+    async with mock_client(lambda r: next(answers), clock=clock, sleep=clock.sleep) as client:
+        target = AzureTarget.for_region("westus", "v3.2")
+        first = client.speech(target, KEY)
+        other = client.speech(target, ApiKey(key=CANARY))  # same (host, credential): same limiter
+        with pytest.raises(AzureError) as info:
+            await first.get(ENDPOINT_ID)
+        assert info.value.retry_after == 12 and info.value.error_class is ErrorClass.TRANSIENT
+        start = clock.now
+        await other.get(ENDPOINT_ID)
+        assert clock.now - start == pytest.approx(12)
+        another_key = client.speech(target, ApiKey(key="another-key-0000"))
+        before = clock.now
+        await another_key.get(ENDPOINT_ID)  # a different credential has its own budget
+        assert clock.now == before
+
+
+async def test_429_without_retry_after_pauses_the_configured_default() -> None:
+    clock = FakeClock()
+    answers = iter([httpx.Response(429), json_response(200, example("stt-v3.2", "get_endpoint"))])
+    settings = ClientSettings(throttle_pause_s=2.5)
+    async with mock_client(lambda r: next(answers), settings, clock=clock, sleep=clock.sleep) as client:
+        adapter = client.speech(AzureTarget.for_region("westus", "v3.2"), KEY)
+        with pytest.raises(AzureError) as info:
+            await adapter.get(ENDPOINT_ID)
+        assert info.value.retry_after is None
+        await adapter.get(ENDPOINT_ID)
+    assert clock.slept == [2.5]
+
+
+async def test_response_size_is_limited() -> None:
+    big = b"{" + b" " * 5000 + b"}"
+    settings = ClientSettings(max_response_bytes=1024)
+    async with mock_client(lambda r: httpx.Response(200, content=big), settings) as client:
+        with pytest.raises(AzureError) as info:
+            await client.speech(AzureTarget.for_region("westus", "v3.2"), KEY).get(ENDPOINT_ID)
+    assert info.value.reason == "ResponseTooLarge"
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str, str, int | str]] = []
+
+    def observe(self, operation: str, method: str, host: str, status: int | str, seconds: float) -> None:
+        assert seconds >= 0
+        self.seen.append((operation, method, host, status))
+
+
+async def test_every_request_is_observed_by_operation_and_status() -> None:
+    answers = iter([httpx.Response(204), json_response(503, {}), httpx.ReadTimeout("slow")])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    recorder = Recorder()
+    async with mock_client(handler, observer=recorder) as client:
+        adapter = client.speech(AzureTarget.for_region("westus", "2025-10-15"), KEY)
+        await adapter.delete(ENDPOINT_ID)
+        for _ in range(2):
+            with pytest.raises(AzureError):
+                await adapter.get(ENDPOINT_ID)
+    host = "westus.api.cognitive.microsoft.com"
+    assert recorder.seen == [
+        ("Endpoints_Delete", "DELETE", host, 204),
+        ("Endpoints_Get", "GET", host, 503),
+        ("Endpoints_Get", "GET", host, "timeout"),
+    ]
+
+
+async def test_a_broken_observer_never_breaks_a_request(caplog: pytest.LogCaptureFixture) -> None:
+    class Broken:
+        def observe(self, *args: object) -> None:
+            raise RuntimeError("boom")
+
+    async with mock_client(lambda r: httpx.Response(204), observer=Broken()) as client:
+        assert await client.speech(AzureTarget.for_region("westus", "v3.2"), KEY).delete(ENDPOINT_ID)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        json_response(401, {"code": "Unauthorized", "message": f"bad key {CANARY}"}),
+        httpx.Response(502, content=f"<html>{CANARY}</html>".encode()),
+        httpx.Response(201, content=f'{{"self": 5, "k": "{CANARY}"'.encode()),
+        httpx.ConnectError(f"refused {CANARY}"),
+        httpx.ReadTimeout(f"slow {CANARY}"),
+    ],
+)
+async def test_the_canary_key_never_leaks(answer: object, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if isinstance(answer, Exception):
+            raise answer
+        assert isinstance(answer, httpx.Response)
+        return answer
+
+    create = SpeechEndpointCreate(display_name="d", locale="en-US", model=ModelRef(id="m", kind="base"))
+    async with mock_client(handler) as client:
+        adapter = client.speech(AzureTarget.for_region("westus", "2025-10-15"), KEY)
+        with pytest.raises(AzureError) as info:
+            await adapter.create(create)
+        texts = [
+            str(info.value),
+            repr(info.value),
+            "".join(traceback.format_exception(info.value)),
+            repr(adapter),
+            repr(client),
+            repr(KEY),
+            str(KEY),
+            KEY.model_dump_json(),
+            caplog.text,
+        ]
+    for text in texts:
+        assert CANARY not in text

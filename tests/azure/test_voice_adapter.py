@@ -1,0 +1,190 @@
+"""Custom voice adapters (2026-01-01, 2024-02-01-preview, v3.0) against httpx.MockTransport."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+from azure_speech_operator.azure import ApiKey, AzureError, AzureTarget, ErrorClass
+from azure_speech_operator.azure.types import VoiceEndpointCreate
+
+from .helpers import CANARY, example, json_response, mock_client
+
+KEY = ApiKey(key=CANARY)
+CUSTOM = "https://my-speech.cognitiveservices.azure.com"
+FOLDERS = {"2026-01-01": "cv-2026-01-01", "2024-02-01-preview": "cv-2024-02-01-preview"}
+EP = "9f50c644-2121-40e9-9ea7-544e48bfe3cb"
+OP = "2595b58d-40d6-4032-a618-482dcce1c130"
+BODY = VoiceEndpointCreate(
+    description="Endpoint for Jessica voice", project_id="Jessica", model_id="Jessica", kind="HighPerformance"
+)
+
+
+@pytest.mark.parametrize("version", list(FOLDERS))
+async def test_create_gets_first_then_puts_with_the_operation_id(version: str) -> None:
+    requests: list[httpx.Request] = []
+    created = example(FOLDERS[version], "create_endpoint", "201")
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        if request.method == "GET":
+            return json_response(404, {"error": {"code": "NotFound", "message": "no"}})
+        loc = f"https://eastus.api.cognitive.microsoft.com/customvoice/operations/{OP}?api-version={version}"
+        return json_response(201, created, {"Operation-Id": OP, "Operation-Location": loc})
+
+    async with mock_client(handler) as client:
+        adapter = client.voice(AzureTarget(base_url=CUSTOM, api_version=version), KEY)
+        endpoint, operation = await adapter.create(EP, BODY, OP)
+    get, put = requests
+    assert get.method == "GET" and put.method == "PUT"
+    assert put.url.path == f"/customvoice/endpoints/{EP}" and put.url.params["api-version"] == version
+    assert put.headers["Operation-Id"] == OP
+    assert json.loads(put.content) == {
+        "projectId": "Jessica",
+        "modelId": "Jessica",
+        "description": "Endpoint for Jessica voice",
+        "properties": {"kind": "HighPerformance"},
+    }
+    assert endpoint.id == EP and endpoint.status == "NotStarted" and endpoint.kind == "HighPerformance"
+    assert operation.id == OP
+    assert operation.location == f"{CUSTOM}/customvoice/operations/{OP}?api-version={version}"
+
+
+async def test_create_of_an_existing_endpoint_does_not_put() -> None:
+    body = example("cv-2026-01-01", "get_endpoint")
+    body["status"] = "Running"
+    methods: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        methods.append(request.method)
+        return json_response(200, body)
+
+    async with mock_client(handler) as client:
+        endpoint, operation = await client.voice(AzureTarget.for_region("eastus", "2026-01-01"), KEY).create(
+            EP, BODY, OP
+        )
+    assert methods == ["GET"]
+    assert (endpoint.status, operation.status, operation.id) == ("Running", "Running", OP)
+
+
+async def test_create_surfaces_other_errors_of_the_get() -> None:
+    async with mock_client(
+        lambda r: json_response(403, {"error": {"code": "Forbidden", "message": "x"}})
+    ) as client:
+        with pytest.raises(AzureError) as info:
+            await client.voice(AzureTarget.for_region("eastus", "2026-01-01"), KEY).create(EP, BODY, OP)
+    assert info.value.error_class is ErrorClass.BLOCKED
+
+
+@pytest.mark.parametrize("version", list(FOLDERS))
+@pytest.mark.parametrize(("action", "status"), [("suspend", "Disabling"), ("resume", "Running")])
+async def test_suspend_and_resume(version: str, action: str, status: str) -> None:
+    requests: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        return json_response(
+            202, example(FOLDERS[version], f"{action}_endpoint", "202"), {"Operation-Id": "op-2"}
+        )
+
+    async with mock_client(handler) as client:
+        adapter = client.voice(AzureTarget.for_region("eastus", version), KEY)
+        endpoint, operation = await getattr(adapter, action)(EP, "op-2")
+    assert requests[0].method == "POST" and requests[0].url.path == f"/customvoice/endpoints/{EP}:{action}"
+    assert requests[0].headers["Operation-Id"] == "op-2"
+    assert endpoint.status == status
+    assert operation is not None and operation.id == "op-2"
+
+
+@pytest.mark.parametrize("version", list(FOLDERS))
+async def test_get_operation_list_and_delete(version: str) -> None:
+    pages = {
+        None: example(FOLDERS[version], "get_endpoints") if version == "2026-01-01" else None,
+    }
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path.startswith("/customvoice/operations/"):
+            return json_response(200, example(FOLDERS[version], "get_operation"))
+        if request.method == "DELETE":
+            return httpx.Response(204)
+        if path == "/customvoice/endpoints":
+            if "skip" in request.url.params:
+                return json_response(200, {"value": []})
+            page = pages[None] or {"value": [example(FOLDERS[version], "get_endpoint")]}
+            return json_response(200, page)
+        raise AssertionError(path)
+
+    async with mock_client(handler) as client:
+        adapter = client.voice(AzureTarget(base_url=CUSTOM, api_version=version), KEY)
+        operation = await adapter.get_operation(OP)
+        listed = [e async for e in adapter.list()]
+        deleted = await adapter.delete(EP)
+    assert operation.status in ("Running", "Succeeded", "NotStarted")
+    assert operation.location and operation.location.startswith(CUSTOM)
+    assert listed and all(e.id for e in listed)
+    assert deleted is True
+
+
+def _v3_endpoint(status: str) -> dict[str, object]:
+    return {
+        "id": EP,
+        "name": "Jessica",
+        "description": "d",
+        "locale": "en-US",
+        "model": {"id": "m-1"},
+        "project": {"id": "p-1"},
+        "properties": {},
+        "status": status,
+        "createdDateTime": "2023-04-01T05:30:00Z",
+        "lastActionDateTime": "2023-04-02T10:15:30Z",
+    }
+
+
+async def test_v3_get_suspend_resume() -> None:
+    requests: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        if request.method == "POST":
+            return httpx.Response(202, headers={"Retry-After": "30", "Location": "x"})
+        return json_response(200, _v3_endpoint("Disabling"))
+
+    async with mock_client(handler) as client:
+        adapter = client.voice(AzureTarget.for_voice_v3("westus"), KEY)
+        got = await adapter.get(EP)
+        endpoint, operation = await adapter.suspend(EP, "ignored-op")
+        await adapter.resume(EP, "ignored-op")
+    assert got.model_id == "m-1" and got.project_id == "p-1" and got.display_name == "Jessica"
+    assert requests[1].url.path == f"/api/texttospeech/v3.0/endpoints/{EP}/suspend"
+    assert requests[1].headers["content-length"] == "0"
+    assert requests[3].url.path.endswith("/resume")
+    assert operation is None and endpoint.retry_after == 30.0
+    assert requests[0].url.host == "westus.customvoice.api.speech.microsoft.com"
+
+
+async def test_v3_refuses_the_rest_clearly() -> None:
+    async with mock_client(lambda r: httpx.Response(500)) as client:
+        adapter = client.voice(AzureTarget.for_voice_v3("westus"), KEY)
+        for call in (adapter.create(EP, BODY, OP), adapter.delete(EP), adapter.get_operation(OP)):
+            with pytest.raises(AzureError) as info:
+                await call
+            assert info.value.reason == "NotSupportedByApiVersion" and "v3.0" in info.value.message
+            assert info.value.error_class is ErrorClass.FATAL
+        with pytest.raises(AzureError):
+            [e async for e in adapter.list()]
+
+
+async def test_bad_operation_id_is_named() -> None:
+    async with mock_client(lambda r: httpx.Response(500)) as client:
+        with pytest.raises(AzureError) as info:
+            await client.voice(AzureTarget.for_region("eastus", "2026-01-01"), KEY).suspend(EP, "a")
+    assert "operation id" in info.value.message
+
+
+async def test_unsupported_voice_version_is_named() -> None:
+    async with mock_client(lambda r: httpx.Response(500)) as client:
+        with pytest.raises(AzureError) as info:
+            client.voice(AzureTarget.for_region("eastus", "2023-12-01-preview"), KEY)
+    assert "'2023-12-01-preview'" in info.value.message
