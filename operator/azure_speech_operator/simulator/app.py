@@ -20,6 +20,7 @@ from .config import SimulatorConfig
 from .http import (
     FAULT_MESSAGES,
     UNAUTHORIZED_MESSAGE,
+    CTX,
     WORLD,
     ApiError,
     Ctx,
@@ -167,7 +168,7 @@ async def _middleware(
             early = await _apply_fault(request, fault, None)
             if early is not None:
                 return _record(sim, operation, resource, early, fault)
-        request["sim_ctx"] = Ctx(
+        request[CTX] = Ctx(
             world=sim.world,
             resource=resource,
             version=version or "",

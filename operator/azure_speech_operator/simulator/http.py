@@ -134,6 +134,8 @@ class Ctx:
     now: float
 
 
+CTX: web.RequestKey[Ctx] = web.RequestKey("sim_ctx", Ctx)
+
 Handler = Callable[[web.Request, Ctx], Awaitable[web.StreamResponse]]
 
 
@@ -155,7 +157,7 @@ class Op:
         return self.name
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
-        ctx: Ctx = request["sim_ctx"]
+        ctx = request[CTX]
         if ctx.version not in self.versions:
             raise ApiError(
                 404, "NotFound", f"The operation {self.name} does not exist in API version {ctx.version}."

@@ -1,0 +1,402 @@
+"""Speech to text endpoints: state machine, validation, PATCH semantics, paging and filters, per version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from azure_speech_operator.simulator import seed as ids
+
+from .conftest import Harness, HarnessFactory, sim_config
+
+V = "2025-10-15"
+DATED = {"params": {"api-version": V}}
+
+
+def model_ref(model_id: str, base: bool = False) -> dict[str, str]:
+    kind = "models/base" if base else "models"
+    return {
+        "self": f"https://westus.api.cognitive.microsoft.com/speechtotext/{kind}/{model_id}?api-version={V}"
+    }
+
+
+def endpoint_body(model: str = ids.CUSTOM_EN_US_DEPLOYABLE, **extra: Any) -> dict[str, Any]:
+    return {"displayName": "ep", "locale": "en-US", "model": model_ref(model)} | extra
+
+
+async def create(h: Harness, body: dict[str, Any] | None = None, version: str = V) -> dict[str, Any]:
+    if version == "v3.2":
+        r = await h.client.post("/speechtotext/v3.2/endpoints", json=body or endpoint_body())
+    else:
+        r = await h.client.post(
+            "/speechtotext/endpoints", params={"api-version": version}, json=body or endpoint_body()
+        )
+    assert r.status_code == 201, r.text
+    assert r.headers["Location"] == r.json()["self"]
+    result: dict[str, Any] = r.json()
+    return result
+
+
+def ep_id(body: dict[str, Any]) -> str:
+    return str(body["self"]).split("?")[0].rsplit("/", 1)[1]
+
+
+async def get(h: Harness, endpoint_id: str) -> Any:
+    return await h.client.get(f"/speechtotext/endpoints/{endpoint_id}", **DATED)
+
+
+async def test_create_walks_not_started_running_succeeded(h: Harness) -> None:
+    body = await create(h)
+    assert body["status"] == "NotStarted"
+    eid = ep_id(body)
+    r = await get(h, eid)
+    assert r.json()["status"] == "NotStarted"
+    assert int(r.headers["Retry-After"]) >= 1
+    h.advance(31)
+    r = await get(h, eid)
+    assert r.json()["status"] == "Running"
+    assert "Retry-After" in r.headers
+    h.advance(300)
+    r = await get(h, eid)
+    assert r.json()["status"] == "Succeeded"
+    assert "Retry-After" not in r.headers
+    assert r.json()["lastActionDateTime"] > r.json()["createdDateTime"]
+
+
+async def test_time_scale_shortens_durations(make_harness: HarnessFactory) -> None:
+    async with make_harness(sim_config(time_scale=0.01)) as h:
+        eid = ep_id(await create(h))
+        h.advance(3.4)  # 330 s * 0.01 = 3.3 s
+        assert (await get(h, eid)).json()["status"] == "Succeeded"
+
+
+async def test_forced_failure_sets_properties_error(h: Harness) -> None:
+    eid = ep_id(await create(h))
+    r = await h.client.post(f"/_sim/endpoints/{eid}/fail", json={"code": "QuotaExceeded", "message": "boom"})
+    assert r.status_code == 200
+    h.advance(10)
+    assert (await get(h, eid)).json()["status"] == "NotStarted"
+    h.advance(400)
+    body = (await get(h, eid)).json()
+    assert body["status"] == "Failed"
+    assert body["properties"]["error"] == {"code": "QuotaExceeded", "message": "boom"}
+
+
+async def test_model_flagged_deploy_fails_fails(h: Harness) -> None:
+    eid = ep_id(await create(h, endpoint_body(ids.CUSTOM_EN_US_DEPLOY_FAILS)))
+    h.advance(1000)
+    body = (await get(h, eid)).json()
+    assert body["status"] == "Failed"
+    assert body["properties"]["error"]["code"] == "DeploymentFailed"
+
+
+async def test_failure_probability_is_deterministic(make_harness: HarnessFactory) -> None:
+    outcomes = []
+    for _ in range(2):
+        async with make_harness(sim_config(deploy_failure_probability=0.5, seed=7)) as h:
+            eids = [ep_id(await create(h)) for _ in range(8)]
+            h.advance(1000)
+            outcomes.append([(await get(h, e)).json()["status"] for e in eids])
+    assert outcomes[0] == outcomes[1]
+    assert set(outcomes[0]) == {"Succeeded", "Failed"}
+
+
+async def test_patch_model_redeploys_while_old_model_serves(h: Harness) -> None:
+    eid = ep_id(await create(h))
+    h.advance(400)
+    r = await h.client.patch(
+        f"/speechtotext/endpoints/{eid}",
+        params={"api-version": V},
+        json={"model": model_ref(ids.CUSTOM_EN_US_DEPLOYABLE_2)},
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "NotStarted"
+    assert ids.CUSTOM_EN_US_DEPLOYABLE_2 in r.json()["model"]["self"]
+    assert "Retry-After" in r.headers
+    state = (await h.client.get("/_sim/endpoints")).json()["endpoints"][0]
+    assert state["servingModel"] == ids.CUSTOM_EN_US_DEPLOYABLE
+    # A PATCH during the redeploy is refused as not updatable.
+    r = await h.client.patch(
+        f"/speechtotext/endpoints/{eid}", params={"api-version": V}, json={"displayName": "x"}
+    )
+    assert r.status_code == 409
+    assert r.json()["innerError"]["code"] == "EndpointNotUpdatable"
+    h.advance(300)
+    assert (await get(h, eid)).json()["status"] == "Succeeded"
+    state = (await h.client.get("/_sim/endpoints")).json()["endpoints"][0]
+    assert state["servingModel"] == ids.CUSTOM_EN_US_DEPLOYABLE_2
+
+
+async def test_patch_metadata_keeps_status_and_replaces_custom_properties(h: Harness) -> None:
+    eid = ep_id(await create(h, endpoint_body(customProperties={"a": "1", "b": "2"})))
+    h.advance(400)
+    before = (await get(h, eid)).json()
+    r = await h.client.patch(
+        f"/speechtotext/endpoints/{eid}",
+        params={"api-version": V},
+        json={
+            "displayName": "renamed",
+            "customProperties": {"c": "3"},
+            "properties": {"contentLoggingEnabled": True},
+        },
+    )
+    assert r.status_code == 200
+    after = r.json()
+    assert after["status"] == "Succeeded"
+    assert after["lastActionDateTime"] == before["lastActionDateTime"]
+    assert after["displayName"] == "renamed"
+    assert after["customProperties"] == {"c": "3"}
+    assert after["properties"]["loggingEnabled"] is True
+    # `loggingEnabled` in a PATCH is not the write name and is ignored.
+    r = await h.client.patch(
+        f"/speechtotext/endpoints/{eid}",
+        params={"api-version": V},
+        json={"properties": {"loggingEnabled": False}},
+    )
+    assert r.json()["properties"]["loggingEnabled"] is True
+
+
+async def test_patch_rejects_other_content_types(h: Harness) -> None:
+    eid = ep_id(await create(h))
+    h.advance(400)
+    r = await h.client.patch(
+        f"/speechtotext/endpoints/{eid}",
+        params={"api-version": V},
+        content=b"{}",
+        headers={"Content-Type": "text/plain"},
+    )
+    assert r.status_code == 415
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "detail"),
+    [
+        (endpoint_body(displayName=""), 400, "InvalidPayload"),
+        ({"locale": "en-US", "model": model_ref(ids.CUSTOM_EN_US_DEPLOYABLE)}, 400, "InvalidPayload"),
+        (endpoint_body(locale="de-DE"), 400, "ModelMismatch"),
+        (endpoint_body(locale="xx-XX"), 400, "InvalidLocale"),
+        (endpoint_body(ids.CUSTOM_EN_US_TRAINING), 400, "ModelDeploymentNotCompleteState"),
+        (endpoint_body(ids.CUSTOM_EN_US_FAILED), 400, "DeployingFailedModel"),
+        (endpoint_body(ids.CUSTOM_EN_US_NOT_DEPLOYABLE), 400, "ModelNotDeployable"),
+        (endpoint_body("00000000-0000-4000-8000-000000000000"), 400, "InvalidModel"),
+        (endpoint_body(model={"self": "https://x/not-a-model"}), 400, "InvalidModelUri"),
+        (endpoint_body(model=model_ref(ids.BASE_EN_US_EXPIRED, base=True)), 400, "ModelDeprecated"),
+        (
+            endpoint_body(model=model_ref("00000000-0000-4000-8000-000000000000", base=True)),
+            400,
+            "InvalidBaseModel",
+        ),
+        (endpoint_body(customProperties={"n": 1}), 400, "InvalidPayload"),
+        (endpoint_body(customProperties={f"k{i}": "v" for i in range(11)}), 400, "InvalidPayload"),
+        (
+            endpoint_body(
+                project={"self": "https://x/speechtotext/projects/00000000-0000-4000-8000-000000000000"}
+            ),
+            400,
+            "InvalidProject",
+        ),
+        ({"displayName": "x", "locale": "en-US"}, 400, "InvalidModel"),
+    ],
+)
+async def test_create_validation(h: Harness, body: dict[str, Any], status: int, detail: str) -> None:
+    r = await h.client.post("/speechtotext/endpoints", params={"api-version": V}, json=body)
+    assert r.status_code == status, r.text
+    assert r.json()["code"] == "InvalidRequest"
+    assert r.json()["innerError"]["code"] == detail
+
+
+async def test_create_with_base_model_and_project(h: Harness) -> None:
+    body = endpoint_body(
+        model=model_ref(ids.BASE_EN_US_EXPIRING, base=True),
+        project={"self": f"https://x/speechtotext/projects/{ids.PROJECT_EN_US}?api-version={V}"},
+    )
+    created = await create(h, body)
+    assert "/models/base/" in created["model"]["self"]
+    assert created["project"]["self"].endswith(f"/projects/{ids.PROJECT_EN_US}?api-version={V}")
+    r = await h.client.get(f"/speechtotext/projects/{ids.PROJECT_EN_US}/endpoints", **DATED)
+    assert [ep_id(e) for e in r.json()["values"]] == [ep_id(created)]
+
+
+async def test_quota_per_resource(make_harness: HarnessFactory) -> None:
+    from azure_speech_operator.simulator.config import ResourceConfig
+
+    config = sim_config(
+        resources=(
+            ResourceConfig(name="a", keys=("ka",), deployment_quota=2),
+            ResourceConfig(name="b", keys=("kb",), deployment_quota=2),
+        )
+    )
+    async with make_harness(config, key="ka") as h:
+        await create(h)
+        await create(h)
+        r = await h.client.post("/speechtotext/endpoints", params={"api-version": V}, json=endpoint_body())
+        assert r.status_code == 400
+        assert r.json()["innerError"]["code"] == "QuotaViolation"
+        r = await h.client.post(
+            "/speechtotext/endpoints",
+            params={"api-version": V},
+            json=endpoint_body(),
+            headers={"Ocp-Apim-Subscription-Key": "kb"},
+        )
+        assert r.status_code == 201
+        # Resources do not see each other's endpoints.
+        r = await h.client.get(f"/speechtotext/endpoints/{ep_id(r.json())}", **DATED)
+        assert r.status_code == 404
+
+
+async def test_delete(h: Harness) -> None:
+    eid = ep_id(await create(h))
+    r = await h.client.delete(f"/speechtotext/endpoints/{eid}", **DATED)
+    assert r.status_code == 204
+    assert r.content == b""
+    r = await h.client.delete(f"/speechtotext/endpoints/{eid}", **DATED)
+    assert r.status_code == 404
+    assert r.json()["code"] == "NotFound"
+    assert (await get(h, eid)).status_code == 404
+
+
+async def test_list_paging_and_filter(h: Harness) -> None:
+    created = []
+    for i in range(5):
+        if i:
+            h.advance(100)
+        created.append(ep_id(await create(h, endpoint_body(displayName=f"ep{i}"))))
+    # ep0 is Succeeded by now (330 s), ep1..ep3 Running, ep4 NotStarted
+    r = await h.client.get("/speechtotext/endpoints", params={"api-version": V, "top": 2})
+    page = r.json()
+    assert len(page["values"]) == 2
+    assert "Retry-After" in r.headers
+    seen = [ep_id(e) for e in page["values"]]
+    while "@nextLink" in page:
+        assert f"api-version={V}" in page["@nextLink"]
+        r = await h.client.get(page["@nextLink"])
+        page = r.json()
+        seen += [ep_id(e) for e in page["values"]]
+    assert sorted(seen) == sorted(created)
+    assert seen == list(reversed(created))  # newest first
+    r = await h.client.get(
+        "/speechtotext/endpoints", params={"api-version": V, "filter": "status eq 'NotStarted'"}
+    )
+    assert [ep_id(e) for e in r.json()["values"]] == [created[4]]
+    r = await h.client.get(
+        "/speechtotext/endpoints",
+        params={"api-version": V, "filter": "displayName eq 'ep1' and locale eq 'en-US'"},
+    )
+    assert [ep_id(e) for e in r.json()["values"]] == [created[1]]
+    first = (await get(h, created[2])).json()["createdDateTime"]
+    r = await h.client.get(
+        "/speechtotext/endpoints", params={"api-version": V, "filter": f"createdDateTime ge {first}"}
+    )
+    assert sorted(ep_id(e) for e in r.json()["values"]) == sorted(created[2:])
+    r = await h.client.get(
+        "/speechtotext/endpoints", params={"api-version": V, "filter": "status eq 'X' or x"}
+    )
+    assert r.status_code == 400
+    assert r.json()["innerError"]["code"] == "UnsupportedFilter"
+    r = await h.client.get("/speechtotext/endpoints", params={"api-version": V, "skip": 4})
+    assert [ep_id(e) for e in r.json()["values"]] == [created[0]]
+    assert "@nextLink" not in r.json()
+
+
+async def test_versions_have_their_own_shapes(h: Harness) -> None:
+    created = await create(
+        h, endpoint_body(project={"self": f"https://x/speechtotext/projects/{ids.PROJECT_EN_US}"})
+    )
+    eid = ep_id(created)
+    v32 = (await h.client.get(f"/speechtotext/v3.2/endpoints/{eid}")).json()
+    v24 = (await h.client.get(f"/speechtotext/endpoints/{eid}", params={"api-version": "2024-11-15"})).json()
+    v25 = (await get(h, eid)).json()
+    assert v32["self"].endswith(f"/speechtotext/v3.2/endpoints/{eid}")
+    assert set(v32["links"]) == {
+        "logs",
+        "restInteractive",
+        "restConversation",
+        "restDictation",
+        "webSocketInteractive",
+        "webSocketConversation",
+        "webSocketDictation",
+    }
+    assert set(v24["links"]) == {"webSocket"} == set(v25["links"])
+    assert "project" not in v24 and "project" in v25 and "project" in v32
+    assert v24["self"].endswith("?api-version=2024-11-15")
+
+
+async def test_api_version_required_for_dated_paths(h: Harness) -> None:
+    r = await h.client.get("/speechtotext/endpoints")
+    assert r.status_code == 400
+    r = await h.client.get("/speechtotext/endpoints", params={"api-version": "2099-01-01"})
+    assert r.status_code == 400
+    assert "2024-11-15" in r.json()["message"]
+    r = await h.client.get(
+        f"/speechtotext/projects/{ids.PROJECT_EN_US}", params={"api-version": "2024-11-15"}
+    )
+    assert r.status_code == 404  # 2024-11-15 has no projects
+
+
+async def test_content_logs_v32(h: Harness) -> None:
+    r = await h.client.post(
+        "/speechtotext/v3.2/endpoints",
+        json={
+            "displayName": "logged",
+            "locale": "en-US",
+            "model": {"self": f"https://x/speechtotext/v3.2/models/{ids.CUSTOM_EN_US_DEPLOYABLE}"},
+            "properties": {"loggingEnabled": True},
+        },
+    )
+    eid = ep_id(r.json())
+    h.advance(3600)
+    r = await h.client.get(f"/speechtotext/v3.2/endpoints/{eid}/files/logs", params={"top": 4})
+    page = r.json()
+    assert len(page["values"]) == 4
+    assert {f["kind"] for f in page["values"]} == {"Audio", "Transcription"}
+    r2 = await h.client.get(page["@nextLink"])
+    names = [f["name"] for f in page["values"] + r2.json()["values"]]
+    assert len(names) == 6
+    one = (await h.client.get(f"/speechtotext/v3.2/endpoints/{eid}/files/logs/{names[0]}")).json()
+    blob = await h.client.get(one["links"]["contentUrl"])
+    assert blob.status_code == 200 and blob.content[:4] == b"RIFF"
+    assert (
+        await h.client.delete(f"/speechtotext/v3.2/endpoints/{eid}/files/logs/{names[0]}")
+    ).status_code == 204
+    assert (
+        await h.client.delete(f"/speechtotext/v3.2/endpoints/{eid}/files/logs/{names[0]}")
+    ).status_code == 404
+    assert (await h.client.delete(f"/speechtotext/v3.2/endpoints/{eid}/files/logs")).status_code == 202
+    r = await h.client.get(f"/speechtotext/v3.2/endpoints/{eid}/files/logs")
+    assert r.json()["values"] == []
+    # The dated versions have no log operations.
+    r = await h.client.get(f"/speechtotext/endpoints/{eid}/files/logs", **DATED)
+    assert r.status_code == 404
+    r = await h.client.get("/speechtotext/v3.2/endpoints/base/en-US/files/logs")
+    assert r.json() == {"values": []}
+
+
+async def test_models_and_projects(h: Harness) -> None:
+    r = await h.client.get(f"/speechtotext/models/base/{ids.BASE_EN_US_EXPIRING}", **DATED)
+    dates = r.json()["properties"]["deprecationDates"]
+    now = h.clock()
+    from datetime import datetime
+
+    left = datetime.fromisoformat(dates["transcriptionDateTime"].replace("Z", "+00:00")).timestamp() - now
+    assert 19 * 86400 < left < 21 * 86400
+    r = await h.client.get(f"/speechtotext/models/{ids.CUSTOM_EN_US_NOT_DEPLOYABLE}", **DATED)
+    assert r.json()["properties"]["features"]["supportsEndpoints"] is False
+    r = await h.client.get(f"/speechtotext/models/{ids.CUSTOM_EN_US_TRAINING}", **DATED)
+    assert r.json()["status"] == "Running" and "Retry-After" in r.headers
+    r = await h.client.get(
+        "/speechtotext/models/base", params={"api-version": V, "filter": "locale eq 'de-DE'"}
+    )
+    assert [m["displayName"] for m in r.json()["values"]] == ["20250115 (current)"]
+    r = await h.client.get("/speechtotext/v3.2/models/base", params={"top": 1})
+    assert len(r.json()["values"]) == 1 and "@nextLink" in r.json()
+    r = await h.client.get("/speechtotext/models", **DATED)
+    assert len(r.json()["values"]) == 8
+    r = await h.client.get(f"/speechtotext/v3.2/projects/{ids.PROJECT_EN_US}")
+    assert r.json()["properties"]["modelCount"] == 2
+    assert (await h.client.get("/speechtotext/projects", **DATED)).status_code == 200
+    assert (await h.client.get("/speechtotext/endpoints/locales", **DATED)).json() == ["de-DE", "en-US"]
+    assert (await h.client.get("/speechtotext/models/locales", **DATED)).json() == ["de-DE", "en-US"]
+    r = await h.client.get("/speechtotext/models/00000000-0000-4000-8000-000000000000", **DATED)
+    assert r.status_code == 404
