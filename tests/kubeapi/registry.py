@@ -496,8 +496,11 @@ class Registry:
         field_validation: str,
         warnings: list[str],
     ) -> dict[str, Any]:
+        _drop_empty(obj["metadata"], _OMIT_EMPTY_META)
         if rtype.custom:
             return self._admit_custom(rtype, obj, old, subresource, field_validation, warnings)
+        # Go's `omitempty` drops empty maps and lists of built-in types when they are stored
+        _drop_empty(obj, [k for k, v in obj.items() if k not in ("metadata", "spec", "status") and not v])
         if rtype.key == ("", "secrets"):
             _prepare_secret(rtype, obj)
         elif rtype.key == NAMESPACE_KEY:
@@ -1016,6 +1019,15 @@ class Registry:
 
 
 _PATCH_TYPES_CUSTOM = [patches.JSON_PATCH, patches.MERGE_PATCH, patches.APPLY_PATCH, patches.APPLY_PATCH_CBOR]
+
+
+_OMIT_EMPTY_META = ["labels", "annotations", "finalizers", "ownerReferences", "managedFields", "generateName"]
+
+
+def _drop_empty(mapping: dict[str, Any], keys: list[str]) -> None:
+    for key in keys:
+        if key in mapping and mapping[key] in ({}, [], "", None):
+            del mapping[key]
 
 
 def _prepare_secret(rtype: ResourceType, obj: dict[str, Any]) -> None:
