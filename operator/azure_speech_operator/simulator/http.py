@@ -75,6 +75,7 @@ _VOICE_CODES = {
     502: "InternalServerError",
     503: "ServiceUnavailable",
 }
+_V3_CODES = {"BadRequest": "InvalidRequest", "BadArgument": "InvalidArgument"}
 FAULT_MESSAGES = {
     429: "The rate limit has been reached. The timeout in seconds can be found in the Retry-After header.",
     500: "An unexpected error occurred. Please try again later.",
@@ -104,7 +105,9 @@ def error_response(family: Family, api_version: str | None, err: ApiError) -> we
         if api_version == "2026-01-01":
             headers["x-ms-error-code"] = err.code
     else:
-        body = {"code": err.code, "message": err.message}
+        # The v3.0 text to speech API shares the voice handlers but speaks the v3 (unwrapped) dialect.
+        code = _V3_CODES.get(err.code, err.code) if family == "tts3" else err.code
+        body = {"code": code, "message": err.message}
         if err.target:
             body["target"] = err.target
         if err.detail:

@@ -443,7 +443,11 @@ async def base_models_list(request: web.Request, ctx: Ctx) -> web.StreamResponse
         if m.expiration_in_days is not None:
             item["expirationDateTime"] = iso(world.days_from_start(m.expiration_in_days))
         if m.capabilities:
-            item["capabilities"] = list(m.capabilities)
+            # 2024-02-01-preview calls the personal voice capability InstanceVoice.
+            preview = ctx.version == "2024-02-01-preview"
+            item["capabilities"] = [
+                "InstanceVoice" if preview and c == "PersonalVoice" else c for c in m.capabilities
+            ]
         items.append(item)
     # 2024-02-01-preview answers a bare array, 2026-01-01 a page.
     return json_response(items if ctx.version == "2024-02-01-preview" else {"value": items})

@@ -1,0 +1,268 @@
+"""Custom voice endpoints (2026-01-01, 2024-02-01-preview) and the retiring v3.0 get/suspend/resume."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from azure_speech_operator.simulator import seed as ids
+
+from .conftest import Harness, HarnessFactory, sim_config
+
+V = "2026-01-01"
+P = {"api-version": V}
+BODY = {
+    "description": "Endpoint for Jessica voice",
+    "projectId": ids.VOICE_PROJECT,
+    "modelId": ids.VOICE_MODEL,
+}
+
+
+async def put(
+    h: Harness, body: dict[str, Any] | None = None, eid: str | None = None, op: str | None = None
+) -> httpx.Response:
+    eid = eid or str(uuid.uuid4())
+    headers = {"Operation-Id": op} if op else {}
+    return await h.client.put(f"/customvoice/endpoints/{eid}", params=P, json=body or BODY, headers=headers)
+
+
+async def status(h: Harness, eid: str, version: str = V) -> str:
+    r = await h.client.get(f"/customvoice/endpoints/{eid}", params={"api-version": version})
+    assert r.status_code == 200, r.text
+    return str(r.json()["status"])
+
+
+async def op_status(h: Harness, location: str) -> str:
+    r = await h.client.get(location)
+    assert r.status_code == 200
+    return str(r.json()["status"])
+
+
+async def test_create_suspend_resume_walk(h: Harness) -> None:
+    eid = str(uuid.uuid4())
+    r = await put(h, eid=eid, op="create-1")
+    assert r.status_code == 201
+    assert r.headers["Operation-Id"] == "create-1"
+    assert r.headers["Operation-Location"] == f"{h.url}/customvoice/operations/create-1?api-version={V}"
+    assert r.json()["status"] == "NotStarted" and r.json()["id"] == eid
+    create_op = r.headers["Operation-Location"]
+    assert await op_status(h, create_op) == "NotStarted"
+    h.advance(11)
+    assert await status(h, eid) == "Running"
+    assert await op_status(h, create_op) == "Running"
+    h.advance(300)
+    assert await status(h, eid) == "Succeeded"
+    assert await op_status(h, create_op) == "Succeeded"
+    # resume is refused unless Disabled
+    r = await h.client.post(f"/customvoice/endpoints/{eid}:resume", params=P)
+    assert r.status_code == 400
+    assert r.json()["error"]["code"] == "BadRequest"
+    assert r.headers["x-ms-error-code"] == "BadRequest"
+    r = await h.client.post(f"/customvoice/endpoints/{eid}:suspend", params=P)
+    assert r.status_code == 202
+    assert r.json()["status"] == "Disabling"
+    suspend_op = r.headers["Operation-Location"]
+    # suspend is refused unless Succeeded
+    r = await h.client.post(f"/customvoice/endpoints/{eid}:suspend", params=P)
+    assert r.status_code == 400
+    h.advance(5)
+    assert await status(h, eid) == "Disabled"
+    assert await op_status(h, suspend_op) == "Succeeded"
+    r = await h.client.post(f"/customvoice/endpoints/{eid}:resume", params=P)
+    assert r.status_code == 202 and r.json()["status"] == "Running"
+    h.advance(300)
+    assert await status(h, eid) == "Succeeded"
+    # both versions see the same endpoint
+    assert await status(h, eid, "2024-02-01-preview") == "Succeeded"
+
+
+async def test_failed_resume_ends_disabled(h: Harness) -> None:
+    eid = str(uuid.uuid4())
+    await put(h, eid=eid)
+    h.advance(400)
+    await h.client.post(f"/customvoice/endpoints/{eid}:suspend", params=P)
+    h.advance(10)
+    r = await h.client.post(f"/customvoice/endpoints/{eid}:resume", params=P)
+    location = r.headers["Operation-Location"]
+    await h.client.post(f"/_sim/endpoints/{eid}/fail")
+    h.advance(400)
+    assert await status(h, eid) == "Disabled"
+    assert await op_status(h, location) == "Failed"
+
+
+async def test_deploy_failure_from_model_flag(h: Harness) -> None:
+    eid = str(uuid.uuid4())
+    r = await put(h, {"projectId": ids.VOICE_PROJECT, "modelId": ids.VOICE_MODEL_DEPLOY_FAILS}, eid=eid)
+    location = r.headers["Operation-Location"]
+    h.advance(400)
+    assert await status(h, eid) == "Failed"
+    assert await op_status(h, location) == "Failed"
+
+
+async def test_operation_id_reuse(h: Harness) -> None:
+    eid = str(uuid.uuid4())
+    first = await put(h, eid=eid, op="op-1")
+    again = await put(h, eid=eid, op="op-1")
+    assert again.status_code == 201
+    assert again.json() == first.json()
+    r = await put(h, {**BODY, "description": "other"}, eid=eid, op="op-1")
+    assert r.status_code == 400
+    assert r.json()["error"]["innererror"]["code"] == "OperationIdConflict"
+    r = await put(h, eid=str(uuid.uuid4()), op="op-1")
+    assert r.status_code == 400
+
+
+async def test_put_at_existing_id(h: Harness) -> None:
+    eid = str(uuid.uuid4())
+    first = await put(h, eid=eid, op="op-a")
+    same = await put(h, eid=eid)
+    assert same.status_code == 201
+    assert same.headers["Operation-Id"] == "op-a"
+    assert same.json()["createdDateTime"] == first.json()["createdDateTime"]
+    r = await put(h, {**BODY, "modelId": ids.VOICE_MODEL_2}, eid=eid)
+    assert r.status_code == 400
+    assert r.json()["error"]["innererror"]["code"] == "EndpointAlreadyExists"
+
+
+@pytest.mark.parametrize(
+    ("body", "eid", "status", "target_or_inner"),
+    [
+        ({"projectId": ids.VOICE_PROJECT}, None, 400, "modelId"),
+        ({"projectId": "Nope", "modelId": ids.VOICE_MODEL}, None, 400, "ProjectNotFound"),
+        ({"projectId": ids.VOICE_PROJECT, "modelId": "Nope"}, None, 400, "ModelNotFound"),
+        ({"projectId": ids.VOICE_PROJECT, "modelId": ids.VOICE_MODEL_DE}, None, 400, "ModelNotInProject"),
+        (
+            {"projectId": ids.VOICE_PROJECT, "modelId": ids.VOICE_MODEL_TRAINING},
+            None,
+            400,
+            "ModelNotSucceeded",
+        ),
+        ({**BODY, "properties": {"kind": "Cheap"}}, None, 400, "properties.kind"),
+        (BODY, "not-a-uuid", 400, "id"),
+    ],
+)
+async def test_create_validation(
+    h: Harness, body: dict[str, Any], eid: str | None, status: int, target_or_inner: str
+) -> None:
+    r = await put(h, body, eid=eid)
+    assert r.status_code == status, r.text
+    error = r.json()["error"]
+    assert target_or_inner in (error.get("target"), error.get("innererror", {}).get("code"))
+
+
+async def test_bad_operation_id_header(h: Harness) -> None:
+    r = await put(h, op="-bad")
+    assert r.status_code == 400
+    assert r.json()["error"]["target"] == "Operation-Id"
+
+
+async def test_list_paging_get_delete(h: Harness) -> None:
+    eids = []
+    for _ in range(3):
+        eid = str(uuid.uuid4())
+        eids.append(eid)
+        await put(h, eid=eid)
+        h.advance(1)
+    r = await h.client.get("/customvoice/endpoints", params={**P, "maxpagesize": 2})
+    page = r.json()
+    assert len(page["value"]) == 2
+    r = await h.client.get(page["nextLink"])
+    assert len(r.json()["value"]) == 1 and "nextLink" not in r.json()
+    r = await h.client.get(
+        "/customvoice/endpoints", params={**P, "filter": f"projectId eq '{ids.VOICE_PROJECT}'"}
+    )
+    assert len(r.json()["value"]) == 3
+    assert (await h.client.delete(f"/customvoice/endpoints/{eids[0]}", params=P)).status_code == 204
+    r = await h.client.delete(f"/customvoice/endpoints/{eids[0]}", params=P)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "NotFound"
+    r = await h.client.get("/customvoice/operations/unknown-op", params=P)
+    assert r.status_code == 404
+
+
+async def test_catalogue(h: Harness) -> None:
+    r = await h.client.get("/customvoice/basemodels", params=P)
+    assert {m["name"] for m in r.json()["value"]} >= {"PhoenixV2Neural"}
+    r = await h.client.get("/customvoice/basemodels", params={"api-version": "2024-02-01-preview"})
+    assert isinstance(r.json(), list)
+    r = await h.client.get(f"/customvoice/models/{ids.VOICE_MODEL}", params=P)
+    assert r.json()["status"] == "Succeeded"
+    r = await h.client.get("/customvoice/models", params={**P, "filter": "locale eq 'de-DE'"})
+    assert [m["id"] for m in r.json()["value"]] == [ids.VOICE_MODEL_DE]
+    r = await h.client.get(f"/customvoice/projects/{ids.VOICE_PROJECT}", params=P)
+    assert r.json()["kind"] == "ProfessionalVoice" and r.json()["locale"] == "en-US"
+    r = await h.client.get(
+        f"/customvoice/projects/{ids.VOICE_PROJECT}", params={"api-version": "2024-02-01-preview"}
+    )
+    assert "locale" not in r.json()
+    assert len((await h.client.get("/customvoice/projects", params=P)).json()["value"]) == 2
+    r = await h.client.get("/customvoice/models/Nope", params=P)
+    assert r.status_code == 404
+
+
+async def test_api_version_required(h: Harness) -> None:
+    r = await h.client.get("/customvoice/endpoints")
+    assert r.status_code == 400
+    assert r.json()["error"]["code"] == "BadRequest"
+
+
+async def test_v3_get_suspend_resume(h: Harness) -> None:
+    eid = str(uuid.uuid4())
+    await put(h, eid=eid)
+    h.advance(400)
+    r = await h.client.get(f"/api/texttospeech/v3.0/endpoints/{eid}")
+    body = r.json()
+    assert body["status"] == "Succeeded"
+    assert body["model"] == {"id": ids.VOICE_MODEL} and body["project"] == {"id": ids.VOICE_PROJECT}
+    assert body["locale"] == "en-US"
+    r = await h.client.post(f"/api/texttospeech/v3.0/endpoints/{eid}/suspend")
+    assert r.status_code == 202
+    assert r.headers["Location"] == f"{h.url}/api/texttospeech/v3.0/endpoints/{eid}"
+    assert r.headers["Retry-After"].isdigit()
+    assert r.content == b""
+    assert (await h.client.get(f"/api/texttospeech/v3.0/endpoints/{eid}")).json()["status"] == "Disabling"
+    r = await h.client.post(f"/api/texttospeech/v3.0/endpoints/{eid}/resume")
+    assert r.status_code == 400
+    assert r.json()["code"] == "InvalidRequest"
+    h.advance(10)
+    r = await h.client.post(f"/api/texttospeech/v3.0/endpoints/{eid}/resume")
+    assert r.status_code == 202
+    h.advance(300)
+    assert (await h.client.get(f"/api/texttospeech/v3.0/endpoints/{eid}")).json()["status"] == "Succeeded"
+    r = await h.client.get(f"/api/texttospeech/v3.0/endpoints/{uuid.uuid4()}")
+    assert r.status_code == 404
+
+
+async def test_regional_host_quirk(make_harness: HarnessFactory) -> None:
+    async with make_harness(sim_config(regional_host="eastus.api.cognitive.microsoft.com")) as h:
+        r = await put(h, op="op-x")
+        assert r.headers["Operation-Location"] == (
+            f"https://eastus.api.cognitive.microsoft.com/customvoice/operations/op-x?api-version={V}"
+        )
+        r = await h.client.post(
+            "/speechtotext/endpoints",
+            params={"api-version": "2025-10-15"},
+            json={
+                "displayName": "x",
+                "locale": "en-US",
+                "model": {"self": f"https://x/speechtotext/models/{ids.CUSTOM_EN_US_DEPLOYABLE}"},
+            },
+        )
+        assert r.headers["Location"].startswith(
+            "https://eastus.api.cognitive.microsoft.com/speechtotext/endpoints/"
+        )
+        assert r.json()["links"]["webSocket"].startswith("wss://eastus.stt.speech.microsoft.com/")
+
+
+async def test_voice_quota(make_harness: HarnessFactory) -> None:
+    from azure_speech_operator.simulator.config import ResourceConfig
+
+    async with make_harness(
+        sim_config(resources=(ResourceConfig(keys=("k",), voice_endpoint_quota=1),)), key="k"
+    ) as h:
+        assert (await put(h)).status_code == 201
+        r = await put(h)
+        assert r.status_code == 400
+        assert r.json()["error"]["innererror"]["code"] == "QuotaViolation"
