@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from azure_speech_operator.azure.speech import MARKER_KEY
 from azure_speech_operator.azure.types import AzureTarget, ModelRef
 
 GROUP = "speech.azure-operator.io"
@@ -18,8 +19,8 @@ VERSION = "v1alpha1"
 PLURAL = "speechendpoints"
 KIND = "SpeechEndpoint"
 
-# The operator's tag on endpoints it creates: customProperties[MARKER_KEY] = the resource's uid.
-MARKER_KEY = "azure-speech-operator.uid"
+# The operator tags the endpoints it creates with customProperties[MARKER_KEY] = the resource's uid.
+__all__ = ["MARKER_KEY", "SpecError", "SpeechEndpointSpec", "parse_spec"]
 MAX_USER_CUSTOM_PROPERTIES = 9  # Azure allows 10; the marker takes one
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"

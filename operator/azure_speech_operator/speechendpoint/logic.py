@@ -1,0 +1,1070 @@
+"""The SpeechEndpoint reconcile logic: one pure, level-based decision function.
+
+`plan(resource, observed, pass_)` looks at the resource (spec, annotations, previous status) and at what this
+pass has observed so far (credentials, the endpoint, the model, the results of earlier steps) and returns
+either the next step to take (a read or a write, in Azure or on the resource) or the pass's `Outcome`: the
+new status, the events to post, when to come back, and (when deleting) whether to release the resource.
+
+The handlers are an interpreter: they run the step, fold its result into `Observed` and ask again, so every
+rule of api.md lives here and is unit-tested without Kubernetes or Azure. The order of the checks encodes
+the safety rules: no Azure write before the finalizer; the create-pending mark is written before a POST and a
+create whose outcome is unknown is looked up (by the uid marker) before creating again; at most one Azure
+write per pass; no writes while Stalled on a fatal error unless the spec changed or a reconcile is requested.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Literal, Protocol
+
+from azure_speech_operator.azure.types import (
+    ErrorClass,
+    ModelRef,
+    OperatorError,
+    SpeechEndpoint,
+    SpeechEndpointCreate,
+    SpeechEndpointUpdate,
+    SpeechModel,
+)
+from azure_speech_operator.conditions import (
+    MODEL_EXPIRED,
+    MODEL_EXPIRING,
+    READY,
+    STALLED,
+    Condition,
+    Health,
+    Phase,
+    find_condition,
+    format_time,
+    merge_conditions,
+    transitions,
+    truth_table,
+)
+from azure_speech_operator.speechendpoint.spec import MARKER_KEY, SpeechEndpointSpec
+
+USER_PREFIX = "speech.azure-operator.io"
+# kopf's storage prefix (runner.KOPF_PREFIX): kopf leaves annotations under it out of its diff, so the
+# operator's own bookkeeping written there never triggers a handler.
+INTERNAL_PREFIX = "kopf.speech.azure-operator.io"
+
+POLICY_ANNOTATION = f"{USER_PREFIX}/reconcile-policy"
+REQUESTED_ANNOTATION = f"{USER_PREFIX}/reconcile-requested-at"
+DRIFT_ANNOTATION = f"{USER_PREFIX}/drift-interval"
+CREATE_PENDING_ANNOTATION = f"{INTERNAL_PREFIX}/create-pending"
+ENDPOINT_ID_ANNOTATION = f"{INTERNAL_PREFIX}/endpoint-id"
+
+BUSY_STATUSES = ("NotStarted", "Running")
+# status.error.class of a stall the reconcile policy causes (not an error class of the client's table).
+POLICY_CLASS = "policy"
+SUCCEEDED = "Succeeded"
+FAILED = "Failed"
+
+# First delay of the capped exponential backoffs when Azure sends no Retry-After.
+TRANSIENT_BACKOFF_BASE = 5.0
+DEPLOY_POLL_BASE = 15.0
+FINALIZER_WAIT = 2.0
+
+
+class Policy(StrEnum):
+    MANAGE = "manage"
+    SKIP = "skip"
+    DETACH_ON_DELETE = "detach-on-delete"
+
+
+class Trigger(StrEnum):
+    CHANGE = "change"  # created, updated, annotation changed, retry of a come-back
+    RESUME = "resume"  # seen at operator start
+    DRIFT = "drift"  # the drift timer
+    DELETE = "delete"
+
+
+class TimingSettings(Protocol):
+    """The settings the logic needs (a subset of OperatorSettings)."""
+
+    @property
+    def credentials_retry_interval(self) -> timedelta: ...
+    @property
+    def deletion_credentials_wait(self) -> timedelta: ...
+    @property
+    def model_expiry_window(self) -> timedelta: ...
+    @property
+    def model_check_interval(self) -> timedelta: ...
+    @property
+    def transient_backoff_cap(self) -> timedelta: ...
+    @property
+    def blocked_retry_base(self) -> timedelta: ...
+    @property
+    def blocked_retry_cap(self) -> timedelta: ...
+    @property
+    def waiting_retry_min(self) -> timedelta: ...
+    @property
+    def waiting_retry_max(self) -> timedelta: ...
+
+
+@dataclass(frozen=True)
+class Timing:
+    credentials_retry_interval: timedelta = timedelta(minutes=2)
+    deletion_credentials_wait: timedelta = timedelta(minutes=10)
+    model_expiry_window: timedelta = timedelta(days=30)
+    model_check_interval: timedelta = timedelta(days=1)
+    transient_backoff_cap: timedelta = timedelta(minutes=5)
+    blocked_retry_base: timedelta = timedelta(minutes=5)
+    blocked_retry_cap: timedelta = timedelta(minutes=30)
+    waiting_retry_min: timedelta = timedelta(minutes=1)
+    waiting_retry_max: timedelta = timedelta(minutes=5)
+
+    @classmethod
+    def from_settings(cls, settings: TimingSettings) -> Timing:
+        return cls(**{name: getattr(settings, name) for name in cls.__dataclass_fields__})
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Inputs
+
+
+@dataclass(frozen=True)
+class Resource:
+    """The SpeechEndpoint as read at the start of the pass."""
+
+    name: str
+    namespace: str
+    uid: str
+    generation: int
+    spec: SpeechEndpointSpec | None
+    spec_error: str | None = None
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    status: Mapping[str, Any] = field(default_factory=dict)
+    deletion_timestamp: datetime | None = None
+    has_finalizer: bool = True
+
+    @property
+    def deleting(self) -> bool:
+        return self.deletion_timestamp is not None
+
+
+@dataclass(frozen=True)
+class Pass:
+    """Why and when this pass runs. `attempt` counts consecutive come-backs (for backoff), `jitter` is a
+    random number in [0, 1) drawn by the caller so the plan stays deterministic."""
+
+    trigger: Trigger
+    now: datetime
+    timing: Timing = field(default_factory=Timing)
+    attempt: int = 0
+    jitter: float = 0.5
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What the pass has seen and done so far; the interpreter folds each step's result in."""
+
+    credentials_error: OperatorError | None = None
+    endpoint: SpeechEndpoint | None = None
+    endpoint_known: bool = False  # `endpoint` holds an answer (None: not in Azure)
+    serving_before: ModelRef | None = None  # the model of the endpoint while it was Succeeded, before a write
+    looked_up: bool = False
+    marked: bool = False  # the create-pending mark was written in this pass
+    forgot_id: bool = False  # the recorded endpoint id was dropped in this pass (to recreate)
+    recorded_id: str | None = None  # the endpoint id recorded on the resource in this pass
+    model: SpeechModel | None = None
+    model_known: bool = False
+    model_error: OperatorError | None = None
+    created: bool = False
+    updated_fields: tuple[str, ...] = ()
+    deleted: bool = False
+    exported: bool = False
+    error: OperatorError | None = None  # the step that failed ends the pass
+    failed_step: str | None = None
+
+    @property
+    def wrote(self) -> bool:
+        return self.created or bool(self.updated_fields) or self.deleted
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Steps
+
+
+@dataclass(frozen=True)
+class GetEndpoint:
+    endpoint_id: str
+
+
+@dataclass(frozen=True)
+class FindByMarker:
+    """List the endpoints for the one tagged with this resource's uid (a create whose outcome is unknown)."""
+
+    key: str
+    value: str
+    locale: str | None
+
+
+@dataclass(frozen=True)
+class GetModel:
+    ref: ModelRef
+
+
+@dataclass(frozen=True)
+class MarkCreatePending:
+    """Direct patch of the resource: set the create-pending mark (and drop a recorded id, to recreate)."""
+
+    forget_endpoint_id: bool = False
+
+
+@dataclass(frozen=True)
+class RecordEndpointId:
+    """Direct patch of the resource: record the endpoint id and drop the create-pending mark."""
+
+    endpoint_id: str
+
+
+@dataclass(frozen=True)
+class CreateEndpoint:
+    body: SpeechEndpointCreate
+
+
+@dataclass(frozen=True)
+class UpdateEndpoint:
+    endpoint_id: str
+    changes: SpeechEndpointUpdate
+    fields: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DeleteEndpoint:
+    endpoint_id: str
+
+
+@dataclass(frozen=True)
+class Export:
+    config_map_name: str
+    data: Mapping[str, str]
+
+
+Step = (
+    GetEndpoint
+    | FindByMarker
+    | GetModel
+    | MarkCreatePending
+    | RecordEndpointId
+    | CreateEndpoint
+    | UpdateEndpoint
+    | DeleteEndpoint
+    | Export
+)
+AZURE_WRITES = (CreateEndpoint, UpdateEndpoint, DeleteEndpoint)
+
+
+@dataclass(frozen=True)
+class Event:
+    type: Literal["Normal", "Warning"]
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Retry:
+    delay: float  # seconds
+    why: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: dict[str, Any]
+    events: tuple[Event, ...] = ()
+    retry: Retry | None = None
+    release: bool = False  # deletion: the finalizer may go
+    orphaned_endpoint: str | None = None  # deletion left this endpoint in Azure (for the metric)
+
+    def status_changed(self, previous: Mapping[str, Any]) -> bool:
+        return dict(previous) != self.status
+
+
+Plan = Step | Outcome
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Helpers
+
+
+def parse_policy(annotations: Mapping[str, str]) -> Policy | None:
+    """The reconcile policy; None when the annotation holds an unknown value."""
+    value = annotations.get(POLICY_ANNOTATION, Policy.MANAGE.value).strip()
+    try:
+        return Policy(value)
+    except ValueError:
+        return None
+
+
+_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+
+
+def parse_duration(text: str) -> timedelta | None:
+    """`90`, `90s`, `15m`, `1h30m`, `2d`; None if unreadable or zero."""
+    text = text.strip()
+    if text.isdigit():
+        seconds = int(text)
+    else:
+        match = _DURATION.match(text)
+        if not match or not text:
+            return None
+        days, hours, minutes, secs = (int(g) if g else 0 for g in match.groups())
+        seconds = ((days * 24 + hours) * 60 + minutes) * 60 + secs
+    return timedelta(seconds=seconds) if seconds > 0 else None
+
+
+def drift_interval(annotations: Mapping[str, str], default: timedelta, minimum: timedelta) -> timedelta:
+    """The per-resource drift interval (annotation), never below `minimum`."""
+    value = annotations.get(DRIFT_ANNOTATION)
+    parsed = parse_duration(value) if value else None
+    return max(parsed or default, minimum)
+
+
+def backoff(attempt: int, base: float, cap: float, jitter: float) -> float:
+    """Capped exponential backoff with jitter in [0.5, 1] of the step (never below 1 s)."""
+    raw = min(cap, base * math.pow(2, max(0, min(attempt, 30))))
+    return max(1.0, raw * (0.5 + jitter / 2))
+
+
+def _model_dict(ref: ModelRef | None) -> dict[str, str] | None:
+    return None if ref is None else {"id": ref.id, "kind": ref.kind}
+
+
+def _model_from_status(value: Any) -> ModelRef | None:
+    if isinstance(value, Mapping) and value.get("id") and value.get("kind") in ("base", "custom"):
+        return ModelRef(id=str(value["id"]).lower(), kind=value["kind"])
+    return None
+
+
+def _same_model(a: ModelRef | None, b: ModelRef | None) -> bool:
+    return a is not None and b is not None and a.id.lower() == b.id.lower() and a.kind == b.kind
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def desired_display_name(resource: Resource) -> str:
+    assert resource.spec is not None
+    return resource.spec.display_name or resource.name
+
+
+def desired_custom_properties(
+    resource: Resource, current: Mapping[str, str] | None, *, created_by_operator: bool
+) -> dict[str, str] | None:
+    """The whole customProperties map wanted in Azure, or None when it is not managed.
+
+    Set in the spec: exactly that map, plus the marker on endpoints the operator created. Unset: Azure's map
+    is left alone, except that an operator-created endpoint keeps its marker.
+    """
+    assert resource.spec is not None
+    if resource.spec.custom_properties is not None:
+        wanted = dict(resource.spec.custom_properties)
+    elif created_by_operator:
+        wanted = {k: v for k, v in (current or {}).items() if k != MARKER_KEY}
+    else:
+        return None
+    if created_by_operator:
+        wanted[MARKER_KEY] = resource.uid
+    return wanted
+
+
+def create_body(resource: Resource) -> SpeechEndpointCreate:
+    spec = resource.spec
+    assert spec is not None
+    properties = desired_custom_properties(resource, None, created_by_operator=True)
+    return SpeechEndpointCreate(
+        display_name=desired_display_name(resource),
+        description=spec.description,
+        locale=spec.locale,
+        model=spec.model.ref(),
+        project_id=spec.project_id.lower() if spec.project_id else None,
+        custom_properties=properties or {},
+        logging_enabled=bool(spec.logging_enabled),
+    )
+
+
+def compute_changes(
+    resource: Resource, endpoint: SpeechEndpoint, *, created_by_operator: bool
+) -> tuple[SpeechEndpointUpdate, tuple[str, ...]]:
+    """Only the fields that differ between the spec and Azure (spec field names, for messages)."""
+    spec = resource.spec
+    assert spec is not None
+    changes: dict[str, Any] = {}
+    names: list[str] = []
+    wanted_model = spec.model.ref()
+    if not _same_model(wanted_model, endpoint.model):
+        changes["model"] = wanted_model
+        names.append("model")
+    display_name = desired_display_name(resource)
+    if endpoint.display_name != display_name:
+        changes["display_name"] = display_name
+        names.append("displayName")
+    if spec.description is not None and (endpoint.description or "") != spec.description:
+        changes["description"] = spec.description
+        names.append("description")
+    if spec.project_id is not None and (endpoint.project_id or "").lower() != spec.project_id.lower():
+        changes["project_id"] = spec.project_id.lower()
+        names.append("projectId")
+    if spec.logging_enabled is not None and endpoint.logging_enabled != spec.logging_enabled:
+        changes["logging_enabled"] = spec.logging_enabled
+        names.append("loggingEnabled")
+    wanted_properties = desired_custom_properties(
+        resource, endpoint.custom_properties, created_by_operator=created_by_operator
+    )
+    if wanted_properties is not None and dict(endpoint.custom_properties) != wanted_properties:
+        changes["custom_properties"] = wanted_properties
+        names.append("customProperties")
+    return SpeechEndpointUpdate(**changes), tuple(names)
+
+
+def export_data(resource: Resource, endpoint: SpeechEndpoint, host: str) -> dict[str, str]:
+    """What applications need: the endpoint id, the host, and the links Azure returns."""
+    assert resource.spec is not None
+    data = {
+        "endpointId": endpoint.id,
+        "host": host,
+        "locale": endpoint.locale,
+        "apiVersion": resource.spec.azure.api_version,
+    }
+    for name, url in sorted(endpoint.links.items()):
+        if re.fullmatch(r"[-._a-zA-Z0-9]+", name):
+            data[name] = url
+    return data
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The plan
+
+
+def plan(resource: Resource, observed: Observed, pass_: Pass) -> Plan:
+    if resource.deleting:
+        return _plan_deletion(resource, observed, pass_)
+    return _Reconcile(resource, observed, pass_).plan()
+
+
+class _Reconcile:
+    def __init__(self, resource: Resource, observed: Observed, pass_: Pass) -> None:
+        self.r = resource
+        self.o = observed
+        self.p = pass_
+        self.prev = dict(resource.status or {})
+        self.prev_conditions = list(self.prev.get("conditions") or [])
+        self.requested = resource.annotations.get(REQUESTED_ANNOTATION) or None
+        self.requested_new = self.requested is not None and self.requested != self.prev.get(
+            "reconcileRequestedAt"
+        )
+
+    # --- decisions ---------------------------------------------------------------------------------------
+
+    def plan(self) -> Plan:
+        r, o = self.r, self.o
+        if r.spec is None:
+            return self.error(OperatorError("InvalidSpec", r.spec_error or "invalid spec", ErrorClass.FATAL))
+        policy = parse_policy(r.annotations)
+        if policy is None:
+            value = r.annotations.get(POLICY_ANNOTATION)
+            return self.error(
+                OperatorError(
+                    "InvalidAnnotation",
+                    f"{POLICY_ANNOTATION}={value!r} is not one of manage, skip, detach-on-delete; nothing is "
+                    "written in Azure until it is fixed",
+                    ErrorClass.FATAL,
+                ),
+                writes_blocked_by_policy=True,
+            )
+        self.policy = policy
+        if self.p.trigger is Trigger.RESUME and self._settled():
+            return self.outcome_unchanged()
+
+        adopted = r.spec.adopted_endpoint_id
+        created = self.created_id()
+        if adopted and created and adopted != created:
+            return self.error(
+                OperatorError(
+                    "EndpointIdConflict",
+                    f"spec.endpointId is {adopted} but the operator created endpoint {created} for this "
+                    "resource; delete this resource (its endpoint follows deletionPolicy) and adopt instead",
+                    ErrorClass.FATAL,
+                )
+            )
+        if o.credentials_error is not None:
+            return self.error(o.credentials_error, credentials=True)
+        if o.error is not None:
+            seen = o.endpoint if o.endpoint_known else None
+            return self.error(o.error, endpoint=seen, serving=self.serving_model(seen) if seen else None)
+
+        endpoint_id = adopted or created
+        if endpoint_id is not None:
+            if not o.endpoint_known:
+                return GetEndpoint(endpoint_id)
+            if o.endpoint is not None:
+                return self.existing(o.endpoint, created_by_operator=endpoint_id == created)
+            if adopted:
+                return self.error(
+                    OperatorError(
+                        "AdoptedEndpointNotFound",
+                        f"the adopted endpoint {adopted} (spec.endpointId) does not exist in Azure; it is "
+                        "never recreated: recreate this resource with another endpointId, or delete it",
+                        ErrorClass.FATAL,
+                    )
+                )
+            return self.create(vanished=created)
+
+        # Nothing recorded: a create may have happened without us learning its id.
+        if o.endpoint_known and o.endpoint is not None:
+            return RecordEndpointId(o.endpoint.id)
+        pending = CREATE_PENDING_ANNOTATION in r.annotations
+        if pending and not o.looked_up and not o.marked:
+            return FindByMarker(MARKER_KEY, r.uid, r.spec.locale)
+        return self.create(vanished=None)
+
+    def create(self, *, vanished: str | None) -> Plan:
+        r, o = self.r, self.o
+        assert r.spec is not None
+        if self.policy is Policy.SKIP:
+            what = (
+                f"endpoint {vanished} no longer exists in Azure" if vanished else "there is no endpoint yet"
+            )
+            return self.error(
+                OperatorError(
+                    "EndpointNotFound" if vanished else "NotCreated",
+                    f"{what}; reconcile-policy is skip, so the operator does not create one",
+                    ErrorClass.FATAL,
+                ),
+                writes_blocked_by_policy=True,
+            )
+        if not self.writes_allowed():
+            return self.stay_stalled()
+        if not r.has_finalizer:
+            return self.waiting_for_finalizer()
+        if vanished and not o.forgot_id:
+            return MarkCreatePending(forget_endpoint_id=True)
+        if CREATE_PENDING_ANNOTATION not in r.annotations and not o.marked:
+            return MarkCreatePending()
+        if o.wrote:  # one Azure write per pass
+            return self.outcome(
+                Health(Phase.DEPLOYING, "Deploying", "creating the endpoint"), retry=Retry(1.0, "create")
+            )
+        return CreateEndpoint(create_body(r))
+
+    def existing(self, endpoint: SpeechEndpoint, *, created_by_operator: bool) -> Plan:
+        r, o = self.r, self.o
+        assert r.spec is not None
+        if endpoint.locale.lower() != r.spec.locale.lower():
+            return self.error(
+                OperatorError(
+                    "LocaleMismatch",
+                    f"endpoint {endpoint.id} has locale {endpoint.locale} but spec.locale is "
+                    f"{r.spec.locale}; Azure cannot change an endpoint's locale",
+                    ErrorClass.FATAL,
+                ),
+                endpoint=endpoint,
+            )
+        if endpoint.model is not None and self.needs_model_read(endpoint.model):
+            return GetModel(endpoint.model)
+
+        changes, fields = compute_changes(r, endpoint, created_by_operator=created_by_operator)
+        busy = endpoint.status in BUSY_STATUSES
+        can_patch = endpoint.status == SUCCEEDED or (endpoint.status == FAILED and "model" in fields)
+        if fields and can_patch and self.policy is not Policy.SKIP and self.writes_allowed() and not o.wrote:
+            if not r.has_finalizer:
+                return self.waiting_for_finalizer()
+            return UpdateEndpoint(endpoint.id, changes, fields)
+
+        if r.spec.export_to is not None and not o.exported and endpoint.status != FAILED:
+            host = r.spec.azure.target().base_url
+            return Export(r.spec.export_to.config_map_name, export_data(r, endpoint, host))
+
+        serving = self.serving_model(endpoint)
+        if busy:
+            delay = endpoint.retry_after or backoff(
+                self.p.attempt,
+                DEPLOY_POLL_BASE,
+                self.p.timing.transient_backoff_cap.total_seconds(),
+                self.p.jitter,
+            )
+            waiting = f"; then: {', '.join(fields)}" if fields and not o.wrote else ""
+            if serving is not None and not _same_model(serving, endpoint.model):
+                health = Health(
+                    Phase.REDEPLOYING,
+                    "Redeploying",
+                    f"Azure is deploying model {_ref_text(endpoint.model)} ({endpoint.status}); model "
+                    f"{_ref_text(serving)} keeps serving{waiting}",
+                    available_message=f"model {_ref_text(serving)} is serving",
+                )
+            elif serving is not None:
+                health = Health(
+                    Phase.REDEPLOYING,
+                    "Updating",
+                    f"Azure is applying changes ({endpoint.status}){waiting}",
+                    available_message=f"model {_ref_text(serving)} is serving",
+                )
+            else:
+                health = Health(
+                    Phase.DEPLOYING,
+                    "Deploying",
+                    f"Azure is deploying the endpoint ({endpoint.status}){waiting}",
+                )
+            return self.outcome(
+                health, endpoint=endpoint, serving=serving, retry=Retry(delay, endpoint.status)
+            )
+
+        if endpoint.status == FAILED:
+            code = (endpoint.error.code if endpoint.error else None) or "DeploymentFailed"
+            message = (endpoint.error.message if endpoint.error else None) or "the deployment failed in Azure"
+            error = OperatorError(code, f"endpoint {endpoint.id} failed: {message}", ErrorClass.FATAL)
+            return self.error(error, endpoint=endpoint, serving=serving)
+
+        if endpoint.status != SUCCEEDED:
+            delay = backoff(
+                self.p.attempt,
+                DEPLOY_POLL_BASE,
+                self.p.timing.transient_backoff_cap.total_seconds(),
+                self.p.jitter,
+            )
+            health = Health(Phase.RETRYING, "UnknownAzureStatus", f"Azure reports status {endpoint.status!r}")
+            return self.outcome(
+                health, endpoint=endpoint, serving=serving, retry=Retry(delay, "unknown status")
+            )
+
+        if fields:
+            differs = f"differs from the spec in Azure: {', '.join(fields)}"
+            if self.policy is Policy.SKIP:
+                return self.error(
+                    OperatorError(
+                        "ReconcileSkipped", f"{differs}; reconcile-policy is skip", ErrorClass.FATAL
+                    ),
+                    endpoint=endpoint,
+                    serving=serving,
+                    writes_blocked_by_policy=True,
+                )
+            if not self.writes_allowed():
+                return self.stay_stalled(endpoint=endpoint, serving=serving)
+            if not r.has_finalizer:
+                return self.waiting_for_finalizer()
+            # Written in this pass, yet Azure's answer still differs: look again shortly.
+            delay = backoff(
+                self.p.attempt,
+                TRANSIENT_BACKOFF_BASE,
+                self.p.timing.transient_backoff_cap.total_seconds(),
+                self.p.jitter,
+            )
+            health = Health(Phase.RETRYING, "Updating", differs, available=True)
+            return self.outcome(health, endpoint=endpoint, serving=serving, retry=Retry(delay, "update"))
+
+        return self.outcome(
+            Health(Phase.READY, "Ready", f"endpoint {endpoint.id} serves model {_ref_text(endpoint.model)}"),
+            endpoint=endpoint,
+            serving=serving,
+        )
+
+    # --- predicates --------------------------------------------------------------------------------------
+
+    def created_id(self) -> str | None:
+        if self.o.recorded_id:
+            return self.o.recorded_id
+        if self.o.forgot_id:
+            return None
+        recorded = self.r.annotations.get(ENDPOINT_ID_ANNOTATION)
+        if recorded:
+            return recorded.lower()
+        # An object from before the annotation, or restored with status only: trust status unless adopted.
+        in_status = self.prev.get("endpointId")
+        adopted = self.r.spec.adopted_endpoint_id if self.r.spec else None
+        if isinstance(in_status, str) and in_status and in_status.lower() != adopted:
+            return in_status.lower()
+        return None
+
+    def stalled_on_fatal(self) -> bool:
+        stalled = find_condition(self.prev_conditions, STALLED)
+        error = self.prev.get("error") or {}
+        same_generation = any(
+            c.get("type") == STALLED and c.get("observedGeneration") == self.r.generation
+            for c in self.prev_conditions
+        )
+        return stalled.status == "True" and error.get("class") == ErrorClass.FATAL.value and same_generation
+
+    def writes_allowed(self) -> bool:
+        return not self.stalled_on_fatal() or self.requested_new
+
+    def _settled(self) -> bool:
+        """At operator start: nothing in flight and status current, so no Azure call (the drift timer will
+        look later, jittered): keeps a restart from becoming a burst of N calls."""
+        if self.requested_new or CREATE_PENDING_ANNOTATION in self.r.annotations:
+            return False
+        if self.prev.get("observedGeneration") != self.r.generation:
+            return False
+        ready = find_condition(self.prev_conditions, READY).status == "True"
+        return ready or self.stalled_on_fatal()
+
+    def needs_model_read(self, ref: ModelRef) -> bool:
+        if self.o.model_known or self.o.model_error is not None:
+            return False
+        known = self.prev.get("model") or {}
+        if not _same_model(_model_from_status(known), ref):
+            return True
+        checked = _parse_time(known.get("checkedAt"))
+        return checked is None or self.p.now - checked >= self.p.timing.model_check_interval
+
+    def serving_model(self, endpoint: SpeechEndpoint) -> ModelRef | None:
+        if endpoint.status == SUCCEEDED:
+            return endpoint.model
+        if self.o.serving_before is not None:
+            return self.o.serving_before
+        if str(self.prev.get("endpointId") or "").lower() != endpoint.id.lower():
+            return None  # a new (recreated) endpoint serves nothing until it succeeds
+        return _model_from_status(self.prev.get("servingModel"))
+
+    # --- outcomes ----------------------------------------------------------------------------------------
+
+    def waiting_for_finalizer(self) -> Outcome:
+        health = Health(
+            Phase.RETRYING, "WaitingForFinalizer", "waiting for the finalizer before writing to Azure"
+        )
+        return self.outcome(health, retry=Retry(FINALIZER_WAIT, "finalizer"))
+
+    def outcome_unchanged(self) -> Outcome:
+        return Outcome(status=dict(self.prev))
+
+    def stay_stalled(
+        self, endpoint: SpeechEndpoint | None = None, serving: ModelRef | None = None
+    ) -> Outcome:
+        """Stalled on a fatal error, spec unchanged: report what is seen, write nothing, no come-back."""
+        error = self.prev.get("error") or {}
+        code = str(error.get("code") or find_condition(self.prev_conditions, STALLED).reason or "Stalled")
+        message = str(error.get("message") or "")
+        return self.error(OperatorError(code, message, ErrorClass.FATAL), endpoint=endpoint, serving=serving)
+
+    def error(
+        self,
+        error: OperatorError,
+        *,
+        credentials: bool = False,
+        endpoint: SpeechEndpoint | None = None,
+        serving: ModelRef | None = None,
+        writes_blocked_by_policy: bool = False,
+    ) -> Outcome:
+        timing, attempt, jitter = self.p.timing, self.p.attempt, self.p.jitter
+        cls = error.error_class
+        retry: Retry | None
+        if cls is ErrorClass.TRANSIENT or cls is ErrorClass.NOT_FOUND:
+            delay = error.retry_after or backoff(
+                attempt, TRANSIENT_BACKOFF_BASE, timing.transient_backoff_cap.total_seconds(), jitter
+            )
+            retry = Retry(min(delay, timing.transient_backoff_cap.total_seconds()), error.reason)
+            phase = Phase.RETRYING
+        elif cls is ErrorClass.WAITING:
+            low, high = timing.waiting_retry_min.total_seconds(), timing.waiting_retry_max.total_seconds()
+            delay = error.retry_after or backoff(attempt, low, high, jitter)
+            retry = Retry(min(max(delay, low), high), error.reason)
+            phase = Phase.RETRYING
+        elif cls is ErrorClass.BLOCKED:
+            if credentials:
+                delay = timing.credentials_retry_interval.total_seconds()
+            else:
+                delay = backoff(
+                    attempt,
+                    timing.blocked_retry_base.total_seconds(),
+                    timing.blocked_retry_cap.total_seconds(),
+                    jitter,
+                )
+            retry = Retry(delay, error.reason)
+            phase = Phase.STALLED
+        else:
+            retry = None
+            phase = Phase.STALLED
+        health = Health(phase, error.reason, error.message)
+        status_error = {"code": error.reason, "message": error.message, "class": cls.value}
+        if writes_blocked_by_policy:
+            # Re-checked on every pass from the annotation itself: no gate on the generation needed.
+            status_error["class"] = POLICY_CLASS
+        return self.outcome(health, endpoint=endpoint, serving=serving, retry=retry, error=status_error)
+
+    def outcome(
+        self,
+        health: Health,
+        *,
+        endpoint: SpeechEndpoint | None = None,
+        serving: ModelRef | None = None,
+        retry: Retry | None = None,
+        error: dict[str, str] | None = None,
+    ) -> Outcome:
+        r, o, p = self.r, self.o, self.p
+        status: dict[str, Any] = {}
+        if r.spec is not None:
+            status["apiVersion"] = r.spec.azure.api_version
+        keep = ("endpointId", "azureStatus", "model", "servingModel", "links", "createdAt", "lastActionAt")
+        for key in keep:
+            if key in self.prev:
+                status[key] = self.prev[key]
+        if endpoint is not None:
+            self._describe_endpoint(status, endpoint, serving)
+        elif o.endpoint_known and o.endpoint is None and not self._pending_create():
+            for key in keep:  # the endpoint is gone from Azure
+                status.pop(key, None)
+        if error is not None:
+            status["error"] = error
+        if self.requested is not None:
+            status["reconcileRequestedAt"] = self.requested
+
+        conditions: list[Condition] = truth_table(health, self.prev_conditions)
+        conditions += self._expiry_conditions(status)
+        status["conditions"] = merge_conditions(
+            self.prev_conditions, conditions, generation=r.generation, now=p.now
+        )
+        status["observedGeneration"] = r.generation
+        status = {k: status[k] for k in sorted(status)}
+        events = self._events(status, endpoint, health)
+        return Outcome(status=status, events=tuple(events), retry=retry)
+
+    def _pending_create(self) -> bool:
+        return self.o.marked or self.o.created
+
+    def _describe_endpoint(
+        self, status: dict[str, Any], endpoint: SpeechEndpoint, serving: ModelRef | None
+    ) -> None:
+        status["endpointId"] = endpoint.id
+        status["azureStatus"] = endpoint.status
+        model_status: dict[str, Any] = dict(_model_dict(endpoint.model) or {})
+        previous_model = self.prev.get("model") or {}
+        if _same_model(_model_from_status(previous_model), endpoint.model):
+            for key in ("transcriptionExpiresAt", "checkedAt"):
+                if key in previous_model:
+                    model_status[key] = previous_model[key]
+        if self.o.model is not None and _same_model(
+            ModelRef(id=self.o.model.id.lower(), kind=self.o.model.kind), endpoint.model
+        ):
+            model_status["checkedAt"] = format_time(self.p.now)
+            model_status.pop("transcriptionExpiresAt", None)
+            if self.o.model.transcription_deprecation is not None:
+                model_status["transcriptionExpiresAt"] = format_time(self.o.model.transcription_deprecation)
+        if model_status:
+            status["model"] = model_status
+        else:
+            status.pop("model", None)
+        if serving is not None:
+            status["servingModel"] = _model_dict(serving)
+        else:
+            status.pop("servingModel", None)
+        status["links"] = dict(endpoint.links)
+        for key, value in (("createdAt", endpoint.created_at), ("lastActionAt", endpoint.last_action_at)):
+            if value is not None:
+                status[key] = format_time(value)
+            else:
+                status.pop(key, None)
+
+    def _expiry_conditions(self, status: Mapping[str, Any]) -> list[Condition]:
+        model = status.get("model") or {}
+        if not model.get("id"):
+            return []
+        expires = _parse_time(model.get("transcriptionExpiresAt"))
+        if expires is None:
+            if model.get("checkedAt"):
+                return [
+                    Condition(
+                        MODEL_EXPIRING, "False", "NoExpiryDate", "Azure reports no transcription end date"
+                    ),
+                    Condition(
+                        MODEL_EXPIRED, "False", "NoExpiryDate", "Azure reports no transcription end date"
+                    ),
+                ]
+            return [
+                Condition(MODEL_EXPIRING, "Unknown", "ModelNotChecked", "the model has not been read yet"),
+                Condition(MODEL_EXPIRED, "Unknown", "ModelNotChecked", "the model has not been read yet"),
+            ]
+        when = format_time(expires)
+        now = self.p.now
+        if now >= expires:
+            return [
+                Condition(MODEL_EXPIRING, "False", "ModelExpired", f"model {model['id']} expired at {when}"),
+                Condition(
+                    MODEL_EXPIRED,
+                    "True",
+                    "ModelExpired",
+                    f"model {model['id']} stopped transcribing at {when}; Azure falls back to the newest "
+                    "base model of the locale (worse accuracy): change spec.model",
+                ),
+            ]
+        if now >= expires - self.p.timing.model_expiry_window:
+            return [
+                Condition(
+                    MODEL_EXPIRING,
+                    "True",
+                    "ModelExpiring",
+                    f"model {model['id']} stops transcribing at {when}: change spec.model before then",
+                ),
+                Condition(
+                    MODEL_EXPIRED, "False", "NotExpired", f"model {model['id']} transcribes until {when}"
+                ),
+            ]
+        return [
+            Condition(
+                MODEL_EXPIRING, "False", "NotExpiring", f"model {model['id']} transcribes until {when}"
+            ),
+            Condition(MODEL_EXPIRED, "False", "NotExpired", f"model {model['id']} transcribes until {when}"),
+        ]
+
+    def _events(
+        self, status: Mapping[str, Any], endpoint: SpeechEndpoint | None, health: Health
+    ) -> list[Event]:
+        o = self.o
+        events: list[Event] = []
+        if o.looked_up and o.recorded_id:
+            events.append(
+                Event(
+                    "Normal",
+                    "EndpointFound",
+                    f"found endpoint {o.recorded_id} from an earlier create (uid tag)",
+                )
+            )
+        if o.forgot_id and o.created:
+            events.append(
+                Event("Warning", "EndpointRecreated", "the endpoint was gone from Azure; created a new one")
+            )
+        if o.created and endpoint is not None:
+            events.append(Event("Normal", "Created", f"created endpoint {endpoint.id}"))
+        adopted = self.r.spec.adopted_endpoint_id if self.r.spec else None
+        if endpoint is not None and endpoint.id == adopted and self.prev.get("endpointId") != adopted:
+            events.append(Event("Normal", "Adopted", f"adopted endpoint {endpoint.id} (spec.endpointId)"))
+        if o.updated_fields and endpoint is not None:
+            events.append(
+                Event("Normal", "Updated", f"updated {', '.join(o.updated_fields)} of endpoint {endpoint.id}")
+            )
+        for old, new in transitions(self.prev_conditions, status["conditions"]):
+            if new.type == READY:
+                if new.status == "True":
+                    events.append(Event("Normal", "Ready", new.message or "ready"))
+                elif health.phase in (Phase.STALLED, Phase.RETRYING):
+                    events.append(Event("Warning", new.reason, new.message))
+                else:
+                    events.append(Event("Normal", new.reason, new.message))
+            elif new.type in (MODEL_EXPIRING, MODEL_EXPIRED) and new.status == "True":
+                events.append(Event("Warning", new.type, new.message))
+            del old
+        return events
+
+
+def _ref_text(ref: ModelRef | None) -> str:
+    return "(none)" if ref is None else f"{ref.kind} {ref.id}"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Deletion
+
+
+def _plan_deletion(resource: Resource, observed: Observed, pass_: Pass) -> Plan:
+    r, o, p = resource, observed, pass_
+    prev = dict(r.status or {})
+    spec = r.spec
+    policy = parse_policy(r.annotations)
+    helper = _Reconcile(r, o, p)
+    helper.policy = policy or Policy.MANAGE
+    adopted = spec.adopted_endpoint_id if spec else None
+    created = helper.created_id()
+    endpoint_id = adopted or created or (o.endpoint.id if o.endpoint_known and o.endpoint else None)
+    pending = CREATE_PENDING_ANNOTATION in r.annotations
+
+    def release(*events: Event, orphaned: str | None = None) -> Outcome:
+        return Outcome(status=prev, events=tuple(events), release=True, orphaned_endpoint=orphaned)
+
+    if spec is None or policy is None or policy is not Policy.MANAGE or spec.deletion_policy == "Orphan":
+        if endpoint_id is None and not pending:
+            return release()
+        why = (
+            "the spec is invalid"
+            if spec is None
+            else f"{POLICY_ANNOTATION} is {r.annotations.get(POLICY_ANNOTATION)!r}"
+            if policy is not Policy.MANAGE
+            else "deletionPolicy is Orphan"
+        )
+        what = f"endpoint {endpoint_id}" if endpoint_id else "any endpoint created for it"
+        kind: Literal["Normal", "Warning"] = "Warning" if spec is None or policy is None else "Normal"
+        return release(Event(kind, "Orphaned", f"left {what} in Azure: {why}"), orphaned=endpoint_id)
+
+    if o.deleted:
+        return release(Event("Normal", "Deleted", f"deleted endpoint {endpoint_id} in Azure"))
+    if endpoint_id is None and not pending:
+        return release()  # never created
+    if o.credentials_error is not None:
+        assert r.deletion_timestamp is not None
+        waited = p.now - r.deletion_timestamp
+        if waited >= p.timing.deletion_credentials_wait:
+            what = f"endpoint {endpoint_id}" if endpoint_id else "any endpoint created for it"
+            return release(
+                Event(
+                    "Warning",
+                    "OrphanedEndpoint",
+                    f"released without deleting {what} in Azure: credentials unavailable for "
+                    f"{int(waited.total_seconds())}s ({o.credentials_error})",
+                ),
+                orphaned=endpoint_id or "unknown",
+            )
+        remaining = (p.timing.deletion_credentials_wait - waited).total_seconds()
+        outcome = helper.error(o.credentials_error, credentials=True)
+        delay = min(p.timing.credentials_retry_interval.total_seconds(), max(remaining, 1.0))
+        return replace(outcome, retry=Retry(delay, "credentials for deletion"))
+    if o.error is not None:
+        error = o.error
+        message = (
+            f"deleting endpoint {endpoint_id} failed: {error.message}; retried with backoff (set "
+            f"{POLICY_ANNOTATION}=detach-on-delete to leave it in Azure)"
+        )
+        cls = error.error_class if error.error_class is not ErrorClass.FATAL else ErrorClass.BLOCKED
+        shown = OperatorError(error.reason, message, cls, retry_after=error.retry_after)
+        outcome = helper.error(shown)
+        events = outcome.events
+        if not any(e.type == "Warning" for e in events):
+            events = ()
+        return replace(outcome, events=tuple(Event("Warning", "DeleteFailed", e.message) for e in events))
+    if endpoint_id is None:
+        if not o.looked_up:
+            assert spec is not None
+            return FindByMarker(MARKER_KEY, r.uid, spec.locale)
+        return release()  # the create never happened
+    return DeleteEndpoint(endpoint_id)
+
+
+__all__ = [
+    "AZURE_WRITES",
+    "CREATE_PENDING_ANNOTATION",
+    "DRIFT_ANNOTATION",
+    "ENDPOINT_ID_ANNOTATION",
+    "POLICY_ANNOTATION",
+    "REQUESTED_ANNOTATION",
+    "CreateEndpoint",
+    "DeleteEndpoint",
+    "Event",
+    "Export",
+    "FindByMarker",
+    "GetEndpoint",
+    "GetModel",
+    "MarkCreatePending",
+    "Observed",
+    "Outcome",
+    "Pass",
+    "Plan",
+    "Policy",
+    "RecordEndpointId",
+    "Resource",
+    "Retry",
+    "Step",
+    "Timing",
+    "Trigger",
+    "UpdateEndpoint",
+    "backoff",
+    "compute_changes",
+    "drift_interval",
+    "parse_duration",
+    "plan",
+]

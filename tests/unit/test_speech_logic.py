@@ -1,0 +1,674 @@
+"""The SpeechEndpoint reconcile logic, pass by pass, against an in-memory Azure (see test_speech_fakes)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from azure_speech_operator.azure.types import EntityError, ErrorClass, OperatorError
+from azure_speech_operator.speechendpoint import logic
+from azure_speech_operator.speechendpoint.logic import (
+    CREATE_PENDING_ANNOTATION,
+    ENDPOINT_ID_ANNOTATION,
+    POLICY_ANNOTATION,
+    REQUESTED_ANNOTATION,
+    Trigger,
+)
+
+from .test_speech_fakes import (
+    BASE_MODEL,
+    BASE_MODEL_2,
+    EXPIRING_MODEL,
+    GERMAN_MODEL,
+    MARKER,
+    T0,
+    UID,
+    World,
+    azure_error,
+)
+
+OTHER_ID = "a07164e8-1111-4222-8333-444455556666"
+
+
+async def ready_world(**spec: object) -> World:
+    world = World()
+    if spec:
+        world.change_spec(**spec)
+    await world.run()
+    world.azure.finish()
+    await world.run()
+    assert world.condition("Ready") == ("True", "Ready")
+    return world
+
+
+# --- create ------------------------------------------------------------------------------------------------
+
+
+async def test_create_marks_pending_before_the_post_and_records_the_id_after() -> None:
+    world = World()
+    outcome = await world.run()
+    kinds = [type(s).__name__ for s in world.steps]
+    assert kinds[:4] == ["MarkCreatePending", "CreateEndpoint", "RecordEndpointId", "GetModel"]
+    endpoint = world.azure.only()
+    assert world.annotations[ENDPOINT_ID_ANNOTATION] == endpoint.id
+    assert CREATE_PENDING_ANNOTATION not in world.annotations
+    assert endpoint.custom_properties == {MARKER: UID}
+    assert endpoint.display_name == "call-center-en"  # metadata.name by default
+    assert world.condition("Ready") == ("False", "Deploying")
+    assert world.condition("Available") == ("False", "NotServing")
+    assert world.condition("Reconciling") == ("True", "Deploying")
+    assert world.condition("Stalled") == ("False", "NotStalled")
+    assert outcome.retry is not None and outcome.retry.delay == 30.0  # Azure's Retry-After
+    assert world.status["endpointId"] == endpoint.id
+    assert world.status["azureStatus"] == "NotStarted"
+    assert world.status["observedGeneration"] == 1
+    assert "Created" in world.event_reasons()
+
+
+async def test_deploying_then_ready() -> None:
+    world = World()
+    await world.run()
+    world.azure.finish()
+    outcome = await world.run()
+    assert outcome.retry is None
+    assert world.condition("Ready") == ("True", "Ready")
+    assert world.condition("Available") == ("True", "Serving")
+    assert world.condition("Reconciling") == ("False", "Idle")
+    assert world.status["servingModel"] == {"id": BASE_MODEL, "kind": "base"}
+    assert world.status["model"]["transcriptionExpiresAt"] == "2027-12-26T06:00:00Z"
+    assert world.azure.writes == ["create"]
+    assert world.event_reasons().count("Ready") == 1
+
+
+async def test_no_retry_after_gives_capped_backoff_not_a_busy_loop() -> None:
+    world = World()
+    world.azure.retry_after = None
+    delays = []
+    for attempt in range(12):
+        outcome = await world.run(attempt=attempt)
+        assert outcome.retry is not None
+        delays.append(outcome.retry.delay)
+    assert delays[0] >= 5
+    assert delays == sorted(delays)
+    assert max(delays) <= 300
+
+
+async def test_steady_state_writes_no_status_and_no_azure() -> None:
+    world = await ready_world()
+    writes, calls = world.status_writes, len(world.azure.calls)
+    outcome = await world.run()
+    assert world.status_writes == writes
+    assert world.azure.calls[calls:] == ["get"]  # a fresh GET, nothing else (model read is daily)
+    assert outcome.events == ()
+
+
+async def test_resume_of_a_settled_resource_calls_no_azure() -> None:
+    world = await ready_world()
+    calls = len(world.azure.calls)
+    await world.run(Trigger.RESUME)
+    assert len(world.azure.calls) == calls
+
+
+async def test_resume_of_a_deploying_resource_polls() -> None:
+    world = World()
+    await world.run()
+    calls = len(world.azure.calls)
+    await world.run(Trigger.RESUME)
+    assert world.azure.calls[calls:] == ["get"]
+
+
+async def test_no_azure_write_before_the_finalizer() -> None:
+    world = World(has_finalizer=False)
+    outcome = await world.run()
+    assert world.azure.writes == []
+    assert CREATE_PENDING_ANNOTATION not in world.annotations
+    assert world.condition("Ready") == ("False", "WaitingForFinalizer")
+    assert outcome.retry is not None
+
+
+async def test_custom_properties_carry_the_marker_and_replace_the_whole_map() -> None:
+    world = await ready_world(customProperties={"team": "a"})
+    assert world.azure.only().custom_properties == {"team": "a", MARKER: UID}
+    world.change_spec(customProperties={"team": "b", "cost": "42"})
+    await world.run()
+    assert world.azure.only().custom_properties == {"team": "b", "cost": "42", MARKER: UID}
+    assert world.condition("Ready") == ("True", "Ready")
+
+
+# --- lost create answers, crashes ---------------------------------------------------------------------------
+
+
+async def test_lost_create_answer_is_found_by_marker_not_created_twice() -> None:
+    world = World()
+    world.azure.lose_create_answer = True
+    outcome = await world.run()
+    assert outcome.retry is not None
+    assert world.condition("Ready") == ("False", "ConnectionReset")
+    assert world.condition("Reconciling")[0] == "True"
+    assert CREATE_PENDING_ANNOTATION in world.annotations
+    await world.run()
+    assert len(world.azure.endpoints) == 1
+    assert world.azure.calls.count("create") == 1
+    assert "find" in world.azure.calls
+    assert world.annotations[ENDPOINT_ID_ANNOTATION] == world.azure.only().id
+    assert "EndpointFound" in world.event_reasons()
+
+
+@pytest.mark.parametrize("crash_after", ["MarkCreatePending", "CreateEndpoint", "RecordEndpointId"])
+async def test_killed_mid_create_leaves_exactly_one_endpoint(crash_after: str) -> None:
+    world = World(crash_after=crash_after)
+    with pytest.raises(KeyboardInterrupt):
+        await world.run()
+    # The crash hits before the named step runs: a restarted operator (resume) takes over.
+    world.steps.clear()
+    await world.run(Trigger.RESUME)
+    world.azure.finish()
+    await world.run()
+    assert len(world.azure.endpoints) == 1
+    assert world.condition("Ready") == ("True", "Ready")
+
+
+async def test_killed_after_the_post_before_recording_is_found() -> None:
+    world = World()
+    # the POST went through, then the process died: simulate by creating directly with the marker
+    await world.run()
+    endpoint_id = world.annotations.pop(ENDPOINT_ID_ANNOTATION)
+    world.annotations[CREATE_PENDING_ANNOTATION] = T0.isoformat()
+    world.status = {}
+    await world.run(Trigger.RESUME)
+    assert world.annotations[ENDPOINT_ID_ANNOTATION] == endpoint_id
+    assert len(world.azure.endpoints) == 1
+
+
+# --- updates and redeploys -------------------------------------------------------------------------------
+
+
+async def test_model_change_redeploys_with_the_old_model_serving() -> None:
+    world = await ready_world()
+    world.change_spec(model={"baseModelId": BASE_MODEL_2})
+    outcome = await world.run()
+    assert world.azure.calls[-2:] == ["update", "get_model"]
+    assert world.condition("Ready") == ("False", "Redeploying")
+    assert world.condition("Available") == ("True", "Serving")
+    assert world.condition("Reconciling") == ("True", "Redeploying")
+    assert world.status["servingModel"] == {"id": BASE_MODEL, "kind": "base"}
+    assert world.status["model"]["id"] == BASE_MODEL_2
+    assert outcome.retry is not None
+    # a pass while Azure still deploys keeps the old model as the serving one
+    await world.run()
+    assert world.status["servingModel"] == {"id": BASE_MODEL, "kind": "base"}
+    world.azure.finish()
+    await world.run()
+    assert world.condition("Ready") == ("True", "Ready")
+    assert world.status["servingModel"] == {"id": BASE_MODEL_2, "kind": "base"}
+    assert "Redeploying" in world.event_reasons()
+
+
+async def test_only_differing_fields_are_patched() -> None:
+    world = await ready_world()
+    sent = []
+    original = world.azure.update
+
+    async def spy(endpoint_id: str, changes: logic.SpeechEndpointUpdate) -> logic.SpeechEndpoint:
+        sent.append(changes.model_dump(exclude_none=True))
+        return await original(endpoint_id, changes)
+
+    world.azure.update = spy  # type: ignore[method-assign]
+    world.change_spec(displayName="Call center", loggingEnabled=True, description="d")
+    await world.run()
+    assert sent == [{"display_name": "Call center", "description": "d", "logging_enabled": True}]
+    assert world.condition("Ready") == ("True", "Ready")
+    assert "Updated" in world.event_reasons()
+
+
+async def test_drift_is_repaired() -> None:
+    world = await ready_world(customProperties={"team": "a"})
+    endpoint = world.azure.only()
+    world.azure.endpoints[endpoint.id] = endpoint.model_copy(
+        update={"display_name": "renamed in the portal", "custom_properties": {"x": "y"}}
+    )
+    await world.run(Trigger.DRIFT)
+    repaired = world.azure.only()
+    assert repaired.display_name == "call-center-en"
+    assert repaired.custom_properties == {"team": "a", MARKER: UID}
+
+
+async def test_model_changed_outside_git_is_redeployed_back() -> None:
+    world = await ready_world()
+    endpoint = world.azure.only()
+    world.azure.endpoints[endpoint.id] = endpoint.model_copy(
+        update={"model": logic.ModelRef(id=BASE_MODEL_2, kind="base")}
+    )
+    await world.run(Trigger.DRIFT)
+    assert world.azure.only().model == logic.ModelRef(id=BASE_MODEL, kind="base")
+    assert world.condition("Ready") == ("False", "Redeploying")
+
+
+async def test_no_patch_while_azure_is_deploying() -> None:
+    world = World()
+    await world.run()
+    world.change_spec(displayName="new name")
+    await world.run()
+    assert world.azure.writes == ["create"]
+    assert "then: displayName" in world.status["conditions"][0]["message"]
+    world.azure.finish()
+    await world.run()
+    assert world.azure.writes == ["create", "update"]
+
+
+# --- errors ------------------------------------------------------------------------------------------------
+
+
+async def test_invalid_model_stalls_with_azures_code_and_no_more_writes() -> None:
+    world = World(spec=World().spec | {"model": {"baseModelId": "00000000-0000-4000-8000-000000000000"}})
+    outcome = await world.run()
+    assert world.condition("Ready") == ("False", "InvalidModel")
+    assert world.condition("Stalled") == ("True", "InvalidModel")
+    assert world.condition("Reconciling") == ("False", "Idle")
+    assert world.status["error"] == {
+        "code": "InvalidModel",
+        "message": "InvalidModel happened",
+        "class": "fatal",
+    }
+    assert outcome.retry is None
+    assert "InvalidModel" in world.event_reasons()
+    for trigger in (Trigger.CHANGE, Trigger.DRIFT, Trigger.RESUME):
+        await world.run(trigger)
+    assert world.azure.calls.count("create") == 1
+    # a spec change lifts the stall
+    world.change_spec(model={"baseModelId": BASE_MODEL})
+    await world.run()
+    assert world.azure.calls.count("create") == 2
+    assert world.condition("Stalled") == ("False", "NotStalled")
+    assert "error" not in world.status
+
+
+async def test_other_locale_model_stalls_on_redeploy_and_the_old_model_keeps_serving() -> None:
+    world = await ready_world()
+    world.change_spec(model={"baseModelId": GERMAN_MODEL})
+    await world.run()
+    assert world.condition("Stalled") == ("True", "ModelMismatch")
+    assert world.condition("Available") == ("True", "Serving")
+    await world.run(Trigger.DRIFT)
+    assert world.azure.calls.count("update") == 1
+
+
+async def test_reconcile_requested_at_clears_stalled_for_one_try() -> None:
+    world = World(spec=World().spec | {"model": {"baseModelId": "00000000-0000-4000-8000-000000000000"}})
+    await world.run()
+    await world.run()
+    assert world.azure.calls.count("create") == 1
+    world.annotations[REQUESTED_ANNOTATION] = "2026-11-21T07:00:00Z"
+    await world.run()
+    assert world.azure.calls.count("create") == 2
+    assert world.status["reconcileRequestedAt"] == "2026-11-21T07:00:00Z"
+    await world.run()
+    assert world.azure.calls.count("create") == 2  # one try per request
+    # and the fix in Azure (model now exists) is picked up on the next request
+    world.azure.models["00000000-0000-4000-8000-000000000000"] = world.azure.models[BASE_MODEL].model_copy(
+        update={"id": "00000000-0000-4000-8000-000000000000"}
+    )
+    world.annotations[REQUESTED_ANNOTATION] = "2026-11-21T07:05:00Z"
+    await world.run()
+    assert world.condition("Ready") == ("False", "Deploying")
+
+
+async def test_failed_deployment_is_stalled_with_azures_error() -> None:
+    world = World()
+    await world.run()
+    world.azure.finish("Failed", EntityError(code="InvalidModel", message="model cannot be deployed"))
+    outcome = await world.run()
+    assert world.condition("Stalled") == ("True", "InvalidModel")
+    assert "model cannot be deployed" in world.status["error"]["message"]
+    assert world.status["azureStatus"] == "Failed"
+    assert outcome.retry is None
+
+
+@pytest.mark.parametrize(
+    ("cls", "phase_reconciling", "min_delay", "max_delay"),
+    [
+        (ErrorClass.TRANSIENT, True, 1, 300),
+        (ErrorClass.WAITING, True, 60, 300),
+        (ErrorClass.BLOCKED, False, 150, 1800),
+        (ErrorClass.FATAL, False, None, None),
+    ],
+)
+async def test_error_classes_map_to_conditions_and_delays(
+    cls: ErrorClass, phase_reconciling: bool, min_delay: float | None, max_delay: float | None
+) -> None:
+    world = World()
+    world.azure.fail("create", azure_error("SomeCode", cls, status=500))
+    outcome = await world.run()
+    assert world.condition("Reconciling")[0] == ("True" if phase_reconciling else "False")
+    assert world.condition("Stalled")[0] == ("False" if phase_reconciling else "True")
+    assert world.condition("Ready") == ("False", "SomeCode")
+    if min_delay is None:
+        assert outcome.retry is None
+    else:
+        assert outcome.retry is not None and min_delay <= outcome.retry.delay <= max_delay
+
+
+async def test_retry_after_of_a_429_is_honoured() -> None:
+    world = World()
+    world.azure.fail(
+        "create", azure_error("TooManyRequests", ErrorClass.TRANSIENT, status=429, retry_after=17)
+    )
+    outcome = await world.run()
+    assert outcome.retry is not None and outcome.retry.delay == 17
+    assert world.condition("Ready") == ("False", "TooManyRequests")
+
+
+async def test_a_429_storm_converges_with_one_endpoint() -> None:
+    world = World()
+    storm = [
+        azure_error("TooManyRequests", ErrorClass.TRANSIENT, status=429, retry_after=3) for _ in range(5)
+    ]
+    world.azure.fail("create", *storm[:2])
+    world.azure.fail("get", *storm[2:])
+    for attempt in range(12):
+        await world.run(attempt=attempt)
+        world.azure.finish()
+        if world.condition("Ready")[0] == "True":
+            break
+    assert world.condition("Ready") == ("True", "Ready")
+    assert len(world.azure.endpoints) == 1
+    warnings = [e for e in world.events if e.reason == "TooManyRequests"]
+    assert len(warnings) <= 2  # events on transitions, not on every retry
+
+
+async def test_transient_error_leaves_available_as_before() -> None:
+    world = await ready_world()
+    world.azure.fail("get", azure_error("ServiceUnavailable", ErrorClass.TRANSIENT, status=503))
+    await world.run()
+    assert world.condition("Available") == ("True", "Serving")
+    assert world.condition("Ready") == ("False", "ServiceUnavailable")
+    await world.run()
+    assert world.condition("Ready") == ("True", "Ready")
+
+
+async def test_missing_credentials_are_blocked_and_retried_on_the_credentials_timer() -> None:
+    world = World(
+        credentials_error=OperatorError("CredentialsNotFound", "Secret 's' not found", ErrorClass.BLOCKED)
+    )
+    outcome = await world.run()
+    assert world.condition("Stalled") == ("True", "CredentialsNotFound")
+    assert outcome.retry is not None and outcome.retry.delay == 120
+    assert world.azure.calls == []
+    world.credentials_error = None
+    await world.run()
+    assert world.azure.writes == ["create"]
+
+
+async def test_host_not_allowed_is_fatal_without_requests() -> None:
+    world = World()
+
+    async def refuse() -> None:
+        raise OperatorError("HostNotAllowed", "host evil.example.com is not allowed", ErrorClass.FATAL)
+
+    world._connect = refuse  # type: ignore[method-assign,assignment]
+    outcome = await world.run()
+    assert world.condition("Stalled") == ("True", "HostNotAllowed")
+    assert outcome.retry is None
+    assert world.azure.calls == []
+
+
+async def test_invalid_spec_is_fatal_and_named() -> None:
+    world = World()
+    world.spec["model"] = {"baseModelId": "nope"}
+    await world.run()
+    assert world.condition("Stalled") == ("True", "InvalidSpec")
+    assert "spec.model.baseModelId" in world.status["error"]["message"]
+    assert world.azure.calls == []
+
+
+async def test_export_failure_is_shown() -> None:
+    world = World(export_error=OperatorError("ConfigMapNotOwned", "not ours", ErrorClass.FATAL))
+    world.change_spec(exportTo={"configMapName": "call-center-en-endpoint"})
+    await world.run()
+    assert world.condition("Stalled") == ("True", "ConfigMapNotOwned")
+
+
+async def test_export_writes_id_host_and_links() -> None:
+    world = await ready_world(exportTo={"configMapName": "call-center-en-endpoint"})
+    data = world.exported["call-center-en-endpoint"]
+    endpoint = world.azure.only()
+    assert data["endpointId"] == endpoint.id
+    assert data["host"] == "https://westeurope.api.cognitive.microsoft.com"
+    assert data["webSocket"].endswith(endpoint.id)
+
+
+# --- adoption, recreate, policies ---------------------------------------------------------------------------
+
+
+async def test_adoption_uses_the_existing_endpoint_and_never_recreates_it() -> None:
+    donor = World()
+    await donor.run()
+    donor.azure.finish()
+    endpoint = donor.azure.only()
+    world = World(azure=donor.azure)
+    world.spec["endpointId"] = endpoint.id
+    world.spec["displayName"] = endpoint.display_name
+    await world.run()
+    assert world.condition("Ready") == ("True", "Ready")
+    assert "Adopted" in world.event_reasons()
+    assert world.azure.calls.count("create") == 1  # the donor's only
+    del world.azure.endpoints[endpoint.id]
+    outcome = await world.run(Trigger.DRIFT)
+    assert world.condition("Stalled") == ("True", "AdoptedEndpointNotFound")
+    assert outcome.retry is None
+    assert world.azure.endpoints == {}
+    assert "endpointId" not in world.status
+
+
+async def test_adopted_endpoint_is_not_tagged_unless_properties_are_managed() -> None:
+    donor = World()
+    await donor.run()
+    endpoint = donor.azure.only()
+    world = World(azure=donor.azure)
+    world.spec["endpointId"] = endpoint.id
+    world.spec["displayName"] = endpoint.display_name
+    donor.azure.finish()
+    writes = list(world.azure.writes)
+    await world.run()
+    assert world.azure.writes == writes
+
+
+async def test_operator_created_endpoint_deleted_in_azure_is_recreated() -> None:
+    world = await ready_world()
+    old = world.azure.only().id
+    world.azure.endpoints.clear()
+    await world.run(Trigger.DRIFT)
+    assert len(world.azure.endpoints) == 1
+    assert world.azure.only().id != old
+    assert world.annotations[ENDPOINT_ID_ANNOTATION] == world.azure.only().id
+    assert "EndpointRecreated" in world.event_reasons()
+    assert world.condition("Ready") == ("False", "Deploying")
+
+
+async def test_endpoint_id_conflict_is_fatal() -> None:
+    world = await ready_world()
+    world.change_spec(endpointId=OTHER_ID)
+    await world.run()
+    assert world.condition("Stalled") == ("True", "EndpointIdConflict")
+
+
+async def test_skip_policy_observes_only() -> None:
+    world = World(annotations={POLICY_ANNOTATION: "skip"})
+    await world.run()
+    assert world.azure.calls == []
+    assert world.condition("Stalled") == ("True", "NotCreated")
+    world.annotations[POLICY_ANNOTATION] = "manage"
+    await world.run()
+    assert world.azure.writes == ["create"]
+    world.azure.finish()
+    await world.run()
+    world.annotations[POLICY_ANNOTATION] = "skip"
+    world.change_spec(displayName="changed")
+    await world.run()
+    assert world.azure.writes == ["create"]
+    assert world.condition("Stalled") == ("True", "ReconcileSkipped")
+    assert "displayName" in world.status["error"]["message"]
+
+
+async def test_unknown_policy_writes_nothing() -> None:
+    world = World(annotations={POLICY_ANNOTATION: "yolo"})
+    await world.run()
+    assert world.azure.calls == []
+    assert world.condition("Stalled") == ("True", "InvalidAnnotation")
+
+
+# --- model expiry -----------------------------------------------------------------------------------------
+
+
+async def test_model_expiring_then_expired_with_warnings() -> None:
+    world = await ready_world(model={"baseModelId": EXPIRING_MODEL})
+    assert world.condition("ModelExpiring") == ("True", "ModelExpiring")
+    assert world.condition("ModelExpired") == ("False", "NotExpired")
+    assert world.condition("Ready") == ("True", "Ready")
+    assert "ModelExpiring" in world.event_reasons()
+    world.advance(timedelta(days=11).total_seconds())
+    await world.run(Trigger.DRIFT)
+    assert world.condition("ModelExpired") == ("True", "ModelExpired")
+    assert world.condition("ModelExpiring") == ("False", "ModelExpired")
+    assert world.condition("Ready") == ("True", "Ready")
+    assert "ModelExpired" in world.event_reasons()
+
+
+async def test_model_is_read_on_change_and_daily_not_every_pass() -> None:
+    world = await ready_world()
+    reads = world.azure.calls.count("get_model")
+    assert reads == 1
+    for _ in range(3):
+        world.advance(3600)
+        await world.run(Trigger.DRIFT)
+    assert world.azure.calls.count("get_model") == 1
+    world.advance(86400)
+    await world.run(Trigger.DRIFT)
+    assert world.azure.calls.count("get_model") == 2
+
+
+async def test_a_failed_model_read_does_not_block() -> None:
+    world = World()
+    world.azure.fail("get_model", azure_error("ServiceUnavailable", ErrorClass.TRANSIENT, status=503))
+    await world.run()
+    world.azure.finish()
+    await world.run()
+    assert world.condition("Ready") == ("True", "Ready")
+
+
+# --- deletion ---------------------------------------------------------------------------------------------
+
+
+async def delete(world: World, after: float = 0) -> logic.Outcome:
+    if world.deletion_timestamp is None:
+        world.deletion_timestamp = world.now
+    world.advance(after)
+    return await world.run(Trigger.DELETE)
+
+
+async def test_delete_removes_the_endpoint_and_releases() -> None:
+    world = await ready_world()
+    outcome = await delete(world)
+    assert world.azure.endpoints == {}
+    assert outcome.release
+    assert "Deleted" in world.event_reasons()
+
+
+async def test_delete_treats_404_as_done() -> None:
+    world = await ready_world()
+    world.azure.endpoints.clear()
+    outcome = await delete(world)
+    assert outcome.release
+
+
+async def test_never_created_is_released_at_once() -> None:
+    world = World(annotations={POLICY_ANNOTATION: "skip"})
+    await world.run()
+    world.annotations.clear()
+    outcome = await delete(world)
+    assert outcome.release
+    assert world.azure.calls == []
+
+
+@pytest.mark.parametrize(
+    ("annotations", "policy"),
+    [
+        ({}, "Orphan"),
+        ({POLICY_ANNOTATION: "detach-on-delete"}, "Delete"),
+        ({POLICY_ANNOTATION: "skip"}, "Delete"),
+    ],
+)
+async def test_orphaning_leaves_the_endpoint(annotations: dict[str, str], policy: str) -> None:
+    world = await ready_world(deletionPolicy=policy)
+    world.annotations.update(annotations)
+    outcome = await delete(world)
+    assert outcome.release
+    assert len(world.azure.endpoints) == 1
+    assert "delete" not in world.azure.calls
+    assert outcome.orphaned_endpoint == world.azure.only().id
+
+
+async def test_failing_delete_is_shown_and_retried() -> None:
+    world = await ready_world()
+    world.azure.fail("delete", azure_error("InternalServerError", ErrorClass.TRANSIENT, status=500))
+    outcome = await delete(world)
+    assert not outcome.release
+    assert outcome.retry is not None
+    assert world.condition("Ready") == ("False", "InternalServerError")
+    assert "DeleteFailed" in world.event_reasons()
+    outcome = await delete(world, after=10)
+    assert outcome.release
+    assert world.azure.endpoints == {}
+
+
+async def test_delete_with_credentials_gone_waits_then_releases_with_a_warning() -> None:
+    world = await ready_world()
+    world.credentials_error = OperatorError("CredentialsNotFound", "Secret gone", ErrorClass.BLOCKED)
+    outcome = await delete(world)
+    assert not outcome.release
+    assert outcome.retry is not None and outcome.retry.delay <= 120
+    outcome = await delete(world, after=601)
+    assert outcome.release
+    assert outcome.orphaned_endpoint == world.azure.only().id
+    assert world.events[-1].type == "Warning" and world.events[-1].reason == "OrphanedEndpoint"
+
+
+async def test_delete_after_a_lost_create_finds_and_deletes_it() -> None:
+    world = World()
+    world.azure.lose_create_answer = True
+    await world.run()
+    assert len(world.azure.endpoints) == 1
+    outcome = await delete(world)
+    assert outcome.release
+    assert world.azure.endpoints == {}
+
+
+async def test_deleting_an_adopted_endpoint_follows_deletion_policy() -> None:
+    donor = World()
+    await donor.run()
+    endpoint = donor.azure.only()
+    world = World(azure=donor.azure)
+    world.spec["endpointId"] = endpoint.id
+    outcome = await delete(world)
+    assert outcome.release
+    assert world.azure.endpoints == {}
+
+
+# --- helpers ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("90", 90), ("90s", 90), ("15m", 900), ("1h30m", 5400), ("2d", 172800), ("0", None), ("soon", None)],
+)
+def test_parse_duration(text: str, seconds: int | None) -> None:
+    parsed = logic.parse_duration(text)
+    assert (parsed.total_seconds() if parsed else None) == seconds
+
+
+def test_drift_interval_annotation_with_a_floor() -> None:
+    default, floor = timedelta(hours=1), timedelta(minutes=1)
+    assert logic.drift_interval({}, default, floor) == default
+    assert logic.drift_interval({logic.DRIFT_ANNOTATION: "10m"}, default, floor) == timedelta(minutes=10)
+    assert logic.drift_interval({logic.DRIFT_ANNOTATION: "5s"}, default, floor) == floor
+    assert logic.drift_interval({logic.DRIFT_ANNOTATION: "garbage"}, default, floor) == default
