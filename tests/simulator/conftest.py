@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from azure_speech_operator.simulator.app import RunningSimulator, run_simulator
 from azure_speech_operator.simulator.config import RateLimit, ResourceConfig, SimulatorConfig
 from azure_speech_operator.simulator.seed import Seed

@@ -1,7 +1,7 @@
 """Validate simulator responses against the vendored Swagger 2.0 specs (specs/azure-specs/).
 
 Swagger 2.0 is not JSON Schema: `x-nullable` becomes a null type, `allOf` parts are merged so undeclared
-properties can be refused (the simulator must not invent fields a version does not have), `x-ms-enum` error codes
+properties can be refused (the simulator must not invent fields a version lacks), `x-ms-enum` error codes
 with modelAsString stay open (the API gateway answers `"code": "401"`), and `format`s are checked by hand.
 """
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from azure_speech_operator.simulator import seed as ids
 
 from .conftest import Harness, HarnessFactory, sim_config

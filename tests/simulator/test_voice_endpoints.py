@@ -7,7 +7,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from azure_speech_operator.simulator import seed as ids
 
 from .conftest import Harness, HarnessFactory, sim_config

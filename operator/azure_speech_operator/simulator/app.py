@@ -18,9 +18,9 @@ from aiohttp import web
 from . import control, stt, voice
 from .config import SimulatorConfig
 from .http import (
+    CTX,
     FAULT_MESSAGES,
     UNAUTHORIZED_MESSAGE,
-    CTX,
     WORLD,
     ApiError,
     Ctx,
