@@ -34,6 +34,8 @@ FAMILIES = {
     "cv-2026-01-01": ("/customvoice", "2026-01-01"),
 }
 OPEN_ENUMS = {"ErrorCode", "DetailedErrorCode"}
+# Error bodies stay open: the API gateway's 401 `{"error": {"code": "401", ...}}` reaches every API as it is.
+OPEN_OBJECTS = {"Error", "InnerError", "ErrorResponse"}
 
 
 def spec_file(folder: str) -> Path:
@@ -72,7 +74,12 @@ def _strict(schema: Any, definitions: dict[str, Any], name: str | None = None) -
         out["type"] = [out["type"], "null"]
     if name in OPEN_ENUMS:
         out.pop("enum", None)
-    if (out.get("type") == "object" or "properties" in out) and "additionalProperties" not in out:
+    open_object = name in OPEN_OBJECTS
+    if (
+        (out.get("type") == "object" or "properties" in out)
+        and "additionalProperties" not in out
+        and not open_object
+    ):
         out["additionalProperties"] = False
     return out
 

@@ -36,6 +36,8 @@ from .traffic import Fault, FaultPlan, RateLimiter, RequestLog, retry_after_head
 
 log = logging.getLogger(__name__)
 
+FAULT_HEADER = "x-simulator-fault"
+
 
 @dataclass
 class Simulator:
@@ -251,15 +253,22 @@ async def _apply_fault(
     if kind == "reset":
         _reset_connection(request)
         return _Dropped("reset")
+    marker = {FAULT_HEADER: kind}  # lets tests tell injected answers from simulated ones
     if kind == "malformed":
         status = response.status if response is not None else 200
         return web.Response(
-            status=status, body=b'{"self": "https://', content_type="application/json", charset="utf-8"
+            status=status,
+            body=b'{"self": "https://',
+            content_type="application/json",
+            charset="utf-8",
+            headers=marker,
         )
     status = int(kind)
-    headers = {"Retry-After": "1"} if status in (429, 503) else None
+    headers = {"Retry-After": "1"} if status in (429, 503) else {}
     code = "TooManyRequests" if status == 429 else _code_for(family, status)
-    return error_response(family, version, ApiError(status, code, FAULT_MESSAGES[status], headers=headers))
+    return error_response(
+        family, version, ApiError(status, code, FAULT_MESSAGES[status], headers=headers | marker)
+    )
 
 
 @dataclass

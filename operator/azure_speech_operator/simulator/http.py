@@ -93,6 +93,8 @@ def error_response(family: Family, api_version: str | None, err: ApiError) -> we
     """STT and v3.0 TTS: unwrapped `{code, message, innerError}`; custom voice: `{error: {...}}`."""
     headers = dict(err.headers)
     body: dict[str, Any]
+    if family == "voice" and api_version == "2026-01-01":
+        headers["x-ms-error-code"] = err.code
     if err.status == 401 and err.code == "401":
         body = {"error": {"code": "401", "message": err.message}}
     elif family == "voice":
@@ -102,8 +104,6 @@ def error_response(family: Family, api_version: str | None, err: ApiError) -> we
         if err.detail:
             inner["innererror"] = {"code": err.detail, "message": err.message}
         body = {"error": inner}
-        if api_version == "2026-01-01":
-            headers["x-ms-error-code"] = err.code
     else:
         # The v3.0 text to speech API shares the voice handlers but speaks the v3 (unwrapped) dialect.
         code = _V3_CODES.get(err.code, err.code) if family == "tts3" else err.code

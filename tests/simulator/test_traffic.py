@@ -1,0 +1,239 @@
+"""Auth, rate limits, injected faults (scripted and random), the request log and the control API."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from azure_speech_operator.simulator import seed as ids
+from azure_speech_operator.simulator.config import RateLimit, ResourceConfig
+
+from .conftest import KEY2, Harness, HarnessFactory, sim_config
+
+V = "2025-10-15"
+P = {"api-version": V}
+CREATE = {
+    "displayName": "ep",
+    "locale": "en-US",
+    "model": {"self": f"https://x/speechtotext/models/{ids.CUSTOM_EN_US_DEPLOYABLE}"},
+}
+
+
+async def test_auth_rejects_wrong_and_missing_keys(h: Harness) -> None:
+    for headers in ({"Ocp-Apim-Subscription-Key": "wrong"}, {"Ocp-Apim-Subscription-Key": ""}):
+        r = await h.client.get("/speechtotext/endpoints", params=P, headers=headers)
+        assert r.status_code == 401
+        assert r.json()["error"]["code"] == "401"
+        assert "invalid subscription key" in r.json()["error"]["message"]
+    r = await h.client.get(
+        "/customvoice/endpoints",
+        params={"api-version": "2026-01-01"},
+        headers={"Ocp-Apim-Subscription-Key": "x"},
+    )
+    assert r.status_code == 401
+    # The second key of the resource works too.
+    r = await h.client.get("/speechtotext/endpoints", params=P, headers={"Ocp-Apim-Subscription-Key": KEY2})
+    assert r.status_code == 200
+
+
+async def test_any_key_when_none_configured_and_bearer_tokens(make_harness: HarnessFactory) -> None:
+    async with make_harness(sim_config(resources=(ResourceConfig(),)), key="whatever") as h:
+        assert (await h.client.get("/speechtotext/endpoints", params=P)).status_code == 200
+        r = await h.client.get("/speechtotext/endpoints", params=P, headers={"Ocp-Apim-Subscription-Key": ""})
+        assert r.status_code == 401
+    config = sim_config(resources=(ResourceConfig(keys=("k",), bearer_tokens=("tok",)),))
+    async with make_harness(config, key="") as h:
+        r = await h.client.get("/speechtotext/endpoints", params=P, headers={"Authorization": "Bearer tok"})
+        assert r.status_code == 200
+        r = await h.client.get("/speechtotext/endpoints", params=P, headers={"Authorization": "Bearer nope"})
+        assert r.status_code == 401
+
+
+async def test_rate_limit_per_resource_sliding_window(make_harness: HarnessFactory) -> None:
+    now = [1000.0]
+    config = sim_config(
+        resources=(ResourceConfig(name="a", keys=("ka",)), ResourceConfig(name="b", keys=("kb",))),
+        rate_limit=RateLimit(requests=3, seconds=10),
+    )
+    async with make_harness(config, key="ka", monotonic=lambda: now[0]) as h:
+        for _ in range(3):
+            assert (await h.client.get("/speechtotext/endpoints", params=P)).status_code == 200
+            now[0] += 1
+        r = await h.client.get("/speechtotext/endpoints", params=P)
+        assert r.status_code == 429
+        assert r.json()["code"] == "TooManyRequests"
+        assert r.headers["Retry-After"] == "7"  # the oldest (t=1000) leaves at t=1010
+        # The other resource has its own window.
+        r = await h.client.get(
+            "/speechtotext/endpoints", params=P, headers={"Ocp-Apim-Subscription-Key": "kb"}
+        )
+        assert r.status_code == 200
+        now[0] += 7.5  # the first request leaves the window
+        assert (await h.client.get("/speechtotext/endpoints", params=P)).status_code == 200
+        assert (await h.client.get("/speechtotext/endpoints", params=P)).status_code == 429
+        counts = (await h.client.get("/_sim/requests")).json()
+        assert counts["operations"]["Endpoints_List"] == {"200": 5, "429": 2}
+        assert counts["resources"]["a"]["Endpoints_List"] == {"200": 4, "429": 2}
+        # The control API can turn it off.
+        r = await h.client.patch("/_sim/config", json={"rateLimit": "0"})
+        assert r.json()["rateLimit"] == "0"
+        assert (await h.client.get("/speechtotext/endpoints", params=P)).status_code == 200
+
+
+async def test_voice_rate_limit_error_is_wrapped(make_harness: HarnessFactory) -> None:
+    async with make_harness(sim_config(rate_limit=RateLimit(requests=1, seconds=60))) as h:
+        await h.client.get("/customvoice/endpoints", params={"api-version": "2026-01-01"})
+        r = await h.client.get("/customvoice/endpoints", params={"api-version": "2026-01-01"})
+        assert r.status_code == 429
+        assert r.json()["error"]["code"] == "TooManyRequests"
+        assert r.headers["x-ms-error-code"] == "TooManyRequests"
+        assert int(r.headers["Retry-After"]) >= 1
+
+
+async def test_scripted_fault_after_create_takes_effect(h: Harness) -> None:
+    r = await h.client.post(
+        "/_sim/faults", json={"operation": "Endpoints_Create", "kind": "reset", "phase": "after"}
+    )
+    assert r.status_code == 201
+    with pytest.raises(httpx.TransportError):
+        await h.client.post("/speechtotext/endpoints", params=P, json=CREATE)
+    listed = (await h.client.get("/speechtotext/endpoints", params=P)).json()["values"]
+    assert len(listed) == 1  # the create happened although the answer was lost
+    counts = (await h.client.get("/_sim/requests")).json()
+    assert counts["operations"]["Endpoints_Create"] == {"reset": 1}
+    assert counts["faults"] == {"reset": 1}
+    # The rule was used up.
+    assert (await h.client.get("/_sim/faults")).json() == {"faults": []}
+
+
+async def test_scripted_fault_before_does_not_take_effect(h: Harness) -> None:
+    await h.client.post("/_sim/faults", json={"operation": "Endpoints_Create", "kind": "503", "count": 2})
+    for _ in range(2):
+        r = await h.client.post("/speechtotext/endpoints", params=P, json=CREATE)
+        assert r.status_code == 503
+        assert r.json()["code"] == "ServiceUnavailable"
+        assert "Retry-After" in r.headers
+    assert (await h.client.get("/speechtotext/endpoints", params=P)).json()["values"] == []
+    assert (await h.client.post("/speechtotext/endpoints", params=P, json=CREATE)).status_code == 201
+
+
+async def test_next_n_requests_get_429_and_clear(h: Harness) -> None:
+    await h.client.post("/_sim/faults", json={"kind": "429", "count": 20})
+    statuses = [(await h.client.get("/speechtotext/endpoints", params=P)).status_code for _ in range(3)]
+    assert statuses == [429, 429, 429]
+    assert (await h.client.delete("/_sim/faults")).status_code == 204
+    assert (await h.client.get("/speechtotext/endpoints", params=P)).status_code == 200
+
+
+@pytest.mark.parametrize("kind", ["500", "502"])
+async def test_status_faults_use_family_shape(h: Harness, kind: str) -> None:
+    await h.client.post("/_sim/faults", json={"kind": kind, "operation": "CustomVoice.Endpoints_List"})
+    r = await h.client.get("/customvoice/endpoints", params={"api-version": "2026-01-01"})
+    assert r.status_code == int(kind)
+    assert r.json()["error"]["code"] == "InternalServerError"
+
+
+async def test_malformed_and_slow_faults(make_harness: HarnessFactory) -> None:
+    async with make_harness(sim_config(slow_seconds=0.05)) as h:
+        await h.client.post("/_sim/faults", json=[{"kind": "malformed"}, {"kind": "slow"}])
+        r = await h.client.get("/speechtotext/endpoints", params=P)
+        assert r.status_code == 200
+        with pytest.raises(ValueError):
+            r.json()
+        r = await h.client.get("/speechtotext/endpoints", params=P)
+        assert r.status_code == 200 and r.json() == {"values": []}
+
+
+async def test_timeout_fault(make_harness: HarnessFactory) -> None:
+    async with make_harness(sim_config(timeout_seconds=5)) as h:
+        await h.client.post("/_sim/faults", json={"kind": "timeout"})
+        with pytest.raises(httpx.ReadTimeout):
+            await h.client.get("/speechtotext/endpoints", params=P, timeout=0.2)
+
+
+async def test_faults_matching_resource_and_endpoint(h: Harness) -> None:
+    a = (await h.client.post("/speechtotext/endpoints", params=P, json=CREATE)).json()["self"]
+    b = (await h.client.post("/speechtotext/endpoints", params=P, json=CREATE)).json()["self"]
+    b_id = b.split("?")[0].rsplit("/", 1)[1]
+    await h.client.post("/_sim/faults", json={"kind": "500", "endpointId": b_id, "resource": "default"})
+    assert (await h.client.get(a)).status_code == 200
+    assert (await h.client.get(b)).status_code == 500
+    r = await h.client.post("/_sim/faults", json={"kind": "teapot"})
+    assert r.status_code == 400
+
+
+async def _random_run(make_harness: HarnessFactory, seed: int) -> list[Any]:
+    config = sim_config(fault_rate=0.3, fault_kinds=("429", "500", "503", "malformed"), seed=seed)
+    async with make_harness(config) as h:
+        out = []
+        for _ in range(40):
+            r = await h.client.get("/speechtotext/endpoints", params=P)
+            out.append(
+                r.status_code if r.status_code != 200 or r.content.startswith(b'{"values"') else "malformed"
+            )
+        counts = (await h.client.get("/_sim/requests")).json()
+        assert counts["total"] == 40
+        return out
+
+
+async def test_random_faults_replay_exactly(make_harness: HarnessFactory) -> None:
+    first = await _random_run(make_harness, 11)
+    second = await _random_run(make_harness, 11)
+    other = await _random_run(make_harness, 12)
+    assert first == second
+    assert first != other
+    faulted = [s for s in first if s != 200]
+    assert 4 <= len(faulted) <= 24
+
+
+async def test_requests_reset_and_unknown_paths(h: Harness) -> None:
+    await h.client.get("/speechtotext/endpoints", params=P)
+    r = await h.client.get("/speechtotext/nothing-here", params=P)
+    assert r.status_code == 404 and r.json()["code"] == "NotFound"
+    counts = (await h.client.get("/_sim/requests")).json()
+    assert counts["total"] == 2 and counts["operations"]["Unknown"] == {"404": 1}
+    r = await h.client.post("/_sim/requests/reset")
+    assert r.json()["total"] == 0
+
+
+async def test_config_patch(h: Harness) -> None:
+    r = await h.client.patch(
+        "/_sim/config",
+        json={"timeScale": 0.01, "durations": {"speech_deploy": 100}, "deployFailureProbability": 1.0},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["timeScale"] == 0.01
+    assert r.json()["durations"]["speech_deploy"] == 100
+    created = (await h.client.post("/speechtotext/endpoints", params=P, json=CREATE)).json()
+    h.advance(1.31)
+    assert (await h.client.get(created["self"])).json()["status"] == "Failed"
+    assert (await h.client.patch("/_sim/config", json={"timeScale": -1})).status_code == 400
+    assert (await h.client.patch("/_sim/config", json={"bogus": 1})).status_code == 400
+
+
+async def test_clock_endpoint_refuses_injected_clock(h: Harness) -> None:
+    r = await h.client.post("/_sim/clock", json={"advance": 10})
+    assert r.status_code == 400
+
+
+async def test_state_file_round_trip(make_harness: HarnessFactory, tmp_path: Any) -> None:
+    state = tmp_path / "state.json"
+    eid = str(uuid.uuid4())
+    async with make_harness(sim_config(state_file=state)) as h:
+        created = (await h.client.post("/speechtotext/endpoints", params=P, json=CREATE)).json()
+        r = await h.client.put(
+            f"/customvoice/endpoints/{eid}",
+            params={"api-version": "2026-01-01"},
+            json={"projectId": ids.VOICE_PROJECT, "modelId": ids.VOICE_MODEL},
+        )
+        assert r.status_code == 201
+    assert state.exists()
+    async with make_harness(sim_config(state_file=state)) as h:
+        r = await h.client.get(httpx.URL(created["self"]).copy_with(scheme=None, host=None, port=None))
+        assert r.status_code == 200
+        assert r.json()["displayName"] == "ep"
+        r = await h.client.get(f"/customvoice/endpoints/{eid}", params={"api-version": "2026-01-01"})
+        assert r.status_code == 200
