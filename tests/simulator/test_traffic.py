@@ -7,7 +7,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from azure_speech_operator.simulator import seed as ids
 from azure_speech_operator.simulator.config import RateLimit, ResourceConfig
 
