@@ -867,7 +867,10 @@ class _Reconcile:
     def _expiry_conditions(self, status: Mapping[str, Any]) -> list[Condition]:
         model = status.get("model") or {}
         if not model.get("id"):
-            return []
+            return [
+                Condition(MODEL_EXPIRING, "Unknown", "NoModel", "no model is deployed"),
+                Condition(MODEL_EXPIRED, "Unknown", "NoModel", "no model is deployed"),
+            ]
         expires = _parse_time(model.get("transcriptionExpiresAt"))
         if expires is None:
             if model.get("checkedAt"):
