@@ -31,6 +31,7 @@ from azure_speech_operator.settings import OperatorSettings
 
 CREDENTIALS_LABEL: Final = "speech.azure-operator.io/credentials"
 ROTATED_ANNOTATION: Final = "operator.speech.azure-operator.io/credentials-rotated-at"
+DEFAULT_SECRET_KEY: Final = "key"
 
 logger = logging.getLogger(__name__)
 
@@ -91,9 +92,11 @@ def parse_credentials(credentials: Mapping[str, Any] | BaseModel | CredentialsRe
         return WorkloadIdentityRef()
     if not isinstance(secret_ref, Mapping):
         raise _invalid("spec.azure.credentials: secretRef or workloadIdentity is required")
-    name, key = secret_ref.get("name"), secret_ref.get("key")
-    if not isinstance(name, str) or not name or not isinstance(key, str) or not key:
-        raise _invalid("spec.azure.credentials.secretRef: both name and key are required")
+    name, key = secret_ref.get("name"), secret_ref.get("key", DEFAULT_SECRET_KEY)  # the CRD's default
+    if not isinstance(name, str) or not name:
+        raise _invalid("spec.azure.credentials.secretRef.name is required")
+    if not isinstance(key, str) or not key:
+        raise _invalid("spec.azure.credentials.secretRef.key must not be empty")
     return SecretKeyRef(name=name, key=key)
 
 

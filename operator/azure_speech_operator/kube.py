@@ -130,10 +130,14 @@ class KubeApi:
         name: str | None = None,
         *,
         group: str = SPEECH_GROUP,
-        version: str = SPEECH_VERSION,
+        version: str | None = None,
         subresource: str | None = None,
     ) -> str:
-        base = f"/api/{version}" if group == "" else f"/apis/{group}/{version}"
+        """The API path of a namespaced collection or object; group "" is the core API (version v1)."""
+        if group == "":
+            base = f"/api/{version or 'v1'}"
+        else:
+            base = f"/apis/{group}/{version or SPEECH_VERSION}"
         path = f"{base}/namespaces/{quote(namespace, safe='')}/{plural}"
         if name is not None:
             path += f"/{quote(name, safe='')}"

@@ -189,18 +189,18 @@ def register_runtime_handlers(
     _registered.add(id(registry))
     the_metrics = metrics if metrics is not None else Metrics()
 
-    @kopf.on.startup(registry=registry)
+    @kopf.on.startup(id="operator-context", registry=registry)
     async def build_context(memo: kopf.Memo, **_: Any) -> None:
         kube = KubeApi(configuration)
         memo.ctx = context_factory(settings, kube, the_metrics)
 
-    @kopf.on.cleanup(registry=registry)
+    @kopf.on.cleanup(id="operator-context-close", registry=registry)
     async def close_context(memo: kopf.Memo, **_: Any) -> None:
         ctx = getattr(memo, "ctx", None)
         if isinstance(ctx, OperatorContext):
             await ctx.aclose()
 
-    @kopf.on.login(registry=registry)
+    @kopf.on.login(id="kubeconfig-login", registry=registry)
     def login(**_: Any) -> kopf.ConnectionInfo:
         return connection_info(configuration)
 
@@ -227,7 +227,7 @@ class HealthServer:
         app.router.add_get("/metrics", self._metrics)
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/readyz", self._readyz)
-        self._runner = web.AppRunner(app, access_log=None)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await self._runner.setup()
         try:
             await web.TCPSite(self._runner, self.address, self.port).start()
@@ -263,17 +263,21 @@ async def run_operator(
     metrics: Metrics | None = None,
     stop_flag: asyncio.Event | None = None,
 ) -> None:
-    """Run kopf until SIGTERM/SIGINT (or `stop_flag`), with the metrics server if a port is set."""
-    stop = stop_flag if stop_flag is not None else asyncio.Event()
-    _stop_on_signals_until_kopf_takes_over(stop)
+    """Run kopf until SIGTERM/SIGINT (or `stop_flag`, for tests), with the metrics server if a port is set."""
+    early_signal = _stop_on_signals_until_kopf_takes_over()
     server = None
-    if settings.metrics_port:
-        server = HealthServer(metrics or Metrics(), settings.metrics_address, settings.metrics_port)
-        await server.start()
     insights = Insights()
     ready_flag = asyncio.Event()
-    announcer = asyncio.create_task(_announce_when_watching(settings, served, ready_flag, insights, server))
+    announcer: asyncio.Task[None] | None = None
     try:
+        if settings.metrics_port:
+            server = HealthServer(metrics or Metrics(), settings.metrics_address, settings.metrics_port)
+            await server.start()
+        announcer = asyncio.create_task(
+            _announce_when_watching(settings, served, ready_flag, insights, server)
+        )
+        # kopf installs its own SIGTERM/SIGINT handlers (graceful stop) as it starts. A stop_flag is only
+        # for callers outside the main thread: kopf leaves a waiter on it pending for 5 s after a signal.
         await kopf.operator(
             registry=registry,
             settings=build_kopf_settings(settings),
@@ -282,23 +286,37 @@ async def run_operator(
             memo=kopf.Memo(),
             insights=insights,
             ready_flag=ready_flag,
-            stop_flag=stop,
+            stop_flag=stop_flag,
         )
+    except asyncio.CancelledError:
+        if not early_signal.is_set():
+            raise
+        logger.info("stopped by a signal during startup")
     finally:
-        announcer.cancel()
+        if announcer is not None:
+            announcer.cancel()
         if server is not None:
             await server.stop()
         logger.info("operator stopped")
 
 
-def _stop_on_signals_until_kopf_takes_over(stop: asyncio.Event) -> None:
-    """A SIGTERM during startup (before kopf installs its own handlers) still stops cleanly."""
+def _stop_on_signals_until_kopf_takes_over() -> asyncio.Event:
+    """A SIGTERM during startup, before kopf installs its own handlers, cancels the start cleanly."""
+    received = asyncio.Event()
+    task = asyncio.current_task()
     loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        received.set()
+        if task is not None:
+            task.cancel()
+
     for sig in (signal.SIGTERM, signal.SIGINT):
         try:
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, stop)
         except (NotImplementedError, RuntimeError, ValueError):
-            return  # not the main thread (tests): the caller stops us with stop_flag
+            break  # not the main thread (tests): the caller stops us with stop_flag
+    return received
 
 
 async def _announce_when_watching(

@@ -106,12 +106,14 @@ def test_parse_accepts_dicts_models_and_refs() -> None:
         workload_identity: dict[str, str] | None = Field(default=None, alias="workloadIdentity")
 
     assert parse_credentials(SECRET_REF) == SecretKeyRef("speech-credentials", "key")
+    assert parse_credentials({"secretRef": {"name": "s"}}) == SecretKeyRef("s", "key")  # the CRD default
     assert parse_credentials(Creds(secretRef=Ref(name="s", key="k"))) == SecretKeyRef("s", "k")
     assert parse_credentials(Creds(workloadIdentity={})) == WorkloadIdentityRef()
     for bad in (
         None,
         {},
-        {"secretRef": {"name": "s"}},
+        {"secretRef": {"key": "k"}},
+        {"secretRef": {"name": "s", "key": ""}},
         {"secretRef": {"name": "s", "key": "k"}, "workloadIdentity": {}},
     ):
         with pytest.raises(OperatorError) as info:

@@ -1,0 +1,159 @@
+"""kube.KubeApi and export against the emulated Kubernetes API (tests/kubeapi)."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from azure_speech_operator.azure.types import OperatorError
+from azure_speech_operator.export import export_config_map
+from azure_speech_operator.kube import (
+    JSON_PATCH,
+    KubeApi,
+    KubeApiError,
+    KubeConflictError,
+    load_configuration,
+)
+
+from tests.kubeapi.runner import BackgroundApi, write_kubeconfig
+
+REPO = Path(__file__).resolve().parents[2]
+CRD = REPO / "crds" / "speechendpoints.yaml"
+
+
+@pytest.fixture
+def kubeconfig(tmp_path: Path) -> Iterator[Path]:
+    api = BackgroundApi()
+    try:
+        yield api.write_kubeconfig(tmp_path / "kubeconfig")
+    finally:
+        api.stop()
+
+
+@pytest.fixture
+async def kube(kubeconfig: Path) -> AsyncIterator[KubeApi]:
+    client = KubeApi(load_configuration(str(kubeconfig)))
+    await client.request(
+        "POST",
+        "/api/v1/namespaces",
+        body={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-a"}},
+    )
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+async def install_crd(kube: KubeApi) -> None:
+    crd = yaml.safe_load(CRD.read_text())
+    await kube.request("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", body=crd)
+
+
+def speech_endpoint(name: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "speech.azure-operator.io/v1alpha1",
+        "kind": "SpeechEndpoint",
+        "metadata": {"name": name, "namespace": "team-a"},
+        "spec": {
+            "azure": {"region": "westeurope", "credentials": {"secretRef": {"name": "creds"}}},
+            "locale": "en-US",
+            "model": {"baseModelId": "ae8d1643-53f6-4b7e-9f8e-4a3b2c1d0e9f"},
+        },
+    }
+
+
+async def test_secrets_are_decoded_and_absent_ones_are_none(kube: KubeApi) -> None:
+    assert await kube.read_secret("team-a", "creds") is None
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "creds", "namespace": "team-a"},
+        "data": {"key": base64.b64encode(b"the-key").decode()},
+    }
+    await kube.request("POST", KubeApi.object_path("secrets", "team-a", group=""), body=secret)
+    data = await kube.read_secret("team-a", "creds")
+    assert data is not None
+    assert data["key"].get_secret_value() == b"the-key"
+    assert "the-key" not in repr(data)
+
+
+async def test_patch_object_merge_status_and_json_patch(kube: KubeApi) -> None:
+    await install_crd(kube)
+    assert await kube.get_object("speechendpoints", "team-a", "absent") is None
+    assert await kube.patch_object("speechendpoints", "team-a", "absent", {"metadata": {}}) is None
+    created = await kube.request(
+        "POST", KubeApi.object_path("speechendpoints", "team-a"), body=speech_endpoint("call-center")
+    )
+    assert created is not None
+    mark = {"metadata": {"annotations": {"operator.speech.azure-operator.io/create-pending": "uid"}}}
+    patched = await kube.patch_object("speechendpoints", "team-a", "call-center", mark)
+    assert patched is not None
+    assert patched["metadata"]["annotations"]["operator.speech.azure-operator.io/create-pending"] == "uid"
+
+    status = {"status": {"endpointId": "a07164e8-0000-4000-8000-000000000000"}}
+    after = await kube.patch_object("speechendpoints", "team-a", "call-center", status, subresource="status")
+    assert after is not None and after["status"]["endpointId"] == "a07164e8-0000-4000-8000-000000000000"
+    # Status is a subresource: a status write through the main resource is ignored by the API server.
+    listed = await kube.list_objects("speechendpoints", "team-a")
+    assert [o["metadata"]["name"] for o in listed] == ["call-center"]
+
+    stale = [
+        {"op": "test", "path": "/metadata/resourceVersion", "value": "1"},
+        {"op": "add", "path": "/metadata/labels", "value": {"x": "y"}},
+    ]
+    with pytest.raises(KubeApiError) as info:
+        await kube.patch_object("speechendpoints", "team-a", "call-center", stale, content_type=JSON_PATCH)
+    assert info.value.status == 422
+    with pytest.raises(TypeError):
+        await kube.patch_object("speechendpoints", "team-a", "call-center", {"a": 1}, content_type=JSON_PATCH)
+
+
+async def test_list_of_an_uninstalled_kind_is_empty(kube: KubeApi) -> None:
+    assert await kube.list_objects("voiceendpoints", "team-a") == []
+
+
+async def test_config_maps_and_export(kube: KubeApi) -> None:
+    # A real owner: the API server garbage-collects objects whose owner uid does not exist.
+    await install_crd(kube)
+    owner = await kube.request(
+        "POST", KubeApi.object_path("speechendpoints", "team-a"), body=speech_endpoint("call-center")
+    )
+    assert owner is not None
+    assert await export_config_map(kube, owner, "call-center-endpoint", {"endpointId": "e1"}) is True
+    assert await export_config_map(kube, owner, "call-center-endpoint", {"endpointId": "e1"}) is False
+    assert await export_config_map(kube, owner, "call-center-endpoint", {"endpointId": "e2"}) is True
+    cm = await kube.get_config_map("team-a", "call-center-endpoint")
+    assert cm is not None and cm["data"] == {"endpointId": "e2"}
+    assert cm["metadata"]["ownerReferences"][0]["uid"] == owner["metadata"]["uid"]
+
+    with pytest.raises(KubeConflictError):
+        await kube.create_config_map("team-a", {"metadata": {"name": "call-center-endpoint"}, "data": {}})
+    stale = dict(cm, data={"x": "y"})
+    await kube.replace_config_map("team-a", "call-center-endpoint", dict(cm, data={"endpointId": "e3"}))
+    with pytest.raises(KubeConflictError):
+        await kube.replace_config_map("team-a", "call-center-endpoint", stale)
+
+    await kube.create_config_map("team-a", {"metadata": {"name": "app-config"}, "data": {"mine": "yes"}})
+    with pytest.raises(OperatorError) as info:
+        await export_config_map(kube, owner, "app-config", {"endpointId": "e1"})
+    assert info.value.reason == "ConfigMapNotOwned"
+    assert await kube.delete_config_map("team-a", "app-config") is True
+    assert await kube.delete_config_map("team-a", "app-config") is False
+
+
+async def test_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "kubeconfig"
+    port = 9  # discard: nothing listens
+    write_kubeconfig(path, f"http://127.0.0.1:{port}")
+    client = KubeApi(load_configuration(str(path)), timeout=(2.0, 2.0))
+    try:
+        with pytest.raises(KubeApiError) as info:
+            await client.read_secret("team-a", "creds")
+        assert info.value.status == 0
+        assert "secrets/creds" in str(info.value)
+    finally:
+        client.close()
