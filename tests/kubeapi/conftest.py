@@ -172,3 +172,8 @@ def widgets(http: httpx.Client) -> str:
     response = http.post(CRDS, json=widget_crd())
     assert response.status_code == 201, response.text
     return WIDGETS
+
+
+@pytest.fixture
+def server_url(server: BackgroundApi) -> str:
+    return server.url

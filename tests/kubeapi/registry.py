@@ -975,7 +975,7 @@ class Registry:
                 ],
             }
             self.store.put(NAMESPACE_KEY, ns, "MODIFIED")
-            for key in self.store:
+            for key in self.store.resource_keys():
                 for obj in list(self.store.iter(key, name)):
                     self._delete_quietly(key, obj)
         current = self.store.get(NAMESPACE_KEY, "", name)

@@ -93,7 +93,7 @@ class Store:
     def namespace_members(self, namespace: str) -> int:
         return self._namespace_members.get(namespace, 0)
 
-    def keys(self) -> list[Key]:
+    def resource_keys(self) -> list[Key]:
         return list(self._objects)
 
     # --- writes --------------------------------------------------------------------------------------

@@ -1,0 +1,154 @@
+"""kubectl 1.32 against the emulated API: apply (client- and server-side), get with printer columns and
+short names, wait, delete, CEL errors as a real cluster prints them, protobuf refusal."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from .conftest import CRDS, FakeClock, Kubectl, widget, widget_crd
+
+pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+
+WIDGET = """\
+apiVersion: example.com/v1
+kind: Widget
+metadata:
+  name: w1
+spec:
+  size: {size}
+"""
+
+
+@pytest.fixture
+def crd(kubectl: Kubectl) -> None:
+    kubectl("apply", "-f", "-", input=yaml.safe_dump(widget_crd()))
+    kubectl("wait", "--for=condition=Established", "crd/widgets.example.com", "--timeout=10s")
+
+
+def test_apply_creates_then_configures_with_merge_patch(
+    crd: None, kubectl: Kubectl, http: httpx.Client
+) -> None:
+    assert "widget.example.com/w1 created" in kubectl("apply", "-f", "-", input=WIDGET.format(size=3)).stdout
+    assert "unchanged" in kubectl("apply", "-f", "-", input=WIDGET.format(size=3)).stdout
+    assert "configured" in kubectl("apply", "-f", "-", input=WIDGET.format(size=4)).stdout
+    stored = http.get("/apis/example.com/v1/namespaces/default/widgets/w1").json()
+    assert stored["spec"] == {"size": 4, "color": "red"}
+    assert "kubectl.kubernetes.io/last-applied-configuration" in stored["metadata"]["annotations"]
+
+
+def test_get_prints_printer_columns_and_short_names(
+    crd: None, kubectl: Kubectl, http: httpx.Client, clock: FakeClock
+) -> None:
+    kubectl("apply", "-f", "-", input=WIDGET.format(size=3))
+    http.patch(
+        "/apis/example.com/v1/namespaces/default/widgets/w1/status",
+        json={"status": {"conditions": [{"type": "Ready", "status": "True"}]}},
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
+    clock.advance(300)
+    lines = kubectl("get", "wd").stdout.splitlines()
+    assert lines[0].split() == ["NAME", "SIZE", "READY", "AGE"]
+    assert lines[1].split() == ["w1", "3", "True", "5m"]
+    wide = kubectl("get", "widgets.example.com", "-o", "wide").stdout.splitlines()
+    assert wide[0].split() == ["NAME", "SIZE", "COLOR", "READY", "AGE"]
+    assert kubectl("get", "gadgets").stdout.splitlines()[1].split()[0] == "w1"  # by category
+
+
+def test_get_builtins_prints_server_columns(kubectl: Kubectl) -> None:
+    lines = kubectl("get", "ns").stdout.splitlines()
+    assert lines[0].split() == ["NAME", "STATUS", "AGE"]
+    assert ["default", "Active", "0s"] in [line.split() for line in lines[1:]]
+
+
+def test_cel_rule_rejects_apply_with_its_message(crd: None, kubectl: Kubectl) -> None:
+    proc = kubectl("apply", "-f", "-", input=WIDGET.format(size=300), check=False)
+    assert proc.returncode != 0
+    assert 'The Widget "w1" is invalid: spec: Invalid value: "object": size must be below 100' in proc.stderr
+
+
+def test_schema_error_is_printed_with_field_path(crd: None, kubectl: Kubectl) -> None:
+    proc = kubectl("apply", "-f", "-", input=WIDGET.format(size=0), check=False)
+    assert proc.returncode != 0
+    assert (
+        "spec.size: Invalid value: 0: spec.size in body should be greater than or equal to 1" in proc.stderr
+    )
+
+
+def test_unknown_field_is_refused_by_strict_server_side_validation(crd: None, kubectl: Kubectl) -> None:
+    manifest = WIDGET.format(size=3) + "  bogus: 1\n"
+    proc = kubectl("apply", "-f", "-", input=manifest, check=False)
+    assert proc.returncode != 0
+    assert 'strict decoding error: unknown field "spec.bogus"' in proc.stderr
+    warned = kubectl("apply", "--validate=warn", "-f", "-", input=manifest)
+    assert 'unknown field "spec.bogus"' in warned.stderr
+
+
+def test_server_side_apply(crd: None, kubectl: Kubectl) -> None:
+    assert (
+        "serverside-applied"
+        in kubectl("apply", "--server-side", "-f", "-", input=WIDGET.format(size=2)).stdout
+    )
+    kubectl("apply", "--server-side", "-f", "-", input=WIDGET.format(size=5))
+    assert json.loads(kubectl("get", "wd", "w1", "-o", "json").stdout)["spec"]["size"] == 5
+
+
+def test_wait_for_condition_and_delete(crd: None, kubectl: Kubectl, server_url: str) -> None:
+    kubectl("apply", "-f", "-", input=WIDGET.format(size=3))
+    waiter = subprocess.Popen(
+        ["kubectl", "wait", "--for=condition=Ready", "wd/w1", "--timeout=20s"],
+        env=kubectl.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    with httpx.Client(base_url=server_url) as client:
+        client.patch(
+            "/apis/example.com/v1/namespaces/default/widgets/w1/status",
+            json={"status": {"conditions": [{"type": "Ready", "status": "True"}]}},
+            headers={"Content-Type": "application/merge-patch+json"},
+        )
+    out, err = waiter.communicate(timeout=30)
+    assert waiter.returncode == 0, err
+    assert "condition met" in out
+    assert 'widget.example.com "w1" deleted' in kubectl("delete", "wd", "w1").stdout
+    assert kubectl("get", "wd", "w1", check=False).returncode == 1
+
+
+def test_apply_configmap_uses_strategic_merge(kubectl: Kubectl, tmp_path: Path) -> None:
+    manifest = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  a: '1'\n  b: '2'\n"
+    kubectl("apply", "-f", "-", input=manifest)
+    kubectl("apply", "-f", "-", input=manifest.replace("  b: '2'\n", ""))
+    assert json.loads(kubectl("get", "cm", "cm", "-o", "json").stdout)["data"] == {"a": "1"}
+
+
+def test_imperative_create_sends_protobuf_which_is_refused(kubectl: Kubectl) -> None:
+    proc = kubectl("create", "namespace", "imperative", check=False)
+    assert proc.returncode != 0
+    assert "UnsupportedMediaType" in proc.stderr or "unknown format" in proc.stderr
+    kubectl("apply", "-f", "-", input="apiVersion: v1\nkind: Namespace\nmetadata:\n  name: imperative\n")
+
+
+def test_get_events_table(kubectl: Kubectl, http: httpx.Client) -> None:
+    http.post(CRDS, json=widget_crd())
+    http.post("/apis/example.com/v1/namespaces/default/widgets", json=widget("w"))
+    http.post(
+        "/api/v1/namespaces/default/events",
+        json={
+            "metadata": {"name": "e"},
+            "involvedObject": {"kind": "Widget", "name": "w", "namespace": "default"},
+            "reason": "Reconciled",
+            "message": "all good",
+            "type": "Normal",
+            "lastTimestamp": "2026-01-02T03:04:05Z",
+        },
+    )
+    lines = kubectl("get", "events").stdout.splitlines()
+    assert lines[0].split() == ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
+    assert lines[1].split() == ["0s", "Normal", "Reconciled", "widget/w", "all", "good"]
