@@ -134,10 +134,7 @@ class KubeApi:
         subresource: str | None = None,
     ) -> str:
         """The API path of a namespaced collection or object; group "" is the core API (version v1)."""
-        if group == "":
-            base = f"/api/{version or 'v1'}"
-        else:
-            base = f"/apis/{group}/{version or SPEECH_VERSION}"
+        base = f"/api/{version or 'v1'}" if group == "" else f"/apis/{group}/{version or SPEECH_VERSION}"
         path = f"{base}/namespaces/{quote(namespace, safe='')}/{plural}"
         if name is not None:
             path += f"/{quote(name, safe='')}"
