@@ -679,7 +679,10 @@ class _Reconcile:
         recorded = self.r.annotations.get(ENDPOINT_ID_ANNOTATION)
         if recorded:
             return recorded.lower()
-        # An object from before the annotation, or restored with status only: trust status unless adopted.
+        # An object restored with status only: trust status unless adopted. Never while a create is pending:
+        # status may still name an endpoint that vanished and is being replaced.
+        if CREATE_PENDING_ANNOTATION in self.r.annotations:
+            return None
         in_status = self.prev.get("endpointId")
         adopted = self.r.spec.adopted_endpoint_id if self.r.spec else None
         if isinstance(in_status, str) and in_status and in_status.lower() != adopted:
@@ -810,7 +813,7 @@ class _Reconcile:
                 status[key] = self.prev[key]
         if endpoint is not None:
             self._describe_endpoint(status, endpoint, serving)
-        elif o.endpoint_known and o.endpoint is None and not self._pending_create():
+        elif o.endpoint_known and o.endpoint is None:
             for key in keep:  # the endpoint is gone from Azure
                 status.pop(key, None)
         if error is not None:
@@ -827,9 +830,6 @@ class _Reconcile:
         status = {k: status[k] for k in sorted(status)}
         events = self._events(status, endpoint, health)
         return Outcome(status=status, events=tuple(events), retry=retry)
-
-    def _pending_create(self) -> bool:
-        return self.o.marked or self.o.created
 
     def _describe_endpoint(
         self, status: dict[str, Any], endpoint: SpeechEndpoint, serving: ModelRef | None
