@@ -1,0 +1,114 @@
+"""e2e fixtures: the Kubernetes API (emulated, or the real cluster in `E2E_KUBECONFIG`), the Azure simulator,
+the operator as a subprocess, a namespace per test, and the three logs attached to a failing test's report.
+
+Every test under tests/e2e is marked `e2e`. See docs/testing.md for the fixture API.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .harness import Kube, Operator, Simulator, unique_name, wait_for
+
+# processes started in this session, by report section name (their logs go to failing tests' reports)
+_STARTED: dict[str, Kube | Simulator | Operator] = {}
+_LOG_MARKS = pytest.StashKey[dict[str, int]]()
+_LOG_TAIL = 30_000
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def e2e_workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("e2e")
+
+
+@pytest.fixture(scope="session")
+def kube(e2e_workdir: Path) -> Iterator[Kube]:
+    """The cluster: the emulated API as a subprocess, or the one `E2E_KUBECONFIG` names. The CRDs in crds/
+    are applied and Established before any test runs."""
+    real = os.environ.get("E2E_KUBECONFIG")
+    cluster = Kube(e2e_workdir, Path(real) if real else None).start()
+    _STARTED["kube-apiserver (emulated) log"] = cluster
+    try:
+        cluster.apply_crds()
+        yield cluster
+    finally:
+        _STARTED.pop("kube-apiserver (emulated) log", None)
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def simulator(e2e_workdir: Path) -> Iterator[Simulator]:
+    """The Azure simulator (`simulate-azure --time-scale 0.01` unless E2E_SIM_TIME_SCALE says otherwise)."""
+    sim = Simulator(e2e_workdir, time_scale=float(os.environ.get("E2E_SIM_TIME_SCALE", "0.01"))).start()
+    _STARTED["simulator log"] = sim
+    try:
+        yield sim
+    finally:
+        _STARTED.pop("simulator log", None)
+        sim.stop()
+
+
+@pytest.fixture(scope="session")
+def operator_process(kube: Kube, simulator: Simulator, e2e_workdir: Path) -> Iterator[Operator]:
+    op = Operator(e2e_workdir, kube.kubeconfig)
+    _STARTED["operator log"] = op
+    try:
+        op.start()
+        yield op
+    finally:
+        _STARTED.pop("operator log", None)
+        op.stop()
+
+
+@pytest.fixture
+def operator(operator_process: Operator) -> Operator:
+    """The operator, running (restarted if an earlier test killed or stopped it), watching all namespaces
+    with the default settings. A test that restarts it with other flags should restore them afterwards
+    (`operator.restart(extra_args=[])`)."""
+    return operator_process.ensure_running()
+
+
+@pytest.fixture
+def namespace(kube: Kube, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh namespace named after the test; deleted (without waiting) afterwards."""
+    name = kube.create_namespace(unique_name(request.node.name.removeprefix("test_")))
+    yield name
+    if not os.environ.get("E2E_KEEP_NAMESPACES"):
+        kube.delete_namespace(name)
+
+
+@pytest.fixture
+def wait() -> Callable[..., Any]:
+    """`wait(fn, timeout=30, what="...")`: polls fn until truthy (see harness.wait_for)."""
+    return wait_for
+
+
+@pytest.fixture(autouse=True)
+def _mark_logs(request: pytest.FixtureRequest) -> None:
+    request.node.stash[_LOG_MARKS] = {name: proc.log_size() for name, proc in _STARTED.items()}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()  # type: ignore[attr-defined]
+    if not report.failed:
+        return
+    marks = item.stash.get(_LOG_MARKS, {})
+    for name, proc in _STARTED.items():
+        text = proc.logs(marks.get(name, 0))
+        if len(text) > _LOG_TAIL:
+            text = f"[... {len(text) - _LOG_TAIL} characters cut ...]\n" + text[-_LOG_TAIL:]
+        report.sections.append((f"{name} (during this test)", text or "(empty)"))

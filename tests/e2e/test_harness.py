@@ -1,0 +1,71 @@
+"""The harness itself: the three processes start, the CRDs are established, a test gets its namespace,
+and waits fail with what they waited for."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import yaml
+
+from .harness import REPO, Kube, Operator, Simulator, unique_name, wait_for
+
+
+def test_kube_serves_the_project_crds(kube: Kube) -> None:
+    expected = [
+        doc["metadata"]["name"]
+        for path in sorted((REPO / "crds").glob("*.yaml"))
+        for doc in yaml.safe_load_all(path.read_text())
+        if doc and doc.get("kind") == "CustomResourceDefinition"
+    ]
+    for name in expected:
+        condition = kube.condition(kube.get("CustomResourceDefinition", name), "Established")
+        assert condition is not None and condition["status"] == "True"
+
+
+def test_namespace_fixture_gives_a_fresh_namespace(kube: Kube, namespace: str) -> None:
+    assert kube.get("Namespace", namespace)["status"]["phase"] == "Active"  # type: ignore[index]
+    assert kube.list("ConfigMap", namespace) == []
+
+
+def test_apply_and_get_round_trip(kube: Kube, namespace: str) -> None:
+    out = kube.apply(
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm"}, "data": {"a": "1"}}, namespace
+    )
+    assert "configmap/cm created" in out
+    assert kube.get("ConfigMap", "cm", namespace)["data"] == {"a": "1"}  # type: ignore[index]
+    kube.delete("ConfigMap", "cm", namespace)
+    assert kube.get("ConfigMap", "cm", namespace) is None
+
+
+def test_simulator_answers_its_control_api(simulator: Simulator) -> None:
+    assert simulator.http.get("/_sim/health").json() == {"ok": True}
+    assert simulator.requests() is not None
+
+
+def test_operator_is_ready_and_restartable(operator: Operator) -> None:
+    assert operator.running
+    starts = operator.starts
+    operator.kill()
+    assert not operator.running
+    operator.start()
+    assert operator.running and operator.starts == starts + 1
+    assert "operator started" in operator.logs()
+
+
+def test_wait_for_reports_what_it_waited_for() -> None:
+    with pytest.raises(AssertionError, match="waiting for the impossible; last seen: 0"):
+        wait_for(lambda: 0, timeout=0.3, what="the impossible", interval=0.05)
+    assert wait_for(iter([0, 0, 7]).__next__, timeout=5, interval=0.01) == 7
+
+
+def test_wait_condition_times_out_with_status(kube: Kube, namespace: str, wait: Callable[..., Any]) -> None:
+    kube.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm"}}, namespace)
+    with pytest.raises(AssertionError, match="condition Ready=True"):
+        kube.wait_condition("ConfigMap", "cm", namespace, "Ready", timeout=0.5)
+
+
+def test_unique_names_are_dns_labels() -> None:
+    name = unique_name("Test_Something[With Params]" * 3)
+    assert len(name) <= 40 and name.replace("-", "").isalnum() and name == name.lower()
