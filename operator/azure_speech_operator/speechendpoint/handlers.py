@@ -1,0 +1,282 @@
+"""kopf handlers for SpeechEndpoint: thin. Each one re-reads the object, runs one pass of the engine under the
+object's lock, writes the status (only when it changed), posts the events the logic asks for, and turns a
+come-back into `kopf.TemporaryError(delay=...)`. Nothing is returned, so kopf stores nothing in status.
+
+- create / update / resume: one reconcile function (kopf's diff covers spec, labels and user annotations,
+  so `reconcile-requested-at`, `reconcile-policy` and the credentials-rotated mark trigger it too);
+- a drift timer ticking every minute that runs a pass when the per-object, jittered drift interval is due;
+- delete: the same logic in deletion mode; kopf removes the finalizer when it returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import kopf
+
+from azure_speech_operator.azure.types import OperatorError, SpeechEndpoints
+from azure_speech_operator.conditions import READY, RECONCILING, STALLED, is_true
+from azure_speech_operator.context import OperatorContext, get_context
+from azure_speech_operator.credentials import resolve_credentials
+from azure_speech_operator.export import export_config_map
+from azure_speech_operator.kube import JSON_PATCH, KubeApiError, as_operator_error
+from azure_speech_operator.metrics import ResourceState
+from azure_speech_operator.runner import FINALIZER
+from azure_speech_operator.speechendpoint import logic
+from azure_speech_operator.speechendpoint.engine import CredentialsUnavailable, run_pass
+from azure_speech_operator.speechendpoint.logic import Outcome, Pass, Resource, Step, Timing, Trigger
+from azure_speech_operator.speechendpoint.spec import GROUP, KIND, PLURAL, VERSION, SpecError, parse_spec
+
+DRIFT_TICK = 10.0  # seconds between the timer's looks at whether a drift check is due (no API call)
+MIN_DRIFT_INTERVAL = timedelta(seconds=10)
+DRIFT_JITTER = 0.1  # each interval is stretched or shrunk by up to 10 %
+
+
+def _lock(memo: Any) -> asyncio.Lock:
+    """The object's own lock (kopf gives each object its own shallow copy of the memo)."""
+    lock = getattr(memo, "speech_lock", None)
+    if lock is None:
+        lock = asyncio.Lock()
+        memo.speech_lock = lock
+    return lock
+
+
+def build_resource(obj: Mapping[str, Any]) -> Resource:
+    metadata = obj.get("metadata") or {}
+    try:
+        spec, error = parse_spec(dict(obj.get("spec") or {})), None
+    except SpecError as exc:
+        spec, error = None, str(exc)
+    deletion = metadata.get("deletionTimestamp")
+    return Resource(
+        name=str(metadata.get("name")),
+        namespace=str(metadata.get("namespace")),
+        uid=str(metadata.get("uid")),
+        generation=int(metadata.get("generation") or 1),
+        spec=spec,
+        spec_error=error,
+        annotations=dict(metadata.get("annotations") or {}),
+        status=dict(obj.get("status") or {}),
+        deletion_timestamp=datetime.fromisoformat(deletion.replace("Z", "+00:00")) if deletion else None,
+        has_finalizer=FINALIZER in (metadata.get("finalizers") or []),
+    )
+
+
+class KubeWriter:
+    """The engine's direct writes to this SpeechEndpoint and its export, landing at once."""
+
+    def __init__(self, ctx: OperatorContext, obj: Mapping[str, Any]) -> None:
+        self.ctx = ctx
+        self.obj = obj
+        metadata = obj.get("metadata") or {}
+        self.namespace = str(metadata["namespace"])
+        self.name = str(metadata["name"])
+        self.uid = str(metadata["uid"])
+
+    async def _patch_annotations(self, annotations: dict[str, str | None], what: str) -> None:
+        # A JSON patch testing the uid: a same-named successor object must never get this object's marks.
+        operations: list[dict[str, Any]] = [{"op": "test", "path": "/metadata/uid", "value": self.uid}]
+        current = (self.obj.get("metadata") or {}).get("annotations")
+        if current is None:
+            operations.append({"op": "add", "path": "/metadata/annotations", "value": {}})
+        for key, value in annotations.items():
+            path = "/metadata/annotations/" + key.replace("~", "~0").replace("/", "~1")
+            if value is None:
+                if key in (current or {}):
+                    operations.append({"op": "remove", "path": path})
+            else:
+                operations.append({"op": "add", "path": path, "value": value})
+        try:
+            answer = await self.ctx.kube.patch_object(
+                PLURAL, self.namespace, self.name, operations, content_type=JSON_PATCH
+            )
+        except KubeApiError as exc:
+            raise as_operator_error(exc, what) from None
+        if answer is not None:
+            self.obj = answer
+
+    async def mark_create_pending(self, *, forget_endpoint_id: bool) -> None:
+        changes: dict[str, str | None] = {logic.CREATE_PENDING_ANNOTATION: self.ctx.now().isoformat()}
+        if forget_endpoint_id:
+            changes[logic.ENDPOINT_ID_ANNOTATION] = None
+        await self._patch_annotations(changes, "marking the create as pending")
+
+    async def record_endpoint_id(self, endpoint_id: str) -> None:
+        await self._patch_annotations(
+            {logic.ENDPOINT_ID_ANNOTATION: endpoint_id, logic.CREATE_PENDING_ANNOTATION: None},
+            "recording the new endpoint id",
+        )
+        try:
+            await self.ctx.kube.patch_object(
+                PLURAL,
+                self.namespace,
+                self.name,
+                {"status": {"endpointId": endpoint_id}},
+                subresource="status",
+            )
+        except KubeApiError as exc:
+            raise as_operator_error(exc, "recording the new endpoint id in status") from None
+
+    async def export(self, config_map_name: str, data: Mapping[str, str]) -> None:
+        owner = {"apiVersion": f"{GROUP}/{VERSION}", "kind": KIND, "metadata": self.obj.get("metadata") or {}}
+        await export_config_map(self.ctx.kube, owner, config_map_name, data)
+
+
+def status_patch(previous: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """A merge patch turning `previous` into `new` (top-level keys; removed keys set to null)."""
+    patch: dict[str, Any] = {k: v for k, v in new.items() if previous.get(k) != v}
+    patch.update({k: None for k in previous if k not in new})
+    return patch
+
+
+async def run_reconcile(
+    ctx: OperatorContext,
+    memo: Any,
+    namespace: str,
+    name: str,
+    trigger: Trigger,
+    attempt: int,
+    logger: Any,
+    body: kopf.Body,
+) -> Outcome | None:
+    """One pass under the object's lock, on a fresh read of the object. None if the object is gone."""
+    async with _lock(memo):
+        try:
+            obj = await ctx.kube.get_object(PLURAL, namespace, name)
+        except KubeApiError as exc:
+            raise kopf.TemporaryError(f"reading the SpeechEndpoint failed: {exc}", delay=10) from None
+        if obj is None:
+            return None
+        resource = build_resource(obj)
+        if resource.deleting and trigger is not Trigger.DELETE:
+            return None  # the delete handler owns it now
+        timing = Timing.from_settings(ctx.settings)
+        pass_ = Pass(trigger=trigger, now=ctx.now(), timing=timing, attempt=attempt, jitter=ctx.rng.random())
+        writer = KubeWriter(ctx, obj)
+        raw_credentials = ((obj.get("spec") or {}).get("azure") or {}).get("credentials")
+
+        async def connect() -> SpeechEndpoints:
+            try:
+                credential = await resolve_credentials(ctx.kube, namespace, raw_credentials, ctx.settings)
+            except OperatorError as exc:
+                raise CredentialsUnavailable(exc) from None
+            assert resource.spec is not None
+            return ctx.azure.speech(resource.spec.azure.target(), credential)
+
+        def log_step(step: Step) -> None:
+            if isinstance(step, logic.AZURE_WRITES):
+                logger.info("%s", _describe(step))
+
+        outcome, _ = await run_pass(resource, pass_, connect=connect, writer=writer, on_step=log_step)
+
+        if outcome.status_changed(resource.status) and not outcome.release:
+            patch = status_patch(resource.status, outcome.status)
+            try:
+                await ctx.kube.patch_object(PLURAL, namespace, name, {"status": patch}, subresource="status")
+            except KubeApiError as exc:
+                raise kopf.TemporaryError(f"writing the status failed: {exc}", delay=5) from None
+        for event in outcome.events:
+            kopf.event(body, type=event.type, reason=event.reason, message=event.message)
+        _report_metrics(ctx, resource, outcome)
+        return outcome
+
+
+def _describe(step: Step) -> str:
+    if isinstance(step, logic.CreateEndpoint):
+        return f"creating an endpoint with {step.body.model.kind} model {step.body.model.id}"
+    if isinstance(step, logic.UpdateEndpoint):
+        return f"updating endpoint {step.endpoint_id}: {', '.join(step.fields)}"
+    if isinstance(step, logic.DeleteEndpoint):
+        return f"deleting endpoint {step.endpoint_id}"
+    return type(step).__name__
+
+
+def _report_metrics(ctx: OperatorContext, resource: Resource, outcome: Outcome) -> None:
+    if outcome.release:
+        ctx.metrics.forget_resource(KIND, resource.namespace, resource.name)
+        if outcome.orphaned_endpoint:
+            ctx.metrics.orphaned(KIND, resource.namespace, outcome.orphaned_endpoint)
+        ctx.metrics.reconciled(KIND, "released")
+        return
+    conditions = outcome.status.get("conditions") or []
+    state = ResourceState(
+        ready=is_true(conditions, READY),
+        stalled=is_true(conditions, STALLED),
+        reconciling=is_true(conditions, RECONCILING),
+    )
+    ctx.metrics.set_resource_state(KIND, resource.namespace, resource.name, state)
+    ctx.metrics.reconciled(KIND, "retry" if outcome.retry else "done")
+
+
+def _come_back(outcome: Outcome | None) -> None:
+    if outcome is not None and outcome.retry is not None:
+        raise kopf.TemporaryError(f"coming back: {outcome.retry.why}", delay=outcome.retry.delay)
+
+
+@kopf.on.resume(GROUP, VERSION, PLURAL, id="reconcile-resume")
+@kopf.on.create(GROUP, VERSION, PLURAL, id="reconcile-create")
+@kopf.on.update(GROUP, VERSION, PLURAL, id="reconcile-update")
+async def reconcile(
+    *,
+    reason: str,
+    namespace: str | None,
+    name: str,
+    body: kopf.Body,
+    memo: Any,
+    retry: int,
+    logger: kopf.Logger,
+    **_: Any,
+) -> None:
+    ctx = get_context(memo)
+    trigger = Trigger.RESUME if reason == "resume" else Trigger.CHANGE
+    _come_back(await run_reconcile(ctx, memo, str(namespace), name, trigger, retry, logger, body))
+
+
+@kopf.on.delete(GROUP, VERSION, PLURAL, id="delete")
+async def delete(
+    *, namespace: str | None, name: str, body: kopf.Body, memo: Any, retry: int, logger: kopf.Logger, **_: Any
+) -> None:
+    ctx = get_context(memo)
+    outcome = await run_reconcile(ctx, memo, str(namespace), name, Trigger.DELETE, retry, logger, body)
+    if outcome is None or outcome.release:
+        return
+    _come_back(outcome)
+
+
+def _initial_delay(**_: Any) -> float:
+    # Spreads the first look of N timers after a restart; the drift interval itself is jittered below.
+    return random.uniform(0.0, DRIFT_TICK)
+
+
+@kopf.timer(GROUP, VERSION, PLURAL, id="drift", interval=DRIFT_TICK, initial_delay=_initial_delay)
+async def drift(
+    *,
+    namespace: str | None,
+    name: str,
+    body: kopf.Body,
+    meta: kopf.Meta,
+    memo: Any,
+    logger: kopf.Logger,
+    **kwargs: Any,
+) -> None:
+    ctx = get_context(memo)
+    if meta.get("deletionTimestamp"):
+        return
+    now = ctx.now()
+    interval = logic.drift_interval(dict(meta.annotations), ctx.settings.drift_interval, MIN_DRIFT_INTERVAL)
+    due: datetime | None = getattr(memo, "speech_drift_due", None)
+    if due is None:
+        memo.speech_drift_due = now + interval * ctx.rng.uniform(0.0, 1.0)
+        return
+    if now < due:
+        return
+    memo.speech_drift_due = now + interval * ctx.rng.uniform(1 - DRIFT_JITTER, 1 + DRIFT_JITTER)
+    attempt = int(kwargs.get("retry") or 0)
+    outcome = await run_reconcile(ctx, memo, str(namespace), name, Trigger.DRIFT, attempt, logger, body)
+    if outcome is not None and outcome.retry is not None:
+        memo.speech_drift_due = now + timedelta(seconds=outcome.retry.delay)
+        raise kopf.TemporaryError(f"coming back: {outcome.retry.why}", delay=outcome.retry.delay)
