@@ -78,6 +78,27 @@ def load_configuration(
     return configuration
 
 
+SERVICE_ACCOUNT_NAMESPACE: Final = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+
+
+def default_namespace(kubeconfig: str | None = None, context: str | None = None) -> str:
+    """The namespace kubectl would use: the kubeconfig context's, else the pod's own, else `default`."""
+    path = kubeconfig or os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
+    try:
+        contexts, active = kubernetes.config.list_kube_config_contexts(config_file=path)  # type: ignore[no-untyped-call]
+        chosen = next((c for c in contexts if c.get("name") == context), None) if context else active
+        namespace = ((chosen or {}).get("context") or {}).get("namespace")
+        if namespace:
+            return str(namespace)
+    except (kubernetes.config.ConfigException, OSError):
+        pass
+    try:
+        with open(SERVICE_ACCOUNT_NAMESPACE, encoding="utf-8") as handle:
+            return handle.read().strip() or "default"
+    except OSError:
+        return "default"
+
+
 def _status_message(exc: ApiException) -> tuple[str, str]:
     """The reason and message of a Kubernetes Status body, or the HTTP reason when there is none."""
     reason, message = str(exc.reason or ""), str(exc.reason or "")

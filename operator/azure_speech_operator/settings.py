@@ -21,7 +21,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from azure_speech_operator.azure.config import DEFAULT_ALLOWED_HOSTS, ClientSettings
+from azure_speech_operator.azure.config import (
+    DEFAULT_ALLOWED_HOSTS,
+    DEFAULT_LOG_DOWNLOAD_HOSTS,
+    ClientSettings,
+)
 
 ENV_PREFIX = "AZURE_SPEECH_OPERATOR_"
 
@@ -42,6 +46,7 @@ class OperatorSettings(BaseModel):
     # Reaching Azure (mapped onto the client's ClientSettings).
     allowed_hosts: tuple[str, ...] = DEFAULT_ALLOWED_HOSTS
     allow_http: bool = False
+    log_download_hosts: tuple[str, ...] = DEFAULT_LOG_DOWNLOAD_HOSTS
     azure_budget_requests: int = Field(default=90, ge=1)
     azure_budget_window: timedelta = timedelta(seconds=10)
     azure_max_concurrency: int = Field(default=16, ge=1)
@@ -103,13 +108,13 @@ class OperatorSettings(BaseModel):
                 raise ValueError(f"{pattern!r} is not a namespace name or glob pattern")
         return value
 
-    @field_validator("allowed_hosts")
+    @field_validator("allowed_hosts", "log_download_hosts")
     @classmethod
     def _host_patterns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         if not value:
             raise ValueError("at least one host pattern is needed")
         try:  # the client owns the pattern syntax: let it judge
-            ClientSettings(allowed_hosts=value)
+            ClientSettings(allowed_hosts=value, log_download_hosts=value)
         except ValidationError as exc:
             raise ValueError(exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
         return tuple(p.strip().lower() for p in value)
@@ -134,6 +139,7 @@ class OperatorSettings(BaseModel):
         return ClientSettings(
             allowed_hosts=self.allowed_hosts,
             allow_http=self.allow_http,
+            log_download_hosts=self.log_download_hosts,
             budget_requests=self.azure_budget_requests,
             budget_window_s=self.azure_budget_window.total_seconds(),
             max_concurrency=self.azure_max_concurrency,
@@ -190,6 +196,12 @@ OPTIONS: tuple[Option, ...] = (
         "PATTERNS",
     ),
     Option("allow_http", "bool", "allow plain http to allowed hosts (for a simulator only)"),
+    Option(
+        "log_download_hosts",
+        "list",
+        "comma-separated host patterns content-log SAS URLs may point to (used by the logs command only)",
+        "PATTERNS",
+    ),
     Option(
         "azure_budget_requests", "int", "requests allowed per budget window per Azure host and credential"
     ),
@@ -286,10 +298,13 @@ def _convert(option: Option, raw: Any) -> Any:
     return value.lower() if option.field in ("log_level", "log_format") else value
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """One flag per setting. Defaults stay None so that an absent flag lets the environment decide."""
+def add_arguments(parser: argparse.ArgumentParser, fields: Sequence[str] | None = None) -> None:
+    """One flag per setting (or per setting in `fields`). Defaults stay None so that an absent flag lets the
+    environment decide."""
     group = parser.add_argument_group("operator settings (each also read from AZURE_SPEECH_OPERATOR_<NAME>)")
     for option in OPTIONS:
+        if fields is not None and option.field not in fields:
+            continue
         default = OperatorSettings.model_fields[option.field].default
         shown = _show_default(default)
         help_text = f"{option.help} [env {option.env}; default {shown}]"

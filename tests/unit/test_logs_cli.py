@@ -1,0 +1,226 @@
+"""`azure-speech-operator logs`: unit checks, then end to end against the simulator (v3.2 content logs) and
+the emulated Kubernetes API."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import io
+import os
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import yaml
+from azure_speech_operator.azure.types import LogFile
+from azure_speech_operator.kube import KubeApi, load_configuration
+from azure_speech_operator.simulator.app import RunningSimulator, run_simulator
+from azure_speech_operator.simulator.config import RateLimit, ResourceConfig, SimulatorConfig
+from azure_speech_operator.simulator.seed import BASE_EN_US_CURRENT, SeedSpeechEndpoint, default_seed
+from azure_speech_operator.speechendpoint import logs_cli
+from azure_speech_operator.speechendpoint.logs_cli import (
+    LogsError,
+    format_table,
+    parse_target,
+    safe_file_name,
+)
+
+from tests.kubeapi.runner import BackgroundApi
+
+REPO = Path(__file__).resolve().parents[2]
+KEY = "logs-test-key-0123456789"
+ENDPOINT_ID = "e0000001-0000-4000-8000-000000000001"
+
+
+@pytest.mark.parametrize(
+    "target", ["spe/call-center", "speechendpoint/call-center", "speechendpoints/call-center", "call-center"]
+)
+def test_targets(target: str) -> None:
+    assert parse_target(target) == "call-center"
+
+
+@pytest.mark.parametrize("target", ["pod/call-center", "spe/", "spe/Call_Center", "a/b/c"])
+def test_bad_targets(target: str) -> None:
+    with pytest.raises(LogsError):
+        parse_target(target)
+
+
+def test_file_names_stay_inside_the_directory() -> None:
+    taken: set[str] = set()
+    names = [
+        safe_file_name(LogFile(id="1", name=name), taken)
+        for name in ("../../etc/passwd", "a.wav", "a.wav", "..", "dir\\x.json")
+    ]
+    assert names == ["passwd", "a.wav", "a-2.wav", "1", "x.json"]
+
+
+def test_table() -> None:
+    created = datetime(2026, 11, 21, 6, 0, tzinfo=UTC)
+    table = format_table([LogFile(id="1", name="a.wav", kind="Audio", size=32044, created_at=created)])
+    assert table.splitlines() == [
+        "NAME    KIND    SIZE       CREATED",
+        "a.wav   Audio   31.3 KiB   2026-11-21T06:00:00Z",
+    ]
+
+
+# ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Cluster:
+    kubeconfig: Path
+    kube: KubeApi
+    sim: RunningSimulator
+
+
+@pytest.fixture
+async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
+    seed = default_seed().model_copy(
+        update={
+            "speech_endpoints": [
+                SeedSpeechEndpoint(
+                    id=ENDPOINT_ID,
+                    display_name="call center",
+                    locale="en-US",
+                    model=BASE_EN_US_CURRENT,
+                    logging_enabled=True,
+                )
+            ]
+        }
+    )
+    config = SimulatorConfig(resources=(ResourceConfig(keys=(KEY,)),), rate_limit=RateLimit(requests=0))
+    api = BackgroundApi()
+    path = api.write_kubeconfig(tmp_path / "kubeconfig", namespace="team-a")
+    kube = KubeApi(load_configuration(str(path)))
+    try:
+        async with run_simulator(config, seed=seed) as sim:
+            await kube.request(
+                "POST",
+                "/api/v1/namespaces",
+                body={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-a"}},
+            )
+            crd = yaml.safe_load((REPO / "crds" / "speechendpoints.yaml").read_text())
+            await kube.request("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", body=crd)
+            secret = {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": "creds", "namespace": "team-a"},
+                "data": {"key": base64.b64encode(KEY.encode()).decode()},
+            }
+            await kube.request("POST", KubeApi.object_path("secrets", "team-a", group=""), body=secret)
+            yield Cluster(path, kube, sim)
+    finally:
+        kube.close()
+        api.stop()
+
+
+async def create_speech_endpoint(
+    cluster: Cluster, name: str, api_version: str, endpoint_id: str | None
+) -> None:
+    body = {
+        "apiVersion": "speech.azure-operator.io/v1alpha1",
+        "kind": "SpeechEndpoint",
+        "metadata": {"name": name, "namespace": "team-a"},
+        "spec": {
+            "azure": {
+                "endpoint": cluster.sim.url,
+                "apiVersion": api_version,
+                "credentials": {"secretRef": {"name": "creds", "key": "key"}},
+            },
+            "locale": "en-US",
+            "model": {"baseModelId": BASE_EN_US_CURRENT},
+        },
+    }
+    await cluster.kube.request("POST", KubeApi.object_path("speechendpoints", "team-a"), body=body)
+    if endpoint_id:
+        status = {"status": {"endpointId": endpoint_id}}
+        await cluster.kube.patch_object("speechendpoints", "team-a", name, status, subresource="status")
+
+
+def parse(cluster: Cluster, *argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    logs_cli.add_arguments(parser)
+    return parser.parse_args(
+        [*argv, "--kubeconfig", str(cluster.kubeconfig), "--allowed-hosts", "127.0.0.1", "--allow-http"]
+    )
+
+
+async def test_lists_and_downloads_v32_logs_without_showing_sas_urls(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    await create_speech_endpoint(cluster, "call-center", "v3.2", ENDPOINT_ID)
+    out = io.StringIO()
+    target = tmp_path / "logs"
+    code = await logs_cli.run(parse(cluster, "spe/call-center", "--download", str(target)), out)
+    text = out.getvalue()
+    assert code == 0, text
+    lines = text.splitlines()
+    assert lines[0].split() == ["NAME", "KIND", "SIZE", "CREATED"]
+    rows = [line for line in lines[1:] if line.endswith("Z")]
+    assert len(rows) == 6 and {row.split()[1] for row in rows} == {"Audio", "Transcription"}
+    files = sorted(p.name for p in target.iterdir())
+    assert len(files) == 6 and all(name.endswith((".wav", ".json")) for name in files)
+    assert not any(name.endswith(".part") for name in files)
+    assert sum(p.stat().st_size for p in target.iterdir()) > 0
+    assert "sig=" not in text and "_sim/blobs" not in text and KEY not in text
+
+
+async def test_later_api_versions_are_refused(cluster: Cluster) -> None:
+    await create_speech_endpoint(cluster, "modern", "2025-10-15", ENDPOINT_ID)
+    with pytest.raises(LogsError, match=r"2025-10-15.*v3\.2"):
+        await logs_cli.run(parse(cluster, "modern", "-n", "team-a"), io.StringIO())
+
+
+async def test_endpoint_without_id_and_missing_resource(cluster: Cluster) -> None:
+    await create_speech_endpoint(cluster, "new", "v3.2", None)
+    with pytest.raises(LogsError, match="no Azure endpoint yet"):
+        await logs_cli.run(parse(cluster, "spe/new"), io.StringIO())
+    with pytest.raises(LogsError, match="team-a/absent not found"):
+        await logs_cli.run(parse(cluster, "spe/absent"), io.StringIO())
+
+
+async def test_command_exits_1_with_one_line(cluster: Cluster) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "azure_speech_operator",
+        "logs",
+        "spe/absent",
+        "--kubeconfig",
+        str(cluster.kubeconfig),
+        env=dict(os.environ),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(proc.communicate(), timeout=60)
+    assert proc.returncode == 1
+    assert stderr.decode().strip().splitlines() == [
+        "azure-speech-operator logs: SpeechEndpoint team-a/absent not found"
+    ]
+
+
+async def test_command_lists_logs(cluster: Cluster) -> None:
+    await create_speech_endpoint(cluster, "call-center", "v3.2", ENDPOINT_ID)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "azure_speech_operator",
+        "logs",
+        "speechendpoint/call-center",
+        "--kubeconfig",
+        str(cluster.kubeconfig),
+        env={
+            **os.environ,
+            "AZURE_SPEECH_OPERATOR_ALLOWED_HOSTS": "127.0.0.1",
+            "AZURE_SPEECH_OPERATOR_ALLOW_HTTP": "1",
+        },
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(proc.communicate(), timeout=60)
+    assert proc.returncode == 0, stderr.decode()
+    assert stdout.decode().count(".wav") == 3
