@@ -196,7 +196,7 @@ async def test_command_exits_1_with_one_line(cluster: Cluster) -> None:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    stdout, stderr = await asyncio.wait_for(proc.communicate(), timeout=60)
+    _stdout, stderr = await asyncio.wait_for(proc.communicate(), timeout=60)
     assert proc.returncode == 1
     assert stderr.decode().strip().splitlines() == [
         "azure-speech-operator logs: SpeechEndpoint team-a/absent not found"
