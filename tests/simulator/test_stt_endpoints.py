@@ -369,6 +369,9 @@ async def test_content_logs_v32(h: Harness) -> None:
     r = await h.client.get(f"/speechtotext/endpoints/{eid}/files/logs", **DATED)
     assert r.status_code == 404
     r = await h.client.get("/speechtotext/v3.2/endpoints/base/en-US/files/logs")
+    assert [f["kind"] for f in r.json()["values"]] == ["Audio", "Transcription"]
+    assert (await h.client.delete("/speechtotext/v3.2/endpoints/base/en-US/files/logs")).status_code == 202
+    r = await h.client.get("/speechtotext/v3.2/endpoints/base/en-US/files/logs")
     assert r.json() == {"values": []}
 
 

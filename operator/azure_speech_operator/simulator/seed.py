@@ -66,6 +66,7 @@ class SeedProject(_Seed):
     locale: str
     display_name: str
     description: str = ""
+    foundry_project_name: str | None = None  # 2025-10-15 only
     created_days_ago: float = 60
 
     _id = field_validator("id")(_uuid)

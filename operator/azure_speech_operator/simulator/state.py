@@ -170,6 +170,7 @@ class ResourceState(BaseModel):
     speech_endpoints: dict[str, SpeechEndpoint] = Field(default_factory=dict)
     voice_endpoints: dict[str, VoiceEndpoint] = Field(default_factory=dict)
     voice_operations: dict[str, VoiceOperation] = Field(default_factory=dict)
+    base_model_logs: dict[str, list[LogFile]] = Field(default_factory=dict)
     deploy_counter: int = 0
     id_counter: int = 0
 

@@ -161,7 +161,7 @@ def _custom_model_body(ctx: Ctx, m: SeedCustomModel) -> dict[str, Any]:
     body: dict[str, Any] = {"self": _url(ctx, f"/models/{m.id}")}
     if m.base_model:
         body["baseModel"] = {"self": _url(ctx, f"/models/base/{m.base_model}")}
-    body["datasets"] = []
+    body["datasets"] = [{"self": _url(ctx, f"/datasets/{uuid.uuid5(uuid.NAMESPACE_URL, m.id)}")}]
     body["links"] = links
     if m.project and ctx.version in WITH_PROJECTS:
         body["project"] = {"self": _url(ctx, f"/projects/{m.project}")}
@@ -189,6 +189,8 @@ def _project_body(ctx: Ctx, p: SeedProject) -> dict[str, Any]:
     }
     if p.description:
         body["description"] = p.description
+    if ctx.version == "2025-10-15" and p.foundry_project_name:
+        body["foundryProjectName"] = p.foundry_project_name
     if ctx.version == V32:
         models = sum(1 for m in ctx.world.custom_models.values() if m.project == p.id)
         endpoints = sum(1 for e in ctx.resource.speech_endpoints.values() if e.project == p.id)
@@ -595,10 +597,12 @@ def _log_page(request: web.Request, ctx: Ctx, path: str, blob_path: str, logs: l
     token = request.query.get("skipToken")
     offset = 0
     if token:
+        # Tokens the simulator did not issue (like the opaque ones in the official examples) start from the
+        # beginning instead of failing: a documented leniency.
         try:
-            offset = int(base64.urlsafe_b64decode(token.encode()).decode())
+            offset = max(0, int(base64.urlsafe_b64decode(token.encode()).decode()))
         except ValueError:
-            raise _invalid("The skipToken is not valid.", "InvalidSkipTokenForLogs", "skipToken") from None
+            offset = 0
     sas = _sas_seconds(request)
     body: dict[str, Any] = {
         "values": [_file_body(ctx, path, blob_path, log, sas) for log in logs[offset : offset + top]]
@@ -664,27 +668,57 @@ async def logs_delete_all(request: web.Request, ctx: Ctx) -> web.StreamResponse:
     return web.Response(status=202)
 
 
+def _base_logs(ctx: Ctx, locale: str) -> list[LogFile]:
+    """Base model endpoints of a supported locale have one logged request (deterministic) until deleted."""
+    logs = ctx.resource.base_model_logs.get(locale)
+    if logs is None:
+        if locale not in _supported_locales(ctx):
+            return []
+        created = ctx.world.started_at - 3600
+        stamp = datetime.fromtimestamp(created, UTC).strftime("%Y-%m-%d_%H%M%S")
+        name = f"{stamp}_{uuid.uuid5(uuid.NAMESPACE_URL, f'{ctx.resource.name}/base/{locale}')}"
+        logs = [
+            LogFile(name=f"{name}.wav", kind="Audio", created=created, size=32044),
+            LogFile(name=f"{name}.json", kind="Transcription", created=created, size=1100),
+        ]
+        ctx.resource.base_model_logs[locale] = logs
+    return logs
+
+
+def _base_blob(ctx: Ctx, locale: str) -> str:
+    return f"{ctx.resource.name}/base-{locale}"
+
+
 async def base_logs_list(request: web.Request, ctx: Ctx) -> web.StreamResponse:
     locale = request.match_info["locale"]
-    return _log_page(
-        request, ctx, f"/endpoints/base/{locale}/files/logs", f"{ctx.resource.name}/base-{locale}", []
-    )
+    path = f"/endpoints/base/{locale}/files/logs"
+    return _log_page(request, ctx, path, _base_blob(ctx, locale), _base_logs(ctx, locale))
 
 
 async def base_logs_get(request: web.Request, ctx: Ctx) -> web.StreamResponse:
-    raise ApiError(
-        404, "NotFound", f"The log {request.match_info['logId']} does not exist.", detail="InvalidLogId"
-    )
+    locale, name = request.match_info["locale"], request.match_info["logId"]
+    for log in _base_logs(ctx, locale):
+        if log.name == name:
+            path = f"/endpoints/base/{locale}/files/logs"
+            return json_response(_file_body(ctx, path, _base_blob(ctx, locale), log, _sas_seconds(request)))
+    raise ApiError(404, "NotFound", f"The log {name} does not exist.", detail="InvalidLogId")
 
 
 async def base_logs_delete_one(request: web.Request, ctx: Ctx) -> web.StreamResponse:
-    raise ApiError(
-        404, "NotFound", f"The log {request.match_info['logId']} does not exist.", detail="InvalidLogId"
-    )
+    locale, name = request.match_info["locale"], request.match_info["logId"]
+    logs = _base_logs(ctx, locale)
+    kept = [log for log in logs if log.name != name]
+    if len(kept) == len(logs):
+        raise ApiError(404, "NotFound", f"The log {name} does not exist.", detail="InvalidLogId")
+    ctx.resource.base_model_logs[locale] = kept
+    return web.Response(status=204)
 
 
 async def base_logs_delete_all(request: web.Request, ctx: Ctx) -> web.StreamResponse:
-    _log_date(request)
+    locale = request.match_info["locale"]
+    until = _log_date(request)
+    logs = _base_logs(ctx, locale)
+    ctx.resource.base_model_logs[locale] = [log for log in logs if until is not None and log.created >= until]
     return web.Response(status=202)
 
 
@@ -765,7 +799,10 @@ async def custom_model_get(request: web.Request, ctx: Ctx) -> web.StreamResponse
 
 
 async def projects_list(request: web.Request, ctx: Ctx) -> web.StreamResponse:
-    keep = _filtered(request, {"locale": "str", "displayName": "str", "createdDateTime": "time"})
+    fields = {"locale": "str", "displayName": "str", "createdDateTime": "time"}
+    if ctx.version == "2025-10-15":
+        fields["foundryProjectName"] = "str"
+    keep = _filtered(request, fields)
     world = ctx.world
     projects = sorted(world.projects.values(), key=lambda p: (p.created_days_ago, p.id))
     selected = [
@@ -776,6 +813,7 @@ async def projects_list(request: web.Request, ctx: Ctx) -> web.StreamResponse:
                 "locale": p.locale,
                 "displayName": p.display_name,
                 "createdDateTime": world.days_from_start(-p.created_days_ago),
+                "foundryProjectName": p.foundry_project_name,
             }
         )
     ]
