@@ -81,9 +81,10 @@ def main(args: argparse.Namespace) -> int:
         return 1
     served = import_handler_modules()
     registry = kopf.get_default_registry()
-    register_runtime_handlers(registry, settings, configuration, served)
+    metrics = Metrics()  # one set: the handlers count into it, the metrics server serves it
+    register_runtime_handlers(registry, settings, configuration, served, metrics=metrics)
     try:
-        asyncio.run(run_operator(settings, registry=registry, served=served))
+        asyncio.run(run_operator(settings, registry=registry, served=served, metrics=metrics))
     except MetricsServerError as exc:
         logger.error("%s", exc)
         return 1
@@ -180,19 +181,18 @@ def register_runtime_handlers(
     configuration: kubernetes.client.Configuration,
     served: Sequence[ServedKind],
     *,
+    metrics: Metrics,
     context_factory: ContextFactory = default_context_factory,
-    metrics: Metrics | None = None,
 ) -> None:
     """Startup (builds memo.ctx), cleanup (closes it), login, and the credentials-Secret watch."""
     if id(registry) in _registered:
         return
     _registered.add(id(registry))
-    the_metrics = metrics if metrics is not None else Metrics()
 
     @kopf.on.startup(id="operator-context", registry=registry)
     async def build_context(memo: kopf.Memo, **_: Any) -> None:
         kube = KubeApi(configuration)
-        memo.ctx = context_factory(settings, kube, the_metrics)
+        memo.ctx = context_factory(settings, kube, metrics)
 
     @kopf.on.cleanup(id="operator-context-close", registry=registry)
     async def close_context(memo: kopf.Memo, **_: Any) -> None:
@@ -260,7 +260,7 @@ async def run_operator(
     *,
     registry: kopf.OperatorRegistry,
     served: Sequence[ServedKind],
-    metrics: Metrics | None = None,
+    metrics: Metrics,
     stop_flag: asyncio.Event | None = None,
 ) -> None:
     """Run kopf until SIGTERM/SIGINT (or `stop_flag`, for tests), with the metrics server if a port is set."""
@@ -271,7 +271,7 @@ async def run_operator(
     announcer: asyncio.Task[None] | None = None
     try:
         if settings.metrics_port:
-            server = HealthServer(metrics or Metrics(), settings.metrics_address, settings.metrics_port)
+            server = HealthServer(metrics, settings.metrics_address, settings.metrics_port)
             await server.start()
         announcer = asyncio.create_task(
             _announce_when_watching(settings, served, ready_flag, insights, server)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import copy
 import itertools
+import socket
 from typing import Any
 
 from azure_speech_operator.kube import (
@@ -126,3 +127,9 @@ def _merge(target: JsonObject, patch: JsonObject) -> None:
             _merge(target[key], value)
         else:
             target[key] = copy.deepcopy(value)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

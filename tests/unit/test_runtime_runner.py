@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from tests.kubeapi.runner import BackgroundApi
+from tests.unit.runtime_fakes import free_port
 
 STARTED = "operator started"
 
@@ -29,12 +30,6 @@ def kubeconfig(tmp_path: Path) -> Iterator[Path]:
         yield api.write_kubeconfig(tmp_path / "kubeconfig")
     finally:
         api.stop()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Operator:

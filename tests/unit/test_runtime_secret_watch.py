@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import kopf
 import pytest
 import yaml
@@ -25,6 +26,7 @@ from azure_speech_operator.runner import (
 from azure_speech_operator.settings import OperatorSettings
 
 from tests.kubeapi.runner import BackgroundApi
+from tests.unit.runtime_fakes import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 SERVED = [ServedKind("SpeechEndpoint", "speechendpoints", "not imported in this test")]
@@ -86,7 +88,8 @@ async def test_rotated_secret_marks_blocked_resources(cluster: tuple[Path, KubeA
     path, kube = cluster
     await create_endpoint(kube, "blocked", "False")
     await create_endpoint(kube, "fine", "True")
-    settings = OperatorSettings(metrics_port=0)
+    port = free_port()
+    settings = OperatorSettings(metrics_port=port, metrics_address="127.0.0.1")
     registry = kopf.OperatorRegistry()
     contexts: list[OperatorContext] = []
 
@@ -94,11 +97,15 @@ async def test_rotated_secret_marks_blocked_resources(cluster: tuple[Path, KubeA
         contexts.append(default_context_factory(settings, kube_api, metrics))
         return contexts[-1]
 
+    metrics = Metrics()
+    configuration = load_configuration(str(path))
     register_runtime_handlers(
-        registry, settings, load_configuration(str(path)), SERVED, context_factory=factory
+        registry, settings, configuration, SERVED, metrics=metrics, context_factory=factory
     )
     stop = asyncio.Event()
-    operator = asyncio.create_task(run_operator(settings, registry=registry, served=SERVED, stop_flag=stop))
+    operator = asyncio.create_task(
+        run_operator(settings, registry=registry, served=SERVED, metrics=metrics, stop_flag=stop)
+    )
     try:
         await kube.request("POST", KubeApi.object_path("secrets", "team-a", group=""), body=secret("k0"))
         # The watch may start after the first write (then it is the initial state, not a change):
@@ -118,9 +125,10 @@ async def test_rotated_secret_marks_blocked_resources(cluster: tuple[Path, KubeA
         fine = await kube.get_object("speechendpoints", "team-a", "fine")
         assert fine is not None
         assert ROTATED_ANNOTATION not in (fine["metadata"].get("annotations") or {})
-        assert (
-            contexts and contexts[0].metrics.credential_triggers.labels("speechendpoints")._value.get() >= 1
-        )
+        assert contexts and contexts[0].metrics is metrics
+        async with httpx.AsyncClient() as http:
+            scraped = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+        assert 'azure_speech_operator_credential_secret_triggers_total{resource="speechendpoints"}' in scraped
         # kopf itself never wrote to the Secret (an event watch keeps no state on the watched object).
         stored = await kube.request("GET", KubeApi.object_path("secrets", "team-a", "creds", group=""))
         assert stored is not None and not (stored["metadata"].get("annotations") or {})
