@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 KEEP ?=
 PYTEST_ARGS ?=
 
-.PHONY: install demo test lint typecheck unit e2e bench clean tools
+.PHONY: install demo demo-stop test lint typecheck unit e2e bench clean tools
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ test: install lint typecheck
 
 demo: install
 	$(PY) -m tests.demo $(if $(KEEP),--keep,)
+
+# stops a demo left running by `make demo KEEP=1`
+demo-stop:
+	$(PY) -m tests.demo --stop
 
 bench: install
 	$(PY) -m bench

@@ -1,0 +1,292 @@
+"""`make demo`: the operator end to end on this machine, with no cluster and no Azure account.
+
+Starts the emulated Kubernetes API, the Azure simulator and `azure-speech-operator run`; applies crds/ and
+examples/ (pointed at the simulator, with a credentials Secret holding the simulator's key); waits until each
+example is Ready; prints `kubectl get` of both kinds and a short walkthrough; then deletes the examples
+(watching the operator remove their Azure endpoints) and stops everything.
+
+`--keep` (`make demo KEEP=1`) leaves the three processes running and prints how to point kubectl at them;
+`python -m tests.demo --stop` (`make demo-stop`) stops them later.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import re
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.e2e.harness import REPO, HarnessError, Kube, Operator, Simulator, wait_for
+
+GROUP = "speech.azure-operator.io"
+DEMO_NAMESPACE = "demo"
+STATE = REPO / "demo-state"
+
+
+def say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def step(text: str) -> None:
+    say(f"\n==> {text}")
+
+
+def load_examples(directory: Path) -> list[dict[str, Any]]:
+    docs: list[dict[str, Any]] = []
+    for path in sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml")):
+        docs.extend(doc for doc in yaml.safe_load_all(path.read_text()) if isinstance(doc, dict))
+    return docs
+
+
+def point_at_simulator(docs: list[dict[str, Any]], simulator: Simulator) -> list[dict[str, Any]]:
+    """The examples as the demo applies them: custom resources call the simulator (their `spec.azure`
+    endpoint), and every credentials Secret they name exists and holds the simulator's key."""
+    out: list[dict[str, Any]] = []
+    secrets: dict[tuple[str, str], dict[str, Any]] = {}
+    for original in docs:
+        doc = copy.deepcopy(original)
+        meta = doc.setdefault("metadata", {})
+        kind = doc.get("kind", "")
+        if kind != "Namespace":
+            meta.setdefault("namespace", DEMO_NAMESPACE)
+        if kind == "Secret":
+            secrets[(meta["namespace"], meta["name"])] = doc
+        if str(doc.get("apiVersion", "")).startswith(GROUP + "/"):
+            azure = doc.setdefault("spec", {}).setdefault("azure", {})
+            azure.pop("region", None)
+            azure["endpoint"] = simulator.url
+            ref = (azure.get("credentials") or {}).get("secretRef")
+            if ref:
+                key = (meta["namespace"], ref["name"])
+                secret = secrets.get(key)
+                if secret is None:
+                    secret = simulator.credentials_secret(
+                        meta["namespace"], ref["name"], ref.get("key", "key")
+                    )
+                    secrets[key] = secret
+                    out.append(secret)
+                else:
+                    secret.pop("stringData", None)
+                    secret["stringData"] = {ref.get("key", "key"): simulator.key}
+                    secret.pop("data", None)
+        out.append(doc)
+    namespaces = {d["metadata"]["namespace"] for d in out if d.get("kind") != "Namespace"}
+    declared = {d["metadata"]["name"] for d in out if d.get("kind") == "Namespace"}
+    extra = [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}}
+        for n in sorted(namespaces - declared)
+    ]
+    # namespaces first, then Secrets, then the rest, as a user would apply them
+    order = {"Namespace": 0, "Secret": 1}
+    return sorted(extra + out, key=lambda d: order.get(d.get("kind", ""), 2))
+
+
+def served_kinds(operator: Operator) -> list[str]:
+    match = re.search(r"operator started: serving (.*)", operator.logs())
+    if not match:
+        return []
+    return [kind for kind in ("SpeechEndpoint", "VoiceEndpoint") if kind in match.group(1)]
+
+
+def custom_resources(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [d for d in docs if str(d.get("apiVersion", "")).startswith(GROUP + "/")]
+
+
+def walkthrough(kube: Kube, simulator: Simulator, plurals: list[str]) -> str:
+    kinds = ",".join(plurals) or "crds"
+    return f"""
+What just happened: the operator saw the examples, created their endpoints in the simulated Azure Speech
+resource ({simulator.url}), and reports Azure's state back on each resource. Things to try:
+
+  export KUBECONFIG={kube.kubeconfig}
+  kubectl get {kinds} -A                      # printer columns: Ready, Azure Status, Reason, ...
+  kubectl describe spe -n {DEMO_NAMESPACE}                  # conditions and events
+  kubectl get events -n {DEMO_NAMESPACE}
+  kubectl annotate spe NAME -n {DEMO_NAMESPACE} speech.azure-operator.io/reconcile-requested-at="$(date -Is)"
+  kubectl delete spe NAME -n {DEMO_NAMESPACE}                # the operator deletes the Azure endpoint first
+  curl -s {simulator.url}/_sim/endpoints         # what the simulated Azure holds
+  curl -s {simulator.url}/_sim/requests          # every call the operator made
+
+The emulated API does not enforce RBAC (see docs/kubeapi.md)."""
+
+
+def stop_kept(state: Path) -> int:
+    pids_file = state / "pids.json"
+    if not pids_file.exists():
+        say("no demo is running (no demo-state/pids.json)")
+        return 0
+    pids: dict[str, int] = json.loads(pids_file.read_text())
+    for name in ("operator", "simulator", "kubeapi"):
+        pid = pids.get(name)
+        if pid is None:
+            continue
+        try:
+            os.kill(pid, signal.SIGTERM)
+            say(f"stopped {name} (pid {pid})")
+        except ProcessLookupError:
+            pass
+    for pid in pids.values():
+        _wait_gone(pid)
+    pids_file.unlink()
+    return 0
+
+
+def _wait_gone(pid: int, timeout: float = 20.0) -> None:
+    def gone() -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+    try:
+        wait_for(gone, timeout, f"pid {pid} to exit", interval=0.1)
+    except AssertionError:
+        os.kill(pid, signal.SIGKILL)
+
+
+def run(keep: bool, state: Path, timeout: float, examples: Path = REPO / "examples") -> int:
+    if shutil.which("kubectl") is None:
+        say("kubectl is not on PATH: `make install` installs Debian's kubernetes-client")
+        return 1
+    stop_kept(state)
+    if state.exists():
+        shutil.rmtree(state)
+    state.mkdir(parents=True)
+    kube = Kube(state)
+    simulator = Simulator(state, time_scale=0.01)
+    operator = Operator(state, kube.kubeconfig)
+    kept = False
+    try:
+        step("Starting the emulated Kubernetes API (python -m tests.kubeapi)")
+        kube.start()
+        say(f"    {kube.url}   kubeconfig: {kube.kubeconfig}")
+        step("Starting the Azure Speech simulator (azure-speech-operator simulate-azure)")
+        simulator.start()
+        say(f"    {simulator.url}")
+        step("Applying the CRDs in crds/")
+        for name in kube.apply_crds():
+            say(f"    {name}: Established")
+        step("Starting the operator (azure-speech-operator run, all namespaces)")
+        operator.start()
+        kinds = served_kinds(operator)
+        say(f"    ready; serving: {', '.join(kinds) or 'no kinds yet (no reconciler is built in)'}")
+        docs = point_at_simulator(load_examples(examples), simulator)
+        objects = custom_resources(docs)
+        if docs:
+            step("Applying examples/ (pointed at the simulator, with its key in the credentials Secret)")
+            for line in kube.apply(docs).splitlines():
+                say(f"    {line}")
+        else:
+            say("\n(examples/ holds no manifests yet)")
+        for obj in objects:
+            kind, meta = obj["kind"], obj["metadata"]
+            label = f"{kind} {meta['namespace']}/{meta['name']}"
+            if kind not in kinds:
+                say(f"    {label}: not reconciled (this build has no {kind} reconciler yet)")
+                continue
+            started = time.monotonic()
+            kube.wait_condition(kind, meta["name"], meta["namespace"], "Ready", timeout=timeout)
+            say(f"    {label}: Ready after {time.monotonic() - started:.1f}s")
+        plurals = [
+            crd["spec"]["names"]["plural"]
+            for crd in kube.list("CustomResourceDefinition")
+            if crd["spec"]["group"] == GROUP
+        ]
+        if plurals:
+            step(f"kubectl get {','.join(plurals)} -A")
+            say(kube.kubectl("get", ",".join(plurals), "-A").stdout.rstrip() or "    (none)")
+        if objects:
+            step(f"kubectl get events -n {DEMO_NAMESPACE}")
+            say(kube.kubectl("get", "events", "-n", DEMO_NAMESPACE).stdout.rstrip() or "    (none)")
+        say(walkthrough(kube, simulator, plurals))
+        if keep:
+            pids = {
+                name: proc.proc.pid
+                for name, proc in (
+                    ("kubeapi", kube.process),
+                    ("simulator", simulator.process),
+                    ("operator", operator.process),
+                )
+                if proc is not None and proc.proc is not None
+            }
+            (state / "pids.json").write_text(json.dumps(pids))
+            kept = True
+            step("Left running (KEEP=1)")
+            say(f"    export KUBECONFIG={kube.kubeconfig}")
+            say(f"    logs: {state}/{{kubeapi,simulator,operator}}.log")
+            say("    stop it with: make demo-stop")
+            return 0
+        if objects:
+            step("Deleting the examples: the operator removes their Azure endpoints, then its finalizer")
+            for obj in reversed(objects):
+                kind, meta = obj["kind"], obj["metadata"]
+                if kind not in kinds:
+                    kube.kubectl(
+                        "delete",
+                        kind.lower() + "." + GROUP,
+                        meta["name"],
+                        "-n",
+                        meta["namespace"],
+                        "--wait=false",
+                        check=False,
+                    )
+                    continue
+                started = time.monotonic()
+                kube.delete(kind, meta["name"], meta["namespace"], timeout=timeout)
+                elapsed = time.monotonic() - started
+                say(f"    {kind} {meta['namespace']}/{meta['name']}: gone after {elapsed:.1f}s")
+            say(f"    simulated Azure now holds {_count(simulator.endpoints())} endpoint(s)")
+        step("Demo finished: stopping the operator, the simulator and the emulated API")
+        return 0
+    except (HarnessError, AssertionError) as exc:
+        say(f"\nDEMO FAILED: {exc}")
+        for name, text in (
+            ("operator", operator.logs()),
+            ("simulator", simulator.logs()),
+            ("kubeapi", kube.logs()),
+        ):
+            say(f"\n--- last lines of the {name} log ({state}/{name}.log) ---")
+            say("\n".join(text.splitlines()[-40:]))
+        return 1
+    finally:
+        if not kept:
+            operator.stop()
+            simulator.stop()
+            kube.stop()
+
+
+def _count(endpoints: Any) -> int:
+    if isinstance(endpoints, dict):
+        return sum(len(v) for v in endpoints.values() if isinstance(v, list))
+    if isinstance(endpoints, list):
+        return len(endpoints)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.demo", description=__doc__.splitlines()[0])
+    parser.add_argument("--keep", action="store_true", help="leave everything running (make demo KEEP=1)")
+    parser.add_argument("--stop", action="store_true", help="stop a demo left running with --keep")
+    parser.add_argument(
+        "--state-dir", type=Path, default=STATE, help="logs, kubeconfig and pids (demo-state/)"
+    )
+    parser.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for each example")
+    parser.add_argument("--examples", type=Path, default=REPO / "examples", help="manifests to apply")
+    args = parser.parse_args(argv)
+    if args.stop:
+        return stop_kept(args.state_dir)
+    return run(args.keep, args.state_dir, args.timeout, args.examples)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
