@@ -13,17 +13,11 @@ import hashlib
 import json
 from typing import TYPE_CHECKING, Any
 
+from .admission import openapi_v2_document, openapi_v3_documents
 from .resources import ResourceType
 
 if TYPE_CHECKING:
     from .registry import Registry
-
-try:
-    from .admission import openapi_v2_document as _admission_v2
-    from .admission import openapi_v3_documents as _admission_v3
-except ImportError:  # pragma: no cover - only while the admission package is missing
-    _admission_v2 = None  # type: ignore[assignment]
-    _admission_v3 = None  # type: ignore[assignment]
 
 _QUERY = ["dryRun", "fieldManager", "fieldValidation", "pretty"]
 
@@ -96,8 +90,7 @@ def v3_document(registry: Registry, gv_path: str) -> dict[str, Any] | None:
     if not rtypes:
         return None
     doc: dict[str, Any] = {}
-    if _admission_v3 is not None and any(r.custom for r in rtypes):
-        doc = dict(_admission_v3(registry.crds()).get(gv_path) or {})
+    doc = dict(openapi_v3_documents(registry.crds()).get(gv_path) or {})
     doc.setdefault("openapi", "3.0.0")
     doc.setdefault("info", {"title": "Kubernetes", "version": "v1.32.0-emulated"})
     doc.setdefault("components", {"schemas": {}})
@@ -117,13 +110,6 @@ def v3_index(registry: Registry) -> dict[str, Any]:
 
 
 def v2_document(registry: Registry) -> dict[str, Any]:
-    if _admission_v2 is not None:
-        doc = dict(_admission_v2(registry.crds()))
-    else:
-        doc = {
-            "swagger": "2.0",
-            "info": {"title": "Kubernetes", "version": "v1.32.0-emulated"},
-            "definitions": {},
-        }
+    doc = dict(openapi_v2_document(registry.crds()))
     doc.setdefault("paths", {})
     return doc

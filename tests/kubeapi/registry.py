@@ -16,18 +16,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from . import errors, eventsapi, patches
+from .admission import AdmissionError, CustomResourceAdmission, StructuralSchemaError, check_structural
 from .errors import ApiError
 from .resources import ResourceType, builtin_types, types_from_crd
 from .selectors import field_matcher, label_matcher
 from .store import Key, Store
-
-try:  # the admission package is developed alongside; without it custom objects are stored as sent
-    from .admission import AdmissionError, CustomResourceAdmission, StructuralSchemaError, check_structural
-except ImportError:  # pragma: no cover - only while the admission package is missing
-    AdmissionError = None  # type: ignore[assignment,misc]
-    CustomResourceAdmission = None  # type: ignore[assignment,misc]
-    StructuralSchemaError = None  # type: ignore[assignment,misc]
-    check_structural = None  # type: ignore[assignment]
 
 CRD_KEY: Key = ("apiextensions.k8s.io", "customresourcedefinitions")
 NAMESPACE_KEY: Key = ("", "namespaces")
@@ -527,7 +520,7 @@ class Registry:
         view_old = self.view(rtype, old) if old is not None else None
         try:
             admitted: dict[str, Any] = admission.admit(rtype.version, obj, view_old, subresource=subresource)
-        except AdmissionError as exc:  # type: ignore[misc]
+        except AdmissionError as exc:
             raise ApiError(
                 422,
                 "Invalid",
@@ -549,7 +542,7 @@ class Registry:
         return admitted
 
     def _admission_for(self, rtype: ResourceType) -> Any:
-        if CustomResourceAdmission is None or rtype.crd_name is None:
+        if rtype.crd_name is None:
             return None
         crd = self.store.get(CRD_KEY, "", rtype.crd_name)
         if crd is None:
@@ -613,10 +606,10 @@ class Registry:
             causes.append(
                 ("spec.group", "FieldValueInvalid", f'Invalid value: "{group}": field is immutable')
             )
-        if not causes and check_structural is not None:
+        if not causes:
             try:
                 check_structural(crd)
-            except StructuralSchemaError as exc:  # type: ignore[misc]
+            except StructuralSchemaError as exc:
                 for violation in exc.violations:
                     field_path, _, message = violation.partition(": ")
                     causes.append((field_path, "FieldValueInvalid", message or violation))

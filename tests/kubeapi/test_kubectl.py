@@ -152,3 +152,24 @@ def test_get_events_table(kubectl: Kubectl, http: httpx.Client) -> None:
     lines = kubectl("get", "events").stdout.splitlines()
     assert lines[0].split() == ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
     assert lines[1].split() == ["0s", "Normal", "Reconciled", "widget/w", "all", "good"]
+
+
+def test_explain_reads_the_openapi_v3_schemas(crd: None, kubectl: Kubectl) -> None:
+    custom = kubectl("explain", "widgets.spec.size").stdout
+    assert "KIND:       Widget" in custom and "FIELD: size <integer>" in custom
+    assert "KIND:       ConfigMap" in kubectl("explain", "configmap").stdout
+
+
+def test_openapi_v3_advertises_server_side_field_validation(crd: None, http: httpx.Client) -> None:
+    index = http.get("/openapi/v3").json()["paths"]
+    assert {"api/v1", "apis/example.com/v1", "apis/apiextensions.k8s.io/v1"} <= set(index)
+    doc = http.get(index["apis/example.com/v1"]["serverRelativeURL"]).json()
+    patch = doc["paths"]["/apis/example.com/v1/namespaces/{namespace}/widgets/{name}"]["patch"]
+    assert patch["x-kubernetes-group-version-kind"] == {
+        "group": "example.com",
+        "version": "v1",
+        "kind": "Widget",
+    }
+    assert "fieldValidation" in [p["name"] for p in patch["parameters"]]
+    # custom resources take no strategic merge patch, so kubectl sends a JSON merge patch
+    assert "application/strategic-merge-patch+json" not in patch["requestBody"]["content"]
