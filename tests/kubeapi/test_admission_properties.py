@@ -189,7 +189,7 @@ def test_rejections_are_well_formed(obj: dict[str, Any], old: dict[str, Any]) ->
         body["message"] == f'Transcriber.test.admission.io "t" is invalid: {aggregate_message(result.causes)}'
     )
     for cause in result.causes:
-        assert re.fullmatch(r"<nil>|[A-Za-z][\w.\[\]-]*(\[[^\]]*\])*[^\s]*", cause.field), cause.field
+        assert cause.field == "<nil>" or re.match(r"(spec|status|apiVersion|kind)(\W|$)", cause.field), cause
         assert cause.type.startswith(("FieldValue", "InternalError"))
         assert "evaluating rule" not in cause.message, cause.message
 

@@ -13,24 +13,19 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import celpy
-import lark
-from celpy import celtypes
-from celpy.adapter import json_to_cel
-from celpy.celparser import CELParseError
-from celpy.evaluation import CELEvalError
+import cel as cel_engine
 
-from .celfuncs import FUNCTIONS, KNOWN_FUNCTIONS, CelOptional
+from .celfuncs import FUNCTIONS, KNOWN_FUNCTIONS
 from .errors import FieldError, Path, PathSeg, field_error
 
 Schema = dict[str, Any]
 
-_ENV = celpy.Environment()
 _RESERVED = {
     "true", "false", "null", "in", "as", "break", "const", "continue", "else", "for", "function", "if",
     "import", "let", "loop", "package", "namespace", "return", "var", "void", "while",
 }  # fmt: skip
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_MACRO_VAR = re.compile(r"\.(?:all|exists|exists_one|map|filter)\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*,")
 
 
 class CelCompileError(Exception):
@@ -56,35 +51,25 @@ def escape_property(name: str) -> str | None:
     return escaped if _IDENT.match(escaped) else None
 
 
-def _idents(tree: lark.Tree[Any]) -> set[str]:
-    found: set[str] = set()
-    for sub in tree.iter_subtrees():
-        if sub.data == "ident":
-            found.add(str(sub.children[0]))
-    return found
-
-
-def _called(tree: lark.Tree[Any]) -> set[str]:
-    names: set[str] = set()
-    for sub in tree.iter_subtrees():
-        if sub.data in ("member_dot_arg", "ident_arg", "dot_ident_arg"):
-            for child in sub.children:
-                if isinstance(child, lark.Token) and child.type == "IDENT":
-                    names.add(str(child))
-                    break
-    return names
-
-
-def _compile(source: str, path: str) -> tuple[Any, lark.Tree[Any]]:
+def _compile(source: str, path: str) -> Any:
+    """Parses source and checks that it only calls known functions and names known variables."""
     try:
-        tree = _ENV.compile(source)
-    except CELParseError as exc:
-        raise CelCompileError(path, source, f"compilation failed: ERROR: <input>: {exc}") from None
-    unknown = sorted(_called(tree) - KNOWN_FUNCTIONS)
+        program = cel_engine.compile(source)
+    except ValueError as exc:
+        text = str(exc)
+        detail = text[text.index("ERROR:") :] if "ERROR:" in text else text
+        raise CelCompileError(path, source, f"compilation failed: {detail}") from None
+    called = {f for f in program.functions() if f[0] not in "_@!"}
+    unknown = sorted(called - KNOWN_FUNCTIONS)
     if unknown:
         detail = f"compilation failed: ERROR: <input>: undeclared reference to '{unknown[0]}'"
         raise CelCompileError(path, source, detail)
-    return _ENV.program(tree, functions=FUNCTIONS), tree
+    bound = set(_MACRO_VAR.findall(source)) | {"self", "oldSelf", "optional"}
+    strangers = sorted(set(program.variables()) - bound)
+    if strangers:
+        detail = f"compilation failed: ERROR: <input>: undeclared reference to '{strangers[0]}'"
+        raise CelCompileError(path, source, detail)
+    return program
 
 
 @dataclass
@@ -155,10 +140,10 @@ class CelValidator:
         source = spec.get("rule")
         if not isinstance(source, str) or not source.strip():
             raise CelCompileError(f"{path}.rule", str(source), "rule is not specified")
-        program, tree = _compile(source, f"{path}.rule")
+        program = _compile(source, f"{path}.rule")
         message_program = None
         if spec.get("messageExpression"):
-            message_program, _ = _compile(spec["messageExpression"], f"{path}.messageExpression")
+            message_program = _compile(spec["messageExpression"], f"{path}.messageExpression")
         field_path: tuple[str, ...] = ()
         if spec.get("fieldPath"):
             field_path = _parse_field_path(spec["fieldPath"], f"{path}.fieldPath")
@@ -170,7 +155,7 @@ class CelValidator:
             "FieldValueDuplicate",
         ):
             raise CelCompileError(f"{path}.reason", str(reason), "unsupported reason")
-        transition = "oldSelf" in _idents(tree)
+        transition = "oldSelf" in program.variables()
         return Rule(
             rule=source,
             program=program,
@@ -260,42 +245,37 @@ class CelValidator:
         errors: list[FieldError],
     ) -> None:
         cel_self = to_cel(value, schema)
-        cel_old: Any = None
-        if has_old:
-            cel_old = to_cel(old, schema)
+        cel_old: Any = to_cel(old, schema) if has_old else None
+        context = cel_engine.Context(variables={"self": cel_self}, functions=FUNCTIONS)
         for rule in rules:
-            activation: dict[str, Any] = {"self": cel_self}
             if rule.transition:
                 if rule.optional_old_self:
-                    activation["oldSelf"] = CelOptional(cel_old, present=has_old)
+                    optional = cel_engine.OptionalValue
+                    context.add_variable("oldSelf", optional.of(cel_old) if has_old else optional.none())
                 elif not has_old:
                     continue
                 else:
-                    activation["oldSelf"] = cel_old
+                    context.add_variable("oldSelf", cel_old)
             try:
-                result = rule.program.evaluate(activation)
-            except CELEvalError as exc:
+                result = rule.program.execute(context)
+            except Exception as exc:  # the engine raises builtin exception types for evaluation errors
                 detail = f"{describe_eval_error(exc)} evaluating rule: {rule.rule}"
                 errors.append(field_error(path, "FieldValueInvalid", schema_type(schema), detail))
                 continue
-            if isinstance(result, CELEvalError):
-                detail = f"{describe_eval_error(result)} evaluating rule: {rule.rule}"
-                errors.append(field_error(path, "FieldValueInvalid", schema_type(schema), detail))
+            if result is True:
                 continue
-            if result is True or (isinstance(result, celtypes.BoolType) and bool(result)):
-                continue
-            if not isinstance(result, bool | celtypes.BoolType):
+            if result is not False:
                 detail = f"rule did not evaluate to a bool: {rule.rule}"
                 errors.append(field_error(path, "FieldValueInvalid", schema_type(schema), detail))
                 continue
-            errors.append(self._failure(rule, activation, schema, path))
+            errors.append(self._failure(rule, context, schema, path))
 
-    def _failure(self, rule: Rule, activation: dict[str, Any], schema: Schema, path: Path) -> FieldError:
+    def _failure(self, rule: Rule, context: Any, schema: Schema, path: Path) -> FieldError:
         message = rule.message or f"failed rule: {rule.rule}"
         if rule.message_program is not None:
             try:
-                produced = rule.message_program.evaluate(activation)
-            except CELEvalError:
+                produced = rule.message_program.execute(context)
+            except Exception:  # a failing messageExpression falls back to the static message
                 produced = None
             if isinstance(produced, str) and produced.strip() and "\n" not in produced:
                 message = str(produced)
@@ -323,70 +303,107 @@ def schema_type(schema: Schema) -> str:
     return str(schema.get("type") or "")
 
 
-def describe_eval_error(exc: CELEvalError) -> str:
-    text = str(exc.args[0]) if exc.args else "evaluation error"
-    text = text.split(" (in activation", 1)[0]
-    missing = re.match(r"no such member in mapping: '(.*)'$", text)
-    if missing:
-        return f"no such key: {missing.group(1)}"
+_FUNCTION_FAILURE = re.compile(r"Python function call failed: \w+: (.*?)\. Check function arguments")
+_UNDEFINED = re.compile(r"Undefined variable or function: '([^']*)'")
+
+
+def describe_eval_error(exc: Exception) -> str:
+    """The engine's error as cel-go words it (what kube-apiserver prints)."""
+    text = str(exc.args[0]) if exc.args else type(exc).__name__
+    if isinstance(exc, KeyError):
+        return f"no such key: {text}"
+    if isinstance(exc, ZeroDivisionError):
+        return "division by zero"
+    if isinstance(exc, TypeError) and text.startswith("No such overload"):
+        return "no such overload"
+    failed = _FUNCTION_FAILURE.search(text)
+    if failed:
+        return failed.group(1)
+    undefined = _UNDEFINED.search(text)
+    if undefined:
+        return f"undeclared reference to '{undefined.group(1)}'"
     return text
 
 
 # ---------------------------------------------------------------- values
 
+_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(text: str) -> datetime.timedelta | None:
+    """Go's time.ParseDuration (a `format: duration` string becomes a CEL duration); None if it fails."""
+    body = text[1:] if text[:1] in "+-" else text
+    if body == "0":
+        return datetime.timedelta(0)
+    pos, seconds = 0, 0.0
+    while pos < len(body):
+        match = _DURATION_PART.match(body, pos)
+        if not match:
+            return None
+        seconds += float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+        pos = match.end()
+    if not body:
+        return None
+    return datetime.timedelta(seconds=-seconds if text.startswith("-") else seconds)
+
+
+def _timestamp(text: str, date_only: bool) -> datetime.datetime | None:
+    try:
+        if date_only:
+            return datetime.datetime.fromisoformat(text).replace(tzinfo=datetime.UTC)
+        parsed = datetime.datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.UTC)
+
 
 def to_cel(value: Any, schema: Schema | None) -> Any:
-    """A decoded JSON value as the CEL value Kubernetes binds: typed by the schema node it sits at."""
+    """A decoded JSON value as Kubernetes binds it in CEL: typed by the schema node it sits at.
+
+    Object properties get their escaped CEL names, `number` fields are doubles, strings with format date-time/
+    date, duration and byte are timestamps, durations and bytes.
+    """
     if value is None:
         return None
     schema = schema or {}
     if isinstance(value, dict):
         props: dict[str, Schema] = schema.get("properties") or {}
         additional = schema.get("additionalProperties")
-        out: dict[Any, Any] = {}
+        out: dict[str, Any] = {}
         for key, child in value.items():
             if key in props:
                 name = escape_property(key)
                 if name is not None:
-                    out[celtypes.StringType(name)] = to_cel(child, props[key])
+                    out[name] = to_cel(child, props[key])
             elif isinstance(additional, dict):
-                out[celtypes.StringType(key)] = to_cel(child, additional)
+                out[key] = to_cel(child, additional)
             else:
-                out[celtypes.StringType(key)] = to_cel(child, None)
-        return celtypes.MapType(out)
+                out[key] = to_cel(child, None)
+        return out
     if isinstance(value, list):
         items = schema.get("items")
-        return celtypes.ListType([to_cel(v, items if isinstance(items, dict) else None) for v in value])
+        return [to_cel(v, items if isinstance(items, dict) else None) for v in value]
     if isinstance(value, bool):
-        return celtypes.BoolType(value)
+        return value
     kind = schema.get("type")
     if isinstance(value, int | float):
-        if kind == "number" or (kind != "integer" and isinstance(value, float) and not value.is_integer()):
-            return celtypes.DoubleType(value)
-        return celtypes.IntType(int(value))
-    if isinstance(value, str):
+        if kind == "number":
+            return float(value)
+        if isinstance(value, float) and value.is_integer() and kind == "integer":
+            return int(value)
+        return value
+    if isinstance(value, str) and kind == "string":
         fmt = schema.get("format")
-        if kind == "string" and fmt in ("date-time", "datetime"):
+        converted: Any = None
+        if fmt in ("date-time", "datetime", "date"):
+            converted = _timestamp(value, fmt == "date")
+        elif fmt == "duration":
+            converted = parse_duration(value)
+        elif fmt == "byte":
             try:
-                return celtypes.TimestampType(value)
+                converted = base64.b64decode(value, validate=True)
             except ValueError:
-                return celtypes.StringType(value)
-        if kind == "string" and fmt == "date":
-            try:
-                return celtypes.TimestampType(
-                    datetime.datetime.fromisoformat(value).replace(tzinfo=datetime.UTC)
-                )
-            except ValueError:
-                return celtypes.StringType(value)
-        if kind == "string" and fmt == "duration":
-            try:
-                return celtypes.DurationType(value)
-            except ValueError:
-                return celtypes.StringType(value)
-        if kind == "string" and fmt == "byte":
-            try:
-                return celtypes.BytesType(base64.b64decode(value))
-            except ValueError:
-                return celtypes.StringType(value)
-        return celtypes.StringType(value)
-    return json_to_cel(value)
+                converted = None
+        return value if converted is None else converted
+    return value

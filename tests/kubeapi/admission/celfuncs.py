@@ -1,8 +1,10 @@
-"""The Kubernetes CEL extension libraries that CRD rules commonly use, for cel-python.
+"""The Kubernetes CEL libraries that CRD rules commonly use, for the `cel` package (a Rust CEL engine).
 
-cel-python ships the CEL standard library (size, contains, startsWith, endsWith, matches, the macros has/all/
-exists/exists_one/map/filter, timestamps and durations). Kubernetes adds the strings, lists, regex and URL
-libraries; their functions are registered here as cel-python calls them (receiver first).
+The engine implements the CEL core: size, contains, startsWith, endsWith, matches, the macros (has, all,
+exists, exists_one, map, filter), conversions, timestamps, durations and optionals (optional.of/none,
+hasValue, value, orValue). Kubernetes adds the strings, lists, regex and URL libraries; they are Python
+functions here, called receiver first (`x.f(y)` is `f(x, y)`). They raise ValueError for bad input, which the
+caller reports as an evaluation error.
 """
 
 from __future__ import annotations
@@ -10,126 +12,98 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
-from celpy import celtypes
-from celpy.evaluation import CELEvalError
-
-
-class CelOptional:
-    """An optional value: what oldSelf is bound to for rules with optionalOldSelf."""
-
-    def __init__(self, value: Any = None, present: bool = False) -> None:
-        self.value = value
-        self.present = present
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, CelOptional) and (self.present, self.value) == (other.present, other.value)
-
-    def __hash__(self) -> int:
-        return hash(self.present)
+_URL_KEY = "__url__"
 
 
-class CelURL:
-    """The value url(string) returns."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.parts = urlsplit(text)
+def _index_error(i: int) -> ValueError:
+    return ValueError(f"index out of range: {i}")
 
 
-def _err(message: str) -> CELEvalError:
-    return CELEvalError(message)
-
-
-def _str(value: Any) -> celtypes.StringType:
-    return celtypes.StringType(value)
-
-
-def char_at(s: str, i: int) -> Any:
+def char_at(s: str, i: int) -> str:
     if i < 0 or i > len(s):
-        return _err(f"index out of range: {i}")
-    return _str(s[i] if i < len(s) else "")
+        raise _index_error(i)
+    return s[i] if i < len(s) else ""
 
 
-def index_of(target: Any, sub: Any, start: Any = None) -> Any:
+def index_of(target: Any, sub: Any, start: int = 0) -> int:
     if isinstance(target, list):
         for i, item in enumerate(target):
-            if item == sub:
-                return celtypes.IntType(i)
-        return celtypes.IntType(-1)
-    begin = 0 if start is None else int(start)
-    if begin < 0 or begin > len(target):
-        return _err(f"index out of range: {begin}")
-    return celtypes.IntType(target.find(sub, begin))
+            if item == sub and type(item) is type(sub):
+                return i
+        return -1
+    if start < 0 or start > len(target):
+        raise _index_error(start)
+    return int(target.find(sub, start))
 
 
-def last_index_of(target: Any, sub: Any, end: Any = None) -> Any:
+def last_index_of(target: Any, sub: Any, end: int | None = None) -> int:
     if isinstance(target, list):
         for i in range(len(target) - 1, -1, -1):
-            if target[i] == sub:
-                return celtypes.IntType(i)
-        return celtypes.IntType(-1)
+            if target[i] == sub and type(target[i]) is type(sub):
+                return i
+        return -1
     if end is None:
-        return celtypes.IntType(target.rfind(sub))
-    stop = int(end)
-    if stop < 0 or stop >= len(target):
-        return _err(f"index out of range: {stop}")
-    return celtypes.IntType(target.rfind(sub, 0, stop + len(sub)))
+        return int(target.rfind(sub))
+    if end < 0 or end >= len(target):
+        raise _index_error(end)
+    return int(target.rfind(sub, 0, end + len(sub)))
 
 
-def lower_ascii(s: str) -> Any:
-    return _str("".join(c.lower() if c.isascii() else c for c in s))
+def lower_ascii(s: str) -> str:
+    return "".join(c.lower() if c.isascii() else c for c in s)
 
 
-def upper_ascii(s: str) -> Any:
-    return _str("".join(c.upper() if c.isascii() else c for c in s))
+def upper_ascii(s: str) -> str:
+    return "".join(c.upper() if c.isascii() else c for c in s)
 
 
-def replace(s: str, old: str, new: str, n: Any = None) -> Any:
-    count = -1 if n is None else int(n)
-    return _str(s.replace(old, new, count))
+def replace(s: str, old: str, new: str, n: int = -1) -> str:
+    return s.replace(old, new, n)
 
 
-def split(s: str, sep: str, n: Any = None) -> Any:
-    limit = -1 if n is None else int(n)
-    if limit == 0:
-        return celtypes.ListType([])
+def split(s: str, sep: str, n: int = -1) -> list[str]:
+    if n == 0:
+        return []
     if sep == "":
         parts = list(s)
-        if limit > 0 and len(parts) > limit:
-            parts = [*parts[: limit - 1], "".join(parts[limit - 1 :])]
-    else:
-        parts = s.split(sep, limit - 1 if limit > 0 else -1)
-    return celtypes.ListType([_str(p) for p in parts])
+        if n > 0 and len(parts) > n:
+            parts = [*parts[: n - 1], "".join(parts[n - 1 :])]
+        return parts
+    return s.split(sep, n - 1 if n > 0 else -1)
 
 
-def substring(s: str, start: int, end: Any = None) -> Any:
-    stop = len(s) if end is None else int(end)
-    if start < 0 or stop > len(s) or start > stop:
-        return _err(f"index out of range: {start if start < 0 or start > stop else stop}")
-    return _str(s[int(start) : stop])
+def substring(s: str, start: int, end: int | None = None) -> str:
+    stop = len(s) if end is None else end
+    if start < 0 or start > len(s):
+        raise _index_error(start)
+    if stop < start or stop > len(s):
+        raise _index_error(stop)
+    return s[start:stop]
 
 
-def trim(s: str) -> Any:
-    return _str(s.strip())
+def trim(s: str) -> str:
+    return s.strip()
 
 
-def join(items: list[Any], sep: Any = None) -> Any:
-    return _str(("" if sep is None else str(sep)).join(str(i) for i in items))
+def join(items: list[Any], sep: str = "") -> str:
+    if not all(isinstance(i, str) for i in items):
+        raise ValueError("join: list must contain only strings")
+    return sep.join(items)
 
 
-def reverse(s: str) -> Any:
-    return _str(s[::-1])
+def reverse(s: Any) -> Any:
+    return s[::-1]
 
 
-def is_sorted(items: list[Any]) -> Any:
-    return celtypes.BoolType(all(items[i] <= items[i + 1] for i in range(len(items) - 1)))
+def is_sorted(items: list[Any]) -> bool:
+    return all(items[i] <= items[i + 1] for i in range(len(items) - 1))
 
 
 def list_sum(items: list[Any]) -> Any:
     if not items:
-        return celtypes.IntType(0)
+        return 0
     total = items[0]
     for item in items[1:]:
         total = total + item
@@ -137,91 +111,76 @@ def list_sum(items: list[Any]) -> Any:
 
 
 def list_min(items: list[Any]) -> Any:
-    return min(items) if items else _err("min(list) argument must not be empty")
+    if not items:
+        raise ValueError("min(list) argument must not be empty")
+    return min(items)
 
 
 def list_max(items: list[Any]) -> Any:
-    return max(items) if items else _err("max(list) argument must not be empty")
+    if not items:
+        raise ValueError("max(list) argument must not be empty")
+    return max(items)
 
 
-def find(s: str, pattern: str) -> Any:
+def find(s: str, pattern: str) -> str:
     match = re.search(pattern, s)
-    return _str(match.group(0) if match else "")
+    return match.group(0) if match else ""
 
 
-def find_all(s: str, pattern: str, n: Any = None) -> Any:
+def find_all(s: str, pattern: str, n: int = -1) -> list[str]:
     found = [m.group(0) for m in re.finditer(pattern, s)]
-    if n is not None and int(n) >= 0:
-        found = found[: int(n)]
-    return celtypes.ListType([_str(f) for f in found])
+    return found[:n] if n >= 0 else found
 
 
 def _url_ok(text: str) -> bool:
+    # Go's url.ParseRequestURI: an absolute URI or an absolute path
     if not text or any(c.isspace() for c in text):
         return False
-    if text.startswith("/"):
-        return True
-    parts = urlsplit(text)
-    return bool(parts.scheme)
+    return text.startswith("/") or bool(urlsplit(text).scheme)
 
 
-def is_url(text: str) -> Any:
-    return celtypes.BoolType(_url_ok(text))
+def is_url(text: str) -> bool:
+    return _url_ok(text)
 
 
-def url(text: str) -> Any:
+def url(text: str) -> dict[str, str]:
     if not _url_ok(text):
-        return _err(f"URL parse error during conversion from string: parse {text!r}: invalid URI")
-    return CelURL(text)
+        raise ValueError(f"URL parse error during conversion from string: parse {text!r}: invalid URI")
+    return {_URL_KEY: text}
 
 
-def get_scheme(u: CelURL) -> Any:
-    return _str(u.parts.scheme)
+def _parts(u: Any) -> Any:
+    if not isinstance(u, dict) or _URL_KEY not in u:
+        raise ValueError("no such overload: expected a URL")
+    return urlsplit(u[_URL_KEY])
 
 
-def get_host(u: CelURL) -> Any:
-    return _str(u.parts.netloc.rsplit("@", 1)[-1])
+def get_scheme(u: Any) -> str:
+    return str(_parts(u).scheme)
 
 
-def get_hostname(u: CelURL) -> Any:
-    return _str(u.parts.hostname or "")
+def get_host(u: Any) -> str:
+    return str(_parts(u).netloc.rsplit("@", 1)[-1])
 
 
-def get_port(u: CelURL) -> Any:
-    host = u.parts.netloc.rsplit("@", 1)[-1]
+def get_hostname(u: Any) -> str:
+    return str(_parts(u).hostname or "")
+
+
+def get_port(u: Any) -> str:
+    host = _parts(u).netloc.rsplit("@", 1)[-1]
     if host.startswith("["):
-        _, _, rest = host.partition("]")
-        return _str(rest[1:] if rest.startswith(":") else "")
-    return _str(host.rpartition(":")[2] if ":" in host else "")
+        rest = host.partition("]")[2]
+        return rest[1:] if rest.startswith(":") else ""
+    return host.rpartition(":")[2] if ":" in host else ""
 
 
-def get_escaped_path(u: CelURL) -> Any:
-    return _str(u.parts.path)
+def get_escaped_path(u: Any) -> str:
+    return str(_parts(u).path)
 
 
-def get_query(u: CelURL) -> Any:
-    from urllib.parse import parse_qs
-
-    parsed = parse_qs(u.parts.query, keep_blank_values=True)
-    return celtypes.MapType({_str(k): celtypes.ListType([_str(v) for v in vs]) for k, vs in parsed.items()})
-
-
-def has_value(opt: Any) -> Any:
-    if not isinstance(opt, CelOptional):
-        return _err("no such overload: hasValue")
-    return celtypes.BoolType(opt.present)
-
-
-def value(opt: Any) -> Any:
-    if not isinstance(opt, CelOptional):
-        return _err("no such overload: value")
-    return opt.value if opt.present else _err("optional.none() dereference")
-
-
-def or_value(opt: Any, default: Any) -> Any:
-    if not isinstance(opt, CelOptional):
-        return _err("no such overload: orValue")
-    return opt.value if opt.present else default
+def get_query(u: Any) -> dict[str, list[str]]:
+    return {k: list(v) for k, v in parse_qs(_parts(u).query, keep_blank_values=True).items()}
 
 
 FUNCTIONS: dict[str, Callable[..., Any]] = {
@@ -250,42 +209,16 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "getPort": get_port,
     "getEscapedPath": get_escaped_path,
     "getQuery": get_query,
-    "hasValue": has_value,
-    "value": value,
-    "orValue": or_value,
 }
 
-# Everything a rule may call: ours, cel-python's built-ins and the macros.
-KNOWN_FUNCTIONS = frozenset(FUNCTIONS) | {
-    "size",
-    "contains",
-    "startsWith",
-    "endsWith",
-    "matches",
-    "has",
-    "all",
-    "exists",
-    "exists_one",
-    "map",
-    "filter",
-    "type",
-    "int",
-    "uint",
-    "double",
-    "string",
-    "bytes",
-    "bool",
-    "duration",
-    "timestamp",
-    "dyn",
-    "getDate",
-    "getDayOfMonth",
-    "getDayOfWeek",
-    "getDayOfYear",
-    "getFullYear",
-    "getMonth",
-    "getHours",
-    "getMilliseconds",
-    "getMinutes",
-    "getSeconds",
-}
+# What the engine itself provides (as the names Program.functions() reports).
+NATIVE_FUNCTIONS = frozenset(
+    {
+        "size", "contains", "startsWith", "endsWith", "matches", "int", "uint", "double", "string", "bytes",
+        "timestamp", "duration", "type", "dyn", "getFullYear", "getMonth", "getDayOfMonth", "getDayOfYear",
+        "getDayOfWeek", "getDate", "getHours", "getMinutes", "getSeconds", "getMilliseconds", "of", "none",
+        "ofNonZeroValue", "hasValue", "value", "orValue", "or",
+    }
+)  # fmt: skip
+
+KNOWN_FUNCTIONS = NATIVE_FUNCTIONS | frozenset(FUNCTIONS)
