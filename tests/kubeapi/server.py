@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from . import errors, openapi, patches, tables
+from . import errors, openapi, patches, protobuf, tables
 from .errors import ApiError
 from .registry import Registry
 from .resources import ResourceType
@@ -499,6 +499,13 @@ def _wants_table(request: web.Request) -> bool:
 async def _read_body(request: web.Request) -> Any:
     raw = await request.read()
     content_type = request.content_type
+    if content_type == "application/vnd.kubernetes.protobuf":
+        try:
+            return protobuf.decode(raw)
+        except protobuf.ProtobufError:
+            raise errors.unsupported_media_type(
+                content_type, ["application/json", "application/yaml"]
+            ) from None
     if "protobuf" in content_type or "cbor" in content_type:
         raise errors.unsupported_media_type(content_type, ["application/json", "application/yaml"])
     try:

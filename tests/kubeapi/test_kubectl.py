@@ -128,11 +128,17 @@ def test_apply_configmap_uses_strategic_merge(kubectl: Kubectl, tmp_path: Path) 
     assert json.loads(kubectl("get", "cm", "cm", "-o", "json").stdout)["data"] == {"a": "1"}
 
 
-def test_imperative_create_sends_protobuf_which_is_refused(kubectl: Kubectl) -> None:
-    proc = kubectl("create", "namespace", "imperative", check=False)
-    assert proc.returncode != 0
-    assert "UnsupportedMediaType" in proc.stderr or "unknown format" in proc.stderr
-    kubectl("apply", "-f", "-", input="apiVersion: v1\nkind: Namespace\nmetadata:\n  name: imperative\n")
+def test_imperative_creates_send_protobuf_which_is_decoded(kubectl: Kubectl) -> None:
+    kubectl("create", "namespace", "imperative")
+    kubectl("create", "configmap", "cm", "--from-literal=a=b", "-n", "imperative")
+    kubectl("create", "secret", "generic", "creds", "--from-literal=key=hunter2", "-n", "imperative")
+    secret = json.loads(kubectl("get", "secret", "creds", "-n", "imperative", "-o", "json").stdout)
+    assert secret["data"] == {"key": "aHVudGVyMg=="} and secret["type"] == "Opaque"
+    configmap = json.loads(kubectl("get", "cm", "cm", "-n", "imperative", "-o", "json").stdout)
+    assert configmap["data"] == {"a": "b"}
+    kubectl("label", "namespace", "imperative", "team=a")
+    labels = json.loads(kubectl("get", "ns", "imperative", "-o", "json").stdout)["metadata"]["labels"]
+    assert labels == {"kubernetes.io/metadata.name": "imperative", "team": "a"}
 
 
 def test_get_events_table(kubectl: Kubectl, http: httpx.Client) -> None:

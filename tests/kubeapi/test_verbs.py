@@ -383,10 +383,14 @@ def test_leases_round_trip(http: httpx.Client) -> None:
     assert http.put(f"{path}/lock", json=created).json()["spec"]["holderIdentity"] == "b"
 
 
-def test_protobuf_bodies_are_415(http: httpx.Client) -> None:
+def test_protobuf_bodies_of_other_kinds_are_415(http: httpx.Client) -> None:
+    # runtime.Unknown{typeMeta: {apiVersion: "v1", kind: "Pod"}, raw: ""}
+    body = b"k8s\x00" + bytes([0x0A, 9, 0x0A, 2]) + b"v1" + bytes([0x12, 3]) + b"Pod"
     response = http.post(
-        "/api/v1/namespaces",
-        content=b"k8s\x00",
-        headers={"Content-Type": "application/vnd.kubernetes.protobuf"},
+        "/api/v1/namespaces", content=body, headers={"Content-Type": "application/vnd.kubernetes.protobuf"}
     )
     assert response.status_code == 415
+    garbage = http.post(
+        "/api/v1/namespaces", content=b"nope", headers={"Content-Type": "application/vnd.kubernetes.protobuf"}
+    )
+    assert garbage.status_code == 415
