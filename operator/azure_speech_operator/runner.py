@@ -28,10 +28,16 @@ import kubernetes.client
 from aiohttp import web
 from kopf._cogs.structs.references import Insights  # kopf's discovery state: the only way to know it watches
 
-from azure_speech_operator import credentials
+from azure_speech_operator import credentials, wakeup
 from azure_speech_operator import settings as settings_module
 from azure_speech_operator.context import OperatorContext
-from azure_speech_operator.kube import KubeApi, KubeConfigError, load_configuration
+from azure_speech_operator.kube import (
+    SPEECH_GROUP,
+    SPEECH_VERSION,
+    KubeApi,
+    KubeConfigError,
+    load_configuration,
+)
 from azure_speech_operator.metrics import CONTENT_TYPE, Metrics
 from azure_speech_operator.settings import OperatorSettings, SettingsError
 
@@ -184,7 +190,8 @@ def register_runtime_handlers(
     metrics: Metrics,
     context_factory: ContextFactory = default_context_factory,
 ) -> None:
-    """Startup (builds memo.ctx), cleanup (closes it), login, and the credentials-Secret watch."""
+    """Startup (builds memo.ctx), cleanup (closes it), login, the credentials-Secret watch, and the wake-up
+    of sleeping handlers on changes (see wakeup.py)."""
     if id(registry) in _registered:
         return
     _registered.add(id(registry))
@@ -206,6 +213,11 @@ def register_runtime_handlers(
 
     if settings.watch_credential_secrets and served:
         credentials.register_secret_watch(registry, [kind.plural for kind in served])
+    kopf_settings = build_kopf_settings(settings)
+    for kind in served:
+        wakeup.register_wakeup(
+            registry, kopf_settings, KOPF_PREFIX, SPEECH_GROUP, SPEECH_VERSION, kind.plural
+        )
 
 
 class MetricsServerError(RuntimeError):

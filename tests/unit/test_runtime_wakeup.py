@@ -1,0 +1,135 @@
+"""A handler waiting out `TemporaryError(delay=...)` runs again as soon as its object changes (wakeup.py),
+shown with kopf in-process against the emulated Kubernetes API; plus the pure record logic."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import kopf
+import pytest
+import yaml
+from azure_speech_operator import wakeup
+from azure_speech_operator.kube import KubeApi, load_configuration
+from azure_speech_operator.metrics import Metrics
+from azure_speech_operator.runner import (
+    KOPF_PREFIX,
+    ServedKind,
+    build_kopf_settings,
+    register_runtime_handlers,
+    run_operator,
+)
+from azure_speech_operator.settings import OperatorSettings
+
+from tests.kubeapi.runner import BackgroundApi
+
+REPO = Path(__file__).resolve().parents[2]
+GROUP, VERSION, PLURAL = "speech.azure-operator.io", "v1alpha1", "speechendpoints"
+SERVED = [ServedKind("SpeechEndpoint", PLURAL, "not imported in this test")]
+LONG_DELAY = 600.0  # far longer than the test: a rerun can only come from the wake-up
+
+
+def record(**fields: Any) -> str:
+    return json.dumps(fields, separators=(",", ":"))
+
+
+def test_only_sleeping_progress_records_are_woken() -> None:
+    annotations = {
+        f"{KOPF_PREFIX}/reconcile-update": record(started="t", delayed="t2", purpose="update", retries=2),
+        f"{KOPF_PREFIX}/drift": record(started="t", success=True),
+        f"{KOPF_PREFIX}/create-pending": "2026-11-21T06:00:00+00:00",
+        f"{KOPF_PREFIX}/endpoint-id": "a07164e8-0000-4000-8000-000000000000",
+        f"{KOPF_PREFIX}/last-handled-configuration": json.dumps({"spec": {"started": 1, "delayed": 2}}),
+        "speech.azure-operator.io/reconcile-requested-at": record(started="t", delayed="t2"),
+    }
+    assert wakeup.wake_annotations(annotations, KOPF_PREFIX) == {
+        f"{KOPF_PREFIX}/reconcile-update": record(started="t", purpose="update", retries=2)
+    }
+
+
+def test_essence_ignores_kopf_bookkeeping_and_status() -> None:
+    settings = build_kopf_settings(OperatorSettings())
+    base: dict[str, Any] = {"metadata": {"name": "x", "annotations": {}}, "spec": {"a": 1}, "status": {}}
+    digest = wakeup.essence_digest(settings, kopf.Body(base))
+    bookkeeping = json.loads(json.dumps(base))
+    bookkeeping["metadata"]["annotations"][f"{KOPF_PREFIX}/reconcile"] = record(started="t")
+    bookkeeping["status"] = {"endpointId": "e"}
+    assert wakeup.essence_digest(settings, kopf.Body(bookkeeping)) == digest
+    requested = json.loads(json.dumps(base))
+    requested["metadata"]["annotations"]["speech.azure-operator.io/reconcile-requested-at"] = "now"
+    assert wakeup.essence_digest(settings, kopf.Body(requested)) != digest
+
+
+@pytest.fixture
+async def cluster(tmp_path: Path) -> AsyncIterator[tuple[Path, KubeApi]]:
+    api = BackgroundApi()
+    path = api.write_kubeconfig(tmp_path / "kubeconfig")
+    kube = KubeApi(load_configuration(str(path)))
+    try:
+        namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-a"}}
+        await kube.request("POST", "/api/v1/namespaces", body=namespace)
+        crd = yaml.safe_load((REPO / "crds" / "speechendpoints.yaml").read_text())
+        await kube.request("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", body=crd)
+        yield path, kube
+    finally:
+        kube.close()
+        api.stop()
+
+
+async def wait_until(condition: Any, within: float = 20.0) -> None:
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached"
+        await asyncio.sleep(0.05)
+
+
+@pytest.mark.parametrize("wake", [True, False])
+async def test_change_reruns_a_sleeping_handler(cluster: tuple[Path, KubeApi], wake: bool) -> None:
+    path, kube = cluster
+    registry = kopf.OperatorRegistry()
+    calls: list[str] = []
+
+    @kopf.on.create(GROUP, VERSION, PLURAL, registry=registry)
+    @kopf.on.update(GROUP, VERSION, PLURAL, registry=registry)
+    async def blocked(body: kopf.Body, **_: Any) -> None:
+        calls.append(body.metadata.annotations.get("speech.azure-operator.io/reconcile-requested-at", "-"))
+        raise kopf.TemporaryError("blocked", delay=LONG_DELAY)
+
+    settings = OperatorSettings(metrics_port=0, watch_credential_secrets=False)
+    configuration = load_configuration(str(path))
+    # The control run serves no kinds through the runtime, so no wake-up handler is registered.
+    register_runtime_handlers(registry, settings, configuration, SERVED if wake else [], metrics=Metrics())
+    stop = asyncio.Event()
+    operator = asyncio.create_task(
+        run_operator(settings, registry=registry, served=SERVED, metrics=Metrics(), stop_flag=stop)
+    )
+    try:
+        body = {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": "SpeechEndpoint",
+            "metadata": {"name": "x", "namespace": "team-a"},
+            "spec": {
+                "azure": {"region": "westeurope", "credentials": {"secretRef": {"name": "creds"}}},
+                "locale": "en-US",
+                "model": {"baseModelId": "ae8d1643-53f6-4b7e-9f8e-4a3b2c1d0e9f"},
+            },
+        }
+        await kube.request("POST", KubeApi.object_path(PLURAL, "team-a"), body=body)
+        await wait_until(lambda: len(calls) == 1)
+        requested = {"metadata": {"annotations": {"speech.azure-operator.io/reconcile-requested-at": "1"}}}
+        await kube.patch_object(PLURAL, "team-a", "x", requested)
+        if wake:
+            await wait_until(lambda: calls[-1] == "1")
+            # Woken once per change: the handler sleeps again and stays asleep.
+            await asyncio.sleep(1.0)
+            assert calls == ["-", "1"]
+        else:
+            await asyncio.sleep(3.0)
+            assert calls == ["-"]  # kopf alone: the change waits for the delay
+    finally:
+        stop.set()
+        await asyncio.wait_for(operator, timeout=30)
