@@ -4,8 +4,10 @@ short names, wait, delete, CEL errors as a real cluster prints them, protobuf re
 from __future__ import annotations
 
 import json
+import queue
 import shutil
 import subprocess
+import threading
 from pathlib import Path
 
 import httpx
@@ -179,3 +181,29 @@ def test_openapi_v3_advertises_server_side_field_validation(crd: None, http: htt
     assert "fieldValidation" in [p["name"] for p in patch["parameters"]]
     # custom resources take no strategic merge patch, so kubectl sends a JSON merge patch
     assert "application/strategic-merge-patch+json" not in patch["requestBody"]["content"]
+
+
+def test_get_watch_prints_new_rows(crd: None, kubectl: Kubectl, server_url: str) -> None:
+    kubectl("apply", "-f", "-", input=WIDGET.format(size=3))
+    with subprocess.Popen(
+        ["kubectl", "get", "wd", "-w", "--request-timeout=20s"],
+        env=kubectl.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    ) as watcher:
+        lines: queue.Queue[str] = queue.Queue()
+        reader = threading.Thread(
+            target=lambda: [lines.put(line) for line in watcher.stdout or []], daemon=True
+        )
+        reader.start()
+        try:
+            assert lines.get(timeout=15).split() == ["NAME", "SIZE", "READY", "AGE"]
+            assert lines.get(timeout=15).split()[:2] == ["w1", "3"]
+            with httpx.Client(base_url=server_url) as client:
+                client.post("/apis/example.com/v1/namespaces/default/widgets", json=widget("w2", 7))
+            assert lines.get(timeout=15).split()[:2] == ["w2", "7"]
+        finally:
+            watcher.terminate()
+            watcher.wait(10)
+            reader.join(10)

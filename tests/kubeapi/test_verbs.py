@@ -394,3 +394,53 @@ def test_protobuf_bodies_of_other_kinds_are_415(http: httpx.Client) -> None:
         "/api/v1/namespaces", content=b"nope", headers={"Content-Type": "application/vnd.kubernetes.protobuf"}
     )
     assert garbage.status_code == 415
+
+
+def test_unknown_fields_are_pruned_also_in_status(http: httpx.Client, widgets: str) -> None:
+    created = http.post(widgets, json=widget("w", bogus="x"))
+    assert created.status_code == 201
+    assert "bogus" not in created.json()["spec"]
+    status = http.patch(
+        f"{widgets}/w/status", json={"status": {"phase": "Ready", "extra": 1}}, headers=MERGE_PATCH
+    ).json()
+    assert status["status"] == {"phase": "Ready"}
+    strict = http.post(widgets, json=widget("v", bogus="x"), params={"fieldValidation": "Strict"})
+    assert strict.status_code == 400
+    assert 'unknown field "spec.bogus"' in strict.json()["message"]
+    warned = http.post(widgets, json=widget("u", bogus="x"), params={"fieldValidation": "Warn"})
+    assert warned.status_code == 201
+    assert warned.headers["Warning"] == '299 - "unknown field \\"spec.bogus\\""'
+
+
+def test_transition_rule_sees_the_old_object(http: httpx.Client, widgets: str) -> None:
+    http.post(widgets, json=widget("w", shape="round"))
+    response = http.patch(f"{widgets}/w", json={"spec": {"shape": "square"}}, headers=MERGE_PATCH)
+    assert response.status_code == 422
+    assert response.json()["details"]["causes"][0]["message"].endswith("shape is immutable")
+
+
+def test_non_structural_crd_is_refused(http: httpx.Client) -> None:
+    crd = {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "things.example.com"},
+        "spec": {
+            "group": "example.com",
+            "scope": "Namespaced",
+            "names": {"plural": "things", "kind": "Thing"},
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {"openAPIV3Schema": {"type": "object", "properties": {"spec": {}}}},
+                }
+            ],
+        },
+    }
+    response = http.post("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", json=crd)
+    assert response.status_code == 422
+    assert response.json()["message"].endswith(
+        "spec.versions[0].schema.openAPIV3Schema.properties[spec].type: Required value: "
+        "must not be empty for specified object fields"
+    )
