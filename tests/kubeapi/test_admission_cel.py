@@ -135,7 +135,7 @@ class TestMessages:
         assert run(schema, {"n": 0}) == ['spec: Invalid value: "object": n is 0, must exceed 1']
 
     def test_message_expression_falls_back_to_message_when_it_fails(self) -> None:
-        schema = ruled("self.n > 1", messageExpression="self.missing", message="static")
+        schema = ruled("self.n > 1", messageExpression="self.s + '!'", message="static")  # s is absent
         assert run(schema, {"n": 0}) == ['spec: Invalid value: "object": static']
 
     def test_message_expression_falls_back_when_blank(self) -> None:
@@ -339,6 +339,38 @@ class TestCompilation:
     def test_unknown_function(self) -> None:
         with pytest.raises(CelCompileError, match="undeclared reference to 'frobnicate'"):
             CelValidator(ruled("self.s.frobnicate()"))
+
+    def test_undefined_field_is_refused(self) -> None:
+        with pytest.raises(CelCompileError, match="undefined field 'locale'"):
+            CelValidator(ruled("self.locale == 'x'"))
+
+    def test_undefined_field_in_a_transition_rule_and_message_expression(self) -> None:
+        with pytest.raises(CelCompileError, match="undefined field 'nn'"):
+            CelValidator(ruled("self.n == oldSelf.nn"))
+        with pytest.raises(CelCompileError, match="messageExpression"):
+            CelValidator(ruled("true", messageExpression="'got ' + self.zz"))
+
+    @pytest.mark.parametrize(
+        "rule",
+        [
+            "self.m.anything == 'x'",  # maps allow any key
+            "self.s.size() > 0 && self.l.all(x, x.whatever)",  # methods and macro variables are not checked
+            "self.s == 'self.nothing'",  # string literals are not code
+            "has(self.x__dash__y)",
+        ],
+    )
+    def test_field_check_leaves_legal_selections_alone(self, rule: str) -> None:
+        schema = ruled(rule)
+        schema["properties"]["x-y"] = {"type": "string"}
+        CelValidator(schema)
+
+    def test_root_rules_may_read_type_meta_and_metadata(self) -> None:
+        schema = {
+            "type": "object",
+            "x-kubernetes-validations": [{"rule": "self.metadata.name.size() < 10 && self.kind == 'Widget'"}],
+            "properties": {"spec": {"type": "object"}},
+        }
+        CelValidator(schema)
 
     def test_bad_reason(self) -> None:
         with pytest.raises(CelCompileError, match="unsupported reason"):

@@ -72,6 +72,42 @@ def _compile(source: str, path: str) -> Any:
     return program
 
 
+_STRING_LITERAL = re.compile(
+    r"""[rR]?(\'\'\'.*?\'\'\'|\"\"\".*?\"\"\"|'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")""", re.S
+)
+_SELECTION = re.compile(r"(?<![\w.])(self|oldSelf)((?:\s*\.\s*[A-Za-z_]\w*)+)(\s*\()?")
+
+
+def check_fields(source: str, schema: Schema, is_root: bool, path: str) -> None:
+    """The part of the apiserver's type check that catches typos: `self.x` must name a declared property.
+
+    Only selections on objects with declared properties (and without x-kubernetes-preserve-unknown-fields) are
+    checked; maps, dynamic values and everything after a function call are left alone.
+    """
+    code = _STRING_LITERAL.sub('""', source)
+    for match in _SELECTION.finditer(code):
+        segments = [seg.strip() for seg in match.group(2).split(".")[1:]]
+        if match.group(3):
+            segments = segments[:-1]  # the last one is a method call
+        current: Schema | None = schema
+        for depth, seg in enumerate(segments):
+            if current is None:
+                break
+            if depth == 0 and is_root and seg in ("apiVersion", "kind", "metadata"):
+                break
+            props: dict[str, Schema] = current.get("properties") or {}
+            by_cel_name = {escape_property(k): v for k, v in props.items()}
+            if seg in by_cel_name:
+                current = by_cel_name[seg]
+            elif props and not current.get("x-kubernetes-preserve-unknown-fields"):
+                raise CelCompileError(
+                    path, source, f"compilation failed: ERROR: <input>: undefined field '{seg}'"
+                )
+            else:
+                additional = current.get("additionalProperties")
+                current = additional if isinstance(additional, dict) else None
+
+
 @dataclass
 class Rule:
     rule: str
@@ -122,7 +158,8 @@ class CelValidator:
     def _walk(self, schema: Schema, path: str) -> bool:
         node = Node()
         for i, spec in enumerate(schema.get("x-kubernetes-validations") or []):
-            node.rules.append(self._compile_rule(spec, f"{path}.x-kubernetes-validations[{i}]"))
+            rule_path = f"{path}.x-kubernetes-validations[{i}]"
+            node.rules.append(self._compile_rule(spec, rule_path, schema, schema is self.schema))
         below = False
         for key, prop in (schema.get("properties") or {}).items():
             below = self._walk(prop, f"{path}.properties[{key}]") or below
@@ -136,14 +173,16 @@ class CelValidator:
         self._nodes[id(schema)] = node
         return below or bool(node.rules)
 
-    def _compile_rule(self, spec: dict[str, Any], path: str) -> Rule:
+    def _compile_rule(self, spec: dict[str, Any], path: str, schema: Schema, is_root: bool) -> Rule:
         source = spec.get("rule")
         if not isinstance(source, str) or not source.strip():
             raise CelCompileError(f"{path}.rule", str(source), "rule is not specified")
         program = _compile(source, f"{path}.rule")
+        check_fields(source, schema, is_root, f"{path}.rule")
         message_program = None
         if spec.get("messageExpression"):
             message_program = _compile(spec["messageExpression"], f"{path}.messageExpression")
+            check_fields(spec["messageExpression"], schema, is_root, f"{path}.messageExpression")
         field_path: tuple[str, ...] = ()
         if spec.get("fieldPath"):
             field_path = _parse_field_path(spec["fieldPath"], f"{path}.fieldPath")
