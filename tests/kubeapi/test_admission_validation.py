@@ -389,3 +389,64 @@ class TestSeveralCauses:
             "spec.locale: Invalid value: \"english\": spec.locale in body should match '^[a-z]{2}-[A-Z]{2}$'",
             'spec.kind: Unsupported value: "B": supported values: "A"',
         ]
+
+
+class TestRatcheting:
+    """Kubernetes 1.30+ (CRDValidationRatcheting): on update, values left as they were are not checked."""
+
+    SCHEMA = obj(
+        name={"type": "string", "maxLength": 3},
+        size={"type": "integer", "minimum": 1},
+    )
+
+    def errors(self, spec: Any, old_spec: Any, schema: dict[str, Any] | None = None) -> list[str]:
+        try:
+            spec_admission(schema or self.SCHEMA).admit("v1alpha1", widget(spec), widget(old_spec))
+        except AdmissionError as exc:
+            return [str(c) for c in exc.causes]
+        return []
+
+    def test_unchanged_invalid_value_is_tolerated(self) -> None:
+        assert self.errors({"name": "toolong", "size": 2}, {"name": "toolong", "size": 1}) == []
+
+    def test_changed_invalid_value_is_rejected(self) -> None:
+        assert self.errors({"name": "longer", "size": 1}, {"name": "toolong", "size": 1}) == [
+            "spec.name: Too long: may not be more than 3 bytes"
+        ]
+
+    def test_newly_invalid_value_is_rejected_next_to_a_tolerated_one(self) -> None:
+        assert self.errors({"name": "toolong", "size": 0}, {"name": "toolong", "size": 1}) == [
+            "spec.size: Invalid value: 0: spec.size in body should be greater than or equal to 1"
+        ]
+
+    def test_create_is_never_ratcheted(self) -> None:
+        assert causes(self.SCHEMA, {"name": "toolong"}) == [
+            "spec.name: Too long: may not be more than 3 bytes"
+        ]
+
+    def test_rules_without_old_self_ratchet_too(self) -> None:
+        schema = {**self.SCHEMA, "x-kubernetes-validations": [{"rule": "self.size > 5", "message": "small"}]}
+        assert self.errors({"size": 2, "name": "a"}, {"size": 2, "name": "a"}, schema) == []
+        assert self.errors({"size": 3, "name": "a"}, {"size": 2, "name": "a"}, schema) == [
+            'spec: Invalid value: "object": small'
+        ]
+
+    def test_list_map_items_ratchet_by_key(self) -> None:
+        item = {
+            "type": "object",
+            "required": ["k"],
+            "properties": {"k": {"type": "string"}, "v": {"type": "string", "maxLength": 1}},
+        }
+        schema = obj(
+            items={
+                "type": "array",
+                "x-kubernetes-list-type": "map",
+                "x-kubernetes-list-map-keys": ["k"],
+                "items": item,
+            }
+        )
+        old = {"items": [{"k": "a", "v": "long"}]}
+        assert self.errors({"items": [{"k": "b", "v": "x"}, {"k": "a", "v": "long"}]}, old, schema) == []
+        assert self.errors({"items": [{"k": "b", "v": "long"}]}, old, schema) == [
+            "spec.items[0].v: Too long: may not be more than 1 byte"
+        ]

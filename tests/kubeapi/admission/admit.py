@@ -83,7 +83,7 @@ class CustomResourceAdmission:
         v = self._version(version)
         out = self.prune_and_default(version, obj)
         old_out = self.prune_and_default(version, old) if old is not None else None
-        errors: list[FieldError] = validate(out, v.schema)
+        errors: list[FieldError] = validate(out, v.schema, old=(old_out,) if old_out is not None else None)
         errors.extend(validate_list_types(out, v.schema))
         if any(e.type == "FieldValueTypeInvalid" for e in errors):
             errors.append(invalid("<nil>", None, BLOCKING_DETAIL))

@@ -17,6 +17,7 @@ import cel as cel_engine
 
 from .celfuncs import FUNCTIONS, KNOWN_FUNCTIONS
 from .errors import FieldError, Path, PathSeg, field_error
+from .schema import correlate_items
 
 Schema = dict[str, Any]
 
@@ -242,9 +243,8 @@ class CelValidator:
             items = schema.get("items")
             if not isinstance(items, dict):
                 return
-            old_items = self._correlate_items(value, old if has_old else None, schema)
-            for i, item in enumerate(value):
-                old_item = old_items.get(i)
+            old_items = correlate_items(value, (old,) if has_old else None, schema)
+            for i, (item, old_item) in enumerate(zip(value, old_items, strict=True)):
                 self._validate(
                     item,
                     old_item[0] if old_item else None,
@@ -253,25 +253,6 @@ class CelValidator:
                     (*path, ("index", i)),
                     errors,
                 )
-
-    @staticmethod
-    def _correlate_items(value: list[Any], old: Any, schema: Schema) -> dict[int, tuple[Any]]:
-        if not isinstance(old, list) or schema.get("x-kubernetes-list-type") != "map":
-            return {}
-        keys = schema.get("x-kubernetes-list-map-keys") or []
-
-        def ident(item: Any) -> str | None:
-            if not isinstance(item, dict):
-                return None
-            return repr([item.get(k) for k in keys])
-
-        by_key = {ident(o): o for o in old if ident(o) is not None}
-        out: dict[int, tuple[Any]] = {}
-        for i, item in enumerate(value):
-            k = ident(item)
-            if k is not None and k in by_key:
-                out[i] = (by_key[k],)
-        return out
 
     def _run_rules(
         self,
@@ -286,7 +267,11 @@ class CelValidator:
         cel_self = to_cel(value, schema)
         cel_old: Any = to_cel(old, schema) if has_old else None
         context = cel_engine.Context(variables={"self": cel_self}, functions=FUNCTIONS)
+        # ratcheting: rules without oldSelf are not re-checked on a value the update leaves as it was
+        same = has_old and type(value) is type(old) and value == old
         for rule in rules:
+            if same and not rule.transition:
+                continue
             if rule.transition:
                 if rule.optional_old_self:
                     optional = cel_engine.OptionalValue

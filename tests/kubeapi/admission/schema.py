@@ -179,18 +179,55 @@ def _fmt_bound(value: float | int) -> str:
     return go_float(float(value))
 
 
-def validate(value: Any, schema: Schema, name: str = "") -> list[FieldError]:
-    """All schema violations of value, each at its path, worded as kube-openapi + apiextensions word them."""
+Old = tuple[Any] | None  # the correlated old value of an update, boxed; None when there is none
+
+
+def validate(value: Any, schema: Schema, name: str = "", *, old: Old = None) -> list[FieldError]:
+    """All schema violations of value, each at its path, worded as kube-openapi + apiextensions word them.
+
+    On an update (old given) validation ratchets as in Kubernetes 1.30+: a value equal to the old value at the
+    same place (object properties and map values by key, list-type=map items by their keys) is not checked,
+    so an object stored under an older, looser schema can still be updated elsewhere.
+    """
     errors: list[FieldError] = []
-    _validate(value, schema, name, errors)
+    _validate(value, schema, name, errors, old)
     return errors
+
+
+def unchanged(value: Any, old: Old) -> bool:
+    return old is not None and type(value) is type(old[0]) and value == old[0]
+
+
+def correlate_items(value: list[Any], old: Old, schema: Schema) -> list[Old]:
+    """Each item's old counterpart: only items of x-kubernetes-list-type=map lists correlate, by key."""
+    if old is None or not isinstance(old[0], list) or schema.get("x-kubernetes-list-type") != "map":
+        return [None] * len(value)
+    keys = schema.get("x-kubernetes-list-map-keys") or []
+
+    def ident(item: Any) -> str | None:
+        return _canonical([item.get(k) for k in keys]) if isinstance(item, dict) else None
+
+    by_key = {ident(o): o for o in old[0] if ident(o) is not None}
+    out: list[Old] = []
+    for item in value:
+        key = ident(item)
+        out.append((by_key[key],) if key is not None and key in by_key else None)
+    return out
+
+
+def _child(old: Old, key: str) -> Old:
+    if old is None or not isinstance(old[0], dict) or key not in old[0]:
+        return None
+    return (old[0][key],)
 
 
 def _path(name: str) -> str:
     return name or "<nil>"
 
 
-def _validate(value: Any, schema: Schema, name: str, errors: list[FieldError]) -> None:
+def _validate(value: Any, schema: Schema, name: str, errors: list[FieldError], old: Old = None) -> None:
+    if unchanged(value, old):
+        return
     path = _path(name)
     if not _type_ok(value, schema):
         if value is None and not schema.get("type") and not schema.get("x-kubernetes-int-or-string"):
@@ -210,13 +247,13 @@ def _validate(value: Any, schema: Schema, name: str, errors: list[FieldError]) -
     if number is not None:
         _numeric(number, schema, name, errors)
     if isinstance(value, list):
-        _array(value, schema, name, errors)
+        _array(value, schema, name, errors, old)
     enum = schema.get("enum")
     if enum is not None and not any(_canonical(value) == _canonical(e) for e in enum):
         supported = [e if isinstance(e, str) else json.dumps(e) for e in enum]
         errors.append(not_supported(path, value, supported))
     if isinstance(value, dict):
-        _object(value, schema, name, errors)
+        _object(value, schema, name, errors, old)
 
 
 def _string(value: str, schema: Schema, name: str, errors: list[FieldError]) -> None:
@@ -262,7 +299,7 @@ def _numeric(value: float | int, schema: Schema, name: str, errors: list[FieldEr
             errors.append(invalid(path, value, detail))
 
 
-def _array(value: list[Any], schema: Schema, name: str, errors: list[FieldError]) -> None:
+def _array(value: list[Any], schema: Schema, name: str, errors: list[FieldError], old: Old) -> None:
     path = _path(name)
     min_items = schema.get("minItems")
     if min_items is not None and len(value) < min_items:
@@ -276,11 +313,11 @@ def _array(value: list[Any], schema: Schema, name: str, errors: list[FieldError]
             errors.append(invalid(path, value, f"{name} in body shouldn't contain duplicates"))
     items = schema.get("items")
     if isinstance(items, dict):
-        for i, item in enumerate(value):
-            _validate(item, items, f"{name}[{i}]", errors)
+        for i, (item, old_item) in enumerate(zip(value, correlate_items(value, old, schema), strict=True)):
+            _validate(item, items, f"{name}[{i}]", errors, old_item)
 
 
-def _object(value: dict[str, Any], schema: Schema, name: str, errors: list[FieldError]) -> None:
+def _object(value: dict[str, Any], schema: Schema, name: str, errors: list[FieldError], old: Old) -> None:
     path = _path(name)
     max_props = schema.get("maxProperties")
     if max_props is not None and len(value) > max_props:
@@ -297,9 +334,9 @@ def _object(value: dict[str, Any], schema: Schema, name: str, errors: list[Field
     additional = schema.get("additionalProperties")
     for key, child in value.items():
         if key in props:
-            _validate(child, props[key], _join(name, key), errors)
+            _validate(child, props[key], _join(name, key), errors, _child(old, key))
         elif isinstance(additional, dict):
-            _validate(child, additional, _join(name, key), errors)
+            _validate(child, additional, _join(name, key), errors, _child(old, key))
 
 
 def _junctors(value: Any, schema: Schema, name: str, errors: list[FieldError]) -> None:
