@@ -50,35 +50,30 @@ def load_examples(directory: Path) -> list[dict[str, Any]]:
 def point_at_simulator(docs: list[dict[str, Any]], simulator: Simulator) -> list[dict[str, Any]]:
     """The examples as the demo applies them: custom resources call the simulator (their `spec.azure`
     endpoint), and every credentials Secret they name exists and holds the simulator's key."""
-    out: list[dict[str, Any]] = []
-    secrets: dict[tuple[str, str], dict[str, Any]] = {}
-    for original in docs:
-        doc = copy.deepcopy(original)
-        meta = doc.setdefault("metadata", {})
-        kind = doc.get("kind", "")
-        if kind != "Namespace":
-            meta.setdefault("namespace", DEMO_NAMESPACE)
-        if kind == "Secret":
-            secrets[(meta["namespace"], meta["name"])] = doc
-        if str(doc.get("apiVersion", "")).startswith(GROUP + "/"):
-            azure = doc.setdefault("spec", {}).setdefault("azure", {})
-            azure.pop("region", None)
-            azure["endpoint"] = simulator.url
-            ref = (azure.get("credentials") or {}).get("secretRef")
-            if ref:
-                key = (meta["namespace"], ref["name"])
-                secret = secrets.get(key)
-                if secret is None:
-                    secret = simulator.credentials_secret(
-                        meta["namespace"], ref["name"], ref.get("key", "key")
-                    )
-                    secrets[key] = secret
-                    out.append(secret)
-                else:
-                    secret.pop("stringData", None)
-                    secret["stringData"] = {ref.get("key", "key"): simulator.key}
-                    secret.pop("data", None)
-        out.append(doc)
+    out = [copy.deepcopy(doc) for doc in docs]
+    for doc in out:
+        if doc.get("kind") != "Namespace":
+            doc.setdefault("metadata", {}).setdefault("namespace", DEMO_NAMESPACE)
+    secrets = {
+        (d["metadata"]["namespace"], d["metadata"]["name"]): d for d in out if d.get("kind") == "Secret"
+    }
+    for doc in custom_resources(out):
+        namespace = doc["metadata"]["namespace"]
+        azure = doc.setdefault("spec", {}).setdefault("azure", {})
+        azure.pop("region", None)
+        azure["endpoint"] = simulator.url
+        ref = (azure.get("credentials") or {}).get("secretRef")
+        if not ref:
+            continue
+        key = ref.get("key", "key")
+        secret = secrets.get((namespace, ref["name"]))
+        if secret is None:
+            secret = simulator.credentials_secret(namespace, ref["name"], key)
+            secrets[(namespace, ref["name"])] = secret
+            out.append(secret)
+        else:
+            secret.pop("data", None)
+            secret["stringData"] = {**(secret.get("stringData") or {}), key: simulator.key}
     namespaces = {d["metadata"]["namespace"] for d in out if d.get("kind") != "Namespace"}
     declared = {d["metadata"]["name"] for d in out if d.get("kind") == "Namespace"}
     extra = [
@@ -103,20 +98,28 @@ def custom_resources(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def walkthrough(kube: Kube, simulator: Simulator, plurals: list[str]) -> str:
     kinds = ",".join(plurals) or "crds"
-    return f"""
-What just happened: the operator saw the examples, created their endpoints in the simulated Azure Speech
-resource ({simulator.url}), and reports Azure's state back on each resource. Things to try:
-
-  export KUBECONFIG={kube.kubeconfig}
-  kubectl get {kinds} -A                      # printer columns: Ready, Azure Status, Reason, ...
-  kubectl describe spe -n {DEMO_NAMESPACE}                  # conditions and events
-  kubectl get events -n {DEMO_NAMESPACE}
-  kubectl annotate spe NAME -n {DEMO_NAMESPACE} speech.azure-operator.io/reconcile-requested-at="$(date -Is)"
-  kubectl delete spe NAME -n {DEMO_NAMESPACE}                # the operator deletes the Azure endpoint first
-  curl -s {simulator.url}/_sim/endpoints         # what the simulated Azure holds
-  curl -s {simulator.url}/_sim/requests          # every call the operator made
-
-The emulated API does not enforce RBAC (see docs/kubeapi.md)."""
+    tries = [
+        (f"export KUBECONFIG={kube.kubeconfig}", ""),
+        (f"kubectl get {kinds} -A", "printer columns: Ready, Azure Status, Reason, ..."),
+        ("kubectl get azure -A", "both kinds, by their category"),
+        (f"kubectl describe spe -n {DEMO_NAMESPACE}", "conditions and events"),
+        (
+            f"kubectl annotate spe NAME -n {DEMO_NAMESPACE} "
+            'speech.azure-operator.io/reconcile-requested-at="$(date -Is)"',
+            "reconcile now",
+        ),
+        (f"kubectl delete spe NAME -n {DEMO_NAMESPACE}", "the operator deletes the Azure endpoint first"),
+        (f"curl -s {simulator.url}/_sim/endpoints", "what the simulated Azure holds"),
+        (f"curl -s {simulator.url}/_sim/requests", "every call the operator made"),
+    ]
+    width = max(len(command) for command, note in tries if note and len(command) < 70)
+    lines = [f"  {command.ljust(width)}   # {note}" if note else f"  {command}" for command, note in tries]
+    return (
+        "\nWhat just happened: the operator saw the examples, created their endpoints in the simulated Azure "
+        f"Speech\nresource ({simulator.url}) and reports Azure's state back on each resource. Try:\n\n"
+        + "\n".join(lines)
+        + "\n\nThe emulated API does not enforce RBAC (see docs/kubeapi.md)."
+    )
 
 
 def stop_kept(state: Path) -> int:
@@ -206,8 +209,9 @@ def run(keep: bool, state: Path, timeout: float, examples: Path = REPO / "exampl
             step(f"kubectl get {','.join(plurals)} -A")
             say(kube.kubectl("get", ",".join(plurals), "-A").stdout.rstrip() or "    (none)")
         if objects:
-            step(f"kubectl get events -n {DEMO_NAMESPACE}")
-            say(kube.kubectl("get", "events", "-n", DEMO_NAMESPACE).stdout.rstrip() or "    (none)")
+            step(f"kubectl get events -n {DEMO_NAMESPACE} --sort-by=.lastTimestamp")
+            events = kube.kubectl("get", "events", "-n", DEMO_NAMESPACE, "--sort-by=.lastTimestamp").stdout
+            say(events.rstrip() or "    (none)")
         say(walkthrough(kube, simulator, plurals))
         if keep:
             pids = {
