@@ -290,6 +290,14 @@ class TestLibraries:
             ("self.d > duration('1h')", {"d": "2h"}),
             ("[3, 1].sum() == 4 && [1, 2].isSorted() && [2, 5].max() == 5 && [2, 5].min() == 2", {}),
             ("self.s.find('[0-9]+') == '42' && self.s.findAll('[a-z]') == ['a', 'b']", {"s": "a42b"}),
+            ("isQuantity(self.s) && quantity(self.s).isLessThan(quantity('1Gi'))", {"s": "512Mi"}),
+            (
+                "quantity(self.s) == quantity('1500m') && quantity(self.s).compareTo(quantity('2')) == -1",
+                {"s": "1.5"},
+            ),
+            ("quantity('1k').asInteger() == 1000 && quantity('1Ki').add(24).asInteger() == 1048", {}),
+            ("!quantity('500m').isInteger() && quantity('1e3').sub(quantity('1k')).sign() == 0", {}),
+            ("quantity('250m').asApproximateFloat() == 0.25 && !isQuantity('ten')", {}),
         ],
     )
     def test_function(self, rule: str, spec: dict[str, Any]) -> None:

@@ -2,15 +2,16 @@
 
 The engine implements the CEL core: size, contains, startsWith, endsWith, matches, the macros (has, all,
 exists, exists_one, map, filter), conversions, timestamps, durations and optionals (optional.of/none,
-hasValue, value, orValue). Kubernetes adds the strings, lists, regex and URL libraries; they are Python
-functions here, called receiver first (`x.f(y)` is `f(x, y)`). They raise ValueError for bad input, which the
-caller reports as an evaluation error.
+hasValue, value, orValue). Kubernetes adds the strings, lists, regex, URL and quantity libraries; they are
+Python functions here, called receiver first (`x.f(y)` is `f(x, y)`). They raise ValueError for bad input,
+which the caller reports as an evaluation error.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from fractions import Fraction
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -183,7 +184,110 @@ def get_query(u: Any) -> dict[str, list[str]]:
     return {k: list(v) for k, v in parse_qs(_parts(u).query, keep_blank_values=True).items()}
 
 
+_QUANTITY_KEY = "__quantity__"
+_QUANTITY = re.compile(
+    r"^([+-]?)(\d+(?:\.\d*)?|\.\d+)(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E))?$"
+)
+_SUFFIXES = {
+    "Ki": Fraction(2**10), "Mi": Fraction(2**20), "Gi": Fraction(2**30), "Ti": Fraction(2**40),
+    "Pi": Fraction(2**50), "Ei": Fraction(2**60), "n": Fraction(1, 10**9), "u": Fraction(1, 10**6),
+    "m": Fraction(1, 1000), "k": Fraction(10**3), "M": Fraction(10**6), "G": Fraction(10**9),
+    "T": Fraction(10**12), "P": Fraction(10**15), "E": Fraction(10**18),
+}  # fmt: skip
+
+
+def _parse_quantity(text: str) -> Fraction | None:
+    match = _QUANTITY.match(text)
+    if not match:
+        return None
+    sign, number, exponent, suffix = match.groups()
+    value = Fraction(number)
+    if exponent:
+        value *= Fraction(10) ** int(exponent[1:])
+    elif suffix:
+        value *= _SUFFIXES[suffix]
+    return -value if sign == "-" else value
+
+
+def _q(value: Fraction) -> dict[str, str]:
+    # a map whose only entry is the canonical value, so that == compares quantities by value
+    return {_QUANTITY_KEY: f"{value.numerator}/{value.denominator}"}
+
+
+def _qv(q: Any) -> Fraction:
+    if isinstance(q, dict) and _QUANTITY_KEY in q:
+        return Fraction(q[_QUANTITY_KEY])
+    if isinstance(q, int) and not isinstance(q, bool):
+        return Fraction(q)
+    raise ValueError("no such overload: expected a quantity")
+
+
+def is_quantity(text: str) -> bool:
+    return _parse_quantity(text) is not None
+
+
+def quantity(text: str) -> dict[str, str]:
+    value = _parse_quantity(text)
+    if value is None:
+        raise ValueError(
+            "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
+        )
+    return _q(value)
+
+
+def q_is_integer(q: Any) -> bool:
+    return _qv(q).denominator == 1
+
+
+def q_as_integer(q: Any) -> int:
+    value = _qv(q)
+    if value.denominator != 1 or not -(2**63) <= value.numerator < 2**63:
+        raise ValueError("cannot convert value to integer")
+    return value.numerator
+
+
+def q_as_approximate_float(q: Any) -> float:
+    return float(_qv(q))
+
+
+def q_sign(q: Any) -> int:
+    value = _qv(q)
+    return (value > 0) - (value < 0)
+
+
+def q_add(q: Any, other: Any) -> dict[str, str]:
+    return _q(_qv(q) + _qv(other))
+
+
+def q_sub(q: Any, other: Any) -> dict[str, str]:
+    return _q(_qv(q) - _qv(other))
+
+
+def q_is_less_than(q: Any, other: Any) -> bool:
+    return _qv(q) < _qv(other)
+
+
+def q_is_greater_than(q: Any, other: Any) -> bool:
+    return _qv(q) > _qv(other)
+
+
+def q_compare_to(q: Any, other: Any) -> int:
+    a, b = _qv(q), _qv(other)
+    return (a > b) - (a < b)
+
+
 FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "isQuantity": is_quantity,
+    "quantity": quantity,
+    "isInteger": q_is_integer,
+    "asInteger": q_as_integer,
+    "asApproximateFloat": q_as_approximate_float,
+    "sign": q_sign,
+    "add": q_add,
+    "sub": q_sub,
+    "isLessThan": q_is_less_than,
+    "isGreaterThan": q_is_greater_than,
+    "compareTo": q_compare_to,
     "charAt": char_at,
     "indexOf": index_of,
     "lastIndexOf": last_index_of,
