@@ -210,6 +210,15 @@ async def test_config_patch(h: Harness) -> None:
     h.advance(1.31)
     assert (await h.client.get(created["self"])).json()["status"] == "Failed"
     assert (await h.client.patch("/_sim/config", json={"timeScale": -1})).status_code == 400
+    r = await h.client.patch(
+        "/_sim/config", json={"time_scale": 2, "deploy_failure_rate": 0, "rate_limit": "5/1"}
+    )
+    assert r.status_code == 200, r.text
+    assert (r.json()["timeScale"], r.json()["deployFailureProbability"], r.json()["rateLimit"]) == (
+        2,
+        0,
+        "5/1",
+    )
     assert (await h.client.patch("/_sim/config", json={"bogus": 1})).status_code == 400
 
 

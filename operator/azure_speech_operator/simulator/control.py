@@ -119,6 +119,14 @@ _PATCHABLE = {
 }
 
 
+# snake_case (Python keyword arguments) and the CLI flag names are accepted as well.
+_ALIASES = {
+    **{v: k for k, v in _PATCHABLE.items()},
+    "deploy_failure_rate": "deployFailureProbability",
+    "rate_limit": "rateLimit",
+}
+
+
 async def config_get(request: web.Request) -> web.StreamResponse:
     return json_response(config_view(_sim(request)))
 
@@ -128,6 +136,7 @@ async def config_patch(request: web.Request) -> web.StreamResponse:
     data = await _json(request)
     if not isinstance(data, dict):
         return _bad("the body must be a JSON object")
+    data = {_ALIASES.get(k, k): v for k, v in data.items()}
     unknown = set(data) - set(_PATCHABLE) - {"durations", "rateLimit"}
     if unknown:
         return _bad(
