@@ -246,13 +246,33 @@ class TestTransitionRules:
         new = {"disks": [{"name": "b", "size": 4}, {"name": "a", "size": 6}, {"name": "c", "size": 1}]}
         assert run(schema, new, old) == ['spec.disks[0]: Invalid value: "object": cannot shrink']
 
-    def test_atomic_list_items_do_not_correlate(self) -> None:
+    def test_old_self_is_refused_under_lists_that_do_not_correlate(self) -> None:
         item = {
             "type": "string",
             "x-kubernetes-validations": [{"rule": "self == oldSelf", "message": "never"}],
         }
         schema = {"type": "object", "properties": {"l": {"type": "array", "items": item}}}
-        assert run(schema, {"l": ["b"]}, {"l": ["a"]}) == []
+        with pytest.raises(CelCompileError) as info:
+            CelValidator(schema, "s")
+        assert info.value.forbidden
+        assert info.value.detail == (
+            "oldSelf cannot be used on the uncorrelatable portion of the schema within s.properties[l]"
+        )
+
+    def test_old_self_on_the_list_itself_is_fine(self) -> None:
+        schema = {
+            "type": "object",
+            "properties": {
+                "l": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "x-kubernetes-validations": [
+                        {"rule": "size(self) >= size(oldSelf)", "message": "append only"}
+                    ],
+                }
+            },
+        }
+        assert run(schema, {"l": ["a"]}, {"l": ["a", "b"]}) == ['spec.l: Invalid value: "array": append only']
 
 
 class TestLibraries:

@@ -32,11 +32,12 @@ _MACRO_VAR = re.compile(r"\.(?:all|exists|exists_one|map|filter)\(\s*([A-Za-z_][
 class CelCompileError(Exception):
     """A rule, messageExpression or fieldPath that the apiserver would refuse when the CRD is written."""
 
-    def __init__(self, path: str, value: str, detail: str) -> None:
+    def __init__(self, path: str, value: str, detail: str, *, forbidden: bool = False) -> None:
         super().__init__(f"{path}: {detail}")
         self.path = path
         self.value = value
         self.detail = detail
+        self.forbidden = forbidden
 
 
 def escape_property(name: str) -> str | None:
@@ -156,20 +157,28 @@ class CelValidator:
     def rule_count(self) -> int:
         return sum(len(n.rules) for n in self._nodes.values())
 
-    def _walk(self, schema: Schema, path: str) -> bool:
+    def _walk(self, schema: Schema, path: str, uncorrelatable: str | None = None) -> bool:
+        """Compiles the rules at and below schema; uncorrelatable: the list whose items have no old value."""
         node = Node()
         for i, spec in enumerate(schema.get("x-kubernetes-validations") or []):
             rule_path = f"{path}.x-kubernetes-validations[{i}]"
-            node.rules.append(self._compile_rule(spec, rule_path, schema, schema is self.schema))
+            rule = self._compile_rule(spec, rule_path, schema, schema is self.schema)
+            if rule.transition and uncorrelatable is not None:
+                detail = "oldSelf cannot be used on the uncorrelatable portion of the schema within "
+                detail += uncorrelatable
+                raise CelCompileError(f"{rule_path}.rule", rule.rule, detail, forbidden=True)
+            node.rules.append(rule)
         below = False
         for key, prop in (schema.get("properties") or {}).items():
-            below = self._walk(prop, f"{path}.properties[{key}]") or below
+            below = self._walk(prop, f"{path}.properties[{key}]", uncorrelatable) or below
         additional = schema.get("additionalProperties")
         if isinstance(additional, dict):
-            below = self._walk(additional, f"{path}.additionalProperties") or below
+            below = self._walk(additional, f"{path}.additionalProperties", uncorrelatable) or below
         items = schema.get("items")
         if isinstance(items, dict):
-            below = self._walk(items, f"{path}.items") or below
+            if uncorrelatable is None and schema.get("x-kubernetes-list-type") != "map":
+                uncorrelatable = path
+            below = self._walk(items, f"{path}.items", uncorrelatable) or below
         node.has_rules_below = below
         self._nodes[id(schema)] = node
         return below or bool(node.rules)

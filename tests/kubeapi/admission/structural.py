@@ -61,7 +61,9 @@ def schema_violations(schema: Schema, base: str) -> list[FieldError]:
         try:
             CelValidator(schema, base)
         except CelCompileError as exc:
-            errors.append(invalid(exc.path, exc.value, exc.detail))
+            errors.append(
+                forbidden(exc.path, exc.detail) if exc.forbidden else invalid(exc.path, exc.value, exc.detail)
+            )
     return errors
 
 
