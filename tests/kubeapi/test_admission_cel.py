@@ -408,6 +408,10 @@ class TestCompilation:
         with pytest.raises(CelCompileError, match="fieldPath"):
             CelValidator(ruled("true", fieldPath="spec..x"))
 
+    def test_field_path_to_an_undeclared_field(self) -> None:
+        with pytest.raises(CelCompileError, match="fieldPath must be a valid path: nope does not exist"):
+            CelValidator(ruled("true", fieldPath=".nope"))
+
 
 class TestFixtureCrd:
     def test_immutable_locale_via_admit(self) -> None:

@@ -145,6 +145,23 @@ def _parse_field_path(text: str, path: str) -> tuple[str, ...]:
     return tuple(parts)
 
 
+def _check_field_path(parts: tuple[str, ...], schema: Schema, text: str, path: str) -> None:
+    current: Schema = schema
+    for part in parts:
+        props: dict[str, Schema] = current.get("properties") or {}
+        additional = current.get("additionalProperties")
+        if part in props:
+            current = props[part]
+        elif isinstance(additional, dict):
+            current = additional
+        elif current.get("x-kubernetes-preserve-unknown-fields") or additional is True:
+            return
+        else:
+            raise CelCompileError(
+                path, text, f"fieldPath must be a valid path: {part} does not exist in the schema"
+            )
+
+
 class CelValidator:
     """Compiles every rule of a schema once; validate() runs them on an object (and its old copy)."""
 
@@ -196,6 +213,7 @@ class CelValidator:
         field_path: tuple[str, ...] = ()
         if spec.get("fieldPath"):
             field_path = _parse_field_path(spec["fieldPath"], f"{path}.fieldPath")
+            _check_field_path(field_path, schema, spec["fieldPath"], f"{path}.fieldPath")
         reason = spec.get("reason")
         if reason is not None and reason not in (
             "FieldValueInvalid",
