@@ -21,8 +21,8 @@ async def test_a_burst_is_spread_over_windows() -> None:
     limiter = SlidingWindowLimiter(5, 1.0, clock=clock, sleep=clock.sleep)
     times = []
     for _ in range(23):
-        await limiter.acquire()
-        times.append(clock.now)
+        async with limiter.hold():
+            times.append(clock.now)
     assert _max_in_any_window(times, 1.0) == 5
     assert times[-1] - times[0] == pytest.approx(4.0)  # 23 requests need 5 windows, the first one free
 
@@ -33,8 +33,8 @@ async def test_concurrent_waiters_are_served_in_order() -> None:
     order: list[int] = []
 
     async def one(i: int) -> None:
-        await limiter.acquire()
-        order.append(i)
+        async with limiter.hold():
+            order.append(i)
 
     await asyncio.gather(*(one(i) for i in range(7)))
     assert order == list(range(7))
@@ -46,8 +46,9 @@ async def test_pause_holds_everyone_and_never_shortens() -> None:
     limiter.pause(30)
     limiter.pause(5)
     assert limiter.paused_for == 30
-    waited = await limiter.acquire()
-    assert waited == pytest.approx(30)
+    start = clock.now
+    async with limiter.hold():
+        assert clock.now - start == pytest.approx(30)
     assert limiter.paused_for == 0
 
 
@@ -69,9 +70,39 @@ def test_never_more_than_the_budget_in_any_window(budget: int, window: float, ga
         times = []
         for gap in gaps:
             clock.now += gap
-            await limiter.acquire()
-            times.append(clock.now)
+            async with limiter.hold():
+                times.append(clock.now)
         return times
 
     times = asyncio.run(run())
     assert _max_in_any_window(times, window * 0.999999) <= budget
+
+
+async def test_a_request_counts_until_a_window_after_its_answer() -> None:
+    """Azure may count a request anywhere between its send and its answer: a slow answer keeps the slot."""
+    clock = FakeClock()
+    limiter = SlidingWindowLimiter(2, 1.0, clock=clock, sleep=clock.sleep)
+    slow = await limiter.acquire()
+    async with limiter.hold():
+        pass
+    clock.now += 5.0  # the slow request is still in flight
+    limiter.release(slow)
+    start = clock.now
+    async with limiter.hold():
+        pass  # one slot free: the fast request expired long ago
+    assert clock.now == start
+    async with limiter.hold():
+        pass  # both slots are taken until one window after the slow answer
+    assert clock.now == pytest.approx(start + 1.0)
+
+
+async def test_waiters_wake_when_an_in_flight_request_answers() -> None:
+    clock = FakeClock()
+    limiter = SlidingWindowLimiter(1, 1.0, clock=clock, sleep=clock.sleep)
+    first = await limiter.acquire()
+    second = asyncio.create_task(limiter.acquire())
+    await asyncio.sleep(0)
+    assert not second.done()
+    limiter.release(first)
+    slot = await second
+    assert first.done is not None and slot.sent == pytest.approx(first.done + 1.0)

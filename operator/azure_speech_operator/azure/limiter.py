@@ -1,21 +1,32 @@
 """A sliding-window request budget per (host, credential), shared by every resource using that pair.
 
-A sliding window (rather than a token bucket) matches how Azure counts: "100 requests per 10 s". Waiters are
-served in arrival order, so a resource with many calls cannot starve the others. A 429 pauses the whole
-limiter for its Retry-After, so every resource behind the same key backs off, not only the one that hit it.
-Time is injected (`clock`, `sleep`) so tests run without real waiting.
+A sliding window (rather than a token bucket) matches how Azure counts: "100 requests per 10 s". A request
+occupies the window from the moment it is sent until one window length after its answer arrived: Azure
+counts it at some unknown instant in between, so counting from the send alone lets network and event-loop
+delays bunch requests up on Azure's side. With this rule no window of Azure's can ever see more than the
+budget, whatever the latency (a request is counted against every window it could have landed in).
+
+Waiters are served in arrival order, so one resource with many calls cannot starve the others. A 429 pauses
+the whole limiter for its Retry-After, so every resource behind the same key backs off, not only the one
+that hit it. Time is injected (`clock`, `sleep`) so tests run without real waiting.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(eq=False)
+class Slot:
+    sent: float
+    done: float | None = None  # None while the request is in flight
 
 
 @dataclass
@@ -24,34 +35,50 @@ class SlidingWindowLimiter:
     window_s: float
     clock: Clock = time.monotonic
     sleep: Sleep = asyncio.sleep
-    _sent: deque[float] = field(default_factory=deque, init=False, repr=False)
+    _slots: list[Slot] = field(default_factory=list, init=False, repr=False)
     _paused_until: float = field(default=0.0, init=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
+    _released: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.max_requests < 1 or self.window_s <= 0:
             raise ValueError("a limiter needs max_requests >= 1 and window_s > 0")
 
-    def _delay(self, now: float) -> float:
-        while self._sent and self._sent[0] <= now - self.window_s:
-            self._sent.popleft()
-        if self._paused_until > now:
-            return self._paused_until - now
-        if len(self._sent) < self.max_requests:
-            return 0.0
-        return self._sent[0] + self.window_s - now
+    def _expire(self, now: float) -> None:
+        self._slots = [s for s in self._slots if s.done is None or s.done > now - self.window_s]
 
-    async def acquire(self) -> float:
-        """Waits for a slot and takes it; returns how long it waited."""
-        start = self.clock()
+    async def acquire(self) -> Slot:
+        """Waits for room in the window and takes a slot; `release` it when the answer has arrived."""
         async with self._lock:  # FIFO: asyncio.Lock wakes waiters in order
             while True:
                 now = self.clock()
-                delay = self._delay(now)
-                if delay <= 0:
-                    self._sent.append(now)
-                    return now - start
-                await self.sleep(delay)
+                self._expire(now)
+                if self._paused_until > now:
+                    await self.sleep(self._paused_until - now)
+                    continue
+                if len(self._slots) < self.max_requests:
+                    slot = Slot(sent=now)
+                    self._slots.append(slot)
+                    return slot
+                finished = [s.done for s in self._slots if s.done is not None]
+                if finished:
+                    # An in-flight request finishing now would free its slot later than this one.
+                    await self.sleep(min(finished) + self.window_s - now)
+                else:
+                    self._released.clear()
+                    await self._released.wait()
+
+    def release(self, slot: Slot) -> None:
+        slot.done = self.clock()
+        self._released.set()
+
+    @asynccontextmanager
+    async def hold(self) -> AsyncIterator[Slot]:
+        slot = await self.acquire()
+        try:
+            yield slot
+        finally:
+            self.release(slot)
 
     def pause(self, seconds: float) -> None:
         """No request leaves before `seconds` from now (a 429's Retry-After); never shortens a pause."""
@@ -62,5 +89,6 @@ class SlidingWindowLimiter:
         return max(0.0, self._paused_until - self.clock())
 
     def in_window(self) -> int:
-        now = self.clock()
-        return sum(1 for t in self._sent if t > now - self.window_s)
+        """Requests in flight or answered within the last window."""
+        self._expire(self.clock())
+        return len(self._slots)

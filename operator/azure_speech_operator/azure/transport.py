@@ -259,8 +259,7 @@ class Session:
         secrets = self._secrets + (
             (all_headers["Authorization"].removeprefix("Bearer "),) if "Authorization" in all_headers else ()
         )
-        async with self.gate.concurrency:
-            await self.gate.limiter.acquire()
+        async with self.gate.concurrency, self.gate.limiter.hold():
             started = self.transport.clock()
             status, reply = await self._send(operation, request, secrets)
             self.transport.observe(
