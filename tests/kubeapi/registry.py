@@ -153,8 +153,10 @@ class Registry:
             position = (meta.get("namespace", ""), meta["name"])
             if start_after is not None and position <= start_after:
                 continue
+            if not labels(stored):  # labels read the same in every view: filter before copying
+                continue
             obj = self.view(rtype, stored)
-            if not (labels(obj) and fields(obj)):
+            if not fields(obj):
                 continue
             if limit and len(items) >= limit:
                 more = True
