@@ -120,11 +120,45 @@ class TestRuleOutcome:
         assert causes[-1].startswith('<nil>: Invalid value: "null": some validation rules were not checked')
         assert not any(c.endswith(": n") for c in causes)
 
+    @pytest.mark.parametrize(
+        ("extra", "spec"),
+        [
+            ({"required": ["s"]}, {"n": 0}),
+            ({"properties": {"s": {"type": "string", "maxLength": 1}}}, {"n": 0, "s": "abc"}),
+            ({"properties": {"s": {"type": "string", "enum": ["a"]}}}, {"n": 0, "s": "b"}),
+            (
+                {
+                    "properties": {
+                        "m": {
+                            "type": "object",
+                            "maxProperties": 1,
+                            "additionalProperties": {"type": "string"},
+                        }
+                    }
+                },
+                {"n": 0, "m": {"a": "1", "b": "2"}},
+            ),
+        ],
+        ids=["required", "too-long", "not-supported", "too-many"],
+    )
+    def test_blocking_schema_errors_stop_rules(self, extra: dict[str, Any], spec: dict[str, Any]) -> None:
+        schema = ruled("self.n > 1", message="n too small")
+        schema["properties"].update(extra.pop("properties", {}))
+        schema.update(extra)
+        causes = run(schema, spec)
+        assert causes[-1] == (
+            '<nil>: Invalid value: "null": some validation rules were not checked because the object was '
+            "invalid; correct the existing errors to complete validation"
+        )
+        assert len(causes) == 2
+
     def test_other_schema_errors_do_not_block_rules(self) -> None:
         schema = ruled("self.n > 1", message="n too small")
-        schema["properties"]["s"]["maxLength"] = 1
-        assert run(schema, {"n": 0, "s": "abc"}) == [
-            "spec.s: Too long: may not be more than 1 byte",
+        schema["properties"]["s"]["pattern"] = "^a$"
+        schema["properties"]["f"]["minimum"] = 1
+        assert run(schema, {"n": 0, "s": "b", "f": 0.5}) == [
+            "spec.s: Invalid value: \"b\": spec.s in body should match '^a$'",
+            "spec.f: Invalid value: 0.5: spec.f in body should be greater than or equal to 1",
             'spec: Invalid value: "object": n too small',
         ]
 

@@ -83,7 +83,7 @@ def test_admitted_object_error_round_trips_as_json() -> None:
         admission.admit("v1alpha1", transcriber(deletionPolicy="Never", locale="x"))
     body = info.value.status_body(kind="Transcriber", group="test.admission.io", name="call-center")
     assert json.loads(json.dumps(body)) == body
-    assert [c["field"] for c in body["details"]["causes"]] == ["spec.locale", "spec.deletionPolicy"]
+    assert [c["field"] for c in body["details"]["causes"]] == ["spec.locale", "spec.deletionPolicy", "<nil>"]
     assert body["message"].startswith(
         'Transcriber.test.admission.io "call-center" is invalid: [spec.locale: '
     )

@@ -34,17 +34,10 @@ def obj(**props: Any) -> dict[str, Any]:
     return {"type": "object", "properties": props}
 
 
-BLOCKED = (
-    '<nil>: Invalid value: "null": some validation rules were not checked because the object was invalid; '
-    "correct the existing errors to complete validation"
-)
-
-
 class TestTypes:
     def test_string_given_an_integer(self) -> None:
         assert causes(obj(locale={"type": "string"}), {"locale": 5}) == [
-            'spec.locale: Invalid value: "integer": spec.locale in body must be of type string: "integer"',
-            BLOCKED,
+            'spec.locale: Invalid value: "integer": spec.locale in body must be of type string: "integer"'
         ]
 
     def test_integer_given_a_string(self) -> None:
@@ -53,10 +46,7 @@ class TestTypes:
         )
 
     def test_type_errors_are_reported_as_type_invalid(self) -> None:
-        assert reasons(obj(replicas={"type": "integer"}), {"replicas": "many"}) == [
-            "FieldValueTypeInvalid",
-            "FieldValueInvalid",
-        ]
+        assert reasons(obj(replicas={"type": "integer"}), {"replicas": "many"}) == ["FieldValueTypeInvalid"]
 
     def test_integer_given_a_fraction(self) -> None:
         assert causes(obj(replicas={"type": "integer"}), {"replicas": 1.5})[0] == (

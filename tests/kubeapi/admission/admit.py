@@ -11,6 +11,16 @@ from .schema import apply_defaults, prune, validate, validate_list_types
 
 Schema = dict[str, Any]
 
+# Schema errors after which the apiserver does not run CEL rules (their cost estimates would not hold).
+BLOCKING_TYPES = frozenset(
+    {
+        "FieldValueTypeInvalid",
+        "FieldValueRequired",
+        "FieldValueNotSupported",
+        "FieldValueTooLong",
+        "FieldValueTooMany",
+    }
+)
 BLOCKING_DETAIL = (
     "some validation rules were not checked because the object was invalid; "
     "correct the existing errors to complete validation"
@@ -85,10 +95,11 @@ class CustomResourceAdmission:
         old_out = self.prune_and_default(version, old) if old is not None else None
         errors: list[FieldError] = validate(out, v.schema, old=(old_out,) if old_out is not None else None)
         errors.extend(validate_list_types(out, v.schema))
-        if any(e.type == "FieldValueTypeInvalid" for e in errors):
-            errors.append(invalid("<nil>", None, BLOCKING_DETAIL))
-        elif v.cel.rule_count:
-            errors.extend(v.cel.validate(out, old_out, has_old=old_out is not None))
+        if v.cel.rule_count:
+            if any(e.type in BLOCKING_TYPES for e in errors):
+                errors.append(invalid("<nil>", None, BLOCKING_DETAIL))
+            else:
+                errors.extend(v.cel.validate(out, old_out, has_old=old_out is not None))
         if errors:
             raise AdmissionError(errors)
         return out
