@@ -8,6 +8,7 @@ situation gives byte-for-byte the same list (no status write).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -120,6 +121,39 @@ def truth_table(health: Health, previous: Sequence[Mapping[str, Any]] = ()) -> l
     return conditions
 
 
+_REASON = re.compile(r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")  # metav1.Condition's reason format
+_HTTP_REASONS = {
+    "400": "BadRequest",
+    "401": "Unauthorized",
+    "403": "Forbidden",
+    "404": "NotFound",
+    "408": "RequestTimeout",
+    "409": "Conflict",
+    "413": "RequestEntityTooLarge",
+    "415": "UnsupportedMediaType",
+    "422": "UnprocessableEntity",
+    "429": "TooManyRequests",
+    "500": "InternalServerError",
+    "502": "BadGateway",
+    "503": "ServiceUnavailable",
+    "504": "GatewayTimeout",
+}
+
+
+def safe_reason(reason: str | None, fallback: str = "Unknown") -> str:
+    """A reason the API server accepts (CamelCase, `^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$`): Azure
+    sometimes sends a bare HTTP status ("401") or a dotted code as its error code."""
+    if reason and _REASON.match(reason):
+        return reason
+    text = (reason or "").strip()
+    if text in _HTTP_REASONS:
+        return _HTTP_REASONS[text]
+    words = re.findall(r"[A-Za-z0-9]+", text)
+    camel = "".join(w[:1].upper() + w[1:] for w in words)
+    camel = camel.lstrip("0123456789")
+    return camel[:1024] if camel and _REASON.match(camel) else fallback
+
+
 def check_invariants(conditions: Iterable[Condition | Mapping[str, Any]]) -> None:
     """Never Reconciling and Stalled True together (kstatus and Argo CD would disagree)."""
     true_types = {_field(c, "type") for c in conditions if _field(c, "status") == "True"}
@@ -177,7 +211,7 @@ def merge_conditions(
         by_type[condition.type] = {
             "type": condition.type,
             "status": condition.status,
-            "reason": condition.reason,
+            "reason": safe_reason(condition.reason),
             "message": condition.message,
             "lastTransitionTime": stamp if flipped else old["lastTransitionTime"],
             "observedGeneration": generation,

@@ -3,12 +3,14 @@ Azure. Each test gets its own namespace; ids of seeded models come from the simu
 
 from __future__ import annotations
 
+import base64
+import time
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
-
+import yaml
 from azure_speech_operator.simulator.seed import (
     BASE_DE_DE_CURRENT,
     BASE_EN_US_CURRENT,
@@ -80,3 +82,282 @@ def test_create_reaches_ready(
     assert len(mine) == 1 and mine[0]["displayName"] == "call-center"
     printed = kube.kubectl("get", "spe", "call-center", "-n", namespace).stdout
     assert "True" in printed and "Succeeded" in printed and "en-US" in printed
+
+
+# --- helpers ----------------------------------------------------------------------------------------------
+
+
+def azure_http(simulator: Simulator, method: str, path: str, body: Any = None) -> Any:
+    url = f"{simulator.url}/speechtotext/{path}?api-version=2025-10-15"
+    headers = {"Ocp-Apim-Subscription-Key": simulator.key}
+    response = httpx.request(method, url, json=body, headers=headers, timeout=10)
+    response.raise_for_status()
+    return response.json() if response.content else None
+
+
+def operation_count(simulator: Simulator, operation: str) -> int:
+    snapshot = simulator.requests()
+    return sum((snapshot.get("operations") or {}).get(operation, {}).values())
+
+
+def get_spe(kube: Kube, name: str, namespace: str) -> dict[str, Any]:
+    obj = kube.get(KIND, name, namespace)
+    assert obj is not None, f"{KIND} {namespace}/{name} is gone"
+    return obj
+
+
+def annotate(kube: Kube, name: str, namespace: str, **annotations: str) -> None:
+    pairs = [f"speech.azure-operator.io/{k.replace('_', '-')}={v}" for k, v in annotations.items()]
+    kube.kubectl("annotate", "--overwrite", "-n", namespace, f"speechendpoint/{name}", *pairs)
+
+
+def event_reasons(kube: Kube, namespace: str, name: str) -> list[str]:
+    return [e.get("reason", "") for e in kube.events(namespace, involved_name=name)]
+
+
+# --- lifecycle --------------------------------------------------------------------------------------------
+
+
+def test_model_change_redeploys_with_the_old_model_serving(
+    kube: Kube, simulator: Simulator, operator: Operator, ready_secret: str
+) -> None:
+    namespace = ready_secret
+    kube.apply(manifest(simulator, "redeploy"), namespace)
+    kube.wait_condition(KIND, "redeploy", namespace, "Ready", timeout=60)
+    kube.apply(manifest(simulator, "redeploy", model={"customModelId": CUSTOM_EN_US_DEPLOYABLE}), namespace)
+    obj = kube.wait_condition(KIND, "redeploy", namespace, "Ready", "False", reason="Redeploying", timeout=30)
+    assert kube.condition(obj, "Available")["status"] == "True"  # type: ignore[index]
+    assert kube.condition(obj, "Reconciling")["status"] == "True"  # type: ignore[index]
+    assert obj["status"]["servingModel"]["id"] == BASE_EN_US_CURRENT
+    assert obj["status"]["model"]["id"] == CUSTOM_EN_US_DEPLOYABLE
+    obj = kube.wait_condition(KIND, "redeploy", namespace, "Ready", timeout=60)
+    assert obj["status"]["servingModel"] == {"id": CUSTOM_EN_US_DEPLOYABLE, "kind": "custom"}
+    assert len(endpoints_of(simulator, obj["metadata"]["uid"])) == 1
+    reasons = event_reasons(kube, namespace, "redeploy")
+    assert "Created" in reasons and "Updated" in reasons and "Redeploying" in reasons
+
+
+def test_locale_change_is_refused_with_the_cel_message(
+    kube: Kube, simulator: Simulator, operator: Operator, ready_secret: str
+) -> None:
+    namespace = ready_secret
+    kube.apply(manifest(simulator, "locale"), namespace)
+    changed = manifest(simulator, "locale", locale="de-DE", model={"baseModelId": BASE_DE_DE_CURRENT})
+    proc = kube.kubectl("apply", "-n", namespace, "-f", "-", input=yaml.safe_dump(changed), check=False)
+    assert proc.returncode != 0
+    assert "spec.locale is immutable" in proc.stderr
+    assert get_spe(kube, "locale", namespace)["spec"]["locale"] == "en-US"
+
+
+def test_other_locale_model_stalls_with_azures_code_and_no_more_writes(
+    kube: Kube, simulator: Simulator, operator: Operator, ready_secret: str
+) -> None:
+    namespace = ready_secret
+    body = manifest(simulator, "mismatch", model={"baseModelId": BASE_DE_DE_CURRENT})
+    body["metadata"]["annotations"] = {"speech.azure-operator.io/drift-interval": "10s"}
+    kube.apply(body, namespace)
+    obj = kube.wait_condition(KIND, "mismatch", namespace, "Stalled", timeout=30)
+    error = obj["status"]["error"]
+    assert error["class"] == "fatal"
+    assert kube.condition(obj, "Ready")["reason"] == error["code"]  # type: ignore[index]
+    assert error["code"] not in ("Deploying", "InvalidSpec")
+    assert kube.condition(obj, "Reconciling")["status"] == "False"  # type: ignore[index]
+    creates = operation_count(simulator, "Endpoints_Create")
+    time.sleep(15)  # absence of writes cannot be polled: give drift passes (10 s) time to run
+    assert operation_count(simulator, "Endpoints_Create") == creates
+    assert endpoints_of(simulator, obj["metadata"]["uid"]) == []
+
+
+def test_reconcile_requested_at_forces_one_try(
+    kube: Kube, simulator: Simulator, operator: Operator, ready_secret: str, wait: Callable[..., Any]
+) -> None:
+    namespace = ready_secret
+    kube.apply(manifest(simulator, "requested", model={"baseModelId": BASE_DE_DE_CURRENT}), namespace)
+    kube.wait_condition(KIND, "requested", namespace, "Stalled", timeout=30)
+    creates = operation_count(simulator, "Endpoints_Create")
+    annotate(kube, "requested", namespace, reconcile_requested_at="2026-11-21T07:00:00Z")
+    wait(
+        lambda: (
+            get_spe(kube, "requested", namespace)["status"].get("reconcileRequestedAt")
+            == "2026-11-21T07:00:00Z"
+        ),
+        timeout=30,
+        what="the requested pass",
+    )
+    assert operation_count(simulator, "Endpoints_Create") == creates + 1
+    obj = get_spe(kube, "requested", namespace)
+    assert kube.condition(obj, "Stalled")["status"] == "True"  # type: ignore[index]
+
+
+@pytest.mark.parametrize("policy", ["Delete", "Orphan"])
+def test_delete_follows_deletion_policy(
+    kube: Kube, simulator: Simulator, operator: Operator, ready_secret: str, policy: str
+) -> None:
+    namespace = ready_secret
+    name = f"delete-{policy.lower()}"
+    kube.apply(manifest(simulator, name, deletionPolicy=policy), namespace)
+    obj = kube.wait_condition(KIND, name, namespace, "Ready", timeout=60)
+    uid, endpoint_id = obj["metadata"]["uid"], obj["status"]["endpointId"]
+    kube.delete(KIND, name, namespace, timeout=60)
+    left = [e["id"] for e in endpoints_of(simulator, uid)]
+    assert left == ([] if policy == "Delete" else [endpoint_id])
+    if policy == "Orphan":
+        azure_http(simulator, "DELETE", f"endpoints/{endpoint_id}")
+
+
+def test_adoption_and_an_adopted_endpoint_deleted_in_azure(
+    kube: Kube, simulator: Simulator, operator: Operator, ready_secret: str, wait: Callable[..., Any]
+) -> None:
+    namespace = ready_secret
+    created = azure_http(
+        simulator,
+        "POST",
+        "endpoints",
+        {
+            "displayName": "made in the portal",
+            "locale": "en-US",
+            "model": {"self": f"{simulator.url}/speechtotext/models/base/{BASE_EN_US_CURRENT}"},
+        },
+    )
+    endpoint_id = created["self"].split("?")[0].rsplit("/", 1)[-1]
+    creates = operation_count(simulator, "Endpoints_Create")
+    kube.apply(
+        manifest(simulator, "adopt", endpointId=endpoint_id, displayName="made in the portal"), namespace
+    )
+    obj = kube.wait_condition(KIND, "adopt", namespace, "Ready", timeout=60)
+    assert obj["status"]["endpointId"] == endpoint_id
+    assert "Adopted" in event_reasons(kube, namespace, "adopt")
+    azure_http(simulator, "DELETE", f"endpoints/{endpoint_id}")
+    annotate(kube, "adopt", namespace, reconcile_requested_at="after-delete")
+    obj = kube.wait_condition(
+        KIND, "adopt", namespace, "Stalled", reason="AdoptedEndpointNotFound", timeout=30
+    )
+    assert operation_count(simulator, "Endpoints_Create") == creates
+    kube.delete(KIND, "adopt", namespace, timeout=30)
+
+
+def test_skip_policy_observes_only_and_deletes_without_hanging(
+    kube: Kube, simulator: Simulator, operator: Operator, ready_secret: str
+) -> None:
+    namespace = ready_secret
+    body = manifest(simulator, "skipped")
+    body["metadata"]["annotations"] = {"speech.azure-operator.io/reconcile-policy": "skip"}
+    kube.apply(body, namespace)
+    obj = kube.wait_condition(KIND, "skipped", namespace, "Stalled", reason="NotCreated", timeout=30)
+    assert endpoints_of(simulator, obj["metadata"]["uid"]) == []
+    kube.delete(KIND, "skipped", namespace, timeout=30)
+
+
+def test_drift_is_repaired(
+    kube: Kube, simulator: Simulator, operator: Operator, ready_secret: str, wait: Callable[..., Any]
+) -> None:
+    namespace = ready_secret
+    body = manifest(simulator, "drift", customProperties={"team": "a"})
+    body["metadata"]["annotations"] = {"speech.azure-operator.io/drift-interval": "10s"}
+    kube.apply(body, namespace)
+    obj = kube.wait_condition(KIND, "drift", namespace, "Ready", timeout=60)
+    endpoint_id, uid = obj["status"]["endpointId"], obj["metadata"]["uid"]
+    azure_http(
+        simulator,
+        "PATCH",
+        f"endpoints/{endpoint_id}",
+        {"displayName": "renamed", "customProperties": {"x": "y"}},
+    )
+
+    def repaired() -> bool:
+        (endpoint,) = [e for e in endpoints_of(simulator) if e["id"] == endpoint_id]
+        return endpoint["displayName"] == "drift" and endpoint["customProperties"] == {
+            "team": "a",
+            MARKER_KEY: uid,
+        }
+
+    wait(repaired, timeout=45, what="the drift timer to repair the endpoint")
+
+
+def test_secret_created_late_and_rotated(
+    kube: Kube, simulator: Simulator, operator: Operator, namespace: str, wait: Callable[..., Any]
+) -> None:
+    kube.apply(manifest(simulator, "late-secret"), namespace)
+    obj = kube.wait_condition(
+        KIND, "late-secret", namespace, "Stalled", reason="CredentialsNotFound", timeout=30
+    )
+    assert "speech-credentials" in kube.condition(obj, "Stalled")["message"]  # type: ignore[index]
+    secret = simulator.credentials_secret(namespace)
+    secret["metadata"]["labels"] = {"speech.azure-operator.io/credentials": "true"}
+    secret["data"]["key"] = base64.b64encode(b"not-a-valid-key").decode()
+    kube.apply(secret, namespace)  # the labelled Secret's watch triggers a pass at once (not the 2 min timer)
+    kube.wait_condition(KIND, "late-secret", namespace, "Stalled", reason="Unauthorized", timeout=30)
+    secret["data"]["key"] = base64.b64encode(simulator.keys[1].encode()).decode()
+    kube.apply(secret, namespace)  # rotated: used on the next pass, no restart
+    kube.wait_condition(KIND, "late-secret", namespace, "Ready", timeout=60)
+
+
+def test_a_429_storm_converges_to_one_endpoint(
+    kube: Kube, simulator: Simulator, operator: Operator, ready_secret: str
+) -> None:
+    namespace = ready_secret
+    simulator.add_fault(operation="Endpoints_Create", kind="429", count=3)
+    simulator.add_fault(operation="Endpoints_Get", kind="429", count=3)
+    try:
+        kube.apply(manifest(simulator, "storm"), namespace)
+        obj = kube.wait_condition(KIND, "storm", namespace, "Ready", timeout=90)
+    finally:
+        simulator.clear_faults()
+    assert len(endpoints_of(simulator, obj["metadata"]["uid"])) == 1
+
+
+def test_a_lost_create_answer_leaves_one_endpoint(
+    kube: Kube, simulator: Simulator, operator: Operator, ready_secret: str
+) -> None:
+    namespace = ready_secret
+    simulator.add_fault(operation="Endpoints_Create", kind="reset", phase="after", count=1)
+    try:
+        kube.apply(manifest(simulator, "lost-answer"), namespace)
+        obj = kube.wait_condition(KIND, "lost-answer", namespace, "Ready", timeout=90)
+    finally:
+        simulator.clear_faults()
+    assert len(endpoints_of(simulator, obj["metadata"]["uid"])) == 1
+    assert "EndpointFound" in event_reasons(kube, namespace, "lost-answer")
+
+
+def test_operator_killed_mid_deployment_leaves_exactly_one_endpoint(
+    kube: Kube, simulator: Simulator, operator: Operator, ready_secret: str, wait: Callable[..., Any]
+) -> None:
+    namespace = ready_secret
+    kube.apply(manifest(simulator, "killed"), namespace)
+    wait(
+        lambda: (
+            (get_spe(kube, "killed", namespace).get("status") or {}).get("azureStatus")
+            in ("NotStarted", "Running")
+        ),
+        timeout=30,
+        what="the deployment to start",
+    )
+    operator.kill()
+    operator.start()
+    obj = kube.wait_condition(KIND, "killed", namespace, "Ready", timeout=90)
+    assert len(endpoints_of(simulator, obj["metadata"]["uid"])) == 1
+
+
+def test_export_to_a_config_map(
+    kube: Kube, simulator: Simulator, operator: Operator, ready_secret: str
+) -> None:
+    namespace = ready_secret
+    kube.apply(manifest(simulator, "exported", exportTo={"configMapName": "exported-endpoint"}), namespace)
+    obj = kube.wait_condition(KIND, "exported", namespace, "Ready", timeout=60)
+    config_map = kube.get("ConfigMap", "exported-endpoint", namespace)
+    assert config_map is not None
+    assert config_map["data"]["endpointId"] == obj["status"]["endpointId"]
+    assert config_map["data"]["host"] == simulator.url
+    owners = config_map["metadata"]["ownerReferences"]
+    assert owners[0]["uid"] == obj["metadata"]["uid"]
+
+
+def test_model_expiring_is_reported(
+    kube: Kube, simulator: Simulator, operator: Operator, ready_secret: str
+) -> None:
+    namespace = ready_secret
+    kube.apply(manifest(simulator, "expiring", model={"baseModelId": BASE_EN_US_EXPIRING}), namespace)
+    obj = kube.wait_condition(KIND, "expiring", namespace, "ModelExpiring", timeout=60)
+    assert obj["status"]["model"]["transcriptionExpiresAt"]
+    assert "ModelExpiring" in event_reasons(kube, namespace, "expiring")

@@ -16,6 +16,7 @@ from azure_speech_operator.conditions import (
     Phase,
     check_invariants,
     merge_conditions,
+    safe_reason,
     transitions,
     truth_table,
 )
@@ -171,3 +172,21 @@ def test_properties_over_any_sequence_of_situations(
             == merged
         )
         conditions = merged
+
+
+@pytest.mark.parametrize(
+    ("raw", "safe"),
+    [
+        ("InvalidModel", "InvalidModel"),
+        ("401", "Unauthorized"),
+        ("429", "TooManyRequests"),
+        ("Some.Dotted-code", "SomeDottedCode"),
+        ("418", "Unknown"),
+        ("", "Unknown"),
+        (None, "Unknown"),
+    ],
+)
+def test_reasons_are_made_acceptable_to_the_api_server(raw: str | None, safe: str) -> None:
+    assert safe_reason(raw) == safe
+    merged = merge_conditions([], [Condition(READY, "False", raw or "")], generation=1, now=T0)
+    assert merged[0]["reason"] == safe

@@ -327,3 +327,27 @@ def test_parse_spec_reads_a_full_spec() -> None:
     assert spec.adopted_endpoint_id == UUID_A
     assert spec.azure.target().base_url == "https://westeurope.api.cognitive.microsoft.com"
     assert spec.azure.target().api_version == "2025-10-15"
+
+
+# --- examples/ ---------------------------------------------------------------------------------------------
+
+
+def _example_speech_endpoints() -> list[dict[str, Any]]:
+    import yaml
+
+    from .test_speech_support import ROOT
+
+    docs = []
+    for path in sorted((ROOT / "examples").glob("*.yaml")):
+        docs += [d for d in yaml.safe_load_all(path.read_text()) if d and d.get("kind") == "SpeechEndpoint"]
+    return docs
+
+
+def test_examples_are_valid_speech_endpoints() -> None:
+    examples = _example_speech_endpoints()
+    assert len(examples) >= 2
+    for example in examples:
+        obj, errors = admit(example)
+        assert errors == [], example["metadata"]["name"]
+        assert schema_errors(obj) == [], example["metadata"]["name"]
+        parse_spec(obj["spec"])

@@ -394,6 +394,7 @@ async def test_missing_credentials_are_blocked_and_retried_on_the_credentials_ti
     assert world.condition("Stalled") == ("True", "CredentialsNotFound")
     assert outcome.retry is not None and outcome.retry.delay == 120
     assert world.azure.calls == []
+    assert CREATE_PENDING_ANNOTATION not in world.annotations  # no stray mark: the next pass needs no lookup
     world.credentials_error = None
     await world.run()
     assert world.azure.writes == ["create"]
@@ -672,3 +673,11 @@ def test_drift_interval_annotation_with_a_floor() -> None:
     assert logic.drift_interval({logic.DRIFT_ANNOTATION: "10m"}, default, floor) == timedelta(minutes=10)
     assert logic.drift_interval({logic.DRIFT_ANNOTATION: "5s"}, default, floor) == floor
     assert logic.drift_interval({logic.DRIFT_ANNOTATION: "garbage"}, default, floor) == default
+
+
+async def test_a_bare_http_status_code_becomes_a_valid_reason() -> None:
+    world = World()
+    world.azure.fail("create", azure_error("401", ErrorClass.BLOCKED, status=401))
+    await world.run()
+    assert world.condition("Stalled") == ("True", "Unauthorized")
+    assert world.status["error"]["code"] == "Unauthorized"

@@ -57,7 +57,12 @@ async def run_pass(
             return step, observed
         if on_step is not None:
             on_step(step)
-        if isinstance(step, logic.MarkCreatePending | logic.RecordEndpointId | logic.Export):
+        # The mark precedes a create: connect first, so missing credentials never leave a stray mark
+        # (which would cost a lookup of every endpoint on the next pass).
+        needs_azure = not isinstance(step, logic.RecordEndpointId | logic.Export)
+        if isinstance(step, logic.MarkCreatePending) and client is not None:
+            needs_azure = False
+        if not needs_azure:
             observed = await _resource_step(step, observed, writer)
             continue
         if client is None:
@@ -69,6 +74,9 @@ async def run_pass(
             except OperatorError as exc:
                 observed = replace(observed, error=exc, failed_step=type(step).__name__)
                 continue
+        if isinstance(step, logic.MarkCreatePending):
+            observed = await _resource_step(step, observed, writer)
+            continue
         observed = await _azure_step(step, observed, client)
     raise RuntimeError(f"reconcile pass of {resource.namespace}/{resource.name} did not settle")
 

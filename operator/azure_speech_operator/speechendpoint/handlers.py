@@ -34,6 +34,7 @@ from azure_speech_operator.speechendpoint.spec import GROUP, KIND, PLURAL, VERSI
 DRIFT_TICK = 10.0  # seconds between the timer's looks at whether a drift check is due (no API call)
 MIN_DRIFT_INTERVAL = timedelta(seconds=10)
 DRIFT_JITTER = 0.1  # each interval is stretched or shrunk by up to 10 %
+TIMER_COME_BACK = 60.0  # come-backs at least this far away go through the timer (see _come_back)
 
 
 def _lock(memo: Any) -> asyncio.Lock:
@@ -212,9 +213,18 @@ def _report_metrics(ctx: OperatorContext, resource: Resource, outcome: Outcome) 
     ctx.metrics.reconciled(KIND, "retry" if outcome.retry else "done")
 
 
-def _come_back(outcome: Outcome | None) -> None:
-    if outcome is not None and outcome.retry is not None:
-        raise kopf.TemporaryError(f"coming back: {outcome.retry.why}", delay=outcome.retry.delay)
+def _come_back(ctx: OperatorContext, memo: Any, outcome: Outcome | None) -> None:
+    """Short come-backs (a deployment in flight, a transient error) retry the handler; slow ones (blocked,
+    e.g. missing credentials) are handed to the drift timer and the handler completes, so that the next
+    change (a labelled Secret, `reconcile-requested-at`, a spec fix) runs a pass at once instead of waiting
+    behind kopf's retry delay."""
+    if outcome is None or outcome.retry is None:
+        return
+    delay = outcome.retry.delay
+    if delay >= TIMER_COME_BACK or is_true(outcome.status.get("conditions"), STALLED):
+        memo.speech_drift_due = ctx.now() + timedelta(seconds=delay)
+        return
+    raise kopf.TemporaryError(f"coming back: {outcome.retry.why}", delay=delay)
 
 
 @kopf.on.resume(GROUP, VERSION, PLURAL, id="reconcile-resume")
@@ -233,7 +243,7 @@ async def reconcile(
 ) -> None:
     ctx = get_context(memo)
     trigger = Trigger.RESUME if reason == "resume" else Trigger.CHANGE
-    _come_back(await run_reconcile(ctx, memo, str(namespace), name, trigger, retry, logger, body))
+    _come_back(ctx, memo, await run_reconcile(ctx, memo, str(namespace), name, trigger, retry, logger, body))
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL, id="delete")
@@ -244,7 +254,9 @@ async def delete(
     outcome = await run_reconcile(ctx, memo, str(namespace), name, Trigger.DELETE, retry, logger, body)
     if outcome is None or outcome.release:
         return
-    _come_back(outcome)
+    delay = outcome.retry.delay if outcome.retry else 30.0
+    why = outcome.retry.why if outcome.retry else "deletion"
+    raise kopf.TemporaryError(f"deletion not finished: {why}", delay=delay)
 
 
 def _initial_delay(**_: Any) -> float:

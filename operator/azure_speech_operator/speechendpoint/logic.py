@@ -42,6 +42,7 @@ from azure_speech_operator.conditions import (
     find_condition,
     format_time,
     merge_conditions,
+    safe_reason,
     transitions,
     truth_table,
 )
@@ -760,17 +761,18 @@ class _Reconcile:
     ) -> Outcome:
         timing, attempt, jitter = self.p.timing, self.p.attempt, self.p.jitter
         cls = error.error_class
+        reason = safe_reason(error.reason, "Error")
         retry: Retry | None
         if cls is ErrorClass.TRANSIENT or cls is ErrorClass.NOT_FOUND:
             delay = error.retry_after or backoff(
                 attempt, TRANSIENT_BACKOFF_BASE, timing.transient_backoff_cap.total_seconds(), jitter
             )
-            retry = Retry(min(delay, timing.transient_backoff_cap.total_seconds()), error.reason)
+            retry = Retry(min(delay, timing.transient_backoff_cap.total_seconds()), reason)
             phase = Phase.RETRYING
         elif cls is ErrorClass.WAITING:
             low, high = timing.waiting_retry_min.total_seconds(), timing.waiting_retry_max.total_seconds()
             delay = error.retry_after or backoff(attempt, low, high, jitter)
-            retry = Retry(min(max(delay, low), high), error.reason)
+            retry = Retry(min(max(delay, low), high), reason)
             phase = Phase.RETRYING
         elif cls is ErrorClass.BLOCKED:
             if credentials:
@@ -782,13 +784,13 @@ class _Reconcile:
                     timing.blocked_retry_cap.total_seconds(),
                     jitter,
                 )
-            retry = Retry(delay, error.reason)
+            retry = Retry(delay, reason)
             phase = Phase.STALLED
         else:
             retry = None
             phase = Phase.STALLED
-        health = Health(phase, error.reason, error.message)
-        status_error = {"code": error.reason, "message": error.message, "class": cls.value}
+        health = Health(phase, reason, error.message)
+        status_error = {"code": reason, "message": error.message, "class": cls.value}
         if writes_blocked_by_policy:
             # Re-checked on every pass from the annotation itself: no gate on the generation needed.
             status_error["class"] = POLICY_CLASS
