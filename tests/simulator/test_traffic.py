@@ -127,12 +127,20 @@ async def test_next_n_requests_get_429_and_clear(h: Harness) -> None:
     assert (await h.client.get("/speechtotext/endpoints", params=P)).status_code == 200
 
 
-@pytest.mark.parametrize("kind", ["500", "502"])
-async def test_status_faults_use_family_shape(h: Harness, kind: str) -> None:
-    await h.client.post("/_sim/faults", json={"kind": kind, "operation": "CustomVoice.Endpoints_List"})
+async def test_status_faults_use_family_shape(h: Harness) -> None:
+    await h.client.post("/_sim/faults", json={"kind": "500", "operation": "CustomVoice.Endpoints_List"})
     r = await h.client.get("/customvoice/endpoints", params={"api-version": "2026-01-01"})
-    assert r.status_code == int(kind)
+    assert r.status_code == 500
     assert r.json()["error"]["code"] == "InternalServerError"
+    assert r.headers["x-simulator-fault"] == "500"
+
+
+async def test_502_is_a_gateway_page(h: Harness) -> None:
+    await h.client.post("/_sim/faults", json={"kind": "502"})
+    r = await h.client.get("/speechtotext/endpoints", params=P)
+    assert r.status_code == 502
+    assert r.headers["content-type"].startswith("text/html")
+    assert "502 Bad Gateway" in r.text
 
 
 async def test_malformed_and_slow_faults(make_harness: HarnessFactory) -> None:

@@ -37,6 +37,10 @@ from .traffic import Fault, FaultPlan, RateLimiter, RequestLog, retry_after_head
 log = logging.getLogger(__name__)
 
 FAULT_HEADER = "x-simulator-fault"
+_BAD_GATEWAY = (
+    "<html><head><title>502 Bad Gateway</title></head>"
+    "<body><center><h1>502 Bad Gateway</h1></center></body></html>"
+)
 
 
 @dataclass
@@ -264,6 +268,9 @@ async def _apply_fault(
             headers=marker,
         )
     status = int(kind)
+    if status == 502:
+        # A 502 comes from a gateway in front of the service, not from the service: HTML, not the API's JSON.
+        return web.Response(status=502, text=_BAD_GATEWAY, content_type="text/html", headers=marker)
     headers = {"Retry-After": "1"} if status in (429, 503) else {}
     code = "TooManyRequests" if status == 429 else _code_for(family, status)
     return error_response(
