@@ -14,6 +14,8 @@ from typing import Any
 
 from .errors import (
     FieldError,
+    duplicate,
+    go_float,
     invalid,
     not_supported,
     required,
@@ -174,8 +176,6 @@ def _canonical(value: Any) -> str:
 
 
 def _fmt_bound(value: float | int) -> str:
-    from .errors import go_float
-
     return go_float(float(value))
 
 
@@ -380,8 +380,6 @@ def validate_list_types(value: Any, schema: Schema, name: str = "") -> list[Fiel
 
 
 def _list_types(value: Any, schema: Schema | None, name: str, errors: list[FieldError]) -> None:
-    from .errors import duplicate
-
     if schema is None or value is None:
         return
     if isinstance(value, dict):
