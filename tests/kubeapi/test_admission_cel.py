@@ -442,6 +442,10 @@ class TestCompilation:
         with pytest.raises(CelCompileError, match="fieldPath"):
             CelValidator(ruled("true", fieldPath="spec..x"))
 
+    def test_message_with_a_line_break(self) -> None:
+        with pytest.raises(CelCompileError, match="message must not contain line breaks"):
+            CelValidator(ruled("true", message="two\nlines"))
+
     def test_field_path_to_an_undeclared_field(self) -> None:
         with pytest.raises(CelCompileError, match="fieldPath must be a valid path: nope does not exist"):
             CelValidator(ruled("true", fieldPath=".nope"))

@@ -214,6 +214,9 @@ class CelValidator:
         if spec.get("fieldPath"):
             field_path = _parse_field_path(spec["fieldPath"], f"{path}.fieldPath")
             _check_field_path(field_path, schema, spec["fieldPath"], f"{path}.fieldPath")
+        message = spec.get("message")
+        if isinstance(message, str) and "\n" in message:
+            raise CelCompileError(f"{path}.message", message, "message must not contain line breaks")
         reason = spec.get("reason")
         if reason is not None and reason not in (
             "FieldValueInvalid",
@@ -227,7 +230,7 @@ class CelValidator:
             rule=source,
             program=program,
             transition=transition,
-            message=spec.get("message"),
+            message=message,
             message_program=message_program,
             reason=reason,
             field_path=field_path,
