@@ -79,3 +79,17 @@ def test_example_immutable_locale_if_the_kind_has_one(name: str, obj: dict[str, 
     with pytest.raises(AdmissionError) as info:
         admission.admit(version, changed, admitted)
     assert any("immutable" in cause.message for cause in info.value.causes), info.value.causes
+
+
+@pytest.mark.skipif(not CRDS, reason="no CRDs in crds/")
+def test_kubectl_applies_the_crds_and_examples_with_validation(kubectl: Any) -> None:
+    """`kubectl apply` as a user runs it (client defaults: --validate=strict), no --validate=false."""
+    for path in sorted((REPO / "crds").glob("*.yaml")):
+        kubectl("apply", "-f", str(path))
+    for path in sorted((REPO / "examples").glob("*.yaml")):
+        out = kubectl("apply", "-f", str(path))
+        assert "created" in out.stdout, out.stdout
+    for name, obj in CUSTOM_EXAMPLES:
+        # applying the same manifest again changes nothing, so passes every transition rule
+        again = kubectl("apply", "-f", str(REPO / "examples" / name.split("#")[0])).stdout
+        assert f"{obj['metadata']['name']} unchanged" in again, again
