@@ -200,6 +200,18 @@ class TestFormats:
             f'spec.v: Invalid value: "{bad}": spec.v in body must be of type {fmt}: "{bad}"'
         ]
 
+    @pytest.mark.parametrize(
+        "value",
+        [
+            "2027-01-15T00:00:00Z",
+            "2027-01-15T00:00:00.123456789+02:00",
+            "2027-01-15T10:20:30",
+            "2027-01-15T10:20Z",
+        ],
+    )
+    def test_date_time_layouts_strfmt_accepts(self, value: str) -> None:
+        assert causes(obj(v={"type": "string", "format": "date-time"}), {"v": value}) == []
+
     @pytest.mark.parametrize("fmt", ["int32", "int64", "password", "my-own-format"])
     def test_unknown_and_numeric_formats_are_ignored(self, fmt: str) -> None:
         assert causes(obj(v={"type": "string", "format": fmt}), {"v": "anything"}) == []
