@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -35,7 +36,9 @@ class SlidingWindowLimiter:
     window_s: float
     clock: Clock = time.monotonic
     sleep: Sleep = asyncio.sleep
-    _slots: list[Slot] = field(default_factory=list, init=False, repr=False)
+    # Answer times, oldest first: releases happen in clock order, so appending keeps the deque sorted.
+    _done: deque[float] = field(default_factory=deque, init=False, repr=False)
+    _in_flight: int = field(default=0, init=False)
     _paused_until: float = field(default=0.0, init=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
     _released: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
@@ -45,7 +48,8 @@ class SlidingWindowLimiter:
             raise ValueError("a limiter needs max_requests >= 1 and window_s > 0")
 
     def _expire(self, now: float) -> None:
-        self._slots = [s for s in self._slots if s.done is None or s.done > now - self.window_s]
+        while self._done and self._done[0] <= now - self.window_s:
+            self._done.popleft()
 
     async def acquire(self) -> Slot:
         """Waits for room in the window and takes a slot; `release` it when the answer has arrived."""
@@ -56,20 +60,22 @@ class SlidingWindowLimiter:
                 if self._paused_until > now:
                     await self.sleep(self._paused_until - now)
                     continue
-                if len(self._slots) < self.max_requests:
-                    slot = Slot(sent=now)
-                    self._slots.append(slot)
-                    return slot
-                finished = [s.done for s in self._slots if s.done is not None]
-                if finished:
-                    # An in-flight request finishing now would free its slot later than this one.
-                    await self.sleep(min(finished) + self.window_s - now)
+                if self._in_flight + len(self._done) < self.max_requests:
+                    self._in_flight += 1
+                    return Slot(sent=now)
+                if self._done:
+                    # An in-flight request answering now would free its slot later than the oldest one.
+                    await self.sleep(self._done[0] + self.window_s - now)
                 else:
                     self._released.clear()
                     await self._released.wait()
 
     def release(self, slot: Slot) -> None:
-        slot.done = self.clock()
+        if slot.done is not None:
+            return
+        slot.done = max(self.clock(), self._done[-1] if self._done else float("-inf"))
+        self._in_flight -= 1
+        self._done.append(slot.done)
         self._released.set()
 
     @asynccontextmanager
@@ -91,4 +97,4 @@ class SlidingWindowLimiter:
     def in_window(self) -> int:
         """Requests in flight or answered within the last window."""
         self._expire(self.clock())
-        return len(self._slots)
+        return self._in_flight + len(self._done)

@@ -1,0 +1,27 @@
+"""Runs every benchmark and prints one line per figure: `python -m bench`."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+
+from . import client_bench
+
+BENCHMARKS = [("Azure client", client_bench.run)]
+
+
+def main() -> int:
+    def report(name: str, figure: str) -> None:
+        print(f"  {name:<66} {figure}", flush=True)
+
+    started = time.perf_counter()
+    for title, run in BENCHMARKS:
+        print(f"{title}:", flush=True)
+        asyncio.run(run(report))
+    print(f"done in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
