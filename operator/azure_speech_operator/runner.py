@@ -178,9 +178,6 @@ def default_context_factory(settings: OperatorSettings, kube: KubeApi, metrics: 
     return OperatorContext(settings=settings, kube=kube, azure=azure, metrics=metrics)
 
 
-_registered: set[int] = set()
-
-
 def register_runtime_handlers(
     registry: kopf.OperatorRegistry,
     settings: OperatorSettings,
@@ -192,9 +189,6 @@ def register_runtime_handlers(
 ) -> None:
     """Startup (builds memo.ctx), cleanup (closes it), login, the credentials-Secret watch, and the wake-up
     of sleeping handlers on changes (see wakeup.py)."""
-    if id(registry) in _registered:
-        return
-    _registered.add(id(registry))
 
     @kopf.on.startup(id="operator-context", registry=registry)
     async def build_context(memo: kopf.Memo, **_: Any) -> None:
