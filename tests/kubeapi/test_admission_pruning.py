@@ -215,3 +215,33 @@ def test_invalid_object_raises_with_every_cause(admission: CustomResourceAdmissi
         admission.admit("v1alpha1", transcriber(locale="english", deletionPolicy="Never"))
     # an Unsupported value blocks the CEL rules, which the last cause says
     assert [c.field for c in info.value.causes] == ["spec.locale", "spec.deletionPolicy", "<nil>"]
+
+
+def test_admission_is_independent_of_later_changes_to_the_crd_object() -> None:
+    crd = transcriber_crd()
+    admission = CustomResourceAdmission(crd)
+    crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"] = {"type": "object"}
+    with pytest.raises(AdmissionError):
+        admission.admit("v1alpha1", transcriber(locale="english"))
+
+
+def test_schema_nodes_shared_by_yaml_anchors_are_handled_apart() -> None:
+    import yaml
+
+    text = """
+type: object
+properties:
+  spec:
+    type: object
+    properties:
+      a: &node
+        type: string
+        x-kubernetes-validations: [{rule: "self != 'bad'", message: "no bad"}]
+      l:
+        type: array
+        items: *node
+"""
+    admission = CustomResourceAdmission(crd_with_schema(yaml.safe_load(text)))
+    with pytest.raises(AdmissionError) as info:
+        admission.admit("v1alpha1", widget({"a": "bad", "l": ["ok", "bad"]}))
+    assert [c.field for c in info.value.causes] == ["spec.a", "spec.l[1]"]

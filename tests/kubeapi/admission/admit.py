@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 from .cel import CelValidator
@@ -42,6 +43,9 @@ class CustomResourceAdmission:
     """
 
     def __init__(self, crd: dict[str, Any]) -> None:
+        # a private copy: compiled rules are bound to schema nodes, which the caller must not be able to swap;
+        # the JSON round trip also unshares nodes that YAML anchors made one object
+        crd = json.loads(json.dumps(crd))
         spec = crd.get("spec") or {}
         self.group: str = spec.get("group", "")
         self.kind: str = (spec.get("names") or {}).get("kind", "")
