@@ -264,3 +264,14 @@ async def test_the_canary_key_never_leaks(answer: object, caplog: pytest.LogCapt
         ]
     for text in texts:
         assert CANARY not in text
+
+
+@pytest.mark.parametrize(("method", "unknown"), [("create", True), ("get", False)])
+async def test_a_5xx_leaves_a_writes_outcome_unknown(method: str, unknown: bool) -> None:
+    create = SpeechEndpointCreate(display_name="d", locale="en-US", model=ModelRef(id="m", kind="base"))
+    async with mock_client(lambda r: httpx.Response(504)) as client:
+        adapter = client.speech(AzureTarget.for_region("westus", "2025-10-15"), KEY)
+        with pytest.raises(AzureError) as info:
+            await (adapter.create(create) if method == "create" else adapter.get(ENDPOINT_ID))
+    assert info.value.outcome_unknown is unknown and info.value.error_class is ErrorClass.TRANSIENT
+    assert info.value.reason == "GatewayTimeout"

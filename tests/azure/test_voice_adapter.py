@@ -188,3 +188,18 @@ async def test_unsupported_voice_version_is_named() -> None:
         with pytest.raises(AzureError) as info:
             client.voice(AzureTarget.for_region("eastus", "2023-12-01-preview"), KEY)
     assert "'2023-12-01-preview'" in info.value.message
+
+
+def test_deterministic_ids() -> None:
+    from azure_speech_operator.azure.voice import (
+        _OPERATION_ID,
+        deterministic_endpoint_id,
+        deterministic_operation_id,
+    )
+
+    first = deterministic_endpoint_id("uid-1", 0)
+    assert first == deterministic_endpoint_id("uid-1", 0)
+    assert first != deterministic_endpoint_id("uid-1", 1) != deterministic_endpoint_id("uid-2", 1)
+    op = deterministic_operation_id(first, "create")
+    assert op == deterministic_operation_id(first, "create") != deterministic_operation_id(first, "suspend")
+    assert _OPERATION_ID.match(op)

@@ -285,7 +285,7 @@ class Session:
                 error_class=ErrorClass.FATAL,
                 operation=operation,
             )
-        raise error_from_response(
+        error = error_from_response(
             reply.status,
             reply.headers,
             reply.body,
@@ -293,6 +293,9 @@ class Session:
             secrets=secrets,
             now=self.transport.wall_clock,
         )
+        # A 5xx (a gateway's 502/504 ...) may follow work already done: a write's outcome is unknown.
+        error.outcome_unknown = method not in ("GET", "HEAD") and reply.status >= 500
+        raise error
 
     async def _send(
         self, operation: str, request: httpx.Request, secrets: tuple[str, ...]

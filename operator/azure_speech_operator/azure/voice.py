@@ -8,6 +8,7 @@ Operation-Id, and `create` GETs before it PUTs, so a retry after a crash or a lo
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -268,3 +269,18 @@ class VoiceV3Adapter:
     async def list(self, filter: str | None = None) -> AsyncIterator[VoiceEndpoint]:
         raise self._unsupported("listing endpoints")
         yield  # an async generator, like the others  # pragma: no cover
+
+
+# Client-chosen ids make voice creation idempotent: the same resource (uid) and deployment sequence always
+# give the same endpoint id, and the same (endpoint, action, attempt) the same Operation-Id.
+_ID_NAMESPACE = uuid.UUID("5d9b1c52-6f8e-4c1a-9a43-0b7e2a51c0de")
+
+
+def deterministic_endpoint_id(uid: str, sequence: int = 0) -> str:
+    """The voice endpoint id (a UUID, as the API requires) for a resource's `sequence`-th deployment."""
+    return str(uuid.uuid5(_ID_NAMESPACE, f"voice-endpoint/{uid}/{sequence}"))
+
+
+def deterministic_operation_id(endpoint_id: str, action: str, attempt: int | str = 0) -> str:
+    """An Operation-Id within Azure's pattern (3-64 characters) for one action on one endpoint."""
+    return str(uuid.uuid5(_ID_NAMESPACE, f"operation/{endpoint_id}/{action}/{attempt}"))
