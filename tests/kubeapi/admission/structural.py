@@ -249,6 +249,7 @@ def _invariants(s: Schema, level: str, path: str, errors: list[FieldError]) -> N
 def _metadata_ok(metadata: Schema) -> bool:
     rest = dict(metadata)
     rest.pop("type", None)
+    rest.pop("default", None)  # checked with the other defaults
     props = rest.get("properties")
     if props is not None:
         names = set(props)
