@@ -59,16 +59,18 @@ class KubeConflictError(KubeApiError):
 def load_configuration(
     kubeconfig: str | None = None, context: str | None = None
 ) -> kubernetes.client.Configuration:
-    """The cluster connection kopf also uses: an explicit kubeconfig if given, else the pod's service account
-    when running in a cluster, else `$KUBECONFIG` (default `~/.kube/config`, read now, not at import)."""
+    """The cluster connection (kopf logs in with the same one): `kubeconfig` if given, else `$KUBECONFIG` if
+    set, else the pod's service account when running in a cluster, else `~/.kube/config`. An explicit
+    kubeconfig wins over the service account, so a test run inside a pod never reaches the pod's cluster."""
     configuration = kubernetes.client.Configuration()
-    if kubeconfig is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
+    explicit = kubeconfig or os.environ.get("KUBECONFIG")
+    if not explicit and os.environ.get("KUBERNETES_SERVICE_HOST"):
         try:
             kubernetes.config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
             return configuration
         except kubernetes.config.ConfigException:
-            pass  # a KUBERNETES_SERVICE_HOST without a service account: fall back to kubeconfig
-    path = kubeconfig or os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
+            pass  # a KUBERNETES_SERVICE_HOST without a service account: fall back to ~/.kube/config
+    path = explicit or os.path.expanduser("~/.kube/config")
     try:
         kubernetes.config.load_kube_config(  # type: ignore[no-untyped-call]
             config_file=path, context=context, client_configuration=configuration, persist_config=False

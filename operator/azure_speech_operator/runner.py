@@ -1,11 +1,11 @@
 """`azure-speech-operator run`: settings, kopf configuration, login, the handler modules, metrics, and kopf.
 
 Startup order: settings are parsed (a bad value exits 2 naming the flag or variable), the Kubernetes
-configuration is loaded (in-cluster, else `$KUBECONFIG`; failure exits 1), the handler modules are imported,
-the metrics/health server binds its port (failure exits 1), then kopf starts: the startup handler builds
-the `OperatorContext` (`memo.ctx`), kopf logs in with the same configuration and discovers the served
-resources. Once kopf has listed namespaces and resources the line `operator started: ...` is logged and
-/readyz answers 200. SIGTERM or SIGINT stops kopf gracefully (exit 0).
+configuration is loaded (`--kubeconfig`, `$KUBECONFIG`, in-cluster, `~/.kube/config`; failure exits 1), the
+handler modules are imported, the metrics/health server binds its port (failure exits 1), then kopf starts:
+the startup handler builds the `OperatorContext` (`memo.ctx`), kopf logs in with the same configuration and
+discovers the served resources. Once kopf has listed namespaces and resources the line `operator started:
+...` is logged and /readyz answers 200. SIGTERM or SIGINT stops kopf gracefully (exit 0).
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--kubeconfig",
         default=None,
-        help="kubeconfig file (default: in-cluster service account, else $KUBECONFIG, else ~/.kube/config)",
+        help="kubeconfig file (default: $KUBECONFIG, else the pod's service account, else ~/.kube/config)",
     )
     parser.add_argument("--context", default=None, help="kubeconfig context (default: the current one)")
     settings_module.add_arguments(parser)

@@ -15,6 +15,7 @@ from azure_speech_operator.kube import (
     JSON_PATCH,
     KubeApi,
     KubeApiError,
+    KubeConfigError,
     KubeConflictError,
     load_configuration,
 )
@@ -157,3 +158,23 @@ async def test_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
         assert "secrets/creds" in str(info.value)
     finally:
         client.close()
+
+
+def test_configuration_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    explicit = write_kubeconfig(tmp_path / "explicit", "http://127.0.0.1:1111")
+    from_env = write_kubeconfig(tmp_path / "env", "http://127.0.0.1:2222")
+    home = tmp_path / "home"
+    write_kubeconfig(home / ".kube" / "config", "http://127.0.0.1:3333")
+    monkeypatch.setenv("HOME", str(home))
+    # In a pod with a kubeconfig set on purpose, the kubeconfig wins over the service account.
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "10.0.0.1")
+    monkeypatch.setenv("KUBECONFIG", str(from_env))
+    assert load_configuration(str(explicit)).host == "http://127.0.0.1:1111"
+    assert load_configuration().host == "http://127.0.0.1:2222"
+    # No KUBECONFIG: the service account (absent here, so ~/.kube/config).
+    monkeypatch.delenv("KUBECONFIG")
+    assert load_configuration().host == "http://127.0.0.1:3333"
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST")
+    monkeypatch.setenv("HOME", str(tmp_path / "nowhere"))
+    with pytest.raises(KubeConfigError, match="nowhere"):
+        load_configuration()
