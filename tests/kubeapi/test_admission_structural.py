@@ -301,3 +301,38 @@ class TestErrorShape:
             "spec.versions[1].schema.openAPIV3Schema.properties[spec].type: Required value: "
             "must not be empty for specified object fields"
         ]
+
+
+class TestDefaultsAndRules:
+    def test_default_must_pass_the_rules_of_its_node(self) -> None:
+        mode = {
+            "type": "string",
+            "default": "slow",
+            "x-kubernetes-validations": [{"rule": "self != 'slow'", "message": "slow is gone"}],
+        }
+        assert violations(with_spec({"type": "object", "properties": {"mode": mode}})) == [
+            f'{SPEC}.properties[mode].default: Invalid value: "string": slow is gone'
+        ]
+
+    def test_default_objects_are_checked_by_rules_below_them(self) -> None:
+        obj = {
+            "type": "object",
+            "default": {"n": 0},
+            "properties": {
+                "n": {
+                    "type": "integer",
+                    "x-kubernetes-validations": [{"rule": "self > 0", "message": "positive"}],
+                }
+            },
+        }
+        assert violations(with_spec({"type": "object", "properties": {"o": obj}})) == [
+            f'{SPEC}.properties[o].default.n: Invalid value: "integer": positive'
+        ]
+
+    def test_transition_rules_see_the_default_as_its_own_old_value(self) -> None:
+        mode = {
+            "type": "string",
+            "default": "a",
+            "x-kubernetes-validations": [{"rule": "self == oldSelf", "message": "immutable"}],
+        }
+        assert violations(with_spec({"type": "object", "properties": {"mode": mode}})) == []

@@ -167,6 +167,7 @@ class CelValidator:
 
     def __init__(self, schema: Schema, schema_path: str = "openAPIV3Schema") -> None:
         self.schema = schema
+        self._ratchet = True
         self._nodes: dict[int, Node] = {}
         self._walk(schema, schema_path)
 
@@ -239,8 +240,12 @@ class CelValidator:
 
     # ------------------------------------------------------------ evaluation
 
-    def validate(self, obj: Any, old: Any = None, *, has_old: bool = False) -> list[FieldError]:
+    def validate(
+        self, obj: Any, old: Any = None, *, has_old: bool = False, ratchet: bool = True
+    ) -> list[FieldError]:
+        """Field errors of every failing rule; with ratchet, rules without oldSelf skip unchanged values."""
         errors: list[FieldError] = []
+        self._ratchet = ratchet
         self._validate(obj, old, has_old, self.schema, (), errors)
         return errors
 
@@ -298,7 +303,7 @@ class CelValidator:
         cel_old: Any = to_cel(old, schema) if has_old else None
         context = cel_engine.Context(variables={"self": cel_self}, functions=FUNCTIONS)
         # ratcheting: rules without oldSelf are not re-checked on a value the update leaves as it was
-        same = has_old and type(value) is type(old) and value == old
+        same = self._ratchet and has_old and type(value) is type(old) and value == old
         for rule in rules:
             if same and not rule.transition:
                 continue

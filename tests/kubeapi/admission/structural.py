@@ -57,13 +57,15 @@ def schema_violations(schema: Schema, base: str) -> list[FieldError]:
     _completeness(schema, base, structural)
     errors.extend(sorted(structural, key=str))
     if not errors:
-        _defaults(schema, base, errors, is_root=True)
         try:
             CelValidator(schema, base)
         except CelCompileError as exc:
             errors.append(
                 forbidden(exc.path, exc.detail) if exc.forbidden else invalid(exc.path, exc.value, exc.detail)
             )
+            _defaults(schema, base, errors, is_root=True, with_rules=False)
+        else:
+            _defaults(schema, base, errors, is_root=True, with_rules=True)
     return errors
 
 
@@ -363,7 +365,10 @@ def _nested_completeness(
 # ---------------------------------------------------------------- defaults
 
 
-def _defaults(s: Schema, path: str, errors: list[FieldError], *, is_root: bool = False) -> None:
+def _defaults(
+    s: Schema, path: str, errors: list[FieldError], *, is_root: bool = False, with_rules: bool
+) -> None:
+    """Each default must be pruned, validate against its schema and pass its rules (old value = itself)."""
     if "default" in s and not is_root:
         default = s["default"]
         if default is None and not s.get("nullable"):
@@ -374,16 +379,32 @@ def _defaults(s: Schema, path: str, errors: list[FieldError], *, is_root: bool =
             if dropped:
                 detail = f"must not have unknown fields: {', '.join(dropped)}"
                 errors.append(invalid(f"{path}.default", "object", detail))
-            for cause in validate(default, s, "default"):
+            schema_errors = validate(default, s, "default")
+            for cause in schema_errors:
                 errors.append(
                     FieldError(field=f"{path}.{cause.field}", type=cause.type, message=cause.message)
                 )
+            if with_rules and not schema_errors and default is not None:
+                for cause in CelValidator(s, path).validate(default, default, has_old=True, ratchet=False):
+                    errors.append(
+                        FieldError(
+                            field=_under(f"{path}.default", cause.field),
+                            type=cause.type,
+                            message=cause.message,
+                        )
+                    )
     for key, prop in (s.get("properties") or {}).items():
         if isinstance(prop, dict):
             if key == "metadata" and is_root:
                 continue
-            _defaults(prop, f"{path}.properties[{key}]", errors)
+            _defaults(prop, f"{path}.properties[{key}]", errors, with_rules=with_rules)
     if isinstance(s.get("additionalProperties"), dict):
-        _defaults(s["additionalProperties"], f"{path}.additionalProperties", errors)
+        _defaults(s["additionalProperties"], f"{path}.additionalProperties", errors, with_rules=with_rules)
     if isinstance(s.get("items"), dict):
-        _defaults(s["items"], f"{path}.items", errors)
+        _defaults(s["items"], f"{path}.items", errors, with_rules=with_rules)
+
+
+def _under(base: str, field: str) -> str:
+    if field == "<nil>":
+        return base
+    return base + field if field.startswith("[") else f"{base}.{field}"
