@@ -139,6 +139,9 @@ def build_kopf_settings(settings: OperatorSettings) -> kopf.OperatorSettings:
     kopf_settings.watching.server_timeout = 300
     kopf_settings.watching.client_timeout = 330
     kopf_settings.watching.connect_timeout = 10
+    # Only labelled credentials Secrets are listed and watched, filtered by the API server: the operator
+    # never receives the other Secrets of the cluster.
+    kopf_settings.watching.label_selectors["v1", "secrets"] = f"{credentials.CREDENTIALS_LABEL}=true"
     kopf_settings.networking.request_timeout = 60
     kopf_settings.networking.connect_timeout = 10
     # After SIGTERM, give handlers time to finish but end before Kubernetes' 30 s grace period.

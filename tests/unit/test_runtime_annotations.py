@@ -9,7 +9,7 @@ import kopf
 from azure_speech_operator.credentials import ROTATED_ANNOTATION
 from azure_speech_operator.runner import FINALIZER, KOPF_PREFIX, build_kopf_settings
 from azure_speech_operator.settings import OperatorSettings
-from kopf._cogs.structs import bodies, diffs, patches
+from kopf._cogs.structs import bodies, diffs, patches, references
 
 REQUESTED = "speech.azure-operator.io/reconcile-requested-at"
 
@@ -112,3 +112,17 @@ def test_control_with_kopf_storing_under_the_user_prefix_the_change_is_lost() ->
     stored = handled(settings, BODY)
     changed = with_annotation(stored, REQUESTED, "2026-11-21T07:00:00Z")
     assert not diff_seen_by_kopf(settings, changed)
+
+
+def test_only_labelled_secrets_are_watched_server_side() -> None:
+    settings = build_kopf_settings(OperatorSettings())
+
+    def resource(group: str, version: str, plural: str) -> references.Resource:
+        return references.Resource(group=group, version=version, plural=plural, namespaced=True)
+
+    selectors = settings.watching.label_selectors
+    assert list(selectors.collect(resource("", "v1", "secrets"))) == [
+        "speech.azure-operator.io/credentials=true"
+    ]
+    assert list(selectors.collect(resource("", "v1", "configmaps"))) == []
+    assert list(selectors.collect(resource("speech.azure-operator.io", "v1alpha1", "speechendpoints"))) == []
