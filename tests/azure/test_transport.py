@@ -195,7 +195,15 @@ class Recorder:
 
 
 async def test_every_request_is_observed_by_operation_and_status() -> None:
-    answers = iter([httpx.Response(204), json_response(503, {}), httpx.ReadTimeout("slow")])
+    answers = iter(
+        [
+            httpx.Response(204),
+            json_response(503, {}),
+            httpx.ReadTimeout("slow"),
+            httpx.ConnectError("refused"),
+            httpx.Response(200, content=b"x" * 5000),
+        ]
+    )
 
     def handler(request: httpx.Request) -> httpx.Response:
         answer = next(answers)
@@ -204,10 +212,10 @@ async def test_every_request_is_observed_by_operation_and_status() -> None:
         return answer
 
     recorder = Recorder()
-    async with mock_client(handler, observer=recorder) as client:
+    async with mock_client(handler, ClientSettings(max_response_bytes=1024), observer=recorder) as client:
         adapter = client.speech(AzureTarget.for_region("westus", "2025-10-15"), KEY)
         await adapter.delete(ENDPOINT_ID)
-        for _ in range(2):
+        for _ in range(4):
             with pytest.raises(AzureError):
                 await adapter.get(ENDPOINT_ID)
     host = "westus.api.cognitive.microsoft.com"
@@ -215,6 +223,8 @@ async def test_every_request_is_observed_by_operation_and_status() -> None:
         ("Endpoints_Delete", "DELETE", host, 204),
         ("Endpoints_Get", "GET", host, 503),
         ("Endpoints_Get", "GET", host, "timeout"),
+        ("Endpoints_Get", "GET", host, "connection-error"),
+        ("Endpoints_Get", "GET", host, "too-large"),
     ]
 
 

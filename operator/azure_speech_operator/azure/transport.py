@@ -261,7 +261,16 @@ class Session:
         )
         async with self.gate.concurrency, self.gate.limiter.hold():
             started = self.transport.clock()
-            status, reply = await self._send(operation, request, secrets)
+            try:
+                status, reply = await self._send(operation, request, secrets)
+            except AzureError as exc:
+                outcome = {"Timeout": "timeout", "ResponseTooLarge": "too-large"}.get(
+                    exc.code, "connection-error"
+                )
+                self.transport.observe(
+                    operation, method, self.origin.host, outcome, self.transport.clock() - started
+                )
+                raise
             self.transport.observe(
                 operation, method, self.origin.host, status, self.transport.clock() - started
             )
@@ -372,7 +381,6 @@ class Session:
     def _transport_error(
         self, operation: str, method: str, code: str, what: str, *, unknown: bool
     ) -> AzureError:
-        self.transport.observe(operation, method, self.origin.host, code.lower(), 0.0)
         return AzureError(
             status=None,
             code=code,
