@@ -1,0 +1,94 @@
+"""Small pure parts: the filter subset, timed actions, seed validation, config parsing."""
+
+from __future__ import annotations
+
+import pytest
+from azure_speech_operator.simulator.config import RateLimit, ResourceConfig, SimulatorConfig
+from azure_speech_operator.simulator.filters import FilterError, compile_filter
+from azure_speech_operator.simulator.seed import Seed, SeedBaseModel, default_seed
+from azure_speech_operator.simulator.state import Action, EntityError, retry_after_seconds
+
+FIELDS = {"status": "str", "displayName": "str", "createdDateTime": "time"}
+
+
+def test_filter_clauses() -> None:
+    keep = compile_filter("status eq 'Running' and createdDateTime ge 2026-01-01T00:00:00Z", FIELDS)
+    assert keep({"status": "Running", "createdDateTime": 1_800_000_000})
+    assert not keep({"status": "Running", "createdDateTime": 1_700_000_000})
+    assert not keep({"status": "Failed", "createdDateTime": 1_800_000_000})
+    assert compile_filter("displayName eq 'it''s'", FIELDS)({"displayName": "it's"})
+    assert compile_filter("status ne 'Failed'", FIELDS)({"status": "Running"})
+    assert compile_filter(None, FIELDS)({})
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "status eq Running",  # unquoted string
+        "status gt 'a'",  # ordering on a string
+        "locale eq 'en-US'",  # unknown field
+        "status eq 'a' or status eq 'b'",
+        "createdDateTime ge yesterday",
+    ],
+)
+def test_filter_refuses(text: str) -> None:
+    with pytest.raises(FilterError):
+        compile_filter(text, FIELDS)
+
+
+def test_action_walks_phases_and_can_be_forced_to_fail() -> None:
+    action = Action(
+        kind="deploy", started=100, phases=[("NotStarted", 10), ("Running", 20)], outcome="Succeeded"
+    )
+    assert action.status_at(105) == ("NotStarted", 100, 5)
+    assert action.status_at(110) == ("Running", 110, 20)
+    assert action.status_at(130) == ("Succeeded", 130, None)
+    assert action.operation_status(105) == "NotStarted"
+    assert action.operation_status(115) == "Running"
+    assert action.operation_status(200) == "Succeeded"
+    action.force_failure(115, EntityError(code="X", message="y"))
+    assert action.status_at(129)[0] == "Running"
+    assert action.status_at(130)[0] == "Failed"
+    assert action.operation_status(130) == "Failed"
+    idle = Action(kind="deploy", started=0, outcome="Succeeded")
+    idle.force_failure(500, EntityError(code="X", message="y"))
+    assert idle.status_at(500) == ("Failed", 500, None)
+
+
+def test_retry_after_bounds() -> None:
+    assert retry_after_seconds(None) is None
+    assert retry_after_seconds(0.01) == 1
+    assert retry_after_seconds(12.2) == 13
+    assert retry_after_seconds(3600) == 60
+
+
+def test_rate_limit_parse() -> None:
+    assert RateLimit.parse("100/10") == RateLimit(requests=100, seconds=10)
+    assert RateLimit.parse("0").requests == 0
+    with pytest.raises(ValueError, match="N/S"):
+        RateLimit.parse("fast")
+
+
+def test_config_checks() -> None:
+    with pytest.raises(ValueError, match="unique"):
+        SimulatorConfig(
+            resources=(ResourceConfig(name="a", keys=("1",)), ResourceConfig(name="a", keys=("2",)))
+        )
+    with pytest.raises(ValueError, match="one resource"):
+        SimulatorConfig(
+            resources=(ResourceConfig(name="a", keys=("1",)), ResourceConfig(name="b", keys=("1",)))
+        )
+    with pytest.raises(ValueError, match="needs keys"):
+        SimulatorConfig(resources=(ResourceConfig(name="a"), ResourceConfig(name="b", keys=("2",))))
+    assert "secret" not in repr(ResourceConfig(keys=("secret",)))
+
+
+def test_seed_ids_are_checked_and_the_default_has_what_tests_need() -> None:
+    with pytest.raises(ValueError, match="not a UUID"):
+        SeedBaseModel(id="x", locale="en-US", display_name="y")
+    seed = default_seed()
+    assert Seed.model_validate(seed.dump()) == seed
+    en_us = [m for m in seed.base_models if m.locale == "en-US"]
+    assert sorted(m.transcription_in_days > 30 for m in en_us) == [False, False, True]
+    assert any(0 < m.transcription_in_days <= 30 for m in en_us)
+    assert any(m.transcription_in_days < 0 for m in en_us)
