@@ -275,3 +275,37 @@ async def test_a_burst_stays_under_the_budget_with_zero_429s() -> None:
     outcomes = log["operations"]["Endpoints_Get"]
     assert outcomes == {"200": 300}, outcomes
     assert elapsed >= (300 / 20 - 1) * 0.5 * 0.95  # the budget, not the simulator, paced the burst
+
+
+async def test_voice_errors_in_the_wrapped_shape(sim: RunningSimulator, client: AzureClient) -> None:
+    voice = client.voice(AzureTarget(base_url=sim.url, api_version="2026-01-01"), KEY)
+    with pytest.raises(AzureError) as info:
+        await voice.get(str(uuid.uuid4()))
+    assert info.value.error_class is ErrorClass.NOT_FOUND and info.value.status == 404
+    await _control(sim, "POST", "/faults", {"operation": "CustomVoice.Endpoints_Get", "kind": "503"})
+    with pytest.raises(AzureError) as info:
+        await voice.get(str(uuid.uuid4()))
+    assert info.value.status == 503 and info.value.error_class is ErrorClass.TRANSIENT
+    assert info.value.code  # read from the wrapped {"error": {...}} body or x-ms-error-code
+
+
+async def test_the_simulators_429_pauses_the_limiter() -> None:
+    """A budget larger than the simulator's limit: the 429 that follows pauses every caller of that
+    (host, credential) for its Retry-After, and the next call then succeeds without another 429."""
+    config = SimulatorConfig(rate_limit=RateLimit(requests=3, seconds=1.0), time_scale=0.001)
+    async with run_simulator(config) as sim, AzureClient(SIM_SETTINGS) as client:
+        speech = client.speech(AzureTarget(base_url=sim.url, api_version="2025-10-15"), KEY)
+        model = ModelRef(id=BASE_EN_US_CURRENT, kind="base")
+        throttled = None
+        for _ in range(4):
+            try:
+                await speech.get_model(model)
+            except AzureError as exc:
+                throttled = exc
+                break
+        assert throttled is not None and throttled.status == 429 and throttled.retry_after
+        started = time.monotonic()
+        await speech.get_model(model)
+        assert time.monotonic() - started >= throttled.retry_after * 0.9
+        log = await _control(sim, "GET", "/requests")
+    assert log["operations"]["Models_GetBaseModel"]["429"] == 1

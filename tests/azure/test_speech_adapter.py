@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from azure_speech_operator.azure import (
     ErrorClass,
 )
 from azure_speech_operator.azure.types import ModelRef, SpeechEndpointCreate, SpeechEndpointUpdate
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from .helpers import CANARY, example, json_response, mock_client
 
@@ -350,3 +353,67 @@ async def test_redirects_are_never_followed() -> None:
             await client.speech(AzureTarget.for_region("westus", "v3.2"), KEY).get(ENDPOINT_ID)
     assert len(calls) == 1
     assert info.value.reason == "UnexpectedRedirect" and info.value.error_class is ErrorClass.FATAL
+
+
+async def test_a_next_link_without_api_version_gets_it_back() -> None:
+    body = example("stt-2025-10-15", "get_endpoint")
+    pages = [
+        {
+            "values": [body],
+            "@nextLink": "https://westus.api.cognitive.microsoft.com/speechtotext/endpoints?skip=1",
+        }
+    ]
+    seen: list[httpx.URL] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url)
+        return json_response(200, pages[0] if len(seen) == 1 else {"values": []})
+
+    async with mock_client(handler) as client:
+        found = [e async for e in client.speech(AzureTarget.for_region("westus", "2025-10-15"), KEY).list()]
+    assert len(found) == 1
+    assert seen[1].params["skip"] == "1" and seen[1].params["api-version"] == "2025-10-15"
+
+
+async def test_a_returned_url_outside_the_api_is_refused() -> None:
+    body = example("stt-2025-10-15", "get_endpoint")
+    body["self"] = "https://westus.api.cognitive.microsoft.com/elsewhere/x"
+
+    async with mock_client(lambda r: json_response(200, body)) as client:
+        with pytest.raises(AzureError) as info:
+            await client.speech(AzureTarget.for_region("westus", "2025-10-15"), KEY).get(ENDPOINT_ID)
+    assert info.value.reason == "InvalidResponse"
+
+
+_statuses = st.integers(min_value=100, max_value=599)
+_bodies = st.one_of(
+    st.binary(max_size=100),
+    st.builds(
+        lambda extra, status: json.dumps(
+            {**example("stt-2025-10-15", "get_endpoint"), **extra, "status": status}
+        ),
+        st.dictionaries(
+            st.sampled_from(["self", "model", "customProperties", "properties", "links", "createdDateTime"]),
+            st.none() | st.integers() | st.text(max_size=10) | st.lists(st.integers(), max_size=2),
+            max_size=3,
+        ),
+        st.none() | st.text(max_size=10),
+    ).map(str.encode),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(status=_statuses, body=_bodies)
+def test_any_answer_gives_an_endpoint_or_an_azure_error(status: int, body: bytes) -> None:
+    async def run() -> None:
+        async with mock_client(lambda r: httpx.Response(status, content=body)) as client:
+            adapter = client.speech(AzureTarget.for_region("westus", "2025-10-15"), KEY)
+            try:
+                endpoint = await adapter.get(ENDPOINT_ID)
+            except AzureError as exc:
+                assert exc.error_class in ErrorClass
+                assert CANARY not in str(exc)
+            else:
+                assert status == 200 and endpoint.id
+
+    asyncio.run(run())

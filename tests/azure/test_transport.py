@@ -3,6 +3,7 @@ and a canary key that never shows up anywhere."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import traceback
 from datetime import UTC, datetime
@@ -11,6 +12,7 @@ import httpx
 import pytest
 from azure_speech_operator.azure import (
     ApiKey,
+    AzureClient,
     AzureError,
     AzureTarget,
     ClientSettings,
@@ -285,3 +287,28 @@ async def test_a_5xx_leaves_a_writes_outcome_unknown(method: str, unknown: bool)
             await (adapter.create(create) if method == "create" else adapter.get(ENDPOINT_ID))
     assert info.value.outcome_unknown is unknown and info.value.error_class is ErrorClass.TRANSIENT
     assert info.value.reason == "GatewayTimeout"
+
+
+async def test_concurrency_is_capped_per_host_and_credential() -> None:
+    in_flight = 0
+    peak = 0
+    gate = asyncio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await gate.wait()
+        in_flight -= 1
+        return httpx.Response(204)
+
+    settings = ClientSettings(max_concurrency=3)
+    async with AzureClient(settings, transport=httpx.MockTransport(handler)) as client:
+        adapter = client.speech(AzureTarget.for_region("westus", "v3.2"), KEY)
+        tasks = [asyncio.create_task(adapter.delete(ENDPOINT_ID)) for _ in range(10)]
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert peak == 3
+        gate.set()
+        assert all(await asyncio.gather(*tasks))
+    assert peak == 3

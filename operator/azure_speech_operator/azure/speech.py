@@ -229,7 +229,9 @@ class SpeechAdapter:
             if not next_link or next_link in seen:
                 return
             seen.add(next_link)
-            url, params = self._session.rebase(next_link, self.prefix, op), {}
+            url = self._session.rebase(next_link, self.prefix, op)
+            # The nextLink carries the whole query; the api-version is added only if Azure left it out.
+            params = {} if "api-version=" in url else dict(self._params)
         raise operator_error("InvalidResponse", f"{op} returned more than {MAX_PAGES} pages", operation=op)
 
     async def find_by_marker(

@@ -253,9 +253,9 @@ class Session:
         all_headers = {"Accept": "application/json", **(headers or {}), **(await self._auth_headers())}
         if json is not None:
             all_headers["Content-Type"] = content_type
-        request = self.transport.http.build_request(
-            method, url, params=dict(params) if params else None, json=json, headers=all_headers
-        )
+        # Merged into the URL's own query (httpx's `params=` would replace it, losing a nextLink's skip).
+        target_url = httpx.URL(url).copy_merge_params(dict(params)) if params else httpx.URL(url)
+        request = self.transport.http.build_request(method, target_url, json=json, headers=all_headers)
         secrets = self._secrets + (
             (all_headers["Authorization"].removeprefix("Bearer "),) if "Authorization" in all_headers else ()
         )

@@ -89,7 +89,7 @@ class VoiceAdapter:
         return Operation(id=op_id, status=status, location=self.operation_location(op_id))
 
     async def get(self, endpoint_id: str) -> VoiceEndpoint:
-        op = "Endpoints_Get"
+        op = "CustomVoice.Endpoints_Get"
         url = self._url(f"/endpoints/{_check_id(endpoint_id, 'endpoint id')}")
         reply = await self._session.request(op, "GET", url, params=self._params)
         return self._endpoint(self._session.parse(CvEndpoint, reply, op), reply.retry_after)
@@ -109,7 +109,7 @@ class VoiceAdapter:
             return existing, Operation(
                 id=operation_id, status=status, location=self.operation_location(operation_id)
             )
-        op = "Endpoints_Create"
+        op = "CustomVoice.Endpoints_Create"
         wire: dict[str, Any] = {"projectId": body.project_id, "modelId": body.model_id}
         if body.display_name is not None:
             wire["displayName"] = body.display_name
@@ -130,7 +130,7 @@ class VoiceAdapter:
         return endpoint, self._operation(reply, operation_id, "NotStarted")
 
     async def delete(self, endpoint_id: str) -> bool:
-        op = "Endpoints_Delete"
+        op = "CustomVoice.Endpoints_Delete"
         url = self._url(f"/endpoints/{_check_id(endpoint_id, 'endpoint id')}")
         try:
             await self._session.request(op, "DELETE", url, params=self._params, expect=(204, 200, 202))
@@ -143,7 +143,7 @@ class VoiceAdapter:
     async def _action(
         self, action: str, endpoint_id: str, operation_id: str
     ) -> tuple[VoiceEndpoint, Operation | None]:
-        op = f"Endpoints_{action.capitalize()}"
+        op = f"CustomVoice.Endpoints_{action.capitalize()}"
         _check_operation_id(operation_id)
         url = self._url(f"/endpoints/{_check_id(endpoint_id, 'endpoint id')}:{action}")
         reply = await self._session.request(
@@ -159,7 +159,7 @@ class VoiceAdapter:
         return await self._action("resume", endpoint_id, operation_id)
 
     async def get_operation(self, operation_id: str) -> Operation:
-        op = "Operations_Get"
+        op = "CustomVoice.Operations_Get"
         url = self._url(f"/operations/{_check_operation_id(operation_id)}")
         reply = await self._session.request(op, "GET", url, params=self._params)
         wire = self._session.parse(CvOperation, reply, op)
@@ -168,7 +168,7 @@ class VoiceAdapter:
         )
 
     async def list(self, filter: str | None = None) -> AsyncIterator[VoiceEndpoint]:
-        op = "Endpoints_List"
+        op = "CustomVoice.Endpoints_List"
         params: dict[str, str] = dict(self._params)
         if filter:
             params["filter"] = filter
@@ -186,7 +186,8 @@ class VoiceAdapter:
             if not page.next_link or page.next_link in seen:
                 return
             seen.add(page.next_link)
-            url, params = self._session.rebase(page.next_link, self.prefix, op), {}
+            url = self._session.rebase(page.next_link, self.prefix, op)
+            params = {} if "api-version=" in url else dict(self._params)
         raise operator_error("InvalidResponse", f"{op} returned more than {MAX_PAGES} pages", operation=op)
 
 
@@ -225,13 +226,13 @@ class VoiceV3Adapter:
         )
 
     async def get(self, endpoint_id: str) -> VoiceEndpoint:
-        op = "Endpoints_Get"
+        op = "TextToSpeechV3.Endpoints_Get"
         url = self._session.url(f"{self.prefix}/endpoints/{_check_id(endpoint_id, 'endpoint id')}")
         reply = await self._session.request(op, "GET", url)
         return self._endpoint(self._session.parse(V3VoiceEndpoint, reply, op), reply.retry_after)
 
     async def _action(self, action: str, endpoint_id: str) -> tuple[VoiceEndpoint, Operation | None]:
-        op = f"Endpoints_{action.capitalize()}"
+        op = f"TextToSpeechV3.Endpoints_{action.capitalize()}"
         url = self._session.url(f"{self.prefix}/endpoints/{_check_id(endpoint_id, 'endpoint id')}/{action}")
         reply = await self._session.request(
             op, "POST", url, headers={"Content-Length": "0"}, expect=(202, 200)
