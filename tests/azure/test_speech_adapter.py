@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from pathlib import Path
 
 import httpx
@@ -238,7 +239,10 @@ async def test_get_model_reads_deprecation_dates(ref: ModelRef, path: str) -> No
     assert model.kind == ref.kind
 
 
-async def test_logs_are_listed_paged_and_downloaded_without_the_key(tmp_path: Path) -> None:
+async def test_logs_are_listed_paged_and_downloaded_without_the_key(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     page1 = example("stt-v3.2", "get_endpoint_logs")
     page2 = {"values": []}
     requests: list[httpx.Request] = []
@@ -260,6 +264,9 @@ async def test_logs_are_listed_paged_and_downloaded_without_the_key(tmp_path: Pa
     blob = requests[2]
     assert "Ocp-Apim-Subscription-Key" not in blob.headers
     assert size == 8 and (tmp_path / "a.wav").read_bytes() == b"RIFF...."
+    assert "customspeech-usw.blob.core.windows.net" in caplog.text  # httpx logged the download ...
+    assert "e05d8d56" not in caplog.text  # ... without its SAS signature
+    assert CANARY not in caplog.text
 
 
 async def test_download_refuses_a_host_off_both_lists(tmp_path: Path) -> None:
