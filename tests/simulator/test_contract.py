@@ -99,7 +99,17 @@ async def _stt_scenario(h: Harness, folder: str) -> None:
     assert (await c.get(f"{prefix}/models/{ids.CUSTOM_EN_US_TRAINING}", params=q)).status_code == 200
     assert (await c.get(f"{prefix}/models/{ids.CUSTOM_EN_US_FAILED}", params=q)).status_code == 200
     assert (await c.get(f"{prefix}/models/{unknown}", params=q)).status_code == 404
+    manifest = f"{prefix}/models/base/{ids.BASE_EN_US_CURRENT}/manifest"
+    assert (await c.get(manifest, params=q)).status_code == 200
+    assert (await c.get(f"{prefix}/models/base/{unknown}/manifest", params=q)).status_code == 404
+    assert (
+        await c.get(f"{prefix}/models/{ids.CUSTOM_EN_US_DEPLOYABLE}/manifest", params=q)
+    ).status_code == 200
+    assert (await c.get(f"{prefix}/models/{ids.CUSTOM_EN_US_TRAINING}/manifest", params=q)).status_code == 400
     if has_projects:
+        assert (await c.get(f"{prefix}/projects/locales", params=q)).status_code == 200
+        assert (await c.get(f"{prefix}/projects/{ids.PROJECT_EN_US}/models", params=q)).status_code == 200
+        assert (await c.get(f"{prefix}/projects/{unknown}/models", params=q)).status_code == 404
         assert (await c.get(f"{prefix}/projects", params=q)).status_code == 200
         assert (await c.get(f"{prefix}/projects/{ids.PROJECT_EN_US}", params=q)).status_code == 200
         assert (await c.get(f"{prefix}/projects/{unknown}", params=q)).status_code == 404
@@ -247,6 +257,14 @@ def example_seed() -> Seed:
                     id=EXAMPLE_MODEL,
                     locale="en-US",
                     display_name="Language model",
+                    project=EXAMPLE_PROJECT,
+                    base_model=EXAMPLE_BASE_MODEL,
+                ),
+                SeedCustomModel(
+                    id="00000000-0000-4000-8000-0000000000bb",
+                    locale="en-US",
+                    display_name="Training",
+                    status="Running",
                     project=EXAMPLE_PROJECT,
                     base_model=EXAMPLE_BASE_MODEL,
                 ),

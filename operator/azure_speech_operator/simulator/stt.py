@@ -836,6 +836,85 @@ async def project_endpoints(request: web.Request, ctx: Ctx) -> web.StreamRespons
     return _list_endpoints(request, ctx, f"/projects/{project.id}/endpoints", project.id)
 
 
+def _manifest(ctx: Ctx, request: web.Request, model_url: str, model_id: str, locale: str) -> web.Response:
+    if ctx.version == V32:
+        lifetime = query_int(request, "sasValidityInSeconds", 12 * 3600, "stt")
+    else:
+        lifetime = 60 * query_int(request, "sasLifetimeMinutes", 12 * 60, "stt")
+    query = urlencode(
+        {"se": iso(ctx.now + lifetime), "sp": "rl", "sv": "2021-08-06", "sr": "b", "sig": "simulated"}
+    )
+    files = [
+        f"{locale}/adaptedPrepAM/model.fe",
+        f"{locale}/graphV2/base.lms",
+        f"{model_id}/graphV2/custom.lms",
+    ]
+    return json_response(
+        {
+            "model": {"self": model_url},
+            "modelFiles": [
+                {"name": name, "contentUrl": f"https://simulator.blob.core.windows.net/models/{name}?{query}"}
+                for name in files
+            ],
+            "properties": {
+                "IN_FESpec": f"audio(%MODELSPATH%{files[0]},8kHz16kHzLFB80EnergyMLPVADRuntime)",
+                "IN_DNNSpec": f"dnn_spec(%MODELSPATH%{locale}/adaptedPrepAM/model.dbn.am,40,20)",
+                "IN_HCLGSpecBase": f"interpolated_lm_base(%MODELSPATH%{files[1]})",
+                "IN_HCLGSpec": f"interpolated_lm_custom(0.9,%MODELSPATH%{files[2]})",
+                "IN_BeamSize": 5000,
+                "IN_BeamThreshold": 190,
+                "IN_NBestBeamSize": 1,
+            },
+        }
+    )
+
+
+async def base_model_manifest(request: web.Request, ctx: Ctx) -> web.StreamResponse:
+    model = ctx.world.base_models.get(request.match_info["id"].lower())
+    if model is None:
+        raise ApiError(404, "NotFound", f"The base model {request.match_info['id']} does not exist.")
+    return _manifest(ctx, request, _url(ctx, f"/models/base/{model.id}"), model.id, model.locale)
+
+
+async def custom_model_manifest(request: web.Request, ctx: Ctx) -> web.StreamResponse:
+    model = ctx.world.custom_models.get(request.match_info["id"].lower())
+    if model is None:
+        raise ApiError(404, "NotFound", f"The model {request.match_info['id']} does not exist.")
+    if model.status != "Succeeded":
+        raise _invalid(f"The model {model.id} is {model.status}; it has no manifest.", "InvalidModel", "id")
+    return _manifest(ctx, request, _url(ctx, f"/models/{model.id}"), model.id, model.locale)
+
+
+async def projects_locales(request: web.Request, ctx: Ctx) -> web.StreamResponse:
+    return json_response(sorted({m.locale for m in ctx.world.base_models.values()}))
+
+
+async def project_models(request: web.Request, ctx: Ctx) -> web.StreamResponse:
+    project = _get_project(ctx, request)
+    keep = _filtered(request, _ENTITY_FILTER_FIELDS)
+    world = ctx.world
+    models = sorted(
+        (m for m in world.custom_models.values() if m.project == project.id),
+        key=lambda m: (m.created_days_ago, m.id),
+    )
+    selected = [
+        _custom_model_body(ctx, m)
+        for m in models
+        if keep(
+            {
+                "status": m.status,
+                "locale": m.locale,
+                "displayName": m.display_name,
+                "createdDateTime": world.days_from_start(-m.created_days_ago),
+                "lastActionDateTime": world.days_from_start(-m.created_days_ago),
+            }
+        )
+    ]
+    body = _page(request, ctx, f"/projects/{project.id}/models", selected)
+    busy = any(b["status"] in ("NotStarted", "Running") for b in body["values"])
+    return json_response(body, headers={"Retry-After": "60"} if busy else None)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Routes
 
@@ -885,9 +964,13 @@ def routes() -> list[tuple[str, str, Op]]:
         ("GET", "/models/locales", op("Models_ListSupportedLocales", models_locales)),
         ("GET", "/models/base", op("Models_ListBaseModels", base_models_list)),
         ("GET", f"/models/base/{uuid_re}", op("Models_GetBaseModel", base_model_get)),
+        ("GET", f"/models/base/{uuid_re}/manifest", op("Models_GetBaseModelManifest", base_model_manifest)),
+        ("GET", f"/models/{uuid_re}/manifest", op("Models_GetCustomModelManifest", custom_model_manifest)),
         ("GET", "/models", op("Models_ListCustomModels", custom_models_list)),
         ("GET", f"/models/{uuid_re}", op("Models_GetCustomModel", custom_model_get)),
+        ("GET", "/projects/locales", op("Projects_ListSupportedLocales", projects_locales, WITH_PROJECTS)),
         ("GET", "/projects", op("Projects_List", projects_list, WITH_PROJECTS)),
+        ("GET", f"/projects/{uuid_re}/models", op("Projects_ListModels", project_models, WITH_PROJECTS)),
         ("GET", f"/projects/{uuid_re}", op("Projects_Get", project_get, WITH_PROJECTS)),
         (
             "GET",
