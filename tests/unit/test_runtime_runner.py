@@ -149,3 +149,66 @@ def test_busy_metrics_port_exits_1_naming_the_flag(kubeconfig: Path) -> None:
         operator.stop()
     assert code == 1
     assert any("--metrics-port" in line for line in operator.output), "".join(operator.output)
+
+
+PEERING_CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1",
+    "kind": "CustomResourceDefinition",
+    "metadata": {"name": "clusterkopfpeerings.kopf.dev"},
+    "spec": {
+        "group": "kopf.dev",
+        "scope": "Cluster",
+        "names": {
+            "plural": "clusterkopfpeerings",
+            "singular": "clusterkopfpeering",
+            "kind": "ClusterKopfPeering",
+        },
+        "versions": [
+            {
+                "name": "v1",
+                "served": True,
+                "storage": True,
+                "schema": {
+                    "openAPIV3Schema": {
+                        "type": "object",
+                        "properties": {
+                            "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+                        },
+                    }
+                },
+            }
+        ],
+    },
+}
+
+
+def test_peering_flag_joins_the_named_peering(tmp_path: Path) -> None:
+    api = BackgroundApi()
+    try:
+        kubeconfig = api.write_kubeconfig(tmp_path / "kubeconfig")
+        with httpx.Client(base_url=api.url, timeout=10) as http:
+            http.post(
+                "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", json=PEERING_CRD
+            ).raise_for_status()
+            peering = {
+                "apiVersion": "kopf.dev/v1",
+                "kind": "ClusterKopfPeering",
+                "metadata": {"name": "speech"},
+            }
+            created = http.post("/apis/kopf.dev/v1/clusterkopfpeerings", json=peering)
+            created.raise_for_status()
+            operator = Operator(kubeconfig, "--peering", "speech", "--metrics-port", "0")
+            try:
+                operator.wait_for(STARTED)
+                deadline = time.monotonic() + 30
+                status: dict[str, object] = {}
+                while not status and time.monotonic() < deadline:
+                    status = (
+                        http.get("/apis/kopf.dev/v1/clusterkopfpeerings/speech").json().get("status") or {}
+                    )
+                    time.sleep(0.1)
+                assert status, "the operator never announced itself in the peering object"
+            finally:
+                assert operator.stop() == 0
+    finally:
+        api.stop()
