@@ -312,3 +312,23 @@ async def test_concurrency_is_capped_per_host_and_credential() -> None:
         gate.set()
         assert all(await asyncio.gather(*tasks))
     assert peak == 3
+
+
+async def test_a_long_pause_fails_fast_instead_of_holding_the_caller() -> None:
+    clock = FakeClock()
+    answers = iter([json_response(429, {"code": "TooManyRequests"}, {"Retry-After": "120"})])
+    recorder = Recorder()
+    settings = ClientSettings(max_pause_wait_s=30)
+    async with mock_client(
+        lambda r: next(answers), settings, clock=clock, sleep=clock.sleep, observer=recorder
+    ) as client:
+        adapter = client.speech(AzureTarget.for_region("westus", "v3.2"), KEY)
+        with pytest.raises(AzureError):
+            await adapter.get(ENDPOINT_ID)
+        clock.now += 10
+        with pytest.raises(AzureError) as info:
+            await adapter.get(ENDPOINT_ID)
+    assert info.value.reason == "TooManyRequests" and info.value.status is None
+    assert info.value.retry_after == pytest.approx(110)
+    assert clock.slept == []
+    assert recorder.seen[-1][3] == "throttled"

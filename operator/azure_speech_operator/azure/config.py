@@ -34,6 +34,9 @@ class ClientSettings(BaseModel):
     budget_window_s: float = Field(default=10.0, gt=0)
     # A 429 without Retry-After pauses its limiter this long.
     throttle_pause_s: float = Field(default=1.0, ge=0)
+    # A call that would wait longer than this for a paused limiter fails at once (TooManyRequests, with the
+    # remaining pause as retry_after) instead of holding a reconcile for minutes.
+    max_pause_wait_s: float = Field(default=30.0, ge=0)
     max_concurrency: int = Field(default=16, ge=1)
     connect_timeout_s: float = Field(default=10.0, gt=0)
     read_timeout_s: float = Field(default=30.0, gt=0)

@@ -259,6 +259,17 @@ class Session:
         secrets = self._secrets + (
             (all_headers["Authorization"].removeprefix("Bearer "),) if "Authorization" in all_headers else ()
         )
+        paused = self.gate.limiter.paused_for
+        if paused > self.settings.max_pause_wait_s:
+            self.transport.observe(operation, method, self.origin.host, "throttled", 0.0)
+            raise AzureError(
+                status=None,
+                code="TooManyRequests",
+                message=f"{operation} not sent: {self.origin.host} throttled, calls resume in {paused:.0f} s",
+                error_class=ErrorClass.TRANSIENT,
+                retry_after=paused,
+                operation=operation,
+            )
         async with self.gate.concurrency, self.gate.limiter.hold():
             started = self.transport.clock()
             try:
