@@ -196,3 +196,32 @@ def test_classification_never_crashes(status: int, headers: dict[str, str], body
 def test_parse_error_body_never_crashes(body: bytes) -> None:
     parsed = parse_error_body(body, "application/json")
     assert all(v is None or isinstance(v, str) for v in parsed.values())
+
+
+_with_canary = st.builds(
+    lambda before, after, field, wrap: json.dumps(
+        {"error": {field: before + CANARY + after}} if wrap else {field: before + CANARY + after}
+    ).encode(),
+    st.text(max_size=30),
+    st.text(max_size=30),
+    st.sampled_from(["code", "message", "target"]),
+    st.booleans(),
+) | st.builds(
+    lambda before, after: (before + CANARY + after).encode(), st.text(max_size=600), st.text(max_size=30)
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(status=st.integers(min_value=300, max_value=599), body=_with_canary, in_header=st.booleans())
+def test_a_key_echoed_anywhere_never_reaches_the_error(status: int, body: bytes, in_header: bool) -> None:
+    headers = {"x-ms-error-code": CANARY, "apim-request-id": f"id-{CANARY}"} if in_header else {}
+    error = error_from_response(status, headers, body, operation="Op", secrets=[CANARY])
+    for text in (
+        str(error),
+        repr(error),
+        error.code,
+        error.reason,
+        error.target or "",
+        error.request_id or "",
+    ):
+        assert CANARY not in text
