@@ -1,5 +1,5 @@
 """Every official example response in specs/azure-specs/ that concerns endpoints, models, projects, logs or
-operations parses into the wire models, and through the adapters into the version-neutral types."""
+operations parses into the wire models (the adapter tests feed the same examples through the adapters)."""
 
 from __future__ import annotations
 

@@ -221,22 +221,49 @@ async def test_find_by_marker_falls_back_when_the_filter_is_refused() -> None:
     assert filters == ["locale eq 'en-US'", None]
 
 
+@pytest.mark.parametrize("version", list(FOLDERS))
 @pytest.mark.parametrize(
     ("ref", "path"),
     [(ModelRef(id="b1", kind="base"), "/models/base/b1"), (ModelRef(id="c1", kind="custom"), "/models/c1")],
 )
-async def test_get_model_reads_deprecation_dates(ref: ModelRef, path: str) -> None:
+async def test_get_model_reads_deprecation_dates(version: str, ref: ModelRef, path: str) -> None:
     name = "get_base_model" if ref.kind == "base" else "get_model"
+    prefix = "/speechtotext/v3.2" if version == "v3.2" else "/speechtotext"
 
     def handler(request: httpx.Request) -> httpx.Response:
-        assert request.url.path == "/speechtotext" + path
-        return json_response(200, example("stt-2025-10-15", name))
+        assert request.url.path == prefix + path
+        return json_response(200, example(FOLDERS[version], name))
 
     async with mock_client(handler) as client:
-        model = await client.speech(AzureTarget.for_region("westus", "2025-10-15"), KEY).get_model(ref)
+        model = await client.speech(AzureTarget.for_region("westus", version), KEY).get_model(ref)
     assert model.transcription_deprecation is not None
+    assert (model.adaptation_deprecation is not None) == (ref.kind == "base")
     assert model.supports_endpoints is True
-    assert model.kind == ref.kind
+    assert model.kind == ref.kind and model.locale == "en-US"
+
+
+@pytest.mark.parametrize("version", ["v3.2", "2025-10-15"])
+async def test_get_project(version: str) -> None:
+    body = example(FOLDERS[version], "get_project")
+
+    async with mock_client(lambda r: json_response(200, body)) as client:
+        project = await client.speech(AzureTarget.for_region("westus", version), KEY).get_project("p-1")
+    assert project.id == body["self"].split("?")[0].rsplit("/", 1)[-1]
+    assert project.locale == body["locale"] and project.display_name == body["displayName"]
+
+
+@pytest.mark.parametrize(
+    ("version", "name"),
+    [(v, n) for v in FOLDERS for n in ("get_endpoints", "get_not_started_endpoints")],
+)
+async def test_every_example_endpoint_page_lists(version: str, name: str) -> None:
+    page = example(FOLDERS[version], name)
+    page.pop("@nextLink", None)
+
+    async with mock_client(lambda r: json_response(200, page)) as client:
+        found = [e async for e in client.speech(AzureTarget.for_region("westus", version), KEY).list()]
+    assert [e.id for e in found] == [v["self"].split("?")[0].rsplit("/", 1)[-1] for v in page["values"]]
+    assert all(e.status and e.locale for e in found)
 
 
 async def test_logs_are_listed_paged_and_downloaded_without_the_key(

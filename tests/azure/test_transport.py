@@ -332,3 +332,25 @@ async def test_a_long_pause_fails_fast_instead_of_holding_the_caller() -> None:
     assert info.value.retry_after == pytest.approx(110)
     assert clock.slept == []
     assert recorder.seen[-1][3] == "throttled"
+
+
+async def test_the_azure_identity_provider_wraps_a_credential() -> None:
+    from azure.core.credentials import AccessToken
+    from azure_speech_operator.azure import AzureIdentityTokenProvider
+
+    class FakeCredential:
+        closed = False
+        scopes: list[str] = []
+
+        async def get_token(self, scope: str) -> AccessToken:
+            self.scopes.append(scope)
+            return AccessToken(f"tok-{CANARY}", 1_900_000_000)
+
+        async def close(self) -> None:
+            FakeCredential.closed = True
+
+    provider = AzureIdentityTokenProvider(FakeCredential)
+    token, expires = await provider.get_token("https://cognitiveservices.azure.com/.default")
+    assert token == f"tok-{CANARY}" and expires == 1_900_000_000
+    await provider.close()
+    assert FakeCredential.closed and FakeCredential.scopes == ["https://cognitiveservices.azure.com/.default"]
