@@ -106,7 +106,28 @@ async def _stt_scenario(h: Harness, folder: str) -> None:
         await c.get(f"{prefix}/models/{ids.CUSTOM_EN_US_DEPLOYABLE}/manifest", params=q)
     ).status_code == 200
     assert (await c.get(f"{prefix}/models/{ids.CUSTOM_EN_US_TRAINING}/manifest", params=q)).status_code == 400
+    model_body: dict[str, Any] = {
+        "displayName": "trained",
+        "locale": "en-US",
+        "baseModel": {"self": f"https://x{prefix}/models/base/{ids.BASE_EN_US_CURRENT}"},
+        "datasets": [{"self": f"https://x{prefix}/datasets/{uuid.uuid4()}"}],
+        "customProperties": {"k": "v"},
+    }
+    r = await c.post(f"{prefix}/models", params=q, json=model_body)
+    assert r.status_code == 201
+    model_url = r.json()["self"]
+    assert (await c.post(f"{prefix}/models", params=q, json={"locale": "en-US"})).status_code == 400
+    assert (await c.patch(model_url, json={"description": "d", "customProperties": {}})).status_code == 200
+    assert (await c.patch(f"{prefix}/models/{unknown}", params=q, json={})).status_code == 404
+    assert (await c.delete(model_url)).status_code == 204
+    assert (await c.delete(model_url)).status_code == 204
     if has_projects:
+        r = await c.post(f"{prefix}/projects", params=q, json={"displayName": "p", "locale": "en-US"})
+        assert r.status_code == 201
+        assert (await c.post(f"{prefix}/projects", params=q, json={"displayName": "p"})).status_code == 400
+        assert (await c.patch(r.json()["self"], json={"displayName": "q"})).status_code == 200
+        assert (await c.patch(f"{prefix}/projects/{unknown}", params=q, json={})).status_code == 404
+        assert (await c.delete(r.json()["self"])).status_code == 204
         assert (await c.get(f"{prefix}/projects/locales", params=q)).status_code == 200
         assert (await c.get(f"{prefix}/projects/{ids.PROJECT_EN_US}/models", params=q)).status_code == 200
         assert (await c.get(f"{prefix}/projects/{unknown}/models", params=q)).status_code == 404

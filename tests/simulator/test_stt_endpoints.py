@@ -402,3 +402,70 @@ async def test_models_and_projects(h: Harness) -> None:
     assert (await h.client.get("/speechtotext/models/locales", **DATED)).json() == ["de-DE", "en-US"]
     r = await h.client.get("/speechtotext/models/00000000-0000-4000-8000-000000000000", **DATED)
     assert r.status_code == 404
+
+
+async def test_trained_model_becomes_deployable(h: Harness) -> None:
+    r = await h.client.post(
+        "/speechtotext/models",
+        params={"api-version": V},
+        json={
+            "displayName": "fresh",
+            "locale": "en-US",
+            "baseModel": model_ref(ids.BASE_EN_US_CURRENT, base=True),
+            "project": {"self": f"https://x/speechtotext/projects/{ids.PROJECT_EN_US}"},
+        },
+    )
+    assert r.status_code == 201, r.text
+    model = r.json()
+    model_id = model["self"].split("?")[0].rsplit("/", 1)[1]
+    assert model["status"] == "NotStarted"
+    r = await h.client.post(
+        "/speechtotext/endpoints", params={"api-version": V}, json=endpoint_body(model_id)
+    )
+    assert r.json()["innerError"]["code"] == "ModelDeploymentNotCompleteState"
+    h.advance(31)
+    r = await h.client.get(model["self"])
+    assert r.json()["status"] == "Running" and "Retry-After" in r.headers
+    h.advance(1800)
+    assert (await h.client.get(model["self"])).json()["status"] == "Succeeded"
+    eid = ep_id(await create(h, endpoint_body(model_id)))
+    # A deployed model cannot be deleted.
+    r = await h.client.delete(model["self"])
+    assert r.status_code == 400 and r.json()["innerError"]["code"] == "InUseViolation"
+    await h.client.delete(f"/speechtotext/endpoints/{eid}", **DATED)
+    assert (await h.client.delete(model["self"])).status_code == 204
+    assert (await h.client.get(model["self"])).status_code == 404
+    # Seeded models can be updated and deleted too, per resource.
+    r = await h.client.patch(
+        f"/speechtotext/models/{ids.CUSTOM_EN_US_FAILED}",
+        params={"api-version": V},
+        json={"displayName": "x"},
+    )
+    assert r.json()["displayName"] == "x" and r.json()["status"] == "Failed"
+    assert (
+        await h.client.delete(f"/speechtotext/models/{ids.CUSTOM_EN_US_FAILED}", **DATED)
+    ).status_code == 204
+    assert (await h.client.get(f"/speechtotext/models/{ids.CUSTOM_EN_US_FAILED}", **DATED)).status_code == 404
+
+
+async def test_project_create_update_delete(h: Harness) -> None:
+    r = await h.client.post(
+        "/speechtotext/projects",
+        params={"api-version": V},
+        json={
+            "displayName": "mine",
+            "locale": "de-DE",
+            "foundryProjectName": "f",
+            "customProperties": {"a": "b"},
+        },
+    )
+    assert r.status_code == 201
+    project = r.json()
+    assert project["foundryProjectName"] == "f" and project["customProperties"] == {"a": "b"}
+    r = await h.client.patch(project["self"], json={"displayName": "renamed", "customProperties": {}})
+    assert r.json()["displayName"] == "renamed" and "customProperties" not in r.json()
+    listed = (await h.client.get("/speechtotext/projects", **DATED)).json()["values"]
+    assert "renamed" in [p["displayName"] for p in listed]
+    assert (await h.client.delete(project["self"])).status_code == 204
+    assert (await h.client.get(project["self"])).status_code == 404
+    assert (await h.client.delete(project["self"])).status_code == 204  # "deleted or did not exist"

@@ -83,6 +83,10 @@ class Durations(BaseModel):
     voice_deploy: float = Field(default=300.0, ge=0, description="Running of a voice deployment")
     voice_suspend: float = Field(default=5.0, ge=0, description="Disabling of a suspend")
     voice_resume: float = Field(default=300.0, ge=0, description="Running of a resume")
+    speech_training: float = Field(
+        default=1800.0, ge=0, description="Running of a custom speech model training"
+    )
+    voice_training: float = Field(default=3600.0, ge=0, description="Running of a voice model training")
 
 
 class SimulatorConfig(BaseModel):

@@ -57,6 +57,8 @@ class SeedCustomModel(_Seed):
     transcription_in_days: float = 730
     created_days_ago: float = 30
     deploy_fails: bool = False
+    custom_properties: dict[str, str] = Field(default_factory=dict)
+    datasets: list[str] = Field(default_factory=list)  # dataset URLs (only kept, datasets are not simulated)
 
     _id = field_validator("id")(_uuid)
 
@@ -67,6 +69,7 @@ class SeedProject(_Seed):
     display_name: str
     description: str = ""
     foundry_project_name: str | None = None  # 2025-10-15 only
+    custom_properties: dict[str, str] = Field(default_factory=dict)
     created_days_ago: float = 60
 
     _id = field_validator("id")(_uuid)
@@ -114,6 +117,9 @@ class SeedVoiceModel(_Seed):
     status: Literal["NotStarted", "Running", "Succeeded", "Failed"] = "Succeeded"
     deploy_fails: bool = False
     created_days_ago: float = 45
+    consent_id: str | None = None
+    training_set_id: str | None = None
+    recipe_kind: str = "Default"
 
     @field_validator("id", "project_id")
     @classmethod

@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from .config import ResourceConfig, SimulatorConfig
-from .seed import Seed
+from .seed import Seed, SeedCustomModel, SeedProject, SeedVoiceModel, SeedVoiceProject
 
 DAY = 86400.0
 
@@ -171,6 +171,18 @@ class ResourceState(BaseModel):
     voice_endpoints: dict[str, VoiceEndpoint] = Field(default_factory=dict)
     voice_operations: dict[str, VoiceOperation] = Field(default_factory=dict)
     base_model_logs: dict[str, list[LogFile]] = Field(default_factory=dict)
+    # The catalogue is the seed plus what this resource created, updated (same id) or deleted.
+    projects: dict[str, SeedProject] = Field(default_factory=dict)
+    deleted_projects: list[str] = Field(default_factory=list)
+    custom_models: dict[str, SeedCustomModel] = Field(default_factory=dict)
+    model_training: dict[str, Action] = Field(default_factory=dict)
+    deleted_models: list[str] = Field(default_factory=list)
+    voice_projects: dict[str, SeedVoiceProject] = Field(default_factory=dict)
+    deleted_voice_projects: list[str] = Field(default_factory=list)
+    voice_models: dict[str, SeedVoiceModel] = Field(default_factory=dict)
+    voice_model_training: dict[str, Action] = Field(default_factory=dict)
+    deleted_voice_models: list[str] = Field(default_factory=list)
+    voice_model_fingerprints: dict[str, str] = Field(default_factory=dict)
     deploy_counter: int = 0
     id_counter: int = 0
 
@@ -236,6 +248,36 @@ class World:
                     created=created,
                     action=Action(kind="deploy", started=created, outcome=ve.status),
                 )
+
+    # -- the catalogue as one resource sees it ------------------------------------------------------------
+
+    def projects_of(self, r: ResourceState) -> dict[str, SeedProject]:
+        out = {k: v for k, v in self.projects.items() if k not in r.deleted_projects}
+        out.update(r.projects)
+        return out
+
+    def custom_models_of(self, r: ResourceState, now: float) -> dict[str, SeedCustomModel]:
+        out = {k: v for k, v in self.custom_models.items() if k not in r.deleted_models}
+        for k, v in r.custom_models.items():
+            training = r.model_training.get(k)
+            out[k] = v if training is None else v.model_copy(update={"status": training.status_at(now)[0]})
+        return out
+
+    def voice_projects_of(self, r: ResourceState) -> dict[str, SeedVoiceProject]:
+        out = {k: v for k, v in self.voice_projects.items() if k not in r.deleted_voice_projects}
+        out.update(r.voice_projects)
+        return out
+
+    def voice_models_of(self, r: ResourceState, now: float) -> dict[str, SeedVoiceModel]:
+        out = {k: v for k, v in self.voice_models.items() if k not in r.deleted_voice_models}
+        for k, v in r.voice_models.items():
+            training = r.voice_model_training.get(k)
+            out[k] = v if training is None else v.model_copy(update={"status": training.status_at(now)[0]})
+        return out
+
+    def days_ago(self, now: float) -> float:
+        """`created_days_ago` of an entity created at `now` (negative once the clock passed the start)."""
+        return (self.started_at - now) / DAY
 
     # -- lookups --------------------------------------------------------------------------------------------
 

@@ -31,6 +31,14 @@ _PROJECT_PATH = re.compile(r"/projects/([0-9a-fA-F-]{36})/?$")
 _TTL = re.compile(r"^P(?:\d+D)?(?:T(?:\d+H)?(?:\d+M)?(?:\d+S)?)?$")
 
 
+def _models(ctx: Ctx) -> dict[str, SeedCustomModel]:
+    return ctx.world.custom_models_of(ctx.resource, ctx.now)
+
+
+def _projects(ctx: Ctx) -> dict[str, SeedProject]:
+    return ctx.world.projects_of(ctx.resource)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # URLs
 
@@ -161,7 +169,8 @@ def _custom_model_body(ctx: Ctx, m: SeedCustomModel) -> dict[str, Any]:
     body: dict[str, Any] = {"self": _url(ctx, f"/models/{m.id}")}
     if m.base_model:
         body["baseModel"] = {"self": _url(ctx, f"/models/base/{m.base_model}")}
-    body["datasets"] = [{"self": _url(ctx, f"/datasets/{uuid.uuid5(uuid.NAMESPACE_URL, m.id)}")}]
+    dataset_ids = m.datasets or [str(uuid.uuid5(uuid.NAMESPACE_URL, m.id))]
+    body["datasets"] = [{"self": _url(ctx, f"/datasets/{d}")} for d in dataset_ids]
     body["links"] = links
     if m.project and ctx.version in WITH_PROJECTS:
         body["project"] = {"self": _url(ctx, f"/projects/{m.project}")}
@@ -170,8 +179,14 @@ def _custom_model_body(ctx: Ctx, m: SeedCustomModel) -> dict[str, Any]:
     if m.description:
         body["description"] = m.description
     body["locale"] = m.locale
+    if m.custom_properties:
+        body["customProperties"] = dict(m.custom_properties)
     body["createdDateTime"] = iso(created)
-    body["lastActionDateTime"] = iso(created + 3600 if m.status in ("Succeeded", "Failed") else created)
+    training = ctx.resource.model_training.get(m.id)
+    if training is not None:
+        body["lastActionDateTime"] = iso(training.status_at(ctx.now)[1])
+    else:
+        body["lastActionDateTime"] = iso(created + 3600 if m.status in ("Succeeded", "Failed") else created)
     body["status"] = m.status
     return body
 
@@ -191,8 +206,10 @@ def _project_body(ctx: Ctx, p: SeedProject) -> dict[str, Any]:
         body["description"] = p.description
     if ctx.version == "2025-10-15" and p.foundry_project_name:
         body["foundryProjectName"] = p.foundry_project_name
+    if p.custom_properties:
+        body["customProperties"] = dict(p.custom_properties)
     if ctx.version == V32:
-        models = sum(1 for m in ctx.world.custom_models.values() if m.project == p.id)
+        models = sum(1 for m in _models(ctx).values() if m.project == p.id)
         endpoints = sum(1 for e in ctx.resource.speech_endpoints.values() if e.project == p.id)
         body["properties"] = {
             "datasetCount": 0,
@@ -295,7 +312,7 @@ def _project_id(ctx: Ctx, value: Any) -> str:
     url = _parse_ref(value, "project")
     match = _PROJECT_PATH.search(urlparse(url).path)
     project_id = match.group(1).lower() if match else None
-    if project_id is None or project_id not in ctx.world.projects:
+    if project_id is None or project_id not in _projects(ctx):
         raise _invalid(f"The project '{url}' does not exist.", "InvalidProject", "project")
     return project_id
 
@@ -310,7 +327,7 @@ def _check_model(ctx: Ctx, ref: ModelRef, locale: str) -> bool:
         model_locale, status, deployable = base.locale, "Succeeded", base.supports_endpoints
         expires, forced = base.transcription_in_days, base.deploy_fails
     else:
-        custom = world.custom_models.get(ref.id)
+        custom = _models(ctx).get(ref.id)
         if custom is None:
             raise _invalid(f"The model {ref.id} does not exist.", "InvalidModel", "model")
         model_locale, status, deployable = custom.locale, custom.status, custom.supports_endpoints
@@ -770,7 +787,7 @@ async def base_model_get(request: web.Request, ctx: Ctx) -> web.StreamResponse:
 async def custom_models_list(request: web.Request, ctx: Ctx) -> web.StreamResponse:
     keep = _filtered(request, _ENTITY_FILTER_FIELDS)
     world = ctx.world
-    models = sorted(world.custom_models.values(), key=lambda m: (m.created_days_ago, m.id))
+    models = sorted(_models(ctx).values(), key=lambda m: (m.created_days_ago, m.id))
     bodies = [_custom_model_body(ctx, m) for m in models]
     selected = [
         b
@@ -791,7 +808,7 @@ async def custom_models_list(request: web.Request, ctx: Ctx) -> web.StreamRespon
 
 
 async def custom_model_get(request: web.Request, ctx: Ctx) -> web.StreamResponse:
-    model = ctx.world.custom_models.get(request.match_info["id"].lower())
+    model = _models(ctx).get(request.match_info["id"].lower())
     if model is None:
         raise ApiError(404, "NotFound", f"The model {request.match_info['id']} does not exist.")
     busy = model.status in ("NotStarted", "Running")
@@ -804,7 +821,7 @@ async def projects_list(request: web.Request, ctx: Ctx) -> web.StreamResponse:
         fields["foundryProjectName"] = "str"
     keep = _filtered(request, fields)
     world = ctx.world
-    projects = sorted(world.projects.values(), key=lambda p: (p.created_days_ago, p.id))
+    projects = sorted(_projects(ctx).values(), key=lambda p: (p.created_days_ago, p.id))
     selected = [
         p
         for p in projects
@@ -821,7 +838,7 @@ async def projects_list(request: web.Request, ctx: Ctx) -> web.StreamResponse:
 
 
 def _get_project(ctx: Ctx, request: web.Request) -> SeedProject:
-    project = ctx.world.projects.get(request.match_info["id"].lower())
+    project = _projects(ctx).get(request.match_info["id"].lower())
     if project is None:
         raise ApiError(404, "NotFound", f"The project {request.match_info['id']} does not exist.")
     return project
@@ -877,7 +894,7 @@ async def base_model_manifest(request: web.Request, ctx: Ctx) -> web.StreamRespo
 
 
 async def custom_model_manifest(request: web.Request, ctx: Ctx) -> web.StreamResponse:
-    model = ctx.world.custom_models.get(request.match_info["id"].lower())
+    model = _models(ctx).get(request.match_info["id"].lower())
     if model is None:
         raise ApiError(404, "NotFound", f"The model {request.match_info['id']} does not exist.")
     if model.status != "Succeeded":
@@ -894,7 +911,7 @@ async def project_models(request: web.Request, ctx: Ctx) -> web.StreamResponse:
     keep = _filtered(request, _ENTITY_FILTER_FIELDS)
     world = ctx.world
     models = sorted(
-        (m for m in world.custom_models.values() if m.project == project.id),
+        (m for m in _models(ctx).values() if m.project == project.id),
         key=lambda m: (m.created_days_ago, m.id),
     )
     selected = [
@@ -913,6 +930,183 @@ async def project_models(request: web.Request, ctx: Ctx) -> web.StreamResponse:
     body = _page(request, ctx, f"/projects/{project.id}/models", selected)
     busy = any(b["status"] in ("NotStarted", "Running") for b in body["values"])
     return json_response(body, headers={"Retry-After": "60"} if busy else None)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Writing the catalogue: custom models (training) and projects
+
+
+_DATASET_PATH = re.compile(r"/datasets/([0-9a-fA-F-]{36})/?$")
+
+
+def _base_model_id(ctx: Ctx, value: Any, locale: str) -> str:
+    ref = _model_ref(value)
+    base = ctx.world.base_models.get(ref.id)
+    if not ref.base or base is None:
+        raise _invalid(f"The base model {ref.id} does not exist.", "InvalidBaseModel", "baseModel")
+    if base.locale != locale:
+        raise _invalid(
+            f"The locale of the base model ({base.locale}) does not match the model's ({locale}).",
+            "ModelMismatch",
+            "baseModel",
+        )
+    return ref.id
+
+
+def _datasets(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _invalid("$.datasets: must be a list of references.", "InvalidPayload", "datasets")
+    ids = []
+    for item in value:
+        url = _parse_ref(item, "datasets")
+        match = _DATASET_PATH.search(urlparse(url).path)
+        if not match:
+            raise _invalid(f"The dataset URI '{url}' is not valid.", "InvalidDataset", "datasets")
+        ids.append(match.group(1).lower())
+    return ids
+
+
+async def custom_model_create(request: web.Request, ctx: Ctx) -> web.StreamResponse:
+    body = await read_json_object(request, "stt")
+    display_name = _display_name(body)
+    locale = body.get("locale")
+    if not isinstance(locale, str) or locale not in _supported_locales(ctx):
+        raise _invalid(f"The locale '{locale}' is not supported.", "InvalidLocale", "locale")
+    base_models = sorted(
+        (m for m in ctx.world.base_models.values() if m.locale == locale),
+        key=lambda m: m.created_days_ago,
+    )
+    base = (
+        _base_model_id(ctx, body["baseModel"], locale)
+        if body.get("baseModel") is not None
+        else base_models[0].id
+    )
+    project = (
+        _project_id(ctx, body["project"]) if ctx.version in WITH_PROJECTS and body.get("project") else None
+    )
+    model_id = ctx.world.new_endpoint_id(ctx.resource)
+    model = SeedCustomModel(
+        id=model_id,
+        locale=locale,
+        display_name=display_name,
+        description=_optional_string(body, "description") or "",
+        status="NotStarted",
+        base_model=base,
+        project=project,
+        transcription_in_days=ctx.world.days_ago(ctx.now) * -1 + 730,
+        created_days_ago=ctx.world.days_ago(ctx.now),
+        custom_properties=_custom_properties(body.get("customProperties")),
+        datasets=_datasets(body.get("datasets")),
+    )
+    config = ctx.world.config
+    ctx.resource.custom_models[model_id] = model
+    ctx.resource.model_training[model_id] = Action(
+        kind="training",
+        started=ctx.now,
+        phases=[
+            ("NotStarted", config.scaled(config.durations.speech_queue)),
+            ("Running", config.scaled(config.durations.speech_training)),
+        ],
+        outcome="Succeeded",
+    )
+    rendered = _custom_model_body(ctx, _models(ctx)[model_id])
+    return json_response(rendered, status=201, headers={"Location": rendered["self"]})
+
+
+def _stored_model(ctx: Ctx, request: web.Request) -> SeedCustomModel:
+    model_id = request.match_info["id"].lower()
+    model = _models(ctx).get(model_id)
+    if model is None:
+        raise ApiError(404, "NotFound", f"The model {request.match_info['id']} does not exist.")
+    return ctx.resource.custom_models.get(model_id) or model
+
+
+async def custom_model_update(request: web.Request, ctx: Ctx) -> web.StreamResponse:
+    model = _stored_model(ctx, request)
+    body = await read_json_object(request, "stt")
+    changes: dict[str, Any] = {}
+    if "displayName" in body:
+        changes["display_name"] = _display_name(body)
+    if "description" in body:
+        changes["description"] = _optional_string(body, "description") or ""
+    if "customProperties" in body:
+        changes["custom_properties"] = _custom_properties(body["customProperties"])
+    if ctx.version in WITH_PROJECTS and "project" in body:
+        changes["project"] = None if body["project"] is None else _project_id(ctx, body["project"])
+    ctx.resource.custom_models[model.id] = model.model_copy(update=changes)
+    current = _models(ctx)[model.id]
+    busy = current.status in ("NotStarted", "Running")
+    return json_response(_custom_model_body(ctx, current), headers={"Retry-After": "60"} if busy else None)
+
+
+async def custom_model_delete(request: web.Request, ctx: Ctx) -> web.StreamResponse:
+    model_id = request.match_info["id"].lower()
+    if model_id in _models(ctx):
+        users = [
+            e.id
+            for e in ctx.resource.speech_endpoints.values()
+            if not e.model.base and e.model.id == model_id
+        ]
+        if users:
+            raise _invalid(
+                f"The model is deployed on endpoint(s) {', '.join(users)}.", "InUseViolation", "id"
+            )
+        ctx.resource.custom_models.pop(model_id, None)
+        ctx.resource.model_training.pop(model_id, None)
+        if model_id in ctx.world.custom_models:
+            ctx.resource.deleted_models.append(model_id)
+    return web.Response(status=204)  # "deleted or did not exist"
+
+
+async def project_create(request: web.Request, ctx: Ctx) -> web.StreamResponse:
+    body = await read_json_object(request, "stt")
+    display_name = _display_name(body)
+    locale = body.get("locale")
+    if not isinstance(locale, str) or not locale:
+        raise _invalid("$.locale: a locale is required.", "InvalidPayload", "locale")
+    if locale not in sorted({m.locale for m in ctx.world.base_models.values()}):
+        raise _invalid(f"The locale '{locale}' is not supported.", "InvalidLocale", "locale")
+    foundry = _optional_string(body, "foundryProjectName") if ctx.version == "2025-10-15" else None
+    project = SeedProject(
+        id=ctx.world.new_endpoint_id(ctx.resource),
+        locale=locale,
+        display_name=display_name,
+        description=_optional_string(body, "description") or "",
+        foundry_project_name=foundry,
+        custom_properties=_custom_properties(body.get("customProperties")),
+        created_days_ago=ctx.world.days_ago(ctx.now),
+    )
+    ctx.resource.projects[project.id] = project
+    rendered = _project_body(ctx, project)
+    return json_response(rendered, status=201, headers={"Location": rendered["self"]})
+
+
+async def project_update(request: web.Request, ctx: Ctx) -> web.StreamResponse:
+    project = _get_project(ctx, request)
+    body = await read_json_object(request, "stt")
+    changes: dict[str, Any] = {}
+    if "displayName" in body:
+        changes["display_name"] = _display_name(body)
+    if "description" in body:
+        changes["description"] = _optional_string(body, "description") or ""
+    if "customProperties" in body:
+        changes["custom_properties"] = _custom_properties(body["customProperties"])
+    if ctx.version == "2025-10-15" and "foundryProjectName" in body:
+        changes["foundry_project_name"] = _optional_string(body, "foundryProjectName")
+    updated = project.model_copy(update=changes)
+    ctx.resource.projects[project.id] = updated
+    return json_response(_project_body(ctx, updated))
+
+
+async def project_delete(request: web.Request, ctx: Ctx) -> web.StreamResponse:
+    project_id = request.match_info["id"].lower()
+    if project_id in _projects(ctx):
+        ctx.resource.projects.pop(project_id, None)
+        if project_id in ctx.world.projects:
+            ctx.resource.deleted_projects.append(project_id)
+    return web.Response(status=204)  # "deleted or did not exist"
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -967,9 +1161,15 @@ def routes() -> list[tuple[str, str, Op]]:
         ("GET", f"/models/base/{uuid_re}/manifest", op("Models_GetBaseModelManifest", base_model_manifest)),
         ("GET", f"/models/{uuid_re}/manifest", op("Models_GetCustomModelManifest", custom_model_manifest)),
         ("GET", "/models", op("Models_ListCustomModels", custom_models_list)),
+        ("POST", "/models", op("Models_Create", custom_model_create)),
         ("GET", f"/models/{uuid_re}", op("Models_GetCustomModel", custom_model_get)),
+        ("PATCH", f"/models/{uuid_re}", op("Models_Update", custom_model_update)),
+        ("DELETE", f"/models/{uuid_re}", op("Models_Delete", custom_model_delete)),
         ("GET", "/projects/locales", op("Projects_ListSupportedLocales", projects_locales, WITH_PROJECTS)),
         ("GET", "/projects", op("Projects_List", projects_list, WITH_PROJECTS)),
+        ("POST", "/projects", op("Projects_Create", project_create, WITH_PROJECTS)),
+        ("PATCH", f"/projects/{uuid_re}", op("Projects_Update", project_update, WITH_PROJECTS)),
+        ("DELETE", f"/projects/{uuid_re}", op("Projects_Delete", project_delete, WITH_PROJECTS)),
         ("GET", f"/projects/{uuid_re}/models", op("Projects_ListModels", project_models, WITH_PROJECTS)),
         ("GET", f"/projects/{uuid_re}", op("Projects_Get", project_get, WITH_PROJECTS)),
         (

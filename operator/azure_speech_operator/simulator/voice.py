@@ -25,6 +25,14 @@ KINDS = ("HighPerformance", "FastResume")
 DEFAULT_PAGE = 100
 
 
+def _vmodels(ctx: Ctx) -> dict[str, SeedVoiceModel]:
+    return ctx.world.voice_models_of(ctx.resource, ctx.now)
+
+
+def _vprojects(ctx: Ctx) -> dict[str, SeedVoiceProject]:
+    return ctx.world.voice_projects_of(ctx.resource)
+
+
 def _bad(
     message: str, detail: str | None = None, target: str | None = None, code: str = "BadRequest"
 ) -> ApiError:
@@ -104,7 +112,7 @@ def _previous(ctx: Ctx, op_id: str, fingerprint: str) -> VoiceOperation | None:
 
 
 def _fails(ctx: Ctx, model_id: str) -> bool:
-    model = ctx.world.voice_models.get(model_id)
+    model = _vmodels(ctx).get(model_id)
     return ctx.world.deploy_fails(ctx.resource, model_id, model is not None and model.deploy_fails)
 
 
@@ -143,12 +151,11 @@ def _resume_action(ctx: Ctx, model_id: str) -> Action:
 
 
 def _check_model(ctx: Ctx, project_id: str, model_id: str) -> None:
-    world = ctx.world
-    if project_id not in world.voice_projects:
+    if project_id not in _vprojects(ctx):
         raise _bad(
             f"The project '{project_id}' does not exist.", detail="ProjectNotFound", target="projectId"
         )
-    model = world.voice_models.get(model_id)
+    model = _vmodels(ctx).get(model_id)
     if model is None:
         raise _bad(f"The model '{model_id}' does not exist.", detail="ModelNotFound", target="modelId")
     if model.project_id != project_id:
@@ -384,7 +391,7 @@ def _project_body(ctx: Ctx, p: SeedVoiceProject) -> dict[str, Any]:
 
 
 async def models_get(request: web.Request, ctx: Ctx) -> web.StreamResponse:
-    model = ctx.world.voice_models.get(request.match_info["id"])
+    model = _vmodels(ctx).get(request.match_info["id"])
     if model is None:
         raise ApiError(404, "NotFound", f"The model {request.match_info['id']} does not exist.")
     return json_response(_model_body(ctx, model))
@@ -395,7 +402,7 @@ async def models_list(request: web.Request, ctx: Ctx) -> web.StreamResponse:
     world = ctx.world
     models = [
         m
-        for m in world.voice_models.values()
+        for m in _vmodels(ctx).values()
         if keep(
             {
                 "projectId": m.project_id,
@@ -409,7 +416,7 @@ async def models_list(request: web.Request, ctx: Ctx) -> web.StreamResponse:
 
 
 async def projects_get(request: web.Request, ctx: Ctx) -> web.StreamResponse:
-    project = ctx.world.voice_projects.get(request.match_info["id"])
+    project = _vprojects(ctx).get(request.match_info["id"])
     if project is None:
         raise ApiError(404, "NotFound", f"The project {request.match_info['id']} does not exist.")
     return json_response(_project_body(ctx, project))
@@ -420,7 +427,7 @@ async def projects_list(request: web.Request, ctx: Ctx) -> web.StreamResponse:
     world = ctx.world
     projects = [
         p
-        for p in world.voice_projects.values()
+        for p in _vprojects(ctx).values()
         if keep(
             {
                 "kind": p.kind,
@@ -459,7 +466,7 @@ async def base_models_list(request: web.Request, ctx: Ctx) -> web.StreamResponse
 
 def render_v3(ctx: Ctx, ep: VoiceEndpoint) -> dict[str, Any]:
     status, entered, _ = ep.action.status_at(ctx.now)
-    model = ctx.world.voice_models.get(ep.model_id)
+    model = _vmodels(ctx).get(ep.model_id)
     properties: dict[str, Any] = {}
     if ep.action.error is not None and status in ("Failed", "Disabled"):
         properties["error"] = ep.action.error.model_dump()
