@@ -8,6 +8,7 @@ fixtures. See docs/testing.md.
 from __future__ import annotations
 
 import base64
+import builtins
 import json
 import os
 import re
@@ -33,7 +34,9 @@ class HarnessError(RuntimeError):
     """A process of the harness did not start or answer as expected."""
 
 
-def wait_for(fn: Callable[[], T], timeout: float = 30.0, what: str = "condition", interval: float = 0.2) -> T:
+def wait_for(
+    fn: Callable[[], T | None], timeout: float = 30.0, what: str = "condition", interval: float = 0.2
+) -> T:
     """Calls `fn` until it returns something truthy and returns that; fails after `timeout` seconds with
     `what` and the last value (or exception) seen. Polls; never sleeps longer than `interval` at a time."""
     deadline = time.monotonic() + timeout
@@ -293,7 +296,7 @@ class Kube:
                 f"{kind} {namespace}/{name} to be gone",
             )
 
-    def events(self, namespace: str, *, involved_name: str | None = None) -> list[dict[str, Any]]:
+    def events(self, namespace: str, *, involved_name: str | None = None) -> builtins.list[dict[str, Any]]:
         selector = f"involvedObject.name={involved_name}" if involved_name else ""
         listed = self.resource("Event", "v1").get(namespace=namespace, field_selector=selector)
         return [item.to_dict() for item in listed.items]
@@ -352,7 +355,7 @@ class Kube:
         if wait:
             wait_for(lambda: self.get("Namespace", name) is None, timeout, f"namespace {name} to be gone")
 
-    def apply_crds(self, directory: Path = REPO / "crds", timeout: float = 30.0) -> list[str]:
+    def apply_crds(self, directory: Path = REPO / "crds", timeout: float = 30.0) -> builtins.list[str]:
         """Applies every CRD in `directory` and waits until each is Established; returns their names."""
         files = sorted(directory.glob("*.yaml")) if directory.is_dir() else []
         if not files:

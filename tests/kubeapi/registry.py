@@ -6,6 +6,7 @@ HTTP lives in `server.py`; everything here is synchronous and runs on the server
 
 from __future__ import annotations
 
+import builtins
 import copy
 import random
 import re
@@ -489,7 +490,7 @@ class Registry:
         old: dict[str, Any] | None,
         subresource: str | None,
         field_validation: str,
-        warnings: list[str],
+        warnings: builtins.list[str],
     ) -> dict[str, Any]:
         _drop_empty(obj["metadata"], _OMIT_EMPTY_META)
         if rtype.custom:
@@ -514,7 +515,7 @@ class Registry:
         old: dict[str, Any] | None,
         subresource: str | None,
         field_validation: str,
-        warnings: list[str],
+        warnings: builtins.list[str],
     ) -> dict[str, Any]:
         admission = self._admission_for(rtype)
         if admission is None:

@@ -37,7 +37,9 @@ class Requirement:
 
 
 def _split_top_level(text: str) -> list[str]:
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in text:
         if char == "(":
             depth += 1
@@ -111,10 +113,10 @@ def field_value(obj: dict[str, Any], path: str) -> str:
 def field_matcher(text: str | None, allowed: list[str], kind: str) -> Callable[[dict[str, Any]], bool]:
     terms: list[tuple[str, str, str]] = []
     for part in _split_top_level(text or ""):
-        match = re.fullmatch(r"([^=!]+)(==|=|!=)(.*)", part)
-        if not match:
+        term = re.fullmatch(r"([^=!]+)(==|=|!=)(.*)", part)
+        if not term:
             raise bad_request(f"invalid selector: '{text}'; can't understand '{part}'")
-        key, op, value = match.group(1).strip(), match.group(2), match.group(3).strip()
+        key, op, value = term.group(1).strip(), term.group(2), term.group(3).strip()
         if key not in ("metadata.name", "metadata.namespace", *allowed):
             raise ApiError(400, "BadRequest", f"field label not supported: {key}")
         terms.append((key, "!=" if op == "!=" else "=", value))

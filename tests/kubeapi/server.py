@@ -434,15 +434,15 @@ class KubeApi:
                 if bookmarks:
                     wait = min(wait, max(0.0, next_bookmark - now))
                 try:
-                    event = await asyncio.wait_for(watcher.queue.get(), timeout=wait)
+                    queued = await asyncio.wait_for(watcher.queue.get(), timeout=wait)
                 except TimeoutError:
                     if bookmarks and time.monotonic() >= next_bookmark:
                         await send("BOOKMARK", self._bookmark(rtype))
                         next_bookmark = time.monotonic() + self.options.bookmark_interval
                     continue
-                if event is None:
+                if queued is None:
                     break
-                translated = self._translate(rtype, event, matches)
+                translated = self._translate(rtype, queued, matches)
                 if translated is not None:
                     await send(*translated)
         except (ConnectionResetError, asyncio.CancelledError):
@@ -547,19 +547,19 @@ async def _delete_options(request: web.Request) -> dict[str, Any]:
 
 
 def _int(value: str | None) -> int | None:
-    if value in (None, ""):
+    if value is None or value == "":
         return None
     try:
-        return int(value)  # type: ignore[arg-type]
+        return int(value)
     except ValueError:
         raise errors.bad_request(f"invalid integer {value!r}") from None
 
 
 def _float(value: str | None) -> float | None:
-    if value in (None, ""):
+    if value is None or value == "":
         return None
     try:
-        return float(value)  # type: ignore[arg-type]
+        return float(value)
     except ValueError:
         raise errors.bad_request(f"invalid number {value!r}") from None
 
