@@ -225,3 +225,28 @@ def test_a_key_echoed_anywhere_never_reaches_the_error(status: int, body: bytes,
         error.request_id or "",
     ):
         assert CANARY not in text
+
+
+def test_error_models_read_both_shapes() -> None:
+    from azure_speech_operator.azure.models import CvErrorResponse, SttError
+
+    stt = SttError.model_validate(
+        {
+            "code": "InvalidRequest",
+            "message": "m",
+            "innerError": {"code": "InvalidModel", "innerError": {"code": "X"}},
+        }
+    )
+    assert stt.inner_error is not None and stt.inner_error.code == "InvalidModel"
+    assert stt.inner_error.inner_error is not None and stt.inner_error.inner_error.code == "X"
+    cv = CvErrorResponse.model_validate(
+        {
+            "error": {
+                "code": "BadRequest",
+                "message": "m",
+                "innererror": {"code": "InvalidOperationId"},
+                "new": 1,
+            }
+        }
+    )
+    assert cv.error.inner_error is not None and cv.error.inner_error.code == "InvalidOperationId"
