@@ -361,3 +361,21 @@ def test_model_expiring_is_reported(
     obj = kube.wait_condition(KIND, "expiring", namespace, "ModelExpiring", timeout=60)
     assert obj["status"]["model"]["transcriptionExpiresAt"]
     assert "ModelExpiring" in event_reasons(kube, namespace, "expiring")
+
+
+def test_drift_checks_of_a_settled_endpoint_write_nothing(
+    kube: Kube, simulator: Simulator, operator: Operator, ready_secret: str, wait: Callable[..., Any]
+) -> None:
+    namespace = ready_secret
+    body = manifest(simulator, "settled")
+    body["metadata"]["annotations"] = {"speech.azure-operator.io/drift-interval": "10s"}
+    kube.apply(body, namespace)
+    obj = kube.wait_condition(KIND, "settled", namespace, "Ready", timeout=60)
+    version, endpoint_id = obj["metadata"]["resourceVersion"], obj["status"]["endpointId"]
+
+    def reads() -> int:
+        return simulator.logs().count(f'"GET /speechtotext/endpoints/{endpoint_id}?')
+
+    before = reads()
+    wait(lambda: reads() >= before + 2, timeout=45, what="two drift checks of this endpoint")
+    assert get_spe(kube, "settled", namespace)["metadata"]["resourceVersion"] == version  # no status write

@@ -90,6 +90,15 @@ def test_status_patch_sets_changes_and_nulls_removed_keys() -> None:
     new: dict[str, Any] = {"a": 2, "same": [1], "b": "new"}
     assert status_patch(previous, new) == {"a": 2, "b": "new", "error": None}
     assert status_patch(new, new) == {}
+    nested_old = {
+        "model": {"id": "a", "transcriptionExpiresAt": "t"},
+        "links": {"logs": "l", "webSocket": "w"},
+    }
+    nested_new = {"model": {"id": "b"}, "links": {"webSocket": "w"}}
+    assert status_patch(nested_old, nested_new) == {
+        "model": {"id": "b", "transcriptionExpiresAt": None},
+        "links": {"logs": None},
+    }
 
 
 def test_build_resource_reads_metadata_and_reports_a_bad_spec() -> None:

@@ -4,7 +4,8 @@ come-back into `kopf.TemporaryError(delay=...)`. Nothing is returned, so kopf st
 
 - create / update / resume: one reconcile function (kopf's diff covers spec, labels and user annotations,
   so `reconcile-requested-at`, `reconcile-policy` and the credentials-rotated mark trigger it too);
-- a drift timer ticking every minute that runs a pass when the per-object, jittered drift interval is due;
+- a drift loop (kopf daemon) per object that runs a pass when its jittered drift interval, or a slow
+  come-back, is due;
 - delete: the same logic in deletion mode; kopf removes the finalizer when it returns.
 """
 
@@ -31,10 +32,11 @@ from azure_speech_operator.speechendpoint.engine import CredentialsUnavailable, 
 from azure_speech_operator.speechendpoint.logic import Outcome, Pass, Resource, Step, Timing, Trigger
 from azure_speech_operator.speechendpoint.spec import GROUP, KIND, PLURAL, VERSION, SpecError, parse_spec
 
-DRIFT_TICK = 10.0  # seconds between the timer's looks at whether a drift check is due (no API call)
+DRIFT_TICK = 10.0  # longest nap of the drift loop between looks at its due time (no API call)
 MIN_DRIFT_INTERVAL = timedelta(seconds=10)
 DRIFT_JITTER = 0.1  # each interval is stretched or shrunk by up to 10 %
-TIMER_COME_BACK = 60.0  # come-backs at least this far away go through the timer (see _come_back)
+CANCELLATION_TIMEOUT = 20.0  # a stopping daemon mid-pass is cancelled after this (a crash is safe: see logic)
+LOOP_COME_BACK = 60.0  # come-backs at least this far away go through the drift loop (see _come_back)
 
 
 def _lock(memo: Any) -> asyncio.Lock:
@@ -128,8 +130,17 @@ class KubeWriter:
 
 
 def status_patch(previous: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
-    """A merge patch turning `previous` into `new` (top-level keys; removed keys set to null)."""
-    patch: dict[str, Any] = {k: v for k, v in new.items() if previous.get(k) != v}
+    """A JSON merge patch (RFC 7386) turning `previous` into `new`: changed values, removed keys as null,
+    nested maps patched key by key (a merge patch merges them; a stale key would otherwise survive)."""
+    patch: dict[str, Any] = {}
+    for key, value in new.items():
+        old = previous.get(key)
+        if old == value and key in previous:
+            continue
+        if isinstance(old, Mapping) and isinstance(value, Mapping):
+            patch[key] = status_patch(old, value)
+        else:
+            patch[key] = value
     patch.update({k: None for k in previous if k not in new})
     return patch
 
@@ -215,13 +226,13 @@ def _report_metrics(ctx: OperatorContext, resource: Resource, outcome: Outcome) 
 
 def _come_back(ctx: OperatorContext, memo: Any, outcome: Outcome | None) -> None:
     """Short come-backs (a deployment in flight, a transient error) retry the handler; slow ones (blocked,
-    e.g. missing credentials) are handed to the drift timer and the handler completes, so that the next
+    e.g. missing credentials) are handed to the drift loop and the handler completes, so that the next
     change (a labelled Secret, `reconcile-requested-at`, a spec fix) runs a pass at once instead of waiting
     behind kopf's retry delay."""
     if outcome is None or outcome.retry is None:
         return
     delay = outcome.retry.delay
-    if delay >= TIMER_COME_BACK or is_true(outcome.status.get("conditions"), STALLED):
+    if delay >= LOOP_COME_BACK or is_true(outcome.status.get("conditions"), STALLED):
         memo.speech_drift_due = ctx.now() + timedelta(seconds=delay)
         return
     raise kopf.TemporaryError(f"coming back: {outcome.retry.why}", delay=delay)
@@ -260,35 +271,64 @@ async def delete(
 
 
 def _initial_delay(**_: Any) -> float:
-    # Spreads the first look of N timers after a restart; the drift interval itself is jittered below.
+    # Spreads the first look of N objects after a restart; the drift interval itself is jittered too.
     return random.uniform(0.0, DRIFT_TICK)
 
 
-@kopf.timer(GROUP, VERSION, PLURAL, id="drift", interval=DRIFT_TICK, initial_delay=_initial_delay)
+@kopf.daemon(
+    GROUP,
+    VERSION,
+    PLURAL,
+    id="drift",
+    initial_delay=_initial_delay,
+    cancellation_timeout=CANCELLATION_TIMEOUT,
+)
 async def drift(
     *,
+    stopped: kopf.DaemonStopped,
     namespace: str | None,
     name: str,
     body: kopf.Body,
     meta: kopf.Meta,
     memo: Any,
     logger: kopf.Logger,
-    **kwargs: Any,
+    **_: Any,
 ) -> None:
+    """The drift check and the slow come-backs: a per-object loop (a daemon rather than a kopf timer, which
+    would log every tick) that runs a pass when `memo.speech_drift_due` is reached. The first check after a
+    start is at a random moment within the interval; each later one after the interval, jittered."""
     ctx = get_context(memo)
-    if meta.get("deletionTimestamp"):
-        return
-    now = ctx.now()
-    interval = logic.drift_interval(dict(meta.annotations), ctx.settings.drift_interval, MIN_DRIFT_INTERVAL)
-    due: datetime | None = getattr(memo, "speech_drift_due", None)
-    if due is None:
-        memo.speech_drift_due = now + interval * ctx.rng.uniform(0.0, 1.0)
-        return
-    if now < due:
-        return
-    memo.speech_drift_due = now + interval * ctx.rng.uniform(1 - DRIFT_JITTER, 1 + DRIFT_JITTER)
-    attempt = int(kwargs.get("retry") or 0)
-    outcome = await run_reconcile(ctx, memo, str(namespace), name, Trigger.DRIFT, attempt, logger, body)
-    if outcome is not None and outcome.retry is not None:
-        memo.speech_drift_due = now + timedelta(seconds=outcome.retry.delay)
-        raise kopf.TemporaryError(f"coming back: {outcome.retry.why}", delay=outcome.retry.delay)
+    attempt = 0
+    while not stopped:
+        if meta.get("deletionTimestamp"):
+            return
+        now = ctx.now()
+        interval = logic.drift_interval(
+            dict(meta.annotations), ctx.settings.drift_interval, MIN_DRIFT_INTERVAL
+        )
+        due: datetime | None = getattr(memo, "speech_drift_due", None)
+        if due is None:
+            due = memo.speech_drift_due = now + interval * ctx.rng.uniform(0.0, 1.0)
+        if now < due:
+            # Short naps: a handler may move the due time earlier (a come-back) meanwhile.
+            await stopped.wait(min((due - now).total_seconds(), DRIFT_TICK))
+            continue
+        memo.speech_drift_due = now + interval * ctx.rng.uniform(1 - DRIFT_JITTER, 1 + DRIFT_JITTER)
+        try:
+            outcome = await run_reconcile(
+                ctx, memo, str(namespace), name, Trigger.DRIFT, attempt, logger, body
+            )
+        except kopf.TemporaryError as exc:
+            memo.speech_drift_due = now + timedelta(seconds=exc.delay or DRIFT_TICK)
+            logger.warning("drift check: %s", exc)
+            continue
+        except Exception:
+            # A bug must not end the checks of this object: log it and try again later.
+            logger.exception("drift check failed")
+            memo.speech_drift_due = now + timedelta(minutes=1)
+            continue
+        if outcome is not None and outcome.retry is not None:
+            attempt += 1
+            memo.speech_drift_due = now + timedelta(seconds=outcome.retry.delay)
+        else:
+            attempt = 0
