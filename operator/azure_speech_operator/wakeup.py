@@ -5,12 +5,15 @@ meanwhile: the change waits until the delay ends (kopf's handler state is "sleep
 reset it). A resource blocked for 30 minutes would then ignore a fixed spec, a `reconcile-requested-at`
 or a rotated-credentials mark for up to 30 minutes.
 
-This module watches the served kinds with an event handler. When an object's essence (what kopf diffs:
-spec, labels, annotations outside kopf's storage prefix) differs from the essence seen at its previous event
-and a handler of it is sleeping, it clears that handler's `delayed` in kopf's progress record (through kopf's
-own `patch`, applied at the end of the cycle). The resulting event finds the handler awake and kopf runs it
-with the new diff. One wake per distinct change: the woken handler may sleep again without being woken again.
-The initial listing (type None) only records the essence.
+This module watches the served kinds with an event handler, which kopf runs in every processing cycle of
+an object. It follows the object's essence (what kopf diffs: spec, labels, annotations outside kopf's storage
+prefix) from cycle to cycle. When a sleeping progress record appears, the handler slept on an essence it saw
+in one of the cycles since the object was last idle (essence equal to kopf's last-handled one) or since the
+previous sleep; the earliest of those is taken, so that a change made while the handler ran is never lost.
+Whenever the object's essence differs from the one a sleeping handler slept on, that record's `delayed` is
+cleared through kopf's own `patch` (applied at the end of the cycle); the resulting event finds the handler
+awake and kopf runs it with the new diff. A handler that sleeps again on the essence it ran with stays
+asleep: one wake per change, never a loop.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import kopf
@@ -28,11 +32,21 @@ PROGRESS_KEYS = frozenset(
 )
 
 
+def _digest(essence: Mapping[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(essence, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def essence_digest(kopf_settings: kopf.OperatorSettings, body: kopf.Body) -> str:
     """A digest of the part of the object that kopf's diff looks at, with kopf's own storages."""
     persistence = kopf_settings.persistence
-    essence = persistence.progress_storage.clear(essence=persistence.diffbase_storage.build(body=body))
-    return hashlib.sha256(json.dumps(essence, sort_keys=True, default=str).encode()).hexdigest()
+    return _digest(persistence.progress_storage.clear(essence=persistence.diffbase_storage.build(body=body)))
+
+
+def last_handled_digest(kopf_settings: kopf.OperatorSettings, body: kopf.Body) -> str | None:
+    """The digest of the essence kopf last handled completely (its diff base), None if there is none."""
+    persistence = kopf_settings.persistence
+    stored = persistence.diffbase_storage.fetch(body=body)
+    return None if stored is None else _digest(persistence.progress_storage.clear(essence=stored))
 
 
 def sleeping_records(annotations: Mapping[str, str], prefix: str) -> dict[str, dict[str, Any]]:
@@ -52,13 +66,43 @@ def sleeping_records(annotations: Mapping[str, str], prefix: str) -> dict[str, d
     return sleeping
 
 
-def wake_annotations(annotations: Mapping[str, str], prefix: str) -> dict[str, str]:
-    """The progress annotations to write so that every sleeping handler is awake."""
-    woken = {}
-    for key, record in sleeping_records(annotations, prefix).items():
-        awake = {k: v for k, v in record.items() if k != "delayed"}
-        woken[key] = json.dumps(awake, separators=(",", ":"))
-    return woken
+def awake(record: Mapping[str, Any]) -> str:
+    return json.dumps({k: v for k, v in record.items() if k != "delayed"}, separators=(",", ":"))
+
+
+@dataclass
+class WakeTracker:
+    """Per object: which essence each sleeping record slept on."""
+
+    prefix: str
+    # The earliest essence of the cycles, since the object was last idle or a handler last went to sleep,
+    # in which a handler could run: a handler that goes to sleep next ran with this essence or a newer one.
+    candidate: str | None = None
+    sleeps: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (raw record, essence)
+
+    def observe(self, essence: str, annotations: Mapping[str, str], *, idle: bool) -> dict[str, str]:
+        """One processing cycle: the progress annotations to write to wake the handlers that must wake.
+
+        `idle`: the essence equals kopf's last-handled one (nothing left to handle)."""
+        sleeping = sleeping_records(annotations, self.prefix)
+        woken = {}
+        for key, record in sleeping.items():
+            raw = annotations[key]
+            known = self.sleeps.get(key)
+            if known is None or known[0] != raw:
+                slept_on = self.candidate if self.candidate is not None else essence
+                self.sleeps[key] = known = (raw, slept_on)
+                self.candidate = None
+            if known[1] != essence:
+                woken[key] = awake(record)
+        for key in set(self.sleeps) - set(sleeping):
+            del self.sleeps[key]
+        # A handler can run in this cycle (or the next, once woken) only if none is left asleep.
+        if idle:
+            self.candidate = None
+        elif self.candidate is None and set(sleeping) <= set(woken):
+            self.candidate = essence
+        return woken
 
 
 def register_wakeup(
@@ -73,15 +117,14 @@ def register_wakeup(
     async def wake_on_change(
         event: Mapping[str, Any], body: kopf.Body, patch: kopf.Patch, memo: Any, logger: kopf.Logger, **_: Any
     ) -> None:
-        if event.get("type") in (None, "DELETED"):
-            memo.wakeup_digest = essence_digest(kopf_settings, body)
+        if event.get("type") == "DELETED":
             return
-        digest = essence_digest(kopf_settings, body)
-        previous = getattr(memo, "wakeup_digest", None)
-        memo.wakeup_digest = digest
-        if previous is None or previous == digest:
-            return
-        woken = wake_annotations(body.metadata.annotations, prefix)
+        tracker = getattr(memo, "wakeup_tracker", None)
+        if not isinstance(tracker, WakeTracker):
+            tracker = memo.wakeup_tracker = WakeTracker(prefix)
+        essence = essence_digest(kopf_settings, body)
+        idle = last_handled_digest(kopf_settings, body) == essence
+        woken = tracker.observe(essence, body.metadata.annotations, idle=idle)
         for key, value in woken.items():
             patch.metadata.annotations[key] = value
         if woken:

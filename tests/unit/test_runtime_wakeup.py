@@ -37,7 +37,7 @@ def record(**fields: Any) -> str:
     return json.dumps(fields, separators=(",", ":"))
 
 
-def test_only_sleeping_progress_records_are_woken() -> None:
+def test_only_sleeping_progress_records_are_found() -> None:
     annotations = {
         f"{KOPF_PREFIX}/reconcile-update": record(started="t", delayed="t2", purpose="update", retries=2),
         f"{KOPF_PREFIX}/drift": record(started="t", success=True),
@@ -46,9 +46,51 @@ def test_only_sleeping_progress_records_are_woken() -> None:
         f"{KOPF_PREFIX}/last-handled-configuration": json.dumps({"spec": {"started": 1, "delayed": 2}}),
         "speech.azure-operator.io/reconcile-requested-at": record(started="t", delayed="t2"),
     }
-    assert wakeup.wake_annotations(annotations, KOPF_PREFIX) == {
-        f"{KOPF_PREFIX}/reconcile-update": record(started="t", purpose="update", retries=2)
-    }
+    assert list(wakeup.sleeping_records(annotations, KOPF_PREFIX)) == [f"{KOPF_PREFIX}/reconcile-update"]
+
+
+KEY = f"{KOPF_PREFIX}/reconcile-update"
+
+
+def sleeping(retries: int) -> dict[str, str]:
+    return {KEY: record(started="t", delayed=f"d{retries}", retries=retries)}
+
+
+def test_tracker_wakes_once_per_change_including_changes_during_a_run() -> None:
+    tracker = wakeup.WakeTracker(KOPF_PREFIX)
+    assert tracker.observe("A", {}, idle=False) == {}  # created: the handler runs on A ...
+    # ... the user changes the object meanwhile: a cycle on B before kopf's own write shows up ...
+    assert tracker.observe("B", {}, idle=False) == {}
+    # ... then the record the handler left when it went to sleep (on A), on the newest body B.
+    assert tracker.observe("B", sleeping(1), idle=False) == {KEY: record(started="t", retries=1)}
+    assert tracker.observe("B", {KEY: record(started="t", retries=1)}, idle=False) == {}  # woken: runs on B
+    assert tracker.observe("B", sleeping(2), idle=False) == {}  # sleeps again on B: stays asleep
+    assert tracker.observe("B", sleeping(2), idle=False) == {}  # e.g. a status write
+    assert tracker.observe("C", sleeping(2), idle=False) == {KEY: record(started="t", retries=2)}
+
+
+def test_tracker_after_success_does_not_wake_a_first_sleep() -> None:
+    tracker = wakeup.WakeTracker(KOPF_PREFIX)
+    assert tracker.observe("A", {}, idle=True) == {}  # handled, nothing pending
+    assert tracker.observe("B", {}, idle=False) == {}  # a change: the handler runs on B
+    assert tracker.observe("B", sleeping(1), idle=False) == {}  # and sleeps on B: no extra pass
+
+
+def test_tracker_wakes_a_long_sleep_once() -> None:
+    tracker = wakeup.WakeTracker(KOPF_PREFIX)
+    assert tracker.observe("A", {}, idle=False) == {}  # the handler runs on A
+    assert tracker.observe("A", sleeping(1), idle=False) == {}  # and sleeps on A
+    assert tracker.observe("A", sleeping(1), idle=False) == {}
+    assert tracker.observe("B", sleeping(1), idle=False) == {KEY: record(started="t", retries=1)}
+    assert tracker.observe("B", {KEY: record(started="t", retries=1)}, idle=False) == {}  # runs on B
+    assert tracker.observe("B", sleeping(2), idle=False) == {}  # sleeps on B
+
+
+def test_tracker_after_a_restart_takes_the_found_state_as_slept_on() -> None:
+    tracker = wakeup.WakeTracker(KOPF_PREFIX)
+    assert tracker.observe("A", sleeping(3), idle=False) == {}
+    assert tracker.observe("A", sleeping(3), idle=False) == {}
+    assert tracker.observe("B", sleeping(3), idle=False) == {KEY: record(started="t", retries=3)}
 
 
 def test_essence_ignores_kopf_bookkeeping_and_status() -> None:
@@ -87,16 +129,26 @@ async def wait_until(condition: Any, within: float = 20.0) -> None:
         await asyncio.sleep(0.05)
 
 
-@pytest.mark.parametrize("wake", [True, False])
-async def test_change_reruns_a_sleeping_handler(cluster: tuple[Path, KubeApi], wake: bool) -> None:
+@pytest.mark.parametrize(
+    ("wake", "during_run"),
+    [(True, False), (True, True), (False, False)],
+    ids=["change-while-sleeping", "change-while-running", "control-without-wakeup"],
+)
+async def test_change_reruns_a_sleeping_handler(
+    cluster: tuple[Path, KubeApi], wake: bool, during_run: bool
+) -> None:
     path, kube = cluster
     registry = kopf.OperatorRegistry()
     calls: list[str] = []
+    running, release = asyncio.Event(), asyncio.Event()
 
     @kopf.on.create(GROUP, VERSION, PLURAL, registry=registry)
     @kopf.on.update(GROUP, VERSION, PLURAL, registry=registry)
     async def blocked(body: kopf.Body, **_: Any) -> None:
         calls.append(body.metadata.annotations.get("speech.azure-operator.io/reconcile-requested-at", "-"))
+        if during_run and len(calls) == 1:
+            running.set()
+            await release.wait()
         raise kopf.TemporaryError("blocked", delay=LONG_DELAY)
 
     settings = OperatorSettings(metrics_port=0, watch_credential_secrets=False)
@@ -119,9 +171,14 @@ async def test_change_reruns_a_sleeping_handler(cluster: tuple[Path, KubeApi], w
             },
         }
         await kube.request("POST", KubeApi.object_path(PLURAL, "team-a"), body=body)
-        await wait_until(lambda: len(calls) == 1)
         requested = {"metadata": {"annotations": {"speech.azure-operator.io/reconcile-requested-at": "1"}}}
-        await kube.patch_object(PLURAL, "team-a", "x", requested)
+        if during_run:
+            await asyncio.wait_for(running.wait(), timeout=20)
+            await kube.patch_object(PLURAL, "team-a", "x", requested)  # while the handler runs on "-"
+            release.set()
+        else:
+            await wait_until(lambda: len(calls) == 1)
+            await kube.patch_object(PLURAL, "team-a", "x", requested)
         if wake:
             await wait_until(lambda: calls[-1] == "1")
             # Woken once per change: the handler sleeps again and stays asleep.
@@ -131,5 +188,6 @@ async def test_change_reruns_a_sleeping_handler(cluster: tuple[Path, KubeApi], w
             await asyncio.sleep(3.0)
             assert calls == ["-"]  # kopf alone: the change waits for the delay
     finally:
+        release.set()
         stop.set()
         await asyncio.wait_for(operator, timeout=30)
