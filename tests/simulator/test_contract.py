@@ -184,6 +184,24 @@ async def _voice_scenario(h: Harness, folder: str) -> None:
     assert (await c.get(f"{prefix}/projects/Nope", params=q)).status_code == 404
     assert (await c.get(f"{prefix}/models/Nope", params=q)).status_code == 404
     assert (await c.get(f"{prefix}/basemodels", params=q)).status_code == 200
+    project = {"kind": "ProfessionalVoice", "description": "p"}
+    assert (await c.put(f"{prefix}/projects/Proj1", params=q, json=project)).status_code == 201
+    assert (await c.put(f"{prefix}/projects/Proj1", params=q, json={"kind": "Other"})).status_code == 400
+    model = {
+        "recipe": {"kind": "Default"},
+        "projectId": "Proj1",
+        "consentId": "con1",
+        "trainingSetId": "set1",
+    }
+    r = await c.put(f"{prefix}/models/Model1", params=q, json=model, headers={"Operation-Id": "train-Model1"})
+    assert r.status_code == 201
+    assert (await c.get(r.headers["Operation-Location"])).status_code == 200
+    assert (await c.put(f"{prefix}/models/Model2", params=q, json={"projectId": "Proj1"})).status_code == 400
+    assert (await c.delete(f"{prefix}/projects/Proj1", params=q)).status_code == 400
+    assert (await c.delete(f"{prefix}/models/Model1", params=q)).status_code == 204
+    assert (await c.delete(f"{prefix}/models/Model1", params=q)).status_code == 404
+    assert (await c.delete(f"{prefix}/projects/Proj1", params=q)).status_code == 204
+    assert (await c.delete(f"{prefix}/projects/Proj1", params=q)).status_code == 404
     assert (await c.delete(f"{prefix}/endpoints/{eid}", params=q)).status_code == 204
     assert (await c.delete(f"{prefix}/endpoints/{eid}", params=q)).status_code == 404
 
@@ -411,6 +429,28 @@ def _shape_errors(expected: Any, actual: Any, where: str) -> list[str]:
     return []
 
 
+def _voice_example_seed(seed: Seed, operation_id: str) -> Seed:
+    """The voice examples create and delete the seeded `Jessica` project and model: make room for them."""
+    update: dict[str, Any] = {}
+    if operation_id == "Projects_Create":
+        update = {
+            "voice_projects": [p for p in seed.voice_projects if p.id != ids.VOICE_PROJECT],
+            "voice_models": [m for m in seed.voice_models if m.project_id != ids.VOICE_PROJECT],
+            "voice_endpoints": [],
+        }
+    elif operation_id == "Projects_Delete":
+        update = {"voice_models": [m for m in seed.voice_models if m.project_id != ids.VOICE_PROJECT]}
+        update["voice_endpoints"] = []
+    elif operation_id == "Models_Create":
+        update = {
+            "voice_models": [m for m in seed.voice_models if m.id != ids.VOICE_MODEL],
+            "voice_endpoints": [],
+        }
+    elif operation_id == "Models_Delete":
+        update = {"voice_endpoints": []}
+    return seed.model_copy(update=update)
+
+
 async def _prepare(h: Harness, folder: str, operation_id: str, example: dict[str, Any]) -> None:
     """Bring the simulator into the state the example assumes."""
     if folder.startswith("cv") and operation_id == "Operations_Get":
@@ -446,6 +486,8 @@ async def test_official_example(
                 ]
             }
         )
+    if folder.startswith("cv"):
+        seed = _voice_example_seed(seed, operation_id)
     async with make_harness(seed=seed) as h:
         await _prepare(h, folder, operation_id, example)
         method, url, kwargs = _build_request(folder, operation_id, example)

@@ -265,3 +265,37 @@ async def test_voice_quota(make_harness: HarnessFactory) -> None:
         r = await put(h)
         assert r.status_code == 400
         assert r.json()["error"]["innererror"]["code"] == "QuotaViolation"
+
+
+async def test_trained_voice_model_and_project_force_delete(h: Harness) -> None:
+    r = await h.client.put(
+        "/customvoice/projects/Anna", params=P, json={"kind": "ProfessionalVoice", "locale": "de-DE"}
+    )
+    assert r.status_code == 201
+    model = {
+        "recipe": {"kind": "MultiStyle"},
+        "projectId": "Anna",
+        "consentId": "AnnaConsent",
+        "trainingSetId": "AnnaSet",
+        "properties": {"presetStyles": ["cheerful"], "styleTrainingSetIds": {"calm": "AnnaCalm"}},
+    }
+    r = await h.client.put(
+        "/customvoice/models/AnnaNeural", params=P, json=model, headers={"Operation-Id": "train-anna"}
+    )
+    assert r.status_code == 201
+    assert r.json()["status"] == "NotStarted" and r.json()["locale"] == "de-DE"
+    assert r.json()["properties"]["voiceStyles"] == ["cheerful", "calm"]
+    body = {"projectId": "Anna", "modelId": "AnnaNeural"}
+    assert (await put(h, body)).json()["error"]["innererror"]["code"] == "ModelNotSucceeded"
+    h.advance(3700)
+    assert await op_status(h, r.headers["Operation-Location"]) == "Succeeded"
+    eid = str(uuid.uuid4())
+    assert (await put(h, body, eid=eid)).status_code == 201
+    r = await h.client.delete("/customvoice/models/AnnaNeural", params=P)
+    assert r.json()["error"]["innererror"]["code"] == "ModelInUse"
+    r = await h.client.delete("/customvoice/projects/Anna", params=P)
+    assert r.json()["error"]["innererror"]["code"] == "ProjectNotEmpty"
+    r = await h.client.delete("/customvoice/projects/Anna", params={**P, "forceDelete": "true"})
+    assert r.status_code == 204
+    assert (await h.client.get(f"/customvoice/endpoints/{eid}", params=P)).status_code == 404
+    assert (await h.client.get("/customvoice/models/AnnaNeural", params=P)).status_code == 404

@@ -120,6 +120,8 @@ class SeedVoiceModel(_Seed):
     consent_id: str | None = None
     training_set_id: str | None = None
     recipe_kind: str = "Default"
+    preset_styles: list[str] = Field(default_factory=list)
+    style_training_set_ids: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("id", "project_id")
     @classmethod

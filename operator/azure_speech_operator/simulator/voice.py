@@ -353,23 +353,31 @@ async def operations_get(request: web.Request, ctx: Ctx) -> web.StreamResponse:
 
 def _model_body(ctx: Ctx, m: SeedVoiceModel) -> dict[str, Any]:
     created = ctx.world.days_from_start(-m.created_days_ago)
-    properties: dict[str, Any] = {"voiceStyles": []}
+    properties: dict[str, Any] = {}
+    if m.preset_styles:
+        properties["presetStyles"] = list(m.preset_styles)
+    if m.style_training_set_ids:
+        properties["styleTrainingSetIds"] = dict(m.style_training_set_ids)
+    properties["voiceStyles"] = [*m.preset_styles, *m.style_training_set_ids]
     if m.status == "Failed":
         properties["failureReason"] = "Internal"
     body: dict[str, Any] = {
         "id": m.id,
         "voiceName": m.voice_name or f"{m.id}Neural",
-        "recipe": {"kind": "Default", "version": "V10.0"},
+        "recipe": {"kind": m.recipe_kind, "version": "V10.0"},
         "locale": m.locale,
         "projectId": m.project_id,
-        "consentId": m.project_id,
-        "trainingSetId": m.project_id,
+        "consentId": m.consent_id or m.project_id,
+        "trainingSetId": m.training_set_id or m.project_id,
         "engineVersion": "2023.06.01.0",
         "properties": properties,
         "status": m.status,
         "createdDateTime": iso(created),
         "lastActionDateTime": iso(created + 86400),
     }
+    training = ctx.resource.voice_model_training.get(m.id)
+    if training is not None:
+        body["lastActionDateTime"] = iso(training.status_at(ctx.now)[1])
     if m.description:
         body["description"] = m.description
     return body
@@ -460,6 +468,172 @@ async def base_models_list(request: web.Request, ctx: Ctx) -> web.StreamResponse
     return json_response(items if ctx.version == "2024-02-01-preview" else {"value": items})
 
 
+def _resource_id(request: web.Request) -> str:
+    raw = request.match_info["id"]
+    if not RESOURCE_ID.match(raw):
+        raise _bad(f"The id '{raw}' must match {RESOURCE_ID.pattern}.", target="id", code="BadArgument")
+    return raw
+
+
+async def projects_create(request: web.Request, ctx: Ctx) -> web.StreamResponse:
+    project_id = _resource_id(request)
+    body = await read_json_object(request, "voice")
+    kind = body.get("kind")
+    if kind not in ("ProfessionalVoice", "PersonalVoice"):
+        raise _bad("'kind' must be ProfessionalVoice or PersonalVoice.", target="kind", code="BadArgument")
+    for field in ("displayName", "description", "locale"):
+        if body.get(field) is not None and not isinstance(body[field], str):
+            raise _bad(f"'{field}' must be a string.", target=field, code="BadArgument")
+    project = SeedVoiceProject(
+        id=project_id,
+        kind=kind,
+        display_name=body.get("displayName") or "",
+        description=body.get("description") or "",
+        locale=body.get("locale") or "en-US",
+        created_days_ago=ctx.world.days_ago(ctx.now),
+    )
+    existing = _vprojects(ctx).get(project_id)
+    if existing is not None:
+        same = existing.model_dump(exclude={"created_days_ago"}) == project.model_dump(
+            exclude={"created_days_ago"}
+        )
+        if not same:
+            raise _bad(
+                f"The project '{project_id}' already exists.", detail="ProjectAlreadyExists", target="id"
+            )
+        return json_response(_project_body(ctx, existing), status=201)
+    ctx.resource.voice_projects[project_id] = project
+    return json_response(_project_body(ctx, project), status=201)
+
+
+async def projects_delete(request: web.Request, ctx: Ctx) -> web.StreamResponse:
+    project_id = request.match_info["id"]
+    if project_id not in _vprojects(ctx):
+        raise ApiError(404, "NotFound", f"The project {project_id} does not exist.")
+    force = request.query.get("forceDelete", "false").lower() == "true"
+    models = [m.id for m in _vmodels(ctx).values() if m.project_id == project_id]
+    endpoints = [e.id for e in ctx.resource.voice_endpoints.values() if e.project_id == project_id]
+    if (models or endpoints) and not force:
+        raise _bad(
+            f"The project '{project_id}' has {len(models)} model(s) and {len(endpoints)} endpoint(s); "
+            "delete them first or use forceDelete=true.",
+            detail="ProjectNotEmpty",
+            target="forceDelete",
+        )
+    for endpoint_id in endpoints:
+        del ctx.resource.voice_endpoints[endpoint_id]
+    for model_id in models:
+        _forget_model(ctx, model_id)
+    ctx.resource.voice_projects.pop(project_id, None)
+    if project_id in ctx.world.voice_projects:
+        ctx.resource.deleted_voice_projects.append(project_id)
+    return web.Response(status=204)
+
+
+def _forget_model(ctx: Ctx, model_id: str) -> None:
+    ctx.resource.voice_models.pop(model_id, None)
+    ctx.resource.voice_model_training.pop(model_id, None)
+    ctx.resource.voice_model_fingerprints.pop(model_id, None)
+    if model_id in ctx.world.voice_models:
+        ctx.resource.deleted_voice_models.append(model_id)
+
+
+async def models_create(request: web.Request, ctx: Ctx) -> web.StreamResponse:
+    model_id = _resource_id(request)
+    op_id = _operation_id(request)
+    body = await read_json_object(request, "voice")
+    for field in ("projectId", "consentId", "trainingSetId"):
+        value = body.get(field)
+        if not isinstance(value, str) or not RESOURCE_ID.match(value):
+            raise _bad(
+                f"'{field}' is required and must match {RESOURCE_ID.pattern}.",
+                target=field,
+                code="BadArgument",
+            )
+    recipe = body.get("recipe")
+    if not isinstance(recipe, dict) or not isinstance(recipe.get("kind"), str):
+        raise _bad("'recipe.kind' is required.", target="recipe", code="BadArgument")
+    request_print = _fingerprint("model", model_id, {k: v for k, v in body.items() if k != "id"})
+    previous = _previous(ctx, op_id, request_print)
+    existing = _vmodels(ctx).get(model_id)
+    if previous is not None or existing is not None:
+        if existing is None or ctx.resource.voice_model_fingerprints.get(model_id) != request_print:
+            if existing is None:
+                raise ApiError(404, "NotFound", f"The model {model_id} created by '{op_id}' was deleted.")
+            raise _bad(f"The model '{model_id}' already exists.", detail="ModelAlreadyExists", target="id")
+        original = next(
+            (o.id for o in ctx.resource.voice_operations.values() if o.fingerprint == request_print), op_id
+        )
+        return json_response(
+            _model_body(ctx, existing), status=201, headers=_operation_headers(ctx, original)
+        )
+    project = _vprojects(ctx).get(body["projectId"])
+    if project is None:
+        raise _bad(
+            f"The project '{body['projectId']}' does not exist.", detail="ProjectNotFound", target="projectId"
+        )
+    locale = body.get("locale") if isinstance(body.get("locale"), str) else project.locale
+    properties = body.get("properties") or {}
+    presets = properties.get("presetStyles") or [] if isinstance(properties, dict) else None
+    styles = properties.get("styleTrainingSetIds") or {} if isinstance(properties, dict) else None
+    if not isinstance(presets, list) or not all(isinstance(p, str) for p in presets):
+        raise _bad(
+            "'properties.presetStyles' must be a list of strings.", target="properties", code="BadArgument"
+        )
+    if not isinstance(styles, dict) or not all(
+        isinstance(v, str) and RESOURCE_ID.match(v) for v in styles.values()
+    ):
+        raise _bad(
+            "'properties.styleTrainingSetIds' must map names to ids.", target="properties", code="BadArgument"
+        )
+    model = SeedVoiceModel(
+        id=model_id,
+        project_id=project.id,
+        locale=locale,
+        voice_name=body.get("voiceName") if isinstance(body.get("voiceName"), str) else "",
+        description=body.get("description") if isinstance(body.get("description"), str) else "",
+        status="NotStarted",
+        created_days_ago=ctx.world.days_ago(ctx.now),
+        consent_id=body["consentId"],
+        training_set_id=body["trainingSetId"],
+        recipe_kind=recipe["kind"],
+        preset_styles=presets,
+        style_training_set_ids=styles,
+    )
+    config = ctx.world.config
+    training = Action(
+        kind="training",
+        started=ctx.now,
+        phases=[
+            ("NotStarted", config.scaled(config.durations.voice_queue)),
+            ("Running", config.scaled(config.durations.voice_training)),
+        ],
+        outcome="Succeeded",
+    )
+    ctx.resource.voice_models[model_id] = model
+    ctx.resource.voice_model_training[model_id] = training
+    ctx.resource.voice_model_fingerprints[model_id] = request_print
+    ctx.resource.voice_operations[op_id] = VoiceOperation(
+        id=op_id, endpoint_id=model_id, fingerprint=request_print, action=training
+    )
+    return json_response(
+        _model_body(ctx, _vmodels(ctx)[model_id]), status=201, headers=_operation_headers(ctx, op_id)
+    )
+
+
+async def models_delete(request: web.Request, ctx: Ctx) -> web.StreamResponse:
+    model_id = request.match_info["id"]
+    if model_id not in _vmodels(ctx):
+        raise ApiError(404, "NotFound", f"The model {model_id} does not exist.")
+    users = [e.id for e in ctx.resource.voice_endpoints.values() if e.model_id == model_id]
+    if users:
+        raise _bad(
+            f"The model is deployed on endpoint(s) {', '.join(users)}.", detail="ModelInUse", target="id"
+        )
+    _forget_model(ctx, model_id)
+    return web.Response(status=204)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # v3.0 text to speech (retiring): get, suspend, resume
 
@@ -527,8 +701,12 @@ def routes() -> list[tuple[str, str, Op]]:
         ("GET", "/customvoice/operations/{id}", op("Operations_Get", operations_get)),
         ("GET", "/customvoice/models", op("Models_List", models_list)),
         ("GET", "/customvoice/models/{id}", op("Models_Get", models_get)),
+        ("PUT", "/customvoice/models/{id}", op("Models_Create", models_create)),
+        ("DELETE", "/customvoice/models/{id}", op("Models_Delete", models_delete)),
         ("GET", "/customvoice/projects", op("Projects_List", projects_list)),
         ("GET", "/customvoice/projects/{id}", op("Projects_Get", projects_get)),
+        ("PUT", "/customvoice/projects/{id}", op("Projects_Create", projects_create)),
+        ("DELETE", "/customvoice/projects/{id}", op("Projects_Delete", projects_delete)),
         ("GET", "/customvoice/basemodels", op("BaseModels_List", base_models_list)),
         ("GET", "/api/texttospeech/v3.0/endpoints/{id}", v3("Endpoints_Get", v3_get)),
         ("POST", "/api/texttospeech/v3.0/endpoints/{id}/suspend", v3("Endpoints_Suspend", v3_suspend)),
