@@ -84,6 +84,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         ("voice-deploy", 300),
         ("voice-suspend", 5),
         ("voice-resume", 300),
+        ("speech-training", 1800),
+        ("voice-training", 3600),
     ):
         parser.add_argument(
             f"--{name}-seconds",
@@ -151,6 +153,8 @@ def build_config(args: argparse.Namespace) -> SimulatorConfig:
                 voice_deploy=args.voice_deploy_seconds,
                 voice_suspend=args.voice_suspend_seconds,
                 voice_resume=args.voice_resume_seconds,
+                speech_training=args.speech_training_seconds,
+                voice_training=args.voice_training_seconds,
             ),
         }
     )
