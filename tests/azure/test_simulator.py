@@ -40,7 +40,7 @@ from azure_speech_operator.simulator.seed import (
 from .helpers import CANARY
 
 KEY = ApiKey(key=CANARY)
-SIM_SETTINGS = ClientSettings(allowed_hosts=("127.0.0.1",), allow_http=True, read_timeout_s=2.0)
+SIM_SETTINGS = ClientSettings(allowed_hosts=("127.0.0.1",), allow_http=True, read_timeout_s=15.0)
 
 
 @pytest.fixture
