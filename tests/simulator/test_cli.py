@@ -211,3 +211,37 @@ def test_bad_flags_exit_2() -> None:
         )
         assert out.returncode == 2, (args, out.stderr)
         assert "simulate-azure:" in out.stderr
+
+
+def test_unreadable_state_file_and_busy_port_exit_2(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    state.write_text("{not json")
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "azure_speech_operator",
+            "simulate-azure",
+            "--port",
+            "0",
+            "--state-file",
+            str(state),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+    assert out.returncode == 2
+    assert "not a readable simulator state file" in out.stderr and "Traceback" not in out.stderr
+    running = start()
+    try:
+        port = running.url.rsplit(":", 1)[1]
+        out = subprocess.run(
+            [sys.executable, "-m", "azure_speech_operator", "simulate-azure", "--port", port],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+        assert out.returncode == 2 and "simulate-azure:" in out.stderr
+    finally:
+        running.stop()

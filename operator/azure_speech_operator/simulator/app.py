@@ -10,8 +10,7 @@ import socket
 import struct
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from aiohttp import web
 
@@ -26,6 +25,7 @@ from .http import (
     Ctx,
     Family,
     Op,
+    default_code,
     error_response,
     family_of,
     version_of,
@@ -33,8 +33,6 @@ from .http import (
 from .seed import Seed, default_seed, load_seed
 from .state import Clock, ResourceState, SimClock, World
 from .traffic import Fault, FaultPlan, RateLimiter, RequestLog, retry_after_header
-
-log = logging.getLogger(__name__)
 
 FAULT_HEADER = "x-simulator-fault"
 _BAD_GATEWAY = (
@@ -52,9 +50,7 @@ class Simulator:
     limiter: RateLimiter
     requests: RequestLog
     clock: Clock
-    dirty: bool = False
     sim_clock: SimClock | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def config(self) -> SimulatorConfig:
@@ -64,7 +60,6 @@ class Simulator:
         path = self.config.state_file
         if path is not None:
             self.world.save(path)
-            self.dirty = False
 
 
 SIM: web.AppKey[Simulator] = web.AppKey("simulator", Simulator)
@@ -183,10 +178,8 @@ async def _middleware(
             now=sim.clock(),
         )
         response = await handler(request)
-        if request.method != "GET":
-            sim.dirty = True
-            if sim.config.state_file is not None:
-                sim.save_state()
+        if request.method != "GET" and sim.config.state_file is not None:
+            sim.save_state()
         if fault is not None and fault.phase == "after":
             late = await _apply_fault(request, fault, response)
             if late is not None:
@@ -200,8 +193,6 @@ async def _middleware(
 
 
 def _code_for(family: Family, status: int) -> str:
-    from .http import default_code
-
     return default_code(family, status)
 
 

@@ -181,3 +181,6 @@ def main(args: argparse.Namespace) -> int:
         return asyncio.run(serve(config, args.host, args.port, log_requests=args.log_requests))
     except KeyboardInterrupt:
         return 0
+    except (ValueError, OSError) as exc:  # unreadable state or seed file, port in use
+        print(f"simulate-azure: {exc}", file=sys.stderr)
+        return 2

@@ -332,7 +332,10 @@ class World:
     def load(self, path: Path) -> bool:
         if not path.exists():
             return False
-        self.restore(json.loads(path.read_text(encoding="utf-8")))
+        try:
+            self.restore(json.loads(path.read_text(encoding="utf-8")))
+        except ValueError as exc:  # also pydantic's ValidationError
+            raise ValueError(f"{path}: not a readable simulator state file: {exc}") from None
         return True
 
 
