@@ -166,8 +166,11 @@ async def test_faults_matching_resource_and_endpoint(h: Harness) -> None:
     b = (await h.client.post("/speechtotext/endpoints", params=P, json=CREATE)).json()["self"]
     b_id = b.split("?")[0].rsplit("/", 1)[1]
     await h.client.post("/_sim/faults", json={"kind": "500", "endpointId": b_id, "resource": "default"})
+    await h.client.post("/_sim/faults", json={"kind": "503", "endpoint_id": b_id})  # snake_case works too
     assert (await h.client.get(a)).status_code == 200
     assert (await h.client.get(b)).status_code == 500
+    assert (await h.client.get(a)).status_code == 200
+    assert (await h.client.get(b)).status_code == 503
     r = await h.client.post("/_sim/faults", json={"kind": "teapot"})
     assert r.status_code == 400
 

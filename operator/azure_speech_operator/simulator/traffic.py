@@ -21,7 +21,7 @@ from .state import unit_float
 class FaultRule(BaseModel):
     """A scripted fault: the next `count` matching requests get `kind`, before or after they take effect."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
     operation: str | None = None
     resource: str | None = None
     endpoint_id: str | None = Field(default=None, alias="endpointId")
