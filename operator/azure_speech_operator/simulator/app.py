@@ -177,10 +177,14 @@ async def _middleware(
             request_host=f"{request.scheme}://{request.host}",
             now=sim.clock(),
         )
-        response = await handler(request)
+        try:
+            response = await handler(request)
+        except ApiError as err:
+            response = error_response(family, version, err)
         if request.method != "GET" and sim.config.state_file is not None:
             sim.save_state()
         if fault is not None and fault.phase == "after":
+            # The request took effect (or failed on its own); the answer is replaced all the same.
             late = await _apply_fault(request, fault, response)
             if late is not None:
                 return _record(sim, operation, resource, late, fault)
