@@ -135,6 +135,7 @@ def test_state_file_survives_restart(tmp_path: Path) -> None:
             },
         )
         eid = r.json()["self"].rsplit("/", 1)[1]
+        c.post("/_sim/clock", json={"advance": 7200})
     assert first.stop() == 0
     assert eid in state.read_text()
     second = start("--state-file", str(state))
@@ -142,6 +143,8 @@ def test_state_file_survives_restart(tmp_path: Path) -> None:
         with httpx.Client(base_url=second.url, headers=headers, timeout=5) as c:
             r = c.get(f"/speechtotext/v3.2/endpoints/{eid}")
             assert r.status_code == 200 and r.json()["displayName"] == "kept"
+            assert r.json()["status"] == "Succeeded"  # the advanced clock was kept
+            assert c.get("/_sim/clock").json()["epoch"] - time.time() > 7000
     finally:
         second.stop()
 

@@ -34,6 +34,8 @@ from .seed import Seed, default_seed, load_seed
 from .state import Clock, ResourceState, SimClock, World
 from .traffic import Fault, FaultPlan, RateLimiter, RequestLog, retry_after_header
 
+log = logging.getLogger("azure_speech_operator.simulator")
+
 FAULT_HEADER = "x-simulator-fault"
 _BAD_GATEWAY = (
     "<html><head><title>502 Bad Gateway</title></head>"
@@ -217,6 +219,9 @@ def _record(
 ) -> web.StreamResponse:
     outcome = response.outcome if isinstance(response, _Dropped) else str(response.status)
     sim.requests.record(operation, resource.name if resource else None, outcome, fault)
+    if log.isEnabledFor(logging.INFO):
+        injected = f" (injected {fault.kind}, {fault.phase})" if fault is not None else ""
+        log.info("%s [%s] -> %s%s", operation, resource.name if resource else "-", outcome, injected)
     if isinstance(response, _Dropped):
         raise asyncio.CancelledError  # aiohttp then closes the (already reset) connection without answering
     return response

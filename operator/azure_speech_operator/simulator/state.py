@@ -314,15 +314,21 @@ class World:
     # -- persistence ----------------------------------------------------------------------------------------
 
     def dump(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "version": 1,
             "resources": {name: r.model_dump(mode="json") for name, r in self.resources.items()},
         }
+        if isinstance(self.clock, SimClock):
+            data["clockOffset"] = self.clock.offset
+        return data
 
     def restore(self, data: dict[str, Any]) -> None:
         for name, raw in data.get("resources", {}).items():
             if name in self.resources:
                 self.resources[name] = ResourceState.model_validate(raw)
+        if isinstance(self.clock, SimClock):
+            # A clock moved forward by the control API stays moved: endpoints must not go back in time.
+            self.clock.offset = max(self.clock.offset, float(data.get("clockOffset", 0.0)))
 
     def save(self, path: Path) -> None:
         tmp = path.with_name(path.name + ".tmp")
