@@ -384,3 +384,48 @@ def test_drift_checks_of_a_settled_endpoint_write_nothing(
     now = get_spe(kube, "settled", namespace)
     assert now["status"] == settled["status"]
     assert now["metadata"]["resourceVersion"] == settled["metadata"]["resourceVersion"], (settled, now)
+
+
+def test_host_not_on_the_allow_list_is_stalled_without_a_request(
+    kube: Kube, simulator: Simulator, operator: Operator, ready_secret: str
+) -> None:
+    namespace = ready_secret
+    port = simulator.url.rsplit(":", 1)[-1]
+    body = manifest(simulator, "elsewhere")
+    body["spec"]["azure"]["endpoint"] = f"http://127.0.0.2:{port}"  # the operator allows 127.0.0.1, localhost
+    before = simulator.logs()
+    kube.apply(body, namespace)
+    obj = kube.wait_condition(KIND, "elsewhere", namespace, "Stalled", reason="HostNotAllowed", timeout=30)
+    assert "127.0.0.2" in kube.condition(obj, "Stalled")["message"]  # type: ignore[index]
+    assert simulator.logs()[len(before) :].count("127.0.0.2") == 0
+    kube.delete(KIND, "elsewhere", namespace, timeout=30)
+
+
+def test_an_export_config_map_owned_by_someone_else_is_never_overwritten(
+    kube: Kube, simulator: Simulator, operator: Operator, ready_secret: str
+) -> None:
+    namespace = ready_secret
+    theirs = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "taken"}, "data": {"app": "mine"}}
+    kube.apply(theirs, namespace)
+    kube.apply(manifest(simulator, "exporter", exportTo={"configMapName": "taken"}), namespace)
+    kube.wait_condition(KIND, "exporter", namespace, "Stalled", reason="ConfigMapNotOwned", timeout=60)
+    assert kube.get("ConfigMap", "taken", namespace)["data"] == {"app": "mine"}  # type: ignore[index]
+
+
+def test_deletion_with_credentials_gone_releases_after_the_bounded_wait(
+    kube: Kube, simulator: Simulator, operator: Operator, ready_secret: str
+) -> None:
+    namespace = ready_secret
+    operator.restart(extra_args=["--deletion-credentials-wait", "5s"])
+    try:
+        kube.apply(manifest(simulator, "orphan-on-delete"), namespace)
+        obj = kube.wait_condition(KIND, "orphan-on-delete", namespace, "Ready", timeout=60)
+        endpoint_id = obj["status"]["endpointId"]
+        kube.delete("Secret", "speech-credentials", namespace)
+        kube.delete(KIND, "orphan-on-delete", namespace, timeout=45)
+        assert "OrphanedEndpoint" in event_reasons(kube, namespace, "orphan-on-delete")
+        assert [e["id"] for e in endpoints_of(simulator, obj["metadata"]["uid"])] == [endpoint_id]
+        assert "azure_speech_operator_orphaned_endpoints" in operator.metrics()
+        azure_http(simulator, "DELETE", f"endpoints/{endpoint_id}")
+    finally:
+        operator.restart(extra_args=[])
