@@ -74,10 +74,9 @@ def operator_process(kube: Kube, simulator: Simulator, e2e_workdir: Path) -> Ite
 
 @pytest.fixture
 def operator(operator_process: Operator) -> Operator:
-    """The operator, running (restarted if an earlier test killed or stopped it), watching all namespaces
-    with the default settings. A test that restarts it with other flags should restore them afterwards
-    (`operator.restart(extra_args=[])`)."""
-    return operator_process.ensure_running()
+    """The operator, running with the default settings and watching all namespaces: restarted if an earlier
+    test killed or stopped it, or left it running with other flags or environment."""
+    return operator_process.ensure_defaults()
 
 
 @pytest.fixture

@@ -496,6 +496,7 @@ class Operator:
         self.namespaces = list(namespaces)
         self.extra_args = list(extra_args)
         self.extra_env = dict(env or {})
+        self._defaults = (list(self.extra_args), dict(self.extra_env))
         self.metrics_port = 0
         self.process: Process | None = None
         self.log_path = workdir / "operator.log"
@@ -575,6 +576,14 @@ class Operator:
 
     def ensure_running(self) -> Operator:
         return self if self.running else self.start()
+
+    def ensure_defaults(self) -> Operator:
+        """Running, with the flags and environment it was constructed with (a test may have changed them)."""
+        args, env = self._defaults
+        if self.running and (self.extra_args, self.extra_env) == (args, env):
+            return self
+        self.stop()
+        return self.start(extra_args=args, env=env)
 
     def metrics(self) -> str:
         return httpx.get(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5).text

@@ -69,3 +69,14 @@ def test_wait_condition_times_out_with_status(kube: Kube, namespace: str, wait: 
 def test_unique_names_are_dns_labels() -> None:
     name = unique_name("Test_Something[With Params]" * 3)
     assert len(name) <= 40 and name.replace("-", "").isalnum() and name == name.lower()
+
+
+def test_operator_defaults_are_restored_for_the_next_test(operator: Operator) -> None:
+    operator.restart(extra_args=["--drift-interval", "5s"], env={"AZURE_SPEECH_OPERATOR_LOG_LEVEL": "debug"})
+    assert "--drift-interval" in operator.argv()
+    starts = operator.starts
+    operator.ensure_defaults()
+    assert "--drift-interval" not in operator.argv() and operator.extra_env == {}
+    assert operator.running and operator.starts == starts + 1
+    operator.ensure_defaults()
+    assert operator.starts == starts + 1  # already the defaults: no restart
