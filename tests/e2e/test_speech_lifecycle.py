@@ -340,7 +340,7 @@ def test_operator_killed_mid_deployment_leaves_exactly_one_endpoint(
 
 
 def test_export_to_a_config_map(
-    kube: Kube, simulator: Simulator, operator: Operator, ready_secret: str
+    kube: Kube, simulator: Simulator, operator: Operator, ready_secret: str, wait: Callable[..., Any]
 ) -> None:
     namespace = ready_secret
     kube.apply(manifest(simulator, "exported", exportTo={"configMapName": "exported-endpoint"}), namespace)
@@ -351,6 +351,8 @@ def test_export_to_a_config_map(
     assert config_map["data"]["host"] == simulator.url
     owners = config_map["metadata"]["ownerReferences"]
     assert owners[0]["uid"] == obj["metadata"]["uid"]
+    kube.apply(manifest(simulator, "exported"), namespace)  # exportTo removed: the ConfigMap goes
+    wait(lambda: kube.get("ConfigMap", "exported-endpoint", namespace) is None, timeout=30, what="unexport")
 
 
 def test_model_expiring_is_reported(

@@ -80,7 +80,7 @@ def test_status_is_declared_fully() -> None:
     status = root_schema()["properties"]["status"]["properties"]
     assert set(status) == {
         "observedGeneration", "apiVersion", "endpointId", "azureStatus", "model", "servingModel", "links",
-        "error", "createdAt", "lastActionAt", "conditions", "reconcileRequestedAt",
+        "error", "createdAt", "lastActionAt", "conditions", "reconcileRequestedAt", "exportedConfigMap",
     }  # fmt: skip
     condition = status["conditions"]["items"]["properties"]
     assert set(condition) == {

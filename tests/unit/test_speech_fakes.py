@@ -277,6 +277,9 @@ class World:
             raise self.export_error
         self.exported[config_map_name] = dict(data)
 
+    async def unexport(self, config_map_name: str) -> None:
+        self.exported.pop(config_map_name, None)
+
     # --- a pass -------------------------------------------------------------------------------------------
 
     async def _connect(self) -> FakeSpeech:

@@ -681,3 +681,16 @@ async def test_a_bare_http_status_code_becomes_a_valid_reason() -> None:
     await world.run()
     assert world.condition("Stalled") == ("True", "Unauthorized")
     assert world.status["error"]["code"] == "Unauthorized"
+
+
+async def test_removing_or_renaming_the_export_deletes_the_old_config_map() -> None:
+    world = await ready_world(exportTo={"configMapName": "first"})
+    assert world.status["exportedConfigMap"] == "first"
+    world.change_spec(exportTo={"configMapName": "second"})
+    await world.run()
+    assert set(world.exported) == {"second"}
+    assert world.status["exportedConfigMap"] == "second"
+    world.change_spec(exportTo=None)
+    await world.run()
+    assert world.exported == {}
+    assert "exportedConfigMap" not in world.status

@@ -28,6 +28,8 @@ class ResourceWriter(Protocol):
 
     async def export(self, config_map_name: str, data: Mapping[str, str]) -> None: ...
 
+    async def unexport(self, config_map_name: str) -> None: ...
+
 
 Connect = Callable[[], Awaitable[SpeechEndpoints]]
 
@@ -59,7 +61,7 @@ async def run_pass(
             on_step(step)
         # The mark precedes a create: connect first, so missing credentials never leave a stray mark
         # (which would cost a lookup of every endpoint on the next pass).
-        needs_azure = not isinstance(step, logic.RecordEndpointId | logic.Export)
+        needs_azure = not isinstance(step, logic.RecordEndpointId | logic.Export | logic.Unexport)
         if isinstance(step, logic.MarkCreatePending) and client is not None:
             needs_azure = False
         if not needs_azure:
@@ -89,6 +91,9 @@ async def _resource_step(step: Step, observed: Observed, writer: ResourceWriter)
         if isinstance(step, logic.RecordEndpointId):
             await writer.record_endpoint_id(step.endpoint_id)
             return replace(observed, recorded_id=step.endpoint_id.lower())
+        if isinstance(step, logic.Unexport):
+            await writer.unexport(step.config_map_name)
+            return replace(observed, unexported=True)
         assert isinstance(step, logic.Export)
         await writer.export(step.config_map_name, step.data)
         return replace(observed, exported=True)

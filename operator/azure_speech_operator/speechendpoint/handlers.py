@@ -23,7 +23,7 @@ from azure_speech_operator.azure.types import OperatorError, SpeechEndpoints
 from azure_speech_operator.conditions import READY, RECONCILING, STALLED, is_true
 from azure_speech_operator.context import OperatorContext, get_context
 from azure_speech_operator.credentials import resolve_credentials
-from azure_speech_operator.export import export_config_map
+from azure_speech_operator.export import export_config_map, remove_export
 from azure_speech_operator.kube import JSON_PATCH, KubeApiError, as_operator_error
 from azure_speech_operator.metrics import ResourceState
 from azure_speech_operator.runner import FINALIZER
@@ -124,9 +124,14 @@ class KubeWriter:
         except KubeApiError as exc:
             raise as_operator_error(exc, "recording the new endpoint id in status") from None
 
+    def _owner(self) -> dict[str, Any]:
+        return {"apiVersion": f"{GROUP}/{VERSION}", "kind": KIND, "metadata": self.obj.get("metadata") or {}}
+
     async def export(self, config_map_name: str, data: Mapping[str, str]) -> None:
-        owner = {"apiVersion": f"{GROUP}/{VERSION}", "kind": KIND, "metadata": self.obj.get("metadata") or {}}
-        await export_config_map(self.ctx.kube, owner, config_map_name, data)
+        await export_config_map(self.ctx.kube, self._owner(), config_map_name, data)
+
+    async def unexport(self, config_map_name: str) -> None:
+        await remove_export(self.ctx.kube, self._owner(), config_map_name)
 
 
 def status_patch(previous: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:

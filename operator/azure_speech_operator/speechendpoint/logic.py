@@ -179,6 +179,7 @@ class Observed:
     updated_fields: tuple[str, ...] = ()
     deleted: bool = False
     exported: bool = False
+    unexported: bool = False
     error: OperatorError | None = None  # the step that failed ends the pass
     failed_step: str | None = None
 
@@ -247,6 +248,13 @@ class Export:
     data: Mapping[str, str]
 
 
+@dataclass(frozen=True)
+class Unexport:
+    """Delete the ConfigMap exported before (spec.exportTo removed or renamed), if the resource owns it."""
+
+    config_map_name: str
+
+
 Step = (
     GetEndpoint
     | FindByMarker
@@ -257,6 +265,7 @@ Step = (
     | UpdateEndpoint
     | DeleteEndpoint
     | Export
+    | Unexport
 )
 AZURE_WRITES = (CreateEndpoint, UpdateEndpoint, DeleteEndpoint)
 
@@ -583,6 +592,10 @@ class _Reconcile:
                 return self.waiting_for_finalizer()
             return UpdateEndpoint(endpoint.id, changes, fields)
 
+        wanted_export = r.spec.export_to.config_map_name if r.spec.export_to else None
+        previous_export = self.prev.get("exportedConfigMap")
+        if previous_export and previous_export != wanted_export and not o.unexported:
+            return Unexport(str(previous_export))
         if r.spec.export_to is not None and not o.exported and endpoint.status != FAILED:
             host = r.spec.azure.target().base_url
             return Export(r.spec.export_to.config_map_name, export_data(r, endpoint, host))
@@ -818,6 +831,10 @@ class _Reconcile:
         elif o.endpoint_known and o.endpoint is None:
             for key in keep:  # the endpoint is gone from Azure
                 status.pop(key, None)
+        if o.exported and r.spec is not None and r.spec.export_to is not None:
+            status["exportedConfigMap"] = r.spec.export_to.config_map_name
+        elif "exportedConfigMap" in self.prev and not o.unexported:
+            status["exportedConfigMap"] = self.prev["exportedConfigMap"]
         if error is not None:
             status["error"] = error
         if self.requested is not None:
@@ -1066,6 +1083,7 @@ __all__ = [
     "Step",
     "Timing",
     "Trigger",
+    "Unexport",
     "UpdateEndpoint",
     "backoff",
     "compute_changes",
