@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode, urlparse
@@ -229,11 +229,13 @@ def _page(
     request: web.Request,
     ctx: Ctx,
     path: str,
-    items: list[dict[str, Any]],
+    items: Sequence[Any],
+    render: Callable[[Any], dict[str, Any]] = lambda item: dict(item),
 ) -> dict[str, Any]:
+    """One page of `items` (only that page is rendered), with `@nextLink` unless it is the last."""
     skip = query_int(request, "skip", 0, "stt")
     top = query_int(request, "top", DEFAULT_TOP, "stt", minimum=1)
-    body: dict[str, Any] = {"values": items[skip : skip + top]}
+    body: dict[str, Any] = {"values": [render(item) for item in items[skip : skip + top]]}
     if skip + top < len(items):
         query: dict[str, str | int] = {"skip": skip + top, "top": top}
         if request.query.get("filter"):
@@ -275,11 +277,16 @@ def _list_endpoints(request: web.Request, ctx: Ctx, path: str, project: str | No
     selected = [
         e for e in endpoints if (project is None or e.project == project) and keep(_endpoint_fields(ctx, e))
     ]
-    rendered = [render_endpoint(ctx, e) for e in selected]
-    body = _page(request, ctx, path, [b for b, _ in rendered])
-    waits = [r for b, r in rendered if r is not None and b in body["values"]]
-    headers = {"Retry-After": str(min(waits))} if waits else {}
-    return json_response(body, headers=headers)
+    waits: list[int] = []
+
+    def render(ep: SpeechEndpoint) -> dict[str, Any]:
+        body, retry = render_endpoint(ctx, ep)
+        if retry is not None:
+            waits.append(retry)
+        return body
+
+    page = _page(request, ctx, path, selected, render)
+    return json_response(page, headers={"Retry-After": str(min(waits))} if waits else None)
 
 
 # ---------------------------------------------------------------------------------------------------------
