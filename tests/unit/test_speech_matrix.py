@@ -136,3 +136,16 @@ def test_model_refs_compare_case_insensitively() -> None:
     )
     _, fields = logic.compute_changes(world.resource(), endpoint, created_by_operator=True)
     assert fields == ()
+
+
+def test_bookkeeping_annotations_live_under_kopfs_storage_prefix() -> None:
+    """kopf leaves annotations under its storage prefix out of its diff: the operator's own marks there never
+    trigger a handler, while the user-facing ones (another prefix) do."""
+    from azure_speech_operator import runner
+
+    assert logic.INTERNAL_PREFIX == runner.KOPF_PREFIX
+    assert logic.CREATE_PENDING_ANNOTATION.startswith(runner.KOPF_PREFIX + "/")
+    assert logic.ENDPOINT_ID_ANNOTATION.startswith(runner.KOPF_PREFIX + "/")
+    for user in (logic.POLICY_ANNOTATION, logic.REQUESTED_ANNOTATION, logic.DRIFT_ANNOTATION):
+        assert user.startswith(runner.USER_PREFIX + "/")
+        assert not user.startswith(runner.KOPF_PREFIX)

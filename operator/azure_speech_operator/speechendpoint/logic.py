@@ -957,13 +957,14 @@ class _Reconcile:
         if o.created and endpoint is not None:
             events.append(Event("Normal", "Created", f"created endpoint {endpoint.id}"))
         adopted = self.r.spec.adopted_endpoint_id if self.r.spec else None
-        if endpoint is not None and endpoint.id == adopted and self.prev.get("endpointId") != adopted:
+        previous_id = str(self.prev.get("endpointId") or "").lower()
+        if endpoint is not None and endpoint.id.lower() == adopted and previous_id != adopted:
             events.append(Event("Normal", "Adopted", f"adopted endpoint {endpoint.id} (spec.endpointId)"))
         if o.updated_fields and endpoint is not None:
             events.append(
                 Event("Normal", "Updated", f"updated {', '.join(o.updated_fields)} of endpoint {endpoint.id}")
             )
-        for old, new in transitions(self.prev_conditions, status["conditions"]):
+        for _old, new in transitions(self.prev_conditions, status["conditions"]):
             if new.type == READY:
                 if new.status == "True":
                     events.append(Event("Normal", "Ready", new.message or "ready"))
@@ -973,7 +974,6 @@ class _Reconcile:
                     events.append(Event("Normal", new.reason, new.message))
             elif new.type in (MODEL_EXPIRING, MODEL_EXPIRED) and new.status == "True":
                 events.append(Event("Warning", new.type, new.message))
-            del old
         return events
 
 
