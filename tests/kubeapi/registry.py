@@ -28,6 +28,7 @@ NAMESPACE_KEY: Key = ("", "namespaces")
 CRD_CLEANUP = "customresourcecleanup.apiextensions.k8s.io"
 FOREGROUND = "foregroundDeletion"
 DEFAULT_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"]
+IMMORTAL_NAMESPACES = {"default", "kube-system", "kube-public"}
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -799,6 +800,9 @@ class Registry:
                     )
                 ],
             )
+        if rtype.key == NAMESPACE_KEY and name in IMMORTAL_NAMESPACES:
+            # the NamespaceLifecycle admission plugin
+            raise errors.forbidden("", "namespaces", name, "this namespace may not be deleted")
         if dry_run:
             return Result(self.view(rtype, current))
         if policy == "Orphan":

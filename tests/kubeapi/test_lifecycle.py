@@ -165,3 +165,14 @@ def test_labels_and_annotations_are_validated(http: httpx.Client) -> None:
     assert bad_label.json()["details"]["causes"][0]["field"] == "metadata.labels"
     huge = http.post(CONFIGMAPS, json={"metadata": {"name": "b", "annotations": {"k": "x" * 300_000}}})
     assert huge.status_code == 422
+
+
+def test_system_namespaces_cannot_be_deleted(http: httpx.Client) -> None:
+    for name in ("default", "kube-system", "kube-public"):
+        response = http.delete(f"/api/v1/namespaces/{name}")
+        assert response.status_code == 403
+        assert (
+            response.json()["message"]
+            == f'namespaces "{name}" is forbidden: this namespace may not be deleted'
+        )
+    assert http.get("/api/v1/namespaces/default").json()["status"]["phase"] == "Active"
