@@ -500,7 +500,9 @@ class Registry:
         _drop_empty(obj, [k for k, v in obj.items() if k not in ("metadata", "spec", "status") and not v])
         if rtype.key == ("", "secrets"):
             _prepare_secret(rtype, obj)
-        elif rtype.key == NAMESPACE_KEY:
+        if rtype.key in (("", "secrets"), ("", "configmaps")) and old is not None:
+            _check_immutable_data(rtype, obj, old)
+        if rtype.key == NAMESPACE_KEY:
             if old is None:
                 obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
                 obj["status"] = {"phase": "Active"}
@@ -733,7 +735,19 @@ class Registry:
             causes.append(
                 ("metadata.annotations", "FieldValueTooLong", "Too long: must have at most 262144 bytes")
             )
-        for index, ref in enumerate(meta.get("ownerReferences") or []):
+        refs = meta.get("ownerReferences") or []
+        controllers = [ref for ref in refs if ref.get("controller")]
+        if len(controllers) > 1:
+            causes.append(
+                (
+                    "metadata.ownerReferences",
+                    "FieldValueInvalid",
+                    f"Invalid value: {_go_owner_refs(refs)}: "
+                    "Only one reference can have Controller set to true. "
+                    f'Found "true" in references for {" and ".join(_owner_name(r) for r in controllers)}',
+                )
+            )
+        for index, ref in enumerate(refs):
             for required in ("apiVersion", "kind", "name", "uid"):
                 if not ref.get(required):
                     causes.append(
@@ -1047,6 +1061,44 @@ def _prepare_secret(rtype: ResourceType, obj: dict[str, Any]) -> None:
         data[key] = base64.b64encode(str(value).encode()).decode()
     if data:
         obj["data"] = data
+
+
+def _check_immutable_data(rtype: ResourceType, new: dict[str, Any], old: dict[str, Any]) -> None:
+    causes: list[tuple[str, str, str]] = []
+    if old.get("immutable"):
+        if not new.get("immutable"):
+            causes.append(
+                ("immutable", "FieldValueForbidden", "Forbidden: field is immutable when `immutable` is set")
+            )
+        for field_name in ("data", "binaryData"):
+            if new.get(field_name) != old.get(field_name):
+                causes.append(
+                    (
+                        field_name,
+                        "FieldValueForbidden",
+                        "Forbidden: field is immutable when `immutable` is set",
+                    )
+                )
+    if rtype.plural == "secrets" and new.get("type") != old.get("type"):
+        causes.append(
+            ("type", "FieldValueInvalid", f'Invalid value: "{new.get("type")}": field is immutable')
+        )
+    if causes:
+        raise errors.invalid(rtype.kind, rtype.group, new["metadata"]["name"], causes)
+
+
+def _owner_name(ref: dict[str, Any]) -> str:
+    return f"{ref.get('kind', '')}/{ref.get('name', '')}"
+
+
+def _go_owner_refs(refs: list[dict[str, Any]]) -> str:
+    return (
+        "[]v1.OwnerReference{"
+        + ", ".join(
+            f'v1.OwnerReference{{Kind:"{r.get("kind", "")}", Name:"{r.get("name", "")}"}}' for r in refs
+        )
+        + "}"
+    )
 
 
 def _spec_part(obj: dict[str, Any], rtype: ResourceType) -> dict[str, Any]:

@@ -176,3 +176,26 @@ def test_system_namespaces_cannot_be_deleted(http: httpx.Client) -> None:
             == f'namespaces "{name}" is forbidden: this namespace may not be deleted'
         )
     assert http.get("/api/v1/namespaces/default").json()["status"]["phase"] == "Active"
+
+
+def test_immutable_configmaps_and_secret_types(http: httpx.Client) -> None:
+    http.post(CONFIGMAPS, json={"metadata": {"name": "frozen"}, "data": {"a": "1"}, "immutable": True})
+    changed = http.patch(f"{CONFIGMAPS}/frozen", json={"data": {"a": "2"}}, headers=MERGE)
+    assert changed.status_code == 422
+    assert "data: Forbidden: field is immutable when `immutable` is set" in changed.json()["message"]
+    relabelled = http.patch(f"{CONFIGMAPS}/frozen", json={"metadata": {"labels": {"x": "y"}}}, headers=MERGE)
+    assert relabelled.status_code == 200
+    secrets = "/api/v1/namespaces/default/secrets"
+    http.post(secrets, json={"metadata": {"name": "s"}, "type": "Opaque"})
+    retyped = http.patch(f"{secrets}/s", json={"type": "kubernetes.io/tls"}, headers=MERGE)
+    assert retyped.status_code == 422
+    assert 'type: Invalid value: "kubernetes.io/tls": field is immutable' in retyped.json()["message"]
+
+
+def test_only_one_controller_owner(http: httpx.Client, widgets: str) -> None:
+    first = owner_ref(http.post(widgets, json=widget("a")).json())
+    second = owner_ref(http.post(widgets, json=widget("b")).json())
+    refs = [dict(first, controller=True), dict(second, controller=True)]
+    response = http.post(CONFIGMAPS, json={"metadata": {"name": "dep", "ownerReferences": refs}})
+    assert response.status_code == 422
+    assert "Only one reference can have Controller set to true" in response.json()["message"]
