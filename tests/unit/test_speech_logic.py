@@ -694,3 +694,12 @@ async def test_removing_or_renaming_the_export_deletes_the_old_config_map() -> N
     await world.run()
     assert world.exported == {}
     assert "exportedConfigMap" not in world.status
+
+
+async def test_poll_backoff_starts_over_after_a_write() -> None:
+    world = World()
+    world.azure.retry_after = None
+    outcome = await world.run(attempt=6)  # six throttled tries before this one created the endpoint
+    assert outcome.retry is not None and outcome.retry.delay <= logic.DEPLOY_POLL_BASE
+    outcome = await world.run(attempt=7)  # a later poll backs off
+    assert outcome.retry is not None and outcome.retry.delay > logic.DEPLOY_POLL_BASE

@@ -602,8 +602,10 @@ class _Reconcile:
 
         serving = self.serving_model(endpoint)
         if busy:
+            # The backoff counts polls of this deployment: a write in this pass starts it over (earlier
+            # retries were of failed requests, e.g. throttled creates, not of polls).
             delay = endpoint.retry_after or backoff(
-                self.p.attempt,
+                0 if o.wrote else self.p.attempt,
                 DEPLOY_POLL_BASE,
                 self.p.timing.transient_backoff_cap.total_seconds(),
                 self.p.jitter,
