@@ -95,8 +95,12 @@ def wait() -> Callable[..., Any]:
 
 
 @pytest.fixture(autouse=True)
-def _mark_logs(request: pytest.FixtureRequest) -> None:
+def _mark_logs(request: pytest.FixtureRequest) -> Iterator[None]:
     request.node.stash[_LOG_MARKS] = {name: proc.log_size() for name, proc in _STARTED.items()}
+    yield
+    sim = _STARTED.get("simulator log")
+    if isinstance(sim, Simulator) and sim.process.running:
+        sim.clear_faults()  # a fault rule a test left behind must not leak into the next test
 
 
 @pytest.hookimpl(hookwrapper=True)
