@@ -16,6 +16,7 @@ from azure_speech_operator.simulator.seed import (
     BASE_EN_US_CURRENT,
     BASE_EN_US_EXPIRING,
     CUSTOM_EN_US_DEPLOYABLE,
+    PROJECT_EN_US,
 )
 from azure_speech_operator.speechendpoint.spec import MARKER_KEY
 
@@ -431,3 +432,34 @@ def test_deletion_with_credentials_gone_releases_after_the_bounded_wait(
         azure_http(simulator, "DELETE", f"endpoints/{endpoint_id}")
     finally:
         operator.restart(extra_args=[])
+
+
+@pytest.mark.parametrize(
+    ("api_version", "extra", "link"),
+    [
+        ("v3.2", {"projectId": PROJECT_EN_US}, "restInteractive"),
+        ("2024-11-15", {}, "webSocket"),
+    ],
+)
+def test_other_api_versions(
+    kube: Kube,
+    simulator: Simulator,
+    operator: Operator,
+    ready_secret: str,
+    api_version: str,
+    extra: dict[str, Any],
+    link: str,
+) -> None:
+    namespace = ready_secret
+    name = "v" + api_version.replace(".", "-")
+    body = manifest(simulator, name, model={"customModelId": CUSTOM_EN_US_DEPLOYABLE}, **extra)
+    body["spec"]["azure"]["apiVersion"] = api_version
+    kube.apply(body, namespace)
+    obj = kube.wait_condition(KIND, name, namespace, "Ready", timeout=60)
+    assert obj["status"]["apiVersion"] == api_version
+    assert link in obj["status"]["links"]
+    assert obj["status"]["model"] == {
+        "id": CUSTOM_EN_US_DEPLOYABLE,
+        "kind": "custom",
+        **{k: v for k, v in obj["status"]["model"].items() if k in ("checkedAt", "transcriptionExpiresAt")},
+    }
