@@ -240,7 +240,8 @@ def _come_back(ctx: OperatorContext, memo: Any, outcome: Outcome | None) -> None
     if delay >= LOOP_COME_BACK or is_true(outcome.status.get("conditions"), STALLED):
         memo.speech_drift_due = ctx.now() + timedelta(seconds=delay)
         return
-    raise kopf.TemporaryError(f"coming back: {outcome.retry.why}", delay=delay)
+    # kopf logs this at error level; the text says it is the planned come-back, not a failure.
+    raise kopf.TemporaryError(f"next pass in {delay:.0f}s ({outcome.retry.why})", delay=delay)
 
 
 @kopf.on.resume(GROUP, VERSION, PLURAL, id="reconcile-resume")
@@ -272,7 +273,7 @@ async def delete(
         return
     delay = outcome.retry.delay if outcome.retry else 30.0
     why = outcome.retry.why if outcome.retry else "deletion"
-    raise kopf.TemporaryError(f"deletion not finished: {why}", delay=delay)
+    raise kopf.TemporaryError(f"deletion not finished, next try in {delay:.0f}s ({why})", delay=delay)
 
 
 def _initial_delay(**_: Any) -> float:

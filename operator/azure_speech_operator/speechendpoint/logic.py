@@ -564,7 +564,8 @@ class _Reconcile:
             return MarkCreatePending()
         if o.wrote:  # one Azure write per pass
             return self.outcome(
-                Health(Phase.DEPLOYING, "Deploying", "creating the endpoint"), retry=Retry(1.0, "create")
+                Health(Phase.DEPLOYING, "Deploying", "creating the endpoint"),
+                retry=Retry(1.0, "the create follows"),
             )
         return CreateEndpoint(create_body(r))
 
@@ -633,7 +634,10 @@ class _Reconcile:
                     f"Azure is deploying the endpoint ({endpoint.status}){waiting}",
                 )
             return self.outcome(
-                health, endpoint=endpoint, serving=serving, retry=Retry(delay, endpoint.status)
+                health,
+                endpoint=endpoint,
+                serving=serving,
+                retry=Retry(delay, f"Azure is deploying ({endpoint.status})"),
             )
 
         if endpoint.status == FAILED:
@@ -651,7 +655,10 @@ class _Reconcile:
             )
             health = Health(Phase.RETRYING, "UnknownAzureStatus", f"Azure reports status {endpoint.status!r}")
             return self.outcome(
-                health, endpoint=endpoint, serving=serving, retry=Retry(delay, "unknown status")
+                health,
+                endpoint=endpoint,
+                serving=serving,
+                retry=Retry(delay, f"unknown Azure status {endpoint.status!r}"),
             )
 
         if fields:
@@ -677,7 +684,9 @@ class _Reconcile:
                 self.p.jitter,
             )
             health = Health(Phase.RETRYING, "Updating", differs, available=True)
-            return self.outcome(health, endpoint=endpoint, serving=serving, retry=Retry(delay, "update"))
+            return self.outcome(
+                health, endpoint=endpoint, serving=serving, retry=Retry(delay, "confirming the update")
+            )
 
         return self.outcome(
             Health(Phase.READY, "Ready", f"endpoint {endpoint.id} serves model {_ref_text(endpoint.model)}"),
@@ -751,7 +760,7 @@ class _Reconcile:
         health = Health(
             Phase.RETRYING, "WaitingForFinalizer", "waiting for the finalizer before writing to Azure"
         )
-        return self.outcome(health, retry=Retry(FINALIZER_WAIT, "finalizer"))
+        return self.outcome(health, retry=Retry(FINALIZER_WAIT, "waiting for the finalizer"))
 
     def outcome_unchanged(self) -> Outcome:
         return Outcome(status=dict(self.prev))
@@ -782,12 +791,12 @@ class _Reconcile:
             delay = error.retry_after or backoff(
                 attempt, TRANSIENT_BACKOFF_BASE, timing.transient_backoff_cap.total_seconds(), jitter
             )
-            retry = Retry(min(delay, timing.transient_backoff_cap.total_seconds()), reason)
+            retry = Retry(min(delay, timing.transient_backoff_cap.total_seconds()), f"transient {reason}")
             phase = Phase.RETRYING
         elif cls is ErrorClass.WAITING:
             low, high = timing.waiting_retry_min.total_seconds(), timing.waiting_retry_max.total_seconds()
             delay = error.retry_after or backoff(attempt, low, high, jitter)
-            retry = Retry(min(max(delay, low), high), reason)
+            retry = Retry(min(max(delay, low), high), f"waiting on Azure: {reason}")
             phase = Phase.RETRYING
         elif cls is ErrorClass.BLOCKED:
             if credentials:
@@ -799,7 +808,7 @@ class _Reconcile:
                     timing.blocked_retry_cap.total_seconds(),
                     jitter,
                 )
-            retry = Retry(delay, reason)
+            retry = Retry(delay, f"blocked: {reason}")
             phase = Phase.STALLED
         else:
             retry = None
@@ -1037,7 +1046,7 @@ def _plan_deletion(resource: Resource, observed: Observed, pass_: Pass) -> Plan:
         remaining = (p.timing.deletion_credentials_wait - waited).total_seconds()
         outcome = helper.error(o.credentials_error, credentials=True)
         delay = min(p.timing.credentials_retry_interval.total_seconds(), max(remaining, 1.0))
-        return replace(outcome, retry=Retry(delay, "credentials for deletion"))
+        return replace(outcome, retry=Retry(delay, "credentials for the deletion"))
     if o.error is not None:
         error = o.error
         message = (
