@@ -463,3 +463,20 @@ def test_other_api_versions(
         "kind": "custom",
         **{k: v for k, v in obj["status"]["model"].items() if k in ("checkedAt", "transcriptionExpiresAt")},
     }
+
+
+def test_reconcile_requested_at_repairs_drift_at_once(
+    kube: Kube, simulator: Simulator, operator: Operator, ready_secret: str, wait: Callable[..., Any]
+) -> None:
+    namespace = ready_secret
+    kube.apply(manifest(simulator, "on-request"), namespace)  # default drift interval: 1 h
+    obj = kube.wait_condition(KIND, "on-request", namespace, "Ready", timeout=60)
+    endpoint_id = obj["status"]["endpointId"]
+    azure_http(simulator, "PATCH", f"endpoints/{endpoint_id}", {"displayName": "renamed in the portal"})
+    annotate(kube, "on-request", namespace, reconcile_requested_at="now-please")
+
+    def name_in_azure() -> str:
+        (endpoint,) = [e for e in endpoints_of(simulator) if e["id"] == endpoint_id]
+        return str(endpoint["displayName"])
+
+    wait(lambda: name_in_azure() == "on-request", timeout=30, what="the requested pass to repair the name")
