@@ -80,7 +80,7 @@ class Policy(StrEnum):
 class Trigger(StrEnum):
     CHANGE = "change"  # created, updated, annotation changed, retry of a come-back
     RESUME = "resume"  # seen at operator start
-    DRIFT = "drift"  # the drift timer
+    DRIFT = "drift"  # the drift check (per-object loop in the handlers)
     DELETE = "delete"
 
 
@@ -727,7 +727,7 @@ class _Reconcile:
         return not self.stalled_on_fatal() or self.requested_new
 
     def _settled(self) -> bool:
-        """At operator start: nothing in flight and status current, so no Azure call (the drift timer will
+        """At operator start: nothing in flight and status current, so no Azure call (the drift check will
         look later, jittered): keeps a restart from becoming a burst of N calls."""
         if self.requested_new or CREATE_PENDING_ANNOTATION in self.r.annotations:
             return False
