@@ -73,7 +73,7 @@ def test_create_reaches_ready(
 ) -> None:
     namespace = ready_secret
     kube.apply(manifest(simulator, "call-center"), namespace)
-    obj = kube.wait_condition(KIND, "call-center", namespace, "Ready", timeout=60)
+    obj = kube.wait_condition(KIND, "call-center", namespace, "Ready", timeout=120)
     status = obj["status"]
     assert status["azureStatus"] == "Succeeded"
     assert status["observedGeneration"] == obj["metadata"]["generation"]
@@ -124,14 +124,14 @@ def test_model_change_redeploys_with_the_old_model_serving(
 ) -> None:
     namespace = ready_secret
     kube.apply(manifest(simulator, "redeploy"), namespace)
-    kube.wait_condition(KIND, "redeploy", namespace, "Ready", timeout=60)
+    kube.wait_condition(KIND, "redeploy", namespace, "Ready", timeout=120)
     kube.apply(manifest(simulator, "redeploy", model={"customModelId": CUSTOM_EN_US_DEPLOYABLE}), namespace)
-    obj = kube.wait_condition(KIND, "redeploy", namespace, "Ready", "False", reason="Redeploying", timeout=30)
+    obj = kube.wait_condition(KIND, "redeploy", namespace, "Ready", "False", reason="Redeploying", timeout=60)
     assert kube.condition(obj, "Available")["status"] == "True"  # type: ignore[index]
     assert kube.condition(obj, "Reconciling")["status"] == "True"  # type: ignore[index]
     assert obj["status"]["servingModel"]["id"] == BASE_EN_US_CURRENT
     assert obj["status"]["model"]["id"] == CUSTOM_EN_US_DEPLOYABLE
-    obj = kube.wait_condition(KIND, "redeploy", namespace, "Ready", timeout=60)
+    obj = kube.wait_condition(KIND, "redeploy", namespace, "Ready", timeout=120)
     assert obj["status"]["servingModel"] == {"id": CUSTOM_EN_US_DEPLOYABLE, "kind": "custom"}
     assert len(endpoints_of(simulator, obj["metadata"]["uid"])) == 1
     reasons = event_reasons(kube, namespace, "redeploy")
@@ -157,7 +157,7 @@ def test_other_locale_model_stalls_with_azures_code_and_no_more_writes(
     body = manifest(simulator, "mismatch", model={"baseModelId": BASE_DE_DE_CURRENT})
     body["metadata"]["annotations"] = {"speech.azure-operator.io/drift-interval": "10s"}
     kube.apply(body, namespace)
-    obj = kube.wait_condition(KIND, "mismatch", namespace, "Stalled", timeout=30)
+    obj = kube.wait_condition(KIND, "mismatch", namespace, "Stalled", timeout=60)
     error = obj["status"]["error"]
     assert error["class"] == "fatal"
     assert kube.condition(obj, "Ready")["reason"] == error["code"]  # type: ignore[index]
@@ -174,7 +174,7 @@ def test_reconcile_requested_at_forces_one_try(
 ) -> None:
     namespace = ready_secret
     kube.apply(manifest(simulator, "requested", model={"baseModelId": BASE_DE_DE_CURRENT}), namespace)
-    kube.wait_condition(KIND, "requested", namespace, "Stalled", timeout=30)
+    kube.wait_condition(KIND, "requested", namespace, "Stalled", timeout=60)
     creates = operation_count(simulator, "Endpoints_Create")
     annotate(kube, "requested", namespace, reconcile_requested_at="2026-11-21T07:00:00Z")
     wait(
@@ -182,7 +182,7 @@ def test_reconcile_requested_at_forces_one_try(
             get_spe(kube, "requested", namespace)["status"].get("reconcileRequestedAt")
             == "2026-11-21T07:00:00Z"
         ),
-        timeout=30,
+        timeout=60,
         what="the requested pass",
     )
     assert operation_count(simulator, "Endpoints_Create") == creates + 1
@@ -197,9 +197,9 @@ def test_delete_follows_deletion_policy(
     namespace = ready_secret
     name = f"delete-{policy.lower()}"
     kube.apply(manifest(simulator, name, deletionPolicy=policy), namespace)
-    obj = kube.wait_condition(KIND, name, namespace, "Ready", timeout=60)
+    obj = kube.wait_condition(KIND, name, namespace, "Ready", timeout=120)
     uid, endpoint_id = obj["metadata"]["uid"], obj["status"]["endpointId"]
-    kube.delete(KIND, name, namespace, timeout=60)
+    kube.delete(KIND, name, namespace, timeout=120)
     left = [e["id"] for e in endpoints_of(simulator, uid)]
     assert left == ([] if policy == "Delete" else [endpoint_id])
     if policy == "Orphan":
@@ -225,7 +225,7 @@ def test_adoption_and_an_adopted_endpoint_deleted_in_azure(
     kube.apply(
         manifest(simulator, "adopt", endpointId=endpoint_id, displayName="made in the portal"), namespace
     )
-    obj = kube.wait_condition(KIND, "adopt", namespace, "Ready", timeout=60)
+    obj = kube.wait_condition(KIND, "adopt", namespace, "Ready", timeout=120)
     assert obj["status"]["endpointId"] == endpoint_id
     assert "Adopted" in event_reasons(kube, namespace, "adopt")
     azure_http(simulator, "DELETE", f"endpoints/{endpoint_id}")
@@ -234,7 +234,7 @@ def test_adoption_and_an_adopted_endpoint_deleted_in_azure(
         KIND, "adopt", namespace, "Stalled", reason="AdoptedEndpointNotFound", timeout=30
     )
     assert operation_count(simulator, "Endpoints_Create") == creates
-    kube.delete(KIND, "adopt", namespace, timeout=30)
+    kube.delete(KIND, "adopt", namespace, timeout=60)
 
 
 def test_skip_policy_observes_only_and_deletes_without_hanging(
@@ -244,9 +244,9 @@ def test_skip_policy_observes_only_and_deletes_without_hanging(
     body = manifest(simulator, "skipped")
     body["metadata"]["annotations"] = {"speech.azure-operator.io/reconcile-policy": "skip"}
     kube.apply(body, namespace)
-    obj = kube.wait_condition(KIND, "skipped", namespace, "Stalled", reason="NotCreated", timeout=30)
+    obj = kube.wait_condition(KIND, "skipped", namespace, "Stalled", reason="NotCreated", timeout=60)
     assert endpoints_of(simulator, obj["metadata"]["uid"]) == []
-    kube.delete(KIND, "skipped", namespace, timeout=30)
+    kube.delete(KIND, "skipped", namespace, timeout=60)
 
 
 def test_drift_is_repaired(
@@ -256,7 +256,7 @@ def test_drift_is_repaired(
     body = manifest(simulator, "drift", customProperties={"team": "a"})
     body["metadata"]["annotations"] = {"speech.azure-operator.io/drift-interval": "10s"}
     kube.apply(body, namespace)
-    obj = kube.wait_condition(KIND, "drift", namespace, "Ready", timeout=60)
+    obj = kube.wait_condition(KIND, "drift", namespace, "Ready", timeout=120)
     endpoint_id, uid = obj["status"]["endpointId"], obj["metadata"]["uid"]
     azure_http(
         simulator,
@@ -272,7 +272,7 @@ def test_drift_is_repaired(
             MARKER_KEY: uid,
         }
 
-    wait(repaired, timeout=45, what="the drift timer to repair the endpoint")
+    wait(repaired, timeout=90, what="the drift timer to repair the endpoint")
 
 
 def test_secret_created_late_and_rotated(
@@ -287,10 +287,10 @@ def test_secret_created_late_and_rotated(
     secret["metadata"]["labels"] = {"speech.azure-operator.io/credentials": "true"}
     secret["data"]["key"] = base64.b64encode(b"not-a-valid-key").decode()
     kube.apply(secret, namespace)  # the labelled Secret's watch triggers a pass at once (not the 2 min timer)
-    kube.wait_condition(KIND, "late-secret", namespace, "Stalled", reason="Unauthorized", timeout=30)
+    kube.wait_condition(KIND, "late-secret", namespace, "Stalled", reason="Unauthorized", timeout=60)
     secret["data"]["key"] = base64.b64encode(simulator.keys[1].encode()).decode()
     kube.apply(secret, namespace)  # rotated: used on the next pass, no restart
-    kube.wait_condition(KIND, "late-secret", namespace, "Ready", timeout=60)
+    kube.wait_condition(KIND, "late-secret", namespace, "Ready", timeout=120)
 
 
 def test_a_429_storm_converges_to_one_endpoint(
@@ -301,7 +301,7 @@ def test_a_429_storm_converges_to_one_endpoint(
     simulator.add_fault(operation="Endpoints_Get", kind="429", count=3)
     try:
         kube.apply(manifest(simulator, "storm"), namespace)
-        obj = kube.wait_condition(KIND, "storm", namespace, "Ready", timeout=90)
+        obj = kube.wait_condition(KIND, "storm", namespace, "Ready", timeout=150)
     finally:
         simulator.clear_faults()
     assert len(endpoints_of(simulator, obj["metadata"]["uid"])) == 1
@@ -314,7 +314,7 @@ def test_a_lost_create_answer_leaves_one_endpoint(
     simulator.add_fault(operation="Endpoints_Create", kind="reset", phase="after", count=1)
     try:
         kube.apply(manifest(simulator, "lost-answer"), namespace)
-        obj = kube.wait_condition(KIND, "lost-answer", namespace, "Ready", timeout=90)
+        obj = kube.wait_condition(KIND, "lost-answer", namespace, "Ready", timeout=150)
     finally:
         simulator.clear_faults()
     assert len(endpoints_of(simulator, obj["metadata"]["uid"])) == 1
@@ -331,12 +331,12 @@ def test_operator_killed_mid_deployment_leaves_exactly_one_endpoint(
             (get_spe(kube, "killed", namespace).get("status") or {}).get("azureStatus")
             in ("NotStarted", "Running")
         ),
-        timeout=30,
+        timeout=60,
         what="the deployment to start",
     )
     operator.kill()
     operator.start()
-    obj = kube.wait_condition(KIND, "killed", namespace, "Ready", timeout=90)
+    obj = kube.wait_condition(KIND, "killed", namespace, "Ready", timeout=150)
     assert len(endpoints_of(simulator, obj["metadata"]["uid"])) == 1
 
 
@@ -345,7 +345,7 @@ def test_export_to_a_config_map(
 ) -> None:
     namespace = ready_secret
     kube.apply(manifest(simulator, "exported", exportTo={"configMapName": "exported-endpoint"}), namespace)
-    obj = kube.wait_condition(KIND, "exported", namespace, "Ready", timeout=60)
+    obj = kube.wait_condition(KIND, "exported", namespace, "Ready", timeout=120)
     config_map = kube.get("ConfigMap", "exported-endpoint", namespace)
     assert config_map is not None
     assert config_map["data"]["endpointId"] == obj["status"]["endpointId"]
@@ -361,7 +361,7 @@ def test_model_expiring_is_reported(
 ) -> None:
     namespace = ready_secret
     kube.apply(manifest(simulator, "expiring", model={"baseModelId": BASE_EN_US_EXPIRING}), namespace)
-    obj = kube.wait_condition(KIND, "expiring", namespace, "ModelExpiring", timeout=60)
+    obj = kube.wait_condition(KIND, "expiring", namespace, "ModelExpiring", timeout=120)
     assert obj["status"]["model"]["transcriptionExpiresAt"]
     assert "ModelExpiring" in event_reasons(kube, namespace, "expiring")
 
@@ -373,7 +373,7 @@ def test_drift_checks_of_a_settled_endpoint_write_nothing(
     body = manifest(simulator, "settled")
     body["metadata"]["annotations"] = {"speech.azure-operator.io/drift-interval": "10s"}
     kube.apply(body, namespace)
-    obj = kube.wait_condition(KIND, "settled", namespace, "Ready", timeout=60)
+    obj = kube.wait_condition(KIND, "settled", namespace, "Ready", timeout=120)
     endpoint_id = obj["status"]["endpointId"]
 
     def reads() -> int:
@@ -381,9 +381,9 @@ def test_drift_checks_of_a_settled_endpoint_write_nothing(
 
     # kopf writes its own bookkeeping once the create handler is done: look after the first drift check
     first = reads()
-    wait(lambda: reads() >= first + 1, timeout=45, what="a drift check of this endpoint")
+    wait(lambda: reads() >= first + 1, timeout=90, what="a drift check of this endpoint")
     settled = get_spe(kube, "settled", namespace)
-    wait(lambda: reads() >= first + 3, timeout=45, what="two more drift checks of this endpoint")
+    wait(lambda: reads() >= first + 3, timeout=90, what="two more drift checks of this endpoint")
     now = get_spe(kube, "settled", namespace)
     assert now["status"] == settled["status"]
     assert now["metadata"]["resourceVersion"] == settled["metadata"]["resourceVersion"], (settled, now)
@@ -398,10 +398,10 @@ def test_host_not_on_the_allow_list_is_stalled_without_a_request(
     body["spec"]["azure"]["endpoint"] = f"http://127.0.0.2:{port}"  # the operator allows 127.0.0.1, localhost
     before = simulator.logs()
     kube.apply(body, namespace)
-    obj = kube.wait_condition(KIND, "elsewhere", namespace, "Stalled", reason="HostNotAllowed", timeout=30)
+    obj = kube.wait_condition(KIND, "elsewhere", namespace, "Stalled", reason="HostNotAllowed", timeout=60)
     assert "127.0.0.2" in kube.condition(obj, "Stalled")["message"]  # type: ignore[index]
     assert simulator.logs()[len(before) :].count("127.0.0.2") == 0
-    kube.delete(KIND, "elsewhere", namespace, timeout=30)
+    kube.delete(KIND, "elsewhere", namespace, timeout=60)
 
 
 def test_an_export_config_map_owned_by_someone_else_is_never_overwritten(
@@ -411,7 +411,7 @@ def test_an_export_config_map_owned_by_someone_else_is_never_overwritten(
     theirs = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "taken"}, "data": {"app": "mine"}}
     kube.apply(theirs, namespace)
     kube.apply(manifest(simulator, "exporter", exportTo={"configMapName": "taken"}), namespace)
-    kube.wait_condition(KIND, "exporter", namespace, "Stalled", reason="ConfigMapNotOwned", timeout=60)
+    kube.wait_condition(KIND, "exporter", namespace, "Stalled", reason="ConfigMapNotOwned", timeout=120)
     assert kube.get("ConfigMap", "taken", namespace)["data"] == {"app": "mine"}  # type: ignore[index]
 
 
@@ -422,10 +422,10 @@ def test_deletion_with_credentials_gone_releases_after_the_bounded_wait(
     operator.restart(extra_args=["--deletion-credentials-wait", "5s"])
     try:
         kube.apply(manifest(simulator, "orphan-on-delete"), namespace)
-        obj = kube.wait_condition(KIND, "orphan-on-delete", namespace, "Ready", timeout=60)
+        obj = kube.wait_condition(KIND, "orphan-on-delete", namespace, "Ready", timeout=120)
         endpoint_id = obj["status"]["endpointId"]
         kube.delete("Secret", "speech-credentials", namespace)
-        kube.delete(KIND, "orphan-on-delete", namespace, timeout=45)
+        kube.delete(KIND, "orphan-on-delete", namespace, timeout=90)
         assert "OrphanedEndpoint" in event_reasons(kube, namespace, "orphan-on-delete")
         assert [e["id"] for e in endpoints_of(simulator, obj["metadata"]["uid"])] == [endpoint_id]
         assert "azure_speech_operator_orphaned_endpoints" in operator.metrics()
@@ -455,7 +455,7 @@ def test_other_api_versions(
     body = manifest(simulator, name, model={"customModelId": CUSTOM_EN_US_DEPLOYABLE}, **extra)
     body["spec"]["azure"]["apiVersion"] = api_version
     kube.apply(body, namespace)
-    obj = kube.wait_condition(KIND, name, namespace, "Ready", timeout=60)
+    obj = kube.wait_condition(KIND, name, namespace, "Ready", timeout=120)
     assert obj["status"]["apiVersion"] == api_version
     assert link in obj["status"]["links"]
     assert obj["status"]["model"] == {
@@ -470,7 +470,7 @@ def test_reconcile_requested_at_repairs_drift_at_once(
 ) -> None:
     namespace = ready_secret
     kube.apply(manifest(simulator, "on-request"), namespace)  # default drift interval: 1 h
-    obj = kube.wait_condition(KIND, "on-request", namespace, "Ready", timeout=60)
+    obj = kube.wait_condition(KIND, "on-request", namespace, "Ready", timeout=120)
     endpoint_id = obj["status"]["endpointId"]
     azure_http(simulator, "PATCH", f"endpoints/{endpoint_id}", {"displayName": "renamed in the portal"})
     annotate(kube, "on-request", namespace, reconcile_requested_at="now-please")
