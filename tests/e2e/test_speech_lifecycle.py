@@ -231,7 +231,7 @@ def test_adoption_and_an_adopted_endpoint_deleted_in_azure(
     azure_http(simulator, "DELETE", f"endpoints/{endpoint_id}")
     annotate(kube, "adopt", namespace, reconcile_requested_at="after-delete")
     obj = kube.wait_condition(
-        KIND, "adopt", namespace, "Stalled", reason="AdoptedEndpointNotFound", timeout=30
+        KIND, "adopt", namespace, "Stalled", reason="AdoptedEndpointNotFound", timeout=60
     )
     assert operation_count(simulator, "Endpoints_Create") == creates
     kube.delete(KIND, "adopt", namespace, timeout=60)
@@ -280,7 +280,7 @@ def test_secret_created_late_and_rotated(
 ) -> None:
     kube.apply(manifest(simulator, "late-secret"), namespace)
     obj = kube.wait_condition(
-        KIND, "late-secret", namespace, "Stalled", reason="CredentialsNotFound", timeout=30
+        KIND, "late-secret", namespace, "Stalled", reason="CredentialsNotFound", timeout=60
     )
     assert "speech-credentials" in kube.condition(obj, "Stalled")["message"]  # type: ignore[index]
     secret = simulator.credentials_secret(namespace)
@@ -353,7 +353,7 @@ def test_export_to_a_config_map(
     owners = config_map["metadata"]["ownerReferences"]
     assert owners[0]["uid"] == obj["metadata"]["uid"]
     kube.apply(manifest(simulator, "exported"), namespace)  # exportTo removed: the ConfigMap goes
-    wait(lambda: kube.get("ConfigMap", "exported-endpoint", namespace) is None, timeout=30, what="unexport")
+    wait(lambda: kube.get("ConfigMap", "exported-endpoint", namespace) is None, timeout=60, what="unexport")
 
 
 def test_model_expiring_is_reported(
@@ -479,4 +479,4 @@ def test_reconcile_requested_at_repairs_drift_at_once(
         (endpoint,) = [e for e in endpoints_of(simulator) if e["id"] == endpoint_id]
         return str(endpoint["displayName"])
 
-    wait(lambda: name_in_azure() == "on-request", timeout=30, what="the requested pass to repair the name")
+    wait(lambda: name_in_azure() == "on-request", timeout=60, what="the requested pass to repair the name")
