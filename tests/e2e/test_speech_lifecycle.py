@@ -379,7 +379,13 @@ def test_drift_checks_of_a_settled_endpoint_write_nothing(
     def reads() -> int:
         return simulator.logs().count(f'"GET /speechtotext/endpoints/{endpoint_id}?')
 
-    # kopf writes its own bookkeeping once the create handler is done: look after the first drift check
+    # Ready can come from a drift check while kopf's create handler still waits out a retry delay; kopf
+    # writes its own bookkeeping when that handler ends, so look only once its progress record is gone.
+    def handlers_done() -> bool:
+        annotations = get_spe(kube, "settled", namespace)["metadata"].get("annotations", {})
+        return not any(key.startswith("kopf.speech.azure-operator.io/reconcile-") for key in annotations)
+
+    wait(handlers_done, timeout=120, what="kopf's create handler to finish")
     first = reads()
     wait(lambda: reads() >= first + 1, timeout=90, what="a drift check of this endpoint")
     settled = get_spe(kube, "settled", namespace)
