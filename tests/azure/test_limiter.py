@@ -106,3 +106,15 @@ async def test_waiters_wake_when_an_in_flight_request_answers() -> None:
     limiter.release(first)
     slot = await second
     assert first.done is not None and slot.sent == pytest.approx(first.done + 1.0)
+
+
+async def test_a_waiter_woken_at_the_expiry_instant_never_spins() -> None:
+    """0.1 + 0.1 - 0.1 != 0.1 in floats: the wake-up time and the expiry test must agree exactly, or a
+    waiter sleeps 0 s forever (found by the property test above)."""
+    clock = FakeClock()
+    clock.now = 0.1
+    limiter = SlidingWindowLimiter(1, 0.1, clock=clock, sleep=clock.sleep)
+    for _ in range(30):
+        async with limiter.hold():
+            pass
+    assert clock.now == pytest.approx(0.1 + 29 * 0.1)

@@ -48,24 +48,30 @@ class SlidingWindowLimiter:
             raise ValueError("a limiter needs max_requests >= 1 and window_s > 0")
 
     def _expire(self, now: float) -> None:
-        while self._done and self._done[0] <= now - self.window_s:
+        # The same expression as the wake-up time in `acquire`, so a waiter woken at exactly that time
+        # always finds its slot expired (float rounding must not leave it sleeping for 0 s forever).
+        while self._done and self._done[0] + self.window_s <= now:
             self._done.popleft()
 
     async def acquire(self) -> Slot:
         """Waits for room in the window and takes a slot; `release` it when the answer has arrived."""
         async with self._lock:  # FIFO: asyncio.Lock wakes waiters in order
+            wake_at = float("-inf")
             while True:
-                now = self.clock()
+                # A clock read after sleeping until `wake_at` may round to just before it.
+                now = max(self.clock(), wake_at)
                 self._expire(now)
                 if self._paused_until > now:
-                    await self.sleep(self._paused_until - now)
+                    wake_at = self._paused_until
+                    await self.sleep(wake_at - now)
                     continue
                 if self._in_flight + len(self._done) < self.max_requests:
                     self._in_flight += 1
                     return Slot(sent=now)
                 if self._done:
                     # An in-flight request answering now would free its slot later than the oldest one.
-                    await self.sleep(self._done[0] + self.window_s - now)
+                    wake_at = self._done[0] + self.window_s
+                    await self.sleep(wake_at - now)
                 else:
                     self._released.clear()
                     await self._released.wait()
