@@ -30,6 +30,9 @@ from tests.e2e.harness import REPO, HarnessError, Kube, Operator, Simulator, wai
 GROUP = "speech.azure-operator.io"
 DEMO_NAMESPACE = "demo"
 STATE = REPO / "demo-state"
+# The example whose model the demo changes, and the simulator's second deployable en-US custom model.
+REDEPLOY_EXAMPLE = "claims-en"
+REDEPLOY_TO = "c0570008-0000-4000-8000-000000000008"
 
 
 def say(text: str = "") -> None:
@@ -83,6 +86,37 @@ def point_at_simulator(docs: list[dict[str, Any]], simulator: Simulator) -> list
     # namespaces first, then Secrets, then the rest, as a user would apply them
     order = {"Namespace": 0, "Secret": 1}
     return sorted(extra + out, key=lambda d: order.get(d.get("kind", ""), 2))
+
+
+def show_redeploy(kube: Kube, name: str, model_id: str, timeout: float) -> list[str]:
+    """Patches the custom model and reports what the resource shows until the new model serves: Ready
+    False (Redeploying) while Available stays True and status.servingModel names the old model."""
+    patch = {"spec": {"model": {"customModelId": model_id}}}
+    kube.kubectl(
+        "patch", "speechendpoint", name, "-n", DEMO_NAMESPACE, "--type=merge", "-p", json.dumps(patch)
+    )
+    seen: list[str] = []
+    started = time.monotonic()
+
+    def observe() -> bool:
+        obj = kube.get("SpeechEndpoint", name, DEMO_NAMESPACE) or {}
+        status = obj.get("status", {})
+        conditions = {c["type"]: c for c in status.get("conditions", [])}
+        ready, available = conditions.get("Ready", {}), conditions.get("Available", {})
+        serving = (status.get("servingModel") or status.get("model") or {}).get("id", "?")
+        line = (
+            f"Ready={ready.get('status')} ({ready.get('reason')})  Available={available.get('status')}  "
+            f"azureStatus={status.get('azureStatus')}  serving={serving}"
+        )
+        if not seen or seen[-1].split("  [")[0] != line:
+            seen.append(f"{line}  [{time.monotonic() - started:.1f}s]")
+        current = status.get("observedGeneration") == obj.get("metadata", {}).get("generation")
+        return bool(
+            current and ready.get("status") == "True" and status.get("model", {}).get("id") == model_id
+        )
+
+    wait_for(observe, timeout=timeout, what=f"{name} to serve model {model_id}", interval=0.2)
+    return seen
 
 
 def served_kinds(operator: Operator) -> list[str]:
@@ -200,6 +234,10 @@ def run(keep: bool, state: Path, timeout: float, examples: Path = REPO / "exampl
             started = time.monotonic()
             kube.wait_condition(kind, meta["name"], meta["namespace"], "Ready", timeout=timeout)
             say(f"    {label}: Ready after {time.monotonic() - started:.1f}s")
+        if "SpeechEndpoint" in kinds and any(o["metadata"]["name"] == REDEPLOY_EXAMPLE for o in objects):
+            step(f"Changing the model of {REDEPLOY_EXAMPLE}: Azure redeploys, the old model keeps serving")
+            for line in show_redeploy(kube, REDEPLOY_EXAMPLE, REDEPLOY_TO, timeout):
+                say(f"    {line}")
         plurals = [
             crd["spec"]["names"]["plural"]
             for crd in kube.list("CustomResourceDefinition")
