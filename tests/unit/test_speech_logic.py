@@ -324,6 +324,76 @@ async def test_failed_deployment_is_stalled_with_azures_error() -> None:
     assert outcome.retry is None
 
 
+async def test_failed_deployment_makes_no_writes_until_asked() -> None:
+    world = World()
+    await world.run()
+    world.azure.finish("Failed", EntityError(code="DeploymentFailed", message="boom"))
+    await world.run()
+    await world.run(Trigger.DRIFT)
+    await world.run()
+    assert world.azure.writes == ["create"]
+    assert "reconcile-requested-at" in world.status["error"]["message"]
+
+
+async def test_reconcile_request_replaces_a_failed_endpoint_the_operator_created() -> None:
+    world = World()
+    await world.run()
+    failed = world.azure.only().id
+    world.azure.finish("Failed", EntityError(code="DeploymentFailed", message="boom"))
+    await world.run()
+    world.annotations[REQUESTED_ANNOTATION] = "2026-11-21T07:00:00Z"
+    outcome = await world.run()
+    assert world.azure.writes == ["create", "delete"]
+    assert world.azure.endpoints == {}
+    assert world.condition("Ready") == ("False", logic.REPLACING)
+    assert world.condition("Reconciling")[0] == "True"
+    assert world.condition("Stalled")[0] == "False"
+    assert outcome.retry is not None and outcome.retry.delay <= 1.0
+    await world.run()
+    assert world.azure.writes == ["create", "delete", "create"]
+    replacement = world.azure.only()
+    assert replacement.id != failed
+    assert replacement.custom_properties == {MARKER: UID}
+    assert world.annotations[ENDPOINT_ID_ANNOTATION] == replacement.id
+    assert world.condition("Ready") == ("False", "Deploying")
+    assert "EndpointRecreated" not in world.event_reasons()  # asked for, not a surprise
+    assert logic.REPLACING in world.event_reasons()
+    world.azure.finish()
+    await world.run()
+    assert world.condition("Ready") == ("True", "Ready")
+    await world.run()
+    assert world.azure.writes == ["create", "delete", "create"]  # one replacement per request
+
+
+async def test_reconcile_request_never_replaces_a_failed_adopted_endpoint() -> None:
+    donor = World()
+    await donor.run()
+    donor.azure.finish("Failed", EntityError(code="DeploymentFailed", message="boom"))
+    endpoint = donor.azure.only()
+    world = World(azure=donor.azure)
+    world.spec["endpointId"] = endpoint.id
+    await world.run()
+    world.annotations[REQUESTED_ANNOTATION] = "2026-11-21T07:00:00Z"
+    await world.run()
+    assert world.azure.writes == ["create"]  # the donor's only
+    assert world.condition("Stalled") == ("True", "DeploymentFailed")
+    assert "never replaced" in world.status["error"]["message"]
+
+
+async def test_reconcile_request_never_replaces_a_failed_redeploy_whose_old_model_serves() -> None:
+    world = await ready_world()
+    world.change_spec(model={"baseModelId": BASE_MODEL_2})
+    await world.run()
+    world.azure.finish("Failed", EntityError(code="DeploymentFailed", message="boom"))
+    await world.run()
+    world.annotations[REQUESTED_ANNOTATION] = "2026-11-21T07:00:00Z"
+    await world.run()
+    assert world.azure.writes == ["create", "update"]
+    assert world.condition("Available")[0] == "True"
+    assert world.condition("Stalled") == ("True", "DeploymentFailed")
+    assert "keeps serving" in world.status["error"]["message"]
+
+
 @pytest.mark.parametrize(
     ("cls", "phase_reconciling", "min_delay", "max_delay"),
     [
@@ -459,6 +529,23 @@ async def test_adoption_uses_the_existing_endpoint_and_never_recreates_it() -> N
     assert outcome.retry is None
     assert world.azure.endpoints == {}
     assert "endpointId" not in world.status
+
+
+async def test_adoption_keeps_azures_display_name_unless_the_spec_sets_one() -> None:
+    donor = World()
+    donor.change_spec(displayName="named in the portal")
+    await donor.run()
+    donor.azure.finish()
+    endpoint = donor.azure.only()
+    world = World(azure=donor.azure)
+    world.spec["endpointId"] = endpoint.id
+    await world.run()
+    assert world.condition("Ready") == ("True", "Ready")
+    assert world.azure.writes == ["create"]  # the donor's only: adopting renamed nothing
+    assert world.azure.only().display_name == "named in the portal"
+    world.change_spec(displayName="Call center")
+    await world.run()
+    assert world.azure.only().display_name == "Call center"
 
 
 async def test_adopted_endpoint_is_not_tagged_unless_properties_are_managed() -> None:
@@ -703,3 +790,24 @@ async def test_poll_backoff_starts_over_after_a_write() -> None:
     assert outcome.retry is not None and outcome.retry.delay <= logic.DEPLOY_POLL_BASE
     outcome = await world.run(attempt=7)  # a later poll backs off
     assert outcome.retry is not None and outcome.retry.delay > logic.DEPLOY_POLL_BASE
+
+
+# --- purity and defaults ---------------------------------------------------------------------------------
+
+
+def test_timing_defaults_are_the_operator_settings_defaults() -> None:
+    from azure_speech_operator.settings import OperatorSettings
+
+    assert logic.Timing() == logic.Timing.from_settings(OperatorSettings())
+
+
+def test_the_logic_imports_neither_kopf_nor_kubernetes() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, azure_speech_operator.speechendpoint.logic\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('kopf', 'kubernetes')))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from azure_speech_operator.azure.types import (
     ErrorClass,
@@ -46,6 +46,7 @@ from azure_speech_operator.conditions import (
     transitions,
     truth_table,
 )
+from azure_speech_operator.settings import OperatorSettings
 from azure_speech_operator.speechendpoint.spec import MARKER_KEY, SpeechEndpointSpec
 
 USER_PREFIX = "speech.azure-operator.io"
@@ -69,6 +70,8 @@ FAILED = "Failed"
 TRANSIENT_BACKOFF_BASE = 5.0
 DEPLOY_POLL_BASE = 15.0
 FINALIZER_WAIT = 2.0
+# Ready's reason between deleting a Failed endpoint and creating its replacement.
+REPLACING = "ReplacingFailedEndpoint"
 
 
 class Policy(StrEnum):
@@ -84,43 +87,26 @@ class Trigger(StrEnum):
     DELETE = "delete"
 
 
-class TimingSettings(Protocol):
-    """The settings the logic needs (a subset of OperatorSettings)."""
-
-    @property
-    def credentials_retry_interval(self) -> timedelta: ...
-    @property
-    def deletion_credentials_wait(self) -> timedelta: ...
-    @property
-    def model_expiry_window(self) -> timedelta: ...
-    @property
-    def model_check_interval(self) -> timedelta: ...
-    @property
-    def transient_backoff_cap(self) -> timedelta: ...
-    @property
-    def blocked_retry_base(self) -> timedelta: ...
-    @property
-    def blocked_retry_cap(self) -> timedelta: ...
-    @property
-    def waiting_retry_min(self) -> timedelta: ...
-    @property
-    def waiting_retry_max(self) -> timedelta: ...
+# The defaults live in one place, the operator's settings (pure configuration: no kopf or kubernetes).
+_DEFAULTS = OperatorSettings()
 
 
 @dataclass(frozen=True)
 class Timing:
-    credentials_retry_interval: timedelta = timedelta(minutes=2)
-    deletion_credentials_wait: timedelta = timedelta(minutes=10)
-    model_expiry_window: timedelta = timedelta(days=30)
-    model_check_interval: timedelta = timedelta(days=1)
-    transient_backoff_cap: timedelta = timedelta(minutes=5)
-    blocked_retry_base: timedelta = timedelta(minutes=5)
-    blocked_retry_cap: timedelta = timedelta(minutes=30)
-    waiting_retry_min: timedelta = timedelta(minutes=1)
-    waiting_retry_max: timedelta = timedelta(minutes=5)
+    """The reconcile timings the logic needs, a subset of OperatorSettings (with its defaults)."""
+
+    credentials_retry_interval: timedelta = _DEFAULTS.credentials_retry_interval
+    deletion_credentials_wait: timedelta = _DEFAULTS.deletion_credentials_wait
+    model_expiry_window: timedelta = _DEFAULTS.model_expiry_window
+    model_check_interval: timedelta = _DEFAULTS.model_check_interval
+    transient_backoff_cap: timedelta = _DEFAULTS.transient_backoff_cap
+    blocked_retry_base: timedelta = _DEFAULTS.blocked_retry_base
+    blocked_retry_cap: timedelta = _DEFAULTS.blocked_retry_cap
+    waiting_retry_min: timedelta = _DEFAULTS.waiting_retry_min
+    waiting_retry_max: timedelta = _DEFAULTS.waiting_retry_max
 
     @classmethod
-    def from_settings(cls, settings: TimingSettings) -> Timing:
+    def from_settings(cls, settings: OperatorSettings) -> Timing:
         return cls(**{name: getattr(settings, name) for name in cls.__dataclass_fields__})
 
 
@@ -364,9 +350,13 @@ def _parse_time(value: Any) -> datetime | None:
         return None
 
 
-def desired_display_name(resource: Resource) -> str:
+def desired_display_name(resource: Resource, *, created_by_operator: bool) -> str | None:
+    """The displayName wanted in Azure, or None when it is not managed: an adopted endpoint keeps the name
+    it has in Azure unless spec.displayName is set (adopting must not rename it behind the user's back)."""
     assert resource.spec is not None
-    return resource.spec.display_name or resource.name
+    if resource.spec.display_name is not None:
+        return resource.spec.display_name
+    return resource.name if created_by_operator else None
 
 
 def desired_custom_properties(
@@ -394,7 +384,7 @@ def create_body(resource: Resource) -> SpeechEndpointCreate:
     assert spec is not None
     properties = desired_custom_properties(resource, None, created_by_operator=True)
     return SpeechEndpointCreate(
-        display_name=desired_display_name(resource),
+        display_name=desired_display_name(resource, created_by_operator=True) or resource.name,
         description=spec.description,
         locale=spec.locale,
         model=spec.model.ref(),
@@ -416,8 +406,8 @@ def compute_changes(
     if not _same_model(wanted_model, endpoint.model):
         changes["model"] = wanted_model
         names.append("model")
-    display_name = desired_display_name(resource)
-    if endpoint.display_name != display_name:
+    display_name = desired_display_name(resource, created_by_operator=created_by_operator)
+    if display_name is not None and endpoint.display_name != display_name:
         changes["display_name"] = display_name
         names.append("displayName")
     if spec.description is not None and (endpoint.description or "") != spec.description:
@@ -641,10 +631,7 @@ class _Reconcile:
             )
 
         if endpoint.status == FAILED:
-            code = (endpoint.error.code if endpoint.error else None) or "DeploymentFailed"
-            message = (endpoint.error.message if endpoint.error else None) or "the deployment failed in Azure"
-            error = OperatorError(code, f"endpoint {endpoint.id} failed: {message}", ErrorClass.FATAL)
-            return self.error(error, endpoint=endpoint, serving=serving)
+            return self.failed(endpoint, serving, created_by_operator=created_by_operator)
 
         if endpoint.status != SUCCEEDED:
             delay = backoff(
@@ -693,6 +680,38 @@ class _Reconcile:
             endpoint=endpoint,
             serving=serving,
         )
+
+    def failed(
+        self, endpoint: SpeechEndpoint, serving: ModelRef | None, *, created_by_operator: bool
+    ) -> Plan:
+        """A Failed deployment. Re-sending the same model is a no-op in Azure, so a retry asked for with
+        reconcile-requested-at replaces the endpoint: deleted here (freeing its deployment slot), created
+        anew by the next pass (the vanished-endpoint path). Only an endpoint the operator created and that
+        serves nothing: an adopted one is not the operator's to replace, and deleting one whose previous
+        model still serves would cut the service."""
+        r, o = self.r, self.o
+        code = (endpoint.error.code if endpoint.error else None) or "DeploymentFailed"
+        message = (endpoint.error.message if endpoint.error else None) or "the deployment failed in Azure"
+        replaceable = created_by_operator and serving is None
+        if o.deleted:
+            health = Health(
+                Phase.DEPLOYING,
+                REPLACING,
+                f"deleted the failed endpoint {endpoint.id} ({code}); a new endpoint is created next",
+            )
+            return self.outcome(health, retry=Retry(1.0, "the create follows"))
+        if replaceable and self.requested_new and self.policy is Policy.MANAGE and not o.wrote:
+            if not r.has_finalizer:
+                return self.waiting_for_finalizer()
+            return DeleteEndpoint(endpoint.id)
+        if replaceable:
+            hint = "change spec.model, or set the reconcile-requested-at annotation to replace the endpoint"
+        elif serving is not None:
+            hint = f"model {_ref_text(serving)} keeps serving; change spec.model to deploy another"
+        else:
+            hint = "change spec.model (an adopted endpoint is never replaced)"
+        error = OperatorError(code, f"endpoint {endpoint.id} failed: {message}; {hint}", ErrorClass.FATAL)
+        return self.error(error, endpoint=endpoint, serving=serving)
 
     # --- predicates --------------------------------------------------------------------------------------
 
@@ -961,7 +980,8 @@ class _Reconcile:
                     f"found endpoint {o.recorded_id} from an earlier create (uid tag)",
                 )
             )
-        if o.forgot_id and o.created:
+        replaced = find_condition(self.prev_conditions, READY).reason == REPLACING
+        if o.forgot_id and o.created and not replaced:
             events.append(
                 Event("Warning", "EndpointRecreated", "the endpoint was gone from Azure; created a new one")
             )
