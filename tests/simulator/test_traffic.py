@@ -256,3 +256,46 @@ async def test_state_file_round_trip(make_harness: HarnessFactory, tmp_path: Any
         assert r.json()["displayName"] == "ep"
         r = await h.client.get(f"/customvoice/endpoints/{eid}", params={"api-version": "2026-01-01"})
         assert r.status_code == 200
+
+
+async def _endpoint_outcomes(make_harness: HarnessFactory, interleave: bool) -> list[int]:
+    """Statuses of 30 GETs of one endpoint under random faults, with or without traffic on another."""
+    async with make_harness(sim_config(fault_kinds=("500", "503"), seed=5)) as h:
+        a = (await h.client.post("/speechtotext/endpoints", params=P, json=CREATE)).json()["self"]
+        b = (await h.client.post("/speechtotext/endpoints", params=P, json=CREATE)).json()["self"]
+        await h.client.patch("/_sim/config", json={"faultRate": 0.4})
+        out = []
+        for _ in range(30):
+            if interleave:
+                await h.client.get(a)
+            out.append((await h.client.get(b)).status_code)
+        return out
+
+
+async def test_random_faults_count_per_endpoint(make_harness: HarnessFactory) -> None:
+    # Requests to one endpoint do not shift the faults another endpoint sees: the counter is per endpoint.
+    alone = await _endpoint_outcomes(make_harness, interleave=False)
+    crowded = await _endpoint_outcomes(make_harness, interleave=True)
+    assert alone == crowded
+    assert {200, 500} <= set(alone) or {200, 503} <= set(alone)
+
+
+async def _lossy_creates(make_harness: HarnessFactory) -> tuple[int, list[str]]:
+    async with make_harness(sim_config(fault_rate=1.0, fault_kinds=("reset",), seed=3)) as h:
+        for _ in range(12):
+            with pytest.raises(httpx.TransportError):
+                await h.client.post("/speechtotext/endpoints", params=P, json=CREATE)
+        for _ in range(4):  # a read is never answered late: nothing to lose
+            with pytest.raises(httpx.TransportError):
+                await h.client.get("/speechtotext/endpoints", params=P)
+        await h.client.patch("/_sim/config", json={"faultRate": 0})
+        created = (await h.client.get("/speechtotext/endpoints", params=P)).json()["values"]
+        return len(created), [e["self"].split("?")[0].rsplit("/", 1)[1] for e in created]
+
+
+async def test_random_faults_on_writes_sometimes_strike_after_the_effect(
+    make_harness: HarnessFactory,
+) -> None:
+    count, selfs = await _lossy_creates(make_harness)
+    assert 0 < count < 12  # some creates happened although every answer was lost, some did not
+    assert await _lossy_creates(make_harness) == (count, selfs)  # and a rerun loses the same ones

@@ -166,7 +166,9 @@ async def _middleware(
             )
         if op is None:
             raise ApiError(404, "NotFound", f"No operation matches {request.method} {request.path}.")
-        fault = sim.faults.draw(operation, resource.name, request.match_info.get("id"))
+        fault = sim.faults.draw(
+            operation, resource.name, request.match_info.get("id"), write=request.method != "GET"
+        )
         if fault is not None and fault.phase == "before":
             early = await _apply_fault(request, fault, None)
             if early is not None:

@@ -37,6 +37,11 @@ class FaultRule(BaseModel):
         )
 
 
+# Kinds that can strike after a write took effect: the network or a front end loses an answer the service
+# already gave. 429 and 503 are refusals, so they always come before; `slow` looks the same either way.
+LOST_ANSWER_KINDS: frozenset[FaultKind] = frozenset({"500", "502", "timeout", "reset", "malformed"})
+
+
 class Fault(BaseModel):
     kind: FaultKind
     phase: Literal["before", "after"]
@@ -55,7 +60,11 @@ class FaultPlan:
     def clear(self) -> None:
         self.rules.clear()
 
-    def draw(self, operation: str, resource: str, endpoint_id: str | None) -> Fault | None:
+    def draw(
+        self, operation: str, resource: str, endpoint_id: str | None, *, write: bool = False
+    ) -> Fault | None:
+        """The fault for this request, if any. A random lost-answer fault on a write (`write`: not a GET)
+        strikes after the write took effect half of the time, drawn like the fault itself."""
         for rule in self.rules:
             if rule.matches(operation, resource, endpoint_id):
                 rule.count -= 1
@@ -73,7 +82,8 @@ class FaultPlan:
             return None
         kinds = self.config.fault_kinds
         kind = kinds[int(unit_float(seed, "kind", operation, key[1], n) * len(kinds))]
-        return Fault(kind=kind, phase="before", scripted=False)
+        after = write and kind in LOST_ANSWER_KINDS and unit_float(seed, "phase", operation, key[1], n) < 0.5
+        return Fault(kind=kind, phase="after" if after else "before", scripted=False)
 
 
 class RateLimiter:
