@@ -299,3 +299,19 @@ async def test_random_faults_on_writes_sometimes_strike_after_the_effect(
     count, selfs = await _lossy_creates(make_harness)
     assert 0 < count < 12  # some creates happened although every answer was lost, some did not
     assert await _lossy_creates(make_harness) == (count, selfs)  # and a rerun loses the same ones
+
+
+async def test_a_resource_can_have_its_own_rate_limit(make_harness: HarnessFactory) -> None:
+    config = sim_config(
+        resources=(
+            ResourceConfig(name="a", keys=("ka",), rate_limit=RateLimit(requests=1, seconds=60)),
+            ResourceConfig(name="b", keys=("kb",)),
+        ),
+        rate_limit=RateLimit(requests=0),
+    )
+    async with make_harness(config, key="ka") as h:
+        assert (await h.client.get("/speechtotext/endpoints", params=P)).status_code == 200
+        assert (await h.client.get("/speechtotext/endpoints", params=P)).status_code == 429
+        b = {"Ocp-Apim-Subscription-Key": "kb"}
+        for _ in range(3):  # the simulator-wide limit (off) applies to b
+            assert (await h.client.get("/speechtotext/endpoints", params=P, headers=b)).status_code == 200

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
+
 import pytest
+from azure_speech_operator.simulator import cli as sim_cli
 from azure_speech_operator.simulator.config import RateLimit, ResourceConfig, SimulatorConfig
 from azure_speech_operator.simulator.filters import FilterError, compile_filter
 from azure_speech_operator.simulator.seed import Seed, SeedBaseModel, default_seed
@@ -92,3 +95,24 @@ def test_seed_ids_are_checked_and_the_default_has_what_tests_need() -> None:
     assert sorted(m.transcription_in_days > 30 for m in en_us) == [False, False, True]
     assert any(0 < m.transcription_in_days <= 30 for m in en_us)
     assert any(m.transcription_in_days < 0 for m in en_us)
+
+
+def _cli_config(*argv: str) -> SimulatorConfig:
+    parser = argparse.ArgumentParser()
+    sim_cli.add_arguments(parser)
+    return sim_cli.build_config(parser.parse_args(list(argv)))
+
+
+def test_cli_resources_with_their_own_rate_limits() -> None:
+    config = _cli_config(
+        "--keys", "k1,k2", "--rate-limit", "7/3", "--resource", "b=kb1,kb2@5/1", "--resource", "c=kc@0"
+    )
+    by_name = {r.name: r for r in config.resources}
+    assert by_name["default"].keys == ("k1", "k2") and by_name["default"].rate_limit is None
+    assert by_name["b"].keys == ("kb1", "kb2") and by_name["b"].rate_limit == RateLimit(requests=5, seconds=1)
+    assert by_name["c"].rate_limit == RateLimit(requests=0)
+    assert config.rate_limit == RateLimit(requests=7, seconds=3)
+    with pytest.raises(ValueError, match="--resource b: rate limit must look like N/S"):
+        _cli_config("--keys", "k", "--resource", "b=kb@lots")
+    with pytest.raises(ValueError, match="--resource must look like NAME=KEY1,KEY2"):
+        _cli_config("--keys", "k", "--resource", "b=@5/1")

@@ -27,8 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--resource",
         action="append",
         default=[],
-        metavar="NAME=K1,K2",
-        help="another Speech resource with its own keys (repeatable)",
+        metavar="NAME=K1,K2[@N/S]",
+        help="another Speech resource with its own keys and optionally its own rate limit (repeatable)",
     )
     parser.add_argument(
         "--bearer-token",
@@ -115,15 +115,21 @@ def build_config(args: argparse.Namespace) -> SimulatorConfig:
         )
     ]
     for spec in args.resource:
-        name, sep, keys = spec.partition("=")
+        name, sep, rest = spec.partition("=")
+        keys, at, limit = rest.partition("@")
         if not sep or not _split(keys):
-            raise ValueError(f"--resource must look like NAME=KEY1,KEY2, got {spec!r}")
+            raise ValueError(f"--resource must look like NAME=KEY1,KEY2 or NAME=KEY1,KEY2@N/S, got {spec!r}")
+        try:
+            rate_limit = RateLimit.parse(limit) if at else None
+        except ValueError as exc:
+            raise ValueError(f"--resource {name.strip()}: {exc}") from None
         resources.append(
             ResourceConfig(
                 name=name.strip(),
                 keys=_split(keys),
                 deployment_quota=args.quota,
                 voice_endpoint_quota=args.voice_quota,
+                rate_limit=rate_limit,
             )
         )
     kinds = _split(args.fault_kinds)
