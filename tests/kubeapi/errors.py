@@ -120,6 +120,13 @@ def unsupported_media_type(content_type: str, accepted: list[str]) -> ApiError:
     )
 
 
+def not_acceptable(accepted: list[str]) -> ApiError:
+    """What apimachinery's content negotiation answers when no offered media type is served."""
+    return ApiError(
+        406, "NotAcceptable", "only the following media types are accepted: " + ", ".join(accepted)
+    )
+
+
 def gone(message: str) -> ApiError:
     return ApiError(410, "Expired", message)
 

@@ -616,9 +616,7 @@ class Registry:
             try:
                 check_structural(crd)
             except StructuralSchemaError as exc:
-                for violation in exc.violations:
-                    field_path, _, message = violation.partition(": ")
-                    causes.append((field_path, "FieldValueInvalid", message or violation))
+                causes.extend((c.field, c.type, c.message) for c in exc.causes)
         if causes:
             raise errors.invalid(rtype.kind, rtype.group, name, causes)
         accepted = dict(names)

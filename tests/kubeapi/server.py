@@ -165,8 +165,10 @@ class KubeApi:
         return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
 
     def _openapi(self, request: web.Request, parts: list[str]) -> web.StreamResponse:
-        crds = self.registry.crds()
         if parts[1] == "v2":
+            # client-go asks for the protobuf encoding first; a clean 406 is better than JSON it cannot parse
+            if not _accepts_json(request):
+                raise errors.not_acceptable(["application/json"])
             return _json(openapi.v2_document(self.registry))
         if parts[1] == "v3" and len(parts) == 2:
             return _json(openapi.v3_index(self.registry))
@@ -174,7 +176,6 @@ class KubeApi:
             doc = openapi.v3_document(self.registry, "/".join(parts[2:]))
             if doc is not None:
                 return _json(doc)
-        del crds
         raise errors.page_not_found(request.path)
 
     # --- resources -----------------------------------------------------------------------------------
@@ -251,7 +252,7 @@ class KubeApi:
                     label_selector=query.get("labelSelector"),
                     field_selector=query.get("fieldSelector"),
                     options=options,
-                    dry_run=dry_run,
+                    dry_run=dry_run or _dry(options),
                 )
                 return _json(listed)
             raise errors.method_not_allowed()
@@ -293,7 +294,7 @@ class KubeApi:
             if subresource is not None:
                 raise errors.method_not_allowed()
             options = await _delete_options(request)
-            result = registry.delete(rtype, namespace, name, options, dry_run=dry_run)
+            result = registry.delete(rtype, namespace, name, options, dry_run=dry_run or _dry(options))
             if result.removed:
                 meta = result.obj["metadata"]
                 details: dict[str, Any] = {"name": name, "kind": rtype.plural, "uid": meta["uid"]}
@@ -481,6 +482,11 @@ def _json(body: Any, *, status: int = 200) -> web.Response:
     return web.Response(body=json.dumps(body).encode(), status=status, content_type="application/json")
 
 
+def _accepts_json(request: web.Request) -> bool:
+    media = [m.split(";")[0].strip() for m in request.headers.get("Accept", "").split(",")]
+    return not any(media) or bool({"application/json", "application/*", "*/*"} & set(media))
+
+
 def _wants_table(request: web.Request) -> bool:
     accept = request.headers.get("Accept", "")
     for media in accept.split(","):
@@ -543,7 +549,14 @@ async def _delete_options(request: web.Request) -> dict[str, Any]:
             options[key] = request.query[key]
     if "orphanDependents" in request.query:
         options["orphanDependents"] = request.query["orphanDependents"] == "true"
+    if options.get("dryRun") not in (None, [], ["All"]):
+        raise errors.bad_request(f'Unsupported dryRun value: "{options["dryRun"]}"')
     return options
+
+
+def _dry(options: dict[str, Any]) -> bool:
+    """`kubectl delete --dry-run=server` asks for a dry run in the DeleteOptions body, not the query."""
+    return options.get("dryRun") == ["All"]
 
 
 def _int(value: str | None) -> int | None:

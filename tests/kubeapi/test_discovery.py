@@ -92,3 +92,14 @@ def test_kubectl_api_resources_lists_custom_kinds(http: httpx.Client, kubectl: K
     line = next(line for line in out.splitlines() if line.startswith("widgets "))
     assert line.split() == ["widgets", "wd", "example.com/v1", "true", "Widget"]
     assert "namespaces" in out and "leases" in out
+
+
+def test_openapi_v2_is_json_only_and_refuses_protobuf_with_406(http: httpx.Client) -> None:
+    protobuf = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
+    refused = http.get("/openapi/v2", headers={"Accept": protobuf})
+    assert refused.status_code == 406
+    assert refused.json()["reason"] == "NotAcceptable"
+    served = http.get("/openapi/v2", headers={"Accept": f"{protobuf}, application/json"})
+    assert served.status_code == 200
+    assert served.json()["swagger"] == "2.0"
+    assert http.get("/openapi/v2").status_code == 200

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import queue
+import re
 import shutil
 import subprocess
 import threading
@@ -121,6 +122,34 @@ def test_wait_for_condition_and_delete(crd: None, kubectl: Kubectl, server_url: 
     assert "condition met" in out
     assert 'widget.example.com "w1" deleted' in kubectl("delete", "wd", "w1").stdout
     assert kubectl("get", "wd", "w1", check=False).returncode == 1
+
+
+def test_delete_with_server_dry_run_keeps_the_object(crd: None, kubectl: Kubectl) -> None:
+    kubectl("apply", "-f", "-", input=WIDGET.format(size=3))
+    dry = kubectl("delete", "wd", "w1", "--dry-run=server").stdout
+    assert "(server dry run)" in dry
+    assert kubectl("get", "wd", "w1", check=False).returncode == 0
+
+
+def test_patch_annotate_label_and_describe(crd: None, kubectl: Kubectl) -> None:
+    kubectl("apply", "-f", "-", input=WIDGET.format(size=3))
+    kubectl("patch", "wd", "w1", "--type=merge", "-p", '{"spec":{"size":4}}')
+    kubectl("patch", "wd", "w1", "--type=json", "-p", '[{"op":"replace","path":"/spec/size","value":5}]')
+    failed = kubectl(
+        "patch", "wd", "w1", "--type=json", "-p", '[{"op":"test","path":"/spec/size","value":9}]', check=False
+    )
+    assert failed.returncode == 1
+    assert "The request is invalid" in failed.stderr
+    kubectl("annotate", "wd", "w1", "note=hello")
+    kubectl("label", "wd", "w1", "tier=gold")
+    assert kubectl("get", "wd", "-l", "tier=gold", "-o", "name").stdout.strip() == "widget.example.com/w1"
+    stored = json.loads(kubectl("get", "wd", "w1", "-o", "json").stdout)
+    assert stored["spec"]["size"] == 5
+    assert stored["metadata"]["generation"] == 3  # two spec changes; labels and annotations do not count
+    assert stored["metadata"]["annotations"]["note"] == "hello"
+    described = kubectl("describe", "wd", "w1").stdout
+    assert "Labels:       tier=gold" in described
+    assert re.search(r"^\s+Size:\s+5$", described, re.MULTILINE)
 
 
 def test_apply_configmap_uses_strategic_merge(kubectl: Kubectl, tmp_path: Path) -> None:

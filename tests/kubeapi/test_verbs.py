@@ -444,3 +444,5 @@ def test_non_structural_crd_is_refused(http: httpx.Client) -> None:
         "spec.versions[0].schema.openAPIV3Schema.properties[spec].type: Required value: "
         "must not be empty for specified object fields"
     )
+    # each cause keeps its own reason, as the apiserver's field.ErrorList does
+    assert [c["reason"] for c in response.json()["details"]["causes"]] == ["FieldValueRequired"]
