@@ -130,44 +130,45 @@ def _namespace(raw: bytes) -> dict[str, Any]:
     return obj
 
 
-def _configmap(raw: bytes) -> dict[str, Any]:
-    obj: dict[str, Any] = {"apiVersion": "v1", "kind": "ConfigMap"}
-    for number, value in fields(raw):
-        if number == 1:
-            obj["metadata"] = object_meta(_bytes(value))
-        elif number == 2:
-            key, item = _map_entry(value)
-            obj.setdefault("data", {})[key] = item.decode()
-        elif number == 3:
-            key, item = _map_entry(value)
-            obj.setdefault("binaryData", {})[key] = base64.b64encode(item).decode()
-        elif number == 4:
-            obj["immutable"] = bool(value)
-    return obj
+# ConfigMap and Secret are flat: field number -> (JSON key, wire form) as k8s.io/api's generated.proto has it
+_FLAT_LAYOUTS: dict[str, dict[int, tuple[str, str]]] = {
+    "ConfigMap": {2: ("data", "text map"), 3: ("binaryData", "base64 map"), 4: ("immutable", "bool")},
+    "Secret": {
+        2: ("data", "base64 map"),
+        3: ("type", "text"),
+        4: ("stringData", "text map"),
+        5: ("immutable", "bool"),
+    },
+}
 
 
-def _secret(raw: bytes) -> dict[str, Any]:
-    obj: dict[str, Any] = {"apiVersion": "v1", "kind": "Secret"}
-    for number, value in fields(raw):
-        if number == 1:
-            obj["metadata"] = object_meta(_bytes(value))
-        elif number == 2:
-            key, item = _map_entry(value)
-            obj.setdefault("data", {})[key] = base64.b64encode(item).decode()
-        elif number == 3:
-            obj["type"] = _text(value)
-        elif number == 4:
-            key, item = _map_entry(value)
-            obj.setdefault("stringData", {})[key] = item.decode()
-        elif number == 5:
-            obj["immutable"] = bool(value)
-    return obj
+def _flat(kind: str) -> Callable[[bytes], dict[str, Any]]:
+    layout = _FLAT_LAYOUTS[kind]
+
+    def decode_flat(raw: bytes) -> dict[str, Any]:
+        obj: dict[str, Any] = {"apiVersion": "v1", "kind": kind}
+        for number, value in fields(raw):
+            if number == 1:
+                obj["metadata"] = object_meta(_bytes(value))
+            elif number in layout:
+                key, form = layout[number]
+                if form == "bool":
+                    obj[key] = bool(value)
+                elif form == "text":
+                    obj[key] = _text(value)
+                else:
+                    entry, item = _map_entry(value)
+                    text = item.decode() if form == "text map" else base64.b64encode(item).decode()
+                    obj.setdefault(key, {})[entry] = text
+        return obj
+
+    return decode_flat
 
 
 DECODERS: dict[tuple[str, str], Callable[[bytes], dict[str, Any]]] = {
     ("v1", "Namespace"): _namespace,
-    ("v1", "ConfigMap"): _configmap,
-    ("v1", "Secret"): _secret,
+    ("v1", "ConfigMap"): _flat("ConfigMap"),
+    ("v1", "Secret"): _flat("Secret"),
 }
 
 

@@ -82,6 +82,12 @@ class ResourceType:
         return out
 
 
+def _object_reference_fields(prefix: str) -> list[str]:
+    """The ObjectReference fields an Event can be selected by (the events' field label conversion)."""
+    names = ["kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath"]
+    return [f"{prefix}.{name}" for name in names]
+
+
 def builtin_types() -> list[ResourceType]:
     return [
         ResourceType(
@@ -108,13 +114,7 @@ def builtin_types() -> list[ResourceType]:
             short_names=["ev"],
             storage_key=("", "events"),
             selectable_fields=[
-                "involvedObject.kind",
-                "involvedObject.namespace",
-                "involvedObject.name",
-                "involvedObject.uid",
-                "involvedObject.apiVersion",
-                "involvedObject.resourceVersion",
-                "involvedObject.fieldPath",
+                *_object_reference_fields("involvedObject"),
                 "reason",
                 "reportingComponent",
                 "source",
@@ -131,13 +131,7 @@ def builtin_types() -> list[ResourceType]:
             short_names=["ev"],
             storage_key=("", "events"),
             selectable_fields=[
-                "regarding.kind",
-                "regarding.namespace",
-                "regarding.name",
-                "regarding.uid",
-                "regarding.apiVersion",
-                "regarding.resourceVersion",
-                "regarding.fieldPath",
+                *_object_reference_fields("regarding"),
                 "reason",
                 "reportingController",
                 "type",

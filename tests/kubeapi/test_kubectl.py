@@ -159,14 +159,24 @@ def test_apply_configmap_uses_strategic_merge(kubectl: Kubectl, tmp_path: Path) 
     assert json.loads(kubectl("get", "cm", "cm", "-o", "json").stdout)["data"] == {"a": "1"}
 
 
-def test_imperative_creates_send_protobuf_which_is_decoded(kubectl: Kubectl) -> None:
+def test_imperative_creates_send_protobuf_which_is_decoded(kubectl: Kubectl, tmp_path: Path) -> None:
     kubectl("create", "namespace", "imperative")
-    kubectl("create", "configmap", "cm", "--from-literal=a=b", "-n", "imperative")
+    (tmp_path / "blob").write_bytes(b"\xff\x00")
+    kubectl(
+        "create",
+        "configmap",
+        "cm",
+        "--from-literal=a=b",
+        f"--from-file={tmp_path / 'blob'}",
+        "-n",
+        "imperative",
+    )
     kubectl("create", "secret", "generic", "creds", "--from-literal=key=hunter2", "-n", "imperative")
     secret = json.loads(kubectl("get", "secret", "creds", "-n", "imperative", "-o", "json").stdout)
     assert secret["data"] == {"key": "aHVudGVyMg=="} and secret["type"] == "Opaque"
     configmap = json.loads(kubectl("get", "cm", "cm", "-n", "imperative", "-o", "json").stdout)
     assert configmap["data"] == {"a": "b"}
+    assert configmap["binaryData"] == {"blob": "/wA="}
     kubectl("label", "namespace", "imperative", "team=a")
     labels = json.loads(kubectl("get", "ns", "imperative", "-o", "json").stdout)["metadata"]["labels"]
     assert labels == {"kubernetes.io/metadata.name": "imperative", "team": "a"}
