@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -248,3 +251,43 @@ def test_unreadable_state_file_and_busy_port_exit_2(tmp_path: Path) -> None:
         assert out.returncode == 2 and "simulate-azure:" in out.stderr
     finally:
         running.stop()
+
+
+def _doc_walkthrough() -> str:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "simulator.md").read_text()
+    section = text.split("## Walk-through with curl", 1)[1]
+    return section.split("```sh\n", 1)[1].split("```", 1)[0]
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
+def test_docs_curl_walkthrough_runs_verbatim() -> None:
+    script = _doc_walkthrough()
+    assert "--port 8081" in script and "--time-scale 0.01" in script
+    with socket.socket() as s:  # a free port instead of 8081, and shorter waits
+        s.bind(("127.0.0.1", 0))
+        port = str(s.getsockname()[1])
+    script = script.replace("8081", port).replace("--time-scale 0.01", "--time-scale 0.002")
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    proc = subprocess.Popen(
+        ["bash", "-c", script],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,  # the simulator the script starts goes down with it on failure
+    )
+    try:
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+    assert proc.returncode == 0, stderr
+    statuses = [line for line in stdout.splitlines() if line.isalpha()]
+    # Each walk ends where the issue says; intermediate statuses show when a poll lands in them.
+    assert statuses[0] == "NotStarted", stdout
+    _, voice_up, voice_back = [i for i, s in enumerate(statuses) if s == "Succeeded"]
+    assert voice_up < statuses.index("Disabled") < voice_back == len(statuses) - 1, statuses
+    assert stdout.count("\n202\n") == 2
+    counts = json.loads(stdout.strip().splitlines()[-1])
+    assert counts["operations"]["Endpoints_Create"] == {"201": 1}
+    assert counts["operations"]["CustomVoice.Endpoints_Suspend"] == {"202": 1}
