@@ -76,9 +76,13 @@ def make_harness() -> HarnessFactory:
 
     @asynccontextmanager
     async def factory(
-        config: SimulatorConfig | None = None, seed: Seed | None = None, key: str = KEY, **kwargs: Any
+        config: SimulatorConfig | None = None,
+        seed: Seed | None = None,
+        key: str = KEY,
+        clock: FakeClock | None = None,
+        **kwargs: Any,
     ) -> AsyncIterator[Harness]:
-        clock = FakeClock()
+        clock = clock or FakeClock()
         audit = SpecAudit()
         async with run_simulator(config or sim_config(), clock=clock, seed=seed, **kwargs) as sim:
             headers = {"Ocp-Apim-Subscription-Key": key} if key else {}

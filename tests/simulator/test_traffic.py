@@ -9,6 +9,7 @@ import httpx
 import pytest
 from azure_speech_operator.simulator import seed as ids
 from azure_speech_operator.simulator.config import RateLimit, ResourceConfig
+from azure_speech_operator.simulator.state import FakeClock
 
 from .conftest import KEY2, Harness, HarnessFactory, sim_config
 
@@ -315,3 +316,27 @@ async def test_a_resource_can_have_its_own_rate_limit(make_harness: HarnessFacto
         b = {"Ocp-Apim-Subscription-Key": "kb"}
         for _ in range(3):  # the simulator-wide limit (off) applies to b
             assert (await h.client.get("/speechtotext/endpoints", params=P, headers=b)).status_code == 200
+
+
+async def test_state_file_keeps_in_flight_deployments_progressing(
+    make_harness: HarnessFactory, tmp_path: Any
+) -> None:
+    # Statuses are stored as start times on the wall clock, so the time the simulator was down counts.
+    state, clock = tmp_path / "state.json", FakeClock()
+    voice = f"/customvoice/endpoints/{uuid.uuid4()}"
+    vp = {"api-version": "2026-01-01"}
+    async with make_harness(sim_config(state_file=state), clock=clock) as h:
+        speech = (await h.client.post("/speechtotext/endpoints", params=P, json=CREATE)).json()["self"]
+        body = {"projectId": ids.VOICE_PROJECT, "modelId": ids.VOICE_MODEL}
+        assert (await h.client.put(voice, params=vp, json=body)).status_code == 201
+        h.advance(5)
+        assert (await h.client.get(speech)).json()["status"] == "NotStarted"
+    speech = httpx.URL(speech).copy_with(scheme=None, host=None, port=None)
+    clock.advance(60)  # down for a minute: the speech queue (30 s) and the voice queue (10 s) are over
+    async with make_harness(sim_config(state_file=state), clock=clock) as h:
+        assert (await h.client.get(speech)).json()["status"] == "Running"
+        assert (await h.client.get(voice, params=vp)).json()["status"] == "Running"
+    clock.advance(400)
+    async with make_harness(sim_config(state_file=state), clock=clock) as h:
+        assert (await h.client.get(speech)).json()["status"] == "Succeeded"
+        assert (await h.client.get(voice, params=vp)).json()["status"] == "Succeeded"
