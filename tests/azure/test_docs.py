@@ -20,3 +20,11 @@ def test_client_doc_names_the_marker_key() -> None:
     from azure_speech_operator.azure import MARKER_KEY
 
     assert f"`{MARKER_KEY}`" in (DOCS / "client.md").read_text()
+
+
+def test_errors_doc_lists_the_status_codes() -> None:
+    from azure_speech_operator.azure.errors import STATUS_CODES
+
+    text = (DOCS / "errors.md").read_text()
+    documented = {int(s): c for s, c in re.findall(r"^\| (\d{3}) \| `(\w+)` \|", text, flags=re.M)}
+    assert documented == STATUS_CODES

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 
 import pytest
 from azure_speech_operator.azure import CODE_CLASSES, ErrorClass, classify, error_from_response
-from azure_speech_operator.azure.errors import parse_error_body, scrub, status_code_name
+from azure_speech_operator.azure.errors import (
+    STATUS_CODES,
+    parse_error_body,
+    reason_code,
+    scrub,
+    status_code_name,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -126,7 +133,62 @@ def test_table_covers_the_design_examples() -> None:
 def test_status_names() -> None:
     assert status_code_name(429) == "TooManyRequests"
     assert status_code_name(502) == "BadGateway"
+    assert status_code_name(413) == "RequestEntityTooLarge"  # HTTPStatus calls it CONTENT_TOO_LARGE in 3.13
+    assert status_code_name(422) == "UnprocessableEntity"
     assert status_code_name(777) == "Http777"
+
+
+# metav1.Condition's reason pattern: every reason the client produces must pass the API server.
+CONDITION_REASON = re.compile(r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")
+
+
+@pytest.mark.parametrize(
+    ("status", "expected", "error_class"),
+    [
+        (401, "Unauthorized", ErrorClass.BLOCKED),
+        (403, "Forbidden", ErrorClass.BLOCKED),
+        (404, "NotFound", ErrorClass.NOT_FOUND),
+        (429, "TooManyRequests", ErrorClass.TRANSIENT),
+        (500, "InternalServerError", ErrorClass.TRANSIENT),
+        (502, "BadGateway", ErrorClass.TRANSIENT),
+        (503, "ServiceUnavailable", ErrorClass.TRANSIENT),
+    ],
+)
+@pytest.mark.parametrize("wrapped", [True, False])
+def test_a_bare_numeric_code_becomes_the_status_name(
+    status: int, expected: str, error_class: ErrorClass, wrapped: bool
+) -> None:
+    """The gateway's 401 (and the simulator's) reads `{"error": {"code": "401", ...}}`."""
+    inner = {"code": str(status), "message": "Access denied due to invalid subscription key."}
+    error = _err(status, {"error": inner} if wrapped else inner)
+    assert (error.code, error.reason, error.error_class) == (expected, expected, error_class)
+    assert error.message.startswith("Access denied")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("InvalidModel", "InvalidModel"),
+        ("Microsoft.Speech-quota", "MicrosoftSpeechQuota"),
+        ("invalid_payload", "InvalidPayload"),
+        (" 401 ", "Unauthorized"),
+        ("40x", None),
+        ("---", None),
+        ("", None),
+        ("Quota exceeded!", "QuotaExceeded"),
+    ],
+)
+def test_reason_code(raw: str, expected: str | None) -> None:
+    assert reason_code(raw, 401) == expected
+
+
+def test_missing_or_numeric_codes_fall_back_to_the_status_name() -> None:
+    assert _err(403, {"message": "no role"}).code == "Forbidden"
+    assert _err(403, {"code": 403, "message": "no role"}).code == "Forbidden"
+    assert _err(429, {"error": {"code": None, "message": "slow"}}).code == "TooManyRequests"
+    assert _err(400, b"", {"x-ms-error-code": "400"}).code == "BadRequest"
+    numeric_inner = _err(400, {"code": "InvalidRequest", "innerError": {"code": "1234"}})
+    assert (numeric_inner.code, numeric_inner.detailed_code) == ("InvalidRequest", "BadRequest")
 
 
 def test_scrub_removes_keys_and_sas_signatures() -> None:
@@ -186,7 +248,9 @@ _headers = st.dictionaries(
 def test_classification_never_crashes(status: int, headers: dict[str, str], body: bytes) -> None:
     error = error_from_response(status, headers, body, operation="Op", secrets=[CANARY])
     assert error.error_class in ErrorClass
-    assert error.code and error.reason
+    assert CONDITION_REASON.match(error.reason), error.reason
+    assert CONDITION_REASON.match(error.code), error.code
+    assert error.detailed_code is None or CONDITION_REASON.match(error.detailed_code)
     assert error.retry_after is None or 0 <= error.retry_after <= 3600
     str(error), repr(error)
 
@@ -250,3 +314,10 @@ def test_error_models_read_both_shapes() -> None:
         }
     )
     assert cv.error.inner_error is not None and cv.error.inner_error.code == "InvalidOperationId"
+
+
+def test_every_status_name_is_a_condition_reason() -> None:
+    for status, name in STATUS_CODES.items():
+        assert CONDITION_REASON.match(name) and status_code_name(status) == name
+    for status in range(100, 1000):
+        assert CONDITION_REASON.match(status_code_name(status)), status

@@ -28,7 +28,7 @@ from azure_speech_operator.azure.types import (
     VoiceEndpointCreate,
 )
 from azure_speech_operator.simulator.app import RunningSimulator, run_simulator
-from azure_speech_operator.simulator.config import RateLimit, SimulatorConfig
+from azure_speech_operator.simulator.config import RateLimit, ResourceConfig, SimulatorConfig
 from azure_speech_operator.simulator.seed import (
     BASE_EN_US_CURRENT,
     CUSTOM_EN_US_DEPLOYABLE,
@@ -309,3 +309,66 @@ async def test_the_simulators_429_pauses_the_limiter() -> None:
         assert time.monotonic() - started >= throttled.retry_after * 0.9
         log = await _control(sim, "GET", "/requests")
     assert log["operations"]["Models_GetBaseModel"]["429"] == 1
+
+
+REGIONAL_HOST = "westus.api.cognitive.microsoft.com"
+
+
+@pytest.fixture
+async def regional_sim() -> AsyncIterator[RunningSimulator]:
+    """The custom-domain quirk: every URL the simulator returns names a regional host. Keys are checked."""
+    config = SimulatorConfig(
+        resources=(ResourceConfig(keys=(CANARY,), deployment_quota=200),),
+        regional_host=REGIONAL_HOST,
+        rate_limit=RateLimit(requests=0),
+        time_scale=0.001,
+    )
+    async with run_simulator(config) as running:
+        yield running
+
+
+async def test_every_returned_url_is_rebased_onto_the_configured_host(regional_sim: RunningSimulator) -> None:
+    """self, @nextLink, nextLink, Operation-Location and the v3.0 Location all come back naming
+    westus.api.cognitive.microsoft.com; the client moves each onto the host it was configured with."""
+    sim = regional_sim
+    settings = SIM_SETTINGS.model_copy(update={"budget_requests": 10_000})
+    async with AzureClient(settings) as client:
+        speech = client.speech(AzureTarget(base_url=sim.url, api_version="2025-10-15"), KEY)
+        created = [await speech.create(_create(f"uid-page-{i}")) for i in range(101)]  # a page is 100
+        assert all(e.self_url.startswith(sim.url + "/speechtotext/endpoints/") for e in created)
+        listed = [e.id async for e in speech.list()]  # the second page comes from a re-based @nextLink
+        assert {e.id for e in created} <= set(listed)
+        found = await speech.find_by_marker(MARKER_KEY, "uid-page-100")
+        assert found is not None and found.id == created[-1].id
+
+        voice = client.voice(AzureTarget(base_url=sim.url, api_version="2026-01-01"), KEY)
+        endpoint_id = str(uuid.uuid4())
+        body = VoiceEndpointCreate(project_id=VOICE_PROJECT, model_id=VOICE_MODEL)
+        _, operation = await voice.create(endpoint_id, body, "regional-op")
+        assert operation.location == f"{sim.url}/customvoice/operations/regional-op?api-version=2026-01-01"
+        assert (await voice.get_operation("regional-op")).id == "regional-op"
+        assert endpoint_id in [e.id async for e in voice.list()]
+        await _until(lambda: voice.get(endpoint_id), "Succeeded")
+
+        old = client.voice(AzureTarget(base_url=sim.url, api_version="v3.0"), KEY)
+        suspended, _ = await old.suspend(endpoint_id, "unused")  # read back from the re-based Location
+        assert suspended.id == endpoint_id and suspended.status in ("Disabling", "Disabled")
+        assert suspended.retry_after is not None
+        log = await _control(sim, "GET", "/requests")
+    assert log["operations"]["TextToSpeechV3.Endpoints_Get"] == {"200": 1}
+
+
+@pytest.mark.parametrize("version", ["2025-10-15", "2026-01-01"])
+async def test_a_wrong_key_is_unauthorized(regional_sim: RunningSimulator, version: str) -> None:
+    """The simulator answers like the gateway, `{"error": {"code": "401"}}`: the reason is the status name."""
+    wrong = ApiKey(key="wrong-" + CANARY)
+    target = AzureTarget(base_url=regional_sim.url, api_version=version)
+    async with AzureClient(SIM_SETTINGS) as client:
+        with pytest.raises(AzureError) as info:
+            if version == "2026-01-01":
+                await client.voice(target, wrong).get(str(uuid.uuid4()))
+            else:
+                await client.speech(target, wrong).get(str(uuid.uuid4()))
+    error = info.value
+    assert (error.status, error.reason, error.error_class) == (401, "Unauthorized", ErrorClass.BLOCKED)
+    assert CANARY not in f"{error} {error!r}"

@@ -203,3 +203,83 @@ def test_deterministic_ids() -> None:
     op = deterministic_operation_id(first, "create")
     assert op == deterministic_operation_id(first, "create") != deterministic_operation_id(first, "suspend")
     assert _OPERATION_ID.match(op)
+
+
+REGIONAL = "https://eastus.api.cognitive.microsoft.com"
+
+
+@pytest.mark.parametrize("action", ["create", "suspend", "resume"])
+async def test_operation_location_is_rebased_onto_the_configured_host(action: str) -> None:
+    """Azure names its regional host in Operation-Location even when called on a custom domain."""
+    op_id = "azure-chosen-op"
+    location = f"{REGIONAL}/customvoice/operations/{op_id}?api-version=2026-01-01&extra=1"
+    body = example("cv-2026-01-01", "get_endpoint")
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":
+            return json_response(404, {"error": {"code": "NotFound", "message": "no"}})
+        return json_response(201 if action == "create" else 202, body, {"Operation-Location": location})
+
+    async with mock_client(handler) as client:
+        adapter = client.voice(AzureTarget(base_url=CUSTOM, api_version="2026-01-01"), KEY)
+        if action == "create":
+            _, operation = await adapter.create(EP, BODY, OP)
+        else:
+            _, operation = await getattr(adapter, action)(EP, OP)
+    assert operation is not None and operation.id == op_id  # no Operation-Id header: named by the location
+    assert operation.location == f"{CUSTOM}/customvoice/operations/{op_id}?api-version=2026-01-01&extra=1"
+
+
+async def test_an_operation_location_off_the_api_is_never_used() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        headers = {"Operation-Id": OP, "Operation-Location": "https://evil.example/steal?x=1"}
+        return json_response(202, example("cv-2026-01-01", "get_endpoint"), headers)
+
+    async with mock_client(handler) as client:
+        adapter = client.voice(AzureTarget(base_url=CUSTOM, api_version="2026-01-01"), KEY)
+        _, operation = await adapter.suspend(EP, OP)
+    assert operation is not None
+    assert operation.location == f"{CUSTOM}/customvoice/operations/{OP}?api-version=2026-01-01"
+
+
+async def test_next_link_is_rebased_onto_the_configured_host() -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        if "skip" in request.url.params:
+            return json_response(200, {"value": [example("cv-2026-01-01", "get_endpoint")]})
+        page = {
+            "value": [example("cv-2026-01-01", "get_endpoint")],
+            "nextLink": f"{REGIONAL}/customvoice/endpoints?api-version=2026-01-01&skip=1&maxpagesize=1",
+        }
+        return json_response(200, page)
+
+    async with mock_client(handler) as client:
+        adapter = client.voice(AzureTarget(base_url=CUSTOM, api_version="2026-01-01"), KEY)
+        listed = [e async for e in adapter.list()]
+    assert len(listed) == 2
+    assert seen[1] == f"{CUSTOM}/customvoice/endpoints?api-version=2026-01-01&skip=1&maxpagesize=1"
+
+
+async def test_v3_location_is_rebased_onto_the_configured_host() -> None:
+    """The v3.0 202 has no body, a Location on the regional host and Retry-After as a string."""
+    custom = "https://my-voice.cognitiveservices.azure.com"
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.method == "POST":
+            location = (
+                f"https://westus.customvoice.api.speech.microsoft.com/api/texttospeech/v3.0/endpoints/{EP}"
+            )
+            return httpx.Response(202, headers={"Retry-After": "15", "Location": location})
+        return json_response(200, _v3_endpoint("Disabling"))
+
+    async with mock_client(handler) as client:
+        adapter = client.voice(AzureTarget(base_url=custom, api_version="v3.0"), KEY)
+        endpoint, _ = await adapter.suspend(EP, "unused")
+    post, get = seen
+    assert post.url.path == f"/api/texttospeech/v3.0/endpoints/{EP}/suspend"
+    assert str(get.url) == f"{custom}/api/texttospeech/v3.0/endpoints/{EP}"
+    assert endpoint.status == "Disabling" and endpoint.retry_after == 15.0

@@ -117,13 +117,61 @@ def classify(status: int | None, code: str | None, detailed_code: str | None) ->
     return class_for_status(status)
 
 
+# The code of an answer whose body names none, or only a bare number (gateways answer `{"error": {"code":
+# "401"}}`). Spelled out for the statuses Azure and its gateways send, so a Python release renaming an
+# HTTPStatus member (413 and 422 were renamed in 3.13) cannot change a condition reason; docs/errors.md
+# holds this table too.
+STATUS_CODES: dict[int, str] = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    408: "RequestTimeout",
+    409: "Conflict",
+    410: "Gone",
+    412: "PreconditionFailed",
+    413: "RequestEntityTooLarge",
+    415: "UnsupportedMediaType",
+    422: "UnprocessableEntity",
+    423: "Locked",
+    425: "TooEarly",
+    429: "TooManyRequests",
+    500: "InternalServerError",
+    501: "NotImplemented",
+    502: "BadGateway",
+    503: "ServiceUnavailable",
+    504: "GatewayTimeout",
+}
+
+
 def status_code_name(status: int) -> str:
     """`BadGateway` for 502: the code of an answer whose body names none."""
+    if status in STATUS_CODES:
+        return STATUS_CODES[status]
     try:
         name = HTTPStatus(status).name
     except ValueError:
         return f"Http{status}"
     return name.title().replace("_", "")
+
+
+_CODE_WORDS = re.compile(r"[A-Za-z0-9]+")
+_MAX_CODE = 80
+
+
+def reason_code(raw: str | None, status: int) -> str | None:
+    """Azure's code as a valid condition reason (`^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$`): a bare number
+    (gateways send `"401"`) becomes the name of the answer's HTTP status (`Unauthorized`), a dotted or dashed
+    code is joined in CamelCase (`Microsoft.Speech-quota` -> `MicrosoftSpeechQuota`), and a code that does
+    not start with a letter is dropped (None): the caller falls back to the HTTP status."""
+    if raw is None:
+        return None
+    text = raw.strip()
+    if text.isascii() and text.isdigit():
+        return status_code_name(status)
+    code = "".join(word[:1].upper() + word[1:] for word in _CODE_WORDS.findall(text))[:_MAX_CODE]
+    return code if code[:1].isalpha() else None
 
 
 _SIG = re.compile(r"(?i)([?&](?:sig|se|st|sp|sv|sr|skoid|sktid|ske|sks|skv|spr|sip|code)=)[^&\s\"'<>]*")
@@ -204,25 +252,29 @@ def error_from_response(
     lowered = {str(k).lower(): str(v) for k, v in headers.items()}
     content_type = lowered.get("content-type")
     parsed = parse_error_body(body, content_type)
-    code = parsed.get("code") or _str(lowered.get("x-ms-error-code")) or status_code_name(status)
-    detailed = parsed.get("detailed_code")
+    secrets = tuple(secrets)
+
+    def clean(raw: str | None) -> str | None:
+        return reason_code(scrub(raw, secrets), status) if raw else None
+
+    code = (
+        clean(parsed.get("code")) or clean(_str(lowered.get("x-ms-error-code"))) or status_code_name(status)
+    )
+    detailed = clean(parsed.get("detailed_code"))
     if detailed == code:
         detailed = None
     message = parsed.get("message")
     if not message:
         what = "an empty body" if not body.strip() else f"a body of type {(content_type or 'unknown')[:60]}"
         message = f"Azure answered HTTP {status} with {what} and no readable error"
-    secrets = tuple(secrets)
-    code_clean = re.sub(r"[^A-Za-z0-9_.-]", "", scrub(code, secrets))[:80] or status_code_name(status)
-    detailed_clean = re.sub(r"[^A-Za-z0-9_.-]", "", scrub(detailed, secrets))[:80] if detailed else None
     request_id = next((lowered[h] for h in _REQUEST_ID_HEADERS if h in lowered), None)
     target = parsed.get("target")
     return AzureError(
         status=status,
-        code=code_clean,
-        detailed_code=detailed_clean or None,
+        code=code,
+        detailed_code=detailed,
         message=scrub(message, secrets),
-        error_class=classify(status, code_clean, detailed_clean),
+        error_class=classify(status, code, detailed),
         target=scrub(target, secrets) if target else None,
         request_id=scrub(request_id, secrets)[:100] if request_id else None,
         retry_after=retry_after_from_headers(lowered, now),

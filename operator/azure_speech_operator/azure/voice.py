@@ -14,7 +14,7 @@ from typing import Any
 
 from .errors import operator_error
 from .models import CvEndpoint, CvEndpointPage, CvOperation, V3VoiceEndpoint
-from .speech import MAX_PAGES, _check_id
+from .speech import MAX_PAGES, _check_id, last_segment
 from .transport import Reply, Session
 from .types import (
     AzureError,
@@ -82,11 +82,23 @@ class VoiceAdapter:
             retry_after=retry_after,
         )
 
-    def _operation(self, reply: Reply, fallback_id: str, status: str) -> Operation:
-        op_id = reply.headers.get("operation-id") or fallback_id
+    def _operation(self, reply: Reply, requested_id: str, op: str) -> Operation:
+        """The operation a 201/202 started, named by its Operation-Id and Operation-Location headers. The
+        location is re-based onto the configured host (Azure names a regional host even when called on a
+        custom domain); one outside the operations path, or none, is rebuilt from the id."""
+        header = reply.headers.get("operation-location")
+        location: str | None = None
+        if header:
+            try:
+                location = self._session.rebase(header, f"{self.prefix}/operations/", op)
+            except AzureError:
+                location = None
+        op_id = reply.headers.get("operation-id") or (last_segment(location) if location else requested_id)
         if not _OPERATION_ID.match(op_id):
-            op_id = fallback_id
-        return Operation(id=op_id, status=status, location=self.operation_location(op_id))
+            op_id = requested_id
+        if location is None or last_segment(location) != op_id:
+            location = self.operation_location(op_id)
+        return Operation(id=op_id, status="NotStarted", location=location)
 
     async def get(self, endpoint_id: str) -> VoiceEndpoint:
         op = "CustomVoice.Endpoints_Get"
@@ -127,7 +139,7 @@ class VoiceAdapter:
             expect=(201, 200),
         )
         endpoint = self._endpoint(self._session.parse(CvEndpoint, reply, op, written=True), reply.retry_after)
-        return endpoint, self._operation(reply, operation_id, "NotStarted")
+        return endpoint, self._operation(reply, operation_id, op)
 
     async def delete(self, endpoint_id: str) -> bool:
         op = "CustomVoice.Endpoints_Delete"
@@ -150,7 +162,7 @@ class VoiceAdapter:
             op, "POST", url, params=self._params, headers={"Operation-Id": operation_id}, expect=(202, 200)
         )
         endpoint = self._endpoint(self._session.parse(CvEndpoint, reply, op, written=True), reply.retry_after)
-        return endpoint, self._operation(reply, operation_id, "NotStarted")
+        return endpoint, self._operation(reply, operation_id, op)
 
     async def suspend(self, endpoint_id: str, operation_id: str) -> tuple[VoiceEndpoint, Operation | None]:
         return await self._action("suspend", endpoint_id, operation_id)
@@ -225,15 +237,34 @@ class VoiceV3Adapter:
             retry_after=retry_after,
         )
 
+    def _endpoint_url(self, endpoint_id: str) -> str:
+        return self._session.url(f"{self.prefix}/endpoints/{_check_id(endpoint_id, 'endpoint id')}")
+
     async def get(self, endpoint_id: str) -> VoiceEndpoint:
+        return await self._get_url(self._endpoint_url(endpoint_id))
+
+    async def _get_url(self, url: str) -> VoiceEndpoint:
         op = "TextToSpeechV3.Endpoints_Get"
-        url = self._session.url(f"{self.prefix}/endpoints/{_check_id(endpoint_id, 'endpoint id')}")
         reply = await self._session.request(op, "GET", url)
         return self._endpoint(self._session.parse(V3VoiceEndpoint, reply, op), reply.retry_after)
 
+    async def _read_back(self, reply: Reply, endpoint_id: str) -> VoiceEndpoint:
+        url = self._endpoint_url(endpoint_id)
+        location = reply.headers.get("location")
+        if location:
+            try:
+                rebased = self._session.rebase(
+                    location, f"{self.prefix}/endpoints/", "TextToSpeechV3.Endpoints_Get"
+                )
+            except AzureError:
+                rebased = url  # a Location elsewhere is never followed; the id names the endpoint too
+            if last_segment(rebased) == endpoint_id:
+                url = rebased
+        return await self._get_url(url)
+
     async def _action(self, action: str, endpoint_id: str) -> tuple[VoiceEndpoint, Operation | None]:
         op = f"TextToSpeechV3.Endpoints_{action.capitalize()}"
-        url = self._session.url(f"{self.prefix}/endpoints/{_check_id(endpoint_id, 'endpoint id')}/{action}")
+        url = f"{self._endpoint_url(endpoint_id)}/{action}"
         reply = await self._session.request(
             op, "POST", url, headers={"Content-Length": "0"}, expect=(202, 200)
         )
@@ -244,8 +275,9 @@ class VoiceV3Adapter:
                 pass
             else:
                 return self._endpoint(wire, reply.retry_after), None
-        # The 202 carries no body: the state is read back; the Retry-After of the 202 is what counts.
-        endpoint = await self.get(endpoint_id)
+        # The 202 carries no body: the state is read back from its Location, re-based onto the configured
+        # host; the Retry-After of the 202 is what counts.
+        endpoint = await self._read_back(reply, endpoint_id)
         if reply.retry_after is not None:
             endpoint = endpoint.model_copy(update={"retry_after": reply.retry_after})
         return endpoint, None
