@@ -39,7 +39,8 @@ def kube(e2e_workdir: Path) -> Iterator[Kube]:
     are applied and Established before any test runs."""
     real = os.environ.get("E2E_KUBECONFIG")
     cluster = Kube(e2e_workdir, Path(real) if real else None).start()
-    _STARTED["kube-apiserver (emulated) log"] = cluster
+    if cluster.is_emulated:  # a real cluster's apiserver log is not ours to read
+        _STARTED["kube-apiserver (emulated) log"] = cluster
     try:
         cluster.apply_crds()
         yield cluster
@@ -68,6 +69,12 @@ def operator_process(kube: Kube, simulator: Simulator, e2e_workdir: Path) -> Ite
         op.start()
         yield op
     finally:
+        if not kube.is_emulated and not os.environ.get("E2E_KEEP_NAMESPACES"):
+            # the operator must release its finalizers, or the test namespaces stay Terminating for good
+            op.ensure_running()
+            left = kube.wait_namespaces_gone()
+            if left:
+                print(f"e2e: namespaces still terminating on the real cluster: {', '.join(left)}")
         _STARTED.pop("operator log", None)
         op.stop()
 

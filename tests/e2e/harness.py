@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import builtins
+import contextlib
 import json
 import os
 import re
@@ -176,14 +177,14 @@ class Kube:
         self.env = dict(os.environ, KUBECONFIG=str(self.kubeconfig), KUBECACHEDIR=str(workdir / "kube-cache"))
         self._dynamic: Any = None
         self.url = ""
+        self.namespaces: set[str] = set()  # created here, so a real cluster can be left clean
 
     def start(self) -> Kube:
         if self.process is not None:
             self.process.start()
             self.url = self.process.wait_for_line(r"kubeapi listening on (\S+)").group(1)
         else:
-            config = yaml.safe_load(self.kubeconfig.read_text())
-            self.url = config["clusters"][0]["cluster"]["server"]
+            self.url = _current_server(yaml.safe_load(self.kubeconfig.read_text()))
         return self
 
     def stop(self) -> None:
@@ -348,12 +349,30 @@ class Kube:
 
     def create_namespace(self, name: str) -> str:
         self.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+        self.namespaces.add(name)
         return name
 
     def delete_namespace(self, name: str, *, wait: bool = False, timeout: float = 120.0) -> None:
         self.kubectl("delete", "namespace", name, "--wait=false", "--ignore-not-found", check=False)
         if wait:
             wait_for(lambda: self.get("Namespace", name) is None, timeout, f"namespace {name} to be gone")
+
+    def wait_namespaces_gone(self, timeout: float = 120.0) -> builtins.list[str]:
+        """Deletes the namespaces created here and waits until they are gone; returns those still there.
+
+        Against a real cluster this must run while the operator still runs: its finalizers hold the custom
+        objects, and with them the namespaces, until it releases them."""
+        for name in sorted(self.namespaces):
+            self.delete_namespace(name)
+        with contextlib.suppress(AssertionError):  # the caller reports what is left
+            wait_for(
+                lambda: not [n for n in self.namespaces if self.get("Namespace", n) is not None],
+                timeout,
+                "the test namespaces to be gone",
+                interval=1.0,
+            )
+        self.namespaces = {n for n in self.namespaces if self.get("Namespace", n) is not None}
+        return sorted(self.namespaces)
 
     def apply_crds(self, directory: Path = REPO / "crds", timeout: float = 30.0) -> builtins.list[str]:
         """Applies every CRD in `directory` and waits until each is Established; returns their names."""
@@ -376,6 +395,19 @@ class Kube:
             )
         self._dynamic = None  # new kinds: rediscover
         return names
+
+
+def _current_server(config: dict[str, Any]) -> str:
+    """The API server URL of the kubeconfig's current context (what kubectl and the operator will use)."""
+    contexts = {c["name"]: c.get("context") or {} for c in config.get("contexts") or []}
+    clusters = {c["name"]: c.get("cluster") or {} for c in config.get("clusters") or []}
+    context = contexts.get(config.get("current-context", ""))
+    if context is None:
+        raise HarnessError(f"the kubeconfig has no current context {config.get('current-context')!r}")
+    server: str = clusters.get(context.get("cluster", ""), {}).get("server", "")
+    if not server:
+        raise HarnessError(f"the kubeconfig's cluster {context.get('cluster')!r} has no server")
+    return server
 
 
 # --- the Azure simulator ------------------------------------------------------------------------------------

@@ -4,22 +4,28 @@ and waits fail with what they waited for."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from tests.kubeapi.runner import BackgroundApi, kubeconfig
+
 from .harness import REPO, Kube, Operator, Simulator, unique_name, wait_for
 
 
-def test_kube_serves_the_project_crds(kube: Kube) -> None:
-    expected = [
+def _crd_names() -> list[str]:
+    return [
         doc["metadata"]["name"]
         for path in sorted((REPO / "crds").glob("*.yaml"))
         for doc in yaml.safe_load_all(path.read_text())
         if doc and doc.get("kind") == "CustomResourceDefinition"
     ]
-    for name in expected:
+
+
+def test_kube_serves_the_project_crds(kube: Kube) -> None:
+    for name in _crd_names():
         condition = kube.condition(kube.get("CustomResourceDefinition", name), "Established")
         assert condition is not None and condition["status"] == "True"
 
@@ -80,3 +86,23 @@ def test_operator_defaults_are_restored_for_the_next_test(operator: Operator) ->
     assert operator.running and operator.starts == starts + 1
     operator.ensure_defaults()
     assert operator.starts == starts + 1  # already the defaults: no restart
+
+
+def test_a_given_kubeconfig_is_used_as_a_real_cluster(tmp_path: Path) -> None:
+    """The E2E_KUBECONFIG path: nothing started, the current context's server used, CRDs applied,
+    namespaces deleted at the end (here the "real cluster" is an emulator the harness did not start)."""
+    api = BackgroundApi()
+    try:
+        config = kubeconfig(api.url)
+        config["clusters"].insert(0, {"name": "elsewhere", "cluster": {"server": "https://192.0.2.1:6443"}})
+        path = tmp_path / "real-kubeconfig"
+        path.write_text(yaml.safe_dump(config))
+        cluster = Kube(tmp_path, path).start()
+        assert not cluster.is_emulated and cluster.process is None
+        assert cluster.url == api.url and cluster.logs() == ""
+        assert cluster.apply_crds() == _crd_names()
+        made = cluster.create_namespace(unique_name("real"))
+        assert cluster.wait_namespaces_gone(timeout=10) == []
+        assert cluster.get("Namespace", made) is None
+    finally:
+        api.stop()
