@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from aiohttp import web
 
 from .state import ResourceState, World
 
 Family = Literal["stt", "voice", "tts3"]
+_T = TypeVar("_T")
 
 STT_VERSIONS = ("v3.2", "2024-11-15", "2025-10-15")
 STT_DATED = ("2024-11-15", "2025-10-15")
@@ -206,6 +207,15 @@ def version_of(request: web.Request, family: Family) -> str:
             target="api-version",
         )
     return version
+
+
+def found(table: Mapping[str, _T], request: web.Request, what: str, *, lower: bool = False) -> _T:
+    """The entity the path's `{id}` names (STT ids compare lower-case), or the 404 for an unknown id."""
+    raw = request.match_info["id"]
+    entity = table.get(raw.lower() if lower else raw)
+    if entity is None:
+        raise ApiError(404, "NotFound", f"The {what} {raw} does not exist.")
+    return entity
 
 
 async def read_json_object(

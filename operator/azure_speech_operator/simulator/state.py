@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -82,6 +82,16 @@ class Action(BaseModel):
     outcome: str
     error: EntityError | None = None
     failure_status: str = "Failed"  # status reached when the action fails (Disabled for a failed resume)
+
+    @classmethod
+    def training(cls, started: float, queue: float, run: float) -> Action:
+        """A model training: queued, then running, then Succeeded."""
+        return cls(
+            kind="training",
+            started=started,
+            phases=[("NotStarted", queue), ("Running", run)],
+            outcome="Succeeded",
+        )
 
     def status_at(self, now: float) -> tuple[str, float, float | None]:
         """(status, time the status was entered, seconds left in that status or None when final)."""
@@ -252,28 +262,18 @@ class World:
     # -- the catalogue as one resource sees it ------------------------------------------------------------
 
     def projects_of(self, r: ResourceState) -> dict[str, SeedProject]:
-        out = {k: v for k, v in self.projects.items() if k not in r.deleted_projects}
-        out.update(r.projects)
-        return out
+        return _catalogue(self.projects, r.deleted_projects, r.projects, {}, 0.0)
 
     def custom_models_of(self, r: ResourceState, now: float) -> dict[str, SeedCustomModel]:
-        out = {k: v for k, v in self.custom_models.items() if k not in r.deleted_models}
-        for k, v in r.custom_models.items():
-            training = r.model_training.get(k)
-            out[k] = v if training is None else v.model_copy(update={"status": training.status_at(now)[0]})
-        return out
+        return _catalogue(self.custom_models, r.deleted_models, r.custom_models, r.model_training, now)
 
     def voice_projects_of(self, r: ResourceState) -> dict[str, SeedVoiceProject]:
-        out = {k: v for k, v in self.voice_projects.items() if k not in r.deleted_voice_projects}
-        out.update(r.voice_projects)
-        return out
+        return _catalogue(self.voice_projects, r.deleted_voice_projects, r.voice_projects, {}, 0.0)
 
     def voice_models_of(self, r: ResourceState, now: float) -> dict[str, SeedVoiceModel]:
-        out = {k: v for k, v in self.voice_models.items() if k not in r.deleted_voice_models}
-        for k, v in r.voice_models.items():
-            training = r.voice_model_training.get(k)
-            out[k] = v if training is None else v.model_copy(update={"status": training.status_at(now)[0]})
-        return out
+        return _catalogue(
+            self.voice_models, r.deleted_voice_models, r.voice_models, r.voice_model_training, now
+        )
 
     def days_ago(self, now: float) -> float:
         """`created_days_ago` of an entity created at `now` (negative once the clock passed the start)."""
@@ -343,6 +343,25 @@ class World:
         except ValueError as exc:  # also pydantic's ValidationError
             raise ValueError(f"{path}: not a readable simulator state file: {exc}") from None
         return True
+
+
+_Entity = TypeVar("_Entity", bound=BaseModel)
+
+
+def _catalogue(
+    seeded: dict[str, _Entity],
+    deleted: list[str],
+    own: dict[str, _Entity],
+    training: dict[str, Action],
+    now: float,
+) -> dict[str, _Entity]:
+    """What one resource sees: the seed minus what it deleted, plus what it created or updated, with the
+    status of what it is still training computed for `now`."""
+    out = {k: v for k, v in seeded.items() if k not in deleted}
+    for k, v in own.items():
+        action = training.get(k)
+        out[k] = v if action is None else v.model_copy(update={"status": action.status_at(now)[0]})
+    return out
 
 
 def retry_after_seconds(left: float | None) -> int | None:

@@ -17,7 +17,7 @@ from urllib.parse import urlencode, urlparse
 from aiohttp import web
 
 from .filters import FilterError, compile_filter
-from .http import STT_VERSIONS, ApiError, Ctx, Op, json_response, query_int, read_json_object
+from .http import STT_VERSIONS, ApiError, Ctx, Op, found, json_response, query_int, read_json_object
 from .seed import SeedBaseModel, SeedCustomModel, SeedProject
 from .state import Action, EntityError, LogFile, ModelRef, SpeechEndpoint, iso, retry_after_seconds
 
@@ -396,6 +396,21 @@ def _optional_string(body: Mapping[str, Any], field: str) -> str | None:
     return value
 
 
+def _metadata_changes(body: Mapping[str, Any], *, no_description: str | None) -> dict[str, Any]:
+    """What a PATCH of an endpoint, model or project changes in displayName, description and
+    customProperties; `no_description` is what a null description becomes."""
+    changes: dict[str, Any] = {}
+    if "displayName" in body:
+        changes["display_name"] = _display_name(body)
+    if "description" in body:
+        description = _optional_string(body, "description")
+        changes["description"] = no_description if description is None else description
+    if "customProperties" in body:
+        # A PATCH replaces the whole map (documented decision): keys left out are removed.
+        changes["custom_properties"] = _custom_properties(body["customProperties"])
+    return changes
+
+
 def _display_name(body: Mapping[str, Any]) -> str:
     value = body.get("displayName")
     if not isinstance(value, str) or not value.strip():
@@ -424,11 +439,7 @@ def _deploy_action(ctx: Ctx, kind: str, fails: bool) -> Action:
 
 
 def _get_endpoint(ctx: Ctx, request: web.Request) -> SpeechEndpoint:
-    endpoint_id = request.match_info["id"].lower()
-    ep = ctx.resource.speech_endpoints.get(endpoint_id)
-    if ep is None:
-        raise ApiError(404, "NotFound", f"The endpoint {request.match_info['id']} does not exist.")
-    return ep
+    return found(ctx.resource.speech_endpoints, request, "endpoint", lower=True)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -523,14 +534,7 @@ async def endpoints_update(request: web.Request, ctx: Ctx) -> web.StreamResponse
             f"The endpoint is in state {status} and cannot be updated until its deployment completes.",
             detail="EndpointNotUpdatable",
         )
-    changes: dict[str, Any] = {}
-    if "displayName" in body:
-        changes["display_name"] = _display_name(body)
-    if "description" in body:
-        changes["description"] = _optional_string(body, "description")
-    if "customProperties" in body:
-        # A PATCH replaces the whole map (documented decision): keys left out are removed.
-        changes["custom_properties"] = _custom_properties(body["customProperties"])
+    changes = _metadata_changes(body, no_description=None)
     properties = body.get("properties")
     if properties is not None:
         if not isinstance(properties, dict):
@@ -785,9 +789,7 @@ async def base_models_list(request: web.Request, ctx: Ctx) -> web.StreamResponse
 
 
 async def base_model_get(request: web.Request, ctx: Ctx) -> web.StreamResponse:
-    model = ctx.world.base_models.get(request.match_info["id"].lower())
-    if model is None:
-        raise ApiError(404, "NotFound", f"The base model {request.match_info['id']} does not exist.")
+    model = found(ctx.world.base_models, request, "base model", lower=True)
     return json_response(_base_model_body(ctx, model))
 
 
@@ -815,9 +817,7 @@ async def custom_models_list(request: web.Request, ctx: Ctx) -> web.StreamRespon
 
 
 async def custom_model_get(request: web.Request, ctx: Ctx) -> web.StreamResponse:
-    model = _models(ctx).get(request.match_info["id"].lower())
-    if model is None:
-        raise ApiError(404, "NotFound", f"The model {request.match_info['id']} does not exist.")
+    model = found(_models(ctx), request, "model", lower=True)
     busy = model.status in ("NotStarted", "Running")
     return json_response(_custom_model_body(ctx, model), headers={"Retry-After": "60"} if busy else None)
 
@@ -845,9 +845,7 @@ async def projects_list(request: web.Request, ctx: Ctx) -> web.StreamResponse:
 
 
 def _get_project(ctx: Ctx, request: web.Request) -> SeedProject:
-    project = _projects(ctx).get(request.match_info["id"].lower())
-    if project is None:
-        raise ApiError(404, "NotFound", f"The project {request.match_info['id']} does not exist.")
+    project = found(_projects(ctx), request, "project", lower=True)
     return project
 
 
@@ -894,16 +892,12 @@ def _manifest(ctx: Ctx, request: web.Request, model_url: str, model_id: str, loc
 
 
 async def base_model_manifest(request: web.Request, ctx: Ctx) -> web.StreamResponse:
-    model = ctx.world.base_models.get(request.match_info["id"].lower())
-    if model is None:
-        raise ApiError(404, "NotFound", f"The base model {request.match_info['id']} does not exist.")
+    model = found(ctx.world.base_models, request, "base model", lower=True)
     return _manifest(ctx, request, _url(ctx, f"/models/base/{model.id}"), model.id, model.locale)
 
 
 async def custom_model_manifest(request: web.Request, ctx: Ctx) -> web.StreamResponse:
-    model = _models(ctx).get(request.match_info["id"].lower())
-    if model is None:
-        raise ApiError(404, "NotFound", f"The model {request.match_info['id']} does not exist.")
+    model = found(_models(ctx), request, "model", lower=True)
     if model.status != "Succeeded":
         raise _invalid(f"The model {model.id} is {model.status}; it has no manifest.", "InvalidModel", "id")
     return _manifest(ctx, request, _url(ctx, f"/models/{model.id}"), model.id, model.locale)
@@ -1009,37 +1003,22 @@ async def custom_model_create(request: web.Request, ctx: Ctx) -> web.StreamRespo
     )
     config = ctx.world.config
     ctx.resource.custom_models[model_id] = model
-    ctx.resource.model_training[model_id] = Action(
-        kind="training",
-        started=ctx.now,
-        phases=[
-            ("NotStarted", config.scaled(config.durations.speech_queue)),
-            ("Running", config.scaled(config.durations.speech_training)),
-        ],
-        outcome="Succeeded",
+    ctx.resource.model_training[model_id] = Action.training(
+        ctx.now, config.scaled(config.durations.speech_queue), config.scaled(config.durations.speech_training)
     )
     rendered = _custom_model_body(ctx, _models(ctx)[model_id])
     return json_response(rendered, status=201, headers={"Location": rendered["self"]})
 
 
 def _stored_model(ctx: Ctx, request: web.Request) -> SeedCustomModel:
-    model_id = request.match_info["id"].lower()
-    model = _models(ctx).get(model_id)
-    if model is None:
-        raise ApiError(404, "NotFound", f"The model {request.match_info['id']} does not exist.")
-    return ctx.resource.custom_models.get(model_id) or model
+    model = found(_models(ctx), request, "model", lower=True)
+    return ctx.resource.custom_models.get(model.id) or model
 
 
 async def custom_model_update(request: web.Request, ctx: Ctx) -> web.StreamResponse:
     model = _stored_model(ctx, request)
     body = await read_json_object(request, "stt")
-    changes: dict[str, Any] = {}
-    if "displayName" in body:
-        changes["display_name"] = _display_name(body)
-    if "description" in body:
-        changes["description"] = _optional_string(body, "description") or ""
-    if "customProperties" in body:
-        changes["custom_properties"] = _custom_properties(body["customProperties"])
+    changes = _metadata_changes(body, no_description="")
     if ctx.version in WITH_PROJECTS and "project" in body:
         changes["project"] = None if body["project"] is None else _project_id(ctx, body["project"])
     ctx.resource.custom_models[model.id] = model.model_copy(update=changes)
@@ -1093,13 +1072,7 @@ async def project_create(request: web.Request, ctx: Ctx) -> web.StreamResponse:
 async def project_update(request: web.Request, ctx: Ctx) -> web.StreamResponse:
     project = _get_project(ctx, request)
     body = await read_json_object(request, "stt")
-    changes: dict[str, Any] = {}
-    if "displayName" in body:
-        changes["display_name"] = _display_name(body)
-    if "description" in body:
-        changes["description"] = _optional_string(body, "description") or ""
-    if "customProperties" in body:
-        changes["custom_properties"] = _custom_properties(body["customProperties"])
+    changes = _metadata_changes(body, no_description="")
     if ctx.version == "2025-10-15" and "foundryProjectName" in body:
         changes["foundry_project_name"] = _optional_string(body, "foundryProjectName")
     updated = project.model_copy(update=changes)

@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from .filters import FilterError, compile_filter
-from .http import VOICE_VERSIONS, ApiError, Ctx, Op, json_response, query_int, read_json_object
+from .http import VOICE_VERSIONS, ApiError, Ctx, Op, found, json_response, query_int, read_json_object
 from .seed import SeedVoiceModel, SeedVoiceProject
 from .state import Action, EntityError, VoiceEndpoint, VoiceOperation, iso, retry_after_seconds
 
@@ -399,9 +399,7 @@ def _project_body(ctx: Ctx, p: SeedVoiceProject) -> dict[str, Any]:
 
 
 async def models_get(request: web.Request, ctx: Ctx) -> web.StreamResponse:
-    model = _vmodels(ctx).get(request.match_info["id"])
-    if model is None:
-        raise ApiError(404, "NotFound", f"The model {request.match_info['id']} does not exist.")
+    model = found(_vmodels(ctx), request, "model")
     return json_response(_model_body(ctx, model))
 
 
@@ -424,9 +422,7 @@ async def models_list(request: web.Request, ctx: Ctx) -> web.StreamResponse:
 
 
 async def projects_get(request: web.Request, ctx: Ctx) -> web.StreamResponse:
-    project = _vprojects(ctx).get(request.match_info["id"])
-    if project is None:
-        raise ApiError(404, "NotFound", f"The project {request.match_info['id']} does not exist.")
+    project = found(_vprojects(ctx), request, "project")
     return json_response(_project_body(ctx, project))
 
 
@@ -601,14 +597,8 @@ async def models_create(request: web.Request, ctx: Ctx) -> web.StreamResponse:
         style_training_set_ids=styles,
     )
     config = ctx.world.config
-    training = Action(
-        kind="training",
-        started=ctx.now,
-        phases=[
-            ("NotStarted", config.scaled(config.durations.voice_queue)),
-            ("Running", config.scaled(config.durations.voice_training)),
-        ],
-        outcome="Succeeded",
+    training = Action.training(
+        ctx.now, config.scaled(config.durations.voice_queue), config.scaled(config.durations.voice_training)
     )
     ctx.resource.voice_models[model_id] = model
     ctx.resource.voice_model_training[model_id] = training
