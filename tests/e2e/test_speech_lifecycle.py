@@ -52,16 +52,6 @@ def endpoints_of(simulator: Simulator, uid: str | None = None) -> list[dict[str,
     return [e for e in items if (e.get("customProperties") or {}).get(MARKER_KEY) == uid]
 
 
-def azure_writes(simulator: Simulator, endpoint_path: str = "/speechtotext") -> list[str]:
-    log = simulator.requests()
-    entries = log if isinstance(log, list) else log.get("requests", [])
-    return [
-        f"{e['method']} {e['path']}"
-        for e in entries
-        if e.get("method") in ("POST", "PATCH", "DELETE") and endpoint_path in e.get("path", "")
-    ]
-
-
 @pytest.fixture
 def ready_secret(kube: Kube, simulator: Simulator, namespace: str) -> str:
     kube.apply(simulator.credentials_secret(namespace), namespace)
@@ -486,3 +476,32 @@ def test_reconcile_requested_at_repairs_drift_at_once(
         return str(endpoint["displayName"])
 
     wait(lambda: name_in_azure() == "on-request", timeout=60, what="the requested pass to repair the name")
+
+
+def test_reconcile_requested_at_replaces_a_failed_endpoint(
+    kube: Kube, simulator: Simulator, operator: Operator, ready_secret: str, wait: Callable[..., Any]
+) -> None:
+    namespace = ready_secret
+    kube.apply(manifest(simulator, "failing"), namespace)
+    wait(
+        lambda: get_spe(kube, "failing", namespace).get("status", {}).get("endpointId"),
+        timeout=60,
+        what="the endpoint id",
+    )
+    obj = get_spe(kube, "failing", namespace)
+    failed = obj["status"]["endpointId"]
+    simulator.http.post(f"/_sim/endpoints/{failed}/fail").raise_for_status()
+    obj = kube.wait_condition(KIND, "failing", namespace, "Stalled", timeout=120)
+    assert obj["status"]["azureStatus"] == "Failed"
+    assert "reconcile-requested-at" in obj["status"]["error"]["message"]
+    creates = operation_count(simulator, "Endpoints_Create")
+    deletes = operation_count(simulator, "Endpoints_Delete")
+    annotate(kube, "failing", namespace, reconcile_requested_at="2026-11-21T08:00:00Z")
+    obj = kube.wait_condition(KIND, "failing", namespace, "Ready", timeout=120)
+    mine = endpoints_of(simulator, obj["metadata"]["uid"])
+    assert [e["id"] for e in mine] == [obj["status"]["endpointId"]]
+    assert obj["status"]["endpointId"] != failed
+    assert operation_count(simulator, "Endpoints_Delete") == deletes + 1
+    assert operation_count(simulator, "Endpoints_Create") == creates + 1
+    reasons = event_reasons(kube, namespace, "failing")
+    assert "ReplacingFailedEndpoint" in reasons and "EndpointRecreated" not in reasons
