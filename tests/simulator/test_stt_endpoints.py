@@ -189,6 +189,10 @@ async def test_patch_rejects_other_content_types(h: Harness) -> None:
         ),
         (endpoint_body(customProperties={"n": 1}), 400, "InvalidPayload"),
         (endpoint_body(customProperties={f"k{i}": "v" for i in range(11)}), 400, "InvalidPayload"),
+        (endpoint_body(customProperties={"k" * 65: "v"}), 400, "InvalidPayload"),
+        (endpoint_body(customProperties={"k": "v" * 257}), 400, "InvalidPayload"),
+        (endpoint_body(customProperties={"k": None}), 400, "InvalidPayload"),
+        (endpoint_body(customProperties=["k", "v"]), 400, "InvalidPayload"),
         (
             endpoint_body(
                 project={"self": "https://x/speechtotext/projects/00000000-0000-4000-8000-000000000000"}
@@ -216,6 +220,26 @@ async def test_create_with_base_model_and_project(h: Harness) -> None:
     assert created["project"]["self"].endswith(f"/projects/{ids.PROJECT_EN_US}?api-version={V}")
     r = await h.client.get(f"/speechtotext/projects/{ids.PROJECT_EN_US}/endpoints", **DATED)
     assert [ep_id(e) for e in r.json()["values"]] == [ep_id(created)]
+
+
+async def test_custom_properties_at_their_limits_are_accepted(h: Harness) -> None:
+    at_limits = {"k" * 64: "v" * 256} | {f"k{i}": str(i) for i in range(9)}
+    created = await create(h, endpoint_body(customProperties=at_limits))
+    assert created["customProperties"] == at_limits
+    h.advance(400)  # deployed: a PATCH is no longer refused as not updatable
+    r = await h.client.patch(
+        f"/speechtotext/endpoints/{ep_id(created)}",
+        params={"api-version": V},
+        json={"customProperties": {"a": 1}},
+    )
+    assert r.status_code == 400 and r.json()["innerError"]["code"] == "InvalidPayload"
+
+
+async def test_default_quota_is_50_deployments(h: Harness) -> None:
+    for _ in range(50):
+        await create(h)
+    r = await h.client.post("/speechtotext/endpoints", params={"api-version": V}, json=endpoint_body())
+    assert r.status_code == 400 and r.json()["innerError"]["code"] == "QuotaViolation"
 
 
 async def test_quota_per_resource(make_harness: HarnessFactory) -> None:
