@@ -212,11 +212,12 @@ def test_adoption_and_an_adopted_endpoint_deleted_in_azure(
     )
     endpoint_id = created["self"].split("?")[0].rsplit("/", 1)[-1]
     creates = operation_count(simulator, "Endpoints_Create")
-    kube.apply(
-        manifest(simulator, "adopt", endpointId=endpoint_id, displayName="made in the portal"), namespace
-    )
+    updates = operation_count(simulator, "Endpoints_Update")
+    kube.apply(manifest(simulator, "adopt", endpointId=endpoint_id), namespace)  # no displayName
     obj = kube.wait_condition(KIND, "adopt", namespace, "Ready", timeout=120)
     assert obj["status"]["endpointId"] == endpoint_id
+    assert operation_count(simulator, "Endpoints_Update") == updates  # adopting renamed nothing
+    assert azure_http(simulator, "GET", f"endpoints/{endpoint_id}")["displayName"] == "made in the portal"
     assert "Adopted" in event_reasons(kube, namespace, "adopt")
     azure_http(simulator, "DELETE", f"endpoints/{endpoint_id}")
     annotate(kube, "adopt", namespace, reconcile_requested_at="after-delete")
