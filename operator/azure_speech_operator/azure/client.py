@@ -21,8 +21,15 @@ from .config import ClientSettings
 from .errors import operator_error
 from .limiter import Clock, Sleep
 from .speech import SpeechAdapter
-from .transport import Credential, RequestObserver, Session, Transport, install_log_redaction
-from .types import SPEECH_API_VERSIONS, VOICE_API_VERSIONS, AzureTarget, SpeechEndpoints, VoiceEndpoints
+from .transport import RequestObserver, Session, Transport, install_log_redaction
+from .types import (
+    SPEECH_API_VERSIONS,
+    VOICE_API_VERSIONS,
+    AzureTarget,
+    Credential,
+    SpeechEndpoints,
+    VoiceEndpoints,
+)
 
 
 def _utc_now() -> datetime:

@@ -63,6 +63,14 @@ class Wire(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
 
+class Page(Wire):
+    """One page of a list: its raw entries (each validated on its own, so one unreadable entry cannot hide
+    the others) and the link to the next page. Subclasses name both as their API spells them."""
+
+    items: list[dict[str, Any]] = Field(default_factory=list)
+    next_link: Text = None
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Errors (both shapes)
 
@@ -142,8 +150,10 @@ class SttEndpoint(Wire):
     last_action: When = Field(default=None, alias="lastActionDateTime")
 
 
-class SttEndpointPage(Wire):
-    values: list[dict[str, Any]] = Field(default_factory=list)
+class SttPage(Page):
+    """Speech to text pages (endpoints, log files): `values` and `@nextLink`."""
+
+    items: list[dict[str, Any]] = Field(default_factory=list, alias="values")
     next_link: Text = Field(default=None, alias="@nextLink")
 
 
@@ -204,11 +214,6 @@ class SttFile(Wire):
     created: When = Field(default=None, alias="createdDateTime")
 
 
-class SttFilePage(Wire):
-    values: list[dict[str, Any]] = Field(default_factory=list)
-    next_link: Text = Field(default=None, alias="@nextLink")
-
-
 # ---------------------------------------------------------------------------------------------------------
 # Custom voice (2024-02-01-preview, 2026-01-01)
 
@@ -229,8 +234,8 @@ class CvEndpoint(Wire):
     last_action: When = Field(default=None, alias="lastActionDateTime")
 
 
-class CvEndpointPage(Wire):
-    value: list[dict[str, Any]] = Field(default_factory=list)
+class CvEndpointPage(Page):
+    items: list[dict[str, Any]] = Field(default_factory=list, alias="value")
     next_link: Text = Field(default=None, alias="nextLink")
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from .errors import operator_error
-from .models import SttEndpoint, SttEndpointPage, SttFile, SttFilePage, SttModel, SttProject
+from .models import SttEndpoint, SttFile, SttModel, SttPage, SttProject
 from .transport import Session
 from .types import (
     SPEECH_API_VERSIONS,
@@ -32,7 +32,6 @@ from .types import (
 # customProperties key tagging endpoints this operator created (value: the resource's uid). Azure allows
 # keys up to 64 characters and values up to 256; the CRD forbids users from setting this key.
 MARKER_KEY = "azure-speech-operator-uid"
-MAX_PAGES = 10_000  # a nextLink loop from a broken server must end
 _UUIDISH = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 
 
@@ -93,11 +92,7 @@ class SpeechAdapter:
 
     def _project_ref(self, project_id: str, operation: str) -> dict[str, str]:
         if not self.has_projects:
-            raise operator_error(
-                "NotSupportedByApiVersion",
-                f"projects are not supported by speech to text API version {self.api_version}",
-                operation=operation,
-            )
+            raise self._unsupported_projects(operation)
         return {"self": self._ref_url(f"/projects/{_check_id(project_id, 'project id')}")}
 
     def _unsupported(self, what: str, operation: str) -> AzureError:
@@ -197,42 +192,20 @@ class SpeechAdapter:
         )
 
     async def delete(self, endpoint_id: str) -> bool:
-        op = "Endpoints_Delete"
         url = self._url(f"/endpoints/{_check_id(endpoint_id, 'endpoint id')}")
-        try:
-            await self._session.request(op, "DELETE", url, params=self._params, expect=(204, 200, 202))
-        except AzureError as exc:
-            if exc.error_class is ErrorClass.NOT_FOUND:
-                return False
-            raise
-        return True
+        return await self._session.delete("Endpoints_Delete", url, self._params)
 
     async def list(self, filter: str | None = None) -> AsyncIterator[SpeechEndpoint]:
         op = "Endpoints_List"
-        params: dict[str, str] = dict(self._params)
-        if filter:
-            params["filter"] = filter
-        url: str | None = self._url("/endpoints")
-        seen: set[str] = set()
-        for _ in range(MAX_PAGES):
-            if url is None:
-                return
-            reply = await self._session.request(op, "GET", url, params=params)
-            page = self._session.parse(SttEndpointPage, reply, op)
-            for item in page.values:
+        params = {**self._params, "filter": filter} if filter else self._params
+        pages = self._session.pages(op, self._url("/endpoints"), params, SttPage, self.prefix, self._params)
+        async for reply, page in pages:
+            for item in page.items:
                 try:
                     wire = SttEndpoint.model_validate(item)
                 except ValueError:
                     continue  # one unreadable entry must not hide the others
                 yield self._endpoint(wire, reply.retry_after, op)
-            next_link = page.next_link
-            if not next_link or next_link in seen:
-                return
-            seen.add(next_link)
-            url = self._session.rebase(next_link, self.prefix, op)
-            # The nextLink carries the whole query; the api-version is added only if Azure left it out.
-            params = {} if "api-version=" in url else dict(self._params)
-        raise operator_error("InvalidResponse", f"{op} returned more than {MAX_PAGES} pages", operation=op)
 
     async def find_by_marker(
         self, key: str, value: str, *, locale: str | None = None
@@ -300,15 +273,10 @@ class SpeechAdapter:
         op = "Endpoints_ListLogs"
         if not self.has_logs:
             raise self._unsupported("listing content logs", op)
-        url: str | None = self._url(f"/endpoints/{_check_id(endpoint_id, 'endpoint id')}/files/logs")
-        params: dict[str, str] = {}
-        seen: set[str] = set()
-        for _ in range(MAX_PAGES):
-            if url is None:
-                return
-            reply = await self._session.request(op, "GET", url, params=params)
-            page = self._session.parse(SttFilePage, reply, op)
-            for item in page.values:
+        url = self._url(f"/endpoints/{_check_id(endpoint_id, 'endpoint id')}/files/logs")
+        # v3.x has no api-version query; the skipToken travels inside @nextLink.
+        async for _, page in self._session.pages(op, url, {}, SttPage, self.prefix, {}):
+            for item in page.items:
                 try:
                     wire = SttFile.model_validate(item)
                 except ValueError:
@@ -321,13 +289,6 @@ class SpeechAdapter:
                     created_at=wire.created,
                     size=wire.properties.size if wire.properties else None,
                 )
-            # The skipToken travels inside @nextLink; we only move it onto the configured host.
-            next_link = page.next_link
-            if not next_link or next_link in seen:
-                return
-            seen.add(next_link)
-            url = self._session.rebase(next_link, self.prefix, op)
-        raise operator_error("InvalidResponse", f"{op} returned more than {MAX_PAGES} pages", operation=op)
 
     async def download_log(self, file: LogFile, dest: Path) -> int:
         """Saves one log file (fetched from its SAS URL, no key sent) to `dest`; returns its size."""

@@ -11,7 +11,7 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,11 +25,13 @@ from .auth import KEY_HEADER, CachingTokens, check_credential_for_host, secrets_
 from .config import ClientSettings, host_allowed
 from .errors import error_from_response, operator_error, scrub
 from .limiter import Clock, Sleep, SlidingWindowLimiter
+from .models import Page
 from .retry_after import retry_after_from_headers
-from .types import ApiKey, AzureError, AzureTarget, EntraIdentity, ErrorClass
+from .types import ApiKey, AzureError, AzureTarget, Credential, EntraIdentity, ErrorClass
 
-Credential = ApiKey | EntraIdentity
 M = TypeVar("M", bound=BaseModel)
+P = TypeVar("P", bound=Page)
+MAX_PAGES = 10_000  # a nextLink loop from a broken server must end
 
 
 class RequestObserver(Protocol):
@@ -273,7 +275,7 @@ class Session:
         async with self.gate.concurrency, self.gate.limiter.hold():
             started = self.transport.clock()
             try:
-                status, reply = await self._send(operation, request, secrets)
+                reply = await self._send(operation, request)
             except AzureError as exc:
                 outcome = {"Timeout": "timeout", "ResponseTooLarge": "too-large"}.get(
                     exc.code, "connection-error"
@@ -283,7 +285,7 @@ class Session:
                 )
                 raise
             self.transport.observe(
-                operation, method, self.origin.host, status, self.transport.clock() - started
+                operation, method, self.origin.host, reply.status, self.transport.clock() - started
             )
         if reply.status == 429:
             self.gate.limiter.pause(
@@ -317,36 +319,11 @@ class Session:
         error.outcome_unknown = method not in ("GET", "HEAD") and reply.status >= 500
         raise error
 
-    async def _send(
-        self, operation: str, request: httpx.Request, secrets: tuple[str, ...]
-    ) -> tuple[int | str, Reply]:
-        written = request.method not in ("GET", "HEAD")
+    async def _send(self, operation: str, request: httpx.Request) -> Reply:
         try:
             response = await self.transport.http.send(request, stream=True)
-        except (httpx.ConnectTimeout, httpx.PoolTimeout):
-            raise self._transport_error(
-                operation, request.method, "Timeout", "connecting timed out", unknown=False
-            ) from None
-        except httpx.ConnectError as exc:
-            raise self._transport_error(
-                operation,
-                request.method,
-                "ConnectionFailed",
-                f"could not connect ({type(exc).__name__})",
-                unknown=False,
-            ) from None
-        except httpx.TimeoutException:
-            raise self._transport_error(
-                operation, request.method, "Timeout", "no answer in time", unknown=written
-            ) from None
         except httpx.TransportError as exc:
-            raise self._transport_error(
-                operation,
-                request.method,
-                "ConnectionFailed",
-                f"the connection broke ({type(exc).__name__})",
-                unknown=written,
-            ) from None
+            raise self._wire_error(operation, request.method, exc, reading=False) from None
         try:
             body = await self._read_limited(response, self.settings.max_response_bytes)
         except _TooLarge:
@@ -356,24 +333,14 @@ class Session:
                 message=f"Azure's answer to {operation} exceeded {self.settings.max_response_bytes} bytes",
                 error_class=ErrorClass.BLOCKED,
                 operation=operation,
-                outcome_unknown=written,
-            ) from None
-        except httpx.TimeoutException:
-            raise self._transport_error(
-                operation, request.method, "Timeout", "the answer stalled", unknown=written
+                outcome_unknown=request.method not in ("GET", "HEAD"),
             ) from None
         except httpx.TransportError as exc:
-            raise self._transport_error(
-                operation,
-                request.method,
-                "ConnectionFailed",
-                f"the answer broke off ({type(exc).__name__})",
-                unknown=written,
-            ) from None
+            raise self._wire_error(operation, request.method, exc, reading=True) from None
         finally:
             await response.aclose()
         retry_after = retry_after_from_headers(response.headers, self.transport.wall_clock)
-        return response.status_code, Reply(response.status_code, response.headers, body, retry_after)
+        return Reply(response.status_code, response.headers, body, retry_after)
 
     @staticmethod
     async def _read_limited(response: httpx.Response, limit: int) -> bytes:
@@ -389,9 +356,23 @@ class Session:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def _transport_error(
-        self, operation: str, method: str, code: str, what: str, *, unknown: bool
+    def _wire_error(
+        self, operation: str, method: str, exc: httpx.TransportError, *, reading: bool
     ) -> AzureError:
+        """A timeout or broken connection as a transient error. Its outcome is unknown when a write may have
+        reached Azure: anything after the connection was made. The httpx exception is never chained: its
+        request holds the key header."""
+        written = method not in ("GET", "HEAD")
+        kind = type(exc).__name__
+        if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
+            code, what, unknown = "Timeout", "connecting timed out", False
+        elif isinstance(exc, httpx.ConnectError):
+            code, what, unknown = "ConnectionFailed", f"could not connect ({kind})", False
+        elif isinstance(exc, httpx.TimeoutException):
+            code, what, unknown = "Timeout", "the answer stalled" if reading else "no answer in time", written
+        else:
+            broke = "the answer broke off" if reading else "the connection broke"
+            code, what, unknown = "ConnectionFailed", f"{broke} ({kind})", written
         return AzureError(
             status=None,
             code=code,
@@ -417,6 +398,42 @@ class Session:
                 outcome_unknown=written,
                 retry_after=reply.retry_after,
             ) from None
+
+    async def delete(self, operation: str, url: str, params: Mapping[str, str]) -> bool:
+        """True when deleted, False when it was already gone (404)."""
+        try:
+            await self.request(operation, "DELETE", url, params=params, expect=(204, 200, 202))
+        except AzureError as exc:
+            if exc.error_class is ErrorClass.NOT_FOUND:
+                return False
+            raise
+        return True
+
+    async def pages(
+        self,
+        operation: str,
+        url: str,
+        params: Mapping[str, str],
+        page_model: type[P],
+        prefix: str,
+        version_params: Mapping[str, str],
+    ) -> AsyncIterator[tuple[Reply, P]]:
+        """Every page of a list, following its next links re-based onto the configured host. A next link
+        carries the whole query (skip, skipToken, filter); `version_params` are added only if Azure left
+        them out. A link seen before ends the listing instead of looping."""
+        seen: set[str] = set()
+        for _ in range(MAX_PAGES):
+            reply = await self.request(operation, "GET", url, params=params)
+            page = self.parse(page_model, reply, operation)
+            yield reply, page
+            if not page.next_link or page.next_link in seen:
+                return
+            seen.add(page.next_link)
+            url = self.rebase(page.next_link, prefix, operation)
+            params = {} if "api-version=" in url else version_params
+        raise operator_error(
+            "InvalidResponse", f"{operation} returned more than {MAX_PAGES} pages", operation=operation
+        )
 
     # -- log downloads --------------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from .errors import operator_error
 from .models import CvEndpoint, CvEndpointPage, CvOperation, V3VoiceEndpoint
-from .speech import MAX_PAGES, _check_id, last_segment
+from .speech import _check_id, last_segment
 from .transport import Reply, Session
 from .types import (
     AzureError,
@@ -142,15 +142,8 @@ class VoiceAdapter:
         return endpoint, self._operation(reply, operation_id, op)
 
     async def delete(self, endpoint_id: str) -> bool:
-        op = "CustomVoice.Endpoints_Delete"
         url = self._url(f"/endpoints/{_check_id(endpoint_id, 'endpoint id')}")
-        try:
-            await self._session.request(op, "DELETE", url, params=self._params, expect=(204, 200, 202))
-        except AzureError as exc:
-            if exc.error_class is ErrorClass.NOT_FOUND:
-                return False
-            raise
-        return True
+        return await self._session.delete("CustomVoice.Endpoints_Delete", url, self._params)
 
     async def _action(
         self, action: str, endpoint_id: str, operation_id: str
@@ -181,26 +174,17 @@ class VoiceAdapter:
 
     async def list(self, filter: str | None = None) -> AsyncIterator[VoiceEndpoint]:
         op = "CustomVoice.Endpoints_List"
-        params: dict[str, str] = dict(self._params)
-        if filter:
-            params["filter"] = filter
+        params = {**self._params, "filter": filter} if filter else self._params
         url = self._url("/endpoints")
-        seen: set[str] = set()
-        for _ in range(MAX_PAGES):
-            reply = await self._session.request(op, "GET", url, params=params)
-            page = self._session.parse(CvEndpointPage, reply, op)
-            for item in page.value:
+        async for reply, page in self._session.pages(
+            op, url, params, CvEndpointPage, self.prefix, self._params
+        ):
+            for item in page.items:
                 try:
                     wire = CvEndpoint.model_validate(item)
                 except ValueError:
                     continue
                 yield self._endpoint(wire, reply.retry_after)
-            if not page.next_link or page.next_link in seen:
-                return
-            seen.add(page.next_link)
-            url = self._session.rebase(page.next_link, self.prefix, op)
-            params = {} if "api-version=" in url else dict(self._params)
-        raise operator_error("InvalidResponse", f"{op} returned more than {MAX_PAGES} pages", operation=op)
 
 
 class VoiceV3Adapter:
