@@ -124,6 +124,10 @@ async def test_put_at_existing_id(h: Harness) -> None:
     r = await put(h, {**BODY, "modelId": ids.VOICE_MODEL_2}, eid=eid)
     assert r.status_code == 400
     assert r.json()["error"]["innererror"]["code"] == "EndpointAlreadyExists"
+    # Deleted and created again: a repeat names the operation that created the endpoint now there.
+    assert (await h.client.delete(f"/customvoice/endpoints/{eid}", params=P)).status_code == 204
+    assert (await put(h, eid=eid, op="op-b")).status_code == 201
+    assert (await put(h, eid=eid)).headers["Operation-Id"] == "op-b"
 
 
 @pytest.mark.parametrize(
@@ -285,6 +289,8 @@ async def test_trained_voice_model_and_project_force_delete(h: Harness) -> None:
     assert r.status_code == 201
     assert r.json()["status"] == "NotStarted" and r.json()["locale"] == "de-DE"
     assert r.json()["properties"]["voiceStyles"] == ["cheerful", "calm"]
+    again = await h.client.put("/customvoice/models/AnnaNeural", params=P, json=model)
+    assert again.status_code == 201 and again.headers["Operation-Id"] == "train-anna"
     body = {"projectId": "Anna", "modelId": "AnnaNeural"}
     assert (await put(h, body)).json()["error"]["innererror"]["code"] == "ModelNotSucceeded"
     h.advance(3700)

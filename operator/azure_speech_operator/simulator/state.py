@@ -164,6 +164,7 @@ class VoiceEndpoint(BaseModel):
     created: float
     action: Action
     request_fingerprint: str = ""
+    operation_id: str = ""  # the operation that created it, answered again to an identical PUT
 
 
 class VoiceOperation(BaseModel):
@@ -183,16 +184,17 @@ class ResourceState(BaseModel):
     base_model_logs: dict[str, list[LogFile]] = Field(default_factory=dict)
     # The catalogue is the seed plus what this resource created, updated (same id) or deleted.
     projects: dict[str, SeedProject] = Field(default_factory=dict)
-    deleted_projects: list[str] = Field(default_factory=list)
+    deleted_projects: set[str] = Field(default_factory=set)
     custom_models: dict[str, SeedCustomModel] = Field(default_factory=dict)
     model_training: dict[str, Action] = Field(default_factory=dict)
-    deleted_models: list[str] = Field(default_factory=list)
+    deleted_models: set[str] = Field(default_factory=set)
     voice_projects: dict[str, SeedVoiceProject] = Field(default_factory=dict)
-    deleted_voice_projects: list[str] = Field(default_factory=list)
+    deleted_voice_projects: set[str] = Field(default_factory=set)
     voice_models: dict[str, SeedVoiceModel] = Field(default_factory=dict)
     voice_model_training: dict[str, Action] = Field(default_factory=dict)
-    deleted_voice_models: list[str] = Field(default_factory=list)
+    deleted_voice_models: set[str] = Field(default_factory=set)
     voice_model_fingerprints: dict[str, str] = Field(default_factory=dict)
+    voice_model_operations: dict[str, str] = Field(default_factory=dict)  # model id -> creating operation
     deploy_counter: int = 0
     id_counter: int = 0
 
@@ -350,7 +352,7 @@ _Entity = TypeVar("_Entity", bound=BaseModel)
 
 def _catalogue(
     seeded: dict[str, _Entity],
-    deleted: list[str],
+    deleted: set[str],
     own: dict[str, _Entity],
     training: dict[str, Action],
     now: float,

@@ -1042,7 +1042,7 @@ async def custom_model_delete(request: web.Request, ctx: Ctx) -> web.StreamRespo
         ctx.resource.custom_models.pop(model_id, None)
         ctx.resource.model_training.pop(model_id, None)
         if model_id in ctx.world.custom_models:
-            ctx.resource.deleted_models.append(model_id)
+            ctx.resource.deleted_models.add(model_id)
     return web.Response(status=204)  # "deleted or did not exist"
 
 
@@ -1085,7 +1085,7 @@ async def project_delete(request: web.Request, ctx: Ctx) -> web.StreamResponse:
     if project_id in _projects(ctx):
         ctx.resource.projects.pop(project_id, None)
         if project_id in ctx.world.projects:
-            ctx.resource.deleted_projects.append(project_id)
+            ctx.resource.deleted_projects.add(project_id)
     return web.Response(status=204)  # "deleted or did not exist"
 
 

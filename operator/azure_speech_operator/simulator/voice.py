@@ -223,9 +223,7 @@ async def endpoints_create(request: web.Request, ctx: Ctx) -> web.StreamResponse
                 detail="EndpointAlreadyExists",
                 target="id",
             )
-        original = next(
-            (o.id for o in ctx.resource.voice_operations.values() if o.fingerprint == request_print), op_id
-        )
+        original = existing.operation_id or op_id
         return json_response(render(existing, ctx.now), status=201, headers=_operation_headers(ctx, original))
     _check_model(ctx, body["projectId"], body["modelId"])
     quota = ctx.world.resource_configs[ctx.resource.name].voice_endpoint_quota
@@ -245,6 +243,7 @@ async def endpoints_create(request: web.Request, ctx: Ctx) -> web.StreamResponse
         created=ctx.now,
         action=action,
         request_fingerprint=request_print,
+        operation_id=op_id,
     )
     ctx.resource.voice_endpoints[endpoint_id] = ep
     ctx.resource.voice_operations[op_id] = VoiceOperation(
@@ -522,7 +521,7 @@ async def projects_delete(request: web.Request, ctx: Ctx) -> web.StreamResponse:
         _forget_model(ctx, model_id)
     ctx.resource.voice_projects.pop(project_id, None)
     if project_id in ctx.world.voice_projects:
-        ctx.resource.deleted_voice_projects.append(project_id)
+        ctx.resource.deleted_voice_projects.add(project_id)
     return web.Response(status=204)
 
 
@@ -530,8 +529,9 @@ def _forget_model(ctx: Ctx, model_id: str) -> None:
     ctx.resource.voice_models.pop(model_id, None)
     ctx.resource.voice_model_training.pop(model_id, None)
     ctx.resource.voice_model_fingerprints.pop(model_id, None)
+    ctx.resource.voice_model_operations.pop(model_id, None)
     if model_id in ctx.world.voice_models:
-        ctx.resource.deleted_voice_models.append(model_id)
+        ctx.resource.deleted_voice_models.add(model_id)
 
 
 async def models_create(request: web.Request, ctx: Ctx) -> web.StreamResponse:
@@ -557,9 +557,7 @@ async def models_create(request: web.Request, ctx: Ctx) -> web.StreamResponse:
             if existing is None:
                 raise ApiError(404, "NotFound", f"The model {model_id} created by '{op_id}' was deleted.")
             raise _bad(f"The model '{model_id}' already exists.", detail="ModelAlreadyExists", target="id")
-        original = next(
-            (o.id for o in ctx.resource.voice_operations.values() if o.fingerprint == request_print), op_id
-        )
+        original = ctx.resource.voice_model_operations.get(model_id, op_id)
         return json_response(
             _model_body(ctx, existing), status=201, headers=_operation_headers(ctx, original)
         )
@@ -603,6 +601,7 @@ async def models_create(request: web.Request, ctx: Ctx) -> web.StreamResponse:
     ctx.resource.voice_models[model_id] = model
     ctx.resource.voice_model_training[model_id] = training
     ctx.resource.voice_model_fingerprints[model_id] = request_print
+    ctx.resource.voice_model_operations[model_id] = op_id
     ctx.resource.voice_operations[op_id] = VoiceOperation(
         id=op_id, endpoint_id=model_id, fingerprint=request_print, action=training
     )
