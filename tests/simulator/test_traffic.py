@@ -340,3 +340,15 @@ async def test_state_file_keeps_in_flight_deployments_progressing(
     async with make_harness(sim_config(state_file=state), clock=clock) as h:
         assert (await h.client.get(speech)).json()["status"] == "Succeeded"
         assert (await h.client.get(voice, params=vp)).json()["status"] == "Succeeded"
+
+
+async def test_rate_limit_stays_in_real_seconds_whatever_the_time_scale(make_harness: HarnessFactory) -> None:
+    now = [0.0]
+    config = sim_config(time_scale=0.001, rate_limit=RateLimit(requests=1, seconds=10))
+    async with make_harness(config, monotonic=lambda: now[0]) as h:
+        assert (await h.client.get("/speechtotext/endpoints", params=P)).status_code == 200
+        h.advance(3600)  # an hour of simulated time is not a second of real time
+        r = await h.client.get("/speechtotext/endpoints", params=P)
+        assert r.status_code == 429 and r.headers["Retry-After"] == "10"
+        now[0] += 10
+        assert (await h.client.get("/speechtotext/endpoints", params=P)).status_code == 200
