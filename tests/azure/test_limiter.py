@@ -118,3 +118,48 @@ async def test_a_waiter_woken_at_the_expiry_instant_never_spins() -> None:
         async with limiter.hold():
             pass
     assert clock.now == pytest.approx(0.1 + 29 * 0.1)
+
+
+class _BoundedClock(FakeClock):
+    """A fake clock that fails instead of hanging when a waiter keeps sleeping (a float-rounding spin)."""
+
+    def __init__(self, start: float, max_sleeps: int) -> None:
+        super().__init__()
+        self.now = start
+        self.max_sleeps = max_sleeps
+
+    async def sleep(self, seconds: float) -> None:
+        assert seconds > 0, "a waiter slept 0 s: it would spin"
+        assert len(self.slept) < self.max_sleeps, "a waiter keeps sleeping"
+        await super().sleep(seconds)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    start=st.floats(min_value=0, max_value=1e7),
+    budget=st.integers(min_value=1, max_value=5),
+    window=st.floats(min_value=0.001, max_value=30),
+    steps=st.lists(
+        st.tuples(st.floats(min_value=0, max_value=5), st.none() | st.floats(min_value=0, max_value=60)),
+        min_size=1,
+        max_size=30,
+    ),
+)
+def test_pauses_and_windows_end_at_any_clock_value(
+    start: float, budget: int, window: float, steps: list[tuple[float, float | None]]
+) -> None:
+    """Large clock values and odd windows make `a + b - a != b`: every wait must still end, after the pause
+    it waits for, with a bounded number of sleeps."""
+
+    async def run() -> None:
+        clock = _BoundedClock(start, max_sleeps=3 * len(steps))
+        limiter = SlidingWindowLimiter(budget, window, clock=clock, sleep=clock.sleep)
+        for gap, pause in steps:
+            clock.now += gap
+            if pause is not None:
+                limiter.pause(pause)
+            resume_at = clock.now + limiter.paused_for
+            async with limiter.hold() as slot:
+                assert slot.sent >= resume_at or slot.sent == pytest.approx(resume_at)
+
+    asyncio.run(run())
