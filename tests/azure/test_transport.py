@@ -247,6 +247,13 @@ async def test_a_broken_observer_never_breaks_a_request(caplog: pytest.LogCaptur
         httpx.Response(201, content=f'{{"self": 5, "k": "{CANARY}"'.encode()),
         httpx.ConnectError(f"refused {CANARY}"),
         httpx.ReadTimeout(f"slow {CANARY}"),
+        httpx.RemoteProtocolError(f"broken {CANARY}"),
+        httpx.Response(
+            429, headers={"Retry-After": CANARY, "x-ms-error-code": CANARY, "apim-request-id": CANARY}
+        ),
+        httpx.Response(302, headers={"Location": f"https://evil.example/{CANARY}"}),
+        json_response(201, {"self": f"https://westus.api.cognitive.microsoft.com/elsewhere/{CANARY}"}),
+        json_response(400, {"error": {"code": "400", "message": CANARY, "innererror": {"code": CANARY}}}),
     ],
 )
 async def test_the_canary_key_never_leaks(answer: object, caplog: pytest.LogCaptureFixture) -> None:

@@ -283,3 +283,25 @@ async def test_v3_location_is_rebased_onto_the_configured_host() -> None:
     assert post.url.path == f"/api/texttospeech/v3.0/endpoints/{EP}/suspend"
     assert str(get.url) == f"{custom}/api/texttospeech/v3.0/endpoints/{EP}"
     assert endpoint.status == "Disabling" and endpoint.retry_after == 15.0
+
+
+async def test_unknown_fields_and_enum_values_are_surfaced() -> None:
+    endpoint_body = example("cv-2026-01-01", "get_endpoint")
+    endpoint_body.update(status="Hibernating", properties={"kind": "UltraFast", "new": 1}, extra=[1])
+    v3_body = {**_v3_endpoint("Archived"), "newField": {"x": 1}}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if "/operations/" in request.url.path:
+            return json_response(200, {"id": OP, "status": "Paused", "percentDone": 50})
+        if "/texttospeech/" in request.url.path:
+            return json_response(200, v3_body)
+        return json_response(200, endpoint_body)
+
+    async with mock_client(handler) as client:
+        adapter = client.voice(AzureTarget(base_url=CUSTOM, api_version="2026-01-01"), KEY)
+        endpoint = await adapter.get(EP)
+        operation = await adapter.get_operation(OP)
+        old = await client.voice(AzureTarget.for_voice_v3("westus"), KEY).get(EP)
+    assert (endpoint.status, endpoint.kind) == ("Hibernating", "UltraFast")
+    assert operation.status == "Paused"
+    assert old.status == "Archived"
