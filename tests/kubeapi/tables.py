@@ -27,7 +27,7 @@ _BUILTIN_COLUMNS: dict[tuple[str, str], list[PrinterColumn]] = {
         PrinterColumn("Type", "string", ".type"),
         PrinterColumn("Reason", "string", ".reason"),
         PrinterColumn("Object", "string", "@object"),
-        PrinterColumn("Message", "string", ".message"),
+        PrinterColumn("Message", "string", "@message"),
     ],
     ("coordination.k8s.io", "leases"): [
         _NAME,
@@ -101,6 +101,8 @@ def _raw_cell(column: PrinterColumn, obj: dict[str, Any]) -> Any:
     if path == "@object":
         ref = obj.get("involvedObject") or obj.get("regarding") or {}
         return f"{str(ref.get('kind', '')).lower()}/{ref.get('name', '')}"
+    if path == "@message":  # one printer for both Event APIs, as kube-apiserver's internal Event has
+        return obj.get("message") or obj.get("note")
     if path == "@lastseen":
         return (
             obj.get("lastTimestamp")

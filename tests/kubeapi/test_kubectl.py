@@ -199,6 +199,8 @@ def test_get_events_table(kubectl: Kubectl, http: httpx.Client) -> None:
     lines = kubectl("get", "events").stdout.splitlines()
     assert lines[0].split() == ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
     assert lines[1].split() == ["0s", "Normal", "Reconciled", "widget/w", "all", "good"]
+    modern = kubectl("get", "events.events.k8s.io").stdout.splitlines()
+    assert modern[1].split() == ["0s", "Normal", "Reconciled", "widget/w", "all", "good"]  # note, as message
 
 
 def test_explain_reads_the_openapi_v3_schemas(crd: None, kubectl: Kubectl) -> None:
