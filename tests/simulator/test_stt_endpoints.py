@@ -313,6 +313,14 @@ async def test_list_paging_and_filter(h: Harness) -> None:
         "/speechtotext/endpoints", params={"api-version": V, "filter": f"createdDateTime ge {first}"}
     )
     assert sorted(ep_id(e) for e in r.json()["values"]) == sorted(created[2:])
+    busy = "status eq 'NotStarted' or status eq 'Running'"  # the spec's example
+    r = await h.client.get("/speechtotext/endpoints", params={"api-version": V, "filter": busy})
+    assert sorted(ep_id(e) for e in r.json()["values"]) == sorted(created[1:])
+    r = await h.client.get(
+        "/speechtotext/endpoints",
+        params={"api-version": V, "filter": "not (displayName eq 'ep0' or description eq 'x')"},
+    )
+    assert sorted(ep_id(e) for e in r.json()["values"]) == sorted(created[1:])
     r = await h.client.get(
         "/speechtotext/endpoints", params={"api-version": V, "filter": "status eq 'X' or x"}
     )

@@ -24,14 +24,34 @@ def test_filter_clauses() -> None:
     assert compile_filter(None, FIELDS)({})
 
 
+def test_filter_or_not_parentheses_and_quoted_keywords() -> None:
+    either = compile_filter("status eq 'NotStarted' or status eq 'Running'", FIELDS)  # the spec's example
+    assert either({"status": "Running"}) and either({"status": "NotStarted"})
+    assert not either({"status": "Succeeded"})
+    # `and` binds tighter than `or`; `not` tighter than both; parentheses regroup.
+    loose = compile_filter("status eq 'a' or status eq 'b' and displayName eq 'x'", FIELDS)
+    assert loose({"status": "a", "displayName": "y"})
+    grouped = compile_filter("(status eq 'a' or status eq 'b') and displayName eq 'x'", FIELDS)
+    assert not grouped({"status": "a", "displayName": "y"}) and grouped({"status": "b", "displayName": "x"})
+    assert compile_filter("not status eq 'Failed'", FIELDS)({"status": "Running"})
+    assert not compile_filter("NOT status eq 'Failed'", FIELDS)({"status": "Failed"})
+    # Keywords inside a quoted value are part of the value.
+    rock = compile_filter("displayName eq 'rock and roll' or displayName eq '(not)'", FIELDS)
+    assert rock({"displayName": "rock and roll"}) and rock({"displayName": "(not)"})
+
+
 @pytest.mark.parametrize(
     "text",
     [
         "status eq Running",  # unquoted string
         "status gt 'a'",  # ordering on a string
         "locale eq 'en-US'",  # unknown field
-        "status eq 'a' or status eq 'b'",
         "createdDateTime ge yesterday",
+        "status eq 'a' or",  # dangling operator
+        "(status eq 'a'",  # unclosed parenthesis
+        "status eq 'a' status eq 'b'",  # two clauses without and/or
+        "status like 'a'",  # not an operator
+        "status eq 'a' ; drop",  # a character outside the language
     ],
 )
 def test_filter_refuses(text: str) -> None:

@@ -255,6 +255,7 @@ _ENTITY_FILTER_FIELDS = {
     "status": "str",
     "locale": "str",
     "displayName": "str",
+    "description": "str",
     "createdDateTime": "time",
     "lastActionDateTime": "time",
 }
@@ -266,6 +267,7 @@ def _endpoint_fields(ctx: Ctx, ep: SpeechEndpoint) -> dict[str, Any]:
         "status": status,
         "locale": ep.locale,
         "displayName": ep.display_name,
+        "description": ep.description,
         "createdDateTime": ep.created,
         "lastActionDateTime": max(entered, ep.created),
     }
@@ -823,7 +825,7 @@ async def custom_model_get(request: web.Request, ctx: Ctx) -> web.StreamResponse
 
 
 async def projects_list(request: web.Request, ctx: Ctx) -> web.StreamResponse:
-    fields = {"locale": "str", "displayName": "str", "createdDateTime": "time"}
+    fields = {"locale": "str", "displayName": "str", "description": "str", "createdDateTime": "time"}
     if ctx.version == "2025-10-15":
         fields["foundryProjectName"] = "str"
     keep = _filtered(request, fields)
@@ -836,6 +838,7 @@ async def projects_list(request: web.Request, ctx: Ctx) -> web.StreamResponse:
             {
                 "locale": p.locale,
                 "displayName": p.display_name,
+                "description": p.description,
                 "createdDateTime": world.days_from_start(-p.created_days_ago),
                 "foundryProjectName": p.foundry_project_name,
             }
@@ -845,8 +848,7 @@ async def projects_list(request: web.Request, ctx: Ctx) -> web.StreamResponse:
 
 
 def _get_project(ctx: Ctx, request: web.Request) -> SeedProject:
-    project = found(_projects(ctx), request, "project", lower=True)
-    return project
+    return found(_projects(ctx), request, "project", lower=True)
 
 
 async def project_get(request: web.Request, ctx: Ctx) -> web.StreamResponse:
