@@ -30,10 +30,20 @@ from .types import (
     SpeechEndpoints,
     VoiceEndpoints,
 )
+from .voice import VoiceAdapter, VoiceV3Adapter
 
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def _check_version(api: str, version: str, supported: tuple[str, ...]) -> None:
+    """Before any session: an unsupported version is named, with the supported ones."""
+    if version not in supported:
+        raise operator_error(
+            "UnsupportedApiVersion",
+            f"{api} API version {version!r} is not supported (supported: {', '.join(supported)})",
+        )
 
 
 class AzureClient:
@@ -95,24 +105,12 @@ class AzureClient:
     def speech(self, target: AzureTarget, credential: Credential) -> SpeechEndpoints:
         """Speech to text endpoints of one resource. Raises AzureError (FATAL) for an unsupported version,
         a host off the allow-list (HostNotAllowed) or Entra on a regional host (EntraRequiresCustomDomain)."""
-        if target.api_version not in SPEECH_API_VERSIONS:
-            raise operator_error(
-                "UnsupportedApiVersion",
-                f"speech to text API version {target.api_version!r} is not supported "
-                f"(supported: {', '.join(SPEECH_API_VERSIONS)})",
-            )
+        _check_version("speech to text", target.api_version, SPEECH_API_VERSIONS)
         return SpeechAdapter(self.session(target, credential), target.api_version)
 
     def voice(self, target: AzureTarget, credential: Credential) -> VoiceEndpoints:
         """Custom voice endpoints of one resource; `v3.0` supports only get/suspend/resume."""
-        from .voice import VoiceAdapter, VoiceV3Adapter
-
-        if target.api_version not in VOICE_API_VERSIONS:
-            raise operator_error(
-                "UnsupportedApiVersion",
-                f"custom voice API version {target.api_version!r} is not supported "
-                f"(supported: {', '.join(VOICE_API_VERSIONS)})",
-            )
+        _check_version("custom voice", target.api_version, VOICE_API_VERSIONS)
         session = self.session(target, credential)
         if target.api_version == "v3.0":
             return VoiceV3Adapter(session)

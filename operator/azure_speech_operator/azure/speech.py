@@ -16,7 +16,6 @@ from .errors import operator_error
 from .models import SttEndpoint, SttFile, SttModel, SttPage, SttProject
 from .transport import Session
 from .types import (
-    SPEECH_API_VERSIONS,
     AzureError,
     EntityError,
     ErrorClass,
@@ -55,12 +54,7 @@ class SpeechAdapter:
     """`SpeechEndpoints` for one Speech resource at one speech to text API version."""
 
     def __init__(self, session: Session, api_version: str) -> None:
-        if api_version not in SPEECH_API_VERSIONS:
-            raise operator_error(
-                "UnsupportedApiVersion",
-                f"speech to text API version {api_version!r} is not supported "
-                f"(supported: {', '.join(SPEECH_API_VERSIONS)})",
-            )
+        """`api_version` is one of SPEECH_API_VERSIONS (`AzureClient.speech` checks it before any session)."""
         self.api_version = api_version
         self._session = session
         self._legacy = api_version.startswith("v3")
