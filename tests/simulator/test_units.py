@@ -136,3 +136,23 @@ def test_cli_resources_with_their_own_rate_limits() -> None:
         _cli_config("--keys", "k", "--resource", "b=kb@lots")
     with pytest.raises(ValueError, match="--resource must look like NAME=KEY1,KEY2"):
         _cli_config("--keys", "k", "--resource", "b=@5/1")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--time-scale", "0"], "--time-scale: Input should be greater than 0 (got 0.0)"),
+        (["--fault-rate", "2"], "--fault-rate: Input should be less than or equal to 1"),
+        (["--deploy-failure-rate", "-1"], "--deploy-failure-rate: "),
+        (["--quota", "-1"], "--quota: "),
+        (["--voice-resume-seconds", "-3"], "--voice-resume-seconds: "),
+        (["--keys", "k", "--resource", "a=k"], "--keys/--resource: a key can belong to one resource only"),
+        (["--resource", "a=k"], "--keys/--resource: with several resources every resource needs keys"),
+        (["--keys", "z", "--resource", "a%=k"], "--resource: resource name 'a%' must be"),
+    ],
+)
+def test_cli_errors_name_the_flag(argv: list[str], message: str) -> None:
+    with pytest.raises(ValueError) as info:
+        _cli_config(*argv)
+    assert str(info.value).startswith(message), str(info.value)
+    assert "pydantic" not in str(info.value)

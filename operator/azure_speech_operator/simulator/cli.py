@@ -102,7 +102,47 @@ def _split(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
+# Config fields whose flag is not simply the field name with dashes.
+_FLAGS = {
+    "deploy_failure_probability": "--deploy-failure-rate",
+    "deployment_quota": "--quota",
+    "voice_endpoint_quota": "--voice-quota",
+    "resources": "--keys/--resource",
+    "name": "--resource",
+    "keys": "--keys/--resource",
+}
+
+
+def _flag(loc: tuple[int | str, ...]) -> str:
+    fields = [str(part) for part in loc if isinstance(part, str)]
+    if not fields:
+        return "--keys/--resource"
+    from .config import Durations
+
+    name = fields[-1]
+    if name in Durations.model_fields:
+        return f"--{name.replace('_', '-')}-seconds"
+    return _FLAGS.get(name, f"--{name.replace('_', '-')}")
+
+
 def build_config(args: argparse.Namespace) -> SimulatorConfig:
+    """The configuration the flags describe; a ValueError naming the flag when one is out of range."""
+    from pydantic import ValidationError
+
+    try:
+        return _build_config(args)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            message = str(error["msg"]).removeprefix("Value error, ")
+            value = error["input"]
+            shown = isinstance(value, dict | list | tuple) or repr(value) in message
+            got = "" if shown else f" (got {value!r})"
+            problems.append(f"{_flag(error['loc'])}: {message}{got}")
+        raise ValueError("; ".join(problems)) from None
+
+
+def _build_config(args: argparse.Namespace) -> SimulatorConfig:
     from .config import FAULT_KINDS, Durations, RateLimit, ResourceConfig, SimulatorConfig
 
     resources = [
