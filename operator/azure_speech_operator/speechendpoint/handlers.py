@@ -37,6 +37,8 @@ MIN_DRIFT_INTERVAL = timedelta(seconds=10)
 DRIFT_JITTER = 0.1  # each interval is stretched or shrunk by up to 10 %
 CANCELLATION_TIMEOUT = 20.0  # a stopping daemon mid-pass is cancelled after this (a crash is safe: see logic)
 LOOP_COME_BACK = 60.0  # come-backs at least this far away go through the drift loop (see _come_back)
+# How late kopf may run a handler's planned come-back before the drift loop stops leaving the polling to it.
+HANDLER_LATENESS = timedelta(seconds=30)
 
 
 def _lock(memo: Any) -> asyncio.Lock:
@@ -234,14 +236,25 @@ def _come_back(ctx: OperatorContext, memo: Any, outcome: Outcome | None) -> None
     e.g. missing credentials) are handed to the drift loop and the handler completes, so that the next
     change (a labelled Secret, `reconcile-requested-at`, a spec fix) runs a pass at once instead of waiting
     behind kopf's retry delay."""
+    memo.speech_handler_due = None
     if outcome is None or outcome.retry is None:
         return
     delay = outcome.retry.delay
     if delay >= LOOP_COME_BACK or is_true(outcome.status.get("conditions"), STALLED):
         memo.speech_drift_due = ctx.now() + timedelta(seconds=delay)
         return
+    memo.speech_handler_due = ctx.now() + timedelta(seconds=delay)
     # kopf logs this at error level; the text says it is the planned come-back, not a failure.
     raise kopf.TemporaryError(f"next pass in {delay:.0f}s ({outcome.retry.why})", delay=delay)
+
+
+def handler_polls(memo: Any, now: datetime) -> bool:
+    """Whether a kopf handler will come back soon on its own (a deployment being polled): the drift loop
+    then leaves the polling to it, so that one deployment is not polled twice (a drift check that falls
+    into a deployment would otherwise keep polling beside the handler). A come-back kopf never ran (the
+    handler was lost) stops counting after HANDLER_LATENESS."""
+    due: datetime | None = getattr(memo, "speech_handler_due", None)
+    return due is not None and now <= due + HANDLER_LATENESS
 
 
 @kopf.on.resume(GROUP, VERSION, PLURAL, id="reconcile-resume")
@@ -320,6 +333,8 @@ async def drift(
             await stopped.wait(min((due - now).total_seconds(), DRIFT_TICK))
             continue
         memo.speech_drift_due = now + interval * ctx.rng.uniform(1 - DRIFT_JITTER, 1 + DRIFT_JITTER)
+        if handler_polls(memo, now):
+            continue
         try:
             outcome = await run_reconcile(
                 ctx, memo, str(namespace), name, Trigger.DRIFT, attempt, logger, body
