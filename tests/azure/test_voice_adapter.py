@@ -158,7 +158,8 @@ async def test_v3_get_suspend_resume() -> None:
         await adapter.resume(EP, "ignored-op")
     assert got.model_id == "m-1" and got.project_id == "p-1" and got.display_name == "Jessica"
     assert requests[1].url.path == f"/api/texttospeech/v3.0/endpoints/{EP}/suspend"
-    assert requests[1].headers["content-length"] == "0"
+    assert requests[1].headers["content-length"] == "0" and requests[1].content == b""
+    assert requests[1].headers["content-type"] == "application/json"
     assert requests[3].url.path.endswith("/resume")
     assert operation is None and endpoint.retry_after == 30.0
     assert requests[0].url.host == "westus.customvoice.api.speech.microsoft.com"

@@ -250,7 +250,11 @@ class VoiceV3Adapter:
         op = f"TextToSpeechV3.Endpoints_{action.capitalize()}"
         url = f"{self._endpoint_url(endpoint_id)}/{action}"
         reply = await self._session.request(
-            op, "POST", url, headers={"Content-Length": "0"}, expect=(202, 200)
+            op,
+            "POST",
+            url,
+            headers={"Content-Length": "0", "Content-Type": "application/json"},  # as the v3.0 docs send it
+            expect=(202, 200),
         )
         if reply.body.strip():
             try:
