@@ -99,8 +99,3 @@ class SlidingWindowLimiter:
     @property
     def paused_for(self) -> float:
         return max(0.0, self._paused_until - self.clock())
-
-    def in_window(self) -> int:
-        """Requests in flight or answered within the last window."""
-        self._expire(self.clock())
-        return self._in_flight + len(self._done)

@@ -10,10 +10,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
@@ -491,11 +490,3 @@ class Session:
 
 class _TooLarge(Exception):
     pass
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def monotonic() -> float:
-    return time.monotonic()
