@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
 from typing import Any
 
@@ -352,3 +354,26 @@ async def test_rate_limit_stays_in_real_seconds_whatever_the_time_scale(make_har
         assert r.status_code == 429 and r.headers["Retry-After"] == "10"
         now[0] += 10
         assert (await h.client.get("/speechtotext/endpoints", params=P)).status_code == 200
+
+
+async def test_state_file_written_once_after_a_burst_of_writes(
+    make_harness: HarnessFactory, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = tmp_path / "state.json"
+    async with make_harness(sim_config(state_file=state)) as h:
+        world = h.sim.world
+        saves: list[int] = []
+        saved = asyncio.Event()
+        real_save = world.save
+
+        def counting_save(path: Any) -> None:
+            saves.append(len(world.resources["default"].speech_endpoints))
+            real_save(path)
+            saved.set()
+
+        monkeypatch.setattr(world, "save", counting_save)
+        for _ in range(10):
+            assert (await h.client.post("/speechtotext/endpoints", params=P, json=CREATE)).status_code == 201
+        await asyncio.wait_for(saved.wait(), 10)
+        assert saves == [10]  # one write for the burst, with everything in it
+        assert len(json.loads(state.read_text())["resources"]["default"]["speech_endpoints"]) == 10

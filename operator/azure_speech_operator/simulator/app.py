@@ -37,6 +37,7 @@ from .traffic import Fault, FaultPlan, RateLimiter, RequestLog, retry_after_head
 log = logging.getLogger("azure_speech_operator.simulator")
 
 FAULT_HEADER = "x-simulator-fault"
+SAVE_DELAY = 0.5  # seconds between a change and the state file write; shutdown writes at once
 _BAD_GATEWAY = (
     "<html><head><title>502 Bad Gateway</title></head>"
     "<body><center><h1>502 Bad Gateway</h1></center></body></html>"
@@ -53,15 +54,25 @@ class Simulator:
     requests: RequestLog
     clock: Clock
     sim_clock: SimClock | None = None
+    _pending_save: asyncio.TimerHandle | None = None
 
     @property
     def config(self) -> SimulatorConfig:
         return self.world.config
 
     def save_state(self) -> None:
+        if self._pending_save is not None:
+            self._pending_save.cancel()
+            self._pending_save = None
         path = self.config.state_file
         if path is not None:
             self.world.save(path)
+
+    def save_state_soon(self) -> None:
+        """Save within SAVE_DELAY seconds: writing the whole state after every request would make each
+        write cost as much as all state, and a burst of writes needs one save, not one each."""
+        if self.config.state_file is not None and self._pending_save is None:
+            self._pending_save = asyncio.get_running_loop().call_later(SAVE_DELAY, self.save_state)
 
 
 SIM: web.AppKey[Simulator] = web.AppKey("simulator", Simulator)
@@ -185,8 +196,8 @@ async def _middleware(
             response = await handler(request)
         except ApiError as err:
             response = error_response(family, version, err)
-        if request.method != "GET" and sim.config.state_file is not None:
-            sim.save_state()
+        if request.method != "GET":
+            sim.save_state_soon()
         if fault is not None and fault.phase == "after":
             # The request took effect (or failed on its own); the answer is replaced all the same.
             late = await _apply_fault(request, fault, response)
