@@ -11,7 +11,8 @@ import hashlib
 import json
 import re
 import uuid
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -23,6 +24,7 @@ from .state import Action, EntityError, VoiceEndpoint, VoiceOperation, iso, retr
 RESOURCE_ID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,62}[a-zA-Z0-9]$")
 KINDS = ("HighPerformance", "FastResume")
 DEFAULT_PAGE = 100
+_Item = TypeVar("_Item")
 
 
 def _vmodels(ctx: Ctx) -> dict[str, SeedVoiceModel]:
@@ -303,10 +305,17 @@ async def endpoints_delete(request: web.Request, ctx: Ctx) -> web.StreamResponse
     return web.Response(status=204)
 
 
-def _paged(request: web.Request, ctx: Ctx, path: str, items: list[dict[str, Any]]) -> dict[str, Any]:
+def _paged(
+    request: web.Request,
+    ctx: Ctx,
+    path: str,
+    items: Sequence[_Item],
+    render: Callable[[_Item], dict[str, Any]],
+) -> dict[str, Any]:
+    """One page of `items` (only that page is rendered), with `nextLink` unless it is the last."""
     skip = query_int(request, "skip", 0, "voice")
     size = query_int(request, "maxpagesize", DEFAULT_PAGE, "voice", minimum=1)
-    body: dict[str, Any] = {"value": items[skip : skip + size]}
+    body: dict[str, Any] = {"value": [render(item) for item in items[skip : skip + size]]}
     if skip + size < len(items):
         query: dict[str, str | int] = {"skip": skip + size, "maxpagesize": size}
         if request.query.get("filter"):
@@ -327,8 +336,8 @@ async def endpoints_list(request: web.Request, ctx: Ctx) -> web.StreamResponse:
         request, {"projectId": "str", "modelId": "str", "status": "str", "createdDateTime": "time"}
     )
     endpoints = sorted(ctx.resource.voice_endpoints.values(), key=lambda e: (-e.created, e.id))
-    items = [
-        render(e, ctx.now)
+    selected = [
+        e
         for e in endpoints
         if keep(
             {
@@ -339,7 +348,7 @@ async def endpoints_list(request: web.Request, ctx: Ctx) -> web.StreamResponse:
             }
         )
     ]
-    return json_response(_paged(request, ctx, "/endpoints", items))
+    return json_response(_paged(request, ctx, "/endpoints", selected, lambda e: render(e, ctx.now)))
 
 
 async def operations_get(request: web.Request, ctx: Ctx) -> web.StreamResponse:
@@ -417,7 +426,7 @@ async def models_list(request: web.Request, ctx: Ctx) -> web.StreamResponse:
             }
         )
     ]
-    return json_response(_paged(request, ctx, "/models", [_model_body(ctx, m) for m in models]))
+    return json_response(_paged(request, ctx, "/models", models, lambda m: _model_body(ctx, m)))
 
 
 async def projects_get(request: web.Request, ctx: Ctx) -> web.StreamResponse:
@@ -439,7 +448,7 @@ async def projects_list(request: web.Request, ctx: Ctx) -> web.StreamResponse:
             }
         )
     ]
-    return json_response(_paged(request, ctx, "/projects", [_project_body(ctx, p) for p in projects]))
+    return json_response(_paged(request, ctx, "/projects", projects, lambda p: _project_body(ctx, p)))
 
 
 async def base_models_list(request: web.Request, ctx: Ctx) -> web.StreamResponse:
