@@ -193,7 +193,7 @@ def _wait_gone(pid: int, timeout: float = 20.0) -> None:
 
 def run(keep: bool, state: Path, timeout: float, examples: Path = REPO / "examples") -> int:
     if shutil.which("kubectl") is None:
-        say("kubectl is not on PATH: `make install` installs Debian's kubernetes-client")
+        say("kubectl is not on PATH: `make install` installs kubectl 1.32 into .venv/bin")
         return 1
     stop_kept(state)
     if state.exists():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -68,3 +70,35 @@ def test_demo_runs_to_its_end(tmp_path: Path) -> None:
         if "kind: SpeechEndpoint" in path.read_text():
             assert ": Ready after" in out
     assert not list((tmp_path / "state").glob("pids.json"))
+
+
+def test_kept_demo_serves_kubectl_until_stopped(tmp_path: Path) -> None:
+    """`make demo KEEP=1` then `make demo-stop` (with no examples, so it does not wait for deployments)."""
+    state = tmp_path / "state"
+    (tmp_path / "none").mkdir()
+    demo = [sys.executable, "-m", "tests.demo", "--state-dir", str(state)]
+    kept = subprocess.run(
+        [*demo, "--keep", "--examples", str(tmp_path / "none")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert kept.returncode == 0, kept.stdout[-4000:] + kept.stderr[-2000:]
+    assert f"export KUBECONFIG={state / 'kubeconfig'}" in kept.stdout and "make demo-stop" in kept.stdout
+    pids = json.loads((state / "pids.json").read_text())
+    assert sorted(pids) == ["kubeapi", "operator", "simulator"]
+    env = dict(os.environ, KUBECONFIG=str(state / "kubeconfig"), KUBECACHEDIR=str(tmp_path / "cache"))
+    listed = subprocess.run(["kubectl", "get", "crd", "-o", "name"], env=env, capture_output=True, text=True)
+    assert "speechendpoints.speech.azure-operator.io" in listed.stdout, listed.stderr
+    stopped = subprocess.run([*demo, "--stop"], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+    assert not (state / "pids.json").exists()
+    assert not [pid for pid in pids.values() if _alive(pid)]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return "(zombie)" not in Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
