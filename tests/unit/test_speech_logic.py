@@ -811,3 +811,14 @@ def test_the_logic_imports_neither_kopf_nor_kubernetes() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+async def test_a_step_is_reported_only_when_taken() -> None:
+    # The handlers log Azure writes from these reports: no "deleting endpoint" line without credentials.
+    world = await ready_world()
+    world.deletion_timestamp = world.now
+    world.credentials_error = OperatorError("CredentialsNotFound", "no Secret", ErrorClass.BLOCKED)
+    world.steps.clear()
+    await world.run(Trigger.DELETE)
+    assert not any(isinstance(step, logic.DeleteEndpoint) for step in world.steps)
+    assert world.azure.endpoints

@@ -57,17 +57,12 @@ async def run_pass(
         step = logic.plan(resource, observed, pass_)
         if isinstance(step, Outcome):
             return step, observed
-        if on_step is not None:
-            on_step(step)
         # The mark precedes a create: connect first, so missing credentials never leave a stray mark
         # (which would cost a lookup of every endpoint on the next pass).
         needs_azure = not isinstance(step, logic.RecordEndpointId | logic.Export | logic.Unexport)
         if isinstance(step, logic.MarkCreatePending) and client is not None:
             needs_azure = False
-        if not needs_azure:
-            observed = await _resource_step(step, observed, writer)
-            continue
-        if client is None:
+        if needs_azure and client is None:
             try:
                 client = await connect()
             except CredentialsUnavailable as exc:
@@ -76,9 +71,13 @@ async def run_pass(
             except OperatorError as exc:
                 observed = replace(observed, error=exc, failed_step=type(step).__name__)
                 continue
-        if isinstance(step, logic.MarkCreatePending):
+        # Told only now, when the step is really taken (a log line must not claim a write never sent).
+        if on_step is not None:
+            on_step(step)
+        if not needs_azure or isinstance(step, logic.MarkCreatePending):
             observed = await _resource_step(step, observed, writer)
             continue
+        assert client is not None
         observed = await _azure_step(step, observed, client)
     raise RuntimeError(f"reconcile pass of {resource.namespace}/{resource.name} did not settle")
 
