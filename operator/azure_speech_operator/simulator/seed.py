@@ -20,6 +20,12 @@ SpeechStatus = Literal["NotStarted", "Running", "Succeeded", "Failed"]
 _RESOURCE_ID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,62}[a-zA-Z0-9]$")
 
 
+def _resource_id(value: str) -> str:
+    if not _RESOURCE_ID.match(value):
+        raise ValueError(f"voice id {value!r} must match {_RESOURCE_ID.pattern}")
+    return value
+
+
 def _uuid(value: str) -> str:
     try:
         return str(uuid.UUID(value))
@@ -100,12 +106,7 @@ class SeedVoiceProject(_Seed):
     locale: str = "en-US"
     created_days_ago: float = 90
 
-    @field_validator("id")
-    @classmethod
-    def _rid(cls, value: str) -> str:
-        if not _RESOURCE_ID.match(value):
-            raise ValueError(f"voice project id {value!r} must match {_RESOURCE_ID.pattern}")
-        return value
+    _id = field_validator("id")(_resource_id)
 
 
 class SeedVoiceModel(_Seed):
@@ -123,12 +124,7 @@ class SeedVoiceModel(_Seed):
     preset_styles: list[str] = Field(default_factory=list)
     style_training_set_ids: dict[str, str] = Field(default_factory=dict)
 
-    @field_validator("id", "project_id")
-    @classmethod
-    def _rid(cls, value: str) -> str:
-        if not _RESOURCE_ID.match(value):
-            raise ValueError(f"voice id {value!r} must match {_RESOURCE_ID.pattern}")
-        return value
+    _id = field_validator("id", "project_id")(_resource_id)
 
 
 class SeedVoiceBaseModel(_Seed):
