@@ -34,6 +34,11 @@ class Proc:
         return self.proc.returncode
 
 
+def run_cli(*args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "azure_speech_operator", "simulate-azure", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=20, check=check)
+
+
 def start(*args: str) -> Proc:
     cmd = [
         sys.executable,
@@ -153,12 +158,7 @@ def test_state_file_survives_restart(tmp_path: Path) -> None:
 
 
 def test_print_seed_and_seed_file(tmp_path: Path) -> None:
-    out = subprocess.run(
-        [sys.executable, "-m", "azure_speech_operator", "simulate-azure", "--print-seed"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    out = run_cli("--print-seed", check=True)
     seed = json.loads(out.stdout)
     assert ids.BASE_EN_US_EXPIRING in {m["id"] for m in seed["baseModels"]}
     custom = tmp_path / "seed.yaml"
@@ -169,52 +169,20 @@ def test_print_seed_and_seed_file(tmp_path: Path) -> None:
         "    displayName: fr base\n"
         "    transcriptionInDays: 5\n"
     )
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "azure_speech_operator",
-            "simulate-azure",
-            "--print-seed",
-            "--seed-file",
-            str(custom),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    out = run_cli("--print-seed", "--seed-file", str(custom), check=True)
     seed = json.loads(out.stdout)
     assert [m["locale"] for m in seed["baseModels"]] == ["fr-FR"]
     assert seed["customModels"]  # lists the file leaves out keep the built-in data
     bad = tmp_path / "bad.yaml"
     bad.write_text("baseModels:\n  - id: not-a-uuid\n    locale: x\n    displayName: y\n")
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "azure_speech_operator",
-            "simulate-azure",
-            "--print-seed",
-            "--seed-file",
-            str(bad),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    out = run_cli("--print-seed", "--seed-file", str(bad))
     assert out.returncode == 2
     assert "not a UUID" in out.stderr and "bad.yaml" in out.stderr
 
 
 def test_bad_flags_exit_2() -> None:
-    env = dict(os.environ)
     for args in (["--rate-limit", "lots"], ["--resource", "noequals"], ["--fault-kinds", "boom"]):
-        out = subprocess.run(
-            [sys.executable, "-m", "azure_speech_operator", "simulate-azure", "--port", "0", *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=20,
-        )
+        out = run_cli("--port", "0", *args)
         assert out.returncode == 2, (args, out.stderr)
         assert "simulate-azure:" in out.stderr
 
@@ -222,32 +190,13 @@ def test_bad_flags_exit_2() -> None:
 def test_unreadable_state_file_and_busy_port_exit_2(tmp_path: Path) -> None:
     state = tmp_path / "state.json"
     state.write_text("{not json")
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "azure_speech_operator",
-            "simulate-azure",
-            "--port",
-            "0",
-            "--state-file",
-            str(state),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=20,
-    )
+    out = run_cli("--port", "0", "--state-file", str(state))
     assert out.returncode == 2
     assert "not a readable simulator state file" in out.stderr and "Traceback" not in out.stderr
     running = start()
     try:
         port = running.url.rsplit(":", 1)[1]
-        out = subprocess.run(
-            [sys.executable, "-m", "azure_speech_operator", "simulate-azure", "--port", port],
-            capture_output=True,
-            text=True,
-            timeout=20,
-        )
+        out = run_cli("--port", port)
         assert out.returncode == 2 and "simulate-azure:" in out.stderr
     finally:
         running.stop()
