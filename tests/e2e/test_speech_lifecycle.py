@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,6 +15,7 @@ import yaml
 from azure_speech_operator.simulator.seed import (
     BASE_DE_DE_CURRENT,
     BASE_EN_US_CURRENT,
+    BASE_EN_US_EXPIRED,
     BASE_EN_US_EXPIRING,
     CUSTOM_EN_US_DEPLOYABLE,
     PROJECT_EN_US,
@@ -506,3 +508,45 @@ def test_reconcile_requested_at_replaces_a_failed_endpoint(
     assert operation_count(simulator, "Endpoints_Create") == creates + 1
     reasons = event_reasons(kube, namespace, "failing")
     assert "ReplacingFailedEndpoint" in reasons and "EndpointRecreated" not in reasons
+
+
+EXPIRED_ENDPOINT = "e0e0e0e0-0000-4000-8000-000000000001"
+
+
+def test_an_endpoint_serving_an_expired_model_is_ready_and_reports_model_expired(
+    kube: Kube, operator: Operator, namespace: str, tmp_path: Path
+) -> None:
+    """Azure refuses to deploy an expired model, so the endpoint exists before: a second simulator seeded with
+    one (the operator's clock is real, the seed's dates are relative to the simulator's start)."""
+    seed = {
+        "speechEndpoints": [
+            {
+                "id": EXPIRED_ENDPOINT,
+                "displayName": "legacy",
+                "locale": "en-US",
+                "model": BASE_EN_US_EXPIRED,
+                "createdDaysAgo": 400,
+            }
+        ]
+    }
+    seed_file = tmp_path / "seed.yaml"
+    seed_file.write_text(yaml.safe_dump(seed))
+    legacy = Simulator(tmp_path, keys=("legacy-key",), extra_args=["--seed-file", str(seed_file)]).start()
+    try:
+        kube.apply(legacy.credentials_secret(namespace), namespace)
+        body = manifest(
+            legacy, "legacy", endpointId=EXPIRED_ENDPOINT, model={"baseModelId": BASE_EN_US_EXPIRED}
+        )
+        kube.apply(body, namespace)
+        obj = kube.wait_condition(KIND, "legacy", namespace, "ModelExpired", timeout=120)
+        assert kube.condition(obj, "Ready")["status"] == "True"  # type: ignore[index]
+        assert kube.condition(obj, "Available")["status"] == "True"  # type: ignore[index]
+        assert kube.condition(obj, "ModelExpiring")["status"] == "False"  # type: ignore[index]
+        assert "change spec.model" in kube.condition(obj, "ModelExpired")["message"]  # type: ignore[index]
+        assert obj["status"]["model"]["id"] == BASE_EN_US_EXPIRED
+        warnings = [e for e in kube.events(namespace, involved_name="legacy") if e.get("type") == "Warning"]
+        assert "ModelExpired" in [e.get("reason") for e in warnings]
+        assert operation_count(legacy, "Endpoints_Update") == 0  # adopting wrote nothing, not even the name
+        kube.delete(KIND, "legacy", namespace, timeout=60)
+    finally:
+        legacy.stop()
