@@ -312,6 +312,48 @@ async def test_download_refuses_a_host_off_both_lists(tmp_path: Path) -> None:
     assert "sig=abc" not in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        (
+            httpx.ReadError("reset while reading https://a.blob.core.windows.net/x?sig=SECRETSIG"),
+            "ConnectionFailed",
+        ),
+        (httpx.ReadTimeout("slow"), "Timeout"),
+        (httpx.Response(403, text="<Error>sig=SECRETSIG</Error>"), "Forbidden"),
+        (
+            httpx.Response(302, headers={"Location": "https://elsewhere.example/?sig=SECRETSIG"}),
+            "UnexpectedRedirect",
+        ),
+    ],
+)
+async def test_a_failed_download_names_no_sas_url(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, answer: object, reason: str
+) -> None:
+    from azure_speech_operator.azure.types import LogFile
+    from pydantic import SecretStr
+
+    caplog.set_level(logging.DEBUG)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if isinstance(answer, Exception):
+            raise answer
+        assert isinstance(answer, httpx.Response)
+        return answer
+
+    sas = "https://a.blob.core.windows.net/logs/x.wav?sv=2023&sig=SECRETSIG"
+    file = LogFile(id="x", name="x.wav", content_url=SecretStr(sas))
+    async with mock_client(handler) as client:
+        adapter = client.speech(AzureTarget.for_region("westus", "v3.2"), KEY)
+        with pytest.raises(AzureError) as info:
+            await adapter.download_log(file, tmp_path / "x.wav")
+    assert info.value.reason == reason
+    assert info.value.__context__ is None and info.value.__cause__ is None
+    assert not (tmp_path / "x.wav").exists() and not (tmp_path / "x.wav.part").exists()
+    for text in (str(info.value), repr(info.value), info.value.message, caplog.text):
+        assert "SECRETSIG" not in text
+
+
 @pytest.mark.parametrize("version", ["2024-11-15", "2025-10-15"])
 async def test_logs_need_v3(version: str) -> None:
     async with mock_client(lambda r: httpx.Response(500)) as client:
@@ -365,7 +407,7 @@ async def test_transport_failures_are_transient(exc: Exception, unknown: bool, r
     assert info.value.error_class is ErrorClass.TRANSIENT
     assert info.value.outcome_unknown is unknown
     assert info.value.reason == reason
-    assert info.value.__cause__ is None and info.value.__suppress_context__
+    assert info.value.__cause__ is None and info.value.__context__ is None  # the httpx error is not kept
 
 
 async def test_unsupported_version_is_named() -> None:

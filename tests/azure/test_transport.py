@@ -141,6 +141,7 @@ async def test_a_failing_token_provider_is_blocked_and_names_no_secret() -> None
             await adapter.get(ENDPOINT_ID)
     assert info.value.reason == "TokenUnavailable" and info.value.error_class is ErrorClass.BLOCKED
     assert CANARY not in "".join(traceback.format_exception(info.value))
+    assert info.value.__context__ is None and info.value.__cause__ is None
 
 
 async def test_a_429_pauses_the_shared_limiter_for_its_retry_after() -> None:
@@ -283,6 +284,8 @@ async def test_the_canary_key_never_leaks(answer: object, caplog: pytest.LogCapt
         ]
     for text in texts:
         assert CANARY not in text
+    # Not even reachable through the chain: the httpx exception's request holds the key header.
+    assert info.value.__context__ is None and info.value.__cause__ is None
 
 
 @pytest.mark.parametrize(("method", "unknown"), [("create", True), ("get", False)])

@@ -71,13 +71,15 @@ class CachingTokens:
             cached = self._cache.get(scope)
             if cached and cached[1] - REFRESH_MARGIN_S > self._clock():
                 return cached[0]
+            failure: str | None = None
             try:
                 value, expires_on = await self._provider.get_token(scope)
-            except Exception as exc:  # azure-identity raises many types; their text names no secret
+            except Exception as exc:  # azure-identity raises many types; their text may hold anything
+                failure = type(exc).__name__
+            if failure is not None:  # raised outside the except: the provider's exception is not chained
                 raise operator_error(
-                    "TokenUnavailable",
-                    f"no Microsoft Entra token for scope {scope}: {type(exc).__name__}",
-                ) from None
+                    "TokenUnavailable", f"no Microsoft Entra token for scope {scope}: {failure}"
+                )
             secret = SecretStr(value)
             self._cache[scope] = (secret, expires_on)
             return secret

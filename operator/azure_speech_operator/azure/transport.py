@@ -299,13 +299,7 @@ class Session:
         ):
             self.transport.tokens.forget(self.credential.scope)
         if 300 <= reply.status < 400:
-            raise AzureError(
-                status=reply.status,
-                code="UnexpectedRedirect",
-                message=f"Azure answered {operation} with a redirect, which the operator never follows",
-                error_class=ErrorClass.FATAL,
-                operation=operation,
-            )
+            raise _redirect_error(reply.status, operation)
         error = error_from_response(
             reply.status,
             reply.headers,
@@ -319,25 +313,32 @@ class Session:
         raise error
 
     async def _send(self, operation: str, request: httpx.Request) -> Reply:
+        # Failures are raised after the `except` blocks, not inside them: the httpx exception (its request
+        # holds the key header) must not even be the error's __context__.
+        failure: AzureError | None = None
         try:
             response = await self.transport.http.send(request, stream=True)
         except httpx.TransportError as exc:
-            raise self._wire_error(operation, request.method, exc, reading=False) from None
+            failure = self._wire_error(operation, request.method, exc, reading=False)
+        if failure is not None:
+            raise failure
         try:
             body = await self._read_limited(response, self.settings.max_response_bytes)
         except _TooLarge:
-            raise AzureError(
+            failure = AzureError(
                 status=response.status_code,
                 code="ResponseTooLarge",
                 message=f"Azure's answer to {operation} exceeded {self.settings.max_response_bytes} bytes",
                 error_class=ErrorClass.BLOCKED,
                 operation=operation,
                 outcome_unknown=request.method not in ("GET", "HEAD"),
-            ) from None
+            )
         except httpx.TransportError as exc:
-            raise self._wire_error(operation, request.method, exc, reading=True) from None
+            failure = self._wire_error(operation, request.method, exc, reading=True)
         finally:
             await response.aclose()
+        if failure is not None:
+            raise failure
         retry_after = retry_after_from_headers(response.headers, self.transport.wall_clock)
         return Reply(response.status_code, response.headers, body, retry_after)
 
@@ -386,17 +387,17 @@ class Session:
         writes (the create may have happened)."""
         try:
             return model.model_validate_json(reply.body)
-        except ValidationError as exc:
+        except ValidationError as exc:  # its text quotes the body, which may echo a secret: not chained
             fields = sorted({".".join(str(p) for p in e["loc"]) or "body" for e in exc.errors()})[:5]
-            raise AzureError(
-                status=reply.status,
-                code="InvalidResponse",
-                message=f"Azure's answer to {operation} could not be read (fields: {', '.join(fields)})",
-                error_class=ErrorClass.TRANSIENT,
-                operation=operation,
-                outcome_unknown=written,
-                retry_after=reply.retry_after,
-            ) from None
+        raise AzureError(
+            status=reply.status,
+            code="InvalidResponse",
+            message=f"Azure's answer to {operation} could not be read (fields: {', '.join(fields)})",
+            error_class=ErrorClass.TRANSIENT,
+            operation=operation,
+            outcome_unknown=written,
+            retry_after=reply.retry_after,
+        )
 
     async def delete(self, operation: str, url: str, params: Mapping[str, str]) -> bool:
         """True when deleted, False when it was already gone (404)."""
@@ -446,9 +447,12 @@ class Session:
         started = self.transport.clock()
         status: int | str = "connection-error"
         tmp = dest.with_name(dest.name + ".part")
+        failure: AzureError | None = None
         try:
             async with self.transport.http.stream("GET", url) as response:
                 status = response.status_code
+                if 300 <= response.status_code < 400:
+                    raise _redirect_error(response.status_code, operation)
                 if response.status_code != 200:
                     body = await self._read_limited(response, 64 * 1024)
                     raise error_from_response(
@@ -472,21 +476,33 @@ class Session:
                 finally:
                     await asyncio.to_thread(handle.close)
             await asyncio.to_thread(tmp.replace, dest)
-            return size
-        except httpx.TransportError as exc:
+        except httpx.TransportError as exc:  # raised below: the exception's request holds the SAS URL
             status = "timeout" if isinstance(exc, httpx.TimeoutException) else "connection-error"
-            raise AzureError(
+            failure = AzureError(
                 status=None,
                 code="Timeout" if status == "timeout" else "ConnectionFailed",
                 message=f"downloading log file {name} failed ({type(exc).__name__})",
                 error_class=ErrorClass.TRANSIENT,
                 operation=operation,
-            ) from None
+            )
         finally:
             self.transport.observe(operation, "GET", origin.host, status, self.transport.clock() - started)
             if tmp.exists():
                 await asyncio.to_thread(tmp.unlink, True)
+        if failure is not None:
+            raise failure
+        return size
 
 
 class _TooLarge(Exception):
     pass
+
+
+def _redirect_error(status: int, operation: str) -> AzureError:
+    return AzureError(
+        status=status,
+        code="UnexpectedRedirect",
+        message=f"Azure answered {operation} with a redirect, which the operator never follows",
+        error_class=ErrorClass.FATAL,
+        operation=operation,
+    )
