@@ -36,6 +36,18 @@ class FakeClock:
 Handler = Callable[[httpx.Request], httpx.Response]
 
 
+def always(answer: object) -> Handler:
+    """A handler giving the same answer to every request: a response, or an exception raised."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if isinstance(answer, Exception):
+            raise answer
+        assert isinstance(answer, httpx.Response)
+        return answer
+
+    return handler
+
+
 def mock_client(handler: Handler, settings: ClientSettings | None = None, **kwargs: Any) -> AzureClient:
     return AzureClient(settings, transport=httpx.MockTransport(handler), **kwargs)
 

@@ -21,7 +21,7 @@ from azure_speech_operator.azure.types import ModelRef, SpeechEndpointCreate, Sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from .helpers import CANARY, example, json_response, mock_client
+from .helpers import CANARY, always, example, json_response, mock_client
 
 KEY = ApiKey(key=CANARY)
 CUSTOM = "https://my-speech.cognitiveservices.azure.com"
@@ -335,11 +335,7 @@ async def test_a_failed_download_names_no_sas_url(
 
     caplog.set_level(logging.DEBUG)
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        if isinstance(answer, Exception):
-            raise answer
-        assert isinstance(answer, httpx.Response)
-        return answer
+    handler = always(answer)
 
     sas = "https://a.blob.core.windows.net/logs/x.wav?sv=2023&sig=SECRETSIG"
     file = LogFile(id="x", name="x.wav", content_url=SecretStr(sas))

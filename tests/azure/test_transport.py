@@ -21,7 +21,7 @@ from azure_speech_operator.azure import (
 )
 from azure_speech_operator.azure.types import ModelRef, SpeechEndpointCreate
 
-from .helpers import CANARY, FakeClock, example, json_response, mock_client
+from .helpers import CANARY, FakeClock, always, example, json_response, mock_client
 
 KEY = ApiKey(key=CANARY)
 ENDPOINT_ID = "afa0669c-a01e-4693-ae3a-93baf40f26d6"
@@ -260,11 +260,7 @@ async def test_a_broken_observer_never_breaks_a_request(caplog: pytest.LogCaptur
 async def test_the_canary_key_never_leaks(answer: object, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        if isinstance(answer, Exception):
-            raise answer
-        assert isinstance(answer, httpx.Response)
-        return answer
+    handler = always(answer)
 
     create = SpeechEndpointCreate(display_name="d", locale="en-US", model=ModelRef(id="m", kind="base"))
     async with mock_client(handler) as client:
