@@ -321,3 +321,8 @@ def test_every_status_name_is_a_condition_reason() -> None:
         assert CONDITION_REASON.match(name) and status_code_name(status) == name
     for status in range(100, 1000):
         assert CONDITION_REASON.match(status_code_name(status)), status
+
+
+def test_every_code_in_the_table_is_a_condition_reason() -> None:
+    """The client's own reasons (HostNotAllowed, Timeout ...) are table entries too."""
+    assert all(CONDITION_REASON.match(code) for code in CODE_CLASSES)
