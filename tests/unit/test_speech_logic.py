@@ -365,6 +365,19 @@ async def test_reconcile_request_replaces_a_failed_endpoint_the_operator_created
     assert world.azure.writes == ["create", "delete", "create"]  # one replacement per request
 
 
+@pytest.mark.parametrize("policy", ["skip", "detach-on-delete"])
+async def test_reconcile_request_replaces_a_failed_endpoint_only_under_manage(policy: str) -> None:
+    world = World()
+    await world.run()
+    world.azure.finish("Failed", EntityError(code="DeploymentFailed", message="boom"))
+    world.annotations[POLICY_ANNOTATION] = policy
+    world.annotations[REQUESTED_ANNOTATION] = "2026-11-21T07:00:00Z"
+    await world.run()
+    assert world.azure.writes == ["create"]
+    assert world.condition("Stalled") == ("True", "DeploymentFailed")
+    assert f"reconcile-policy {policy} never replaces" in world.status["error"]["message"]
+
+
 async def test_reconcile_request_never_replaces_a_failed_adopted_endpoint() -> None:
     donor = World()
     await donor.run()

@@ -692,7 +692,7 @@ class _Reconcile:
         r, o = self.r, self.o
         code = (endpoint.error.code if endpoint.error else None) or "DeploymentFailed"
         message = (endpoint.error.message if endpoint.error else None) or "the deployment failed in Azure"
-        replaceable = created_by_operator and serving is None
+        replaceable = created_by_operator and serving is None and self.policy is Policy.MANAGE
         if o.deleted:
             health = Health(
                 Phase.DEPLOYING,
@@ -700,7 +700,7 @@ class _Reconcile:
                 f"deleted the failed endpoint {endpoint.id} ({code}); a new endpoint is created next",
             )
             return self.outcome(health, retry=Retry(1.0, "the create follows"))
-        if replaceable and self.requested_new and self.policy is Policy.MANAGE and not o.wrote:
+        if replaceable and self.requested_new and not o.wrote:
             if not r.has_finalizer:
                 return self.waiting_for_finalizer()
             return DeleteEndpoint(endpoint.id)
@@ -708,6 +708,8 @@ class _Reconcile:
             hint = "change spec.model, or set the reconcile-requested-at annotation to replace the endpoint"
         elif serving is not None:
             hint = f"model {_ref_text(serving)} keeps serving; change spec.model to deploy another"
+        elif created_by_operator:
+            hint = f"change spec.model (reconcile-policy {self.policy.value} never replaces the endpoint)"
         else:
             hint = "change spec.model (an adopted endpoint is never replaced)"
         error = OperatorError(code, f"endpoint {endpoint.id} failed: {message}; {hint}", ErrorClass.FATAL)
