@@ -327,12 +327,15 @@ async def test_failed_deployment_is_stalled_with_azures_error() -> None:
 async def test_failed_deployment_makes_no_writes_until_asked() -> None:
     world = World()
     await world.run()
-    world.azure.finish("Failed", EntityError(code="DeploymentFailed", message="boom"))
+    world.azure.finish("Failed", EntityError(code="DeploymentFailed", message="boom."))
     await world.run()
     await world.run(Trigger.DRIFT)
     await world.run()
     assert world.azure.writes == ["create"]
-    assert "reconcile-requested-at" in world.status["error"]["message"]
+    assert world.status["error"]["message"].endswith(
+        "failed: boom; change spec.model, or set the reconcile-requested-at annotation to replace the "
+        "endpoint"
+    )
 
 
 async def test_reconcile_request_replaces_a_failed_endpoint_the_operator_created() -> None:

@@ -712,7 +712,8 @@ class _Reconcile:
             hint = f"change spec.model (reconcile-policy {self.policy.value} never replaces the endpoint)"
         else:
             hint = "change spec.model (an adopted endpoint is never replaced)"
-        error = OperatorError(code, f"endpoint {endpoint.id} failed: {message}; {hint}", ErrorClass.FATAL)
+        text = f"endpoint {endpoint.id} failed: {message.rstrip('. ')}; {hint}"
+        error = OperatorError(code, text, ErrorClass.FATAL)
         return self.error(error, endpoint=endpoint, serving=serving)
 
     # --- predicates --------------------------------------------------------------------------------------
