@@ -58,6 +58,7 @@ class OperatorSettings(BaseModel):
     deletion_credentials_wait: timedelta = timedelta(minutes=10)
     model_expiry_window: timedelta = timedelta(days=30)
     model_check_interval: timedelta = timedelta(days=1)
+    deploy_poll_interval: timedelta = timedelta(seconds=15)
     transient_backoff_cap: timedelta = timedelta(minutes=5)
     blocked_retry_base: timedelta = timedelta(minutes=5)
     blocked_retry_cap: timedelta = timedelta(minutes=30)
@@ -81,6 +82,7 @@ class OperatorSettings(BaseModel):
         "drift_interval",
         "credentials_retry_interval",
         "model_check_interval",
+        "deploy_poll_interval",
         "transient_backoff_cap",
         "blocked_retry_base",
         "blocked_retry_cap",
@@ -218,6 +220,11 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("model_expiry_window", "duration", "ModelExpiring is shown this long before a model expires"),
     Option("model_check_interval", "duration", "how often a deployed model's expiry date is read"),
+    Option(
+        "deploy_poll_interval",
+        "duration",
+        "first poll of a deployment when Azure sends no Retry-After (doubling up to the transient cap)",
+    ),
     Option("transient_backoff_cap", "duration", "longest backoff after transient errors"),
     Option("blocked_retry_base", "duration", "first retry delay of blocked errors (quota, 401/403)"),
     Option("blocked_retry_cap", "duration", "longest retry delay of blocked errors"),

@@ -803,9 +803,17 @@ async def test_poll_backoff_starts_over_after_a_write() -> None:
     world = World()
     world.azure.retry_after = None
     outcome = await world.run(attempt=6)  # six throttled tries before this one created the endpoint
-    assert outcome.retry is not None and outcome.retry.delay <= logic.DEPLOY_POLL_BASE
+    first_poll = logic.Timing().deploy_poll_interval.total_seconds()
+    assert outcome.retry is not None and outcome.retry.delay <= first_poll
     outcome = await world.run(attempt=7)  # a later poll backs off
-    assert outcome.retry is not None and outcome.retry.delay > logic.DEPLOY_POLL_BASE
+    assert outcome.retry is not None and outcome.retry.delay > first_poll
+
+
+async def test_the_first_deployment_poll_follows_the_setting() -> None:
+    world = World(timing=logic.Timing(deploy_poll_interval=timedelta(seconds=2)))
+    world.azure.retry_after = None
+    outcome = await world.run()
+    assert outcome.retry is not None and 1.0 <= outcome.retry.delay <= 2.0
 
 
 # --- purity and defaults ---------------------------------------------------------------------------------

@@ -66,9 +66,8 @@ POLICY_CLASS = "policy"
 SUCCEEDED = "Succeeded"
 FAILED = "Failed"
 
-# First delay of the capped exponential backoffs when Azure sends no Retry-After.
+# First delay of the capped exponential backoff of transient errors when Azure sends no Retry-After.
 TRANSIENT_BACKOFF_BASE = 5.0
-DEPLOY_POLL_BASE = 15.0
 FINALIZER_WAIT = 2.0
 # Ready's reason between deleting a Failed endpoint and creating its replacement.
 REPLACING = "ReplacingFailedEndpoint"
@@ -99,6 +98,7 @@ class Timing:
     deletion_credentials_wait: timedelta = _DEFAULTS.deletion_credentials_wait
     model_expiry_window: timedelta = _DEFAULTS.model_expiry_window
     model_check_interval: timedelta = _DEFAULTS.model_check_interval
+    deploy_poll_interval: timedelta = _DEFAULTS.deploy_poll_interval
     transient_backoff_cap: timedelta = _DEFAULTS.transient_backoff_cap
     blocked_retry_base: timedelta = _DEFAULTS.blocked_retry_base
     blocked_retry_cap: timedelta = _DEFAULTS.blocked_retry_cap
@@ -597,7 +597,7 @@ class _Reconcile:
             # retries were of failed requests, e.g. throttled creates, not of polls).
             delay = endpoint.retry_after or backoff(
                 0 if o.wrote else self.p.attempt,
-                DEPLOY_POLL_BASE,
+                self.p.timing.deploy_poll_interval.total_seconds(),
                 self.p.timing.transient_backoff_cap.total_seconds(),
                 self.p.jitter,
             )
@@ -636,7 +636,7 @@ class _Reconcile:
         if endpoint.status != SUCCEEDED:
             delay = backoff(
                 self.p.attempt,
-                DEPLOY_POLL_BASE,
+                self.p.timing.deploy_poll_interval.total_seconds(),
                 self.p.timing.transient_backoff_cap.total_seconds(),
                 self.p.jitter,
             )
