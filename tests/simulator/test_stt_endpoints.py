@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -501,3 +502,58 @@ async def test_project_create_update_delete(h: Harness) -> None:
     assert (await h.client.delete(project["self"])).status_code == 204
     assert (await h.client.get(project["self"])).status_code == 404
     assert (await h.client.delete(project["self"])).status_code == 204  # "deleted or did not exist"
+
+
+async def _download_every_file(h: Harness, listing: str) -> list[dict[str, Any]]:
+    """Lists every page of a content-log listing, fetches each file by id and by `contentUrl`, and checks
+    the listed size (and audio duration) against the bytes served."""
+    files: list[dict[str, Any]] = []
+    url: str | None = listing
+    while url:
+        page = (await h.client.get(url, params={"top": 2} if url == listing else None)).json()
+        files += page["values"]
+        url = page.get("@nextLink")
+    for listed in files:
+        one = (await h.client.get(f"{listing}/{listed['name']}")).json()
+        assert one["properties"] == listed["properties"]
+        blob = await h.client.get(one["links"]["contentUrl"])
+        assert blob.status_code == 200, listed["name"]
+        assert len(blob.content) == listed["properties"]["size"], listed["name"]
+        if listed["kind"] == "Audio":
+            data = blob.content
+            assert data[:4] == b"RIFF" and data[8:16] == b"WAVEfmt "
+            assert int.from_bytes(data[4:8], "little") == len(data) - 8
+            byte_rate = int.from_bytes(data[28:32], "little")
+            data_bytes = int.from_bytes(data[40:44], "little")
+            assert data[36:40] == b"data" and data_bytes == len(data) - 44
+            assert listed["properties"]["duration"] == f"PT{data_bytes // byte_rate}S"
+            assert data_bytes % byte_rate == 0
+        else:
+            assert "duration" not in listed["properties"]
+            assert json.loads(blob.content)["combinedRecognizedPhrases"]
+    return files
+
+
+async def test_content_log_sizes_match_the_bytes_served(h: Harness) -> None:
+    r = await h.client.post(
+        "/speechtotext/v3.2/endpoints",
+        json={
+            "displayName": "logged",
+            "locale": "en-US",
+            "model": {"self": f"https://x/speechtotext/v3.2/models/{ids.CUSTOM_EN_US_DEPLOYABLE}"},
+            "properties": {"loggingEnabled": True},
+        },
+    )
+    eid = ep_id(r.json())
+    h.advance(3600)
+    files = await _download_every_file(h, f"/speechtotext/v3.2/endpoints/{eid}/files/logs")
+    assert sorted(f["kind"] for f in files) == ["Audio"] * 3 + ["Transcription"] * 3
+    # A transcription covers as much audio as the file it was made from.
+    by_stem = {f["name"].rsplit(".", 1)[0]: f for f in files if f["kind"] == "Audio"}
+    for f in files:
+        if f["kind"] == "Transcription":
+            body = (await h.client.get(f["links"]["contentUrl"])).json()
+            seconds = int(by_stem[f["name"].rsplit(".", 1)[0]]["properties"]["duration"][2:-1])
+            assert body["durationInTicks"] == seconds * 10_000_000
+    base = await _download_every_file(h, "/speechtotext/v3.2/endpoints/base/en-US/files/logs")
+    assert [f["kind"] for f in base] == ["Audio", "Transcription"]

@@ -240,16 +240,24 @@ async def seed_get(request: web.Request) -> web.StreamResponse:
 
 async def blob_get(request: web.Request) -> web.StreamResponse:
     """The simulated blob store behind content-log `contentUrl`s (a SAS URL needs no key)."""
-    from .stt import log_content
+    from .logfiles import log_content
+    from .stt import find_log
 
     sim = _sim(request)
     resource = sim.world.resources.get(request.match_info["resource"])
-    ep = resource.speech_endpoints.get(request.match_info["endpoint"]) if resource else None
-    content = log_content(ep, request.match_info["name"]) if ep else None
-    if content is None:
+    container = request.match_info["endpoint"]
+    logs = None
+    if resource is not None:
+        # Base model logs live under `base-{locale}` (see stt._base_blob); endpoint ids are UUIDs, no clash.
+        if container.startswith("base-"):
+            logs = resource.base_model_logs.get(container.removeprefix("base-"))
+        elif (ep := resource.speech_endpoints.get(container)) is not None:
+            logs = ep.logs
+    log = find_log(logs, request.match_info["name"])
+    if log is None:
         return web.Response(status=404, text="BlobNotFound")
-    kind = "audio/wav" if request.match_info["name"].endswith(".wav") else "application/json"
-    return web.Response(body=content, content_type=kind)
+    kind = "audio/wav" if log.kind == "Audio" else "application/json"
+    return web.Response(body=log_content(log), content_type=kind)
 
 
 def add_routes(app: web.Application) -> None:

@@ -129,7 +129,7 @@ class LogFile(BaseModel):
     name: str
     kind: str
     created: float
-    size: int
+    seconds: int  # length of the logged audio; a transcription shares it with its audio file
 
 
 class ModelRef(BaseModel):

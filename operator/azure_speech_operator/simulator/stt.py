@@ -18,6 +18,7 @@ from aiohttp import web
 
 from .filters import FilterError, compile_filter
 from .http import STT_VERSIONS, ApiError, Ctx, Op, found, json_response, query_int, read_json_object
+from .logfiles import iso_duration, log_size
 from .seed import SeedBaseModel, SeedCustomModel, SeedProject
 from .state import Action, EntityError, LogFile, ModelRef, SpeechEndpoint, iso, retry_after_seconds
 
@@ -593,10 +594,8 @@ def _ensure_logs(ctx: Ctx, ep: SpeechEndpoint) -> list[LogFile]:
                 created = ctx.now - 60 * (3 - i)
             stamp = datetime.fromtimestamp(created, UTC).strftime("%Y-%m-%d_%H%M%S")
             name = f"{stamp}_{uuid.uuid5(uuid.NAMESPACE_URL, f'{ep.id}/{i}')}"
-            ep.logs.append(LogFile(name=f"{name}.wav", kind="Audio", created=created, size=32044 + 1000 * i))
-            ep.logs.append(
-                LogFile(name=f"{name}.json", kind="Transcription", created=created, size=1100 + 10 * i)
-            )
+            ep.logs.append(LogFile(name=f"{name}.wav", kind="Audio", created=created, seconds=2 + i))
+            ep.logs.append(LogFile(name=f"{name}.json", kind="Transcription", created=created, seconds=2 + i))
     return ep.logs
 
 
@@ -605,9 +604,9 @@ def _file_body(ctx: Ctx, path: str, blob_path: str, log: LogFile, sas_seconds: i
     content_url = f"{ctx.request_host}/_sim/blobs/{blob_path}/{log.name}?" + urlencode(
         {"se": expiry, "sp": "r", "sv": "2021-08-06", "sr": "b", "sig": "simulated"}
     )
-    properties: dict[str, Any] = {"size": log.size}
+    properties: dict[str, Any] = {"size": log_size(log)}
     if log.kind == "Audio":
-        properties["duration"] = "PT2S"
+        properties["duration"] = iso_duration(log.seconds)
     return {
         "self": _url(ctx, f"{path}/{log.name}"),
         "name": log.name,
@@ -708,8 +707,8 @@ def _base_logs(ctx: Ctx, locale: str) -> list[LogFile]:
         stamp = datetime.fromtimestamp(created, UTC).strftime("%Y-%m-%d_%H%M%S")
         name = f"{stamp}_{uuid.uuid5(uuid.NAMESPACE_URL, f'{ctx.resource.name}/base/{locale}')}"
         logs = [
-            LogFile(name=f"{name}.wav", kind="Audio", created=created, size=32044),
-            LogFile(name=f"{name}.json", kind="Transcription", created=created, size=1100),
+            LogFile(name=f"{name}.wav", kind="Audio", created=created, seconds=2),
+            LogFile(name=f"{name}.json", kind="Transcription", created=created, seconds=2),
         ]
         ctx.resource.base_model_logs[locale] = logs
     return logs
@@ -752,14 +751,8 @@ async def base_logs_delete_all(request: web.Request, ctx: Ctx) -> web.StreamResp
     return web.Response(status=202)
 
 
-def log_content(ep: SpeechEndpoint, name: str) -> bytes | None:
-    """The bytes the simulated blob store serves for a log file."""
-    for log in ep.logs or []:
-        if log.name == name:
-            if log.kind == "Audio":
-                return b"RIFF" + (log.size - 8).to_bytes(4, "little") + b"WAVE" + bytes(log.size - 12)
-            return b'{"source":"simulator","combinedRecognizedPhrases":[{"display":"Hello, simulator."}]}'
-    return None
+def find_log(logs: list[LogFile] | None, name: str) -> LogFile | None:
+    return next((log for log in logs or [] if log.name == name), None)
 
 
 # ---------------------------------------------------------------------------------------------------------
