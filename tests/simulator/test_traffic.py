@@ -12,6 +12,7 @@ import pytest
 from azure_speech_operator.simulator import seed as ids
 from azure_speech_operator.simulator.config import RateLimit, ResourceConfig
 from azure_speech_operator.simulator.state import FakeClock
+from azure_speech_operator.simulator.traffic import RateLimiter
 
 from .conftest import KEY2, Harness, HarnessFactory, sim_config
 
@@ -377,3 +378,47 @@ async def test_state_file_written_once_after_a_burst_of_writes(
         await asyncio.wait_for(saved.wait(), 10)
         assert saves == [10]  # one write for the burst, with everything in it
         assert len(json.loads(state.read_text())["resources"]["default"]["speech_endpoints"]) == 10
+
+
+def _admitted_exactly_after_reported_wait(first: float, later: float, seconds: float) -> bool:
+    """One request at `first` fills a 1-per-`seconds` window; the one at `later` is told to wait; does a
+    request at `later + wait` (the limiter's own clock and units) pass?"""
+    now = [first]
+    limiter = RateLimiter(lambda: now[0])
+    limit = RateLimit(requests=1, seconds=seconds)
+    assert limiter.check("r", limit) is None
+    now[0] = later
+    wait = limiter.check("r", limit)
+    assert wait is not None and wait > 0, (first, later, seconds)
+    now[0] = later + wait
+    return limiter.check("r", limit) is None
+
+
+@pytest.mark.parametrize(
+    ("first", "later", "seconds"),
+    [
+        # The first four were refused on return by the old pair of expressions (expire on `w0 <= now - s`,
+        # report `w0 + s - now`), since `now + wait - s` rounds below `w0` there; the large-clock ones guard
+        # the ulp-sized gaps a long-running monotonic clock has.
+        (3.7961522332372777, 3.899397778688936, 1.1),
+        (5.875806061435594, 7.991299607506376, 2.5),
+        (1.6859429703830597, 2.7662272716754472, 1.1),
+        (19 * 0.1, 19 * 0.1 + 0.01, 0.1),
+        (1e9 + 0.1, 1e9 + 0.15, 0.1),
+        (1e9 + 0.3, 1e9 + 0.35, 0.1),
+    ],
+)
+def test_rate_limiter_admits_a_request_exactly_after_the_reported_wait(
+    first: float, later: float, seconds: float
+) -> None:
+    assert _admitted_exactly_after_reported_wait(first, later, seconds)
+
+
+def test_rate_limiter_reported_wait_is_never_early_across_clock_values() -> None:
+    # A sweep over values where float rounding bites: small windows and large monotonic clocks.
+    for base in (0.0, 1e3, 1e6, 1e9):
+        for seconds in (0.1, 0.3, 0.7, 1.1, 2.5, 60.0):
+            for step in range(1, 40):
+                first = base + step * 0.1
+                later = first + seconds * step / 41
+                assert _admitted_exactly_after_reported_wait(first, later, seconds), (base, seconds, step)

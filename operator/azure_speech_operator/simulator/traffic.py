@@ -102,14 +102,25 @@ class RateLimiter:
             return None
         now = self._monotonic()
         window = self._windows.setdefault(resource, deque())
-        while window and window[0] <= now - limit.seconds:
+        # One expression decides both when a slot frees and how long the caller is told to wait: computing
+        # `window[0] <= now - seconds` here and `window[0] + seconds - now` there rounds differently, and a
+        # client that came back exactly after the reported wait could be refused again.
+        while window and window[0] + limit.seconds <= now:
             window.popleft()
         while len(window) > limit.requests:  # the limit was lowered at run time
             window.popleft()
         if len(window) >= limit.requests:
-            return max(0.001, window[0] + limit.seconds - now)
+            return _wait_until(now, window[0] + limit.seconds)
         window.append(now)
         return None
+
+
+def _wait_until(now: float, frees_at: float) -> float:
+    """The smallest wait (at least 1 ms) such that `now + wait` reaches `frees_at` in float arithmetic."""
+    wait = max(0.001, frees_at - now)
+    while now + wait < frees_at:
+        wait = math.nextafter(wait, math.inf)
+    return wait
 
 
 def retry_after_header(seconds: float) -> str:
