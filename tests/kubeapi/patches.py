@@ -144,16 +144,18 @@ def json_patch(target: Any, operations: Any) -> Any:
     return doc
 
 
-# Lists of the served built-in types that strategic merge patch merges by a key instead of replacing.
+# Lists of the served built-in types that strategic merge patch merges instead of replacing, all in
+# metadata (Namespace spec.finalizers, for one, is atomic); admission/openapi.py publishes the same strategies
+# to kubectl, which computes its patches from them.
 _MERGE_KEYS: dict[str, str] = {"ownerReferences": "uid"}
 _PRIMITIVE_MERGE = {"finalizers"}
 
 
 def strategic_merge_patch(target: Any, patch: Any, field: str = "") -> Any:
     """Strategic merge patch for the built-in types served here (ConfigMap, Secret, Namespace, Event, Lease,
-    CRD): maps merge, lists are replaced except `metadata.ownerReferences` (merged by uid) and
-    `metadata.finalizers` (merged as a set); `$patch`, `$retainKeys`, `$setElementOrder/...` and
-    `$deleteFromPrimitiveList/...` directives are honoured."""
+    CRD): maps merge, lists (CRD spec.versions among them) are replaced except `metadata.ownerReferences`
+    (merged by uid) and `metadata.finalizers` (merged as a set); `$patch`, `$retainKeys`,
+    `$setElementOrder/...` and `$deleteFromPrimitiveList/...` directives are honoured."""
     if not isinstance(patch, dict):
         return copy.deepcopy(patch)
     if patch.get("$patch") == "replace":
@@ -162,6 +164,7 @@ def strategic_merge_patch(target: Any, patch: Any, field: str = "") -> Any:
         return None
     result = copy.deepcopy(target) if isinstance(target, dict) else {}
     retain = patch.get("$retainKeys")
+    merged = field == "metadata"
     for key, value in patch.items():
         if key in ("$patch", "$retainKeys") or key.startswith("$setElementOrder/"):
             continue
@@ -176,9 +179,14 @@ def strategic_merge_patch(target: Any, patch: Any, field: str = "") -> Any:
             result[key] = strategic_merge_patch(result.get(key), value, key)
             if result[key] is None:
                 result.pop(key)
-        elif isinstance(value, list) and key in _PRIMITIVE_MERGE and isinstance(result.get(key), list):
+        elif (
+            merged
+            and key in _PRIMITIVE_MERGE
+            and isinstance(value, list)
+            and isinstance(result.get(key), list)
+        ):
             result[key] = result[key] + [v for v in value if v not in result[key]]
-        elif isinstance(value, list) and key in _MERGE_KEYS and isinstance(result.get(key), list):
+        elif merged and key in _MERGE_KEYS and isinstance(value, list) and isinstance(result.get(key), list):
             result[key] = _merge_by_key(result[key], value, _MERGE_KEYS[key])
         else:
             result[key] = copy.deepcopy(value)

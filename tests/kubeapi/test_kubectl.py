@@ -3,6 +3,7 @@ short names, wait, delete, CEL errors as a real cluster prints them, protobuf re
 
 from __future__ import annotations
 
+import copy
 import json
 import queue
 import re
@@ -248,3 +249,47 @@ def test_get_watch_prints_new_rows(crd: None, kubectl: Kubectl, server_url: str)
             watcher.terminate()
             watcher.wait(10)
             reader.join(10)
+
+
+def test_reapplying_the_speechendpoint_crd_computes_its_patch_from_openapi_v3(
+    kubectl: Kubectl, http: httpx.Client
+) -> None:
+    manifest = (Path(__file__).parents[2] / "crds" / "speechendpoints.yaml").read_text()
+    crd = yaml.safe_load(manifest)
+    changed = copy.deepcopy(crd)
+    changed["spec"]["names"]["shortNames"] = ["spep"]
+    version = changed["spec"]["versions"][0]
+    version["additionalPrinterColumns"] = version["additionalPrinterColumns"][:1]
+    name = crd["metadata"]["name"]
+    for text in (manifest, manifest, yaml.safe_dump(changed)):
+        proc = kubectl("apply", "-f", "-", input=text)
+        assert proc.stderr == ""  # no "error calculating patch from openapi v3 spec" fallback warning
+    stored = http.get(f"{CRDS}/{name}").json()
+    assert stored["spec"]["names"]["shortNames"] == ["spep"]
+    assert stored["spec"]["versions"][0]["additionalPrinterColumns"] == version["additionalPrinterColumns"]
+    assert stored["spec"]["versions"][0]["schema"] == crd["spec"]["versions"][0]["schema"]
+
+
+BUILTIN_MANIFESTS = {  # kind: (manifest, how the stored object shows the second value)
+    "namespace": (
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team\n  labels: {{tier: {value}}}\n",
+        "tier: two",
+    ),
+    "secret": (
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s1\nstringData:\n  key: {value}\n",
+        "key: dHdv",
+    ),
+    "configmap": (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c1\ndata:\n  key: {value}\n",
+        "key: two",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BUILTIN_MANIFESTS))
+def test_reapplying_builtin_kinds_prints_no_patch_warning(kind: str, kubectl: Kubectl) -> None:
+    manifest, stored = BUILTIN_MANIFESTS[kind]
+    for value in ("one", "one", "two"):
+        proc = kubectl("apply", "-f", "-", input=manifest.format(value=value))
+        assert proc.stderr == ""
+    assert stored in kubectl("get", kind, "-o", "yaml").stdout

@@ -257,6 +257,15 @@ def test_strategic_merge_patch_on_builtins_merges_finalizers_and_owner_refs(http
     assert patched["metadata"]["finalizers"] == ["a/two"]
 
 
+def test_strategic_merge_patch_replaces_lists_outside_metadata(http: httpx.Client) -> None:
+    # Namespace spec.finalizers and CRD spec.versions are atomic in kube's schema: replaced, never merged
+    http.post("/api/v1/namespaces", json={"metadata": {"name": "team"}, "spec": {"finalizers": ["a/one"]}})
+    patch = {"metadata": {"finalizers": ["b/two"]}, "spec": {"finalizers": ["a/two"]}}
+    patched = http.patch("/api/v1/namespaces/team", json=patch, headers=SMP).json()
+    assert patched["spec"]["finalizers"] == ["a/two"]
+    assert patched["metadata"]["finalizers"] == ["b/two"]
+
+
 def test_server_side_apply_creates_then_merges(http: httpx.Client, widgets: str) -> None:
     manifest = (
         "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\nspec:\n  size: 2\n  color: blue\n"

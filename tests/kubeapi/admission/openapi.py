@@ -4,8 +4,9 @@ kubectl 1.32 needs little from them, but needs it exactly: before `apply`/`creat
 of the object's group/version for a PATCH operation tagged with the object's x-kubernetes-group-version-kind
 that lists a `fieldValidation` parameter; when it finds one it leaves validation to the server (which answers
 fieldValidation=Strict with 400 `unknown field "spec.foo"`), otherwise it validates client-side against the v2
-document, which it fetches as protobuf only. Built-in kinds' PATCH operations do not advertise strategic merge
-patch, so kubectl computes those patches from its compiled-in types, not from these (permissive) schemas.
+document, which it fetches as protobuf only. For built-in kinds `kubectl apply` computes its strategic merge
+patch from these v3 schemas, so they name every field it may descend into (else it warns "error calculating
+patch from openapi v3 spec: unable to find api field" and falls back) and carry kube's patch strategies.
 `kubectl explain` reads the v3 components, so CRD schemas are published with their descriptions.
 """
 
@@ -86,10 +87,19 @@ _META_SCHEMAS: dict[str, Schema] = {
             "deletionGracePeriodSeconds": {"type": "integer", "format": "int64"},
             "labels": {"type": "object", "additionalProperties": {"type": "string", "default": ""}},
             "annotations": {"type": "object", "additionalProperties": {"type": "string", "default": ""}},
-            "finalizers": {"type": "array", "items": {"type": "string", "default": ""}},
+            "finalizers": {
+                "type": "array",
+                "items": {"type": "string", "default": ""},
+                "x-kubernetes-list-type": "set",
+                "x-kubernetes-patch-strategy": "merge",
+            },
             "ownerReferences": {
                 "type": "array",
                 "items": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+                "x-kubernetes-list-type": "map",
+                "x-kubernetes-list-map-keys": ["uid"],
+                "x-kubernetes-patch-merge-key": "uid",
+                "x-kubernetes-patch-strategy": "merge",
             },
             "managedFields": {
                 "type": "array",
@@ -128,12 +138,99 @@ def _ref(name: str) -> Schema:
 
 
 # ---------------------------------------------------------------- built-in kinds
+# kubectl apply computes a strategic merge patch for built-in kinds from these schemas: every map it descends
+# into must list the fields it finds there (else "unable to find api field"), and lists carry kube's patch
+# strategy. The shapes and list annotations follow kube's published v3 document; validation stays with the
+# server, so leaves are loose.
+
+_STRING: Schema = {"type": "string"}
+_BOOL: Schema = {"type": "boolean"}
+_ANY: Schema = {"x-kubernetes-preserve-unknown-fields": True}
+_STRING_MAP: Schema = {"type": "object", "additionalProperties": {"type": "string", "default": ""}}
+_BYTES_MAP: Schema = {"type": "object", "additionalProperties": {"type": "string", "format": "byte"}}
 
 
-def _builtin(
-    group: str, version: str, kind: str, plural: str, namespaced: bool, fields: list[str]
-) -> Resource:
-    props: Schema = {name: {"x-kubernetes-preserve-unknown-fields": True} for name in fields}
+def _obj(**props: Schema) -> Schema:
+    return {"type": "object", "properties": props}
+
+
+def _atomic(items: Schema) -> Schema:
+    return {"type": "array", "items": items, "x-kubernetes-list-type": "atomic"}
+
+
+def _string_list() -> Schema:
+    return _atomic({"type": "string", "default": ""})
+
+
+def _conditions(*, patch_merge: bool) -> Schema:
+    schema: Schema = {
+        "type": "array",
+        "items": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+        "x-kubernetes-list-type": "map",
+        "x-kubernetes-list-map-keys": ["type"],
+    }
+    if patch_merge:
+        schema.update({"x-kubernetes-patch-merge-key": "type", "x-kubernetes-patch-strategy": "merge"})
+    return schema
+
+
+_CRD_NAMES = _obj(
+    plural=_STRING,
+    singular=_STRING,
+    shortNames=_string_list(),
+    kind=_STRING,
+    listKind=_STRING,
+    categories=_string_list(),
+)
+_CRD_VERSION = _obj(
+    name=_STRING,
+    served=_BOOL,
+    storage=_BOOL,
+    deprecated=_BOOL,
+    deprecationWarning=_STRING,
+    schema=_obj(openAPIV3Schema=_ANY),
+    subresources=_obj(status=_ANY, scale=_ANY),
+    additionalPrinterColumns=_atomic(_ANY),
+    selectableFields=_atomic(_ANY),
+)
+_CRD_CONVERSION = _obj(
+    strategy=_STRING,
+    webhook=_obj(
+        clientConfig=_obj(
+            url=_STRING,
+            caBundle={"type": "string", "format": "byte"},
+            service=_obj(namespace=_STRING, name=_STRING, path=_STRING, port={"type": "integer"}),
+        ),
+        conversionReviewVersions=_string_list(),
+    ),
+)
+_CRD_SPEC = _obj(
+    group=_STRING,
+    names=_CRD_NAMES,
+    scope=_STRING,
+    versions=_atomic(_CRD_VERSION),
+    conversion=_CRD_CONVERSION,
+    preserveUnknownFields=_BOOL,
+)
+_CRD_STATUS = _obj(
+    conditions=_conditions(patch_merge=False), acceptedNames=_CRD_NAMES, storedVersions=_string_list()
+)
+
+_EVENT_SOURCE = _obj(component=_STRING, host=_STRING)
+_OBJECT_REFERENCE = _obj(
+    kind=_STRING,
+    namespace=_STRING,
+    name=_STRING,
+    uid=_STRING,
+    apiVersion=_STRING,
+    resourceVersion=_STRING,
+    fieldPath=_STRING,
+)
+_EVENT_SERIES = _obj(count={"type": "integer"}, lastObservedTime=_STRING)
+_MICRO_TIME: Schema = {"type": "string", "format": "date-time"}
+
+
+def _builtin(group: str, version: str, kind: str, plural: str, namespaced: bool, props: Schema) -> Resource:
     schema = {
         "description": f"{kind} ({group or 'core'}/{version}); served by the emulated API, validated there.",
         "type": "object",
@@ -149,31 +246,55 @@ def _builtin(
 
 
 BUILTINS: list[Resource] = [
-    _builtin("", "v1", "Namespace", "namespaces", False, ["spec", "status"]),
-    _builtin("", "v1", "Secret", "secrets", True, ["data", "stringData", "type", "immutable"]),
-    _builtin("", "v1", "ConfigMap", "configmaps", True, ["data", "binaryData", "immutable"]),
+    _builtin(
+        "",
+        "v1",
+        "Namespace",
+        "namespaces",
+        False,
+        {
+            "spec": _obj(finalizers=_string_list()),
+            "status": _obj(phase=_STRING, conditions=_conditions(patch_merge=True)),
+        },
+    ),
+    _builtin(
+        "",
+        "v1",
+        "Secret",
+        "secrets",
+        True,
+        {"data": _BYTES_MAP, "stringData": _STRING_MAP, "type": _STRING, "immutable": _BOOL},
+    ),
+    _builtin(
+        "",
+        "v1",
+        "ConfigMap",
+        "configmaps",
+        True,
+        {"data": _STRING_MAP, "binaryData": _BYTES_MAP, "immutable": _BOOL},
+    ),
     _builtin(
         "",
         "v1",
         "Event",
         "events",
         True,
-        [
-            "involvedObject",
-            "reason",
-            "message",
-            "source",
-            "firstTimestamp",
-            "lastTimestamp",
-            "count",
-            "type",
-            "eventTime",
-            "series",
-            "action",
-            "related",
-            "reportingComponent",
-            "reportingInstance",
-        ],
+        {
+            "involvedObject": _OBJECT_REFERENCE,
+            "reason": _STRING,
+            "message": _STRING,
+            "source": _EVENT_SOURCE,
+            "firstTimestamp": _MICRO_TIME,
+            "lastTimestamp": _MICRO_TIME,
+            "count": {"type": "integer"},
+            "type": _STRING,
+            "eventTime": _MICRO_TIME,
+            "series": _EVENT_SERIES,
+            "action": _STRING,
+            "related": _OBJECT_REFERENCE,
+            "reportingComponent": _STRING,
+            "reportingInstance": _STRING,
+        },
     ),
     _builtin(
         "events.k8s.io",
@@ -181,31 +302,48 @@ BUILTINS: list[Resource] = [
         "Event",
         "events",
         True,
-        [
-            "eventTime",
-            "series",
-            "reportingController",
-            "reportingInstance",
-            "action",
-            "reason",
-            "regarding",
-            "related",
-            "note",
-            "type",
-            "deprecatedSource",
-            "deprecatedFirstTimestamp",
-            "deprecatedLastTimestamp",
-            "deprecatedCount",
-        ],
+        {
+            "eventTime": _MICRO_TIME,
+            "series": _EVENT_SERIES,
+            "reportingController": _STRING,
+            "reportingInstance": _STRING,
+            "action": _STRING,
+            "reason": _STRING,
+            "regarding": _OBJECT_REFERENCE,
+            "related": _OBJECT_REFERENCE,
+            "note": _STRING,
+            "type": _STRING,
+            "deprecatedSource": _EVENT_SOURCE,
+            "deprecatedFirstTimestamp": _MICRO_TIME,
+            "deprecatedLastTimestamp": _MICRO_TIME,
+            "deprecatedCount": {"type": "integer"},
+        },
     ),
-    _builtin("coordination.k8s.io", "v1", "Lease", "leases", True, ["spec"]),
+    _builtin(
+        "coordination.k8s.io",
+        "v1",
+        "Lease",
+        "leases",
+        True,
+        {
+            "spec": _obj(
+                holderIdentity=_STRING,
+                leaseDurationSeconds={"type": "integer"},
+                acquireTime=_MICRO_TIME,
+                renewTime=_MICRO_TIME,
+                leaseTransitions={"type": "integer"},
+                strategy=_STRING,
+                preferredHolder=_STRING,
+            )
+        },
+    ),
     _builtin(
         "apiextensions.k8s.io",
         "v1",
         "CustomResourceDefinition",
         "customresourcedefinitions",
         False,
-        ["spec", "status"],
+        {"spec": _CRD_SPEC, "status": _CRD_STATUS},
     ),
 ]
 
@@ -365,7 +503,8 @@ def _paths(resource: Resource) -> dict[str, Schema]:
     )
     obj_ref = _ref(resource.definition)
     list_ref = _ref(f"{resource.definition}List")
-    # never strategic merge patch: for built-in kinds kubectl then uses its compiled-in patch metadata
+    # not advertised (custom kinds refuse it with 415); kubectl 1.32 still sends one for built-in kinds,
+    # computed from their schemas above
     patch_types = _PATCH_TYPES
     name_param = _path_param("name", "name of the resource")
     ns_param = _path_param("namespace", "object name and auth scope, such as for teams and projects")
