@@ -545,6 +545,9 @@ class Operator:
             "127.0.0.1",
             "--metrics-port",
             str(self.metrics_port),
+            # The simulator deploys in seconds (time scale 0.01): poll like that, not like real Azure.
+            "--deploy-poll-interval",
+            "2s",
         ]
         for namespace in self.namespaces:
             args += ["--namespace", namespace]
