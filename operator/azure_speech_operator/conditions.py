@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
+from azure_speech_operator.azure.errors import STATUS_CODES
+
 ConditionStatus = Literal["True", "False", "Unknown"]
 
 READY = "Ready"
@@ -122,22 +124,6 @@ def truth_table(health: Health, previous: Sequence[Mapping[str, Any]] = ()) -> l
 
 
 _REASON = re.compile(r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")  # metav1.Condition's reason format
-_HTTP_REASONS = {
-    "400": "BadRequest",
-    "401": "Unauthorized",
-    "403": "Forbidden",
-    "404": "NotFound",
-    "408": "RequestTimeout",
-    "409": "Conflict",
-    "413": "RequestEntityTooLarge",
-    "415": "UnsupportedMediaType",
-    "422": "UnprocessableEntity",
-    "429": "TooManyRequests",
-    "500": "InternalServerError",
-    "502": "BadGateway",
-    "503": "ServiceUnavailable",
-    "504": "GatewayTimeout",
-}
 
 
 def safe_reason(reason: str | None, fallback: str = "Unknown") -> str:
@@ -146,8 +132,8 @@ def safe_reason(reason: str | None, fallback: str = "Unknown") -> str:
     if reason and _REASON.match(reason):
         return reason
     text = (reason or "").strip()
-    if text in _HTTP_REASONS:
-        return _HTTP_REASONS[text]
+    if text.isascii() and text.isdigit() and int(text) in STATUS_CODES:
+        return STATUS_CODES[int(text)]
     words = re.findall(r"[A-Za-z0-9]+", text)
     camel = "".join(w[:1].upper() + w[1:] for w in words)
     camel = camel.lstrip("0123456789")
