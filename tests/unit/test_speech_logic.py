@@ -753,9 +753,59 @@ async def test_deleting_an_adopted_endpoint_follows_deletion_policy() -> None:
     endpoint = donor.azure.only()
     world = World(azure=donor.azure)
     world.spec["endpointId"] = endpoint.id
+    await world.run()  # the adoption is confirmed: the endpoint was read and taken over
     outcome = await delete(world)
     assert outcome.release
     assert world.azure.endpoints == {}
+
+
+async def foreign_endpoint(world: World, locale: str = "en-US") -> str:
+    """An endpoint made in Azure by someone else (no marker)."""
+    model = GERMAN_MODEL if locale == "de-DE" else BASE_MODEL
+    body = logic.SpeechEndpointCreate(
+        display_name="theirs", locale=locale, model=logic.ModelRef(id=model, kind="base")
+    )
+    endpoint = await world.azure.create(body)
+    world.azure.calls.clear()
+    return endpoint.id
+
+
+@pytest.mark.parametrize("policy", ["Delete", "Orphan"])
+async def test_deletion_after_a_conflicting_endpoint_id_acts_on_the_created_endpoint(policy: str) -> None:
+    world = await ready_world(deletionPolicy=policy)
+    created = world.azure.only().id
+    theirs = await foreign_endpoint(world)
+    world.change_spec(endpointId=theirs)
+    await world.run()
+    assert world.condition("Stalled") == ("True", "EndpointIdConflict")
+    outcome = await delete(world)
+    assert outcome.release
+    assert theirs in world.azure.endpoints  # merely named: never deleted
+    assert not [e for e in world.events if theirs in e.message and e.reason in ("Deleted", "Orphaned")]
+    if policy == "Delete":
+        assert created not in world.azure.endpoints
+        assert [e for e in world.events if e.reason == "Deleted" and created in e.message]
+    else:
+        assert created in world.azure.endpoints
+        assert [e for e in world.events if e.reason == "Orphaned" and created in e.message]
+
+
+@pytest.mark.parametrize("situation", ["never-read", "credentials-missing", "locale-mismatch"])
+async def test_deletion_leaves_an_endpoint_the_resource_named_but_never_adopted(situation: str) -> None:
+    world = World()
+    theirs = await foreign_endpoint(world, "de-DE" if situation == "locale-mismatch" else "en-US")
+    world.spec["endpointId"] = theirs
+    if situation == "credentials-missing":
+        world.credentials_error = OperatorError("CredentialsNotFound", "no Secret", ErrorClass.BLOCKED)
+    if situation != "never-read":
+        await world.run()
+    world.credentials_error = None
+    outcome = await delete(world)
+    assert outcome.release
+    assert theirs in world.azure.endpoints
+    assert world.azure.writes == []
+    assert outcome.orphaned_endpoint is None
+    assert [e.reason for e in outcome.events] == ["NotAdopted"]
 
 
 # --- helpers ----------------------------------------------------------------------------------------------

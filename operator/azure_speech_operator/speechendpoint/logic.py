@@ -71,6 +71,7 @@ TRANSIENT_BACKOFF_BASE = 5.0
 FINALIZER_WAIT = 2.0
 # Ready's reason between deleting a Failed endpoint and creating its replacement.
 REPLACING = "ReplacingFailedEndpoint"
+LOCALE_MISMATCH = "LocaleMismatch"
 
 
 class Policy(StrEnum):
@@ -565,7 +566,7 @@ class _Reconcile:
         if endpoint.locale.lower() != r.spec.locale.lower():
             return self.error(
                 OperatorError(
-                    "LocaleMismatch",
+                    LOCALE_MISMATCH,
                     f"endpoint {endpoint.id} has locale {endpoint.locale} but spec.locale is "
                     f"{r.spec.locale}; Azure cannot change an endpoint's locale",
                     ErrorClass.FATAL,
@@ -735,6 +736,18 @@ class _Reconcile:
         if isinstance(in_status, str) and in_status and in_status.lower() != adopted:
             return in_status.lower()
         return None
+
+    def owned_id(self) -> str | None:
+        """The endpoint this resource owns: the one it created, or the one it adopted once a pass read it in
+        Azure and took it over (status.endpointId is then the adopted id; a locale mismatch refuses it).
+        An id merely named in spec.endpointId (never read, or in conflict with the created one) is not."""
+        created = self.created_id()
+        if created is not None:
+            return created
+        adopted = self.r.spec.adopted_endpoint_id if self.r.spec else None
+        shown = str(self.prev.get("endpointId") or "").lower()
+        refused = find_condition(self.prev_conditions, STALLED).reason == LOCALE_MISMATCH
+        return adopted if adopted and shown == adopted and not refused else None
 
     def stalled_on_fatal(self) -> bool:
         stalled = find_condition(self.prev_conditions, STALLED)
@@ -1026,12 +1039,20 @@ def _plan_deletion(resource: Resource, observed: Observed, pass_: Pass) -> Plan:
     policy = parse_policy(r.annotations)
     helper = _Reconcile(r, o, p)
     helper.policy = policy or Policy.MANAGE
-    adopted = spec.adopted_endpoint_id if spec else None
-    created = helper.created_id()
-    endpoint_id = adopted or created or (o.endpoint.id if o.endpoint_known and o.endpoint else None)
+    # Only an endpoint the resource owns is deleted or counted as orphaned: never one it merely names.
+    found = o.endpoint.id if o.looked_up and o.endpoint is not None else None
+    endpoint_id = helper.owned_id() or found
     pending = CREATE_PENDING_ANNOTATION in r.annotations
+    named = spec.adopted_endpoint_id if spec else None
+    unadopted = named if named and named != endpoint_id else None
 
     def release(*events: Event, orphaned: str | None = None) -> Outcome:
+        if unadopted:
+            note = (
+                f"endpoint {unadopted} (spec.endpointId) was never adopted by this resource: left in Azure "
+                "untouched"
+            )
+            events += (Event("Normal", "NotAdopted", note),)
         return Outcome(status=prev, events=tuple(events), release=True, orphaned_endpoint=orphaned)
 
     if spec is None or policy is None or policy is not Policy.MANAGE or spec.deletion_policy == "Orphan":
