@@ -13,6 +13,7 @@ chance for a blocked error (as `reconcile-requested-at` does), see docs/operatio
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -24,6 +25,7 @@ from typing import Any, Final, Protocol
 import kopf
 from pydantic import BaseModel, SecretStr
 
+from azure_speech_operator.azure.auth import header_value_problem
 from azure_speech_operator.azure.types import ApiKey, Credential, EntraIdentity, ErrorClass, OperatorError
 from azure_speech_operator.context import get_context
 from azure_speech_operator.kube import SPEECH_GROUP, SPEECH_VERSION, JsonObject, KubeApiError, SecretData
@@ -113,7 +115,8 @@ async def resolve_credentials(
     """The credential to call Azure with, read now. Raises OperatorError:
 
     - CredentialsNotFound (blocked): the Secret or its key is missing;
-    - CredentialsInvalid (blocked): the key is empty or not text;
+    - CredentialsInvalid (blocked): the key is empty, not text, or not sendable in a header (visible
+      ASCII only);
     - WorkloadIdentityNotAllowed (fatal): workloadIdentity in a namespace the settings do not list;
     - SecretNotReadable (blocked) / KubernetesApiError (transient): the API refused or failed.
     """
@@ -152,12 +155,13 @@ async def resolve_credentials(
     value = data.get(ref.key)
     if value is None:
         raise OperatorError("CredentialsNotFound", f"{where} not found", ErrorClass.BLOCKED)
-    try:
+    text: str | None = None
+    # Not raised while handling: the decode error (its `object` is the whole key) would be the __context__.
+    with contextlib.suppress(UnicodeDecodeError):
         text = value.get_secret_value().decode("utf-8").strip()
-    except UnicodeDecodeError:
-        raise OperatorError("CredentialsInvalid", f"{where} is not UTF-8 text", ErrorClass.BLOCKED) from None
-    if not text:
-        raise OperatorError("CredentialsInvalid", f"{where} is empty", ErrorClass.BLOCKED)
+    problem = "is not UTF-8 text" if text is None else header_value_problem(text)
+    if problem is not None or text is None:
+        raise OperatorError("CredentialsInvalid", f"{where} {problem}", ErrorClass.BLOCKED)
     return ApiKey(key=SecretStr(text))
 
 

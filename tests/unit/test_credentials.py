@@ -57,6 +57,30 @@ async def test_empty_or_binary_key_is_invalid(value: bytes) -> None:
     assert info.value.error_class is ErrorClass.BLOCKED
 
 
+@pytest.mark.parametrize(
+    "value", [f"clé-{CANARY}".encode(), f"{CANARY}\u200b".encode(), f"{CANARY[:8]}\n{CANARY[8:]}".encode()]
+)
+async def test_a_key_that_cannot_be_a_header_is_invalid_and_named_without_its_text(value: bytes) -> None:
+    kube = FakeKube()
+    kube.put_secret("team-a", "speech-credentials", {"key": value})
+    with pytest.raises(OperatorError) as info:
+        await resolve_credentials(kube, "team-a", SECRET_REF, OperatorSettings())
+    assert info.value.reason == "CredentialsInvalid" and info.value.error_class is ErrorClass.BLOCKED
+    assert "'key'" in info.value.message and "speech-credentials" in info.value.message
+    assert "visible ASCII" in info.value.message and "position" not in info.value.message
+    assert CANARY not in str(info.value) and "é" not in str(info.value) and "\u200b" not in str(info.value)
+
+
+async def test_a_binary_key_leaves_nothing_of_itself_behind_the_error() -> None:
+    kube = FakeKube()
+    kube.put_secret("team-a", "speech-credentials", {"key": CANARY.encode() + b"\xff"})
+    with pytest.raises(OperatorError) as info:
+        await resolve_credentials(kube, "team-a", SECRET_REF, OperatorSettings())
+    assert info.value.reason == "CredentialsInvalid"
+    # A UnicodeDecodeError as __context__ would hold the whole key in its `object`.
+    assert info.value.__context__ is None and info.value.__cause__ is None
+
+
 async def test_rotation_takes_effect_on_the_next_pass() -> None:
     kube = FakeKube()
     kube.put_secret("team-a", "speech-credentials", {"key": b"old-key"})

@@ -9,13 +9,15 @@ import base64
 import io
 import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import yaml
+from aiohttp import web
 from azure_speech_operator.azure.types import LogFile
 from azure_speech_operator.kube import KubeApi, load_configuration
 from azure_speech_operator.simulator.app import RunningSimulator, run_simulator
@@ -119,7 +121,7 @@ async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
 
 
 async def create_speech_endpoint(
-    cluster: Cluster, name: str, api_version: str, endpoint_id: str | None
+    cluster: Cluster, name: str, api_version: str, endpoint_id: str | None, *, endpoint: str | None = None
 ) -> None:
     body = {
         "apiVersion": "speech.azure-operator.io/v1alpha1",
@@ -127,7 +129,7 @@ async def create_speech_endpoint(
         "metadata": {"name": name, "namespace": "team-a"},
         "spec": {
             "azure": {
-                "endpoint": cluster.sim.url,
+                "endpoint": endpoint or cluster.sim.url,
                 "apiVersion": api_version,
                 "credentials": {"secretRef": {"name": "creds", "key": "key"}},
             },
@@ -224,3 +226,65 @@ async def test_command_lists_logs(cluster: Cluster) -> None:
     stdout, stderr = await asyncio.wait_for(proc.communicate(), timeout=60)
     assert proc.returncode == 0, stderr.decode()
     assert stdout.decode().count(".wav") == 3
+
+
+# --- a hostile stand-in for Azure --------------------------------------------------------------------------
+
+Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@asynccontextmanager
+async def hostile_azure(logs: Route) -> AsyncIterator[str]:
+    """An HTTP server answering the v3.2 log listing with `logs`; yields its URL."""
+    app = web.Application()
+    app.router.add_get("/speechtotext/v3.2/endpoints/{id}/files/logs", logs)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+async def run_command(cluster: Cluster, *argv: str) -> tuple[int | None, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "azure_speech_operator",
+        "logs",
+        *argv,
+        "--kubeconfig",
+        str(cluster.kubeconfig),
+        env={
+            **os.environ,
+            "AZURE_SPEECH_OPERATOR_ALLOWED_HOSTS": "127.0.0.1",
+            "AZURE_SPEECH_OPERATOR_ALLOW_HTTP": "1",
+        },
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(proc.communicate(), timeout=60)
+    return proc.returncode, stdout.decode(), stderr.decode()
+
+
+async def test_an_answer_that_is_not_its_gzip_is_one_line_and_no_traceback(cluster: Cluster) -> None:
+    async def logs(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(
+            headers={"Content-Encoding": "gzip", "Content-Type": "application/json"}
+        )
+        await response.prepare(request)
+        await response.write(
+            b"this is not gzip " + request.headers.get("Ocp-Apim-Subscription-Key", "").encode()
+        )
+        return response
+
+    async with hostile_azure(logs) as url:
+        await create_speech_endpoint(cluster, "hostile", "v3.2", ENDPOINT_ID, endpoint=url)
+        code, stdout, stderr = await run_command(cluster, "spe/hostile", "-n", "team-a")
+    assert code == 1 and not stdout
+    assert "Traceback" not in stderr and KEY not in stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("azure-speech-operator logs: InvalidResponse"), stderr

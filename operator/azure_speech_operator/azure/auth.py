@@ -7,6 +7,8 @@ key-only setups (and the simulator) never load it.
 from __future__ import annotations
 
 import asyncio
+import math
+import re
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -19,6 +21,20 @@ from .types import ApiKey, AzureError, EntraIdentity
 
 KEY_HEADER = "Ocp-Apim-Subscription-Key"
 REFRESH_MARGIN_S = 300.0
+_VISIBLE_ASCII = re.compile(r"[\x21-\x7e]+")
+
+
+def header_value_problem(value: str) -> str | None:
+    """Why a secret cannot be sent as an HTTP header value, or None. The words quote nothing of it, not even
+    the offending character or its position (httpx's UnicodeEncodeError names both)."""
+    if not value:
+        return "is empty"
+    if not _VISIBLE_ASCII.fullmatch(value):
+        return (
+            "holds a character other than visible ASCII (letters, digits, punctuation): it cannot be sent "
+            "in an HTTP header"
+        )
+    return None
 
 
 class TokenProvider(Protocol):
@@ -72,17 +88,25 @@ class CachingTokens:
             if cached and cached[1] - REFRESH_MARGIN_S > self._clock():
                 return cached[0]
             failure: str | None = None
+            answer: object = None
             try:
-                value, expires_on = await self._provider.get_token(scope)
+                answer = await self._provider.get_token(scope)
             except Exception as exc:  # azure-identity raises many types; their text may hold anything
                 failure = type(exc).__name__
-            if failure is not None:  # raised outside the except: the provider's exception is not chained
+            token = _token_of(answer) if failure is None else None
+            if token is None:  # raised outside the except: the provider's exception is not chained
                 raise operator_error(
-                    "TokenUnavailable", f"no Microsoft Entra token for scope {scope}: {failure}"
+                    "TokenUnavailable",
+                    f"no Microsoft Entra token for scope {scope}: "
+                    + (failure or "the provider's answer is not a token with an expiry time"),
                 )
-            secret = SecretStr(value)
-            self._cache[scope] = (secret, expires_on)
-            return secret
+            problem = header_value_problem(token[0].get_secret_value())
+            if problem is not None:
+                raise operator_error(
+                    "TokenUnavailable", f"the Microsoft Entra token for scope {scope} {problem}"
+                )
+            self._cache[scope] = token
+            return token[0]
 
     def forget(self, scope: str) -> None:
         """After a 401 the cached token may be revoked: the next call fetches a new one."""
@@ -90,6 +114,26 @@ class CachingTokens:
 
     async def close(self) -> None:
         await self._provider.close()
+
+
+def _token_of(answer: object) -> tuple[SecretStr, float] | None:
+    """A provider's `(token, expires_on)`, checked: a custom provider may answer anything."""
+    if not isinstance(answer, tuple) or len(answer) != 2:
+        return None
+    value, expires_on = answer
+    if not isinstance(value, str) or isinstance(expires_on, bool) or not isinstance(expires_on, int | float):
+        return None
+    if not math.isfinite(expires_on):
+        return None
+    return SecretStr(value), float(expires_on)
+
+
+def check_credential_sendable(credential: ApiKey | EntraIdentity) -> None:
+    """A key goes into a header as it is: one httpx cannot encode must fail here, cleanly, not in httpx."""
+    if isinstance(credential, ApiKey):
+        problem = header_value_problem(credential.key.get_secret_value())
+        if problem is not None:
+            raise operator_error("CredentialsInvalid", f"the Speech resource key {problem}")
 
 
 def check_credential_for_host(credential: ApiKey | EntraIdentity, host: str, port: int) -> None:
@@ -115,4 +159,6 @@ __all__ = [
     "CachingTokens",
     "TokenProvider",
     "check_credential_for_host",
+    "check_credential_sendable",
+    "header_value_problem",
 ]

@@ -38,6 +38,7 @@ CODE_CLASSES: dict[str, ErrorClass] = {
     "DeployNotAllowed": ErrorClass.BLOCKED,
     "DeleteNotAllowed": ErrorClass.BLOCKED,
     "CredentialsNotFound": ErrorClass.BLOCKED,
+    "CredentialsInvalid": ErrorClass.BLOCKED,
     "TokenUnavailable": ErrorClass.BLOCKED,
     "ResponseTooLarge": ErrorClass.BLOCKED,
     # The request itself is wrong: only a spec change (or a reconcile request) helps.

@@ -20,7 +20,13 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from .auth import KEY_HEADER, CachingTokens, check_credential_for_host, secrets_of
+from .auth import (
+    KEY_HEADER,
+    CachingTokens,
+    check_credential_for_host,
+    check_credential_sendable,
+    secrets_of,
+)
 from .config import ClientSettings, host_allowed
 from .errors import error_from_response, operator_error, scrub
 from .limiter import Clock, Sleep, SlidingWindowLimiter
@@ -57,19 +63,32 @@ class Origin:
         return f"{self.host}:{self.port}"
 
 
-def parse_origin(url: str, what: str = "endpoint") -> Origin:
+def parse_origin(url: str, what: str = "endpoint", reason: str = "InvalidEndpointUrl") -> Origin:
+    """scheme, host and port of `url`; `reason` is the code of the error when it is not a URL the client
+    can send to (InvalidResponse for URLs Azure returned)."""
     try:
         parts = urlsplit(url.strip())
         port = parts.port
     except ValueError:
-        raise operator_error("InvalidEndpointUrl", f"{what} URL is not a valid URL") from None
+        raise operator_error(reason, f"{what} URL is not a valid URL") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise operator_error(
-            "InvalidEndpointUrl", f"{what} URL must be http(s)://HOST, got scheme {parts.scheme!r}"
-        )
+        raise operator_error(reason, f"{what} URL must be http(s)://HOST, got scheme {parts.scheme!r}")
     if parts.username or parts.password:
-        raise operator_error("InvalidEndpointUrl", f"{what} URL must not carry user information")
-    return Origin(parts.scheme, parts.hostname.lower(), port or (443 if parts.scheme == "https" else 80))
+        raise operator_error(reason, f"{what} URL must not carry user information")
+    origin = Origin(parts.scheme, parts.hostname.lower(), port or (443 if parts.scheme == "https" else 80))
+    if not _buildable(origin.url):
+        # The URL syntax allows host names IDNA refuses (`xn--a`): httpx would raise while building.
+        raise operator_error(reason, f"{what} URL's host {origin.host!a} is not a valid host name")
+    return origin
+
+
+def _buildable(url: str) -> bool:
+    """Whether httpx can build a request to `url` (its errors may quote the URL: never shown)."""
+    try:
+        httpx.Request("GET", url)
+    except Exception:
+        return False
+    return True
 
 
 def check_origin(origin: Origin, settings: ClientSettings, patterns: tuple[str, ...] | None = None) -> None:
@@ -199,6 +218,7 @@ class Session:
         self.settings = transport.settings
         self.origin = validate_target(target, transport.settings)
         check_credential_for_host(credential, self.origin.host, self.origin.port)
+        check_credential_sendable(credential)
         self.credential = credential
         self.gate = transport.gate(self.origin, credential)
         self._secrets = secrets_of(credential)
@@ -222,7 +242,14 @@ class Session:
                 f"Azure returned a URL outside {prefix} for {operation}",
                 operation=operation,
             )
-        return self.origin.url + path + (f"?{parts.query}" if parts.query else "")
+        rebased = self.origin.url + path + (f"?{parts.query}" if parts.query else "")
+        if not _buildable(rebased):
+            raise operator_error(
+                "InvalidResponse",
+                f"Azure returned a URL for {operation} that cannot be requested",
+                operation=operation,
+            )
+        return rebased
 
     # -- requests -------------------------------------------------------------------------------------
 
@@ -254,9 +281,7 @@ class Session:
         all_headers = {"Accept": "application/json", **(headers or {}), **(await self._auth_headers())}
         if json is not None:
             all_headers["Content-Type"] = content_type
-        # Merged into the URL's own query (httpx's `params=` would replace it, losing a nextLink's skip).
-        target_url = httpx.URL(url).copy_merge_params(dict(params)) if params else httpx.URL(url)
-        request = self.transport.http.build_request(method, target_url, json=json, headers=all_headers)
+        request = self._build(operation, method, url, params, json, all_headers)
         secrets = self._secrets + (
             (all_headers["Authorization"].removeprefix("Bearer "),) if "Authorization" in all_headers else ()
         )
@@ -276,11 +301,8 @@ class Session:
             try:
                 reply = await self._send(operation, request)
             except AzureError as exc:
-                outcome = {"Timeout": "timeout", "ResponseTooLarge": "too-large"}.get(
-                    exc.code, "connection-error"
-                )
                 self.transport.observe(
-                    operation, method, self.origin.host, outcome, self.transport.clock() - started
+                    operation, method, self.origin.host, _outcome(exc), self.transport.clock() - started
                 )
                 raise
             self.transport.observe(
@@ -312,14 +334,37 @@ class Session:
         error.outcome_unknown = method not in ("GET", "HEAD") and reply.status >= 500
         raise error
 
+    def _build(
+        self,
+        operation: str,
+        method: str,
+        url: str,
+        params: Mapping[str, str | int] | None,
+        json: Any,
+        headers: Mapping[str, str],
+    ) -> httpx.Request:
+        failure: AzureError | None = None
+        try:
+            # Merged into the URL's own query (httpx's `params=` would replace it, losing a nextLink's skip).
+            target_url = httpx.URL(url).copy_merge_params(dict(params)) if params else httpx.URL(url)
+            return self.transport.http.build_request(method, target_url, json=json, headers=headers)
+        except Exception:  # its text may quote a header value (the key): raised below, unchained
+            failure = operator_error(
+                "InvalidParameter",
+                f"{operation} could not be built into an HTTP request (a value httpx cannot encode)",
+                operation=operation,
+            )
+        raise failure
+
     async def _send(self, operation: str, request: httpx.Request) -> Reply:
         # Failures are raised after the `except` blocks, not inside them: the httpx exception (its request
         # holds the key header) must not even be the error's __context__.
+        subject = f"{operation} on {self.origin.host}"
         failure: AzureError | None = None
         try:
             response = await self.transport.http.send(request, stream=True)
-        except httpx.TransportError as exc:
-            failure = self._wire_error(operation, request.method, exc, reading=False)
+        except Exception as exc:
+            failure = _wire_error(subject, operation, request.method, exc, reading=False)
         if failure is not None:
             raise failure
         try:
@@ -333,8 +378,8 @@ class Session:
                 operation=operation,
                 outcome_unknown=request.method not in ("GET", "HEAD"),
             )
-        except httpx.TransportError as exc:
-            failure = self._wire_error(operation, request.method, exc, reading=True)
+        except Exception as exc:
+            failure = _wire_error(subject, operation, request.method, exc, reading=True)
         finally:
             await response.aclose()
         if failure is not None:
@@ -355,32 +400,6 @@ class Session:
                 raise _TooLarge
             chunks.append(chunk)
         return b"".join(chunks)
-
-    def _wire_error(
-        self, operation: str, method: str, exc: httpx.TransportError, *, reading: bool
-    ) -> AzureError:
-        """A timeout or broken connection as a transient error. Its outcome is unknown when a write may have
-        reached Azure: anything after the connection was made. The httpx exception is never chained: its
-        request holds the key header."""
-        written = method not in ("GET", "HEAD")
-        kind = type(exc).__name__
-        if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
-            code, what, unknown = "Timeout", "connecting timed out", False
-        elif isinstance(exc, httpx.ConnectError):
-            code, what, unknown = "ConnectionFailed", f"could not connect ({kind})", False
-        elif isinstance(exc, httpx.TimeoutException):
-            code, what, unknown = "Timeout", "the answer stalled" if reading else "no answer in time", written
-        else:
-            broke = "the answer broke off" if reading else "the connection broke"
-            code, what, unknown = "ConnectionFailed", f"{broke} ({kind})", written
-        return AzureError(
-            status=None,
-            code=code,
-            message=f"{operation} on {self.origin.host}: {what}",
-            error_class=ErrorClass.TRANSIENT,
-            operation=operation,
-            outcome_unknown=unknown,
-        )
 
     def parse(self, model: type[M], reply: Reply, operation: str, *, written: bool = False) -> M:
         """A 2xx body as a wire model; an unreadable one is a retryable error whose outcome is unknown for
@@ -441,13 +460,15 @@ class Session:
         """Fetches a SAS URL to `dest` (no key sent: the signature is the credential). Returns bytes written.
         The URL never appears in errors or logs."""
         url = sas_url.get_secret_value()
-        origin = parse_origin(url, "log download")
+        origin = parse_origin(url, "log download", reason="InvalidResponse")
         check_origin(origin, self.settings, self.settings.log_download_hosts + self.settings.allowed_hosts)
         limit = self.settings.max_log_download_bytes
+        subject = f"downloading log file {name}"
         started = self.transport.clock()
         status: int | str = "connection-error"
         tmp = dest.with_name(dest.name + ".part")
         failure: AzureError | None = None
+        size = 0
         try:
             async with self.transport.http.stream("GET", url) as response:
                 status = response.status_code
@@ -458,7 +479,6 @@ class Session:
                     raise error_from_response(
                         response.status_code, response.headers, body, operation=operation, secrets=(url,)
                     )
-                size = 0
                 handle = await asyncio.to_thread(tmp.open, "wb")
                 try:
                     async for chunk in response.aiter_bytes():
@@ -476,15 +496,11 @@ class Session:
                 finally:
                     await asyncio.to_thread(handle.close)
             await asyncio.to_thread(tmp.replace, dest)
-        except httpx.TransportError as exc:  # raised below: the exception's request holds the SAS URL
-            status = "timeout" if isinstance(exc, httpx.TimeoutException) else "connection-error"
-            failure = AzureError(
-                status=None,
-                code="Timeout" if status == "timeout" else "ConnectionFailed",
-                message=f"downloading log file {name} failed ({type(exc).__name__})",
-                error_class=ErrorClass.TRANSIENT,
-                operation=operation,
-            )
+        except (AzureError, OSError):
+            raise  # ours, or the local file system's (the caller names the file)
+        except Exception as exc:  # raised below: httpx's exception (its request) holds the SAS URL
+            failure = _wire_error(subject, operation, "GET", exc, reading=status != "connection-error")
+            status = _outcome(failure)
         finally:
             self.transport.observe(operation, "GET", origin.host, status, self.transport.clock() - started)
             if tmp.exists():
@@ -505,4 +521,40 @@ def _redirect_error(status: int, operation: str) -> AzureError:
         message=f"Azure answered {operation} with a redirect, which the operator never follows",
         error_class=ErrorClass.FATAL,
         operation=operation,
+    )
+
+
+def _outcome(error: AzureError) -> str:
+    """The observer's status for a request that got no usable answer."""
+    return {"Timeout": "timeout", "ResponseTooLarge": "too-large", "InvalidResponse": "invalid-response"}.get(
+        error.code, "connection-error"
+    )
+
+
+def _wire_error(subject: str, operation: str, method: str, exc: Exception, *, reading: bool) -> AzureError:
+    """Any exception from sending a request or reading its answer, as a transient error. Its outcome is
+    unknown when a write may have reached Azure: anything after the connection was made. Only the
+    exception's type is named, and it is never chained: its request holds the key header or SAS URL."""
+    written = method not in ("GET", "HEAD")
+    kind = type(exc).__name__
+    if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
+        code, what, unknown = "Timeout", "connecting timed out", False
+    elif isinstance(exc, httpx.ConnectError):
+        code, what, unknown = "ConnectionFailed", f"could not connect ({kind})", False
+    elif isinstance(exc, httpx.TimeoutException):
+        code, what, unknown = "Timeout", "the answer stalled" if reading else "no answer in time", written
+    elif isinstance(exc, httpx.DecodingError):
+        code, what, unknown = "InvalidResponse", f"the answer could not be decoded ({kind})", written
+    elif isinstance(exc, httpx.TransportError):
+        broke = "the answer broke off" if reading else "the connection broke"
+        code, what, unknown = "ConnectionFailed", f"{broke} ({kind})", written
+    else:  # anything else from the HTTP stack: nothing says the request did not reach Azure
+        code, what, unknown = "ConnectionFailed", f"the request failed unexpectedly ({kind})", written
+    return AzureError(
+        status=None,
+        code=code,
+        message=f"{subject}: {what}",
+        error_class=ErrorClass.TRANSIENT,
+        operation=operation,
+        outcome_unknown=unknown,
     )

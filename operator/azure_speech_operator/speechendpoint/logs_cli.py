@@ -232,3 +232,9 @@ def main(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    except Exception as exc:  # a traceback may quote Azure's text or a request: one line, the type only
+        print(
+            f"azure-speech-operator logs: unexpected {type(exc).__name__} (a bug; please report it)",
+            file=sys.stderr,
+        )
+        return 1
