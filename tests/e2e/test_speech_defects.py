@@ -3,11 +3,18 @@ refused create leaves behind, and a Stalled resource that keeps watching Azure."
 
 from __future__ import annotations
 
-import pytest
-from azure_speech_operator.simulator.seed import BASE_EN_US_CURRENT
+import base64
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
-from .harness import Kube, Operator, Simulator
-from .test_speech_lifecycle import KIND, azure_http, endpoints_of, manifest
+import pytest
+from azure_speech_operator.simulator.seed import BASE_DE_DE_CURRENT, BASE_EN_US_CURRENT
+
+from .harness import Kube, Operator, Simulator, free_port
+from .test_speech_lifecycle import KIND, azure_http, endpoints_of, get_spe, manifest, operation_count
+
+CREATE_PENDING = "kopf.speech.azure-operator.io/create-pending"
 
 
 def events_of(kube: Kube, namespace: str, name: str) -> list[tuple[str, str]]:
@@ -52,3 +59,55 @@ def test_deletion_after_a_wrong_endpoint_id_acts_on_the_endpoint_it_created(
         for endpoint_id in (theirs, created):
             if endpoint_id in {e["id"] for e in endpoints_of(simulator)}:
                 azure_http(simulator, "DELETE", f"endpoints/{endpoint_id}")
+
+
+# --- defect 2: a refused create leaves no create-pending mark; deleting it releases at once -----------------
+
+
+@pytest.fixture
+def own_simulator(tmp_path: Path) -> Iterator[Simulator]:
+    """A simulator of this test's own, so that its request counts are this test's alone."""
+    sim = Simulator(tmp_path, keys=("own-key",)).start()
+    try:
+        yield sim
+    finally:
+        sim.stop()
+
+
+@pytest.mark.parametrize("case", ["wrong-key", "model-mismatch", "unreachable"])
+def test_a_refused_create_leaves_no_mark_and_deletion_releases_at_once(
+    kube: Kube,
+    own_simulator: Simulator,
+    operator: Operator,
+    namespace: str,
+    case: str,
+    wait: Callable[..., Any],
+) -> None:
+    sim = own_simulator
+    secret = sim.credentials_secret(namespace)
+    body = manifest(sim, case)
+    if case == "wrong-key":
+        secret["data"]["key"] = base64.b64encode(b"not-the-key").decode()
+        condition, reason = "Stalled", "Unauthorized"
+    elif case == "model-mismatch":
+        body["spec"]["model"] = {"baseModelId": BASE_DE_DE_CURRENT}
+        condition, reason = "Stalled", "ModelMismatch"
+    else:
+        body["spec"]["azure"]["endpoint"] = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+        condition, reason = "Reconciling", "ConnectionFailed"
+    kube.apply(secret, namespace)
+    kube.apply(body, namespace)
+    kube.wait_condition(KIND, case, namespace, condition, reason=reason, timeout=60)
+    # polled: a retry (unreachable) may be between writing the mark and dropping it again
+    wait(
+        lambda: CREATE_PENDING not in (get_spe(kube, case, namespace)["metadata"].get("annotations") or {}),
+        timeout=10,
+        what="no create-pending mark",
+    )
+    if case == "wrong-key":
+        kube.delete("Secret", "speech-credentials", namespace)  # a namespace deletion often goes first
+    kube.delete(KIND, case, namespace, timeout=20)  # not the 10 minutes of the credentials wait
+    assert operation_count(sim, "Endpoints_List") == 0  # never looked up: nothing can have been created
+    reasons = [r for r, _ in events_of(kube, namespace, case)]
+    assert "OrphanedEndpoint" not in reasons and "Orphaned" not in reasons
+    assert 'endpoint_id="unknown"' not in operator.metrics()

@@ -268,6 +268,9 @@ class World:
             self.annotations.pop(logic.ENDPOINT_ID_ANNOTATION, None)
         self.annotations[logic.CREATE_PENDING_ANNOTATION] = self.now.isoformat()
 
+    async def clear_create_pending(self) -> None:
+        self.annotations.pop(logic.CREATE_PENDING_ANNOTATION, None)
+
     async def record_endpoint_id(self, endpoint_id: str) -> None:
         self.annotations[logic.ENDPOINT_ID_ANNOTATION] = endpoint_id
         self.annotations.pop(logic.CREATE_PENDING_ANNOTATION, None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from azure_speech_operator.azure.types import EntityError, ErrorClass, OperatorError
+from azure_speech_operator.azure.types import AzureError, EntityError, ErrorClass, OperatorError
 from azure_speech_operator.speechendpoint import logic
 from azure_speech_operator.speechendpoint.logic import (
     CREATE_PENDING_ANNOTATION,
@@ -806,6 +806,90 @@ async def test_deletion_leaves_an_endpoint_the_resource_named_but_never_adopted(
     assert world.azure.writes == []
     assert outcome.orphaned_endpoint is None
     assert [e.reason for e in outcome.events] == ["NotAdopted"]
+
+
+# --- refused creates: the create-pending mark ---------------------------------------------------------------
+
+
+def refusal(kind: str) -> OperatorError:
+    return {
+        "ModelMismatch": azure_error("ModelMismatch", ErrorClass.FATAL),
+        "Unauthorized": azure_error("Unauthorized", ErrorClass.BLOCKED, status=401),
+        "TooManyRequests": azure_error("TooManyRequests", ErrorClass.TRANSIENT, status=429, retry_after=3),
+        "ConnectionFailed": AzureError(
+            status=None,
+            code="ConnectionFailed",
+            message="could not connect",
+            error_class=ErrorClass.TRANSIENT,
+        ),
+        "HostNotAllowed": AzureError(
+            status=None, code="HostNotAllowed", message="host not allowed", error_class=ErrorClass.FATAL
+        ),
+    }[kind]
+
+
+@pytest.mark.parametrize(
+    "kind", ["ModelMismatch", "Unauthorized", "TooManyRequests", "ConnectionFailed", "HostNotAllowed"]
+)
+async def test_a_refused_create_drops_the_mark_and_deletion_releases_at_once(kind: str) -> None:
+    world = World()
+    world.azure.fail("create", refusal(kind))
+    await world.run()
+    assert world.condition("Ready") == ("False", kind)
+    assert CREATE_PENDING_ANNOTATION not in world.annotations  # refused for sure: nothing to look up
+    world.credentials_error = OperatorError("CredentialsNotFound", "Secret gone", ErrorClass.BLOCKED)
+    outcome = await delete(world)
+    assert outcome.release  # at once: no wait for credentials, no lookup
+    assert outcome.orphaned_endpoint is None
+    assert outcome.events == ()
+    assert "find" not in world.azure.calls
+
+
+async def test_a_create_whose_outcome_is_unknown_keeps_the_mark() -> None:
+    world = World()
+    world.azure.fail(
+        "create", azure_error("BadGateway", ErrorClass.TRANSIENT, status=502, outcome_unknown=True)
+    )
+    await world.run()
+    assert CREATE_PENDING_ANNOTATION in world.annotations
+    await world.run()
+    assert world.azure.calls.count("find") == 1
+
+
+async def test_a_settled_stalled_resource_stops_looking_up_endpoints() -> None:
+    world = World(spec=World().spec | {"model": {"baseModelId": GERMAN_MODEL}})
+    await world.run()
+    assert world.condition("Stalled") == ("True", "ModelMismatch")
+    world.annotations[CREATE_PENDING_ANNOTATION] = T0.isoformat()  # left by an earlier, unanswered create
+    for _ in range(3):
+        await world.run(Trigger.DRIFT)
+    assert world.azure.calls.count("find") == 1  # the lookup found nothing: the mark is dropped
+    assert CREATE_PENDING_ANNOTATION not in world.annotations
+    assert world.azure.writes == ["create"]
+
+
+async def test_a_failed_lookup_on_deletion_says_what_failed() -> None:
+    world = World()
+    world.annotations[CREATE_PENDING_ANNOTATION] = T0.isoformat()
+    world.azure.fail("find", azure_error("Unauthorized", ErrorClass.BLOCKED, status=401))
+    outcome = await delete(world)
+    assert not outcome.release
+    message = world.status["conditions"][0]["message"]
+    assert "None" not in message
+    assert "looking up the endpoint a create of this resource may have made" in message
+    assert [e.reason for e in outcome.events] == ["DeleteFailed"]
+
+
+async def test_credentials_gone_with_a_create_of_unknown_outcome_says_where_to_look() -> None:
+    world = World()
+    world.annotations[CREATE_PENDING_ANNOTATION] = T0.isoformat()
+    world.credentials_error = OperatorError("CredentialsNotFound", "Secret gone", ErrorClass.BLOCKED)
+    outcome = await delete(world, after=601)
+    assert outcome.release
+    (event,) = outcome.events
+    assert event.reason == "OrphanedEndpoint"
+    assert f"{MARKER}={UID}" in event.message
+    assert "None" not in event.message
 
 
 # --- helpers ----------------------------------------------------------------------------------------------

@@ -24,6 +24,8 @@ class ResourceWriter(Protocol):
 
     async def mark_create_pending(self, *, forget_endpoint_id: bool) -> None: ...
 
+    async def clear_create_pending(self) -> None: ...
+
     async def record_endpoint_id(self, endpoint_id: str) -> None: ...
 
     async def export(self, config_map_name: str, data: Mapping[str, str]) -> None: ...
@@ -59,7 +61,9 @@ async def run_pass(
             return step, observed
         # The mark precedes a create: connect first, so missing credentials never leave a stray mark
         # (which would cost a lookup of every endpoint on the next pass).
-        needs_azure = not isinstance(step, logic.RecordEndpointId | logic.Export | logic.Unexport)
+        needs_azure = not isinstance(
+            step, logic.ClearCreatePending | logic.RecordEndpointId | logic.Export | logic.Unexport
+        )
         if isinstance(step, logic.MarkCreatePending) and client is not None:
             needs_azure = False
         if needs_azure and client is None:
@@ -87,6 +91,9 @@ async def _resource_step(step: Step, observed: Observed, writer: ResourceWriter)
         if isinstance(step, logic.MarkCreatePending):
             await writer.mark_create_pending(forget_endpoint_id=step.forget_endpoint_id)
             return replace(observed, marked=True, forgot_id=observed.forgot_id or step.forget_endpoint_id)
+        if isinstance(step, logic.ClearCreatePending):
+            await writer.clear_create_pending()
+            return replace(observed, unmarked=True)
         if isinstance(step, logic.RecordEndpointId):
             await writer.record_endpoint_id(step.endpoint_id)
             return replace(observed, recorded_id=step.endpoint_id.lower())

@@ -110,6 +110,11 @@ class KubeWriter:
             changes[logic.ENDPOINT_ID_ANNOTATION] = None
         await self._patch_annotations(changes, "marking the create as pending")
 
+    async def clear_create_pending(self) -> None:
+        await self._patch_annotations(
+            {logic.CREATE_PENDING_ANNOTATION: None}, "dropping the create-pending mark"
+        )
+
     async def record_endpoint_id(self, endpoint_id: str) -> None:
         await self._patch_annotations(
             {logic.ENDPOINT_ID_ANNOTATION: endpoint_id, logic.CREATE_PENDING_ANNOTATION: None},

@@ -23,6 +23,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from azure_speech_operator.azure.types import (
+    AzureError,
     ErrorClass,
     ModelRef,
     OperatorError,
@@ -157,6 +158,7 @@ class Observed:
     serving_before: ModelRef | None = None  # the model of the endpoint while it was Succeeded, before a write
     looked_up: bool = False
     marked: bool = False  # the create-pending mark was written in this pass
+    unmarked: bool = False  # the create-pending mark was dropped in this pass (the create was refused)
     forgot_id: bool = False  # the recorded endpoint id was dropped in this pass (to recreate)
     recorded_id: str | None = None  # the endpoint id recorded on the resource in this pass
     model: SpeechModel | None = None
@@ -206,6 +208,12 @@ class MarkCreatePending:
 
 
 @dataclass(frozen=True)
+class ClearCreatePending:
+    """Direct patch of the resource: drop the create-pending mark, the create is known not to have happened
+    (Azure refused it, it was never sent, or the lookup found nothing), so no later pass lists endpoints."""
+
+
+@dataclass(frozen=True)
 class RecordEndpointId:
     """Direct patch of the resource: record the endpoint id and drop the create-pending mark."""
 
@@ -247,6 +255,7 @@ Step = (
     | FindByMarker
     | GetModel
     | MarkCreatePending
+    | ClearCreatePending
     | RecordEndpointId
     | CreateEndpoint
     | UpdateEndpoint
@@ -287,6 +296,13 @@ Plan = Step | Outcome
 
 # ---------------------------------------------------------------------------------------------------------
 # Helpers
+
+
+def create_refused(error: OperatorError) -> bool:
+    """Whether a failed create is known not to have made an endpoint: Azure answered (a 4xx: a 5xx may follow
+    work already done) or the request was never sent (host refused or unreachable). The client marks every
+    case that may have taken effect `outcome_unknown`."""
+    return not (isinstance(error, AzureError) and error.outcome_unknown)
 
 
 def parse_policy(annotations: Mapping[str, str]) -> Policy | None:
@@ -502,6 +518,8 @@ class _Reconcile:
         if o.credentials_error is not None:
             return self.error(o.credentials_error, credentials=True)
         if o.error is not None:
+            if o.failed_step == CreateEndpoint.__name__ and create_refused(o.error) and self.pending():
+                return ClearCreatePending()
             seen = o.endpoint if o.endpoint_known else None
             return self.error(o.error, endpoint=seen, serving=self.serving_model(seen) if seen else None)
 
@@ -525,13 +543,21 @@ class _Reconcile:
         # Nothing recorded: a create may have happened without us learning its id.
         if o.endpoint_known and o.endpoint is not None:
             return RecordEndpointId(o.endpoint.id)
-        pending = CREATE_PENDING_ANNOTATION in r.annotations
-        if pending and not o.looked_up and not o.marked:
+        if self.pending() and not o.looked_up and not o.marked:
             return FindByMarker(MARKER_KEY, r.uid, r.spec.locale)
         return self.create(vanished=None)
 
     def create(self, *, vanished: str | None) -> Plan:
-        r, o = self.r, self.o
+        stopped = self.create_stopped(vanished)
+        if stopped is None:
+            return self.create_step(vanished)
+        if self.o.looked_up and self.o.endpoint is None and self.pending():
+            return ClearCreatePending()  # the lookup found nothing and no create follows: stop looking
+        return stopped
+
+    def create_stopped(self, vanished: str | None) -> Outcome | None:
+        """Why no endpoint is created in this pass, or None to create one."""
+        r = self.r
         assert r.spec is not None
         if self.policy is Policy.SKIP:
             what = (
@@ -549,9 +575,13 @@ class _Reconcile:
             return self.stay_stalled()
         if not r.has_finalizer:
             return self.waiting_for_finalizer()
+        return None
+
+    def create_step(self, vanished: str | None) -> Plan:
+        r, o = self.r, self.o
         if vanished and not o.forgot_id:
             return MarkCreatePending(forget_endpoint_id=True)
-        if CREATE_PENDING_ANNOTATION not in r.annotations and not o.marked:
+        if not self.pending():
             return MarkCreatePending()
         if o.wrote:  # one Azure write per pass
             return self.outcome(
@@ -736,6 +766,12 @@ class _Reconcile:
         if isinstance(in_status, str) and in_status and in_status.lower() != adopted:
             return in_status.lower()
         return None
+
+    def pending(self) -> bool:
+        """Whether the create-pending mark is on (a create whose outcome is unknown may have happened)."""
+        if self.o.unmarked or self.o.recorded_id:
+            return False
+        return self.o.marked or CREATE_PENDING_ANNOTATION in self.r.annotations
 
     def owned_id(self) -> str | None:
         """The endpoint this resource owns: the one it created, or the one it adopted once a pass read it in
@@ -1073,11 +1109,13 @@ def _plan_deletion(resource: Resource, observed: Observed, pass_: Pass) -> Plan:
         return release(Event("Normal", "Deleted", f"deleted endpoint {endpoint_id} in Azure"))
     if endpoint_id is None and not pending:
         return release()  # never created
+    # With no endpoint owned, the mark is on: a create's outcome is unknown and a lookup comes first.
+    unknown = f"the endpoint a create of this resource may have made (tagged {MARKER_KEY}={r.uid})"
     if o.credentials_error is not None:
         assert r.deletion_timestamp is not None
         waited = p.now - r.deletion_timestamp
         if waited >= p.timing.deletion_credentials_wait:
-            what = f"endpoint {endpoint_id}" if endpoint_id else "any endpoint created for it"
+            what = f"endpoint {endpoint_id}" if endpoint_id else unknown
             return release(
                 Event(
                     "Warning",
@@ -1093,8 +1131,9 @@ def _plan_deletion(resource: Resource, observed: Observed, pass_: Pass) -> Plan:
         return replace(outcome, retry=Retry(delay, "credentials for the deletion"))
     if o.error is not None:
         error = o.error
+        doing = f"deleting endpoint {endpoint_id}" if endpoint_id else f"looking up {unknown}"
         message = (
-            f"deleting endpoint {endpoint_id} failed: {error.message}; retried with backoff (set "
+            f"{doing} failed: {error.message}; retried with backoff (set "
             f"{POLICY_ANNOTATION}=detach-on-delete to leave it in Azure)"
         )
         cls = error.error_class if error.error_class is not ErrorClass.FATAL else ErrorClass.BLOCKED
