@@ -621,6 +621,61 @@ async def test_unknown_policy_writes_nothing() -> None:
     assert world.condition("Stalled") == ("True", "InvalidAnnotation")
 
 
+# --- Available follows what this pass read -----------------------------------------------------------------
+
+
+async def adopted_world(locale: str = "en-US", **annotations: str) -> tuple[World, str]:
+    world = World(annotations=dict(annotations))
+    theirs = await foreign_endpoint(world, locale)
+    world.azure.finish()
+    world.spec["endpointId"] = theirs
+    return world, theirs
+
+
+async def test_an_adopted_endpoint_gone_from_azure_is_not_available() -> None:
+    world, theirs = await adopted_world()
+    await world.run()
+    assert world.condition("Available") == ("True", "Serving")
+    del world.azure.endpoints[theirs]
+    await world.run(Trigger.DRIFT)
+    assert world.condition("Stalled") == ("True", "AdoptedEndpointNotFound")
+    assert world.condition("Available") == ("False", "NotServing")
+
+
+async def test_under_skip_an_endpoint_deleted_in_azure_is_not_available() -> None:
+    world = await ready_world()
+    world.annotations[POLICY_ANNOTATION] = "skip"
+    world.azure.endpoints.clear()
+    await world.run(Trigger.DRIFT)
+    assert world.condition("Stalled") == ("True", "EndpointNotFound")
+    assert world.condition("Available") == ("False", "NotServing")
+
+
+async def test_an_adopted_succeeded_endpoint_under_skip_is_available() -> None:
+    world, _ = await adopted_world(**{POLICY_ANNOTATION: "skip"})
+    world.spec["displayName"] = "another name"
+    await world.run()
+    assert world.condition("Stalled") == ("True", "ReconcileSkipped")
+    assert world.condition("Available") == ("True", "Serving")
+
+
+async def test_an_adopted_succeeded_endpoint_of_another_locale_is_available() -> None:
+    world, _ = await adopted_world("de-DE")
+    await world.run()
+    assert world.condition("Stalled") == ("True", "LocaleMismatch")
+    assert world.condition("Available") == ("True", "Serving")
+    assert world.status["servingModel"] == {"id": GERMAN_MODEL, "kind": "base"}
+
+
+async def test_an_error_after_a_read_reports_what_was_read() -> None:
+    world = await ready_world(exportTo={"configMapName": "cm"})
+    world.export_error = OperatorError("KubernetesApiError", "etcd is slow", ErrorClass.TRANSIENT)
+    world.azure.endpoints.clear()  # deleted in Azure: recreated, and the export of the new one fails
+    await world.run(Trigger.DRIFT)
+    assert world.condition("Ready") == ("False", "KubernetesApiError")
+    assert world.condition("Available") == ("False", "NotServing")  # the new endpoint serves nothing yet
+
+
 # --- model expiry -----------------------------------------------------------------------------------------
 
 

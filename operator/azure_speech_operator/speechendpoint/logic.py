@@ -602,6 +602,7 @@ class _Reconcile:
                     ErrorClass.FATAL,
                 ),
                 endpoint=endpoint,
+                serving=self.serving_model(endpoint),
             )
         if endpoint.model is not None and self.needs_model_read(endpoint.model):
             return GetModel(endpoint.model)
@@ -901,6 +902,7 @@ class _Reconcile:
         error: dict[str, str] | None = None,
     ) -> Outcome:
         r, o, p = self.r, self.o, self.p
+        health = self._with_availability(health, serving)
         status: dict[str, Any] = {}
         if r.spec is not None:
             status["apiVersion"] = r.spec.azure.api_version
@@ -931,6 +933,22 @@ class _Reconcile:
         status = {k: status[k] for k in sorted(status)}
         events = self._events(status, endpoint, health)
         return Outcome(status=status, events=tuple(events), retry=retry)
+
+    def _with_availability(self, health: Health, serving: ModelRef | None) -> Health:
+        """An error leaves Available "as before" only when this pass read nothing new: what was read from
+        Azure (the endpoint, or that it is gone) decides it otherwise."""
+        o = self.o
+        if health.available is not None or health.phase not in (Phase.RETRYING, Phase.STALLED):
+            return health
+        if not o.endpoint_known:
+            return health
+        if o.endpoint is None:
+            return replace(health, available=False, available_message="the endpoint does not exist in Azure")
+        serving = serving or self.serving_model(o.endpoint)
+        if serving is None:
+            message = f"endpoint {o.endpoint.id} is {o.endpoint.status} and serves no model yet"
+            return replace(health, available=False, available_message=message)
+        return replace(health, available=True, available_message=f"model {_ref_text(serving)} is serving")
 
     def _describe_endpoint(
         self, status: dict[str, Any], endpoint: SpeechEndpoint, serving: ModelRef | None
