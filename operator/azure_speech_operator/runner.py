@@ -28,7 +28,7 @@ import kubernetes.client
 from aiohttp import web
 from kopf._cogs.structs.references import Insights  # kopf's discovery state: the only way to know it watches
 
-from azure_speech_operator import credentials, wakeup
+from azure_speech_operator import credentials, oplog, wakeup
 from azure_speech_operator import settings as settings_module
 from azure_speech_operator.context import OperatorContext
 from azure_speech_operator.kube import (
@@ -79,7 +79,7 @@ def main(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         print(f"azure-speech-operator run: {exc}", file=sys.stderr)
         return 2
-    configure_logging(settings)
+    oplog.configure(settings.log_level, settings.log_format)
     try:
         configuration = load_configuration(args.kubeconfig, args.context)
     except KubeConfigError as exc:
@@ -95,15 +95,6 @@ def main(args: argparse.Namespace) -> int:
         logger.error("%s", exc)
         return 1
     return 0
-
-
-def configure_logging(settings: OperatorSettings) -> None:
-    log_format = kopf.LogFormat.JSON if settings.log_format == "json" else kopf.LogFormat.FULL
-    # log_prefix puts "[namespace/name]" before every message about an object.
-    kopf.configure(debug=settings.log_level == "debug", log_format=log_format, log_prefix=True)
-    logging.getLogger().setLevel(settings.log_level.upper())
-    for noisy in ("kubernetes", "urllib3", "httpx", "httpcore", "aiohttp.access", "azure"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
 def import_handler_modules() -> list[ServedKind]:

@@ -128,4 +128,4 @@ def register_wakeup(
         for key, value in woken.items():
             patch.metadata.annotations[key] = value
         if woken:
-            logger.info("changed while waiting to retry: retrying now")
+            logger.debug("changed while waiting to retry: retrying now")

@@ -1,6 +1,7 @@
 """kopf handlers for SpeechEndpoint: thin. Each one re-reads the object, runs one pass of the engine under the
-object's lock, writes the status (only when it changed), posts the events the logic asks for, and turns a
-come-back into `kopf.TemporaryError(delay=...)`. Nothing is returned, so kopf stores nothing in status.
+object's lock, writes the status (only when it changed), posts the events the logic asks for and logs them
+(oplog.pass_lines), and turns a come-back into `oplog.ComeBack(delay=...)`, a kopf.TemporaryError logged at
+DEBUG. Nothing is returned, so kopf stores nothing in status.
 
 - create / update / resume: one reconcile function (kopf's diff covers spec, labels and user annotations,
   so `reconcile-requested-at`, `reconcile-policy` and the credentials-rotated mark trigger it too);
@@ -12,6 +13,7 @@ come-back into `kopf.TemporaryError(delay=...)`. Nothing is returned, so kopf st
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -19,6 +21,7 @@ from typing import Any
 
 import kopf
 
+from azure_speech_operator import oplog
 from azure_speech_operator.azure.types import OperatorError, SpeechEndpoints
 from azure_speech_operator.conditions import READY, RECONCILING, STALLED, is_true
 from azure_speech_operator.context import OperatorContext, get_context
@@ -164,7 +167,6 @@ async def run_reconcile(
     name: str,
     trigger: Trigger,
     attempt: int,
-    logger: Any,
     body: kopf.Body,
 ) -> Outcome | None:
     """One pass under the object's lock, on a fresh read of the object. None if the object is gone."""
@@ -172,10 +174,13 @@ async def run_reconcile(
         try:
             obj = await ctx.kube.get_object(PLURAL, namespace, name)
         except KubeApiError as exc:
-            raise kopf.TemporaryError(f"reading the SpeechEndpoint failed: {exc}", delay=10) from None
+            raise oplog.ComeBack(
+                f"reading the SpeechEndpoint failed: {exc}", delay=10, level=logging.INFO
+            ) from None
         if obj is None:
             return None
         resource = build_resource(obj)
+        logger = oplog.object_logger(__name__, obj)
         if resource.deleting and trigger is not Trigger.DELETE:
             return None  # the delete handler owns it now
         timing = Timing.from_settings(ctx.settings)
@@ -192,8 +197,9 @@ async def run_reconcile(
             return ctx.azure.speech(resource.spec.azure.target(), credential)
 
         def log_step(step: Step) -> None:
+            # DEBUG: the event the write leads to (Created, Updated, Deleted) is the INFO line.
             if isinstance(step, logic.AZURE_WRITES):
-                logger.info("%s", _describe(step))
+                logger.debug("%s", _describe(step))
 
         outcome, _ = await run_pass(resource, pass_, connect=connect, writer=writer, on_step=log_step)
 
@@ -202,11 +208,27 @@ async def run_reconcile(
             try:
                 await ctx.kube.patch_object(PLURAL, namespace, name, {"status": patch}, subresource="status")
             except KubeApiError as exc:
-                raise kopf.TemporaryError(f"writing the status failed: {exc}", delay=5) from None
+                raise oplog.ComeBack(
+                    f"writing the status failed: {exc}", delay=5, level=logging.INFO
+                ) from None
         for event in outcome.events:
             kopf.event(body, type=event.type, reason=event.reason, message=event.message)
+        for level, line in log_lines(resource.status, outcome):
+            logger.log(level, "%s", line)
         _report_metrics(ctx, resource, outcome)
         return outcome
+
+
+def log_lines(previous_status: Mapping[str, Any], outcome: Outcome) -> list[tuple[int, str]]:
+    """What a pass logs (oplog.pass_lines): its events, and one WARNING when it turns the resource Stalled."""
+    endpoint_id = outcome.status.get("endpointId") or outcome.orphaned_endpoint
+    return oplog.pass_lines(
+        outcome.events,
+        previous_status.get("conditions"),
+        outcome.status.get("conditions"),
+        released=outcome.release,
+        endpoint_id=str(endpoint_id) if endpoint_id else None,
+    )
 
 
 def _describe(step: Step) -> str:
@@ -249,8 +271,7 @@ def _come_back(ctx: OperatorContext, memo: Any, outcome: Outcome | None) -> None
         memo.speech_drift_due = ctx.now() + timedelta(seconds=delay)
         return
     memo.speech_handler_due = ctx.now() + timedelta(seconds=delay)
-    # kopf logs this at error level; the text says it is the planned come-back, not a failure.
-    raise kopf.TemporaryError(f"next pass in {delay:.0f}s ({outcome.retry.why})", delay=delay)
+    raise oplog.ComeBack(f"next pass in {delay:.0f}s ({outcome.retry.why})", delay=delay)
 
 
 def handler_polls(memo: Any, now: datetime) -> bool:
@@ -273,25 +294,24 @@ async def reconcile(
     body: kopf.Body,
     memo: Any,
     retry: int,
-    logger: kopf.Logger,
     **_: Any,
 ) -> None:
     ctx = get_context(memo)
     trigger = Trigger.RESUME if reason == "resume" else Trigger.CHANGE
-    _come_back(ctx, memo, await run_reconcile(ctx, memo, str(namespace), name, trigger, retry, logger, body))
+    _come_back(ctx, memo, await run_reconcile(ctx, memo, str(namespace), name, trigger, retry, body))
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL, id="delete")
 async def delete(
-    *, namespace: str | None, name: str, body: kopf.Body, memo: Any, retry: int, logger: kopf.Logger, **_: Any
+    *, namespace: str | None, name: str, body: kopf.Body, memo: Any, retry: int, **_: Any
 ) -> None:
     ctx = get_context(memo)
-    outcome = await run_reconcile(ctx, memo, str(namespace), name, Trigger.DELETE, retry, logger, body)
+    outcome = await run_reconcile(ctx, memo, str(namespace), name, Trigger.DELETE, retry, body)
     if outcome is None or outcome.release:
         return
     delay = outcome.retry.delay if outcome.retry else 30.0
     why = outcome.retry.why if outcome.retry else "deletion"
-    raise kopf.TemporaryError(f"deletion not finished, next try in {delay:.0f}s ({why})", delay=delay)
+    raise oplog.ComeBack(f"deletion not finished, next try in {delay:.0f}s ({why})", delay=delay)
 
 
 def _initial_delay(**_: Any) -> float:
@@ -315,13 +335,13 @@ async def drift(
     body: kopf.Body,
     meta: kopf.Meta,
     memo: Any,
-    logger: kopf.Logger,
     **_: Any,
 ) -> None:
     """The drift check and the slow come-backs: a per-object loop (a daemon rather than a kopf timer, which
     would log every tick) that runs a pass when `memo.speech_drift_due` is reached. The first check after a
     start is at a random moment within the interval; each later one after the interval, jittered."""
     ctx = get_context(memo)
+    logger = oplog.object_logger(__name__, body)
     attempt = 0
     while not stopped:
         if meta.get("deletionTimestamp"):
@@ -341,12 +361,10 @@ async def drift(
         if handler_polls(memo, now):
             continue
         try:
-            outcome = await run_reconcile(
-                ctx, memo, str(namespace), name, Trigger.DRIFT, attempt, logger, body
-            )
-        except kopf.TemporaryError as exc:
+            outcome = await run_reconcile(ctx, memo, str(namespace), name, Trigger.DRIFT, attempt, body)
+        except oplog.ComeBack as exc:
             memo.speech_drift_due = now + timedelta(seconds=exc.delay or DRIFT_TICK)
-            logger.warning("drift check: %s", exc)
+            logger.log(exc.level, "drift check: %s", exc)
             continue
         except Exception:
             # A bug must not end the checks of this object: log it and try again later.
