@@ -3,7 +3,8 @@ endpoint is (id, host, links ... whatever the caller passes as `data`).
 
 Ownership is the safety rule: the ConfigMap carries an ownerReference (controller) to the resource's uid, so
 Kubernetes garbage-collects it with the resource, and a ConfigMap that exists without that reference (an
-application's own, another resource's) is never overwritten: `ConfigMapNotOwned`, a fatal error naming it.
+application's own, another resource's) is never overwritten: `ConfigMapNotOwned`, a blocked error naming it
+(retried with backoff: deleting that ConfigMap needs no change of the resource, so nothing else would tell).
 Nothing is written when the data is already as wanted.
 """
 
@@ -54,7 +55,7 @@ def _not_owned(name: str, namespace: str, owner: Mapping[str, Any]) -> OperatorE
         "ConfigMapNotOwned",
         f"ConfigMap {name!r} in namespace {namespace!r} exists and is not owned by {kind} {owner_name!r}: "
         "it is never overwritten; choose another spec.exportTo.configMapName or delete that ConfigMap",
-        ErrorClass.FATAL,
+        ErrorClass.BLOCKED,
     )
 
 
@@ -63,7 +64,7 @@ async def export_config_map(
 ) -> bool:
     """Make ConfigMap `name` (in the owner's namespace) hold exactly `data`. True if something was written.
 
-    Raises OperatorError: ConfigMapNotOwned (fatal), or a Kubernetes API failure (transient / blocked).
+    Raises OperatorError: ConfigMapNotOwned (blocked), or a Kubernetes API failure (transient / blocked).
     """
     metadata = owner.get("metadata") or {}
     namespace, owner_uid = str(metadata["namespace"]), str(metadata["uid"])

@@ -111,3 +111,34 @@ def test_a_refused_create_leaves_no_mark_and_deletion_releases_at_once(
     reasons = [r for r, _ in events_of(kube, namespace, case)]
     assert "OrphanedEndpoint" not in reasons and "Orphaned" not in reasons
     assert 'endpoint_id="unknown"' not in operator.metrics()
+
+
+# --- defect 7: a Stalled resource keeps watching Azure; a removed foreign ConfigMap is picked up -----------
+
+
+def test_a_stalled_export_keeps_polling_azure_and_picks_up_the_removed_config_map(
+    kube: Kube, simulator: Simulator, operator: Operator, namespace: str, wait: Callable[..., Any]
+) -> None:
+    operator.restart(extra_args=["--blocked-retry-base", "2s", "--blocked-retry-cap", "4s"])
+    try:
+        kube.apply(simulator.credentials_secret(namespace), namespace)
+        theirs = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "taken"}, "data": {"a": "b"}}
+        kube.apply(theirs, namespace)
+        kube.apply(manifest(simulator, "exporter", exportTo={"configMapName": "taken"}), namespace)
+        kube.wait_condition(KIND, "exporter", namespace, "Stalled", reason="ConfigMapNotOwned", timeout=60)
+        wait(
+            lambda: get_spe(kube, "exporter", namespace)["status"].get("azureStatus") == "Succeeded",
+            timeout=60,
+            what="the Stalled resource to report the finished deployment",
+        )
+        obj = get_spe(kube, "exporter", namespace)
+        assert kube.condition(obj, "Available")["status"] == "True"  # type: ignore[index]
+        assert kube.get("ConfigMap", "taken", namespace)["data"] == {"a": "b"}  # type: ignore[index]
+        kube.delete("ConfigMap", "taken", namespace)  # as the message advises; no reconcile-requested-at
+        obj = kube.wait_condition(KIND, "exporter", namespace, "Ready", timeout=60)
+        config_map = kube.get("ConfigMap", "taken", namespace)
+        assert config_map is not None
+        assert config_map["data"]["endpointId"] == obj["status"]["endpointId"]
+        assert config_map["metadata"]["ownerReferences"][0]["uid"] == obj["metadata"]["uid"]
+    finally:
+        operator.restart(extra_args=[])

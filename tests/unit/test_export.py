@@ -52,7 +52,8 @@ async def test_never_overwrites_a_config_map_it_does_not_own() -> None:
     with pytest.raises(OperatorError) as info:
         await export_config_map(kube, other_owner, "app-config", DATA)
     assert info.value.reason == "ConfigMapNotOwned"
-    assert info.value.error_class is ErrorClass.FATAL
+    # blocked, not fatal: removing the other ConfigMap needs no spec change, so it is retried with backoff
+    assert info.value.error_class is ErrorClass.BLOCKED
     assert "app-config" in info.value.message and "team-a" in info.value.message
     assert kube.config_maps[("team-a", "app-config")]["data"] == {"mine": "yes"}
     # ... nor a ConfigMap owned by another resource.

@@ -515,6 +515,56 @@ async def test_export_failure_is_shown() -> None:
     assert world.condition("Stalled") == ("True", "ConfigMapNotOwned")
 
 
+async def test_a_stalled_resource_keeps_polling_a_deployment_and_reporting_azure() -> None:
+    world = World(export_error=OperatorError("ConfigMapNotOwned", "not ours", ErrorClass.FATAL))
+    world.change_spec(exportTo={"configMapName": "taken"})
+    outcome = await world.run()
+    assert world.condition("Stalled") == ("True", "ConfigMapNotOwned")
+    assert world.status["azureStatus"] == "NotStarted"
+    assert outcome.retry is not None and outcome.retry.delay <= 30  # the deployment is still polled
+    world.azure.finish()
+    outcome = await world.run(Trigger.DRIFT)
+    assert world.status["azureStatus"] == "Succeeded"
+    assert world.condition("Stalled") == ("True", "ConfigMapNotOwned")
+    assert world.condition("Available") == ("True", "Serving")
+    assert outcome.retry is None  # fatal, and nothing in flight: the drift check looks again
+    assert world.azure.writes == ["create"]
+
+
+async def test_resume_polls_a_stalled_resource_whose_deployment_is_in_flight() -> None:
+    world = World(export_error=OperatorError("ConfigMapNotOwned", "not ours", ErrorClass.FATAL))
+    world.change_spec(exportTo={"configMapName": "taken"})
+    await world.run()
+    world.azure.finish()
+    await world.run(Trigger.RESUME)
+    assert world.status["azureStatus"] == "Succeeded"
+
+
+async def test_a_blocked_export_is_retried_and_heals_without_a_request() -> None:
+    world = World(export_error=OperatorError("ConfigMapNotOwned", "not ours", ErrorClass.BLOCKED))
+    world.change_spec(exportTo={"configMapName": "taken"})
+    await world.run()
+    world.azure.finish()
+    outcome = await world.run()
+    assert world.condition("Stalled") == ("True", "ConfigMapNotOwned")
+    assert outcome.retry is not None and 150 <= outcome.retry.delay <= 1800
+    world.export_error = None  # the other ConfigMap was deleted
+    await world.run(Trigger.DRIFT)
+    assert world.condition("Ready") == ("True", "Ready")
+    assert "taken" in world.exported
+
+
+async def test_an_endpoint_id_conflict_still_reports_the_created_endpoint() -> None:
+    world = World()
+    await world.run()
+    world.change_spec(endpointId=OTHER_ID)
+    world.azure.finish()
+    await world.run()
+    assert world.condition("Stalled") == ("True", "EndpointIdConflict")
+    assert world.status["azureStatus"] == "Succeeded"
+    assert world.condition("Available") == ("True", "Serving")
+
+
 async def test_export_writes_id_host_and_links() -> None:
     world = await ready_world(exportTo={"configMapName": "call-center-en-endpoint"})
     data = world.exported["call-center-en-endpoint"]

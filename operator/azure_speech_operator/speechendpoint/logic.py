@@ -6,10 +6,11 @@ either the next step to take (a read or a write, in Azure or on the resource) or
 new status, the events to post, when to come back, and (when deleting) whether to release the resource.
 
 The handlers are an interpreter: they run the step, fold its result into `Observed` and ask again, so every
-rule of api.md lives here and is unit-tested without Kubernetes or Azure. The order of the checks encodes
-the safety rules: no Azure write before the finalizer; the create-pending mark is written before a POST and a
-create whose outcome is unknown is looked up (by the uid marker) before creating again; at most one Azure
-write per pass; no writes while Stalled on a fatal error unless the spec changed or a reconcile is requested.
+rule of docs/speechendpoint.md lives here and is unit-tested without Kubernetes or Azure. The order of the
+checks encodes the safety rules: no Azure write before the finalizer; the create-pending mark is written
+before a POST and a create whose outcome is unknown is looked up (by the uid marker) before creating again;
+at most one Azure write per pass; no writes while Stalled on a fatal error unless the spec changed or a
+reconcile is requested.
 """
 
 from __future__ import annotations
@@ -507,13 +508,18 @@ class _Reconcile:
         adopted = r.spec.adopted_endpoint_id
         created = self.created_id()
         if adopted and created and adopted != created:
+            if not o.endpoint_known and o.credentials_error is None and o.error is None:
+                return GetEndpoint(created)  # still reported while Stalled
+            seen = o.endpoint if o.endpoint_known else None
             return self.error(
                 OperatorError(
                     "EndpointIdConflict",
                     f"spec.endpointId is {adopted} but the operator created endpoint {created} for this "
                     "resource; delete this resource (its endpoint follows deletionPolicy) and adopt instead",
                     ErrorClass.FATAL,
-                )
+                ),
+                endpoint=seen,
+                serving=self.serving_model(seen) if seen else None,
             )
         if o.credentials_error is not None:
             return self.error(o.credentials_error, credentials=True)
@@ -625,14 +631,7 @@ class _Reconcile:
 
         serving = self.serving_model(endpoint)
         if busy:
-            # The backoff counts polls of this deployment: a write in this pass starts it over (earlier
-            # retries were of failed requests, e.g. throttled creates, not of polls).
-            delay = endpoint.retry_after or backoff(
-                0 if o.wrote else self.p.attempt,
-                self.p.timing.deploy_poll_interval.total_seconds(),
-                self.p.timing.transient_backoff_cap.total_seconds(),
-                self.p.jitter,
-            )
+            delay = self.poll_delay(endpoint)
             waiting = f"; then: {', '.join(fields)}" if fields and not o.wrote else ""
             if serving is not None and not _same_model(serving, endpoint.model):
                 health = Health(
@@ -805,6 +804,8 @@ class _Reconcile:
             return False
         if self.prev.get("observedGeneration") != self.r.generation:
             return False
+        if self.prev.get("azureStatus") in BUSY_STATUSES:
+            return False  # a deployment in flight is polled, Stalled or not
         ready = find_condition(self.prev_conditions, READY).status == "True"
         return ready or self.stalled_on_fatal()
 
@@ -885,12 +886,32 @@ class _Reconcile:
         else:
             retry = None
             phase = Phase.STALLED
+        retry = self._poll_while_deploying(endpoint, retry)
         health = Health(phase, reason, error.message)
         status_error = {"code": reason, "message": error.message, "class": cls.value}
         if writes_blocked_by_policy:
             # Re-checked on every pass from the annotation itself: no gate on the generation needed.
             status_error["class"] = POLICY_CLASS
         return self.outcome(health, endpoint=endpoint, serving=serving, retry=retry, error=status_error)
+
+    def _poll_while_deploying(self, endpoint: SpeechEndpoint | None, retry: Retry | None) -> Retry | None:
+        """An error does not stop watching Azure: while the endpoint deploys, its status is still polled."""
+        if endpoint is None or endpoint.status not in BUSY_STATUSES:
+            return retry
+        poll = self.poll_delay(endpoint)
+        if retry is not None and retry.delay <= poll:
+            return retry
+        return Retry(poll, f"Azure is deploying ({endpoint.status})")
+
+    def poll_delay(self, endpoint: SpeechEndpoint) -> float:
+        """When to look again at a deployment in flight: Azure's Retry-After, else a backoff over the polls
+        (a write in this pass starts it over: earlier retries were of failed requests, not of polls)."""
+        return endpoint.retry_after or backoff(
+            0 if self.o.wrote else self.p.attempt,
+            self.p.timing.deploy_poll_interval.total_seconds(),
+            self.p.timing.transient_backoff_cap.total_seconds(),
+            self.p.jitter,
+        )
 
     def outcome(
         self,
