@@ -1,4 +1,4 @@
-"""e2e fixtures: the Kubernetes API (emulated, or the real cluster in `E2E_KUBECONFIG`), the Azure simulator,
+"""e2e fixtures: the Azure simulator,
 the operator as a subprocess, a namespace per test, and the three logs attached to a failing test's report.
 
 Every test under tests/e2e is marked `e2e`. See docs/testing.md for the fixture API.
@@ -29,27 +29,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def e2e_workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("e2e")
-
-
-@pytest.fixture(scope="session")
-def kube(e2e_workdir: Path) -> Iterator[Kube]:
-    """The cluster: the emulated API as a subprocess, or the one `E2E_KUBECONFIG` names. The CRDs in crds/
-    are applied and Established before any test runs."""
-    real = os.environ.get("E2E_KUBECONFIG")
-    cluster = Kube(e2e_workdir, Path(real) if real else None).start()
-    if cluster.is_emulated:  # a real cluster's apiserver log is not ours to read
-        _STARTED["kube-apiserver (emulated) log"] = cluster
-    try:
-        cluster.apply_crds()
-        yield cluster
-    finally:
-        _STARTED.pop("kube-apiserver (emulated) log", None)
-        cluster.stop()
-
-
-@pytest.fixture(scope="session")
 def simulator(e2e_workdir: Path) -> Iterator[Simulator]:
     """The Azure simulator (`simulate-azure --time-scale 0.01` unless E2E_SIM_TIME_SCALE says otherwise)."""
     sim = Simulator(e2e_workdir, time_scale=float(os.environ.get("E2E_SIM_TIME_SCALE", "0.01"))).start()
@@ -63,19 +42,23 @@ def simulator(e2e_workdir: Path) -> Iterator[Simulator]:
 
 @pytest.fixture(scope="session")
 def operator_process(kube: Kube, simulator: Simulator, e2e_workdir: Path) -> Iterator[Operator]:
-    op = Operator(e2e_workdir, kube.kubeconfig)
+    """The operator under the ServiceAccount and ClusterRole of deploy/ (not as a cluster admin)."""
+    op = Operator(e2e_workdir, kube.operator_kubeconfig())
+    if kube.is_local:  # a real cluster's apiserver log is not ours to read
+        _STARTED["kube-apiserver log"] = kube
     _STARTED["operator log"] = op
     try:
         op.start()
         yield op
     finally:
-        if not kube.is_emulated and not os.environ.get("E2E_KEEP_NAMESPACES"):
+        if not kube.is_local and not os.environ.get("E2E_KEEP_NAMESPACES"):
             # the operator must release its finalizers, or the test namespaces stay Terminating for good
             op.ensure_running()
             left = kube.wait_namespaces_gone()
             if left:
                 print(f"e2e: namespaces still terminating on the real cluster: {', '.join(left)}")
         _STARTED.pop("operator log", None)
+        _STARTED.pop("kube-apiserver log", None)
         op.stop()
 
 
@@ -88,11 +71,16 @@ def operator(operator_process: Operator) -> Operator:
 
 @pytest.fixture
 def namespace(kube: Kube, request: pytest.FixtureRequest) -> Iterator[str]:
-    """A fresh namespace named after the test; deleted (without waiting) afterwards."""
+    """A fresh namespace named after the test; deleted afterwards, and waited for: on a real cluster the
+    operator deletes the namespace's Azure endpoints then, and that traffic must not land in the next test's
+    counts. The operator is started for it if the test left it stopped (its finalizers hold the namespace)."""
     name = kube.create_namespace(unique_name(request.node.name.removeprefix("test_")))
     yield name
-    if not os.environ.get("E2E_KEEP_NAMESPACES"):
-        kube.delete_namespace(name)
+    if os.environ.get("E2E_KEEP_NAMESPACES"):
+        return
+    if "operator_process" in request.fixturenames:
+        request.getfixturevalue("operator_process").ensure_running()
+    kube.delete_namespace(name, wait=True, timeout=180)
 
 
 @pytest.fixture

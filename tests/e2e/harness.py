@@ -1,5 +1,5 @@
-"""End-to-end harness: the Kubernetes API (emulated, or a real cluster), the Azure simulator and the operator,
-each started as a user starts it, with their logs kept in files.
+"""End-to-end harness: the Kubernetes API (a local control plane, or a real cluster), the Azure simulator and
+the operator, each started as a user starts it, with their logs kept in files.
 
 Usable without pytest (`tests/demo.py` drives the same classes); `tests/e2e/conftest.py` turns them into
 fixtures. See docs/testing.md.
@@ -14,199 +14,123 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
-T = TypeVar("T")
+from tests.controlplane import ControlPlane
+from tests.processes import REPO, HarnessError, Process, free_port, wait_for
 
+# the ServiceAccount deploy/ creates for the operator
+OPERATOR_NAMESPACE = "azure-speech-operator"
+OPERATOR_SERVICE_ACCOUNT = "azure-speech-operator"
 
-class HarnessError(RuntimeError):
-    """A process of the harness did not start or answer as expected."""
-
-
-def wait_for(
-    fn: Callable[[], T | None], timeout: float = 30.0, what: str = "condition", interval: float = 0.2
-) -> T:
-    """Calls `fn` until it returns something truthy and returns that; fails after `timeout` seconds with
-    `what` and the last value (or exception) seen. Polls; never sleeps longer than `interval` at a time."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while True:
-        try:
-            value = fn()
-        except Exception as exc:  # keep polling: the thing may not exist yet
-            last = exc
-        else:
-            if value:
-                return value
-            last = value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}; last seen: {last!r}")
-        time.sleep(interval)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class Process:
-    """A child process whose output goes to a log file; stopped with SIGTERM, then SIGKILL."""
-
-    def __init__(
-        self, name: str, argv: Sequence[str], log_path: Path, env: dict[str, str] | None = None
-    ) -> None:
-        self.name = name
-        self.argv = list(argv)
-        self.log_path = log_path
-        self.env = env
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("ab") as log:
-            log.write(f"\n=== {time.strftime('%H:%M:%S')} start: {' '.join(self.argv)}\n".encode())
-            log.flush()
-            self.proc = subprocess.Popen(
-                self.argv,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env=self.env,
-                cwd=REPO,
-                start_new_session=True,
-            )
-
-    @property
-    def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def wait_for_line(self, pattern: str, timeout: float = 30.0, since: int = 0) -> re.Match[str]:
-        regex = re.compile(pattern)
-
-        def found() -> re.Match[str] | None:
-            if self.proc is not None and self.proc.poll() is not None:
-                raise HarnessError(
-                    f"{self.name} exited with {self.proc.returncode}:\n{self.log_text(since)[-4000:]}"
-                )
-            return regex.search(self.log_text(since))
-
-        try:
-            return wait_for(found, timeout, f"{self.name} to log {pattern!r}", interval=0.05)
-        except AssertionError as exc:
-            raise HarnessError(f"{exc}\n{self.log_text(since)[-4000:]}") from None
-
-    def log_size(self) -> int:
-        try:
-            return self.log_path.stat().st_size
-        except FileNotFoundError:
-            return 0
-
-    def log_text(self, since: int = 0) -> str:
-        try:
-            with self.log_path.open("rb") as log:
-                log.seek(since)
-                return log.read().decode(errors="replace")
-        except FileNotFoundError:
-            return ""
-
-    def stop(self, timeout: float = 15.0) -> int | None:
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        return self.proc.returncode
-
-    def kill(self) -> None:
-        """SIGKILL, as a crash or an OOM kill would end it."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
+__all__ = ["HarnessError", "Kube", "Operator", "Process", "Simulator", "free_port", "unique_name", "wait_for"]
 
 
 # --- Kubernetes -------------------------------------------------------------------------------------------
 
 
 class Kube:
-    """The cluster the tests talk to: the emulated API (started here) or the one in `E2E_KUBECONFIG`.
+    """The cluster the tests talk to: a real control plane started here (`tests.controlplane`), or the
+    cluster in `E2E_KUBECONFIG`.
 
-    `kubectl(...)` runs kubectl 1.32 against it; `get`/`list`/`wait_condition` read through the kubernetes
-    client's dynamic API, so they work the same against a real cluster.
+    `kubectl(...)` runs kubectl as the admin of that cluster; `get`/`list`/`wait_condition` read through the
+    kubernetes client's dynamic API. `operator_kubeconfig()` installs deploy/ (the operator's ServiceAccount
+    and ClusterRole) and returns a kubeconfig with that ServiceAccount's token: the operator runs with the
+    RBAC the project ships, not as an admin.
     """
 
     def __init__(self, workdir: Path, kubeconfig: Path | None = None) -> None:
         self.workdir = workdir
-        self.is_emulated = kubeconfig is None
-        self.process: Process | None = None
+        self.is_local = kubeconfig is None
+        self.control_plane: ControlPlane | None = None
         if kubeconfig is None:
-            self.kubeconfig = workdir / "kubeconfig"
-            self.process = Process(
-                "kubeapi",
-                [
-                    sys.executable,
-                    "-m",
-                    "tests.kubeapi",
-                    "--port",
-                    "0",
-                    "--kubeconfig",
-                    str(self.kubeconfig),
-                    "--log-level",
-                    "INFO",
-                ],
-                workdir / "kubeapi.log",
-            )
+            self.control_plane = ControlPlane(workdir / "controlplane", progress=_progress)
+            self.kubeconfig = self.control_plane.admin_kubeconfig
         else:
             self.kubeconfig = kubeconfig
         self.env = dict(os.environ, KUBECONFIG=str(self.kubeconfig), KUBECACHEDIR=str(workdir / "kube-cache"))
         self._dynamic: Any = None
+        self._operator_kubeconfig: Path | None = None
         self.url = ""
         self.namespaces: set[str] = set()  # created here, so a real cluster can be left clean
 
     def start(self) -> Kube:
-        if self.process is not None:
-            self.process.start()
-            self.url = self.process.wait_for_line(r"kubeapi listening on (\S+)").group(1)
-        else:
-            self.url = _current_server(yaml.safe_load(self.kubeconfig.read_text()))
+        if self.control_plane is not None:
+            self.control_plane.start()
+        self.url = _current_server(yaml.safe_load(self.kubeconfig.read_text()))
         return self
 
     def stop(self) -> None:
-        if self.process is not None:
-            self.process.stop()
+        if self.control_plane is not None:
+            self.control_plane.stop()
 
     def logs(self, since: int = 0) -> str:
-        return self.process.log_text(since) if self.process else ""
+        """The kube-apiserver's log (a local control plane only)."""
+        process = self._apiserver()
+        return process.log_text(since) if process else ""
 
     def log_size(self) -> int:
-        return self.process.log_size() if self.process else 0
+        process = self._apiserver()
+        return process.log_size() if process else 0
+
+    def processes(self) -> list[Process]:
+        """The control plane's processes (none for a cluster given by kubeconfig)."""
+        return list(self.control_plane.processes) if self.control_plane else []
+
+    def _apiserver(self) -> Process | None:
+        if self.control_plane is None:
+            return None
+        return next((p for p in self.control_plane.processes if p.name == "kube-apiserver"), None)
+
+    # the operator's identity ------------------------------------------------------------------------------
+
+    def operator_kubeconfig(self, *, refresh: bool = False) -> Path:
+        """`kubectl apply -k deploy/`, then a kubeconfig for the operator's ServiceAccount with a token from
+        the TokenRequest API (valid a day), on the same server and CA as the admin kubeconfig."""
+        if self._operator_kubeconfig is not None and not refresh:
+            return self._operator_kubeconfig
+        self.kubectl("apply", "-k", str(REPO / "deploy"))
+        token = self.kubectl(
+            "create", "token", OPERATOR_SERVICE_ACCOUNT, "-n", OPERATOR_NAMESPACE, "--duration=24h"
+        ).stdout.strip()
+        admin = yaml.safe_load(self.kubeconfig.read_text())
+        contexts = {c["name"]: c.get("context") or {} for c in admin.get("contexts") or []}
+        clusters = {c["name"]: c.get("cluster") or {} for c in admin.get("clusters") or []}
+        cluster = clusters[contexts[admin["current-context"]]["cluster"]]
+        config = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "e2e", "cluster": cluster}],
+            "users": [{"name": OPERATOR_SERVICE_ACCOUNT, "user": {"token": token}}],
+            "contexts": [{"name": "e2e", "context": {"cluster": "e2e", "user": OPERATOR_SERVICE_ACCOUNT}}],
+            "current-context": "e2e",
+        }
+        path = self.workdir / "operator.kubeconfig"
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+        path.chmod(0o600)
+        self._operator_kubeconfig = path
+        return path
 
     # kubectl ------------------------------------------------------------------------------------------
 
     def kubectl(
         self, *args: str, input: str | None = None, check: bool = True, timeout: float = 60.0
     ) -> subprocess.CompletedProcess[str]:
-        kubectl = shutil.which("kubectl")
-        if kubectl is None:
-            raise HarnessError("kubectl is not on PATH (make install puts Debian's kubernetes-client there)")
         proc = subprocess.run(
-            [kubectl, *args], input=input, capture_output=True, text=True, env=self.env, timeout=timeout
+            [kubectl_path(), *args],
+            input=input,
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=timeout,
         )
         if check and proc.returncode != 0:
             raise AssertionError(
@@ -395,6 +319,22 @@ class Kube:
             )
         self._dynamic = None  # new kinds: rediscover
         return names
+
+
+def kubectl_path() -> str:
+    """The kubectl `make install` links into the venv (the control plane's version), else the one on PATH."""
+    venv = Path(sys.executable).with_name("kubectl")
+    if venv.exists():
+        return str(venv)
+    found = shutil.which("kubectl")
+    if found is None:
+        raise HarnessError("kubectl is not on PATH: `make install` builds one and links it into .venv/bin")
+    return found
+
+
+def _progress(line: str) -> None:
+    """Control-plane progress (a first build takes minutes): to the terminal even under pytest's capture."""
+    print(line, file=sys.__stderr__, flush=True)
 
 
 def _current_server(config: dict[str, Any]) -> str:

@@ -1,5 +1,5 @@
-"""The harness itself: the three processes start, the CRDs are established, a test gets its namespace,
-and waits fail with what they waited for."""
+"""The harness itself: the control plane, the simulator and the operator start, the CRDs are established,
+a test gets its namespace, and waits fail with what they waited for."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ from typing import Any
 
 import pytest
 import yaml
-
-from tests.kubeapi.runner import BackgroundApi, kubeconfig
 
 from .harness import REPO, Kube, Operator, Simulator, unique_name, wait_for
 
@@ -32,7 +30,8 @@ def test_kube_serves_the_project_crds(kube: Kube) -> None:
 
 def test_namespace_fixture_gives_a_fresh_namespace(kube: Kube, namespace: str) -> None:
     assert kube.get("Namespace", namespace)["status"]["phase"] == "Active"  # type: ignore[index]
-    assert kube.list("ConfigMap", namespace) == []
+    # a real cluster publishes its CA into every namespace; nothing else is there
+    assert [c["metadata"]["name"] for c in kube.list("ConfigMap", namespace)] in ([], ["kube-root-ca.crt"])
 
 
 def test_apply_and_get_round_trip(kube: Kube, namespace: str) -> None:
@@ -88,21 +87,17 @@ def test_operator_defaults_are_restored_for_the_next_test(operator: Operator) ->
     assert operator.starts == starts + 1  # already the defaults: no restart
 
 
-def test_a_given_kubeconfig_is_used_as_a_real_cluster(tmp_path: Path) -> None:
+def test_a_given_kubeconfig_is_used_as_a_real_cluster(kube: Kube, tmp_path: Path) -> None:
     """The E2E_KUBECONFIG path: nothing started, the current context's server used, CRDs applied,
-    namespaces deleted at the end (here the "real cluster" is an emulator the harness did not start)."""
-    api = BackgroundApi()
-    try:
-        config = kubeconfig(api.url)
-        config["clusters"].insert(0, {"name": "elsewhere", "cluster": {"server": "https://192.0.2.1:6443"}})
-        path = tmp_path / "real-kubeconfig"
-        path.write_text(yaml.safe_dump(config))
-        cluster = Kube(tmp_path, path).start()
-        assert not cluster.is_emulated and cluster.process is None
-        assert cluster.url == api.url and cluster.logs() == ""
-        assert cluster.apply_crds() == _crd_names()
-        made = cluster.create_namespace(unique_name("real"))
-        assert cluster.wait_namespaces_gone(timeout=10) == []
-        assert cluster.get("Namespace", made) is None
-    finally:
-        api.stop()
+    namespaces deleted at the end (here the "real cluster" is the session's control plane, given by path)."""
+    config = yaml.safe_load(kube.kubeconfig.read_text())
+    config["clusters"].insert(0, {"name": "elsewhere", "cluster": {"server": "https://192.0.2.1:6443"}})
+    path = tmp_path / "real-kubeconfig"
+    path.write_text(yaml.safe_dump(config))
+    cluster = Kube(tmp_path, path).start()
+    assert not cluster.is_local and cluster.control_plane is None
+    assert cluster.url == kube.url and cluster.logs() == ""
+    assert cluster.apply_crds() == _crd_names()
+    made = cluster.create_namespace(unique_name("real"))
+    assert cluster.wait_namespaces_gone(timeout=60) == []
+    assert cluster.get("Namespace", made) is None

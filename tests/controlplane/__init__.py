@@ -1,0 +1,8 @@
+"""A real Kubernetes control plane for the e2e tests, the demo and the benchmarks: etcd, kube-apiserver and
+kube-controller-manager built from their Go modules (`gobuild/`), cached outside the repo, started in a temp
+dir on free loopback ports. `python -m tests.controlplane --kubeconfig PATH` runs one in the foreground."""
+
+from .build import BuildError, ensure_binaries, kubernetes_version
+from .cluster import ControlPlane, kubeconfig, write_yaml
+
+__all__ = ["BuildError", "ControlPlane", "ensure_binaries", "kubeconfig", "kubernetes_version", "write_yaml"]
