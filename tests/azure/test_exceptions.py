@@ -204,7 +204,8 @@ async def test_a_content_url_httpx_cannot_build_is_an_invalid_response(tmp_path:
 async def test_a_next_link_httpx_cannot_build_is_an_invalid_response() -> None:
     page = {
         "values": [],
-        "@nextLink": "https://westus.api.cognitive.microsoft.com/speechtotext/v3.2/endpoints?x=\x00",
+        "@nextLink": "https://westus.api.cognitive.microsoft.com/speechtotext/v3.2/endpoints?x="
+        + "y" * 70_000,
     }
     async with mock_client(always(json_response(200, page))) as client:
         adapter = client.speech(AzureTarget.for_region("westus", "v3.2"), KEY)

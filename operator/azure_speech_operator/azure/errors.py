@@ -15,6 +15,7 @@ from http import HTTPStatus
 from typing import Any
 
 from .retry_after import _wall_clock, retry_after_from_headers
+from .scrub import scrub
 from .types import AzureError, ErrorClass
 
 # Azure codes (top-level or detailed) with a meaning of their own. Generic codes (InvalidRequest,
@@ -173,19 +174,6 @@ def reason_code(raw: str | None, status: int) -> str | None:
         return status_code_name(status)
     code = "".join(word[:1].upper() + word[1:] for word in _CODE_WORDS.findall(text))[:_MAX_CODE]
     return code if code[:1].isalpha() else None
-
-
-_SIG = re.compile(r"(?i)([?&](?:sig|se|st|sp|sv|sr|skoid|sktid|ske|sks|skv|spr|sip|code)=)[^&\s\"'<>]*")
-_MAX_TEXT = 500
-
-
-def scrub(text: str, secrets: Iterable[str] = ()) -> str:
-    """Removes known secrets and SAS signatures from text that may end up in a message."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
-    text = _SIG.sub(r"\1***", text)
-    return text if len(text) <= _MAX_TEXT else text[: _MAX_TEXT - 1] + "…"
 
 
 def _str(value: Any) -> str | None:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Collection, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -28,15 +29,17 @@ from .auth import (
     secrets_of,
 )
 from .config import ClientSettings, host_allowed
-from .errors import error_from_response, operator_error, scrub
+from .errors import error_from_response, operator_error
 from .limiter import Clock, Sleep, SlidingWindowLimiter
 from .models import Page
 from .retry_after import retry_after_from_headers
+from .scrub import redact_json, scrub
 from .types import ApiKey, AzureError, AzureTarget, Credential, EntraIdentity, ErrorClass
 
 M = TypeVar("M", bound=BaseModel)
 P = TypeVar("P", bound=Page)
 MAX_PAGES = 10_000  # a nextLink loop from a broken server must end
+_NEXT_LINK_KEYS = ("@nextLink", "nextLink")
 
 
 class RequestObserver(Protocol):
@@ -148,6 +151,8 @@ class Reply:
     headers: httpx.Headers
     body: bytes
     retry_after: float | None
+    # The key or token the request carried: scrubbed from whatever the answer echoes.
+    secrets: tuple[str, ...] = field(default=(), repr=False)
 
 
 def credential_key(credential: Credential) -> str:
@@ -312,6 +317,7 @@ class Session:
             self.gate.limiter.pause(
                 reply.retry_after if reply.retry_after is not None else self.settings.throttle_pause_s
             )
+        reply.secrets = secrets
         if reply.status in expect:
             return reply
         if (
@@ -401,13 +407,25 @@ class Session:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def parse(self, model: type[M], reply: Reply, operation: str, *, written: bool = False) -> M:
-        """A 2xx body as a wire model; an unreadable one is a retryable error whose outcome is unknown for
-        writes (the create may have happened)."""
+    def parse(
+        self,
+        model: type[M],
+        reply: Reply,
+        operation: str,
+        *,
+        written: bool = False,
+        keep: Collection[str] = (),
+    ) -> M:
+        """A 2xx body as a wire model, every string in it scrubbed first (Azure may echo the key, a token or a
+        SAS URL even in a success) but the values of the keys in `keep`; an unreadable one is a retryable
+        error whose outcome is unknown for writes (the create may have happened)."""
+        fields = ["body"]
         try:
-            return model.model_validate_json(reply.body)
+            return model.model_validate(redact_json(json.loads(reply.body), reply.secrets, keep=keep))
         except ValidationError as exc:  # its text quotes the body, which may echo a secret: not chained
             fields = sorted({".".join(str(p) for p in e["loc"]) or "body" for e in exc.errors()})[:5]
+        except (ValueError, RecursionError):  # not JSON, or not UTF-8, or nested past the recursion limit
+            pass
         raise AzureError(
             status=reply.status,
             code="InvalidResponse",
@@ -436,14 +454,18 @@ class Session:
         page_model: type[P],
         prefix: str,
         version_params: Mapping[str, str],
+        *,
+        keep: Collection[str] = (),
     ) -> AsyncIterator[tuple[Reply, P]]:
         """Every page of a list, following its next links re-based onto the configured host. A next link
         carries the whole query (skip, skipToken, filter); `version_params` are added only if Azure left
-        them out. A link seen before ends the listing instead of looping."""
+        them out. A link seen before ends the listing instead of looping. Next links are followed as Azure
+        wrote them (never shown); `keep` names more keys whose values `parse` leaves whole."""
         seen: set[str] = set()
+        keep = {*keep, *_NEXT_LINK_KEYS}
         for _ in range(MAX_PAGES):
             reply = await self.request(operation, "GET", url, params=params)
-            page = self.parse(page_model, reply, operation)
+            page = self.parse(page_model, reply, operation, keep=keep)
             yield reply, page
             if not page.next_link or page.next_link in seen:
                 return

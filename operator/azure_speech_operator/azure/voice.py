@@ -14,7 +14,7 @@ from typing import Any
 
 from .errors import operator_error
 from .models import CvEndpoint, CvEndpointPage, CvOperation, V3VoiceEndpoint
-from .speech import _check_id, last_segment
+from .speech import SPEC_FIELDS, _check_id, last_segment
 from .transport import Reply, Session
 from .types import (
     AzureError,
@@ -104,7 +104,7 @@ class VoiceAdapter:
         op = "CustomVoice.Endpoints_Get"
         url = self._url(f"/endpoints/{_check_id(endpoint_id, 'endpoint id')}")
         reply = await self._session.request(op, "GET", url, params=self._params)
-        return self._endpoint(self._session.parse(CvEndpoint, reply, op), reply.retry_after)
+        return self._endpoint(self._session.parse(CvEndpoint, reply, op, keep=SPEC_FIELDS), reply.retry_after)
 
     async def create(
         self, endpoint_id: str, body: VoiceEndpointCreate, operation_id: str
@@ -138,7 +138,9 @@ class VoiceAdapter:
             headers={"Operation-Id": operation_id},
             expect=(201, 200),
         )
-        endpoint = self._endpoint(self._session.parse(CvEndpoint, reply, op, written=True), reply.retry_after)
+        endpoint = self._endpoint(
+            self._session.parse(CvEndpoint, reply, op, written=True, keep=SPEC_FIELDS), reply.retry_after
+        )
         return endpoint, self._operation(reply, operation_id, op)
 
     async def delete(self, endpoint_id: str) -> bool:
@@ -154,7 +156,9 @@ class VoiceAdapter:
         reply = await self._session.request(
             op, "POST", url, params=self._params, headers={"Operation-Id": operation_id}, expect=(202, 200)
         )
-        endpoint = self._endpoint(self._session.parse(CvEndpoint, reply, op, written=True), reply.retry_after)
+        endpoint = self._endpoint(
+            self._session.parse(CvEndpoint, reply, op, written=True, keep=SPEC_FIELDS), reply.retry_after
+        )
         return endpoint, self._operation(reply, operation_id, op)
 
     async def suspend(self, endpoint_id: str, operation_id: str) -> tuple[VoiceEndpoint, Operation | None]:
@@ -177,7 +181,7 @@ class VoiceAdapter:
         params = {**self._params, "filter": filter} if filter else self._params
         url = self._url("/endpoints")
         async for reply, page in self._session.pages(
-            op, url, params, CvEndpointPage, self.prefix, self._params
+            op, url, params, CvEndpointPage, self.prefix, self._params, keep=SPEC_FIELDS
         ):
             for item in page.items:
                 try:
@@ -258,9 +262,9 @@ class VoiceV3Adapter:
         )
         if reply.body.strip():
             try:
-                wire = V3VoiceEndpoint.model_validate_json(reply.body)
-            except ValueError:
-                pass
+                wire = self._session.parse(V3VoiceEndpoint, reply, op, written=True)
+            except AzureError:
+                pass  # read back below
             else:
                 return self._endpoint(wire, reply.retry_after), None
         # The 202 carries no body: the state is read back from its Location, re-based onto the configured
