@@ -1,5 +1,5 @@
 """`azure-speech-operator logs`: unit checks, then end to end against the simulator (v3.2 content logs) and
-the emulated Kubernetes API."""
+the session's Kubernetes control plane."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import pytest
 import yaml
 from aiohttp import web
 from azure_speech_operator.azure.types import LogFile
-from azure_speech_operator.kube import KubeApi, load_configuration
+from azure_speech_operator.kube import KubeApi
 from azure_speech_operator.simulator.app import RunningSimulator, run_simulator
 from azure_speech_operator.simulator.config import RateLimit, ResourceConfig, SimulatorConfig
 from azure_speech_operator.simulator.seed import BASE_EN_US_CURRENT, SeedSpeechEndpoint, default_seed
@@ -31,9 +31,8 @@ from azure_speech_operator.speechendpoint.logs_cli import (
     safe_file_name,
 )
 
-from tests.kubeapi.runner import BackgroundApi
+from tests.e2e.harness import Kube
 
-REPO = Path(__file__).resolve().parents[2]
 KEY = "logs-test-key-0123456789"
 ENDPOINT_ID = "e0000001-0000-4000-8000-000000000001"
 
@@ -74,13 +73,27 @@ def test_table() -> None:
 
 @dataclass
 class Cluster:
-    kubeconfig: Path
+    kubeconfig: Path  # the admin's, with the test's namespace as its context's default
+    namespace: str
     kube: KubeApi
     sim: RunningSimulator
 
 
+def kubeconfig_in_namespace(source: Path, namespace: str, path: Path) -> Path:
+    """A copy of the kubeconfig at `source` whose current context defaults to `namespace`."""
+    config = yaml.safe_load(source.read_text())
+    for context in config["contexts"]:
+        if context["name"] == config["current-context"]:
+            context["context"]["namespace"] = namespace
+    path.write_text(yaml.safe_dump(config))
+    path.chmod(0o600)
+    return path
+
+
 @pytest.fixture
-async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
+async def cluster(
+    kube: Kube, kube_api: KubeApi, cluster_namespace: str, tmp_path: Path
+) -> AsyncIterator[Cluster]:
     seed = default_seed().model_copy(
         update={
             "speech_endpoints": [
@@ -95,29 +108,17 @@ async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
         }
     )
     config = SimulatorConfig(resources=(ResourceConfig(keys=(KEY,)),), rate_limit=RateLimit(requests=0))
-    api = BackgroundApi()
-    path = api.write_kubeconfig(tmp_path / "kubeconfig", namespace="team-a")
-    kube = KubeApi(load_configuration(str(path)))
-    try:
-        async with run_simulator(config, seed=seed) as sim:
-            await kube.request(
-                "POST",
-                "/api/v1/namespaces",
-                body={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-a"}},
-            )
-            crd = yaml.safe_load((REPO / "crds" / "speechendpoints.yaml").read_text())
-            await kube.request("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", body=crd)
-            secret = {
-                "apiVersion": "v1",
-                "kind": "Secret",
-                "metadata": {"name": "creds", "namespace": "team-a"},
-                "data": {"key": base64.b64encode(KEY.encode()).decode()},
-            }
-            await kube.request("POST", KubeApi.object_path("secrets", "team-a", group=""), body=secret)
-            yield Cluster(path, kube, sim)
-    finally:
-        kube.close()
-        api.stop()
+    ns = cluster_namespace
+    path = kubeconfig_in_namespace(kube.kubeconfig, ns, tmp_path / "kubeconfig")
+    async with run_simulator(config, seed=seed) as sim:
+        secret = {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "creds", "namespace": ns},
+            "data": {"key": base64.b64encode(KEY.encode()).decode()},
+        }
+        await kube_api.request("POST", KubeApi.object_path("secrets", ns, group=""), body=secret)
+        yield Cluster(path, ns, kube_api, sim)
 
 
 async def create_speech_endpoint(
@@ -126,7 +127,7 @@ async def create_speech_endpoint(
     body = {
         "apiVersion": "speech.azure-operator.io/v1alpha1",
         "kind": "SpeechEndpoint",
-        "metadata": {"name": name, "namespace": "team-a"},
+        "metadata": {"name": name, "namespace": cluster.namespace},
         "spec": {
             "azure": {
                 "endpoint": endpoint or cluster.sim.url,
@@ -137,10 +138,12 @@ async def create_speech_endpoint(
             "model": {"baseModelId": BASE_EN_US_CURRENT},
         },
     }
-    await cluster.kube.request("POST", KubeApi.object_path("speechendpoints", "team-a"), body=body)
+    await cluster.kube.request("POST", KubeApi.object_path("speechendpoints", cluster.namespace), body=body)
     if endpoint_id:
         status = {"status": {"endpointId": endpoint_id}}
-        await cluster.kube.patch_object("speechendpoints", "team-a", name, status, subresource="status")
+        await cluster.kube.patch_object(
+            "speechendpoints", cluster.namespace, name, status, subresource="status"
+        )
 
 
 def parse(cluster: Cluster, *argv: str) -> argparse.Namespace:
@@ -174,14 +177,14 @@ async def test_lists_and_downloads_v32_logs_without_showing_sas_urls(
 async def test_later_api_versions_are_refused(cluster: Cluster) -> None:
     await create_speech_endpoint(cluster, "modern", "2025-10-15", ENDPOINT_ID)
     with pytest.raises(LogsError, match=r"2025-10-15.*v3\.2"):
-        await logs_cli.run(parse(cluster, "modern", "-n", "team-a"), io.StringIO())
+        await logs_cli.run(parse(cluster, "modern", "-n", cluster.namespace), io.StringIO())
 
 
 async def test_endpoint_without_id_and_missing_resource(cluster: Cluster) -> None:
     await create_speech_endpoint(cluster, "new", "v3.2", None)
     with pytest.raises(LogsError, match="no Azure endpoint yet"):
         await logs_cli.run(parse(cluster, "spe/new"), io.StringIO())
-    with pytest.raises(LogsError, match="team-a/absent not found"):
+    with pytest.raises(LogsError, match=f"{cluster.namespace}/absent not found"):
         await logs_cli.run(parse(cluster, "spe/absent"), io.StringIO())
 
 
@@ -201,7 +204,7 @@ async def test_command_exits_1_with_one_line(cluster: Cluster) -> None:
     _stdout, stderr = await asyncio.wait_for(proc.communicate(), timeout=60)
     assert proc.returncode == 1
     assert stderr.decode().strip().splitlines() == [
-        "azure-speech-operator logs: SpeechEndpoint team-a/absent not found"
+        f"azure-speech-operator logs: SpeechEndpoint {cluster.namespace}/absent not found"
     ]
 
 
@@ -283,7 +286,7 @@ async def test_an_answer_that_is_not_its_gzip_is_one_line_and_no_traceback(clust
 
     async with hostile_azure(logs) as url:
         await create_speech_endpoint(cluster, "hostile", "v3.2", ENDPOINT_ID, endpoint=url)
-        code, stdout, stderr = await run_command(cluster, "spe/hostile", "-n", "team-a")
+        code, stdout, stderr = await run_command(cluster, "spe/hostile", "-n", cluster.namespace)
     assert code == 1 and not stdout
     assert "Traceback" not in stderr and KEY not in stderr
     lines = stderr.strip().splitlines()

@@ -1,9 +1,8 @@
-"""kube.KubeApi and export against the emulated Kubernetes API (tests/kubeapi)."""
+"""kube.KubeApi and export against the session's Kubernetes control plane (tests/conftest.py)."""
 
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,45 +19,27 @@ from azure_speech_operator.kube import (
     load_configuration,
 )
 
-from tests.kubeapi.runner import BackgroundApi, write_kubeconfig
 
-REPO = Path(__file__).resolve().parents[2]
-CRD = REPO / "crds" / "speechendpoints.yaml"
-
-
-@pytest.fixture
-def kubeconfig(tmp_path: Path) -> Iterator[Path]:
-    api = BackgroundApi()
-    try:
-        yield api.write_kubeconfig(tmp_path / "kubeconfig")
-    finally:
-        api.stop()
-
-
-@pytest.fixture
-async def kube(kubeconfig: Path) -> AsyncIterator[KubeApi]:
-    client = KubeApi(load_configuration(str(kubeconfig)))
-    await client.request(
-        "POST",
-        "/api/v1/namespaces",
-        body={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-a"}},
-    )
-    try:
-        yield client
-    finally:
-        client.close()
+def write_kubeconfig(path: Path, server: str) -> Path:
+    """A kubeconfig naming only a server (nothing listens there in these tests)."""
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "c", "cluster": {"server": server}}],
+        "users": [{"name": "u", "user": {}}],
+        "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+        "current-context": "c",
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(config))
+    return path
 
 
-async def install_crd(kube: KubeApi) -> None:
-    crd = yaml.safe_load(CRD.read_text())
-    await kube.request("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", body=crd)
-
-
-def speech_endpoint(name: str) -> dict[str, Any]:
+def speech_endpoint(name: str, namespace: str) -> dict[str, Any]:
     return {
         "apiVersion": "speech.azure-operator.io/v1alpha1",
         "kind": "SpeechEndpoint",
-        "metadata": {"name": name, "namespace": "team-a"},
+        "metadata": {"name": name, "namespace": namespace},
         "spec": {
             "azure": {"region": "westeurope", "credentials": {"secretRef": {"name": "creds"}}},
             "locale": "en-US",
@@ -67,39 +48,42 @@ def speech_endpoint(name: str) -> dict[str, Any]:
     }
 
 
-async def test_secrets_are_decoded_and_absent_ones_are_none(kube: KubeApi) -> None:
-    assert await kube.read_secret("team-a", "creds") is None
+async def test_secrets_are_decoded_and_absent_ones_are_none(
+    kube_api: KubeApi, cluster_namespace: str
+) -> None:
+    kube, ns = kube_api, cluster_namespace
+    assert await kube.read_secret(ns, "creds") is None
     secret = {
         "apiVersion": "v1",
         "kind": "Secret",
-        "metadata": {"name": "creds", "namespace": "team-a"},
+        "metadata": {"name": "creds", "namespace": ns},
         "data": {"key": base64.b64encode(b"the-key").decode()},
     }
-    await kube.request("POST", KubeApi.object_path("secrets", "team-a", group=""), body=secret)
-    data = await kube.read_secret("team-a", "creds")
+    await kube.request("POST", KubeApi.object_path("secrets", ns, group=""), body=secret)
+    data = await kube.read_secret(ns, "creds")
     assert data is not None
     assert data["key"].get_secret_value() == b"the-key"
     assert "the-key" not in repr(data)
 
 
-async def test_patch_object_merge_status_and_json_patch(kube: KubeApi) -> None:
-    await install_crd(kube)
-    assert await kube.get_object("speechendpoints", "team-a", "absent") is None
-    assert await kube.patch_object("speechendpoints", "team-a", "absent", {"metadata": {}}) is None
+async def test_patch_object_merge_status_and_json_patch(kube_api: KubeApi, cluster_namespace: str) -> None:
+    kube, ns = kube_api, cluster_namespace
+    assert await kube.get_object("speechendpoints", ns, "absent") is None
+    assert await kube.patch_object("speechendpoints", ns, "absent", {"metadata": {}}) is None
     created = await kube.request(
-        "POST", KubeApi.object_path("speechendpoints", "team-a"), body=speech_endpoint("call-center")
+        "POST", KubeApi.object_path("speechendpoints", ns), body=speech_endpoint("call-center", ns)
     )
     assert created is not None
     mark = {"metadata": {"annotations": {"operator.speech.azure-operator.io/create-pending": "uid"}}}
-    patched = await kube.patch_object("speechendpoints", "team-a", "call-center", mark)
+    patched = await kube.patch_object("speechendpoints", ns, "call-center", mark)
     assert patched is not None
     assert patched["metadata"]["annotations"]["operator.speech.azure-operator.io/create-pending"] == "uid"
 
     status = {"status": {"endpointId": "a07164e8-0000-4000-8000-000000000000"}}
-    after = await kube.patch_object("speechendpoints", "team-a", "call-center", status, subresource="status")
+    after = await kube.patch_object("speechendpoints", ns, "call-center", status, subresource="status")
     assert after is not None and after["status"]["endpointId"] == "a07164e8-0000-4000-8000-000000000000"
     # Status is a subresource: a status write through the main resource is ignored by the API server.
-    listed = await kube.list_objects("speechendpoints", "team-a")
+    listed = await kube.list_objects("speechendpoints", ns)
     assert [o["metadata"]["name"] for o in listed] == ["call-center"]
 
     stale = [
@@ -107,43 +91,44 @@ async def test_patch_object_merge_status_and_json_patch(kube: KubeApi) -> None:
         {"op": "add", "path": "/metadata/labels", "value": {"x": "y"}},
     ]
     with pytest.raises(KubeApiError) as info:
-        await kube.patch_object("speechendpoints", "team-a", "call-center", stale, content_type=JSON_PATCH)
+        await kube.patch_object("speechendpoints", ns, "call-center", stale, content_type=JSON_PATCH)
     assert info.value.status == 422
     with pytest.raises(TypeError):
-        await kube.patch_object("speechendpoints", "team-a", "call-center", {"a": 1}, content_type=JSON_PATCH)
+        await kube.patch_object("speechendpoints", ns, "call-center", {"a": 1}, content_type=JSON_PATCH)
 
 
-async def test_list_of_an_uninstalled_kind_is_empty(kube: KubeApi) -> None:
-    assert await kube.list_objects("voiceendpoints", "team-a") == []
+async def test_list_of_an_uninstalled_kind_is_empty(kube_api: KubeApi, cluster_namespace: str) -> None:
+    kube, ns = kube_api, cluster_namespace
+    assert await kube.list_objects("voiceendpoints", ns) == []
 
 
-async def test_config_maps_and_export(kube: KubeApi) -> None:
+async def test_config_maps_and_export(kube_api: KubeApi, cluster_namespace: str) -> None:
+    kube, ns = kube_api, cluster_namespace
     # A real owner: the API server garbage-collects objects whose owner uid does not exist.
-    await install_crd(kube)
     owner = await kube.request(
-        "POST", KubeApi.object_path("speechendpoints", "team-a"), body=speech_endpoint("call-center")
+        "POST", KubeApi.object_path("speechendpoints", ns), body=speech_endpoint("call-center", ns)
     )
     assert owner is not None
     assert await export_config_map(kube, owner, "call-center-endpoint", {"endpointId": "e1"}) is True
     assert await export_config_map(kube, owner, "call-center-endpoint", {"endpointId": "e1"}) is False
     assert await export_config_map(kube, owner, "call-center-endpoint", {"endpointId": "e2"}) is True
-    cm = await kube.get_config_map("team-a", "call-center-endpoint")
+    cm = await kube.get_config_map(ns, "call-center-endpoint")
     assert cm is not None and cm["data"] == {"endpointId": "e2"}
     assert cm["metadata"]["ownerReferences"][0]["uid"] == owner["metadata"]["uid"]
 
     with pytest.raises(KubeConflictError):
-        await kube.create_config_map("team-a", {"metadata": {"name": "call-center-endpoint"}, "data": {}})
+        await kube.create_config_map(ns, {"metadata": {"name": "call-center-endpoint"}, "data": {}})
     stale = dict(cm, data={"x": "y"})
-    await kube.replace_config_map("team-a", "call-center-endpoint", dict(cm, data={"endpointId": "e3"}))
+    await kube.replace_config_map(ns, "call-center-endpoint", dict(cm, data={"endpointId": "e3"}))
     with pytest.raises(KubeConflictError):
-        await kube.replace_config_map("team-a", "call-center-endpoint", stale)
+        await kube.replace_config_map(ns, "call-center-endpoint", stale)
 
-    await kube.create_config_map("team-a", {"metadata": {"name": "app-config"}, "data": {"mine": "yes"}})
+    await kube.create_config_map(ns, {"metadata": {"name": "app-config"}, "data": {"mine": "yes"}})
     with pytest.raises(OperatorError) as info:
         await export_config_map(kube, owner, "app-config", {"endpointId": "e1"})
     assert info.value.reason == "ConfigMapNotOwned"
-    assert await kube.delete_config_map("team-a", "app-config") is True
-    assert await kube.delete_config_map("team-a", "app-config") is False
+    assert await kube.delete_config_map(ns, "app-config") is True
+    assert await kube.delete_config_map(ns, "app-config") is False
 
 
 async def test_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:

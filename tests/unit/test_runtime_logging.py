@@ -9,7 +9,6 @@ import io
 import json
 import logging
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -22,7 +21,7 @@ from azure_speech_operator.speechendpoint.logic import Trigger
 from kopf._core.actions import execution  # kopf's own handler runner: the records are the real ones
 from kopf._core.actions.loggers import ObjectLogger
 
-from tests.kubeapi.runner import BackgroundApi
+from tests.e2e.harness import Kube
 from tests.unit.test_runtime_runner import STARTED, Operator
 
 from .test_speech_fakes import World
@@ -300,17 +299,15 @@ async def test_a_deletion_logs_deleted_at_info() -> None:
 # --- the process ------------------------------------------------------------------------------------------
 
 
-def test_json_format_gives_one_object_per_line_with_full_logger_names(tmp_path: Path) -> None:
-    api = BackgroundApi()
+def test_json_format_gives_one_object_per_line_with_full_logger_names(
+    kube: Kube, cluster_namespace: str
+) -> None:
+    args = ["--metrics-port", "0", "--log-format", "json", "--namespace", cluster_namespace]
+    operator = Operator(kube.operator_kubeconfig(), *args)
     try:
-        kubeconfig = api.write_kubeconfig(tmp_path / "kubeconfig")
-        operator = Operator(kubeconfig, "--metrics-port", "0", "--log-format", "json")
-        try:
-            operator.wait_for(STARTED)
-        finally:
-            assert operator.stop() == 0
+        operator.wait_for(STARTED)
     finally:
-        api.stop()
+        assert operator.stop() == 0
     entries = [json.loads(line) for line in operator.output if line.strip()]
     started = next(e for e in entries if STARTED in e["message"])
     assert started["logger"] == "azure_speech_operator" and started["level"] == "INFO"

@@ -1,5 +1,6 @@
-"""`azure-speech-operator run` against the emulated Kubernetes API (tests/kubeapi): it starts, says so,
-serves /readyz, /healthz and /metrics, stops on SIGTERM; bad settings and a busy port fail clearly."""
+"""`azure-speech-operator run` against the session's control plane, under the ServiceAccount and RBAC of
+deploy/: it starts, says so, serves /readyz, /healthz and /metrics, stops on SIGTERM; bad settings and a
+busy port fail clearly."""
 
 from __future__ import annotations
 
@@ -11,25 +12,21 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.kubeapi.runner import BackgroundApi
+from tests.e2e.harness import Kube, unique_name, wait_for
 from tests.unit.runtime_fakes import free_port
 
 STARTED = "operator started"
 
 
 @pytest.fixture
-def kubeconfig(tmp_path: Path) -> Iterator[Path]:
-    api = BackgroundApi()
-    try:
-        yield api.write_kubeconfig(tmp_path / "kubeconfig")
-    finally:
-        api.stop()
+def kubeconfig(kube: Kube) -> Path:
+    """The operator's own identity: the ServiceAccount and least-privilege ClusterRole of deploy/."""
+    return kube.operator_kubeconfig()
 
 
 class Operator:
@@ -101,15 +98,15 @@ def test_starts_serves_probes_and_stops_on_sigterm(kubeconfig: Path) -> None:
     assert any("operator stopped" in line for line in operator.output)
 
 
-def test_settings_from_environment_and_namespaces(kubeconfig: Path) -> None:
+def test_settings_from_environment_and_namespaces(kubeconfig: Path, cluster_namespace: str) -> None:
     operator = Operator(
         kubeconfig,
         "--namespace",
-        "team-a",
+        cluster_namespace,
         env={"AZURE_SPEECH_OPERATOR_METRICS_PORT": "0", "AZURE_SPEECH_OPERATOR_LOG_FORMAT": "text"},
     )
     try:
-        assert "namespaces team-a" in operator.wait_for(STARTED)
+        assert f"namespaces {cluster_namespace}" in operator.wait_for(STARTED)
     finally:
         assert operator.stop() == 0
 
@@ -182,33 +179,22 @@ PEERING_CRD = {
 }
 
 
-def test_peering_flag_joins_the_named_peering(tmp_path: Path) -> None:
-    api = BackgroundApi()
+def test_peering_flag_joins_the_named_peering(kube: Kube) -> None:
+    # kopf's peering CRD is cluster-scoped and shared; the peering object is this test's own.
+    kube.apply(PEERING_CRD)
+    kube.kubectl("wait", "--for=condition=Established", f"crd/{PEERING_CRD['metadata']['name']}")
+    name = unique_name("speech")
+    kube.apply({"apiVersion": "kopf.dev/v1", "kind": "ClusterKopfPeering", "metadata": {"name": name}})
+    # peering is opt-in and needs RBAC that deploy/ does not grant (docs/operations.md): the admin runs it
+    operator = Operator(kube.kubeconfig, "--peering", name, "--metrics-port", "0")
     try:
-        kubeconfig = api.write_kubeconfig(tmp_path / "kubeconfig")
-        with httpx.Client(base_url=api.url, timeout=10) as http:
-            http.post(
-                "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", json=PEERING_CRD
-            ).raise_for_status()
-            peering = {
-                "apiVersion": "kopf.dev/v1",
-                "kind": "ClusterKopfPeering",
-                "metadata": {"name": "speech"},
-            }
-            created = http.post("/apis/kopf.dev/v1/clusterkopfpeerings", json=peering)
-            created.raise_for_status()
-            operator = Operator(kubeconfig, "--peering", "speech", "--metrics-port", "0")
-            try:
-                operator.wait_for(STARTED)
-                deadline = time.monotonic() + 30
-                status: dict[str, object] = {}
-                while not status and time.monotonic() < deadline:
-                    status = (
-                        http.get("/apis/kopf.dev/v1/clusterkopfpeerings/speech").json().get("status") or {}
-                    )
-                    time.sleep(0.1)
-                assert status, "the operator never announced itself in the peering object"
-            finally:
-                assert operator.stop() == 0
+        operator.wait_for(STARTED)
+
+        def announced() -> object:
+            peering = kube.get("ClusterKopfPeering", name, api_version="kopf.dev/v1") or {}
+            return peering.get("status")
+
+        wait_for(announced, 30, "the operator to announce itself in the peering object")
     finally:
-        api.stop()
+        assert operator.stop() == 0
+        kube.delete("ClusterKopfPeering", name, wait=False)

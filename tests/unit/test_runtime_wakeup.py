@@ -1,18 +1,15 @@
 """A handler waiting out `TemporaryError(delay=...)` runs again as soon as its object changes (wakeup.py),
-shown with kopf in-process against the emulated Kubernetes API; plus the pure record logic."""
+shown with kopf in-process against the session's control plane; plus the pure record logic."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import kopf
 import pytest
-import yaml
 from azure_speech_operator import wakeup
 from azure_speech_operator.kube import KubeApi, load_configuration
 from azure_speech_operator.metrics import Metrics
@@ -25,9 +22,8 @@ from azure_speech_operator.runner import (
 )
 from azure_speech_operator.settings import OperatorSettings
 
-from tests.kubeapi.runner import BackgroundApi
+from tests.e2e.harness import Kube
 
-REPO = Path(__file__).resolve().parents[2]
 GROUP, VERSION, PLURAL = "speech.azure-operator.io", "v1alpha1", "speechendpoints"
 SERVED = [ServedKind("SpeechEndpoint", PLURAL, "not imported in this test")]
 LONG_DELAY = 600.0  # far longer than the test: a rerun can only come from the wake-up
@@ -106,22 +102,6 @@ def test_essence_ignores_kopf_bookkeeping_and_status() -> None:
     assert wakeup.essence_digest(settings, kopf.Body(requested)) != digest
 
 
-@pytest.fixture
-async def cluster(tmp_path: Path) -> AsyncIterator[tuple[Path, KubeApi]]:
-    api = BackgroundApi()
-    path = api.write_kubeconfig(tmp_path / "kubeconfig")
-    kube = KubeApi(load_configuration(str(path)))
-    try:
-        namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-a"}}
-        await kube.request("POST", "/api/v1/namespaces", body=namespace)
-        crd = yaml.safe_load((REPO / "crds" / "speechendpoints.yaml").read_text())
-        await kube.request("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", body=crd)
-        yield path, kube
-    finally:
-        kube.close()
-        api.stop()
-
-
 async def wait_until(condition: Any, within: float = 20.0) -> None:
     deadline = time.monotonic() + within
     while not condition():
@@ -135,9 +115,9 @@ async def wait_until(condition: Any, within: float = 20.0) -> None:
     ids=["change-while-sleeping", "change-while-running", "control-without-wakeup"],
 )
 async def test_change_reruns_a_sleeping_handler(
-    cluster: tuple[Path, KubeApi], wake: bool, during_run: bool
+    kube: Kube, kube_api: KubeApi, cluster_namespace: str, wake: bool, during_run: bool
 ) -> None:
-    path, kube = cluster
+    ns = cluster_namespace
     registry = kopf.OperatorRegistry()
     calls: list[str] = []
     running, release = asyncio.Event(), asyncio.Event()
@@ -151,8 +131,9 @@ async def test_change_reruns_a_sleeping_handler(
             await release.wait()
         raise kopf.TemporaryError("blocked", delay=LONG_DELAY)
 
-    settings = OperatorSettings(metrics_port=0, watch_credential_secrets=False)
-    configuration = load_configuration(str(path))
+    # only this test's namespace: the cluster is shared with other tests
+    settings = OperatorSettings(metrics_port=0, watch_credential_secrets=False, namespaces=(ns,))
+    configuration = load_configuration(str(kube.kubeconfig))
     # The control run serves no kinds through the runtime, so no wake-up handler is registered.
     register_runtime_handlers(registry, settings, configuration, SERVED if wake else [], metrics=Metrics())
     stop = asyncio.Event()
@@ -163,22 +144,22 @@ async def test_change_reruns_a_sleeping_handler(
         body = {
             "apiVersion": f"{GROUP}/{VERSION}",
             "kind": "SpeechEndpoint",
-            "metadata": {"name": "x", "namespace": "team-a"},
+            "metadata": {"name": "x", "namespace": ns},
             "spec": {
                 "azure": {"region": "westeurope", "credentials": {"secretRef": {"name": "creds"}}},
                 "locale": "en-US",
                 "model": {"baseModelId": "ae8d1643-53f6-4b7e-9f8e-4a3b2c1d0e9f"},
             },
         }
-        await kube.request("POST", KubeApi.object_path(PLURAL, "team-a"), body=body)
+        await kube_api.request("POST", KubeApi.object_path(PLURAL, ns), body=body)
         requested = {"metadata": {"annotations": {"speech.azure-operator.io/reconcile-requested-at": "1"}}}
         if during_run:
             await asyncio.wait_for(running.wait(), timeout=20)
-            await kube.patch_object(PLURAL, "team-a", "x", requested)  # while the handler runs on "-"
+            await kube_api.patch_object(PLURAL, ns, "x", requested)  # while the handler runs on "-"
             release.set()
         else:
             await wait_until(lambda: len(calls) == 1)
-            await kube.patch_object(PLURAL, "team-a", "x", requested)
+            await kube_api.patch_object(PLURAL, ns, "x", requested)
         if wake:
             await wait_until(lambda: calls[-1] == "1")
             # Woken once per change: the handler sleeps again and stays asleep.
