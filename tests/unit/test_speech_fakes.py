@@ -30,7 +30,7 @@ from azure_speech_operator.azure.types import (
 from azure_speech_operator.speechendpoint import logic
 from azure_speech_operator.speechendpoint.engine import CredentialsUnavailable, run_pass
 from azure_speech_operator.speechendpoint.logic import Outcome, Pass, Resource, Step, Timing, Trigger
-from azure_speech_operator.speechendpoint.spec import MARKER_KEY, SpecError, parse_spec
+from azure_speech_operator.speechendpoint.spec import MARKER_KEY, parse_stored_spec
 
 T0 = datetime(2026, 11, 21, 6, 0, tzinfo=UTC)
 BASE_MODEL = "ae8d1643-53a9-4ef0-9c46-6ae7d6bbc2c6"
@@ -244,10 +244,7 @@ class World:
         self.generation += 1
 
     def resource(self) -> Resource:
-        try:
-            spec, error = parse_spec(copy.deepcopy(self.spec)), None
-        except SpecError as exc:
-            spec, error = None, str(exc)
+        spec, error, deletion_spec = parse_stored_spec(copy.deepcopy(self.spec))
         return Resource(
             name="call-center-en",
             namespace="team-a",
@@ -259,6 +256,7 @@ class World:
             status=copy.deepcopy(self.status),
             deletion_timestamp=self.deletion_timestamp,
             has_finalizer=self.has_finalizer,
+            deletion_spec=deletion_spec,
         )
 
     # --- ResourceWriter -----------------------------------------------------------------------------------

@@ -913,6 +913,37 @@ async def test_deletion_leaves_an_endpoint_the_resource_named_but_never_adopted(
     assert [e.reason for e in outcome.events] == ["NotAdopted"]
 
 
+@pytest.mark.parametrize("adopted", [False, True])
+async def test_an_invalid_stored_spec_still_deletes_the_endpoint_it_owns(adopted: bool) -> None:
+    if adopted:
+        world, _ = await adopted_world()
+        await world.run()
+    else:
+        world = await ready_world()
+    endpoint_id = world.azure.only().id
+    # stored before the CEL rule that refuses it existed: the operator's own validation refuses it
+    world.change_spec(customProperties={MARKER: "x"})
+    await world.run()
+    assert world.condition("Stalled") == ("True", "InvalidSpec")
+    outcome = await delete(world)
+    assert outcome.release
+    assert world.azure.endpoints == {}
+    assert [e.reason for e in outcome.events] == ["Deleted"]
+    assert endpoint_id in outcome.events[0].message
+
+
+async def test_an_invalid_stored_spec_whose_target_cannot_be_read_orphans_with_a_warning() -> None:
+    world = await ready_world()
+    endpoint_id = world.azure.only().id
+    world.spec["azure"] = dict(world.spec["azure"], endpoint="https://x.cognitiveservices.azure.com")
+    outcome = await delete(world)
+    assert outcome.release
+    assert endpoint_id in world.azure.endpoints
+    (event,) = outcome.events
+    assert (event.type, event.reason) == ("Warning", "Orphaned")
+    assert "spec.azure" in event.message
+
+
 # --- refused creates: the create-pending mark ---------------------------------------------------------------
 
 

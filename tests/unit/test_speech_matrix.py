@@ -10,7 +10,7 @@ from azure_speech_operator.azure.types import EntityError, ModelRef
 from azure_speech_operator.speechendpoint import logic
 from azure_speech_operator.speechendpoint.handlers import build_resource, status_patch
 
-from .test_speech_fakes import BASE_MODEL, BASE_MODEL_2, World
+from .test_speech_fakes import BASE_MODEL, BASE_MODEL_2, World, base_spec
 
 AZURE_STATES = ["absent", "NotStarted", "Running", "Succeeded", "Failed"]
 DIFFERENCES = ["none", "model", "displayName"]
@@ -119,6 +119,16 @@ def test_build_resource_reads_metadata_and_reports_a_bad_spec() -> None:
     assert resource.generation == 4 and resource.has_finalizer and resource.deleting
     assert resource.spec is None and resource.spec_error is not None and "spec.azure" in resource.spec_error
     assert resource.status == {"observedGeneration": 3}
+
+
+def test_build_resource_keeps_what_deletion_needs_from_an_invalid_spec() -> None:
+    spec = base_spec(customProperties={"azure-speech-operator-uid": "x"}, endpointId=BASE_MODEL)
+    obj = {"metadata": {"name": "x", "namespace": "ns", "uid": "u"}, "spec": spec}
+    resource = build_resource(obj)
+    assert resource.spec is None and resource.spec_error is not None
+    assert resource.deletion_spec is not None
+    assert resource.deletion_spec.azure.target().base_url == "https://westeurope.api.cognitive.microsoft.com"
+    assert resource.deletion_spec.adopted_endpoint_id == BASE_MODEL
 
 
 def test_model_refs_compare_case_insensitively() -> None:

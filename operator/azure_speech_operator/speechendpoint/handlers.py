@@ -33,7 +33,7 @@ from azure_speech_operator.runner import FINALIZER
 from azure_speech_operator.speechendpoint import logic
 from azure_speech_operator.speechendpoint.engine import CredentialsUnavailable, run_pass
 from azure_speech_operator.speechendpoint.logic import Outcome, Pass, Resource, Step, Timing, Trigger
-from azure_speech_operator.speechendpoint.spec import GROUP, KIND, PLURAL, VERSION, SpecError, parse_spec
+from azure_speech_operator.speechendpoint.spec import GROUP, KIND, PLURAL, VERSION, parse_stored_spec
 
 DRIFT_TICK = 10.0  # longest nap of the drift loop between looks at its due time (no API call)
 MIN_DRIFT_INTERVAL = timedelta(seconds=10)
@@ -55,10 +55,7 @@ def _lock(memo: Any) -> asyncio.Lock:
 
 def build_resource(obj: Mapping[str, Any]) -> Resource:
     metadata = obj.get("metadata") or {}
-    try:
-        spec, error = parse_spec(dict(obj.get("spec") or {})), None
-    except SpecError as exc:
-        spec, error = None, str(exc)
+    spec, error, deletion_spec = parse_stored_spec(dict(obj.get("spec") or {}))
     deletion = metadata.get("deletionTimestamp")
     return Resource(
         name=str(metadata.get("name")),
@@ -71,6 +68,7 @@ def build_resource(obj: Mapping[str, Any]) -> Resource:
         status=dict(obj.get("status") or {}),
         deletion_timestamp=datetime.fromisoformat(deletion.replace("Z", "+00:00")) if deletion else None,
         has_finalizer=FINALIZER in (metadata.get("finalizers") or []),
+        deletion_spec=deletion_spec,
     )
 
 
@@ -193,8 +191,9 @@ async def run_reconcile(
                 credential = await resolve_credentials(ctx.kube, namespace, raw_credentials, ctx.settings)
             except OperatorError as exc:
                 raise CredentialsUnavailable(exc) from None
-            assert resource.spec is not None
-            return ctx.azure.speech(resource.spec.azure.target(), credential)
+            # the spec, or on deletion what of an invalid one deletion needs (see logic._plan_deletion)
+            assert resource.deletion_spec is not None
+            return ctx.azure.speech(resource.deletion_spec.azure.target(), credential)
 
         def log_step(step: Step) -> None:
             # DEBUG: the event the write leads to (Created, Updated, Deleted) is the INFO line.

@@ -49,7 +49,7 @@ from azure_speech_operator.conditions import (
     truth_table,
 )
 from azure_speech_operator.settings import OperatorSettings
-from azure_speech_operator.speechendpoint.spec import MARKER_KEY, SpeechEndpointSpec
+from azure_speech_operator.speechendpoint.spec import MARKER_KEY, DeletionSpec, SpeechEndpointSpec
 
 USER_PREFIX = "speech.azure-operator.io"
 # kopf's storage prefix (runner.KOPF_PREFIX): kopf leaves annotations under it out of its diff, so the
@@ -131,10 +131,17 @@ class Resource:
     status: Mapping[str, Any] = field(default_factory=dict)
     deletion_timestamp: datetime | None = None
     has_finalizer: bool = True
+    # What deletion needs of the spec: the spec itself, or that part of an invalid one (None if unreadable).
+    deletion_spec: DeletionSpec | None = None
 
     @property
     def deleting(self) -> bool:
         return self.deletion_timestamp is not None
+
+    @property
+    def adopted_endpoint_id(self) -> str | None:
+        view = self.spec or self.deletion_spec
+        return view.adopted_endpoint_id if view else None
 
 
 @dataclass(frozen=True)
@@ -762,7 +769,7 @@ class _Reconcile:
         if CREATE_PENDING_ANNOTATION in self.r.annotations:
             return None
         in_status = self.prev.get("endpointId")
-        adopted = self.r.spec.adopted_endpoint_id if self.r.spec else None
+        adopted = self.r.adopted_endpoint_id
         if isinstance(in_status, str) and in_status and in_status.lower() != adopted:
             return in_status.lower()
         return None
@@ -780,7 +787,7 @@ class _Reconcile:
         created = self.created_id()
         if created is not None:
             return created
-        adopted = self.r.spec.adopted_endpoint_id if self.r.spec else None
+        adopted = self.r.adopted_endpoint_id
         shown = str(self.prev.get("endpointId") or "").lower()
         refused = find_condition(self.prev_conditions, STALLED).reason == LOCALE_MISMATCH
         return adopted if adopted and shown == adopted and not refused else None
@@ -1078,7 +1085,7 @@ class _Reconcile:
             )
         if o.created and endpoint is not None:
             events.append(Event("Normal", "Created", f"created endpoint {endpoint.id}"))
-        adopted = self.r.spec.adopted_endpoint_id if self.r.spec else None
+        adopted = self.r.adopted_endpoint_id
         previous_id = str(self.prev.get("endpointId") or "").lower()
         if endpoint is not None and endpoint.id.lower() == adopted and previous_id != adopted:
             events.append(Event("Normal", "Adopted", f"adopted endpoint {endpoint.id} (spec.endpointId)"))
@@ -1110,7 +1117,7 @@ def _ref_text(ref: ModelRef | None) -> str:
 def _plan_deletion(resource: Resource, observed: Observed, pass_: Pass) -> Plan:
     r, o, p = resource, observed, pass_
     prev = dict(r.status or {})
-    spec = r.spec
+    spec = r.deletion_spec
     policy = parse_policy(r.annotations)
     helper = _Reconcile(r, o, p)
     helper.policy = policy or Policy.MANAGE
@@ -1118,7 +1125,7 @@ def _plan_deletion(resource: Resource, observed: Observed, pass_: Pass) -> Plan:
     found = o.endpoint.id if o.looked_up and o.endpoint is not None else None
     endpoint_id = helper.owned_id() or found
     pending = CREATE_PENDING_ANNOTATION in r.annotations
-    named = spec.adopted_endpoint_id if spec else None
+    named = r.adopted_endpoint_id
     unadopted = named if named and named != endpoint_id else None
 
     def release(*events: Event, orphaned: str | None = None) -> Outcome:
@@ -1134,7 +1141,7 @@ def _plan_deletion(resource: Resource, observed: Observed, pass_: Pass) -> Plan:
         if endpoint_id is None and not pending:
             return release()
         why = (
-            "the spec is invalid"
+            f"the spec is invalid ({r.spec_error})"
             if spec is None
             else f"{POLICY_ANNOTATION} is {r.annotations.get(POLICY_ANNOTATION)!r}"
             if policy is not Policy.MANAGE

@@ -7,7 +7,7 @@ against objects stored before a rule existed and gives a clear error naming the 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -20,7 +20,7 @@ PLURAL = "speechendpoints"
 KIND = "SpeechEndpoint"
 
 # The operator tags the endpoints it creates with customProperties[MARKER_KEY] = the resource's uid.
-__all__ = ["MARKER_KEY", "SpecError", "SpeechEndpointSpec", "parse_spec"]
+__all__ = ["MARKER_KEY", "DeletionSpec", "SpecError", "SpeechEndpointSpec", "parse_spec", "parse_stored_spec"]
 MAX_USER_CUSTOM_PROPERTIES = 9  # Azure allows 10; the marker takes one
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -99,8 +99,22 @@ class ExportTo(_Model):
     config_map_name: str = Field(alias="configMapName", min_length=1, max_length=253, pattern=DNS_SUBDOMAIN)
 
 
-class SpeechEndpointSpec(_Model):
+class DeletionSpec(_Model):
+    """What deleting the resource's endpoint needs from its spec: where and with which credentials, the
+    adopted endpoint, the locale (narrows a lookup by tag) and deletionPolicy. Read on its own, so that a spec
+    failing the operator's other checks (stored before a rule existed) still deletes the endpoint it owns."""
+
     azure: AzureSpec
+    locale: str | None = None
+    endpoint_id: str | None = Field(default=None, alias="endpointId", pattern=UUID_PATTERN)
+    deletion_policy: Literal["Delete", "Orphan"] = Field(default="Delete", alias="deletionPolicy")
+
+    @property
+    def adopted_endpoint_id(self) -> str | None:
+        return self.endpoint_id.lower() if self.endpoint_id else None
+
+
+class SpeechEndpointSpec(DeletionSpec):
     display_name: str | None = Field(default=None, alias="displayName", min_length=1, max_length=256)
     description: str | None = Field(default=None, max_length=1024)
     locale: str = Field(min_length=2, max_length=35, pattern=r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")
@@ -110,8 +124,6 @@ class SpeechEndpointSpec(_Model):
     custom_properties: dict[str, str] | None = Field(
         default=None, alias="customProperties", max_length=MAX_USER_CUSTOM_PROPERTIES
     )
-    endpoint_id: str | None = Field(default=None, alias="endpointId", pattern=UUID_PATTERN)
-    deletion_policy: Literal["Delete", "Orphan"] = Field(default="Delete", alias="deletionPolicy")
     export_to: ExportTo | None = Field(default=None, alias="exportTo")
 
     @model_validator(mode="after")
@@ -131,9 +143,8 @@ class SpeechEndpointSpec(_Model):
                 )
         return self
 
-    @property
-    def adopted_endpoint_id(self) -> str | None:
-        return self.endpoint_id.lower() if self.endpoint_id else None
+
+_Spec = TypeVar("_Spec", bound=DeletionSpec)
 
 
 class SpecError(ValueError):
@@ -141,8 +152,27 @@ class SpecError(ValueError):
 
 
 def parse_spec(raw: dict[str, Any]) -> SpeechEndpointSpec:
+    return _parse(SpeechEndpointSpec, raw)
+
+
+def parse_stored_spec(
+    raw: dict[str, Any],
+) -> tuple[SpeechEndpointSpec | None, str | None, DeletionSpec | None]:
+    """The spec (None and the error naming the field if it does not validate) and what deletion needs of it
+    (None only if that part does not validate either)."""
     try:
-        return SpeechEndpointSpec.model_validate(raw)
+        spec = parse_spec(raw)
+    except SpecError as exc:
+        try:
+            return None, str(exc), _parse(DeletionSpec, raw)
+        except SpecError:
+            return None, str(exc), None
+    return spec, None, spec
+
+
+def _parse(model: type[_Spec], raw: dict[str, Any]) -> _Spec:
+    try:
+        return model.model_validate(raw)
     except ValidationError as exc:
         parts = []
         for error in exc.errors(include_url=False, include_input=False):
