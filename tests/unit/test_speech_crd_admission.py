@@ -1,74 +1,174 @@
-"""The SpeechEndpoint CRD through the emulated API's admission (tests/kubeapi/admission, Kubernetes 1.32's
-rules): the CRD is structural and its rules compile, and objects are admitted or refused as on a cluster."""
+"""The CRDs in crds/ and the objects in examples/ through the session's real kube-apiserver: schema,
+defaults, pruning and CEL rules as a cluster applies them. Each case is a `kubectl apply --dry-run=server`
+(nothing is stored) in the test's own namespace, or a real apply first where a transition rule needs an old
+object. The refusals are the apiserver's own words, and they name the field."""
 
 from __future__ import annotations
 
 import copy
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-from tests.kubeapi.admission import AdmissionError, CustomResourceAdmission, check_structural
+from tests.e2e.harness import Kube
 
-from .test_speech_support import load_crd, speech_endpoint
+from .test_speech_support import speech_endpoint
 
+REPO = Path(__file__).resolve().parents[2]
 UUID_A = "ae8d1643-53a9-4ef0-9c46-6ae7d6bbc2c6"
+UUID_B = "c0570001-0000-4000-8000-000000000001"
 
 
-@pytest.fixture(scope="module")
-def admission() -> CustomResourceAdmission:
-    return CustomResourceAdmission(load_crd())
+def documents(folder: str) -> list[tuple[str, dict[str, Any]]]:
+    """(file#index, object) of every YAML document directly in `folder`."""
+    found = []
+    for path in sorted((REPO / folder).glob("*.yaml")):
+        for i, doc in enumerate(yaml.safe_load_all(path.read_text())):
+            if isinstance(doc, dict):
+                found.append((f"{path.name}#{i}", doc))
+    return found
 
 
-def refusal(
-    admission: CustomResourceAdmission, obj: dict[str, Any], old: dict[str, Any] | None = None
-) -> str:
-    with pytest.raises(AdmissionError) as info:
-        admission.admit("v1alpha1", obj, old)
-    return "\n".join(f"{c.field}: {c.message}" for c in info.value.causes)
+CRDS = [doc for _, doc in documents("crds") if doc.get("kind") == "CustomResourceDefinition"]
+CUSTOM_KINDS = {(crd["spec"]["group"], crd["spec"]["names"]["kind"]) for crd in CRDS}
+EXAMPLES = documents("examples")
 
 
-def test_the_crd_is_structural_and_its_rules_compile() -> None:
-    check_structural(load_crd())
+def is_custom(obj: dict[str, Any]) -> bool:
+    return (obj["apiVersion"].split("/")[0], obj["kind"]) in CUSTOM_KINDS
 
 
-def test_a_minimal_object_is_admitted_and_defaulted(admission: CustomResourceAdmission) -> None:
-    admitted = admission.admit("v1alpha1", speech_endpoint())
+def in_namespace(obj: dict[str, Any], namespace: str) -> dict[str, Any]:
+    obj = copy.deepcopy(obj)
+    obj["metadata"]["namespace"] = namespace
+    return obj
+
+
+def dry_run(kube: Kube, obj: dict[str, Any], *flags: str, verb: str = "apply") -> dict[str, Any]:
+    """What the apiserver would store for `kubectl <verb> --dry-run=server <flags> -f -` of `obj`."""
+    out = kube.kubectl(verb, "--dry-run=server", "-o", "json", *flags, "-f", "-", input=json.dumps(obj))
+    result: dict[str, Any] = json.loads(out.stdout)
+    return result
+
+
+def refusal(kube: Kube, obj: dict[str, Any], *flags: str) -> str:
+    """kubectl's error for a `kubectl apply --dry-run=server` of `obj` the apiserver refuses."""
+    proc = kube.kubectl("apply", "--dry-run=server", *flags, "-f", "-", input=json.dumps(obj), check=False)
+    assert proc.returncode != 0, f"admitted:\n{proc.stdout}"
+    return proc.stderr
+
+
+# --- the CRDs ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("crd", CRDS, ids=[crd["metadata"]["name"] for crd in CRDS])
+def test_the_crd_is_structural_and_established(kube: Kube, crd: dict[str, Any]) -> None:
+    """The session applied crds/ (an apiserver refuses a CRD whose CEL rules do not compile)."""
+    stored = kube.get("CustomResourceDefinition", crd["metadata"]["name"])
+    assert stored is not None
+    conditions = {c["type"]: c for c in stored["status"]["conditions"]}
+    assert conditions["Established"]["status"] == "True"
+    assert conditions["NamesAccepted"]["status"] == "True"
+    assert "NonStructuralSchema" not in conditions, conditions["NonStructuralSchema"]["message"]
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "crds").glob("*.yaml")), ids=lambda p: p.name)
+def test_reapplying_a_crd_as_the_readme_does_is_quiet(kube: Kube, path: Path) -> None:
+    """No client-side-apply warning (a too-large last-applied annotation, a patch kubectl cannot compute)."""
+    proc = kube.kubectl("apply", "-f", str(path))
+    assert "unchanged" in proc.stdout and proc.stderr == ""
+
+
+# --- SpeechEndpoint cases ---------------------------------------------------------------------------------
+
+
+def test_a_minimal_object_is_admitted_and_defaulted(kube: Kube, cluster_namespace: str) -> None:
+    admitted = dry_run(kube, in_namespace(speech_endpoint(), cluster_namespace))
     assert admitted["spec"]["azure"]["apiVersion"] == "2025-10-15"
+    assert admitted["spec"]["azure"]["credentials"]["secretRef"]["key"] == "key"
     assert admitted["spec"]["deletionPolicy"] == "Delete"
 
 
-def test_a_namespace_on_the_secret_ref_is_pruned(admission: CustomResourceAdmission) -> None:
-    obj = speech_endpoint()
+def test_a_namespace_on_the_secret_ref_is_refused_by_kubectl_and_pruned_without_validation(
+    kube: Kube, cluster_namespace: str
+) -> None:
+    obj = in_namespace(speech_endpoint(), cluster_namespace)
     obj["spec"]["azure"]["credentials"]["secretRef"]["namespace"] = "other"
-    assert admission.unknown_fields("v1alpha1", obj) == ["spec.azure.credentials.secretRef.namespace"]
-    admitted = admission.admit("v1alpha1", obj)
-    assert "namespace" not in admitted["spec"]["azure"]["credentials"]["secretRef"]
+    # kubectl's default --validate=strict: the apiserver names the field it does not know
+    assert 'unknown field "spec.azure.credentials.secretRef.namespace"' in refusal(kube, obj)
+    admitted = dry_run(kube, obj, "--validate=false")
+    assert admitted["spec"]["azure"]["credentials"]["secretRef"] == {
+        "name": "speech-credentials",
+        "key": "key",
+    }
 
 
 @pytest.mark.parametrize(
-    ("overrides", "words"),
+    ("overrides", "field", "words"),
     [
-        ({"model": {"baseModelId": UUID_A, "customModelId": UUID_A}}, "exactly one of spec.model"),
-        ({"endpointId": "nope"}, "spec.endpointId"),
-        ({"customProperties": {"azure-speech-operator-uid": "x"}}, "must not use the key"),
-        ({"customProperties": {f"k{i}": "v" for i in range(10)}}, "must have at most 9"),
+        (
+            {"model": {"baseModelId": UUID_A, "customModelId": UUID_A}},
+            "spec.model",
+            "set exactly one of spec.model.customModelId and spec.model.baseModelId",
+        ),
+        ({"endpointId": "nope"}, "spec.endpointId", "should match"),
+        (
+            {"customProperties": {"azure-speech-operator-uid": "x"}},
+            "spec.customProperties",
+            "must not use the key azure-speech-operator-uid",
+        ),
+        (
+            {"customProperties": {f"k{i}": "v" for i in range(10)}},
+            "spec.customProperties",
+            "must have at most 9",
+        ),
     ],
+    ids=["two-models", "endpoint-id-not-a-uuid", "reserved-property", "ten-properties"],
 )
-def test_refusals(admission: CustomResourceAdmission, overrides: dict[str, Any], words: str) -> None:
-    assert words in refusal(admission, speech_endpoint(**overrides))
+def test_refusals(
+    kube: Kube, cluster_namespace: str, overrides: dict[str, Any], field: str, words: str
+) -> None:
+    message = refusal(kube, in_namespace(speech_endpoint(**overrides), cluster_namespace))
+    assert f"{field}: " in message and words in message, message
 
 
-def test_immutable_locale_on_update(admission: CustomResourceAdmission) -> None:
-    old = admission.admit("v1alpha1", speech_endpoint())
-    new = copy.deepcopy(old)
-    new["spec"]["locale"] = "de-DE"
-    assert "spec.locale is immutable" in refusal(admission, new, old)
+@pytest.mark.parametrize(
+    ("change", "field", "words"),
+    [
+        ({"locale": "de-DE"}, "spec", "spec.locale is immutable"),
+        (
+            {"azure": {**speech_endpoint()["spec"]["azure"], "region": "northeurope"}},
+            "spec.azure",
+            "spec.azure.region is immutable",
+        ),
+        ({"endpointId": UUID_B}, "spec", "spec.endpointId can be set once"),
+        ({"endpointId": None}, "spec", "spec.endpointId can be set once"),
+    ],
+    ids=["locale", "region", "endpoint-id-changed", "endpoint-id-removed"],
+)
+def test_transition_rules_on_update(
+    kube: Kube, cluster_namespace: str, change: dict[str, Any], field: str, words: str
+) -> None:
+    kube.apply(in_namespace(speech_endpoint(endpointId=UUID_A), cluster_namespace))
+    changed = speech_endpoint(**{"endpointId": UUID_A, **change})
+    message = refusal(kube, in_namespace(changed, cluster_namespace))
+    # the rules compare several fields, so the apiserver reports them on their parent; the message names it
+    assert f'{field}: Invalid value: "object": {words}' in message, message
 
 
-def test_status_is_kept_not_pruned(admission: CustomResourceAdmission) -> None:
-    obj = speech_endpoint()
-    obj["status"] = {
+def test_an_endpoint_id_may_be_set_once_on_update(kube: Kube, cluster_namespace: str) -> None:
+    kube.apply(in_namespace(speech_endpoint(), cluster_namespace))
+    adopted = dry_run(kube, in_namespace(speech_endpoint(endpointId=UUID_A), cluster_namespace))
+    assert adopted["spec"]["endpointId"] == UUID_A
+
+
+def test_status_is_kept_not_pruned(kube: Kube, cluster_namespace: str) -> None:
+    obj = in_namespace(speech_endpoint(), cluster_namespace)
+    kube.apply(obj)
+    status = {
         "observedGeneration": 2,
         "endpointId": UUID_A,
         "azureStatus": "Succeeded",
@@ -88,5 +188,36 @@ def test_status_is_kept_not_pruned(admission: CustomResourceAdmission) -> None:
             }
         ],
     }
-    assert admission.unknown_fields("v1alpha1", obj) == []
-    assert admission.admit("v1alpha1", obj)["status"] == obj["status"]
+    write = {key: obj[key] for key in ("apiVersion", "kind", "metadata")} | {"status": status}
+    # strict field validation (kubectl's default): a status field the schema does not declare is refused
+    stored = dry_run(kube, write, "--server-side", "--subresource=status")
+    assert stored["status"] == status
+    write["status"] = {**status, "bogus": 1}
+    assert ".status.bogus: field not declared in schema" in refusal(
+        kube, write, "--server-side", "--subresource=status"
+    )
+
+
+# --- the examples -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "obj"), EXAMPLES, ids=[name for name, _ in EXAMPLES])
+def test_example_applies_as_written_again_unchanged_and_keeps_its_transition_rules(
+    kube: Kube, cluster_namespace: str, name: str, obj: dict[str, Any]
+) -> None:
+    """`kubectl apply` as a user runs it (--validate=strict: no field the schema would prune)."""
+    obj = in_namespace(obj, cluster_namespace)
+    assert "created" in kube.apply(obj)
+    if not is_custom(obj):
+        return  # (a Secret's stringData is never stored, so kubectl reapplies it as "configured")
+    assert "unchanged" in kube.apply(obj)
+    # an update that changes nothing passes every rule, transition rules included, and changes nothing
+    stored = kube.get(obj["kind"], obj["metadata"]["name"], cluster_namespace, api_version=obj["apiVersion"])
+    assert stored is not None
+    replaced = dry_run(kube, stored, verb="replace")
+    assert replaced["spec"] == stored["spec"]
+    assert replaced["metadata"]["generation"] == stored["metadata"]["generation"]
+    if "locale" in obj.get("spec", {}):
+        changed = copy.deepcopy(obj)
+        changed["spec"]["locale"] = "xx-XX" if obj["spec"]["locale"] != "xx-XX" else "yy-YY"
+        assert "spec.locale is immutable" in refusal(kube, changed)
