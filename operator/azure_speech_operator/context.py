@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from azure_speech_operator.azure.types import ApiKey
 from azure_speech_operator.kube import KubeApi
 from azure_speech_operator.metrics import Metrics
 from azure_speech_operator.settings import OperatorSettings
@@ -37,6 +38,8 @@ class OperatorContext:
     metrics: Metrics = field(default_factory=Metrics)
     now: Callable[[], datetime] = utc_now
     rng: random.Random = field(default_factory=random.Random)
+    # the last key read from each credentials Secret, for deletions that find it gone (see credentials.py)
+    keys: dict[tuple[str, str, str], ApiKey] = field(default_factory=dict)
 
     async def aclose(self) -> None:
         await self.azure.aclose()

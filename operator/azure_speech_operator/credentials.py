@@ -1,8 +1,11 @@
 """Credentials of a resource (`spec.azure.credentials`) and the watch that retries resources at once when a
 labelled credentials Secret changes.
 
-The Secret is read on every pass, never cached, so a rotated key takes effect without a restart. Key values
-only ever travel wrapped in `SecretStr`/`SecretBytes`; messages name the Secret and key, never the value.
+The Secret is read on every pass, so a rotated key takes effect without a restart. The last key read for
+each Secret is also kept in the process's memory (`KeyMemory`), used only by a deletion that finds the Secret
+gone: deleting a namespace deletes its Secrets at once while its resources wait for the operator's finalizer,
+and without the remembered key their endpoints could not be deleted. Key values only ever travel wrapped in
+`SecretStr`/`SecretBytes`; messages name the Secret and key, never the value.
 
 Retrying at once: the watch on Secrets labelled `speech.azure-operator.io/credentials: "true"` finds the
 resources in the Secret's namespace that reference it and are not Ready, and sets the annotation
@@ -17,7 +20,7 @@ import contextlib
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Protocol
@@ -106,13 +109,22 @@ def _invalid(message: str) -> OperatorError:
     return OperatorError("InvalidSpec", message, ErrorClass.FATAL)
 
 
+# (namespace, Secret name, key) -> the key last read there
+KeyMemory = MutableMapping[tuple[str, str, str], ApiKey]
+
+
 async def resolve_credentials(
     kube: SecretReader,
     namespace: str,
     credentials: Mapping[str, Any] | BaseModel | CredentialsRef | None,
     settings: OperatorSettings,
+    *,
+    memory: KeyMemory | None = None,
+    deleting: bool = False,
 ) -> Credential:
-    """The credential to call Azure with, read now. Raises OperatorError:
+    """The credential to call Azure with, read now (and remembered in `memory`). When `deleting` and the
+    Secret or its key is gone, the key last read from it in this process is used instead. Raises
+    OperatorError:
 
     - CredentialsNotFound (blocked): the Secret or its key is missing;
     - CredentialsInvalid (blocked): the key is empty, not text, or not sendable in a header (visible
@@ -146,15 +158,19 @@ async def resolve_credentials(
             f"reading Secret {ref.name!r} in namespace {namespace!r} failed: HTTP {exc.status} {exc.reason}",
             ErrorClass.TRANSIENT,
         ) from None
-    if data is None:
-        raise OperatorError(
-            "CredentialsNotFound",
-            f"Secret {ref.name!r} not found in namespace {namespace!r}",
-            ErrorClass.BLOCKED,
-        )
-    value = data.get(ref.key)
+    slot = (namespace, ref.name, ref.key)
+    value = None if data is None else data.get(ref.key)
     if value is None:
-        raise OperatorError("CredentialsNotFound", f"{where} not found", ErrorClass.BLOCKED)
+        remembered = memory.get(slot) if memory is not None and deleting else None
+        if remembered is not None:
+            logger.info("%s is gone: deleting with the key last read from it", where)
+            return remembered
+        missing = (
+            f"Secret {ref.name!r} not found in namespace {namespace!r}"
+            if data is None
+            else f"{where} not found"
+        )
+        raise OperatorError("CredentialsNotFound", missing, ErrorClass.BLOCKED)
     text: str | None = None
     # Not raised while handling: the decode error (its `object` is the whole key) would be the __context__.
     with contextlib.suppress(UnicodeDecodeError):
@@ -162,7 +178,10 @@ async def resolve_credentials(
     problem = "is not UTF-8 text" if text is None else header_value_problem(text)
     if problem is not None or text is None:
         raise OperatorError("CredentialsInvalid", f"{where} {problem}", ErrorClass.BLOCKED)
-    return ApiKey(key=SecretStr(text))
+    key = ApiKey(key=SecretStr(text))
+    if memory is not None:
+        memory[slot] = key
+    return key
 
 
 # ---------------------------------------------------------------------------------------------------------

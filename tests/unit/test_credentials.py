@@ -191,3 +191,30 @@ async def test_watch_ignores_metadata_only_updates_and_deletions() -> None:
     assert await watch.handle(kube, "DELETED", secret, lambda: NOW) == []
     # Re-created with the same content after a deletion: that is a change for the resources waiting on it.
     assert await watch.handle(kube, "ADDED", secret, lambda: NOW) == [("speechendpoints", "blocked")]
+
+
+async def test_a_deletion_that_finds_the_secret_gone_uses_the_key_last_read() -> None:
+    """Deleting a namespace deletes its Secrets at once, while its resources wait for the operator: their
+    endpoints are still deleted with the key the operator last read."""
+    kube, memory = FakeKube(), {}
+    kube.put_secret("team-a", "speech-credentials", {"key": CANARY.encode()})
+    read = await resolve_credentials(kube, "team-a", SECRET_REF, OperatorSettings(), memory=memory)
+    kube.secrets.clear()
+    remembered = await resolve_credentials(
+        kube, "team-a", SECRET_REF, OperatorSettings(), memory=memory, deleting=True
+    )
+    assert remembered == read
+    assert CANARY not in repr(memory)
+
+
+async def test_only_a_deletion_falls_back_to_the_remembered_key() -> None:
+    kube, memory = FakeKube(), {}
+    kube.put_secret("team-a", "speech-credentials", {"key": CANARY.encode()})
+    await resolve_credentials(kube, "team-a", SECRET_REF, OperatorSettings(), memory=memory)
+    kube.secrets.clear()
+    with pytest.raises(OperatorError, match="not found"):
+        await resolve_credentials(kube, "team-a", SECRET_REF, OperatorSettings(), memory=memory)
+    with pytest.raises(OperatorError, match="not found"):  # another namespace's Secret of that name
+        await resolve_credentials(
+            kube, "team-b", SECRET_REF, OperatorSettings(), memory=memory, deleting=True
+        )

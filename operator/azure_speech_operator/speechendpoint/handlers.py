@@ -188,7 +188,14 @@ async def run_reconcile(
 
         async def connect() -> SpeechEndpoints:
             try:
-                credential = await resolve_credentials(ctx.kube, namespace, raw_credentials, ctx.settings)
+                credential = await resolve_credentials(
+                    ctx.kube,
+                    namespace,
+                    raw_credentials,
+                    ctx.settings,
+                    memory=ctx.keys,
+                    deleting=resource.deleting,
+                )
             except OperatorError as exc:
                 raise CredentialsUnavailable(exc) from None
             # the spec, or on deletion what of an invalid one deletion needs (see logic._plan_deletion)
