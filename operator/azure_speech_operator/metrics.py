@@ -1,8 +1,10 @@
 """Prometheus metrics of the operator, served on `--metrics-port` at /metrics.
 
 Every metric lives in the `Metrics` object's own registry (not prometheus_client's global one), so tests
-and several operators in one process never share counters. Label values are never secrets: operation
-names, hosts, HTTP statuses, kinds, namespaces, reasons and endpoint ids (which are not secrets).
+and several operators in one process never share counters. Label values are never secrets and their number
+is bounded by the cluster and the settings, never by what tenants or Azure choose: operation names, the
+allow-list pattern that admitted a host (not the host: every tenant's custom domain would be a series), HTTP
+statuses, kinds, namespaces, reasons and endpoint ids (which are not secrets).
 """
 
 from __future__ import annotations
@@ -63,7 +65,8 @@ class Metrics:
         self.registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
         self.azure_requests = Counter(
             f"{_PREFIX}_azure_requests",
-            "Azure requests by operation, method, host and HTTP status (or timeout / connection-error).",
+            "Azure requests by operation, method, host (the allow-list pattern that admitted the host) and "
+            "HTTP status (or timeout / connection-error / too-large / invalid-response / throttled).",
             ["operation", "method", "host", "status"],
             registry=self.registry,
         )

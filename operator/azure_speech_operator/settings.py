@@ -52,6 +52,8 @@ class OperatorSettings(BaseModel):
     azure_max_concurrency: int = Field(default=16, ge=1)
     azure_connect_timeout: timedelta = timedelta(seconds=10)
     azure_read_timeout: timedelta = timedelta(seconds=30)
+    azure_request_deadline: timedelta = timedelta(seconds=60)
+    log_download_deadline: timedelta = timedelta(hours=1)
     # Reconcile timing.
     drift_interval: timedelta = timedelta(hours=1)
     credentials_retry_interval: timedelta = timedelta(minutes=2)
@@ -70,7 +72,9 @@ class OperatorSettings(BaseModel):
     watch_credential_secrets: bool = True
     # Process.
     metrics_port: int = Field(default=8080, ge=0, le=65535)
-    metrics_address: str = "0.0.0.0"
+    # Loopback: nothing outside the pod reaches /metrics unless asked (--metrics-address 0.0.0.0 in a pod, so
+    # Prometheus and the kubelet's probes can).
+    metrics_address: str = "127.0.0.1"
     peering: str | None = None
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["text", "json"] = "text"
@@ -79,6 +83,8 @@ class OperatorSettings(BaseModel):
         "azure_budget_window",
         "azure_connect_timeout",
         "azure_read_timeout",
+        "azure_request_deadline",
+        "log_download_deadline",
         "drift_interval",
         "credentials_retry_interval",
         "model_check_interval",
@@ -147,6 +153,8 @@ class OperatorSettings(BaseModel):
             max_concurrency=self.azure_max_concurrency,
             connect_timeout_s=self.azure_connect_timeout.total_seconds(),
             read_timeout_s=self.azure_read_timeout.total_seconds(),
+            request_deadline_s=self.azure_request_deadline.total_seconds(),
+            download_deadline_s=self.log_download_deadline.total_seconds(),
         )
 
     def workload_identity_allowed(self, namespace: str) -> bool:
@@ -197,7 +205,12 @@ OPTIONS: tuple[Option, ...] = (
         "default: the Azure Speech hosts",
         "PATTERNS",
     ),
-    Option("allow_http", "bool", "allow plain http to allowed hosts (for a simulator only)"),
+    Option(
+        "allow_http",
+        "bool",
+        "allow plain http to every allowed host that is not Azure's (for a simulator); one pattern alone: "
+        "http://PATTERN in --allowed-hosts",
+    ),
     Option(
         "log_download_hosts",
         "list",
@@ -210,7 +223,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("azure_budget_window", "duration", "the sliding window of the Azure request budget"),
     Option("azure_max_concurrency", "int", "Azure requests in flight at once"),
     Option("azure_connect_timeout", "duration", "timeout to connect to Azure"),
-    Option("azure_read_timeout", "duration", "timeout to read an Azure answer"),
+    Option("azure_read_timeout", "duration", "timeout to read an Azure answer (restarts with every byte)"),
+    Option(
+        "azure_request_deadline",
+        "duration",
+        "longest an Azure request may take from sending to the last byte of its answer",
+    ),
+    Option("log_download_deadline", "duration", "longest one content-log download may take (logs command)"),
     Option("drift_interval", "duration", "how often each resource is compared with Azure (jittered)"),
     Option("credentials_retry_interval", "duration", "retry interval for resources missing credentials"),
     Option(

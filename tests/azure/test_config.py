@@ -14,6 +14,9 @@ from pydantic import ValidationError
         ("*.api.cognitive.microsoft.com", "evil.com", 443, False),
         ("*.api.cognitive.microsoft.com", "x.api.cognitive.microsoft.com.evil.com", 443, False),
         ("*.cognitiveservices.azure.com", "my-speech.cognitiveservices.azure.com", 8443, True),
+        ("*.cognitiveservices.azure.com:443", "my-speech.cognitiveservices.azure.com", 8443, False),
+        ("http://127.0.0.1:*", "127.0.0.1", 54321, True),
+        ("https://sim.test:8443", "sim.test", 8443, True),
         ("127.0.0.1", "127.0.0.1", 54321, True),
         ("127.0.0.1:*", "127.0.0.1", 54321, True),
         ("127.0.0.1:8080", "127.0.0.1", 8080, True),
@@ -33,12 +36,6 @@ def test_defaults_and_comma_separated_patterns() -> None:
     assert host_allowed(settings.allowed_hosts, "eastus.customvoice.api.speech.microsoft.com", 443)
     custom = ClientSettings(allowed_hosts="127.0.0.1:*, *.example.test")  # type: ignore[arg-type]
     assert custom.allowed_hosts == ("127.0.0.1:*", "*.example.test")
-
-
-@pytest.mark.parametrize("bad", ["https://x.com", "a b", "user@host"])
-def test_bad_patterns_are_named(bad: str) -> None:
-    with pytest.raises(ValidationError, match="host pattern"):
-        ClientSettings(allowed_hosts=(bad,))
 
 
 def test_budget_must_be_positive() -> None:

@@ -221,7 +221,7 @@ async def test_every_request_is_observed_by_operation_and_status() -> None:
         for _ in range(4):
             with pytest.raises(AzureError):
                 await adapter.get(ENDPOINT_ID)
-    host = "westus.api.cognitive.microsoft.com"
+    host = "*.api.cognitive.microsoft.com:443"  # the allow-list pattern: a bounded label
     assert recorder.seen == [
         ("Endpoints_Delete", "DELETE", host, 204),
         ("Endpoints_Get", "GET", host, 503),

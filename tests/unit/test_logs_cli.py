@@ -68,6 +68,14 @@ def test_table() -> None:
     ]
 
 
+def test_table_escapes_what_a_terminal_would_act_on() -> None:
+    name = "a\x1b]0;owned\x07\x1b[2J\u202egnp.wav\nfake row"
+    table = format_table([LogFile(id="1", name=name, kind="Audio\x9b31m")])
+    assert all(c.isprintable() for line in table.splitlines() for c in line)
+    assert len(table.splitlines()) == 2
+    assert "a\\x1b]0;owned\\x07\\x1b[2J\\u202egnp.wav\\nfake row" in table and "Audio\\x9b31m" in table
+
+
 # ---------------------------------------------------------------------------------------------------------
 
 
@@ -291,3 +299,17 @@ async def test_an_answer_that_is_not_its_gzip_is_one_line_and_no_traceback(clust
     assert "Traceback" not in stderr and KEY not in stderr
     lines = stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("azure-speech-operator logs: InvalidResponse"), stderr
+
+
+async def test_file_names_from_azure_reach_the_terminal_escaped(cluster: Cluster) -> None:
+    async def logs(request: web.Request) -> web.StreamResponse:
+        base = f"http://{request.host}/speechtotext/v3.2/endpoints/{request.match_info['id']}/files/logs"
+        entry = {"self": f"{base}/1", "name": "evil\u202egnp.wav\x1b[2J", "kind": "Audio\u2066"}
+        return web.json_response({"values": [entry]})
+
+    async with hostile_azure(logs) as url:
+        await create_speech_endpoint(cluster, "names", "v3.2", ENDPOINT_ID, endpoint=url)
+        code, stdout, stderr = await run_command(cluster, "spe/names", "-n", cluster.namespace)
+    assert code == 0, stderr
+    assert all(c.isprintable() for line in stdout.splitlines() for c in line), stdout
+    assert "evil\\u202egnp.wav" in stdout and "\\u2066" in stdout

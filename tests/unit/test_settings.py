@@ -37,7 +37,11 @@ def test_defaults_match_the_design() -> None:
     assert s.workload_identity_namespaces == ()
     assert s.watch_credential_secrets is True
     assert s.metrics_port == 8080
+    assert s.metrics_address == "127.0.0.1"  # in a pod: --metrics-address 0.0.0.0 (docs/operations.md)
     assert s.peering is None
+    assert (s.azure_request_deadline, s.log_download_deadline) == (timedelta(seconds=60), timedelta(hours=1))
+    client = s.client_settings()
+    assert (client.request_deadline_s, client.download_deadline_s) == (60.0, 3600.0)
 
 
 def test_flag_wins_over_env_and_env_over_default() -> None:
@@ -62,6 +66,15 @@ def test_lists_from_repeated_flags_commas_and_env() -> None:
     assert s.allowed_hosts == ("127.0.0.1", "localhost")
     assert s.client_settings().allowed_hosts == ("127.0.0.1", "localhost")
     assert s.client_settings().allow_http is True
+
+
+def test_plain_http_per_host_pattern_and_never_to_azure() -> None:
+    s = parse(["--allowed-hosts", "http://127.0.0.1:*,*.cognitiveservices.azure.com:443"])
+    assert s.client_settings().allowed_hosts == ("http://127.0.0.1:*", "*.cognitiveservices.azure.com:443")
+    with pytest.raises(SettingsError, match=r"--allowed-hosts: .*https only"):
+        parse(["--allowed-hosts", "http://*.cognitiveservices.azure.com"])
+    with pytest.raises(SettingsError, match=f"{ENV_PREFIX}LOG_DOWNLOAD_HOSTS: .*https only"):
+        parse([], {f"{ENV_PREFIX}LOG_DOWNLOAD_HOSTS": "http://*.blob.core.windows.net"})
 
 
 def test_every_setting_has_a_flag_and_env_var() -> None:

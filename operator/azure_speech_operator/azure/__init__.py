@@ -2,7 +2,7 @@
 
 from .auth import AzureIdentityTokenProvider, TokenProvider
 from .client import AzureClient
-from .config import DEFAULT_ALLOWED_HOSTS, ClientSettings, host_allowed, host_matches
+from .config import DEFAULT_ALLOWED_HOSTS, ClientSettings, host_allowed, host_matches, http_allowed
 from .errors import CODE_CLASSES, classify, error_from_response
 from .retry_after import parse_retry_after
 from .speech import MARKER_KEY
@@ -41,5 +41,6 @@ __all__ = [
     "error_from_response",
     "host_allowed",
     "host_matches",
+    "http_allowed",
     "parse_retry_after",
 ]

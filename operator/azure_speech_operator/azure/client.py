@@ -1,5 +1,5 @@
-"""`AzureClient`: the factory the reconcilers use. One shared `httpx.AsyncClient`, one limiter per
-(host, credential), one token cache; adapters chosen by the target's API version.
+"""`AzureClient`: the factory the reconcilers use. One `httpx.AsyncClient` (connection pool) per origin, one
+limiter per (host, credential), one token cache; adapters chosen by the target's API version.
 
     async with AzureClient(ClientSettings()) as client:
         endpoints = client.speech(AzureTarget.for_region("westeurope", "2025-10-15"), ApiKey(key=key))
@@ -62,24 +62,27 @@ class AzureClient:
         `token_provider` replaces azure-identity, `transport` replaces the network (httpx.MockTransport)."""
         self.settings = settings or ClientSettings()
         install_log_redaction()
-        self._http = httpx.AsyncClient(
-            follow_redirects=False,
-            trust_env=False,
-            transport=transport,
-            timeout=httpx.Timeout(
-                connect=self.settings.connect_timeout_s,
-                read=self.settings.read_timeout_s,
-                write=self.settings.read_timeout_s,
-                pool=self.settings.read_timeout_s,
-            ),
-            limits=httpx.Limits(max_connections=max(self.settings.max_concurrency * 4, 10)),
-        )
+        settings_ = self.settings
+
+        def pool() -> httpx.AsyncClient:
+            # One per origin (Transport.http); its limit is per origin too.
+            return httpx.AsyncClient(
+                follow_redirects=False,
+                trust_env=False,
+                transport=transport,
+                timeout=httpx.Timeout(
+                    connect=settings_.connect_timeout_s,
+                    read=settings_.read_timeout_s,
+                    write=settings_.read_timeout_s,
+                    pool=settings_.read_timeout_s,
+                ),
+                limits=httpx.Limits(max_connections=max(settings_.max_concurrency * 4, 10)),
+            )
+
         self._tokens = CachingTokens(
             token_provider or AzureIdentityTokenProvider(), lambda: wall_clock().timestamp()
         )
-        self._transport = Transport(
-            self.settings, self._http, observer, self._tokens, clock, sleep, wall_clock
-        )
+        self._transport = Transport(self.settings, pool, observer, self._tokens, clock, sleep, wall_clock)
 
     async def __aenter__(self) -> AzureClient:
         return self
@@ -93,7 +96,7 @@ class AzureClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        await self._transport.aclose()
         await self._tokens.close()
 
     def __repr__(self) -> str:

@@ -1,24 +1,47 @@
 """Settings of the Azure client layer: which hosts may be called, the request budget, timeouts and limits.
 
 The operator maps `azure-speech-operator run --allowed-hosts ... --allow-http` and the matching environment
-variables onto `ClientSettings`; the client itself knows nothing of flags or Kubernetes.
+variables onto `ClientSettings`; the client itself knows nothing of flags or Kubernetes. docs/client.md
+describes the host patterns.
 """
 
 from __future__ import annotations
 
 import fnmatch
+from dataclasses import dataclass
+from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+# The https port only: an Azure host on another port is not Azure's service (`*.api...` alone would match
+# any port).
 DEFAULT_ALLOWED_HOSTS = (
-    "*.api.cognitive.microsoft.com",
-    "*.cognitiveservices.azure.com",
-    "*.customvoice.api.speech.microsoft.com",
+    "*.api.cognitive.microsoft.com:443",
+    "*.cognitiveservices.azure.com:443",
+    "*.customvoice.api.speech.microsoft.com:443",
 )
-# Regional (shared) hosts: Microsoft Entra tokens are refused there, they need a custom domain.
+# Regional (shared) hosts: Microsoft Entra tokens are refused there, they need a custom domain. Any port: a
+# refusal list is safer wide.
 REGIONAL_HOST_PATTERNS = ("*.api.cognitive.microsoft.com", "*.customvoice.api.speech.microsoft.com")
 # Where Azure stores content logs; their SAS URLs are fetched only by `download_log`, never with a key.
-DEFAULT_LOG_DOWNLOAD_HOSTS = ("*.blob.core.windows.net",)
+DEFAULT_LOG_DOWNLOAD_HOSTS = ("*.blob.core.windows.net:443",)
+# Azure's public and sovereign cloud domains: plain http never goes to a host under them, whatever the
+# settings say (`--allow-http` is for a simulator or a test double).
+AZURE_DOMAINS = (
+    "azure.com",
+    "azure.net",
+    "azure.cn",
+    "azure.us",
+    "microsoft.com",
+    "windows.net",
+    "chinacloudapi.cn",
+    "usgovcloudapi.net",
+)
+
+
+def is_azure_host(host: str) -> bool:
+    name = host.lower().rstrip(".")
+    return any(name == domain or name.endswith("." + domain) for domain in AZURE_DOMAINS)
 
 
 class ClientSettings(BaseModel):
@@ -26,6 +49,8 @@ class ClientSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    # Host patterns (`host`, `host:port`, `host:*`), each optionally `http://PATTERN` to allow plain http
+    # to the hosts it matches; `allow_http` allows it to every pattern (see `http_allowed`).
     allowed_hosts: tuple[str, ...] = DEFAULT_ALLOWED_HOSTS
     allow_http: bool = False
     log_download_hosts: tuple[str, ...] = DEFAULT_LOG_DOWNLOAD_HOSTS
@@ -40,6 +65,10 @@ class ClientSettings(BaseModel):
     max_concurrency: int = Field(default=16, ge=1)
     connect_timeout_s: float = Field(default=10.0, gt=0)
     read_timeout_s: float = Field(default=30.0, gt=0)
+    # Overall limits from sending to the last byte: the read timeout restarts with every byte, so a host
+    # dripping one byte a second would otherwise hold a request (or a download) for ever.
+    request_deadline_s: float = Field(default=60.0, gt=0)
+    download_deadline_s: float = Field(default=3600.0, gt=0)
     max_response_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     max_log_download_bytes: int = Field(default=2 * 1024 * 1024 * 1024, ge=1024)
 
@@ -51,10 +80,42 @@ class ClientSettings(BaseModel):
         if isinstance(value, list | tuple):
             patterns = tuple(str(p).strip().lower() for p in value if str(p).strip())
             for pattern in patterns:
-                if "/" in pattern or "@" in pattern or " " in pattern:
-                    raise ValueError(f"host pattern {pattern!r} must be a host glob, optionally with :port")
+                HostPattern.parse(pattern)  # raises ValueError naming the pattern
             return patterns
         return value
+
+
+@dataclass(frozen=True)
+class HostPattern:
+    """`[http://|https://]host[:port]`: the host part is a case-insensitive glob, the port a number or `*`
+    (absent: any port). `http://` allows plain http to the hosts it matches (never to Azure's)."""
+
+    text: str
+    host: str
+    port: str | None
+    http: bool
+
+    @classmethod
+    def parse(cls, text: str) -> HostPattern:
+        pattern = text.strip().lower()
+        scheme, sep, rest = pattern.partition("://")
+        if not sep:
+            scheme, rest = "", pattern
+        if scheme not in ("", "http", "https") or not rest or any(c in rest for c in "/@ "):
+            raise ValueError(
+                f"host pattern {text!r} must be a host glob, optionally with :port and an http:// or "
+                "https:// prefix (e.g. *.example.com, 127.0.0.1:8080, http://127.0.0.1:*)"
+            )
+        host, port = _split_port(rest)
+        if scheme == "http" and is_azure_host(host.lstrip("*.")):
+            raise ValueError(f"host pattern {text!r}: Azure's hosts are https only")
+        return cls(pattern, host, port, scheme == "http")
+
+    def matches(self, host: str, port: int) -> bool:
+        if self.port not in (None, "*") and self.port != str(port):
+            return False
+        # IPv6 literals are compared without brackets (fnmatch would read them as a character class).
+        return fnmatch.fnmatchcase(host.lower().rstrip(".").strip("[]"), self.host.strip("[]"))
 
 
 def _split_port(hostport: str) -> tuple[str, str | None]:
@@ -68,16 +129,36 @@ def _split_port(hostport: str) -> tuple[str, str | None]:
     return hostport, None
 
 
+@lru_cache(maxsize=1024)
+def _parsed(text: str) -> HostPattern:
+    return HostPattern.parse(text)
+
+
 def host_matches(pattern: str, host: str, port: int) -> bool:
-    """Whether `host:port` matches a pattern like `*.cognitiveservices.azure.com`, `127.0.0.1:*` or
-    `localhost:8080`. A pattern without a port matches any port; the host part is a case-insensitive glob
-    where `*` also spans dots (`*.example.com` matches `a.b.example.com` but not `example.com`)."""
-    pattern_host, pattern_port = _split_port(pattern.lower())
-    if pattern_port not in (None, "*") and pattern_port != str(port):
-        return False
-    # IPv6 literals are compared without brackets (fnmatch would read them as a character class).
-    return fnmatch.fnmatchcase(host.lower().rstrip(".").strip("[]"), pattern_host.strip("[]"))
+    """Whether `host:port` matches a pattern like `*.cognitiveservices.azure.com:443`, `127.0.0.1:*` or
+    `http://localhost:8080`. A pattern without a port matches any port; the host part is a case-insensitive
+    glob where `*` also spans dots (`*.example.com` matches `a.b.example.com` but not `example.com`)."""
+    return _parsed(pattern).matches(host, port)
+
+
+def matching_pattern(patterns: tuple[str, ...], host: str, port: int) -> HostPattern | None:
+    """The first pattern admitting `host:port`, or None."""
+    for text in patterns:
+        pattern = _parsed(text)
+        if pattern.matches(host, port):
+            return pattern
+    return None
 
 
 def host_allowed(patterns: tuple[str, ...], host: str, port: int) -> bool:
-    return any(host_matches(p, host, port) for p in patterns)
+    return matching_pattern(patterns, host, port) is not None
+
+
+def http_allowed(patterns: tuple[str, ...], allow_http: bool, host: str, port: int) -> bool:
+    """Whether plain http may go to `host:port`: never to Azure's hosts; else when a matching pattern says
+    `http://`, or `allow_http` is set and any pattern matches."""
+    if is_azure_host(host):
+        return False
+    return any(
+        (allow_http or pattern.http) and pattern.matches(host, port) for pattern in map(_parsed, patterns)
+    )

@@ -28,7 +28,7 @@ from .auth import (
     check_credential_sendable,
     secrets_of,
 )
-from .config import ClientSettings, host_allowed
+from .config import ClientSettings, http_allowed, is_azure_host, matching_pattern
 from .errors import error_from_response, operator_error
 from .limiter import Clock, Sleep, SlidingWindowLimiter
 from .models import Page
@@ -94,22 +94,28 @@ def _buildable(url: str) -> bool:
     return True
 
 
-def check_origin(origin: Origin, settings: ClientSettings, patterns: tuple[str, ...] | None = None) -> None:
-    """The allow-list and https check, before any request."""
-    if origin.scheme != "https" and not settings.allow_http:
-        raise operator_error(
-            "HostNotAllowed",
-            f"plain http to {origin.host} is refused: https only unless the operator runs with --allow-http",
-        )
+def check_origin(origin: Origin, settings: ClientSettings, patterns: tuple[str, ...] | None = None) -> str:
+    """The allow-list and https check, before any request. Returns the pattern that admitted the origin: the
+    observer's `host` label (bounded by the settings, whatever hosts tenants choose)."""
     allowed = settings.allowed_hosts if patterns is None else patterns
-    if not host_allowed(allowed, origin.host, origin.port):
+    pattern = matching_pattern(allowed, origin.host, origin.port)
+    if pattern is None:
         raise operator_error(
             "HostNotAllowed",
             f"host {origin.hostport} is not on the operator's allow-list ({', '.join(allowed) or 'empty'})",
         )
+    if origin.scheme != "https" and not http_allowed(allowed, settings.allow_http, origin.host, origin.port):
+        why = (
+            "Azure's hosts are https only"
+            if is_azure_host(origin.host)
+            else "https only unless an allow-list pattern says http://HOST, or with --allow-http"
+        )
+        raise operator_error("HostNotAllowed", f"plain http to {origin.host} is refused: {why}")
+    return pattern.text
 
 
-def validate_target(target: AzureTarget, settings: ClientSettings) -> Origin:
+def validate_target(target: AzureTarget, settings: ClientSettings) -> tuple[Origin, str]:
+    """The target's origin, allowed, and the pattern that allowed it."""
     parts = urlsplit(target.base_url.strip())
     if parts.query or parts.fragment or parts.path not in ("", "/"):
         raise operator_error(
@@ -117,8 +123,7 @@ def validate_target(target: AzureTarget, settings: ClientSettings) -> Origin:
             "endpoint URL must be scheme and host only (e.g. https://NAME.cognitiveservices.azure.com)",
         )
     origin = parse_origin(target.base_url)
-    check_origin(origin, settings)
-    return origin
+    return origin, check_origin(origin, settings)
 
 
 class _RedactSas(logging.Filter):
@@ -172,12 +177,12 @@ class Gate:
 
 
 class Transport:
-    """Shared by every session of one `AzureClient`: the HTTP connection pool, the gates, the hooks."""
+    """Shared by every session of one `AzureClient`: the connection pools, the gates, the hooks."""
 
     def __init__(
         self,
         settings: ClientSettings,
-        http: httpx.AsyncClient,
+        http_factory: Callable[[], httpx.AsyncClient],
         observer: RequestObserver | None,
         tokens: CachingTokens | None,
         clock: Clock,
@@ -185,13 +190,27 @@ class Transport:
         wall_clock: Callable[[], datetime],
     ) -> None:
         self.settings = settings
-        self.http = http
         self.observer = observer
         self.tokens = tokens
         self.clock = clock
         self.sleep = sleep
         self.wall_clock = wall_clock
+        self._http_factory = http_factory
+        self._pools: dict[Origin, httpx.AsyncClient] = {}
         self._gates: dict[tuple[str, str], Gate] = {}
+
+    def http(self, origin: Origin) -> httpx.AsyncClient:
+        """The connection pool of one origin (scheme, host, port): a host that stalls fills its own pool,
+        never the one other tenants' requests wait for."""
+        pool = self._pools.get(origin)
+        if pool is None:
+            pool = self._pools[origin] = self._http_factory()
+        return pool
+
+    async def aclose(self) -> None:
+        pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            await pool.aclose()
 
     def gate(self, origin: Origin, credential: Credential) -> Gate:
         key = (origin.hostport, credential_key(credential))
@@ -221,7 +240,7 @@ class Session:
     def __init__(self, transport: Transport, target: AzureTarget, credential: Credential) -> None:
         self.transport = transport
         self.settings = transport.settings
-        self.origin = validate_target(target, transport.settings)
+        self.origin, self.host_label = validate_target(target, transport.settings)
         check_credential_for_host(credential, self.origin.host, self.origin.port)
         check_credential_sendable(credential)
         self.credential = credential
@@ -292,7 +311,7 @@ class Session:
         )
         paused = self.gate.limiter.paused_for
         if paused > self.settings.max_pause_wait_s:
-            self.transport.observe(operation, method, self.origin.host, "throttled", 0.0)
+            self.transport.observe(operation, method, self.host_label, "throttled", 0.0)
             raise AzureError(
                 status=None,
                 code="TooManyRequests",
@@ -307,11 +326,11 @@ class Session:
                 reply = await self._send(operation, request)
             except AzureError as exc:
                 self.transport.observe(
-                    operation, method, self.origin.host, _outcome(exc), self.transport.clock() - started
+                    operation, method, self.host_label, _outcome(exc), self.transport.clock() - started
                 )
                 raise
             self.transport.observe(
-                operation, method, self.origin.host, reply.status, self.transport.clock() - started
+                operation, method, self.host_label, reply.status, self.transport.clock() - started
             )
         if reply.status == 429:
             self.gate.limiter.pause(
@@ -353,7 +372,8 @@ class Session:
         try:
             # Merged into the URL's own query (httpx's `params=` would replace it, losing a nextLink's skip).
             target_url = httpx.URL(url).copy_merge_params(dict(params)) if params else httpx.URL(url)
-            return self.transport.http.build_request(method, target_url, json=json, headers=headers)
+            http = self.transport.http(self.origin)
+            return http.build_request(method, target_url, json=json, headers=headers)
         except Exception:  # its text may quote a header value (the key): raised below, unchained
             failure = operator_error(
                 "InvalidParameter",
@@ -366,18 +386,20 @@ class Session:
         # Failures are raised after the `except` blocks, not inside them: the httpx exception (its request
         # holds the key header) must not even be the error's __context__.
         subject = f"{operation} on {self.origin.host}"
+        deadline = self.settings.request_deadline_s
+        response: httpx.Response | None = None
+        body = b""
         failure: AzureError | None = None
         try:
-            response = await self.transport.http.send(request, stream=True)
-        except Exception as exc:
-            failure = _wire_error(subject, operation, request.method, exc, reading=False)
-        if failure is not None:
-            raise failure
-        try:
-            body = await self._read_limited(response, self.settings.max_response_bytes)
+            async with asyncio.timeout(deadline):
+                response = await self.transport.http(self.origin).send(request, stream=True)
+                try:
+                    body = await self._read_limited(response, self.settings.max_response_bytes)
+                finally:
+                    await response.aclose()
         except _TooLarge:
             failure = AzureError(
-                status=response.status_code,
+                status=response.status_code if response is not None else None,
                 code="ResponseTooLarge",
                 message=f"Azure's answer to {operation} exceeded {self.settings.max_response_bytes} bytes",
                 error_class=ErrorClass.BLOCKED,
@@ -385,11 +407,13 @@ class Session:
                 outcome_unknown=request.method not in ("GET", "HEAD"),
             )
         except Exception as exc:
-            failure = _wire_error(subject, operation, request.method, exc, reading=True)
-        finally:
-            await response.aclose()
+            reading = response is not None
+            failure = _wire_error(
+                subject, operation, request.method, exc, reading=reading, deadline_s=deadline
+            )
         if failure is not None:
             raise failure
+        assert response is not None
         retry_after = retry_after_from_headers(response.headers, self.transport.wall_clock)
         return Reply(response.status_code, response.headers, body, retry_after)
 
@@ -483,16 +507,19 @@ class Session:
         The URL never appears in errors or logs."""
         url = sas_url.get_secret_value()
         origin = parse_origin(url, "log download", reason="InvalidResponse")
-        check_origin(origin, self.settings, self.settings.log_download_hosts + self.settings.allowed_hosts)
+        label = check_origin(
+            origin, self.settings, self.settings.log_download_hosts + self.settings.allowed_hosts
+        )
         limit = self.settings.max_log_download_bytes
         subject = f"downloading log file {name}"
+        deadline = self.settings.download_deadline_s
         started = self.transport.clock()
         status: int | str = "connection-error"
         tmp = dest.with_name(dest.name + ".part")
         failure: AzureError | None = None
         size = 0
         try:
-            async with self.transport.http.stream("GET", url) as response:
+            async with asyncio.timeout(deadline), self.transport.http(origin).stream("GET", url) as response:
                 status = response.status_code
                 if 300 <= response.status_code < 400:
                     raise _redirect_error(response.status_code, operation)
@@ -518,13 +545,21 @@ class Session:
                 finally:
                     await asyncio.to_thread(handle.close)
             await asyncio.to_thread(tmp.replace, dest)
-        except (AzureError, OSError):
-            raise  # ours, or the local file system's (the caller names the file)
+        except AzureError:
+            raise
+        except OSError as exc:
+            if not isinstance(
+                exc, TimeoutError
+            ):  # the deadline's is below; the file system's are the caller's
+                raise
+            failure = _wire_error(subject, operation, "GET", exc, reading=True, deadline_s=deadline)
+            status = _outcome(failure)
         except Exception as exc:  # raised below: httpx's exception (its request) holds the SAS URL
-            failure = _wire_error(subject, operation, "GET", exc, reading=status != "connection-error")
+            reading = status != "connection-error"
+            failure = _wire_error(subject, operation, "GET", exc, reading=reading, deadline_s=deadline)
             status = _outcome(failure)
         finally:
-            self.transport.observe(operation, "GET", origin.host, status, self.transport.clock() - started)
+            self.transport.observe(operation, "GET", label, status, self.transport.clock() - started)
             if tmp.exists():
                 await asyncio.to_thread(tmp.unlink, True)
         if failure is not None:
@@ -553,13 +588,21 @@ def _outcome(error: AzureError) -> str:
     )
 
 
-def _wire_error(subject: str, operation: str, method: str, exc: Exception, *, reading: bool) -> AzureError:
+def _wire_error(
+    subject: str, operation: str, method: str, exc: Exception, *, reading: bool, deadline_s: float
+) -> AzureError:
     """Any exception from sending a request or reading its answer, as a transient error. Its outcome is
     unknown when a write may have reached Azure: anything after the connection was made. Only the
     exception's type is named, and it is never chained: its request holds the key header or SAS URL."""
     written = method not in ("GET", "HEAD")
     kind = type(exc).__name__
-    if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
+    if isinstance(exc, TimeoutError):  # the overall deadline (asyncio.timeout), not one of httpx's timeouts
+        code, what, unknown = (
+            "Timeout",
+            f"no complete answer within the deadline of {deadline_s:g} s",
+            written,
+        )
+    elif isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
         code, what, unknown = "Timeout", "connecting timed out", False
     elif isinstance(exc, httpx.ConnectError):
         code, what, unknown = "ConnectionFailed", f"could not connect ({kind})", False

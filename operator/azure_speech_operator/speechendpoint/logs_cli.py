@@ -54,6 +54,8 @@ _CLIENT_FIELDS = (
     "log_download_hosts",
     "azure_connect_timeout",
     "azure_read_timeout",
+    "azure_request_deadline",
+    "log_download_deadline",
 )
 
 
@@ -143,9 +145,17 @@ def _created(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value is not None else "-"
 
 
+def printable(text: str) -> str:
+    """Text from Azure as a terminal shows it, not as it would act on it: escape sequences, bidi overrides,
+    line breaks and other unprintable characters are written as Python escapes (`\\x1b`, `\\u202e`)."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 def format_table(files: Sequence[LogFile]) -> str:
     rows = [("NAME", "KIND", "SIZE", "CREATED")]
-    rows += [(f.name, f.kind or "-", _size(f.size), _created(f.created_at)) for f in files]
+    rows += [
+        (printable(f.name), printable(f.kind or "-"), _size(f.size), _created(f.created_at)) for f in files
+    ]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     return "\n".join("   ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows)
 
@@ -224,7 +234,7 @@ def main(args: argparse.Namespace) -> int:
     try:
         return asyncio.run(run(args, sys.stdout))
     except (LogsError, SettingsError, OperatorError) as exc:
-        print(f"azure-speech-operator logs: {exc}", file=sys.stderr)
+        print(f"azure-speech-operator logs: {printable(str(exc))}", file=sys.stderr)
         return 1
     except OSError as exc:
         print(
