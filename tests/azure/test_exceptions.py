@@ -12,11 +12,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from azure_speech_operator.azure import ApiKey, AzureError, AzureTarget, EntraIdentity, ErrorClass
+from azure_speech_operator.azure import ApiKey, AzureError, AzureTarget, ErrorClass
 from azure_speech_operator.azure.types import LogFile, ModelRef, SpeechEndpointCreate
 from pydantic import SecretStr
 
-from .helpers import CANARY, always, example, json_response, mock_client
+from .helpers import CANARY, StaticTokens, always, entra_get_error, example, json_response, mock_client
 
 KEY = ApiKey(key=CANARY)
 ENDPOINT_ID = "afa0669c-a01e-4693-ae3a-93baf40f26d6"
@@ -82,42 +82,18 @@ async def test_a_key_that_cannot_be_a_header_is_invalid_credentials(key: str) ->
     assert_clean(info.value, CANARY, key, "é")
 
 
-async def test_an_entra_token_that_cannot_be_a_header_is_token_unavailable() -> None:
-    class Odd:
-        async def get_token(self, scope: str) -> tuple[str, float]:
-            return f"tök-{CANARY}", 4_000_000_000.0
-
-        async def close(self) -> None:
-            pass
-
-    async with mock_client(_never, token_provider=Odd()) as client:
-        adapter = client.speech(
-            AzureTarget(base_url="https://my.cognitiveservices.azure.com", api_version="2025-10-15"),
-            EntraIdentity(),
-        )
-        with pytest.raises(AzureError) as info:
-            await adapter.get(ENDPOINT_ID)
-    assert info.value.reason == "TokenUnavailable" and info.value.error_class is ErrorClass.BLOCKED
-    assert_clean(info.value, CANARY, "tök")
-
-
-async def test_a_token_provider_answering_garbage_is_token_unavailable() -> None:
-    class Garbage:
-        async def get_token(self, scope: str) -> tuple[str, float]:
-            return 12, "soon"  # type: ignore[return-value]
-
-        async def close(self) -> None:
-            pass
-
-    async with mock_client(_never, token_provider=Garbage()) as client:
-        adapter = client.speech(
-            AzureTarget(base_url="https://my.cognitiveservices.azure.com", api_version="2025-10-15"),
-            EntraIdentity(),
-        )
-        with pytest.raises(AzureError) as info:
-            await adapter.get(ENDPOINT_ID)
-    assert info.value.reason == "TokenUnavailable"
-    assert_clean(info.value)
+@pytest.mark.parametrize(
+    "answer",
+    [
+        (f"tök-{CANARY}", 4_000_000_000.0),  # cannot be a header value
+        (12, "soon"),  # not a (str, number) pair
+        None,
+    ],
+)
+async def test_an_entra_token_that_cannot_be_sent_is_token_unavailable(answer: object) -> None:
+    error = await entra_get_error(StaticTokens(answer), _never)
+    assert error.reason == "TokenUnavailable" and error.error_class is ErrorClass.BLOCKED
+    assert_clean(error, CANARY, "tök")
 
 
 @pytest.mark.parametrize("status", [200, 201, 400, 503])

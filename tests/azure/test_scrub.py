@@ -16,7 +16,7 @@ from azure_speech_operator.azure.types import ModelRef, SpeechEndpointCreate
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from .helpers import CANARY, always, example, json_response, mock_client
+from .helpers import CANARY, StaticTokens, always, example, json_response, mock_client
 
 # A key with characters URL-encoding changes, so its encoded echo differs from the raw one.
 KEY = "Canary/Key+0123456789=abcdefABCDEF"
@@ -107,17 +107,10 @@ async def test_fields_written_from_the_spec_are_read_verbatim() -> None:
 
 async def test_an_echoed_entra_token_is_scrubbed() -> None:
     token = f"{JWT}-{CANARY}"
-
-    class Tokens:
-        async def get_token(self, scope: str) -> tuple[str, float]:
-            return token, 4_000_000_000.0
-
-        async def close(self) -> None:
-            pass
-
     body = example("stt-2025-10-15", "get_endpoint")
     body["properties"] = {"error": {"code": "X", "message": f"token {token} and {token.upper()}"}}
-    async with mock_client(always(json_response(200, body)), token_provider=Tokens()) as client:
+    tokens = StaticTokens((token, 4_000_000_000.0))
+    async with mock_client(always(json_response(200, body)), token_provider=tokens) as client:
         adapter = client.speech(
             AzureTarget(base_url="https://my.cognitiveservices.azure.com", api_version="2025-10-15"),
             EntraIdentity(),

@@ -21,7 +21,16 @@ from azure_speech_operator.azure import (
 )
 from azure_speech_operator.azure.types import ModelRef, SpeechEndpointCreate
 
-from .helpers import CANARY, FakeClock, always, example, json_response, mock_client
+from .helpers import (
+    CANARY,
+    FakeClock,
+    StaticTokens,
+    always,
+    entra_get_error,
+    example,
+    json_response,
+    mock_client,
+)
 
 KEY = ApiKey(key=CANARY)
 ENDPOINT_ID = "afa0669c-a01e-4693-ae3a-93baf40f26d6"
@@ -125,23 +134,10 @@ async def test_entra_tokens_are_cached_refreshed_and_forgotten_after_401() -> No
 
 
 async def test_a_failing_token_provider_is_blocked_and_names_no_secret() -> None:
-    class Broken:
-        async def get_token(self, scope: str) -> tuple[str, float]:
-            raise RuntimeError(f"secret {CANARY}")
-
-        async def close(self) -> None:
-            pass
-
-    async with mock_client(_never, token_provider=Broken()) as client:
-        adapter = client.speech(
-            AzureTarget(base_url="https://my.cognitiveservices.azure.com", api_version="2025-10-15"),
-            EntraIdentity(),
-        )
-        with pytest.raises(AzureError) as info:
-            await adapter.get(ENDPOINT_ID)
-    assert info.value.reason == "TokenUnavailable" and info.value.error_class is ErrorClass.BLOCKED
-    assert CANARY not in "".join(traceback.format_exception(info.value))
-    assert info.value.__context__ is None and info.value.__cause__ is None
+    error = await entra_get_error(StaticTokens(RuntimeError(f"secret {CANARY}")), _never)
+    assert error.reason == "TokenUnavailable" and error.error_class is ErrorClass.BLOCKED
+    assert CANARY not in "".join(traceback.format_exception(error))
+    assert error.__context__ is None and error.__cause__ is None
 
 
 async def test_a_429_pauses_the_shared_limiter_for_its_retry_after() -> None:

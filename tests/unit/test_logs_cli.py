@@ -218,25 +218,9 @@ async def test_command_exits_1_with_one_line(cluster: Cluster) -> None:
 
 async def test_command_lists_logs(cluster: Cluster) -> None:
     await create_speech_endpoint(cluster, "call-center", "v3.2", ENDPOINT_ID)
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "azure_speech_operator",
-        "logs",
-        "speechendpoint/call-center",
-        "--kubeconfig",
-        str(cluster.kubeconfig),
-        env={
-            **os.environ,
-            "AZURE_SPEECH_OPERATOR_ALLOWED_HOSTS": "127.0.0.1",
-            "AZURE_SPEECH_OPERATOR_ALLOW_HTTP": "1",
-        },
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    stdout, stderr = await asyncio.wait_for(proc.communicate(), timeout=60)
-    assert proc.returncode == 0, stderr.decode()
-    assert stdout.decode().count(".wav") == 3
+    code, stdout, stderr = await run_command(cluster, "speechendpoint/call-center")
+    assert code == 0, stderr
+    assert stdout.count(".wav") == 3
 
 
 # --- a hostile stand-in for Azure --------------------------------------------------------------------------
