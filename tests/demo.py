@@ -2,10 +2,11 @@
 
 Starts the emulated Kubernetes API, the Azure simulator and `azure-speech-operator run`; applies crds/ and
 examples/ (pointed at the simulator, with a credentials Secret holding the simulator's key); waits until each
-example is Ready; prints `kubectl get` of both kinds and a short walkthrough; then deletes the examples
+example is Ready; prints `kubectl get` of the kinds the operator serves; then deletes the examples
 (watching the operator remove their Azure endpoints) and stops everything.
 
-`--keep` (`make demo KEEP=1`) leaves the three processes running and prints how to point kubectl at them;
+`--keep` (`make demo KEEP=1`) leaves the three processes running and prints how to point kubectl at them and
+what to try;
 `python -m tests.demo --stop` (`make demo-stop`) stops them later.
 """
 
@@ -130,12 +131,19 @@ def custom_resources(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [d for d in docs if str(d.get("apiVersion", "")).startswith(GROUP + "/")]
 
 
-def walkthrough(kube: Kube, simulator: Simulator, plurals: list[str]) -> str:
+def walkthrough(kube: Kube, simulator: Simulator, plurals: list[str], *, keep: bool) -> str:
+    """What the demo did, and (only when it is left running) what to try with it."""
+    happened = (
+        "\nWhat just happened: the operator saw the examples, created their endpoints in the simulated Azure "
+        f"Speech\nresource ({simulator.url}) and reports Azure's state back on each resource."
+    )
+    if not keep:
+        return happened + " To try kubectl on it yourself: make demo KEEP=1"
     kinds = ",".join(plurals) or "crds"
     tries = [
         (f"export KUBECONFIG={kube.kubeconfig}", ""),
-        (f"kubectl get {kinds} -A", "printer columns: Ready, Azure Status, Reason, ..."),
-        ("kubectl get azure -A", "both kinds, by their category"),
+        (f"kubectl get {kinds} -A -o wide", "printer columns: Ready, Azure Status, Reason, Model, ..."),
+        ("kubectl get azure -A", "every kind of this operator, by their category"),
         (f"kubectl describe spe -n {DEMO_NAMESPACE}", "conditions and events"),
         (
             f"kubectl annotate spe NAME -n {DEMO_NAMESPACE} "
@@ -149,8 +157,8 @@ def walkthrough(kube: Kube, simulator: Simulator, plurals: list[str]) -> str:
     width = max(len(command) for command, note in tries if note and len(command) < 70)
     lines = [f"  {command.ljust(width)}   # {note}" if note else f"  {command}" for command, note in tries]
     return (
-        "\nWhat just happened: the operator saw the examples, created their endpoints in the simulated Azure "
-        f"Speech\nresource ({simulator.url}) and reports Azure's state back on each resource. Try:\n\n"
+        happened
+        + " Try:\n\n"
         + "\n".join(lines)
         + "\n\nThe emulated API does not enforce RBAC (see docs/kubeapi.md)."
     )
@@ -250,7 +258,7 @@ def run(keep: bool, state: Path, timeout: float, examples: Path = REPO / "exampl
             step(f"kubectl get events -n {DEMO_NAMESPACE} --sort-by=.lastTimestamp")
             events = kube.kubectl("get", "events", "-n", DEMO_NAMESPACE, "--sort-by=.lastTimestamp").stdout
             say(events.rstrip() or "    (none)")
-        say(walkthrough(kube, simulator, plurals))
+        say(walkthrough(kube, simulator, plurals, keep=keep))
         if keep:
             pids = {
                 name: proc.proc.pid

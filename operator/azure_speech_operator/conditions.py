@@ -1,4 +1,5 @@
-"""metav1.Condition bookkeeping and the condition truth table shared by both kinds (docs: api.md).
+"""metav1.Condition bookkeeping and the condition truth table shared by both kinds
+(docs/speechendpoint.md, Conditions).
 
 The reconcilers describe the situation once, as a `Health`; `truth_table` turns it into the Ready,
 Available, Reconciling, Stalled (and Suspended) conditions of the table, and `merge_conditions` folds them
@@ -32,7 +33,7 @@ CONDITION_ORDER = (READY, AVAILABLE, RECONCILING, STALLED, SUSPENDED, MODEL_EXPI
 
 
 class Phase(StrEnum):
-    """The rows of the truth table (api.md)."""
+    """The rows of the truth table."""
 
     DEPLOYING = "deploying"
     READY = "ready"
@@ -77,7 +78,7 @@ _READY_REASONS = {
 
 
 def truth_table(health: Health, previous: Sequence[Mapping[str, Any]] = ()) -> list[Condition]:
-    """Ready, Available, Reconciling, Stalled (and Suspended) for a situation, per api.md's table."""
+    """Ready, Available, Reconciling, Stalled (and Suspended) for a situation, per the truth table."""
     phase = health.phase
     ready = phase in (Phase.READY, Phase.SUSPENDED)
     reconciling = phase in (

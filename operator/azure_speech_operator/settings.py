@@ -179,6 +179,7 @@ class Option:
     metavar: str | None = None
     flag_name: str | None = None  # default: the field name with dashes
     repeatable: bool = False
+    default_text: str | None = None  # the default as --help shows it, where the value alone would mislead
 
     @property
     def flag(self) -> str:
@@ -193,16 +194,16 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "namespaces",
         "list",
-        "namespace to watch, or a glob like kopf's (`team-*`, `!kube-system`); repeatable; default: all",
+        "namespace to watch, or a glob like kopf's (`team-*`, `!kube-system`); repeatable",
         "NAMESPACE",
         flag_name="namespace",
         repeatable=True,
+        default_text="all namespaces",
     ),
     Option(
         "allowed_hosts",
         "list",
-        "comma-separated host patterns the operator may call (`*.example.com`, `127.0.0.1:8080`); "
-        "default: the Azure Speech hosts",
+        "comma-separated host patterns the operator may call (`*.example.com`, `127.0.0.1:8080`)",
         "PATTERNS",
     ),
     Option(
@@ -253,7 +254,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "workload_identity_namespaces",
         "list",
-        "comma-separated namespaces (globs) whose resources may use workloadIdentity; default: none",
+        "comma-separated namespaces (globs) whose resources may use workloadIdentity",
         "NAMESPACES",
     ),
     Option(
@@ -263,7 +264,7 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("metrics_port", "int", "port of /metrics, /healthz and /readyz; 0 turns the server off"),
     Option("metrics_address", "str", "address the metrics server binds to", "ADDRESS"),
-    Option("peering", "str", "kopf peering object name; default: standalone (no peering)", "NAME"),
+    Option("peering", "str", "kopf peering object name", "NAME", default_text="standalone (no peering)"),
     Option("log_level", "str", "debug, info, warning or error", "LEVEL"),
     Option("log_format", "str", "text or json", "FORMAT"),
 )
@@ -332,7 +333,7 @@ def add_arguments(parser: argparse.ArgumentParser, fields: Sequence[str] | None 
         if fields is not None and option.field not in fields:
             continue
         default = OperatorSettings.model_fields[option.field].default
-        shown = _show_default(default)
+        shown = option.default_text or _show_default(default)
         help_text = f"{option.help} [env {option.env}; default {shown}]"
         if option.kind == "bool":
             group.add_argument(

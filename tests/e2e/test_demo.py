@@ -66,6 +66,8 @@ def test_demo_runs_to_its_end(tmp_path: Path) -> None:
     out = proc.stdout
     assert "Established" in out
     assert "Demo finished" in out
+    # nothing to try once it is torn down: the kubectl hints come only with --keep (make demo KEEP=1)
+    assert "export KUBECONFIG" not in out and "make demo KEEP=1" in out
     for path in sorted((REPO / "examples").glob("*.yaml")):
         if "kind: SpeechEndpoint" in path.read_text():
             assert ": Ready after" in out
@@ -86,6 +88,7 @@ def test_kept_demo_serves_kubectl_until_stopped(tmp_path: Path) -> None:
     )
     assert kept.returncode == 0, kept.stdout[-4000:] + kept.stderr[-2000:]
     assert f"export KUBECONFIG={state / 'kubeconfig'}" in kept.stdout and "make demo-stop" in kept.stdout
+    assert "kubectl get azure -A" in kept.stdout and "both kinds" not in kept.stdout  # one kind is built
     pids = json.loads((state / "pids.json").read_text())
     assert sorted(pids) == ["kubeapi", "operator", "simulator"]
     env = dict(os.environ, KUBECONFIG=str(state / "kubeconfig"), KUBECACHEDIR=str(tmp_path / "cache"))

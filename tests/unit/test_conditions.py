@@ -1,4 +1,4 @@
-"""Condition bookkeeping and the truth table of api.md (rows for both kinds)."""
+"""Condition bookkeeping and the truth table (docs/speechendpoint.md, Conditions; rows for both kinds)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def table(health: Health, previous: list[dict[str, object]] | None = None) -> di
     return {c.type: (c.status, c.reason) for c in truth_table(health, previous or [])}
 
 
-# One line per row of api.md's table: (health, Ready, Available, Reconciling, Stalled, Suspended)
+# One line per row of the table: (health, Ready, Available, Reconciling, Stalled, Suspended)
 ROWS = [
     (Health(Phase.DEPLOYING, "Deploying"), ("False", "Deploying"), "False", "True", "False", None),
     (Health(Phase.READY, "Ready"), ("True", "Ready"), "True", "False", "False", None),

@@ -1,5 +1,5 @@
 """The Argo CD health check in examples/argocd/ run (with lupa's Lua) on statuses the operator's own condition
-code writes, one per row of api.md's truth table, plus the stale and expired rows."""
+code writes, one per row of the conditions table (docs/speechendpoint.md), plus the stale and expired rows."""
 
 from __future__ import annotations
 

@@ -46,7 +46,17 @@ def test_names_scope_and_columns() -> None:
     assert version["name"] == spec_module.VERSION and version["served"] and version["storage"]
     assert version["subresources"] == {"status": {}}
     columns = [c["name"] for c in version["additionalPrinterColumns"]]
-    assert columns == ["Ready", "Azure Status", "Reason", "Locale", "Model", "Age"]
+    assert columns == [
+        "Ready",
+        "Azure Status",
+        "Reason",
+        "Locale",
+        "Model",
+        "Endpoint",
+        "Azure Model",
+        "Age",
+        "Message",
+    ]
 
 
 def _walk(schema: dict[str, Any], path: str) -> list[tuple[str, dict[str, Any]]]:

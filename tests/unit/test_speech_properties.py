@@ -1,5 +1,5 @@
 """Property tests of the SpeechEndpoint logic over random histories of spec changes, Azure behaviour and
-failures: the invariants of api.md hold after every pass."""
+failures: the invariants of docs/speechendpoint.md hold after every pass."""
 
 from __future__ import annotations
 
