@@ -85,7 +85,9 @@ class Metrics:
         )
         self.orphaned_endpoints = Counter(
             f"{_PREFIX}_orphaned_endpoints",
-            "Endpoints left in Azure when a deleted resource was released without its credentials.",
+            "Endpoints left in Azure that nobody chose to keep (alert on it): a deleted resource released "
+            "without its credentials, or with an unreadable spec or reconcile-policy; not deletionPolicy "
+            "Orphan, detach-on-delete or skip.",
             ["kind", "namespace", "endpoint_id"],
             registry=self.registry,
         )

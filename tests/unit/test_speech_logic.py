@@ -154,6 +154,14 @@ async def test_lost_create_answer_is_found_by_marker_not_created_twice() -> None
     assert "EndpointFound" in world.event_reasons()
 
 
+async def test_a_lookup_that_finds_nothing_posts_no_endpoint_found() -> None:
+    world = World(annotations={CREATE_PENDING_ANNOTATION: T0.isoformat()})  # an answer lost, nothing made
+    await world.run()
+    assert world.azure.calls[:2] == ["find", "create"]
+    assert "Created" in world.event_reasons()
+    assert "EndpointFound" not in world.event_reasons()
+
+
 @pytest.mark.parametrize("crash_after", ["MarkCreatePending", "CreateEndpoint", "RecordEndpointId"])
 async def test_killed_mid_create_leaves_exactly_one_endpoint(crash_after: str) -> None:
     world = World(crash_after=crash_after)
@@ -574,6 +582,83 @@ async def test_export_writes_id_host_and_links() -> None:
     assert data["webSocket"].endswith(endpoint.id)
 
 
+# --- what Stalled messages say ----------------------------------------------------------------------------
+
+
+def stalled_message(world: World) -> str:
+    assert world.condition("Stalled")[0] == "True"
+    return next(c["message"] for c in world.status["conditions"] if c["type"] == "Stalled")
+
+
+async def test_missing_credentials_say_when_they_are_retried() -> None:
+    world = World(
+        credentials_error=OperatorError("CredentialsNotFound", "Secret 's' gone", ErrorClass.BLOCKED)
+    )
+    await world.run()
+    message = stalled_message(world)
+    assert message.startswith("Secret 's' gone; ")
+    assert "retried every 2 min" in message
+    assert "speech.azure-operator.io/credentials=true" in message  # a labelled Secret retries at once
+    assert world.status["error"]["message"] == "Secret 's' gone"
+
+
+async def test_a_blocked_error_says_when_it_is_retried() -> None:
+    world = World()
+    world.azure.fail("create", azure_error("QuotaViolation", ErrorClass.BLOCKED, status=403))
+    await world.run()
+    message = stalled_message(world)
+    assert "retried every 5 min growing to 30 min, at once on a new reconcile-requested-at" in message
+    assert "reconcile-requested-at" in message
+    assert "speech.azure-operator.io/credentials=true" not in message  # a quota has nothing to do with it
+
+
+async def test_an_unauthorized_error_says_that_a_labelled_secret_retries_at_once() -> None:
+    world = World()
+    world.azure.fail("create", azure_error("Unauthorized", ErrorClass.BLOCKED, status=401))
+    await world.run()
+    message = stalled_message(world)
+    assert "retried every 5 min growing to 30 min, at once on a new reconcile-requested-at" in message
+    assert "speech.azure-operator.io/credentials=true" in message
+
+
+async def test_a_fatal_error_says_what_lifts_it() -> None:
+    world = World(spec=World().spec | {"model": {"baseModelId": GERMAN_MODEL}})
+    await world.run()
+    assert "not retried until the spec changes or reconcile-requested-at" in stalled_message(world)
+
+
+async def test_azures_request_id_is_shown() -> None:
+    world = World()
+    world.azure.fail(
+        "create", azure_error("QuotaViolation", ErrorClass.BLOCKED, status=403, request_id="r-42")
+    )
+    await world.run()
+    assert world.status["error"]["message"] == "QuotaViolation happened (request id r-42)"
+    assert "(request id r-42)" in stalled_message(world)
+
+
+async def test_deletion_waiting_for_credentials_says_for_how_long() -> None:
+    world = await ready_world()
+    world.credentials_error = OperatorError("CredentialsNotFound", "Secret gone", ErrorClass.BLOCKED)
+    await delete(world)
+    message = stalled_message(world)
+    assert "retried every 2 min" in message
+    assert "released without deleting it after 10 min" in message
+
+
+@pytest.mark.parametrize("value", ["1 hour", "0", "soon"])
+async def test_an_invalid_drift_interval_is_reported_like_a_bad_policy(value: str) -> None:
+    world = World(annotations={logic.DRIFT_ANNOTATION: value})
+    await world.run()
+    assert world.azure.calls == []
+    assert world.condition("Stalled") == ("True", "InvalidAnnotation")
+    assert logic.DRIFT_ANNOTATION in world.status["error"]["message"]
+    assert repr(value) in world.status["error"]["message"]
+    world.annotations[logic.DRIFT_ANNOTATION] = "1h"
+    await world.run()
+    assert world.azure.writes == ["create"]
+
+
 # --- adoption, recreate, policies ---------------------------------------------------------------------------
 
 
@@ -785,9 +870,30 @@ async def test_delete_removes_the_endpoint_and_releases() -> None:
 
 async def test_delete_treats_404_as_done() -> None:
     world = await ready_world()
+    endpoint_id = world.azure.only().id
     world.azure.endpoints.clear()
     outcome = await delete(world)
     assert outcome.release
+    assert [e.reason for e in outcome.events] == ["EndpointAlreadyGone"]  # not "Deleted": nothing was
+    assert endpoint_id in outcome.events[0].message
+
+
+async def test_replacing_a_failed_endpoint_that_is_already_gone_says_so() -> None:
+    world = World()
+    await world.run()
+    world.azure.finish("Failed", EntityError(code="DeploymentFailed", message="boom"))
+    await world.run()
+    world.annotations[REQUESTED_ANNOTATION] = "2026-11-21T07:00:00Z"
+    original = world.azure.delete
+
+    async def gone_meanwhile(endpoint_id: str) -> bool:
+        world.azure.endpoints.pop(endpoint_id)
+        return await original(endpoint_id)
+
+    world.azure.delete = gone_meanwhile  # type: ignore[method-assign]
+    await world.run()
+    message = world.status["conditions"][0]["message"]
+    assert "was already gone" in message and "deleted" not in message
 
 
 async def test_never_created_is_released_at_once() -> None:
@@ -814,6 +920,17 @@ async def test_orphaning_leaves_the_endpoint(annotations: dict[str, str], policy
     assert outcome.release
     assert len(world.azure.endpoints) == 1
     assert "delete" not in world.azure.calls
+    assert [(e.type, e.reason) for e in outcome.events] == [("Normal", "Orphaned")]
+    assert world.azure.only().id in outcome.events[0].message
+    assert outcome.orphaned_endpoint is None  # asked for: not counted as an orphan to alert on
+
+
+async def test_an_unknown_policy_on_deletion_orphans_with_a_warning_and_counts() -> None:
+    world = await ready_world()
+    world.annotations[POLICY_ANNOTATION] = "yolo"
+    outcome = await delete(world)
+    assert outcome.release
+    assert [(e.type, e.reason) for e in outcome.events] == [("Warning", "Orphaned")]
     assert outcome.orphaned_endpoint == world.azure.only().id
 
 

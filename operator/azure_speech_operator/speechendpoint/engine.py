@@ -145,8 +145,8 @@ async def _azure_step(step: Step, observed: Observed, client: SpeechEndpoints) -
                 raise
             return replace(observed, endpoint=updated, endpoint_known=True, updated_fields=step.fields)
         if isinstance(step, logic.DeleteEndpoint):
-            await client.delete(step.endpoint_id)  # False (404) counts as deleted too
-            return replace(observed, deleted=True)
+            existed = await client.delete(step.endpoint_id)  # False (404) counts as deleted too
+            return replace(observed, deleted=True, already_gone=not existed)
     except OperatorError as exc:
         return replace(observed, error=exc, failed_step=name)
     raise TypeError(f"unknown step {step!r}")

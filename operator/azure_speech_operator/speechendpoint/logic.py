@@ -74,6 +74,10 @@ FINALIZER_WAIT = 2.0
 # Ready's reason between deleting a Failed endpoint and creating its replacement.
 REPLACING = "ReplacingFailedEndpoint"
 LOCALE_MISMATCH = "LocaleMismatch"
+INVALID_ANNOTATION = "InvalidAnnotation"
+# Azure's answers to a key that is wrong or lacks rights: a changed Secret may fix them.
+AUTH_REASONS = ("Unauthorized", "Forbidden")
+CREDENTIALS_LABEL = "speech.azure-operator.io/credentials=true"
 
 
 class Policy(StrEnum):
@@ -175,6 +179,7 @@ class Observed:
     created: bool = False
     updated_fields: tuple[str, ...] = ()
     deleted: bool = False
+    already_gone: bool = False  # the DELETE answered 404: the endpoint was gone before it
     exported: bool = False
     unexported: bool = False
     error: OperatorError | None = None  # the step that failed ends the pass
@@ -339,6 +344,32 @@ def parse_duration(text: str) -> timedelta | None:
     return timedelta(seconds=seconds) if seconds > 0 else None
 
 
+def invalid_annotation(annotations: Mapping[str, str]) -> str | None:
+    """What is wrong with the user's annotations (named, with what to do), or None."""
+    if parse_policy(annotations) is None:
+        value = annotations.get(POLICY_ANNOTATION)
+        return f"{POLICY_ANNOTATION}={value!r} is not one of manage, skip, detach-on-delete"
+    drift = annotations.get(DRIFT_ANNOTATION)
+    if drift is not None and parse_duration(drift) is None:
+        return f"{DRIFT_ANNOTATION}={drift!r} is not a duration like 90s, 15m, 1h30m or 2d"
+    return None
+
+
+def describe(error: OperatorError) -> str:
+    """The error's message, with Azure's request id when it sent one (quoted to Azure support)."""
+    request_id = error.request_id if isinstance(error, AzureError) else None
+    return f"{error.message} (request id {request_id})" if request_id else error.message
+
+
+def span(duration: timedelta) -> str:
+    seconds = int(duration.total_seconds())
+    if seconds and seconds % 3600 == 0:
+        return f"{seconds // 3600} h"
+    if seconds and seconds % 60 == 0:
+        return f"{seconds // 60} min"
+    return f"{seconds} s"
+
+
 def drift_interval(annotations: Mapping[str, str], default: timedelta, minimum: timedelta) -> timedelta:
     """The per-resource drift interval (annotation), never below `minimum`."""
     value = annotations.get(DRIFT_ANNOTATION)
@@ -496,18 +527,18 @@ class _Reconcile:
         r, o = self.r, self.o
         if r.spec is None:
             return self.error(OperatorError("InvalidSpec", r.spec_error or "invalid spec", ErrorClass.FATAL))
-        policy = parse_policy(r.annotations)
-        if policy is None:
-            value = r.annotations.get(POLICY_ANNOTATION)
+        bad_annotation = invalid_annotation(r.annotations)
+        if bad_annotation is not None:
             return self.error(
                 OperatorError(
-                    "InvalidAnnotation",
-                    f"{POLICY_ANNOTATION}={value!r} is not one of manage, skip, detach-on-delete; nothing is "
-                    "written in Azure until it is fixed",
+                    INVALID_ANNOTATION,
+                    f"{bad_annotation}; nothing is written in Azure until it is fixed",
                     ErrorClass.FATAL,
                 ),
                 writes_blocked_by_policy=True,
             )
+        policy = parse_policy(r.annotations)
+        assert policy is not None
         self.policy = policy
         if self.p.trigger is Trigger.RESUME and self._settled():
             return self.outcome_unchanged()
@@ -732,10 +763,11 @@ class _Reconcile:
         message = (endpoint.error.message if endpoint.error else None) or "the deployment failed in Azure"
         replaceable = created_by_operator and serving is None and self.policy is Policy.MANAGE
         if o.deleted:
+            done = "was already gone from Azure" if o.already_gone else "was deleted"
             health = Health(
                 Phase.DEPLOYING,
                 REPLACING,
-                f"deleted the failed endpoint {endpoint.id} ({code}); a new endpoint is created next",
+                f"the failed endpoint {endpoint.id} ({code}) {done}; a new endpoint is created next",
             )
             return self.outcome(health, retry=Retry(1.0, "the create follows"))
         if replaceable and self.requested_new and not o.wrote:
@@ -752,7 +784,7 @@ class _Reconcile:
             hint = "change spec.model (an adopted endpoint is never replaced)"
         text = f"endpoint {endpoint.id} failed: {message.rstrip('. ')}; {hint}"
         error = OperatorError(code, text, ErrorClass.FATAL)
-        return self.error(error, endpoint=endpoint, serving=serving)
+        return self.error(error, endpoint=endpoint, serving=serving, next_step=False)
 
     # --- predicates --------------------------------------------------------------------------------------
 
@@ -862,7 +894,10 @@ class _Reconcile:
         endpoint: SpeechEndpoint | None = None,
         serving: ModelRef | None = None,
         writes_blocked_by_policy: bool = False,
+        next_step: bool = True,
     ) -> Outcome:
+        """The outcome of an error: its condition row, come-back and status.error. A Stalled message says what
+        happens next (unless `next_step` is False: the message says it already)."""
         timing, attempt, jitter = self.p.timing, self.p.attempt, self.p.jitter
         cls = error.error_class
         reason = safe_reason(error.reason, "Error")
@@ -894,12 +929,31 @@ class _Reconcile:
             retry = None
             phase = Phase.STALLED
         retry = self._poll_while_deploying(endpoint, retry)
-        health = Health(phase, reason, error.message)
-        status_error = {"code": reason, "message": error.message, "class": cls.value}
+        text = describe(error)
+        shown = text
+        if phase is Phase.STALLED and next_step and not writes_blocked_by_policy:
+            shown = f"{text}; {self._what_next(error, reason, credentials=credentials)}"
+        health = Health(phase, reason, shown)
+        status_error = {"code": reason, "message": text, "class": cls.value}
         if writes_blocked_by_policy:
             # Re-checked on every pass from the annotation itself: no gate on the generation needed.
             status_error["class"] = POLICY_CLASS
         return self.outcome(health, endpoint=endpoint, serving=serving, retry=retry, error=status_error)
+
+    def _what_next(self, error: OperatorError, reason: str, *, credentials: bool) -> str:
+        timing = self.p.timing
+        if error.error_class is not ErrorClass.BLOCKED:
+            return "not retried until the spec changes or reconcile-requested-at gets a new value"
+        if credentials:
+            every = span(timing.credentials_retry_interval)
+        else:
+            every = f"{span(timing.blocked_retry_base)} growing to {span(timing.blocked_retry_cap)}"
+        triggers = ["a new reconcile-requested-at"]
+        spec = self.r.spec
+        uses_secret = spec is not None and spec.azure.credentials.secret_ref is not None
+        if uses_secret and (credentials or reason in AUTH_REASONS):
+            triggers.append(f"a change of a Secret labelled {CREDENTIALS_LABEL}")
+        return f"retried every {every}, at once on {' or '.join(triggers)}"
 
     def _poll_while_deploying(self, endpoint: SpeechEndpoint | None, retry: Retry | None) -> Retry | None:
         """An error does not stop watching Azure: while the endpoint deploys, its status is still polled."""
@@ -1070,7 +1124,7 @@ class _Reconcile:
     ) -> list[Event]:
         o = self.o
         events: list[Event] = []
-        if o.looked_up and o.recorded_id:
+        if o.looked_up and o.recorded_id and not o.created:
             events.append(
                 Event(
                     "Normal",
@@ -1148,9 +1202,17 @@ def _plan_deletion(resource: Resource, observed: Observed, pass_: Pass) -> Plan:
             else "deletionPolicy is Orphan"
         )
         what = f"endpoint {endpoint_id}" if endpoint_id else "any endpoint created for it"
-        kind: Literal["Normal", "Warning"] = "Warning" if spec is None or policy is None else "Normal"
-        return release(Event(kind, "Orphaned", f"left {what} in Azure: {why}"), orphaned=endpoint_id)
+        # Asked for (Orphan, detach-on-delete, skip): a Normal event. Otherwise nobody chose to keep it: a
+        # Warning, and the orphaned-endpoints metric (the one to alert on) counts it.
+        unintended = spec is None or policy is None
+        kind: Literal["Normal", "Warning"] = "Warning" if unintended else "Normal"
+        event = Event(kind, "Orphaned", f"left {what} in Azure: {why}")
+        return release(event, orphaned=endpoint_id if unintended else None)
 
+    if o.deleted and o.already_gone:
+        return release(
+            Event("Normal", "EndpointAlreadyGone", f"endpoint {endpoint_id} was already gone from Azure")
+        )
     if o.deleted:
         return release(Event("Normal", "Deleted", f"deleted endpoint {endpoint_id} in Azure"))
     if endpoint_id is None and not pending:
@@ -1172,19 +1234,26 @@ def _plan_deletion(resource: Resource, observed: Observed, pass_: Pass) -> Plan:
                 orphaned=endpoint_id or "unknown",
             )
         remaining = (p.timing.deletion_credentials_wait - waited).total_seconds()
-        outcome = helper.error(o.credentials_error, credentials=True)
+        waiting = OperatorError(
+            o.credentials_error.reason,
+            f"{describe(o.credentials_error)}; deleting the endpoint waits for them: retried every "
+            f"{span(p.timing.credentials_retry_interval)}, released without deleting it after "
+            f"{span(p.timing.deletion_credentials_wait)}",
+            o.credentials_error.error_class,
+        )
+        outcome = helper.error(waiting, credentials=True, next_step=False)
         delay = min(p.timing.credentials_retry_interval.total_seconds(), max(remaining, 1.0))
         return replace(outcome, retry=Retry(delay, "credentials for the deletion"))
     if o.error is not None:
         error = o.error
         doing = f"deleting endpoint {endpoint_id}" if endpoint_id else f"looking up {unknown}"
         message = (
-            f"{doing} failed: {error.message}; retried with backoff (set "
+            f"{doing} failed: {describe(error)}; retried with backoff (set "
             f"{POLICY_ANNOTATION}=detach-on-delete to leave it in Azure)"
         )
         cls = error.error_class if error.error_class is not ErrorClass.FATAL else ErrorClass.BLOCKED
         shown = OperatorError(error.reason, message, cls, retry_after=error.retry_after)
-        outcome = helper.error(shown)
+        outcome = helper.error(shown, next_step=False)
         events = outcome.events
         if not any(e.type == "Warning" for e in events):
             events = ()
