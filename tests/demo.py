@@ -1,11 +1,12 @@
 """`make demo`: the operator end to end on this machine, with no cluster and no Azure account.
 
-Starts the emulated Kubernetes API, the Azure simulator and `azure-speech-operator run`; applies crds/ and
-examples/ (pointed at the simulator, with a credentials Secret holding the simulator's key); waits until each
-example is Ready; prints `kubectl get` of the kinds the operator serves; then deletes the examples
+Starts a real Kubernetes control plane (tests/controlplane: etcd, kube-apiserver, kube-controller-manager),
+the Azure simulator and `azure-speech-operator run` under the ServiceAccount and RBAC of deploy/; applies
+crds/ and examples/ (pointed at the simulator, with a credentials Secret holding the simulator's key); waits
+until each example is Ready; prints `kubectl get` of the kinds the operator serves; then deletes the examples
 (watching the operator remove their Azure endpoints) and stops everything.
 
-`--keep` (`make demo KEEP=1`) leaves the three processes running and prints how to point kubectl at them and
+`--keep` (`make demo KEEP=1`) leaves the processes running and prints how to point kubectl at them and
 what to try;
 `python -m tests.demo --stop` (`make demo-stop`) stops them later.
 """
@@ -26,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from tests.controlplane import kubernetes_version
 from tests.e2e.harness import REPO, HarnessError, Kube, Operator, Simulator, wait_for
 
 GROUP = "speech.azure-operator.io"
@@ -34,6 +36,8 @@ STATE = REPO / "demo-state"
 # The example whose model the demo changes, and the simulator's second deployable en-US custom model.
 REDEPLOY_EXAMPLE = "claims-en"
 REDEPLOY_TO = "c0570008-0000-4000-8000-000000000008"
+# `make demo-stop`: clients before servers, etcd last
+STOP_ORDER = ("operator", "simulator", "kube-controller-manager", "kube-apiserver", "etcd")
 
 
 def say(text: str = "") -> None:
@@ -160,7 +164,8 @@ def walkthrough(kube: Kube, simulator: Simulator, plurals: list[str], *, keep: b
         happened
         + " Try:\n\n"
         + "\n".join(lines)
-        + "\n\nThe emulated API does not enforce RBAC (see docs/kubeapi.md)."
+        + "\n\nThe operator runs as the ServiceAccount azure-speech-operator/azure-speech-operator, "
+        "with only the ClusterRole in deploy/."
     )
 
 
@@ -170,7 +175,7 @@ def stop_kept(state: Path) -> int:
         say("no demo is running (no demo-state/pids.json)")
         return 0
     pids: dict[str, int] = json.loads(pids_file.read_text())
-    for name in ("operator", "simulator", "kubeapi"):
+    for name in STOP_ORDER:
         pid = pids.get(name)
         if pid is None:
             continue
@@ -209,10 +214,11 @@ def run(keep: bool, state: Path, timeout: float, examples: Path = REPO / "exampl
     state.mkdir(parents=True)
     kube = Kube(state)
     simulator = Simulator(state, time_scale=0.01)
-    operator = Operator(state, kube.kubeconfig)
+    operator: Operator | None = None
     kept = False
     try:
-        step("Starting the emulated Kubernetes API (python -m tests.kubeapi)")
+        parts = "etcd, kube-apiserver, kube-controller-manager"
+        step(f"Starting a Kubernetes {kubernetes_version()} control plane ({parts})")
         kube.start()
         say(f"    {kube.url}   kubeconfig: {kube.kubeconfig}")
         step("Starting the Azure Speech simulator (azure-speech-operator simulate-azure)")
@@ -221,7 +227,8 @@ def run(keep: bool, state: Path, timeout: float, examples: Path = REPO / "exampl
         step("Applying the CRDs in crds/")
         for name in kube.apply_crds():
             say(f"    {name}: Established")
-        step("Starting the operator (azure-speech-operator run, all namespaces)")
+        step("Starting the operator (azure-speech-operator run, all namespaces) with the RBAC of deploy/")
+        operator = Operator(state, kube.operator_kubeconfig())
         operator.start()
         kinds = served_kinds(operator)
         say(f"    ready; serving: {', '.join(kinds) or 'no kinds yet (no reconciler is built in)'}")
@@ -260,20 +267,15 @@ def run(keep: bool, state: Path, timeout: float, examples: Path = REPO / "exampl
             say(events.rstrip() or "    (none)")
         say(walkthrough(kube, simulator, plurals, keep=keep))
         if keep:
+            processes = [simulator.process, operator.process, *kube.processes()]
             pids = {
-                name: proc.proc.pid
-                for name, proc in (
-                    ("kubeapi", kube.process),
-                    ("simulator", simulator.process),
-                    ("operator", operator.process),
-                )
-                if proc is not None and proc.proc is not None
+                proc.name: proc.proc.pid for proc in processes if proc is not None and proc.proc is not None
             }
             (state / "pids.json").write_text(json.dumps(pids))
             kept = True
             step("Left running (KEEP=1)")
             say(f"    export KUBECONFIG={kube.kubeconfig}")
-            say(f"    logs: {state}/{{kubeapi,simulator,operator}}.log")
+            say(f"    logs: {state}/{{simulator,operator}}.log, {state}/controlplane/*.log")
             say("    stop it with: make demo-stop")
             return 0
         if objects:
@@ -296,21 +298,22 @@ def run(keep: bool, state: Path, timeout: float, examples: Path = REPO / "exampl
                 elapsed = time.monotonic() - started
                 say(f"    {kind} {meta['namespace']}/{meta['name']}: gone after {elapsed:.1f}s")
             say(f"    simulated Azure now holds {_count(simulator.endpoints())} endpoint(s)")
-        step("Demo finished: stopping the operator, the simulator and the emulated API")
+        step("Demo finished: stopping the operator, the simulator and the control plane")
         return 0
     except (HarnessError, AssertionError) as exc:
         say(f"\nDEMO FAILED: {exc}")
         for name, text in (
-            ("operator", operator.logs()),
+            ("operator", operator.logs() if operator else ""),
             ("simulator", simulator.logs()),
-            ("kubeapi", kube.logs()),
+            ("kube-apiserver", kube.logs()),
         ):
-            say(f"\n--- last lines of the {name} log ({state}/{name}.log) ---")
+            say(f"\n--- last lines of the {name} log ---")
             say("\n".join(text.splitlines()[-40:]))
         return 1
     finally:
         if not kept:
-            operator.stop()
+            if operator is not None:
+                operator.stop()
             simulator.stop()
             kube.stop()
 

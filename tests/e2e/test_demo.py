@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tests.demo import point_at_simulator
 
-from .harness import REPO, Simulator
+from .harness import REPO, Simulator, kubectl_path
 
 
 class FakeSimulator(Simulator):
@@ -87,12 +87,15 @@ def test_kept_demo_serves_kubectl_until_stopped(tmp_path: Path) -> None:
         timeout=120,
     )
     assert kept.returncode == 0, kept.stdout[-4000:] + kept.stderr[-2000:]
-    assert f"export KUBECONFIG={state / 'kubeconfig'}" in kept.stdout and "make demo-stop" in kept.stdout
+    kubeconfig = state / "controlplane" / "admin.kubeconfig"
+    assert f"export KUBECONFIG={kubeconfig}" in kept.stdout and "make demo-stop" in kept.stdout
     assert "kubectl get azure -A" in kept.stdout and "both kinds" not in kept.stdout  # one kind is built
     pids = json.loads((state / "pids.json").read_text())
-    assert sorted(pids) == ["kubeapi", "operator", "simulator"]
-    env = dict(os.environ, KUBECONFIG=str(state / "kubeconfig"), KUBECACHEDIR=str(tmp_path / "cache"))
-    listed = subprocess.run(["kubectl", "get", "crd", "-o", "name"], env=env, capture_output=True, text=True)
+    assert sorted(pids) == ["etcd", "kube-apiserver", "kube-controller-manager", "operator", "simulator"]
+    env = dict(os.environ, KUBECONFIG=str(kubeconfig), KUBECACHEDIR=str(tmp_path / "cache"))
+    listed = subprocess.run(
+        [kubectl_path(), "get", "crd", "-o", "name"], env=env, capture_output=True, text=True
+    )
     assert "speechendpoints.speech.azure-operator.io" in listed.stdout, listed.stderr
     stopped = subprocess.run([*demo, "--stop"], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr
