@@ -14,6 +14,9 @@ import httpx
 import pytest
 from azure_speech_operator.azure import ApiKey, AzureError, AzureTarget, ErrorClass
 from azure_speech_operator.azure.types import LogFile, ModelRef, SpeechEndpointCreate
+from hypothesis import HealthCheck, given, settings
+from hypothesis import example as case
+from hypothesis import strategies as st
 from pydantic import SecretStr
 
 from .helpers import CANARY, StaticTokens, always, entra_get_error, example, json_response, mock_client
@@ -56,6 +59,15 @@ async def test_a_host_idna_refuses_is_an_invalid_endpoint_before_any_request(bas
             await adapter.get(ENDPOINT_ID)
     assert info.value.reason == "InvalidEndpointUrl" and info.value.error_class is ErrorClass.FATAL
     assert "not a valid host name" in info.value.message
+    assert_clean(info.value, CANARY)
+
+
+@pytest.mark.parametrize("base_url", ["https://[abc", "https://[::1", "https://h:99999", "https://h:port"])
+async def test_an_endpoint_url_urlsplit_refuses_is_an_invalid_endpoint(base_url: str) -> None:
+    async with mock_client(_never) as client:
+        with pytest.raises(AzureError) as info:
+            client.speech(AzureTarget(base_url=base_url, api_version="2025-10-15"), KEY)
+    assert info.value.reason == "InvalidEndpointUrl" and info.value.error_class is ErrorClass.FATAL
     assert_clean(info.value, CANARY)
 
 
@@ -189,3 +201,73 @@ async def test_a_next_link_httpx_cannot_build_is_an_invalid_response() -> None:
             [e async for e in adapter.list()]
     assert info.value.reason == "InvalidResponse"
     assert_clean(info.value, CANARY)
+
+
+# --- whatever Azure answers ---------------------------------------------------------------------------------
+
+_text = st.text(max_size=30) | st.sampled_from(
+    ["https://[", "http://[::1", "https://h/speechtotext/x?y", "", "%"]
+)
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | _text,
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(_text, children, max_size=3),
+    max_leaves=12,
+)
+_endpointish = st.fixed_dictionaries(
+    {},
+    optional={
+        "self": _text,
+        "model": st.fixed_dictionaries({}, optional={"self": _text}) | _json,
+        "project": st.fixed_dictionaries({}, optional={"self": _text}) | _json,
+        "links": st.dictionaries(_text, _text, max_size=3) | _json,
+        "properties": st.fixed_dictionaries({}, optional={"error": _json, "loggingEnabled": _json}) | _json,
+        "customProperties": _json,
+        "status": _json,
+        "createdDateTime": _json,
+        "@nextLink": _text,
+        "values": st.lists(_json, max_size=3),
+        "value": st.lists(_json, max_size=3),
+        "nextLink": _text,
+    },
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@case(status=200, body={"self": "https://[/speechtotext/v3.2/endpoints/x"}, operation="get")
+@case(
+    status=200,
+    body={"self": "https://h/speechtotext/v3.2/endpoints/x", "model": {"self": "http://[::1"}},
+    operation="get",
+)
+@case(status=200, body={"values": [{"self": "https://[", "name": "a"}]}, operation="logs")
+@case(status=200, body={"values": [], "@nextLink": "https://[/speechtotext/v3.2/endpoints"}, operation="list")
+@case(status=202, body={"id": "x"}, operation="voice-suspend")
+@given(
+    status=st.sampled_from([200, 201, 202, 204, 301, 400, 404, 429, 500]),
+    body=_endpointish | _json,
+    operation=st.sampled_from(["get", "create", "list", "model", "logs", "voice-get", "voice-suspend"]),
+)
+async def test_whatever_azure_answers_only_an_azure_error_leaves_the_client(
+    status: int, body: object, operation: str
+) -> None:
+    async with mock_client(always(httpx.Response(status, json=body))) as client:
+        speech = client.speech(AzureTarget.for_region("westus", "v3.2"), KEY)
+        voice = client.voice(AzureTarget.for_region("westus", "2026-01-01"), KEY)
+        v3 = client.voice(AzureTarget.for_voice_v3("westus"), KEY)
+        try:
+            if operation == "get":
+                await speech.get(ENDPOINT_ID)
+            elif operation == "create":
+                await speech.create(CREATE)
+            elif operation == "list":
+                [e async for e in speech.list()]
+            elif operation == "model":
+                await speech.get_model(ModelRef(id="m", kind="base"))
+            elif operation == "logs":
+                [f async for f in speech.list_logs(ENDPOINT_ID)]
+            elif operation == "voice-get":
+                await voice.get(ENDPOINT_ID)
+            else:
+                await v3.suspend(ENDPOINT_ID, "op-1")
+        except AzureError as exc:
+            assert_clean(exc, CANARY)

@@ -9,8 +9,18 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import SplitResult, urlsplit
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, TypeAdapter, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+)
 
 _DATETIME = TypeAdapter(datetime)
 
@@ -52,8 +62,28 @@ def _lenient_int(value: Any) -> int | None:
     return None
 
 
+def split_url(url: str) -> tuple[SplitResult, int | None] | None:
+    """`urlsplit(url)` and its port, or None where they refuse it (`https://[`, a port out of range). Their
+    ValueError may quote the URL, which may be a SAS URL: callers raise their own error, unchained."""
+    try:
+        parts = urlsplit(url.strip())
+        return parts, parts.port
+    except ValueError:
+        return None
+
+
+def _url(value: str | None) -> str | None:
+    """A URL the adapters split: one urlsplit refuses makes the entity unreadable here, so no ValueError can
+    escape later from an id or a re-base."""
+    if value is not None and split_url(value) is None:
+        raise ValueError("not a URL")
+    return value
+
+
 When = Annotated[datetime | None, BeforeValidator(_lenient_datetime)]
 Text = Annotated[str | None, BeforeValidator(_lenient_str)]
+Url = Annotated[str, AfterValidator(_url)]
+OptionalUrl = Annotated[str | None, BeforeValidator(_lenient_str), AfterValidator(_url)]
 StringMap = Annotated[dict[str, str], BeforeValidator(_string_map)]
 Flag = Annotated[bool | None, BeforeValidator(_lenient_bool)]
 Count = Annotated[int | None, BeforeValidator(_lenient_int)]
@@ -68,7 +98,7 @@ class Page(Wire):
     the others) and the link to the next page. Subclasses name both as their API spells them."""
 
     items: list[dict[str, Any]] = Field(default_factory=list)
-    next_link: Text = None
+    next_link: OptionalUrl = None
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -118,7 +148,7 @@ class CvErrorResponse(Wire):
 
 
 class EntityReference(Wire):
-    self_url: str = Field(alias="self")
+    self_url: Url = Field(alias="self")
 
 
 class WireEntityError(Wire):
@@ -135,7 +165,7 @@ class SttEndpointProperties(Wire):
 class SttEndpoint(Wire):
     """Endpoint in v3.2, 2024-11-15 and 2025-10-15 (2024-11-15 has no project; v3.2 has text)."""
 
-    self_url: str = Field(alias="self")
+    self_url: Url = Field(alias="self")
     display_name: Text = Field(default=None, alias="displayName")
     description: Text = None
     text: Text = None
@@ -154,7 +184,7 @@ class SttPage(Page):
     """Speech to text pages (endpoints, log files): `values` and `@nextLink`."""
 
     items: list[dict[str, Any]] = Field(default_factory=list, alias="values")
-    next_link: Text = Field(default=None, alias="@nextLink")
+    next_link: OptionalUrl = Field(default=None, alias="@nextLink")
 
 
 class DeprecationDates(Wire):
@@ -175,7 +205,7 @@ class ModelProperties(Wire):
 class SttModel(Wire):
     """BaseModel or CustomModel (both extend SharedModel)."""
 
-    self_url: str = Field(alias="self")
+    self_url: Url = Field(alias="self")
     display_name: Text = Field(default=None, alias="displayName")
     locale: Text = None
     description: Text = None
@@ -188,7 +218,7 @@ class SttModel(Wire):
 
 
 class SttProject(Wire):
-    self_url: str = Field(alias="self")
+    self_url: Url = Field(alias="self")
     display_name: Text = Field(default=None, alias="displayName")
     description: Text = None
     locale: Text = None
@@ -206,7 +236,7 @@ class FileProperties(Wire):
 
 
 class SttFile(Wire):
-    self_url: Text = Field(default=None, alias="self")
+    self_url: OptionalUrl = Field(default=None, alias="self")
     name: Text = None
     kind: Text = None
     links: FileLinks | None = None
@@ -236,7 +266,7 @@ class CvEndpoint(Wire):
 
 class CvEndpointPage(Page):
     items: list[dict[str, Any]] = Field(default_factory=list, alias="value")
-    next_link: Text = Field(default=None, alias="nextLink")
+    next_link: OptionalUrl = Field(default=None, alias="nextLink")
 
 
 class CvOperation(Wire):

@@ -31,7 +31,7 @@ from .auth import (
 from .config import ClientSettings, http_allowed, is_azure_host, matching_pattern
 from .errors import error_from_response, operator_error
 from .limiter import Clock, Sleep, SlidingWindowLimiter
-from .models import Page
+from .models import Page, split_url
 from .retry_after import retry_after_from_headers
 from .scrub import redact_json, scrub
 from .types import ApiKey, AzureError, AzureTarget, Credential, EntraIdentity, ErrorClass
@@ -69,11 +69,10 @@ class Origin:
 def parse_origin(url: str, what: str = "endpoint", reason: str = "InvalidEndpointUrl") -> Origin:
     """scheme, host and port of `url`; `reason` is the code of the error when it is not a URL the client
     can send to (InvalidResponse for URLs Azure returned)."""
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError:
-        raise operator_error(reason, f"{what} URL is not a valid URL") from None
+    split = split_url(url)
+    if split is None:
+        raise operator_error(reason, f"{what} URL is not a valid URL")
+    parts, port = split
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise operator_error(reason, f"{what} URL must be http(s)://HOST, got scheme {parts.scheme!r}")
     if parts.username or parts.password:
@@ -116,13 +115,13 @@ def check_origin(origin: Origin, settings: ClientSettings, patterns: tuple[str, 
 
 def validate_target(target: AzureTarget, settings: ClientSettings) -> tuple[Origin, str]:
     """The target's origin, allowed, and the pattern that allowed it."""
+    origin = parse_origin(target.base_url)  # first: it refuses what urlsplit cannot read
     parts = urlsplit(target.base_url.strip())
     if parts.query or parts.fragment or parts.path not in ("", "/"):
         raise operator_error(
             "InvalidEndpointUrl",
             "endpoint URL must be scheme and host only (e.g. https://NAME.cognitiveservices.azure.com)",
         )
-    origin = parse_origin(target.base_url)
     return origin, check_origin(origin, settings)
 
 
@@ -258,15 +257,21 @@ class Session:
     def rebase(self, url: str, prefix: str, operation: str) -> str:
         """A URL Azure returned (self, Location, nextLink ...) moved onto the configured host: Azure answers
         with regional hosts even when called on a custom domain, and we never follow it anywhere else."""
-        parts = urlsplit(url.strip())
-        path = parts.path or "/"
+        split = split_url(url)
+        if split is None:  # a header Azure sent (Location, Operation-Location) that is not a URL
+            raise operator_error(
+                "InvalidResponse",
+                f"Azure returned a URL for {operation} that is not a URL",
+                operation=operation,
+            )
+        path = split[0].path or "/"
         if not path.startswith(prefix):
             raise operator_error(
                 "InvalidResponse",
                 f"Azure returned a URL outside {prefix} for {operation}",
                 operation=operation,
             )
-        rebased = self.origin.url + path + (f"?{parts.query}" if parts.query else "")
+        rebased = self.origin.url + path + (f"?{split[0].query}" if split[0].query else "")
         if not _buildable(rebased):
             raise operator_error(
                 "InvalidResponse",
