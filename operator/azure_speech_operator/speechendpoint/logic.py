@@ -932,7 +932,8 @@ class _Reconcile:
         text = describe(error)
         shown = text
         if phase is Phase.STALLED and next_step and not writes_blocked_by_policy:
-            shown = f"{text}; {self._what_next(error, reason, credentials=credentials)}"
+            # Azure's messages end with a full stop; "...exist.; retried" would read badly
+            shown = f"{text.rstrip('.')}; {self._what_next(error, reason, credentials=credentials)}"
         health = Health(phase, reason, shown)
         status_error = {"code": reason, "message": text, "class": cls.value}
         if writes_blocked_by_policy:
