@@ -56,22 +56,7 @@ def test_relative_links_and_anchors_exist(doc: Path) -> None:
     assert not missing, f"{doc.name} links to what does not exist: {missing}"
 
 
-# Known and owned elsewhere: strict, so the mark fails (and must go) once the doc is fixed.
-KNOWN_STALE_PATHS = {
-    "testing.md": "docs/testing.md names tests/kubeapi/, removed in issue 8, in its history paragraph",
-}
-
-
-@pytest.mark.parametrize(
-    "doc",
-    [
-        pytest.param(doc, marks=pytest.mark.xfail(strict=True, reason=KNOWN_STALE_PATHS[doc.name]))
-        if doc.name in KNOWN_STALE_PATHS
-        else doc
-        for doc in DOCS
-    ],
-    ids=lambda p: p.name,
-)
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
 def test_repository_paths_named_exist(doc: Path) -> None:
     missing = []
     for match in _path_pattern().finditer(doc.read_text()):
