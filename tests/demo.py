@@ -28,7 +28,7 @@ from typing import Any
 import yaml
 
 from tests.controlplane import kubernetes_version
-from tests.e2e.harness import REPO, HarnessError, Kube, Operator, Simulator, wait_for
+from tests.e2e.harness import REPO, HarnessError, Kube, Operator, Process, Simulator, wait_for
 
 GROUP = "speech.azure-operator.io"
 DEMO_NAMESPACE = "demo"
@@ -209,6 +209,7 @@ def run(keep: bool, state: Path, timeout: float, examples: Path = REPO / "exampl
         say("kubectl is not on PATH: `make install` installs kubectl 1.32 into .venv/bin")
         return 1
     stop_kept(state)
+    Process.outlive_parent = keep  # KEEP=1: everything runs on after this command ends
     if state.exists():
         shutil.rmtree(state)
     state.mkdir(parents=True)

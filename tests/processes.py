@@ -3,6 +3,7 @@ file, waited on by polling, stopped with SIGTERM then SIGKILL."""
 
 from __future__ import annotations
 
+import ctypes
 import re
 import signal
 import socket
@@ -48,8 +49,18 @@ def free_port() -> int:
         return port
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: the kernel sends it SIGTERM when the process that started it dies, so a
+    test run killed outright (or a crashed demo) leaves no etcd, apiserver or operator behind."""
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 class Process:
-    """A child process whose output goes to a log file; stopped with SIGTERM, then SIGKILL."""
+    """A child process whose output goes to a log file; stopped with SIGTERM, then SIGKILL. It dies with the
+    process that started it, unless `outlive_parent` is set (`make demo KEEP=1` sets it for all)."""
+
+    outlive_parent = False
 
     def __init__(
         self, name: str, argv: Sequence[str], log_path: Path, env: dict[str, str] | None = None
@@ -73,6 +84,7 @@ class Process:
                 env=self.env,
                 cwd=REPO,
                 start_new_session=True,
+                preexec_fn=None if self.outlive_parent else _die_with_parent,
             )
 
     @property
