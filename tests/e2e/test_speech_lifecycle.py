@@ -424,6 +424,8 @@ def test_deletion_with_credentials_gone_releases_after_the_bounded_wait(
         obj = kube.wait_condition(KIND, "orphan-on-delete", namespace, "Ready", timeout=120)
         endpoint_id = obj["status"]["endpointId"]
         kube.delete("Secret", "speech-credentials", namespace)
+        # a restart forgets the key it read (a running operator deletes with it: see the next test)
+        operator.restart()
         kube.delete(KIND, "orphan-on-delete", namespace, timeout=90)
         assert "OrphanedEndpoint" in event_reasons(kube, namespace, "orphan-on-delete")
         assert [e["id"] for e in endpoints_of(simulator, obj["metadata"]["uid"])] == [endpoint_id]
@@ -431,6 +433,20 @@ def test_deletion_with_credentials_gone_releases_after_the_bounded_wait(
         azure_http(simulator, "DELETE", f"endpoints/{endpoint_id}")
     finally:
         operator.restart(extra_args=[])
+
+
+def test_deletion_with_credentials_gone_uses_the_key_last_read(
+    kube: Kube, simulator: Simulator, operator: Operator, ready_secret: str
+) -> None:
+    """As when a namespace is deleted: its Secrets go at once, its SpeechEndpoints wait on the finalizer."""
+    namespace = ready_secret
+    kube.apply(manifest(simulator, "secret-first"), namespace)
+    obj = kube.wait_condition(KIND, "secret-first", namespace, "Ready", timeout=120)
+    kube.delete("Secret", "speech-credentials", namespace)
+    kube.delete(KIND, "secret-first", namespace, timeout=60)
+    assert endpoints_of(simulator, obj["metadata"]["uid"]) == []
+    reasons = event_reasons(kube, namespace, "secret-first")
+    assert "Deleted" in reasons and "OrphanedEndpoint" not in reasons
 
 
 @pytest.mark.parametrize(
