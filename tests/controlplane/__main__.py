@@ -11,7 +11,7 @@ import sys
 import threading
 from pathlib import Path
 
-from .build import BuildError, ensure_binaries, kubernetes_version
+from .build import HELM, BuildError, ensure_binaries, helm_version, kubernetes_version
 from .cluster import ControlPlane
 
 
@@ -20,13 +20,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kubeconfig", type=Path, help="where to write the admin kubeconfig (required)")
     parser.add_argument("--workdir", type=Path, help="data, certificates and logs (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the work dir after stopping")
-    parser.add_argument("--build-only", action="store_true", help="build the binaries, then exit")
+    parser.add_argument("--build-only", action="store_true", help="build the binaries and Helm, then exit")
     parser.add_argument(
-        "--link-kubectl", type=Path, metavar="DIR", help="with --build-only: link the built kubectl into DIR"
+        "--link-tools",
+        type=Path,
+        metavar="DIR",
+        help="with --build-only: link the built kubectl and helm into DIR",
     )
     args = parser.parse_args(argv)
     if args.build_only:
-        return _build_only(args.link_kubectl)
+        return _build_only(args.link_tools)
     if args.kubeconfig is None:
         parser.error("--kubeconfig is required")
 
@@ -55,17 +58,19 @@ def main(argv: list[str] | None = None) -> int:
         print("control plane stopped", flush=True)
 
 
-def _build_only(link_kubectl: Path | None) -> int:
+def _build_only(link_dir: Path | None) -> int:
     try:
         binaries = ensure_binaries(lambda line: print(line, flush=True))
+        binaries |= ensure_binaries(lambda line: print(line, flush=True), HELM)
     except BuildError as exc:
-        print(f"control plane build failed: {exc}", file=sys.stderr)
+        print(f"build failed: {exc}", file=sys.stderr)
         return 1
-    if link_kubectl is not None:
-        link = link_kubectl / "kubectl"
-        link.unlink(missing_ok=True)
-        link.symlink_to(binaries["kubectl"])
-        print(f"kubectl {kubernetes_version()}: {link} -> {binaries['kubectl']}", flush=True)
+    if link_dir is not None:
+        for name, version in (("kubectl", kubernetes_version()), ("helm", helm_version())):
+            link = link_dir / name
+            link.unlink(missing_ok=True)
+            link.symlink_to(binaries[name])
+            print(f"{name} {version}: {link} -> {binaries[name]}", flush=True)
     return 0
 
 

