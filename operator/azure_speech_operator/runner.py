@@ -28,9 +28,7 @@ import kubernetes.client
 from aiohttp import web
 from kopf._cogs.structs.references import Insights  # kopf's discovery state: the only way to know it watches
 
-from azure_speech_operator import credentials, oplog, wakeup
 from azure_speech_operator import settings as settings_module
-from azure_speech_operator.context import OperatorContext
 from azure_speech_operator.kube import (
     SPEECH_GROUP,
     SPEECH_VERSION,
@@ -38,7 +36,9 @@ from azure_speech_operator.kube import (
     KubeConfigError,
     load_configuration,
 )
-from azure_speech_operator.metrics import CONTENT_TYPE, Metrics
+from azure_speech_operator.runtime import credentials, oplog, wakeup
+from azure_speech_operator.runtime.context import OperatorContext
+from azure_speech_operator.runtime.metrics import CONTENT_TYPE, Metrics
 from azure_speech_operator.settings import OperatorSettings, SettingsError
 
 logger = logging.getLogger("azure_speech_operator")
@@ -182,7 +182,7 @@ def register_runtime_handlers(
     context_factory: ContextFactory = default_context_factory,
 ) -> None:
     """Startup (builds memo.ctx), cleanup (closes it), login, the credentials-Secret watch, and the wake-up
-    of sleeping handlers on changes (see wakeup.py)."""
+    of sleeping handlers on changes (see runtime/wakeup.py)."""
 
     @kopf.on.startup(id="operator-context", registry=registry)
     async def build_context(memo: kopf.Memo, **_: Any) -> None:

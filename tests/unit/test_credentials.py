@@ -2,7 +2,8 @@ from datetime import UTC, datetime
 
 import pytest
 from azure_speech_operator.azure.types import ApiKey, EntraIdentity, ErrorClass, OperatorError
-from azure_speech_operator.credentials import (
+from azure_speech_operator.kube import KubeApiError
+from azure_speech_operator.runtime.credentials import (
     ROTATED_ANNOTATION,
     SecretKeyRef,
     SecretWatch,
@@ -10,7 +11,6 @@ from azure_speech_operator.credentials import (
     parse_credentials,
     resolve_credentials,
 )
-from azure_speech_operator.kube import KubeApiError
 from azure_speech_operator.settings import OperatorSettings
 from pydantic import BaseModel, ConfigDict, Field
 

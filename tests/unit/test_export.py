@@ -1,7 +1,7 @@
 import pytest
 from azure_speech_operator.azure.types import ErrorClass, OperatorError
-from azure_speech_operator.export import export_config_map, remove_export
 from azure_speech_operator.kube import KubeApiError
+from azure_speech_operator.runtime.export import export_config_map, remove_export
 
 from tests.unit.runtime_fakes import FakeKube
 

@@ -7,9 +7,9 @@ import kopf
 import kubernetes.client
 import pytest
 from azure_speech_operator.azure.client import AzureClient
-from azure_speech_operator.context import OperatorContext, get_context
 from azure_speech_operator.kube import KubeApi
 from azure_speech_operator.runner import KINDS, connection_info, import_handler_modules
+from azure_speech_operator.runtime.context import OperatorContext, get_context
 from azure_speech_operator.settings import OperatorSettings
 
 

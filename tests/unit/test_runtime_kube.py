@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 import yaml
 from azure_speech_operator.azure.types import OperatorError
-from azure_speech_operator.export import export_config_map
 from azure_speech_operator.kube import (
     JSON_PATCH,
     KubeApi,
@@ -18,6 +17,7 @@ from azure_speech_operator.kube import (
     KubeConflictError,
     load_configuration,
 )
+from azure_speech_operator.runtime.export import export_config_map
 
 
 def write_kubeconfig(path: Path, server: str) -> Path:

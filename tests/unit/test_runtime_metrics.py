@@ -1,6 +1,6 @@
 import httpx
-from azure_speech_operator.metrics import Metrics, ResourceState
 from azure_speech_operator.runner import HealthServer
+from azure_speech_operator.runtime.metrics import Metrics, ResourceState
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.unit.runtime_fakes import free_port

@@ -9,16 +9,16 @@ from typing import Any
 
 import httpx
 import kopf
-from azure_speech_operator.context import OperatorContext
-from azure_speech_operator.credentials import CREDENTIALS_LABEL, ROTATED_ANNOTATION
 from azure_speech_operator.kube import KubeApi, load_configuration
-from azure_speech_operator.metrics import Metrics
 from azure_speech_operator.runner import (
     ServedKind,
     default_context_factory,
     register_runtime_handlers,
     run_operator,
 )
+from azure_speech_operator.runtime.context import OperatorContext
+from azure_speech_operator.runtime.credentials import CREDENTIALS_LABEL, ROTATED_ANNOTATION
+from azure_speech_operator.runtime.metrics import Metrics
 from azure_speech_operator.settings import OperatorSettings
 
 from tests.e2e.harness import Kube

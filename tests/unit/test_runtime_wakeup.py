@@ -10,9 +10,7 @@ from typing import Any
 
 import kopf
 import pytest
-from azure_speech_operator import wakeup
 from azure_speech_operator.kube import KubeApi, load_configuration
-from azure_speech_operator.metrics import Metrics
 from azure_speech_operator.runner import (
     KOPF_PREFIX,
     ServedKind,
@@ -20,6 +18,8 @@ from azure_speech_operator.runner import (
     register_runtime_handlers,
     run_operator,
 )
+from azure_speech_operator.runtime import wakeup
+from azure_speech_operator.runtime.metrics import Metrics
 from azure_speech_operator.settings import OperatorSettings
 
 from tests.e2e.harness import Kube

@@ -21,15 +21,15 @@ from typing import Any
 
 import kopf
 
-from azure_speech_operator import oplog
 from azure_speech_operator.azure.types import OperatorError, SpeechEndpoints
 from azure_speech_operator.conditions import READY, RECONCILING, STALLED, is_true
-from azure_speech_operator.context import OperatorContext, get_context
-from azure_speech_operator.credentials import resolve_credentials
-from azure_speech_operator.export import export_config_map, remove_export
 from azure_speech_operator.kube import JSON_PATCH, KubeApiError, as_operator_error
-from azure_speech_operator.metrics import ResourceState
 from azure_speech_operator.runner import FINALIZER
+from azure_speech_operator.runtime import oplog
+from azure_speech_operator.runtime.context import OperatorContext, get_context
+from azure_speech_operator.runtime.credentials import resolve_credentials
+from azure_speech_operator.runtime.export import export_config_map, remove_export
+from azure_speech_operator.runtime.metrics import ResourceState
 from azure_speech_operator.speechendpoint import logic
 from azure_speech_operator.speechendpoint.engine import CredentialsUnavailable, run_pass
 from azure_speech_operator.speechendpoint.logic import Outcome, Pass, Resource, Step, Timing, Trigger

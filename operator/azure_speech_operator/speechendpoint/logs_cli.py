@@ -27,7 +27,6 @@ from pydantic import ValidationError
 from azure_speech_operator import settings as settings_module
 from azure_speech_operator.azure.config import ClientSettings
 from azure_speech_operator.azure.types import Credential, LogFile, OperatorError, SpeechEndpoints
-from azure_speech_operator.credentials import resolve_credentials
 from azure_speech_operator.kube import (
     KubeApi,
     KubeApiError,
@@ -35,6 +34,7 @@ from azure_speech_operator.kube import (
     default_namespace,
     load_configuration,
 )
+from azure_speech_operator.runtime.credentials import resolve_credentials
 from azure_speech_operator.settings import SettingsError
 from azure_speech_operator.speechendpoint.spec import AzureSpec
 

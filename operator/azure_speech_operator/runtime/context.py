@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from azure_speech_operator.azure.types import ApiKey
 from azure_speech_operator.kube import KubeApi
-from azure_speech_operator.metrics import Metrics
+from azure_speech_operator.runtime.metrics import Metrics
 from azure_speech_operator.settings import OperatorSettings
 
 if TYPE_CHECKING:
