@@ -11,6 +11,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from azure_speech_operator import __version__
+
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("azure_speech_operator.runner", "run the operator against the cluster in KUBECONFIG"),
     "simulate-azure": (
@@ -29,6 +31,7 @@ def _parser(selected: str | None) -> argparse.ArgumentParser:
         prog="azure-speech-operator",
         description="Kubernetes operator for Azure AI Speech custom endpoints.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name, (module_name, help_text) in COMMANDS.items():

@@ -1,6 +1,7 @@
 import subprocess
 import sys
 
+from azure_speech_operator import __version__
 from azure_speech_operator.cli import COMMANDS
 
 
@@ -18,3 +19,10 @@ def test_unknown_command_fails_with_usage() -> None:
     )
     assert proc.returncode == 2
     assert "invalid choice" in proc.stderr
+
+
+def test_version_prints_the_package_version() -> None:
+    """What `make image` runs inside the image to show it works."""
+    command = [sys.executable, "-m", "azure_speech_operator", "--version"]
+    proc = subprocess.run(command, capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == f"azure-speech-operator {__version__}"
