@@ -36,18 +36,13 @@ from azure_speech_operator.kube import (
     KubeConfigError,
     load_configuration,
 )
+from azure_speech_operator.reconcile import CREDENTIALS_LABEL, FINALIZER, KOPF_PREFIX
 from azure_speech_operator.runtime import credentials, oplog, wakeup
 from azure_speech_operator.runtime.context import OperatorContext
 from azure_speech_operator.runtime.metrics import CONTENT_TYPE, Metrics
 from azure_speech_operator.settings import OperatorSettings, SettingsError
 
 logger = logging.getLogger("azure_speech_operator")
-
-USER_PREFIX: Final = "speech.azure-operator.io"
-# kopf drops annotations under its storage prefix from its diff. A prefix of its own keeps user annotations
-# (`speech.azure-operator.io/reconcile-requested-at`) visible to handlers.
-KOPF_PREFIX: Final = "kopf.speech.azure-operator.io"
-FINALIZER: Final = f"{USER_PREFIX}/finalizer"
 
 
 @dataclass(frozen=True)
@@ -132,7 +127,7 @@ def build_kopf_settings(settings: OperatorSettings) -> kopf.OperatorSettings:
     kopf_settings.watching.connect_timeout = 10
     # Only labelled credentials Secrets are listed and watched, filtered by the API server: the operator
     # never receives the other Secrets of the cluster.
-    kopf_settings.watching.label_selectors["v1", "secrets"] = f"{credentials.CREDENTIALS_LABEL}=true"
+    kopf_settings.watching.label_selectors["v1", "secrets"] = f"{CREDENTIALS_LABEL}=true"
     kopf_settings.networking.request_timeout = 60
     kopf_settings.networking.connect_timeout = 10
     # After SIGTERM, give handlers time to finish but end before Kubernetes' 30 s grace period.

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+from azure_speech_operator import reconcile
 from azure_speech_operator.azure.types import (
     AzureError,
     EntityError,
@@ -27,9 +28,9 @@ from azure_speech_operator.azure.types import (
     SpeechModel,
     SpeechProject,
 )
-from azure_speech_operator.speechendpoint import logic
+from azure_speech_operator.reconcile import Outcome, Pass, Timing, Trigger
 from azure_speech_operator.speechendpoint.engine import CredentialsUnavailable, run_pass
-from azure_speech_operator.speechendpoint.logic import Outcome, Pass, Resource, Step, Timing, Trigger
+from azure_speech_operator.speechendpoint.logic import Resource, Step
 from azure_speech_operator.speechendpoint.spec import MARKER_KEY, parse_stored_spec
 
 T0 = datetime(2026, 11, 21, 6, 0, tzinfo=UTC)
@@ -228,7 +229,7 @@ class World:
     credentials_error: OperatorError | None = None
     export_error: OperatorError | None = None
     exported: dict[str, dict[str, str]] = field(default_factory=dict)
-    events: list[logic.Event] = field(default_factory=list)
+    events: list[reconcile.Event] = field(default_factory=list)
     status_writes: int = 0
     steps: list[Step] = field(default_factory=list)
     released: bool = False
@@ -263,15 +264,15 @@ class World:
 
     async def mark_create_pending(self, *, forget_endpoint_id: bool) -> None:
         if forget_endpoint_id:
-            self.annotations.pop(logic.ENDPOINT_ID_ANNOTATION, None)
-        self.annotations[logic.CREATE_PENDING_ANNOTATION] = self.now.isoformat()
+            self.annotations.pop(reconcile.ENDPOINT_ID_ANNOTATION, None)
+        self.annotations[reconcile.CREATE_PENDING_ANNOTATION] = self.now.isoformat()
 
     async def clear_create_pending(self) -> None:
-        self.annotations.pop(logic.CREATE_PENDING_ANNOTATION, None)
+        self.annotations.pop(reconcile.CREATE_PENDING_ANNOTATION, None)
 
     async def record_endpoint_id(self, endpoint_id: str) -> None:
-        self.annotations[logic.ENDPOINT_ID_ANNOTATION] = endpoint_id
-        self.annotations.pop(logic.CREATE_PENDING_ANNOTATION, None)
+        self.annotations[reconcile.ENDPOINT_ID_ANNOTATION] = endpoint_id
+        self.annotations.pop(reconcile.CREATE_PENDING_ANNOTATION, None)
 
     async def export(self, config_map_name: str, data: Mapping[str, str]) -> None:
         if self.export_error is not None:

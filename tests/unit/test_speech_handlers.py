@@ -7,8 +7,8 @@ from types import SimpleNamespace
 
 import kopf
 import pytest
+from azure_speech_operator.reconcile import Outcome, Retry
 from azure_speech_operator.speechendpoint.handlers import HANDLER_LATENESS, _come_back, handler_polls
-from azure_speech_operator.speechendpoint.logic import Outcome, Retry
 
 T0 = datetime(2026, 11, 21, 7, 0, tzinfo=UTC)
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from azure_speech_operator import reconcile
 from azure_speech_operator.azure.types import AzureError, EntityError, ErrorClass, OperatorError
-from azure_speech_operator.speechendpoint import logic
-from azure_speech_operator.speechendpoint.logic import (
+from azure_speech_operator.reconcile import (
     CREATE_PENDING_ANNOTATION,
     ENDPOINT_ID_ANNOTATION,
     POLICY_ANNOTATION,
     REQUESTED_ANNOTATION,
     Trigger,
 )
+from azure_speech_operator.speechendpoint import logic
 
 from .test_speech_fakes import (
     BASE_MODEL,
@@ -642,13 +643,13 @@ async def test_deletion_waiting_for_credentials_says_for_how_long() -> None:
 
 @pytest.mark.parametrize("value", ["1 hour", "0", "soon"])
 async def test_an_invalid_drift_interval_is_reported_like_a_bad_policy(value: str) -> None:
-    world = World(annotations={logic.DRIFT_ANNOTATION: value})
+    world = World(annotations={reconcile.DRIFT_ANNOTATION: value})
     await world.run()
     assert world.azure.calls == []
     assert world.condition("Stalled") == ("True", "InvalidAnnotation")
-    assert logic.DRIFT_ANNOTATION in world.status["error"]["message"]
+    assert reconcile.DRIFT_ANNOTATION in world.status["error"]["message"]
     assert repr(value) in world.status["error"]["message"]
-    world.annotations[logic.DRIFT_ANNOTATION] = "1h"
+    world.annotations[reconcile.DRIFT_ANNOTATION] = "1h"
     await world.run()
     assert world.azure.writes == ["create"]
 
@@ -847,7 +848,7 @@ async def test_a_failed_model_read_does_not_block() -> None:
 # --- deletion ---------------------------------------------------------------------------------------------
 
 
-async def delete(world: World, after: float = 0) -> logic.Outcome:
+async def delete(world: World, after: float = 0) -> reconcile.Outcome:
     if world.deletion_timestamp is None:
         world.deletion_timestamp = world.now
     world.advance(after)
@@ -1147,16 +1148,17 @@ async def test_credentials_gone_with_a_create_of_unknown_outcome_says_where_to_l
     [("90", 90), ("90s", 90), ("15m", 900), ("1h30m", 5400), ("2d", 172800), ("0", None), ("soon", None)],
 )
 def test_parse_duration(text: str, seconds: int | None) -> None:
-    parsed = logic.parse_duration(text)
+    parsed = reconcile.parse_duration(text)
     assert (parsed.total_seconds() if parsed else None) == seconds
 
 
 def test_drift_interval_annotation_with_a_floor() -> None:
     default, floor = timedelta(hours=1), timedelta(minutes=1)
-    assert logic.drift_interval({}, default, floor) == default
-    assert logic.drift_interval({logic.DRIFT_ANNOTATION: "10m"}, default, floor) == timedelta(minutes=10)
-    assert logic.drift_interval({logic.DRIFT_ANNOTATION: "5s"}, default, floor) == floor
-    assert logic.drift_interval({logic.DRIFT_ANNOTATION: "garbage"}, default, floor) == default
+    assert reconcile.drift_interval({}, default, floor) == default
+    ten_minutes = {reconcile.DRIFT_ANNOTATION: "10m"}
+    assert reconcile.drift_interval(ten_minutes, default, floor) == timedelta(minutes=10)
+    assert reconcile.drift_interval({reconcile.DRIFT_ANNOTATION: "5s"}, default, floor) == floor
+    assert reconcile.drift_interval({reconcile.DRIFT_ANNOTATION: "garbage"}, default, floor) == default
 
 
 async def test_a_bare_http_status_code_becomes_a_valid_reason() -> None:
@@ -1184,14 +1186,14 @@ async def test_poll_backoff_starts_over_after_a_write() -> None:
     world = World()
     world.azure.retry_after = None
     outcome = await world.run(attempt=6)  # six throttled tries before this one created the endpoint
-    first_poll = logic.Timing().deploy_poll_interval.total_seconds()
+    first_poll = reconcile.Timing().deploy_poll_interval.total_seconds()
     assert outcome.retry is not None and outcome.retry.delay <= first_poll
     outcome = await world.run(attempt=7)  # a later poll backs off
     assert outcome.retry is not None and outcome.retry.delay > first_poll
 
 
 async def test_the_first_deployment_poll_follows_the_setting() -> None:
-    world = World(timing=logic.Timing(deploy_poll_interval=timedelta(seconds=2)))
+    world = World(timing=reconcile.Timing(deploy_poll_interval=timedelta(seconds=2)))
     world.azure.retry_after = None
     outcome = await world.run()
     assert outcome.retry is not None and 1.0 <= outcome.retry.delay <= 2.0
@@ -1203,7 +1205,7 @@ async def test_the_first_deployment_poll_follows_the_setting() -> None:
 def test_timing_defaults_are_the_operator_settings_defaults() -> None:
     from azure_speech_operator.settings import OperatorSettings
 
-    assert logic.Timing() == logic.Timing.from_settings(OperatorSettings())
+    assert reconcile.Timing() == reconcile.Timing.from_settings(OperatorSettings())
 
 
 def test_the_logic_imports_neither_kopf_nor_kubernetes() -> None:

@@ -6,9 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from azure_speech_operator import reconcile
 from azure_speech_operator.azure.types import EntityError, ModelRef
 from azure_speech_operator.speechendpoint import logic
-from azure_speech_operator.speechendpoint.handlers import build_resource, status_patch
+from azure_speech_operator.speechendpoint.handlers import status_patch
+from azure_speech_operator.speechendpoint.logic import build_resource
 
 from .test_speech_fakes import BASE_MODEL, BASE_MODEL_2, World, base_spec
 
@@ -33,7 +35,7 @@ async def prepared(state: str, difference: str, policy: str) -> World:
         world.change_spec(model={"baseModelId": BASE_MODEL_2})
     elif difference == "displayName":
         world.change_spec(displayName="another name")
-    world.annotations[logic.POLICY_ANNOTATION] = policy
+    world.annotations[reconcile.POLICY_ANNOTATION] = policy
     world.azure.calls.clear()
     return world
 
@@ -68,7 +70,7 @@ def expected(state: str, difference: str, policy: str) -> tuple[list[str], str, 
 @pytest.mark.parametrize("state", AZURE_STATES)
 async def test_state_difference_policy(state: str, difference: str, policy: str) -> None:
     world = await prepared(state, difference, policy)
-    await world.run(logic.Trigger.DRIFT)
+    await world.run(reconcile.Trigger.DRIFT)
     writes, reason, true_one = expected(state, difference, policy)
     assert world.azure.writes == writes
     ready = world.condition("Ready")
@@ -153,9 +155,9 @@ def test_bookkeeping_annotations_live_under_kopfs_storage_prefix() -> None:
     trigger a handler, while the user-facing ones (another prefix) do."""
     from azure_speech_operator import runner
 
-    assert logic.INTERNAL_PREFIX == runner.KOPF_PREFIX
-    assert logic.CREATE_PENDING_ANNOTATION.startswith(runner.KOPF_PREFIX + "/")
-    assert logic.ENDPOINT_ID_ANNOTATION.startswith(runner.KOPF_PREFIX + "/")
-    for user in (logic.POLICY_ANNOTATION, logic.REQUESTED_ANNOTATION, logic.DRIFT_ANNOTATION):
-        assert user.startswith(runner.USER_PREFIX + "/")
+    assert reconcile.KOPF_PREFIX == runner.KOPF_PREFIX
+    assert reconcile.CREATE_PENDING_ANNOTATION.startswith(runner.KOPF_PREFIX + "/")
+    assert reconcile.ENDPOINT_ID_ANNOTATION.startswith(runner.KOPF_PREFIX + "/")
+    for user in (reconcile.POLICY_ANNOTATION, reconcile.REQUESTED_ANNOTATION, reconcile.DRIFT_ANNOTATION):
+        assert user.startswith(reconcile.USER_PREFIX + "/")
         assert not user.startswith(runner.KOPF_PREFIX)

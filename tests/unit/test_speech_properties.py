@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import copy
 
+from azure_speech_operator import reconcile
 from azure_speech_operator.azure.types import EntityError, ErrorClass
+from azure_speech_operator.reconcile import Pass, Trigger
 from azure_speech_operator.speechendpoint import logic
-from azure_speech_operator.speechendpoint.logic import Observed, Pass, Trigger
+from azure_speech_operator.speechendpoint.logic import Observed
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -59,11 +61,11 @@ async def apply(world: World, action: str, step: int) -> None:
     elif action == "delete_in_azure":
         azure.endpoints.clear()
     elif action == "request":
-        world.annotations[logic.REQUESTED_ANNOTATION] = f"req-{step}"
+        world.annotations[reconcile.REQUESTED_ANNOTATION] = f"req-{step}"
     elif action == "skip":
-        world.annotations[logic.POLICY_ANNOTATION] = "skip"
+        world.annotations[reconcile.POLICY_ANNOTATION] = "skip"
     elif action == "manage":
-        world.annotations[logic.POLICY_ANNOTATION] = "manage"
+        world.annotations[reconcile.POLICY_ANNOTATION] = "manage"
     trigger = {"drift": Trigger.DRIFT, "resume": Trigger.RESUME}.get(action, Trigger.CHANGE)
     before = copy.deepcopy(world.status)
     resource = world.resource()
@@ -117,7 +119,7 @@ def test_deletion_always_ends_when_azure_answers(actions: list[str]) -> None:
         world.deletion_timestamp = world.now
         outcome = await world.run(Trigger.DELETE)
         assert outcome.release
-        policy = world.annotations.get(logic.POLICY_ANNOTATION, "manage")
+        policy = world.annotations.get(reconcile.POLICY_ANNOTATION, "manage")
         tagged = [e for e in world.azure.endpoints.values() if e.custom_properties.get(MARKER) == UID]
         if policy == "manage":
             assert tagged == []

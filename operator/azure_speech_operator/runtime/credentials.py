@@ -31,10 +31,10 @@ from pydantic import BaseModel, SecretStr
 from azure_speech_operator.azure.auth import header_value_problem
 from azure_speech_operator.azure.types import ApiKey, Credential, EntraIdentity, ErrorClass, OperatorError
 from azure_speech_operator.kube import SPEECH_GROUP, SPEECH_VERSION, JsonObject, KubeApiError, SecretData
+from azure_speech_operator.reconcile import CREDENTIALS_LABEL
 from azure_speech_operator.runtime.context import get_context
 from azure_speech_operator.settings import OperatorSettings
 
-CREDENTIALS_LABEL: Final = "speech.azure-operator.io/credentials"
 ROTATED_ANNOTATION: Final = "operator.speech.azure-operator.io/credentials-rotated-at"
 DEFAULT_SECRET_KEY: Final = "key"
 

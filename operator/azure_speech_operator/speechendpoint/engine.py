@@ -11,9 +11,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from typing import Protocol
 
+from azure_speech_operator import reconcile
 from azure_speech_operator.azure.types import ErrorClass, OperatorError, SpeechEndpoints
+from azure_speech_operator.reconcile import Outcome, Pass
 from azure_speech_operator.speechendpoint import logic
-from azure_speech_operator.speechendpoint.logic import Observed, Outcome, Pass, Resource, Step
+from azure_speech_operator.speechendpoint.logic import Observed, Resource, Step
 
 # A pass takes at most: lookup, mark, create, record, get model, update, export, plus slack.
 MAX_STEPS = 16
@@ -62,9 +64,10 @@ async def run_pass(
         # The mark precedes a create: connect first, so missing credentials never leave a stray mark
         # (which would cost a lookup of every endpoint on the next pass).
         needs_azure = not isinstance(
-            step, logic.ClearCreatePending | logic.RecordEndpointId | logic.Export | logic.Unexport
+            step,
+            reconcile.ClearCreatePending | reconcile.RecordEndpointId | reconcile.Export | reconcile.Unexport,
         )
-        if isinstance(step, logic.MarkCreatePending) and client is not None:
+        if isinstance(step, reconcile.MarkCreatePending) and client is not None:
             needs_azure = False
         if needs_azure and client is None:
             try:
@@ -78,7 +81,7 @@ async def run_pass(
         # Told only now, when the step is really taken (a log line must not claim a write never sent).
         if on_step is not None:
             on_step(step)
-        if not needs_azure or isinstance(step, logic.MarkCreatePending):
+        if not needs_azure or isinstance(step, reconcile.MarkCreatePending):
             observed = await _resource_step(step, observed, writer)
             continue
         assert client is not None
@@ -88,19 +91,19 @@ async def run_pass(
 
 async def _resource_step(step: Step, observed: Observed, writer: ResourceWriter) -> Observed:
     try:
-        if isinstance(step, logic.MarkCreatePending):
+        if isinstance(step, reconcile.MarkCreatePending):
             await writer.mark_create_pending(forget_endpoint_id=step.forget_endpoint_id)
             return replace(observed, marked=True, forgot_id=observed.forgot_id or step.forget_endpoint_id)
-        if isinstance(step, logic.ClearCreatePending):
+        if isinstance(step, reconcile.ClearCreatePending):
             await writer.clear_create_pending()
             return replace(observed, unmarked=True)
-        if isinstance(step, logic.RecordEndpointId):
+        if isinstance(step, reconcile.RecordEndpointId):
             await writer.record_endpoint_id(step.endpoint_id)
             return replace(observed, recorded_id=step.endpoint_id.lower())
-        if isinstance(step, logic.Unexport):
+        if isinstance(step, reconcile.Unexport):
             await writer.unexport(step.config_map_name)
             return replace(observed, unexported=True)
-        assert isinstance(step, logic.Export)
+        assert isinstance(step, reconcile.Export)
         await writer.export(step.config_map_name, step.data)
         return replace(observed, exported=True)
     except OperatorError as exc:

@@ -24,7 +24,15 @@ import kopf
 from azure_speech_operator.azure.types import OperatorError, SpeechEndpoints
 from azure_speech_operator.conditions import READY, RECONCILING, STALLED, is_true
 from azure_speech_operator.kube import JSON_PATCH, KubeApiError, as_operator_error
-from azure_speech_operator.runner import FINALIZER
+from azure_speech_operator.reconcile import (
+    CREATE_PENDING_ANNOTATION,
+    ENDPOINT_ID_ANNOTATION,
+    Outcome,
+    Pass,
+    Timing,
+    Trigger,
+    drift_interval,
+)
 from azure_speech_operator.runtime import oplog
 from azure_speech_operator.runtime.context import OperatorContext, get_context
 from azure_speech_operator.runtime.credentials import resolve_credentials
@@ -32,8 +40,8 @@ from azure_speech_operator.runtime.export import export_config_map, remove_expor
 from azure_speech_operator.runtime.metrics import ResourceState
 from azure_speech_operator.speechendpoint import logic
 from azure_speech_operator.speechendpoint.engine import CredentialsUnavailable, run_pass
-from azure_speech_operator.speechendpoint.logic import Outcome, Pass, Resource, Step, Timing, Trigger
-from azure_speech_operator.speechendpoint.spec import GROUP, KIND, PLURAL, VERSION, parse_stored_spec
+from azure_speech_operator.speechendpoint.logic import Resource, Step
+from azure_speech_operator.speechendpoint.spec import GROUP, KIND, PLURAL, VERSION
 
 DRIFT_TICK = 10.0  # longest nap of the drift loop between looks at its due time (no API call)
 MIN_DRIFT_INTERVAL = timedelta(seconds=10)
@@ -51,25 +59,6 @@ def _lock(memo: Any) -> asyncio.Lock:
         lock = asyncio.Lock()
         memo.speech_lock = lock
     return lock
-
-
-def build_resource(obj: Mapping[str, Any]) -> Resource:
-    metadata = obj.get("metadata") or {}
-    spec, error, deletion_spec = parse_stored_spec(dict(obj.get("spec") or {}))
-    deletion = metadata.get("deletionTimestamp")
-    return Resource(
-        name=str(metadata.get("name")),
-        namespace=str(metadata.get("namespace")),
-        uid=str(metadata.get("uid")),
-        generation=int(metadata.get("generation") or 1),
-        spec=spec,
-        spec_error=error,
-        annotations=dict(metadata.get("annotations") or {}),
-        status=dict(obj.get("status") or {}),
-        deletion_timestamp=datetime.fromisoformat(deletion.replace("Z", "+00:00")) if deletion else None,
-        has_finalizer=FINALIZER in (metadata.get("finalizers") or []),
-        deletion_spec=deletion_spec,
-    )
 
 
 class KubeWriter:
@@ -106,19 +95,17 @@ class KubeWriter:
             self.obj = answer
 
     async def mark_create_pending(self, *, forget_endpoint_id: bool) -> None:
-        changes: dict[str, str | None] = {logic.CREATE_PENDING_ANNOTATION: self.ctx.now().isoformat()}
+        changes: dict[str, str | None] = {CREATE_PENDING_ANNOTATION: self.ctx.now().isoformat()}
         if forget_endpoint_id:
-            changes[logic.ENDPOINT_ID_ANNOTATION] = None
+            changes[ENDPOINT_ID_ANNOTATION] = None
         await self._patch_annotations(changes, "marking the create as pending")
 
     async def clear_create_pending(self) -> None:
-        await self._patch_annotations(
-            {logic.CREATE_PENDING_ANNOTATION: None}, "dropping the create-pending mark"
-        )
+        await self._patch_annotations({CREATE_PENDING_ANNOTATION: None}, "dropping the create-pending mark")
 
     async def record_endpoint_id(self, endpoint_id: str) -> None:
         await self._patch_annotations(
-            {logic.ENDPOINT_ID_ANNOTATION: endpoint_id, logic.CREATE_PENDING_ANNOTATION: None},
+            {ENDPOINT_ID_ANNOTATION: endpoint_id, CREATE_PENDING_ANNOTATION: None},
             "recording the new endpoint id",
         )
         try:
@@ -177,7 +164,7 @@ async def run_reconcile(
             ) from None
         if obj is None:
             return None
-        resource = build_resource(obj)
+        resource = logic.build_resource(obj)
         logger = oplog.object_logger(__name__, obj)
         if resource.deleting and trigger is not Trigger.DELETE:
             return None  # the delete handler owns it now
@@ -353,9 +340,7 @@ async def drift(
         if meta.get("deletionTimestamp"):
             return
         now = ctx.now()
-        interval = logic.drift_interval(
-            dict(meta.annotations), ctx.settings.drift_interval, MIN_DRIFT_INTERVAL
-        )
+        interval = drift_interval(dict(meta.annotations), ctx.settings.drift_interval, MIN_DRIFT_INTERVAL)
         due: datetime | None = getattr(memo, "speech_drift_due", None)
         if due is None:
             due = memo.speech_drift_due = now + interval * ctx.rng.uniform(0.0, 1.0)

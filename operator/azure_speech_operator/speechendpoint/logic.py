@@ -5,26 +5,24 @@ pass has observed so far (credentials, the endpoint, the model, the results of e
 either the next step to take (a read or a write, in Azure or on the resource) or the pass's `Outcome`: the
 new status, the events to post, when to come back, and (when deleting) whether to release the resource.
 
-The handlers are an interpreter: they run the step, fold its result into `Observed` and ask again, so every
-rule of docs/speechendpoint.md lives here and is unit-tested without Kubernetes or Azure. The order of the
-checks encodes the safety rules: no Azure write before the finalizer; the create-pending mark is written
-before a POST and a create whose outcome is unknown is looked up (by the uid marker) before creating again;
-at most one Azure write per pass; no writes while Stalled on a fatal error unless the spec changed or a
-reconcile is requested.
+The runtime is an interpreter: it runs the step (this kind's Azure steps in steps.py, the steps on the
+resource itself in the runtime), folds its result into `Observed` and asks again, so every rule of
+docs/speechendpoint.md lives here and is unit-tested without Kubernetes or Azure. What every kind shares
+(annotations, triggers, outcomes, how errors are classified) is in reconcile.py. The order of the checks
+encodes the safety rules: no Azure write before the finalizer; the create-pending mark is written before a
+POST and a create whose outcome is unknown is looked up (by the uid marker) before creating again; at most
+one Azure write per pass; no writes while Stalled on a fatal error unless the spec changed or a reconcile is
+requested.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
-from enum import StrEnum
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from azure_speech_operator.azure.types import (
-    AzureError,
     ErrorClass,
     ModelRef,
     OperatorError,
@@ -44,103 +42,68 @@ from azure_speech_operator.conditions import (
     find_condition,
     format_time,
     merge_conditions,
-    safe_reason,
     transitions,
     truth_table,
 )
-from azure_speech_operator.settings import OperatorSettings
-from azure_speech_operator.speechendpoint.spec import MARKER_KEY, DeletionSpec, SpeechEndpointSpec
-
-USER_PREFIX = "speech.azure-operator.io"
-# kopf's storage prefix (runner.KOPF_PREFIX): kopf leaves annotations under it out of its diff, so the
-# operator's own bookkeeping written there never triggers a handler.
-INTERNAL_PREFIX = "kopf.speech.azure-operator.io"
-
-POLICY_ANNOTATION = f"{USER_PREFIX}/reconcile-policy"
-REQUESTED_ANNOTATION = f"{USER_PREFIX}/reconcile-requested-at"
-DRIFT_ANNOTATION = f"{USER_PREFIX}/drift-interval"
-CREATE_PENDING_ANNOTATION = f"{INTERNAL_PREFIX}/create-pending"
-ENDPOINT_ID_ANNOTATION = f"{INTERNAL_PREFIX}/endpoint-id"
+from azure_speech_operator.reconcile import (
+    CREATE_PENDING_ANNOTATION,
+    ENDPOINT_ID_ANNOTATION,
+    FINALIZER_WAIT,
+    INVALID_ANNOTATION,
+    POLICY_ANNOTATION,
+    REQUESTED_ANNOTATION,
+    TRANSIENT_BACKOFF_BASE,
+    ClearCreatePending,
+    Event,
+    Export,
+    MarkCreatePending,
+    ObservedBase,
+    Outcome,
+    Pass,
+    Policy,
+    RecordEndpointId,
+    ResourceBase,
+    Retry,
+    Trigger,
+    Unexport,
+    backoff,
+    create_refused,
+    describe,
+    invalid_annotation,
+    metadata_fields,
+    parse_policy,
+    parse_time,
+    report_error,
+    span,
+    stalled_on_fatal,
+)
+from azure_speech_operator.speechendpoint.spec import (
+    MARKER_KEY,
+    DeletionSpec,
+    SpeechEndpointSpec,
+    parse_stored_spec,
+)
 
 BUSY_STATUSES = ("NotStarted", "Running")
-# status.error.class of a stall the reconcile policy causes (not an error class of the client's table).
-POLICY_CLASS = "policy"
 SUCCEEDED = "Succeeded"
 FAILED = "Failed"
 
-# First delay of the capped exponential backoff of transient errors when Azure sends no Retry-After.
-TRANSIENT_BACKOFF_BASE = 5.0
-FINALIZER_WAIT = 2.0
 # Ready's reason between deleting a Failed endpoint and creating its replacement.
 REPLACING = "ReplacingFailedEndpoint"
 LOCALE_MISMATCH = "LocaleMismatch"
-INVALID_ANNOTATION = "InvalidAnnotation"
-# Azure's answers to a key that is wrong or lacks rights: a changed Secret may fix them.
-AUTH_REASONS = ("Unauthorized", "Forbidden")
-CREDENTIALS_LABEL = "speech.azure-operator.io/credentials=true"
-
-
-class Policy(StrEnum):
-    MANAGE = "manage"
-    SKIP = "skip"
-    DETACH_ON_DELETE = "detach-on-delete"
-
-
-class Trigger(StrEnum):
-    CHANGE = "change"  # created, updated, annotation changed, retry of a come-back
-    RESUME = "resume"  # seen at operator start
-    DRIFT = "drift"  # the drift check (per-object loop in the handlers)
-    DELETE = "delete"
-
-
-# The defaults live in one place, the operator's settings (pure configuration: no kopf or kubernetes).
-_DEFAULTS = OperatorSettings()
-
-
-@dataclass(frozen=True)
-class Timing:
-    """The reconcile timings the logic needs, a subset of OperatorSettings (with its defaults)."""
-
-    credentials_retry_interval: timedelta = _DEFAULTS.credentials_retry_interval
-    deletion_credentials_wait: timedelta = _DEFAULTS.deletion_credentials_wait
-    model_expiry_window: timedelta = _DEFAULTS.model_expiry_window
-    model_check_interval: timedelta = _DEFAULTS.model_check_interval
-    deploy_poll_interval: timedelta = _DEFAULTS.deploy_poll_interval
-    transient_backoff_cap: timedelta = _DEFAULTS.transient_backoff_cap
-    blocked_retry_base: timedelta = _DEFAULTS.blocked_retry_base
-    blocked_retry_cap: timedelta = _DEFAULTS.blocked_retry_cap
-    waiting_retry_min: timedelta = _DEFAULTS.waiting_retry_min
-    waiting_retry_max: timedelta = _DEFAULTS.waiting_retry_max
-
-    @classmethod
-    def from_settings(cls, settings: OperatorSettings) -> Timing:
-        return cls(**{name: getattr(settings, name) for name in cls.__dataclass_fields__})
 
 
 # ---------------------------------------------------------------------------------------------------------
 # Inputs
 
 
-@dataclass(frozen=True)
-class Resource:
+@dataclass(frozen=True, kw_only=True)
+class Resource(ResourceBase):
     """The SpeechEndpoint as read at the start of the pass."""
 
-    name: str
-    namespace: str
-    uid: str
-    generation: int
     spec: SpeechEndpointSpec | None
-    spec_error: str | None = None
-    annotations: Mapping[str, str] = field(default_factory=dict)
-    status: Mapping[str, Any] = field(default_factory=dict)
-    deletion_timestamp: datetime | None = None
-    has_finalizer: bool = True
     # What deletion needs of the spec: the spec itself, or that part of an invalid one (None if unreadable).
     deletion_spec: DeletionSpec | None = None
-
-    @property
-    def deleting(self) -> bool:
-        return self.deletion_timestamp is not None
 
     @property
     def adopted_endpoint_id(self) -> str | None:
@@ -148,31 +111,20 @@ class Resource:
         return view.adopted_endpoint_id if view else None
 
 
-@dataclass(frozen=True)
-class Pass:
-    """Why and when this pass runs. `attempt` counts consecutive come-backs (for backoff), `jitter` is a
-    random number in [0, 1) drawn by the caller so the plan stays deterministic."""
-
-    trigger: Trigger
-    now: datetime
-    timing: Timing = field(default_factory=Timing)
-    attempt: int = 0
-    jitter: float = 0.5
+def build_resource(obj: Mapping[str, Any]) -> Resource:
+    """A stored SpeechEndpoint (as the API server answers it) as the logic reads it."""
+    spec, error, deletion_spec = parse_stored_spec(dict(obj.get("spec") or {}))
+    return Resource(**metadata_fields(obj), spec=spec, spec_error=error, deletion_spec=deletion_spec)
 
 
 @dataclass(frozen=True)
-class Observed:
-    """What the pass has seen and done so far; the interpreter folds each step's result in."""
+class Observed(ObservedBase):
+    """What the pass has seen and done so far; the runtime folds each step's result in."""
 
-    credentials_error: OperatorError | None = None
     endpoint: SpeechEndpoint | None = None
     endpoint_known: bool = False  # `endpoint` holds an answer (None: not in Azure)
     serving_before: ModelRef | None = None  # the model of the endpoint while it was Succeeded, before a write
     looked_up: bool = False
-    marked: bool = False  # the create-pending mark was written in this pass
-    unmarked: bool = False  # the create-pending mark was dropped in this pass (the create was refused)
-    forgot_id: bool = False  # the recorded endpoint id was dropped in this pass (to recreate)
-    recorded_id: str | None = None  # the endpoint id recorded on the resource in this pass
     model: SpeechModel | None = None
     model_known: bool = False
     model_error: OperatorError | None = None
@@ -180,10 +132,6 @@ class Observed:
     updated_fields: tuple[str, ...] = ()
     deleted: bool = False
     already_gone: bool = False  # the DELETE answered 404: the endpoint was gone before it
-    exported: bool = False
-    unexported: bool = False
-    error: OperatorError | None = None  # the step that failed ends the pass
-    failed_step: str | None = None
 
     @property
     def wrote(self) -> bool:
@@ -191,7 +139,7 @@ class Observed:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Steps
+# Steps in Azure (steps.py performs them); the steps on the resource itself are reconcile's
 
 
 @dataclass(frozen=True)
@@ -214,26 +162,6 @@ class GetModel:
 
 
 @dataclass(frozen=True)
-class MarkCreatePending:
-    """Direct patch of the resource: set the create-pending mark (and drop a recorded id, to recreate)."""
-
-    forget_endpoint_id: bool = False
-
-
-@dataclass(frozen=True)
-class ClearCreatePending:
-    """Direct patch of the resource: drop the create-pending mark, the create is known not to have happened
-    (Azure refused it, it was never sent, or the lookup found nothing), so no later pass lists endpoints."""
-
-
-@dataclass(frozen=True)
-class RecordEndpointId:
-    """Direct patch of the resource: record the endpoint id and drop the create-pending mark."""
-
-    endpoint_id: str
-
-
-@dataclass(frozen=True)
 class CreateEndpoint:
     body: SpeechEndpointCreate
 
@@ -250,137 +178,14 @@ class DeleteEndpoint:
     endpoint_id: str
 
 
-@dataclass(frozen=True)
-class Export:
-    config_map_name: str
-    data: Mapping[str, str]
-
-
-@dataclass(frozen=True)
-class Unexport:
-    """Delete the ConfigMap exported before (spec.exportTo removed or renamed), if the resource owns it."""
-
-    config_map_name: str
-
-
-Step = (
-    GetEndpoint
-    | FindByMarker
-    | GetModel
-    | MarkCreatePending
-    | ClearCreatePending
-    | RecordEndpointId
-    | CreateEndpoint
-    | UpdateEndpoint
-    | DeleteEndpoint
-    | Export
-    | Unexport
-)
+AzureStep = GetEndpoint | FindByMarker | GetModel | CreateEndpoint | UpdateEndpoint | DeleteEndpoint
+Step = AzureStep | MarkCreatePending | ClearCreatePending | RecordEndpointId | Export | Unexport
 AZURE_WRITES = (CreateEndpoint, UpdateEndpoint, DeleteEndpoint)
-
-
-@dataclass(frozen=True)
-class Event:
-    type: Literal["Normal", "Warning"]
-    reason: str
-    message: str
-
-
-@dataclass(frozen=True)
-class Retry:
-    delay: float  # seconds
-    why: str
-
-
-@dataclass(frozen=True)
-class Outcome:
-    status: dict[str, Any]
-    events: tuple[Event, ...] = ()
-    retry: Retry | None = None
-    release: bool = False  # deletion: the finalizer may go
-    orphaned_endpoint: str | None = None  # deletion left this endpoint in Azure (for the metric)
-
-    def status_changed(self, previous: Mapping[str, Any]) -> bool:
-        return dict(previous) != self.status
-
-
 Plan = Step | Outcome
 
 
 # ---------------------------------------------------------------------------------------------------------
 # Helpers
-
-
-def create_refused(error: OperatorError) -> bool:
-    """Whether a failed create is known not to have made an endpoint: Azure answered (a 4xx: a 5xx may follow
-    work already done) or the request was never sent (host refused or unreachable). The client marks every
-    case that may have taken effect `outcome_unknown`."""
-    return not (isinstance(error, AzureError) and error.outcome_unknown)
-
-
-def parse_policy(annotations: Mapping[str, str]) -> Policy | None:
-    """The reconcile policy; None when the annotation holds an unknown value."""
-    value = annotations.get(POLICY_ANNOTATION, Policy.MANAGE.value).strip()
-    try:
-        return Policy(value)
-    except ValueError:
-        return None
-
-
-_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
-
-
-def parse_duration(text: str) -> timedelta | None:
-    """`90`, `90s`, `15m`, `1h30m`, `2d`; None if unreadable or zero."""
-    text = text.strip()
-    if text.isdigit():
-        seconds = int(text)
-    else:
-        match = _DURATION.match(text)
-        if not match or not text:
-            return None
-        days, hours, minutes, secs = (int(g) if g else 0 for g in match.groups())
-        seconds = ((days * 24 + hours) * 60 + minutes) * 60 + secs
-    return timedelta(seconds=seconds) if seconds > 0 else None
-
-
-def invalid_annotation(annotations: Mapping[str, str]) -> str | None:
-    """What is wrong with the user's annotations (named, with what to do), or None."""
-    if parse_policy(annotations) is None:
-        value = annotations.get(POLICY_ANNOTATION)
-        return f"{POLICY_ANNOTATION}={value!r} is not one of manage, skip, detach-on-delete"
-    drift = annotations.get(DRIFT_ANNOTATION)
-    if drift is not None and parse_duration(drift) is None:
-        return f"{DRIFT_ANNOTATION}={drift!r} is not a duration like 90s, 15m, 1h30m or 2d"
-    return None
-
-
-def describe(error: OperatorError) -> str:
-    """The error's message, with Azure's request id when it sent one (quoted to Azure support)."""
-    request_id = error.request_id if isinstance(error, AzureError) else None
-    return f"{error.message} (request id {request_id})" if request_id else error.message
-
-
-def span(duration: timedelta) -> str:
-    seconds = int(duration.total_seconds())
-    if seconds and seconds % 3600 == 0:
-        return f"{seconds // 3600} h"
-    if seconds and seconds % 60 == 0:
-        return f"{seconds // 60} min"
-    return f"{seconds} s"
-
-
-def drift_interval(annotations: Mapping[str, str], default: timedelta, minimum: timedelta) -> timedelta:
-    """The per-resource drift interval (annotation), never below `minimum`."""
-    value = annotations.get(DRIFT_ANNOTATION)
-    parsed = parse_duration(value) if value else None
-    return max(parsed or default, minimum)
-
-
-def backoff(attempt: int, base: float, cap: float, jitter: float) -> float:
-    """Capped exponential backoff with jitter in [0.5, 1] of the step (never below 1 s)."""
-    raw = min(cap, base * math.pow(2, max(0, min(attempt, 30))))
-    return max(1.0, raw * (0.5 + jitter / 2))
 
 
 def _model_dict(ref: ModelRef | None) -> dict[str, str] | None:
@@ -395,15 +200,6 @@ def _model_from_status(value: Any) -> ModelRef | None:
 
 def _same_model(a: ModelRef | None, b: ModelRef | None) -> bool:
     return a is not None and b is not None and a.id.lower() == b.id.lower() and a.kind == b.kind
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def desired_display_name(resource: Resource, *, created_by_operator: bool) -> str | None:
@@ -825,13 +621,7 @@ class _Reconcile:
         return adopted if adopted and shown == adopted and not refused else None
 
     def stalled_on_fatal(self) -> bool:
-        stalled = find_condition(self.prev_conditions, STALLED)
-        error = self.prev.get("error") or {}
-        same_generation = any(
-            c.get("type") == STALLED and c.get("observedGeneration") == self.r.generation
-            for c in self.prev_conditions
-        )
-        return stalled.status == "True" and error.get("class") == ErrorClass.FATAL.value and same_generation
+        return stalled_on_fatal(self.prev, self.r.generation)
 
     def writes_allowed(self) -> bool:
         return not self.stalled_on_fatal() or self.requested_new
@@ -854,7 +644,7 @@ class _Reconcile:
         known = self.prev.get("model") or {}
         if not _same_model(_model_from_status(known), ref):
             return True
-        checked = _parse_time(known.get("checkedAt"))
+        checked = parse_time(known.get("checkedAt"))
         return checked is None or self.p.now - checked >= self.p.timing.model_check_interval
 
     def serving_model(self, endpoint: SpeechEndpoint) -> ModelRef | None:
@@ -896,65 +686,20 @@ class _Reconcile:
         writes_blocked_by_policy: bool = False,
         next_step: bool = True,
     ) -> Outcome:
-        """The outcome of an error: its condition row, come-back and status.error. A Stalled message says what
-        happens next (unless `next_step` is False: the message says it already)."""
-        timing, attempt, jitter = self.p.timing, self.p.attempt, self.p.jitter
-        cls = error.error_class
-        reason = safe_reason(error.reason, "Error")
-        retry: Retry | None
-        if cls is ErrorClass.TRANSIENT or cls is ErrorClass.NOT_FOUND:
-            delay = error.retry_after or backoff(
-                attempt, TRANSIENT_BACKOFF_BASE, timing.transient_backoff_cap.total_seconds(), jitter
-            )
-            retry = Retry(min(delay, timing.transient_backoff_cap.total_seconds()), f"transient {reason}")
-            phase = Phase.RETRYING
-        elif cls is ErrorClass.WAITING:
-            low, high = timing.waiting_retry_min.total_seconds(), timing.waiting_retry_max.total_seconds()
-            delay = error.retry_after or backoff(attempt, low, high, jitter)
-            retry = Retry(min(max(delay, low), high), f"waiting on Azure: {reason}")
-            phase = Phase.RETRYING
-        elif cls is ErrorClass.BLOCKED:
-            if credentials:
-                delay = timing.credentials_retry_interval.total_seconds()
-            else:
-                delay = backoff(
-                    attempt,
-                    timing.blocked_retry_base.total_seconds(),
-                    timing.blocked_retry_cap.total_seconds(),
-                    jitter,
-                )
-            retry = Retry(delay, f"blocked: {reason}")
-            phase = Phase.STALLED
-        else:
-            retry = None
-            phase = Phase.STALLED
-        retry = self._poll_while_deploying(endpoint, retry)
-        text = describe(error)
-        shown = text
-        if phase is Phase.STALLED and next_step and not writes_blocked_by_policy:
-            # Azure's messages end with a full stop; "...exist.; retried" would read badly
-            shown = f"{text.rstrip('.')}; {self._what_next(error, reason, credentials=credentials)}"
-        health = Health(phase, reason, shown)
-        status_error = {"code": reason, "message": text, "class": cls.value}
-        if writes_blocked_by_policy:
-            # Re-checked on every pass from the annotation itself: no gate on the generation needed.
-            status_error["class"] = POLICY_CLASS
-        return self.outcome(health, endpoint=endpoint, serving=serving, retry=retry, error=status_error)
-
-    def _what_next(self, error: OperatorError, reason: str, *, credentials: bool) -> str:
-        timing = self.p.timing
-        if error.error_class is not ErrorClass.BLOCKED:
-            return "not retried until the spec changes or reconcile-requested-at gets a new value"
-        if credentials:
-            every = span(timing.credentials_retry_interval)
-        else:
-            every = f"{span(timing.blocked_retry_base)} growing to {span(timing.blocked_retry_cap)}"
-        triggers = ["a new reconcile-requested-at"]
+        """The outcome of an error (reconcile.report_error), still polling a deployment in flight."""
         spec = self.r.spec
-        uses_secret = spec is not None and spec.azure.credentials.secret_ref is not None
-        if uses_secret and (credentials or reason in AUTH_REASONS):
-            triggers.append(f"a change of a Secret labelled {CREDENTIALS_LABEL}")
-        return f"retried every {every}, at once on {' or '.join(triggers)}"
+        report = report_error(
+            error,
+            self.p,
+            credentials=credentials,
+            uses_secret=spec is not None and spec.azure.credentials.secret_ref is not None,
+            writes_blocked_by_policy=writes_blocked_by_policy,
+            next_step=next_step,
+        )
+        retry = self._poll_while_deploying(endpoint, report.retry)
+        return self.outcome(
+            report.health, endpoint=endpoint, serving=serving, retry=retry, error=report.status_error
+        )
 
     def _poll_while_deploying(self, endpoint: SpeechEndpoint | None, retry: Retry | None) -> Retry | None:
         """An error does not stop watching Azure: while the endpoint deploys, its status is still polled."""
@@ -1073,7 +818,7 @@ class _Reconcile:
                 Condition(MODEL_EXPIRING, "Unknown", "NoModel", "no model is deployed"),
                 Condition(MODEL_EXPIRED, "Unknown", "NoModel", "no model is deployed"),
             ]
-        expires = _parse_time(model.get("transcriptionExpiresAt"))
+        expires = parse_time(model.get("transcriptionExpiresAt"))
         if expires is None:
             if model.get("checkedAt"):
                 return [
@@ -1269,35 +1014,18 @@ def _plan_deletion(resource: Resource, observed: Observed, pass_: Pass) -> Plan:
 
 __all__ = [
     "AZURE_WRITES",
-    "CREATE_PENDING_ANNOTATION",
-    "DRIFT_ANNOTATION",
-    "ENDPOINT_ID_ANNOTATION",
-    "POLICY_ANNOTATION",
-    "REQUESTED_ANNOTATION",
+    "AzureStep",
     "CreateEndpoint",
     "DeleteEndpoint",
-    "Event",
-    "Export",
     "FindByMarker",
     "GetEndpoint",
     "GetModel",
-    "MarkCreatePending",
     "Observed",
-    "Outcome",
-    "Pass",
     "Plan",
-    "Policy",
-    "RecordEndpointId",
     "Resource",
-    "Retry",
     "Step",
-    "Timing",
-    "Trigger",
-    "Unexport",
     "UpdateEndpoint",
-    "backoff",
+    "build_resource",
     "compute_changes",
-    "drift_interval",
-    "parse_duration",
     "plan",
 ]
