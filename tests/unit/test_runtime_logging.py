@@ -17,7 +17,7 @@ import pytest
 from azure_speech_operator.azure.types import EntityError, ErrorClass, OperatorError
 from azure_speech_operator.reconcile import Trigger
 from azure_speech_operator.runtime import oplog
-from azure_speech_operator.speechendpoint.handlers import log_lines
+from azure_speech_operator.runtime.handlers import log_lines
 from kopf._core.actions import execution  # kopf's own handler runner: the records are the real ones
 from kopf._core.actions.loggers import ObjectLogger
 

@@ -1,7 +1,7 @@
 """In-memory Azure and Kubernetes stand-ins for the SpeechEndpoint reconcile tests (no tests here).
 
 `World` holds one SpeechEndpoint (spec, annotations, status, generation) and a `FakeSpeech` Azure; `World.run`
-performs one pass the way the handlers do: the engine's loop, then the status written only when it changed.
+performs one pass the way the runtime does: the engine's loop, then the status written only when it changed.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ from azure_speech_operator.azure.types import (
     SpeechProject,
 )
 from azure_speech_operator.reconcile import Outcome, Pass, Timing, Trigger
-from azure_speech_operator.speechendpoint.engine import CredentialsUnavailable, run_pass
+from azure_speech_operator.runtime.engine import CredentialsUnavailable, run_pass
+from azure_speech_operator.speechendpoint.handlers import SPEECH
 from azure_speech_operator.speechendpoint.logic import Resource, Step
 from azure_speech_operator.speechendpoint.spec import MARKER_KEY, parse_stored_spec
 
@@ -299,7 +300,9 @@ class World:
                 self.crash_after = None
                 raise KeyboardInterrupt("operator killed")
 
-        outcome, _ = await run_pass(resource, pass_, connect=self._connect, writer=self, on_step=record)
+        outcome, _ = await run_pass(
+            SPEECH, resource, pass_, connect=self._connect, writer=self, on_step=record
+        )
         if outcome.status_changed(self.status):
             self.status = copy.deepcopy(outcome.status)
             self.status_writes += 1

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from azure_speech_operator import reconcile
 from azure_speech_operator.azure.types import EntityError, ModelRef
+from azure_speech_operator.runtime.writer import status_patch
 from azure_speech_operator.speechendpoint import logic
-from azure_speech_operator.speechendpoint.handlers import status_patch
 from azure_speech_operator.speechendpoint.logic import build_resource
 
 from .test_speech_fakes import BASE_MODEL, BASE_MODEL_2, World, base_spec

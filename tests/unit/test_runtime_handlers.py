@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import kopf
 import pytest
 from azure_speech_operator.reconcile import Outcome, Retry
-from azure_speech_operator.speechendpoint.handlers import HANDLER_LATENESS, _come_back, handler_polls
+from azure_speech_operator.runtime.handlers import HANDLER_LATENESS, _come_back, handler_polls
 
 T0 = datetime(2026, 11, 21, 7, 0, tzinfo=UTC)
 
@@ -44,7 +44,7 @@ def test_a_finished_handler_leaves_the_polling_to_the_drift_loop() -> None:
 def test_slow_or_stalled_come_backs_go_to_the_drift_loop(delay: float, stalled: bool) -> None:
     memo = SimpleNamespace()
     _come_back(ctx_at(T0), memo, outcome(delay, stalled=stalled))  # type: ignore[arg-type]
-    assert memo.speech_drift_due == T0 + timedelta(seconds=delay)
+    assert memo.drift_due == T0 + timedelta(seconds=delay)
     assert not handler_polls(memo, T0)
 
 

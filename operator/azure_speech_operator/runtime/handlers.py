@@ -1,0 +1,283 @@
+"""The kopf handlers of every kind, registered per kind by `register(kind)`; thin. Each one re-reads the
+object, runs one pass of the engine under the object's lock, writes the status (only when it changed),
+posts the events the kind's logic asks for and logs them (oplog.pass_lines), reports metrics, and turns a
+come-back into `oplog.ComeBack(delay=...)`, a kopf.TemporaryError logged at DEBUG. Nothing is returned, so
+kopf stores nothing in status.
+
+- create / update / resume: one reconcile function (kopf's diff covers spec, labels and user annotations,
+  so `reconcile-requested-at`, `reconcile-policy` and the credentials-rotated mark trigger it too);
+- a drift loop (kopf daemon) per object that runs a pass when its jittered drift interval, or a slow
+  come-back, is due;
+- delete: the same logic in deletion mode; kopf removes the finalizer when it returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import kopf
+
+from azure_speech_operator.azure.types import OperatorError
+from azure_speech_operator.conditions import READY, RECONCILING, STALLED, is_true
+from azure_speech_operator.kube import KubeApiError
+from azure_speech_operator.reconcile import Outcome, Pass, ResourceBase, Timing, Trigger, drift_interval
+from azure_speech_operator.runtime import oplog
+from azure_speech_operator.runtime.context import OperatorContext, get_context
+from azure_speech_operator.runtime.credentials import resolve_credentials
+from azure_speech_operator.runtime.engine import CredentialsUnavailable, run_pass
+from azure_speech_operator.runtime.kind import Kind
+from azure_speech_operator.runtime.metrics import ResourceState
+from azure_speech_operator.runtime.writer import KubeWriter
+
+AnyKind = Kind[Any, Any, Any, Any]
+
+DRIFT_TICK = 10.0  # longest nap of the drift loop between looks at its due time (no API call)
+MIN_DRIFT_INTERVAL = timedelta(seconds=10)
+DRIFT_JITTER = 0.1  # each interval is stretched or shrunk by up to 10 %
+CANCELLATION_TIMEOUT = 20.0  # a stopping daemon mid-pass is cancelled after this (a crash is safe: see logic)
+LOOP_COME_BACK = 60.0  # come-backs at least this far away go through the drift loop (see _come_back)
+# How late kopf may run a handler's planned come-back before the drift loop stops leaving the polling to it.
+HANDLER_LATENESS = timedelta(seconds=30)
+
+
+def _lock(memo: Any) -> asyncio.Lock:
+    """The object's own lock (kopf gives each object its own shallow copy of the memo)."""
+    lock = getattr(memo, "reconcile_lock", None)
+    if lock is None:
+        lock = asyncio.Lock()
+        memo.reconcile_lock = lock
+    return lock
+
+
+async def run_reconcile(
+    kind: AnyKind,
+    ctx: OperatorContext,
+    memo: Any,
+    namespace: str,
+    name: str,
+    trigger: Trigger,
+    attempt: int,
+    body: kopf.Body,
+) -> Outcome | None:
+    """One pass under the object's lock, on a fresh read of the object. None if the object is gone."""
+    async with _lock(memo):
+        try:
+            obj = await ctx.kube.get_object(
+                kind.plural, namespace, name, group=kind.group, version=kind.version
+            )
+        except KubeApiError as exc:
+            raise oplog.ComeBack(
+                f"reading the {kind.kind} failed: {exc}", delay=10, level=logging.INFO
+            ) from None
+        if obj is None:
+            return None
+        resource: ResourceBase = kind.build_resource(obj)
+        logger = oplog.object_logger(kind.logger, obj)
+        if resource.deleting and trigger is not Trigger.DELETE:
+            return None  # the delete handler owns it now
+        timing = Timing.from_settings(ctx.settings)
+        pass_ = Pass(trigger=trigger, now=ctx.now(), timing=timing, attempt=attempt, jitter=ctx.rng.random())
+        writer = KubeWriter(ctx, kind, obj)
+        raw_credentials = ((obj.get("spec") or {}).get("azure") or {}).get("credentials")
+
+        async def connect() -> Any:
+            try:
+                credential = await resolve_credentials(
+                    ctx.kube,
+                    namespace,
+                    raw_credentials,
+                    ctx.settings,
+                    memory=ctx.keys,
+                    deleting=resource.deleting,
+                )
+            except OperatorError as exc:
+                raise CredentialsUnavailable(exc) from None
+            return kind.connect(ctx.azure, resource, credential)
+
+        def log_step(step: Any) -> None:
+            # DEBUG: the event the write leads to (Created, Updated, Deleted) is the INFO line.
+            line = kind.describe_write(step)
+            if line is not None:
+                logger.debug("%s", line)
+
+        outcome, _ = await run_pass(kind, resource, pass_, connect=connect, writer=writer, on_step=log_step)
+
+        if outcome.status_changed(resource.status) and not outcome.release:
+            try:
+                await writer.write_status(resource.status, outcome.status)
+            except KubeApiError as exc:
+                raise oplog.ComeBack(
+                    f"writing the status failed: {exc}", delay=5, level=logging.INFO
+                ) from None
+        for event in outcome.events:
+            kopf.event(body, type=event.type, reason=event.reason, message=event.message)
+        for level, line in log_lines(resource.status, outcome):
+            logger.log(level, "%s", line)
+        _report_metrics(ctx, kind, resource, outcome)
+        return outcome
+
+
+def log_lines(previous_status: Mapping[str, Any], outcome: Outcome) -> list[tuple[int, str]]:
+    """What a pass logs (oplog.pass_lines): its events, and one WARNING when it turns the resource Stalled."""
+    endpoint_id = outcome.status.get("endpointId") or outcome.orphaned_endpoint
+    return oplog.pass_lines(
+        outcome.events,
+        previous_status.get("conditions"),
+        outcome.status.get("conditions"),
+        released=outcome.release,
+        endpoint_id=str(endpoint_id) if endpoint_id else None,
+    )
+
+
+def _report_metrics(ctx: OperatorContext, kind: AnyKind, resource: ResourceBase, outcome: Outcome) -> None:
+    if outcome.release:
+        ctx.metrics.forget_resource(kind.kind, resource.namespace, resource.name)
+        if outcome.orphaned_endpoint:
+            ctx.metrics.orphaned(kind.kind, resource.namespace, outcome.orphaned_endpoint)
+        ctx.metrics.reconciled(kind.kind, "released")
+        return
+    conditions = outcome.status.get("conditions") or []
+    state = ResourceState(
+        ready=is_true(conditions, READY),
+        stalled=is_true(conditions, STALLED),
+        reconciling=is_true(conditions, RECONCILING),
+    )
+    ctx.metrics.set_resource_state(kind.kind, resource.namespace, resource.name, state)
+    ctx.metrics.reconciled(kind.kind, "retry" if outcome.retry else "done")
+
+
+def _come_back(ctx: OperatorContext, memo: Any, outcome: Outcome | None) -> None:
+    """Short come-backs (a deployment in flight, a transient error) retry the handler; slow ones (blocked,
+    e.g. missing credentials) are handed to the drift loop and the handler completes, so that the next
+    change (a labelled Secret, `reconcile-requested-at`, a spec fix) runs a pass at once instead of waiting
+    behind kopf's retry delay."""
+    memo.handler_due = None
+    if outcome is None or outcome.retry is None:
+        return
+    delay = outcome.retry.delay
+    if delay >= LOOP_COME_BACK or is_true(outcome.status.get("conditions"), STALLED):
+        memo.drift_due = ctx.now() + timedelta(seconds=delay)
+        return
+    memo.handler_due = ctx.now() + timedelta(seconds=delay)
+    raise oplog.ComeBack(f"next pass in {delay:.0f}s ({outcome.retry.why})", delay=delay)
+
+
+def handler_polls(memo: Any, now: datetime) -> bool:
+    """Whether a kopf handler will come back soon on its own (a deployment being polled): the drift loop
+    then leaves the polling to it, so that one deployment is not polled twice (a drift check that falls
+    into a deployment would otherwise keep polling beside the handler). A come-back kopf never ran (the
+    handler was lost) stops counting after HANDLER_LATENESS."""
+    due: datetime | None = getattr(memo, "handler_due", None)
+    return due is not None and now <= due + HANDLER_LATENESS
+
+
+def _initial_delay(**_: Any) -> float:
+    # Spreads the first look of N objects after a restart; the drift interval itself is jittered too.
+    return random.uniform(0.0, DRIFT_TICK)
+
+
+def register(kind: AnyKind, registry: kopf.OperatorRegistry | None = None) -> None:
+    """The handlers of `kind` (in kopf's default registry unless one is given)."""
+    resource = (kind.group, kind.version, kind.plural)
+
+    @kopf.on.resume(*resource, id="reconcile-resume", registry=registry)
+    @kopf.on.create(*resource, id="reconcile-create", registry=registry)
+    @kopf.on.update(*resource, id="reconcile-update", registry=registry)
+    async def reconcile(
+        *,
+        reason: str,
+        namespace: str | None,
+        name: str,
+        body: kopf.Body,
+        memo: Any,
+        retry: int,
+        **_: Any,
+    ) -> None:
+        ctx = get_context(memo)
+        trigger = Trigger.RESUME if reason == "resume" else Trigger.CHANGE
+        outcome = await run_reconcile(kind, ctx, memo, str(namespace), name, trigger, retry, body)
+        _come_back(ctx, memo, outcome)
+
+    @kopf.on.delete(*resource, id="delete", registry=registry)
+    async def delete(
+        *, namespace: str | None, name: str, body: kopf.Body, memo: Any, retry: int, **_: Any
+    ) -> None:
+        ctx = get_context(memo)
+        outcome = await run_reconcile(kind, ctx, memo, str(namespace), name, Trigger.DELETE, retry, body)
+        if outcome is None or outcome.release:
+            return
+        delay = outcome.retry.delay if outcome.retry else 30.0
+        why = outcome.retry.why if outcome.retry else "deletion"
+        raise oplog.ComeBack(f"deletion not finished, next try in {delay:.0f}s ({why})", delay=delay)
+
+    @kopf.daemon(
+        *resource,
+        id="drift",
+        initial_delay=_initial_delay,
+        cancellation_timeout=CANCELLATION_TIMEOUT,
+        registry=registry,
+    )
+    async def drift(
+        *,
+        stopped: kopf.DaemonStopped,
+        namespace: str | None,
+        name: str,
+        body: kopf.Body,
+        meta: kopf.Meta,
+        memo: Any,
+        **_: Any,
+    ) -> None:
+        await drift_loop(kind, stopped, str(namespace), name, body, meta, memo)
+
+
+async def drift_loop(
+    kind: AnyKind,
+    stopped: kopf.DaemonStopped,
+    namespace: str,
+    name: str,
+    body: kopf.Body,
+    meta: kopf.Meta,
+    memo: Any,
+) -> None:
+    """The drift check and the slow come-backs: a per-object loop (a daemon rather than a kopf timer, which
+    would log every tick) that runs a pass when `memo.drift_due` is reached. The first check after a start
+    is at a random moment within the interval; each later one after the interval, jittered."""
+    ctx = get_context(memo)
+    logger = oplog.object_logger(kind.logger, body)
+    attempt = 0
+    while not stopped:
+        if meta.get("deletionTimestamp"):
+            return
+        now = ctx.now()
+        interval = drift_interval(dict(meta.annotations), ctx.settings.drift_interval, MIN_DRIFT_INTERVAL)
+        due: datetime | None = getattr(memo, "drift_due", None)
+        if due is None:
+            due = memo.drift_due = now + interval * ctx.rng.uniform(0.0, 1.0)
+        if now < due:
+            # Short naps: a handler may move the due time earlier (a come-back) meanwhile.
+            await stopped.wait(min((due - now).total_seconds(), DRIFT_TICK))
+            continue
+        memo.drift_due = now + interval * ctx.rng.uniform(1 - DRIFT_JITTER, 1 + DRIFT_JITTER)
+        if handler_polls(memo, now):
+            continue
+        try:
+            outcome = await run_reconcile(kind, ctx, memo, namespace, name, Trigger.DRIFT, attempt, body)
+        except oplog.ComeBack as exc:
+            memo.drift_due = now + timedelta(seconds=exc.delay or DRIFT_TICK)
+            logger.log(exc.level, "drift check: %s", exc)
+            continue
+        except Exception:
+            # A bug must not end the checks of this object: log it and try again later.
+            logger.exception("drift check failed")
+            memo.drift_due = now + timedelta(minutes=1)
+            continue
+        if outcome is not None and outcome.retry is not None:
+            attempt += 1
+            memo.drift_due = now + timedelta(seconds=outcome.retry.delay)
+        else:
+            attempt = 0

@@ -1,0 +1,60 @@
+"""What a kind gives the runtime: the `Kind` it registers (speechendpoint/handlers.py is an example).
+
+The runtime owns everything around a pass (kopf, the object's lock, reading the object, credentials, the
+steps on the resource itself, the status write, events, logs, metrics, come-backs, the drift loop,
+deletion). A kind brings only what is about it: its CRD's coordinates, how to read a stored object, its
+pure `plan`, its steps in Azure and how to reach its Azure API. A kind never touches kopf.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from azure_speech_operator.azure.types import Credential
+from azure_speech_operator.reconcile import ObservedBase, Outcome, Pass, ResourceBase
+
+if TYPE_CHECKING:
+    from azure_speech_operator.azure.client import AzureClient
+
+ResourceT = TypeVar("ResourceT", bound=ResourceBase)
+ObservedT = TypeVar("ObservedT", bound=ObservedBase)
+StepT = TypeVar("StepT")
+ClientT = TypeVar("ClientT")
+
+
+def _no_description(step: Any) -> str | None:
+    return None
+
+
+@dataclass(frozen=True)
+class Kind(Generic[ResourceT, ObservedT, StepT, ClientT]):
+    """One kind of resource the operator serves.
+
+    - `build_resource(obj)`: a stored object (as the API server answers) as the kind's logic reads it;
+    - `observed()`: what a pass starts from (nothing seen yet);
+    - `plan(resource, observed, pass_)`: the next step, or the pass's Outcome (pure);
+    - `run_step(step, observed, client)`: performs one of the kind's Azure steps (the runtime performs the
+      steps on the resource itself, reconcile.RESOURCE_STEPS); an OperatorError it raises ends the pass;
+    - `connect(azure, resource, credential)`: the kind's Azure API for the resource, with its credential;
+    - `describe_write(step)`: the DEBUG line logged as an Azure write is sent, None for other steps.
+
+    `logger` names the logger of the lines about this kind's objects.
+    """
+
+    kind: str
+    group: str
+    version: str
+    plural: str
+    logger: str
+    build_resource: Callable[[Mapping[str, Any]], ResourceT]
+    observed: Callable[[], ObservedT]
+    plan: Callable[[ResourceT, ObservedT, Pass], StepT | Outcome]
+    run_step: Callable[[StepT, ObservedT, ClientT], Awaitable[ObservedT]]
+    connect: Callable[[AzureClient, ResourceT, Credential], ClientT]
+    describe_write: Callable[[StepT], str | None] = _no_description
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}"

@@ -1,0 +1,118 @@
+"""The runtime's direct writes to a resource: they land at once, not after the handler as kopf's `patch`
+does, so that what must survive a crash mid-pass (the create-pending mark before an Azure POST, the new
+endpoint id after it) is stored before the next step. Also the exported ConfigMap and the status."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from azure_speech_operator.kube import JSON_PATCH, KubeApiError, as_operator_error
+from azure_speech_operator.reconcile import CREATE_PENDING_ANNOTATION, ENDPOINT_ID_ANNOTATION
+from azure_speech_operator.runtime.context import OperatorContext
+from azure_speech_operator.runtime.export import export_config_map, remove_export
+from azure_speech_operator.runtime.kind import Kind
+
+
+def status_patch(previous: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON merge patch (RFC 7386) turning `previous` into `new`: changed values, removed keys as null,
+    nested maps patched key by key (a merge patch merges them; a stale key would otherwise survive)."""
+    patch: dict[str, Any] = {}
+    for key, value in new.items():
+        old = previous.get(key)
+        if old == value and key in previous:
+            continue
+        if isinstance(old, Mapping) and isinstance(value, Mapping):
+            patch[key] = status_patch(old, value)
+        else:
+            patch[key] = value
+    patch.update({k: None for k in previous if k not in new})
+    return patch
+
+
+class KubeWriter:
+    """The direct writes to one object of `kind` and its export (the engine's ResourceWriter)."""
+
+    def __init__(self, ctx: OperatorContext, kind: Kind[Any, Any, Any, Any], obj: Mapping[str, Any]) -> None:
+        self.ctx = ctx
+        self.kind = kind
+        self.obj = obj
+        metadata = obj.get("metadata") or {}
+        self.namespace = str(metadata["namespace"])
+        self.name = str(metadata["name"])
+        self.uid = str(metadata["uid"])
+
+    async def _patch(self, patch: Any, what: str, **options: Any) -> Mapping[str, Any] | None:
+        kind = self.kind
+        try:
+            return await self.ctx.kube.patch_object(
+                kind.plural,
+                self.namespace,
+                self.name,
+                patch,
+                group=kind.group,
+                version=kind.version,
+                **options,
+            )
+        except KubeApiError as exc:
+            raise as_operator_error(exc, what) from None
+
+    async def _patch_annotations(self, annotations: dict[str, str | None], what: str) -> None:
+        # A JSON patch testing the uid: a same-named successor object must never get this object's marks.
+        operations: list[dict[str, Any]] = [{"op": "test", "path": "/metadata/uid", "value": self.uid}]
+        current = (self.obj.get("metadata") or {}).get("annotations")
+        if current is None:
+            operations.append({"op": "add", "path": "/metadata/annotations", "value": {}})
+        for key, value in annotations.items():
+            path = "/metadata/annotations/" + key.replace("~", "~0").replace("/", "~1")
+            if value is None:
+                if key in (current or {}):
+                    operations.append({"op": "remove", "path": path})
+            else:
+                operations.append({"op": "add", "path": path, "value": value})
+        answer = await self._patch(operations, what, content_type=JSON_PATCH)
+        if answer is not None:
+            self.obj = answer
+
+    async def mark_create_pending(self, *, forget_endpoint_id: bool) -> None:
+        changes: dict[str, str | None] = {CREATE_PENDING_ANNOTATION: self.ctx.now().isoformat()}
+        if forget_endpoint_id:
+            changes[ENDPOINT_ID_ANNOTATION] = None
+        await self._patch_annotations(changes, "marking the create as pending")
+
+    async def clear_create_pending(self) -> None:
+        await self._patch_annotations({CREATE_PENDING_ANNOTATION: None}, "dropping the create-pending mark")
+
+    async def record_endpoint_id(self, endpoint_id: str) -> None:
+        await self._patch_annotations(
+            {ENDPOINT_ID_ANNOTATION: endpoint_id, CREATE_PENDING_ANNOTATION: None},
+            "recording the new endpoint id",
+        )
+        await self._patch(
+            {"status": {"endpointId": endpoint_id}},
+            "recording the new endpoint id in status",
+            subresource="status",
+        )
+
+    def _owner(self) -> dict[str, Any]:
+        metadata = self.obj.get("metadata") or {}
+        return {"apiVersion": self.kind.api_version, "kind": self.kind.kind, "metadata": metadata}
+
+    async def export(self, config_map_name: str, data: Mapping[str, str]) -> None:
+        await export_config_map(self.ctx.kube, self._owner(), config_map_name, data)
+
+    async def unexport(self, config_map_name: str) -> None:
+        await remove_export(self.ctx.kube, self._owner(), config_map_name)
+
+    async def write_status(self, previous: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+        """Patch the status from `previous` (as read) to `new`: only what changed. Raises KubeApiError."""
+        kind = self.kind
+        await self.ctx.kube.patch_object(
+            kind.plural,
+            self.namespace,
+            self.name,
+            {"status": status_patch(previous, new)},
+            subresource="status",
+            group=kind.group,
+            version=kind.version,
+        )
