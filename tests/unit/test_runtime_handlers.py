@@ -1,14 +1,52 @@
-"""Who polls a deployment: the kopf handler's come-back or the drift loop, never both."""
+"""The kopf glue of the runtime (runtime/handlers.py) with a kind that is not about speech
+(runtime_fakes.GADGET): a pass on a fresh read under the object's lock, the direct patches, the status
+written only when it changed, events, log lines, metrics; who polls a deployment (the kopf handler's
+come-back or the drift loop, never both); the drift loop on a fake clock."""
 
 from __future__ import annotations
 
+import copy
+import itertools
+import logging
+import random
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
+from typing import Any
 
 import kopf
 import pytest
-from azure_speech_operator.reconcile import Outcome, Retry
-from azure_speech_operator.runtime.handlers import HANDLER_LATENESS, _come_back, handler_polls
+from azure_speech_operator.azure.types import ApiKey
+from azure_speech_operator.conditions import is_true
+from azure_speech_operator.kube import KubeApiError
+from azure_speech_operator.reconcile import (
+    CREATE_PENDING_ANNOTATION,
+    ENDPOINT_ID_ANNOTATION,
+    Outcome,
+    Pass,
+    Retry,
+    Trigger,
+)
+from azure_speech_operator.runtime import oplog
+from azure_speech_operator.runtime.context import OperatorContext
+from azure_speech_operator.runtime.handlers import (
+    HANDLER_LATENESS,
+    _come_back,
+    drift_loop,
+    handler_polls,
+    run_reconcile,
+)
+from azure_speech_operator.runtime.kind import Kind
+from azure_speech_operator.settings import OperatorSettings
+
+from tests.unit.runtime_fakes import (
+    GADGET,
+    GADGET_PLURAL,
+    FakeAzure,
+    FakeKube,
+    GadgetObserved,
+    gadget,
+)
 
 T0 = datetime(2026, 11, 21, 7, 0, tzinfo=UTC)
 
@@ -50,3 +88,262 @@ def test_slow_or_stalled_come_backs_go_to_the_drift_loop(delay: float, stalled: 
 
 def test_a_memo_without_a_come_back_never_defers_the_drift_loop() -> None:
     assert not handler_polls(SimpleNamespace(), T0)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# One pass (run_reconcile) with a fake kind
+
+
+@pytest.fixture(autouse=True)
+def posted(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, str]]:
+    """The events the handlers post (kopf.event), as (type, reason, message)."""
+    events: list[tuple[str, str, str]] = []
+
+    def event(body: Any, *, type: str, reason: str, message: str = "") -> None:
+        events.append((type, reason, message))
+
+    monkeypatch.setattr(kopf, "event", event)
+    return events
+
+
+@dataclass
+class Cluster:
+    """One Gadget `team-a/g` in a FakeKube, its credentials Secret, a FakeAzure and a clock."""
+
+    script: tuple[str, ...]
+    kube: FakeKube = field(default_factory=FakeKube)
+    now: datetime = T0
+    settings: OperatorSettings = field(default_factory=OperatorSettings)
+    kind: Kind[Any, Any, Any, Any] = GADGET
+
+    def __post_init__(self) -> None:
+        self.kube.put_secret("team-a", "creds", {"key": b"k-1"})
+        self.kube.put_object(GADGET_PLURAL, gadget("team-a", "g", *self.script))
+        self.azure = FakeAzure(clock=lambda: self.now)
+        self.ctx = OperatorContext(
+            settings=self.settings,
+            kube=self.kube,  # type: ignore[arg-type]
+            azure=self.azure,  # type: ignore[arg-type]
+            now=lambda: self.now,
+            rng=random.Random(7),
+        )
+        self.memo = SimpleNamespace(ctx=self.ctx)
+
+    @property
+    def stored(self) -> dict[str, Any]:
+        return self.kube.objects[(GADGET_PLURAL, "team-a", "g")]
+
+    def body(self) -> kopf.Body:
+        return kopf.Body(copy.deepcopy(self.stored))
+
+    async def run(self, trigger: Trigger = Trigger.CHANGE, body: kopf.Body | None = None) -> Outcome | None:
+        body = body or self.body()
+        return await run_reconcile(self.kind, self.ctx, self.memo, "team-a", "g", trigger, 0, body)
+
+    def status_patches(self) -> list[Any]:
+        return [patch for plural, _, patch, sub in self.kube.patches if sub == "status"]
+
+    def reconciles(self, outcome: str) -> float | None:
+        labels = {"kind": "Gadget", "outcome": outcome}
+        return self.ctx.metrics.registry.get_sample_value("azure_speech_operator_reconciles_total", labels)
+
+
+async def test_a_pass_writes_only_what_changed_and_nothing_when_unchanged(
+    posted: list[tuple[str, str, str]],
+) -> None:
+    cluster = Cluster(("poke:a",))
+    await cluster.run()
+    assert cluster.azure.pokes == ["a"]
+    assert [plural for plural, *_ in cluster.kube.patches] == [GADGET_PLURAL]
+    assert is_true(cluster.stored["status"]["conditions"], "Ready")
+    assert posted == [("Normal", "Poked", "poked a")]
+    state = cluster.ctx.metrics.resource_states[("Gadget", "team-a", "g")]
+    assert state.ready and not state.stalled
+
+    await cluster.run(Trigger.DRIFT)  # nothing changed: no write
+    assert len(cluster.status_patches()) == 1
+
+    cluster.stored["metadata"]["annotations"]["test.azure-operator.io/script"] = "poke:a,stall"
+    await cluster.run()
+    patch = cluster.status_patches()[-1]["status"]
+    assert set(patch) == {"conditions"}  # observedGeneration is unchanged, so not sent
+    assert cluster.ctx.metrics.resource_states[("Gadget", "team-a", "g")].stalled
+    assert cluster.reconciles("done") == 3
+
+
+async def test_the_marks_land_at_once_on_this_very_object() -> None:
+    cluster = Cluster(("mark", "poke:a", "record:E-1"))
+    await cluster.run()
+    annotations = cluster.stored["metadata"]["annotations"]
+    assert annotations[ENDPOINT_ID_ANNOTATION] == "E-1" and CREATE_PENDING_ANNOTATION not in annotations
+    assert cluster.stored["status"]["endpointId"] == "E-1"
+    mark, record, status_id = cluster.kube.patches[:3]
+    for _, _, operations, _ in (mark, record):
+        assert operations[0] == {"op": "test", "path": "/metadata/uid", "value": "uid-1"}
+    assert mark[2][-1]["path"] == "/metadata/annotations/" + CREATE_PENDING_ANNOTATION.replace("/", "~1")
+    assert status_id[2:] == ({"status": {"endpointId": "E-1"}}, "status")
+
+
+class Successor(FakeKube):
+    """The object is deleted and created again under the same name right after the pass reads it."""
+
+    async def get_object(self, plural: str, namespace: str, name: str, **options: Any) -> Any:
+        obj = await super().get_object(plural, namespace, name, **options)
+        self.put_object(plural, gadget(namespace, name, uid="uid-2"))
+        return obj
+
+
+async def test_a_same_named_successor_never_gets_the_marks() -> None:
+    cluster = Cluster(("mark", "poke:a"), kube=Successor())
+    outcome = await cluster.run()
+    assert outcome is not None and cluster.azure.pokes == []
+    assert CREATE_PENDING_ANNOTATION not in cluster.stored["metadata"]["annotations"]
+    assert cluster.stored["metadata"]["uid"] == "uid-2"
+
+
+async def test_the_kind_connects_with_the_objects_credentials() -> None:
+    cluster = Cluster(("poke:a",))
+    await cluster.run()
+    (credential,) = cluster.azure.credentials
+    assert isinstance(credential, ApiKey) and credential.key.get_secret_value() == "k-1"
+
+
+async def test_a_released_object_gets_no_status_write_and_leaves_the_gauges() -> None:
+    cluster = Cluster(("poke:a",))
+    await cluster.run()
+    cluster.stored["metadata"]["deletionTimestamp"] = "2026-11-21T07:00:00Z"
+    assert await cluster.run(Trigger.CHANGE) is None  # the delete handler's now
+    assert cluster.azure.pokes == ["a"]
+    outcome = await cluster.run(Trigger.DELETE)
+    assert outcome is not None and outcome.release
+    assert len(cluster.status_patches()) == 1
+    assert ("Gadget", "team-a", "g") not in cluster.ctx.metrics.resource_states
+    assert cluster.reconciles("released") == 1
+
+
+async def test_a_gone_object_has_no_pass() -> None:
+    cluster = Cluster(("poke:a",))
+    body = cluster.body()  # what kopf saw before the object went
+    del cluster.kube.objects[(GADGET_PLURAL, "team-a", "g")]
+    assert await cluster.run(body=body) is None
+    assert cluster.azure.pokes == []
+
+
+class Failing(FakeKube):
+    def __init__(self, operation: str) -> None:
+        super().__init__()
+        self.operation = operation
+        self.reads = 0
+
+    async def get_object(self, plural: str, namespace: str, name: str, **options: Any) -> Any:
+        self.reads += 1
+        if self.operation == "read":
+            raise KubeApiError(503, "ServiceUnavailable", "etcd is slow", operation="GET")
+        return await super().get_object(plural, namespace, name, **options)
+
+    async def patch_object(self, plural: str, namespace: str, name: str, patch: Any, **options: Any) -> Any:
+        if self.operation == "status" and options.get("subresource") == "status":
+            raise KubeApiError(503, "ServiceUnavailable", "etcd is slow", operation="PATCH")
+        return await super().patch_object(plural, namespace, name, patch, **options)
+
+
+@pytest.mark.parametrize(("operation", "delay"), [("read", 10), ("status", 5)])
+async def test_a_failed_read_or_status_write_comes_back_soon(operation: str, delay: float) -> None:
+    cluster = Cluster(("poke:a",), kube=Failing(operation))
+    with pytest.raises(oplog.ComeBack) as info:
+        await cluster.run()
+    assert (info.value.delay, info.value.level) == (delay, logging.INFO)
+
+
+async def test_lines_about_an_object_are_the_kinds(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger=GADGET.logger)
+    cluster = Cluster(("poke:a", "stall"))
+    await cluster.run()
+    lines = [(r.name, r.levelname, r.getMessage()) for r in caplog.records if r.name == GADGET.logger]
+    assert lines == [
+        (GADGET.logger, "DEBUG", "poking a"),
+        (GADGET.logger, "WARNING", "stalled: Scripted: stalled as scripted"),
+        (GADGET.logger, "INFO", "Poked: poked a"),
+    ]
+    assert caplog.records[0].k8s_ref["kind"] == "Gadget"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The drift loop, on a fake clock
+
+
+class Stopped:
+    """kopf.DaemonStopped on the cluster's clock: a wait advances the clock; stopped from `until` on."""
+
+    def __init__(self, cluster: Cluster, until: datetime) -> None:
+        self.cluster = cluster
+        self.until = until
+
+    def __bool__(self) -> bool:
+        return self.cluster.now >= self.until
+
+    async def wait(self, seconds: float) -> None:
+        self.cluster.now += timedelta(seconds=seconds)
+
+
+async def drift(cluster: Cluster, minutes: float) -> None:
+    body = cluster.body()
+    stopped = Stopped(cluster, cluster.now + timedelta(minutes=minutes))
+    await drift_loop(cluster.kind, stopped, "team-a", "g", body, body.meta, cluster.memo)  # type: ignore[arg-type]
+
+
+async def test_the_drift_check_runs_at_a_random_first_moment_then_each_jittered_interval() -> None:
+    cluster = Cluster(("poke:a",), settings=OperatorSettings(drift_interval=timedelta(minutes=1)))
+    await drift(cluster, 10)
+    times = cluster.azure.times
+    assert len(times) >= 9
+    assert T0 <= times[0] < T0 + timedelta(minutes=1)
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
+    assert all(54 <= gap <= 66 for gap in gaps), gaps
+    assert len(set(gaps)) > 1  # jittered
+
+
+async def test_the_drift_check_leaves_a_polled_deployment_to_the_handler() -> None:
+    cluster = Cluster(("poke:a",), settings=OperatorSettings(drift_interval=timedelta(minutes=1)))
+    cluster.memo.handler_due = T0 + timedelta(minutes=5)  # a handler's come-back is planned
+    await drift(cluster, 10)
+    assert cluster.azure.times[0] > T0 + timedelta(minutes=5) + HANDLER_LATENESS
+
+
+async def test_a_come_back_of_a_drift_pass_comes_back_on_time() -> None:
+    cluster = Cluster(("poke:a", "retry:20"))  # drift interval: 1 h
+    cluster.memo.drift_due = T0
+    await drift(cluster, 2)
+    gaps = {
+        (b - a).total_seconds() for a, b in zip(cluster.azure.times, cluster.azure.times[1:], strict=False)
+    }
+    assert gaps == {20.0}
+
+
+async def test_a_failing_drift_pass_never_ends_the_checks(caplog: pytest.LogCaptureFixture) -> None:
+    calls: list[datetime] = []
+
+    def broken(resource: Any, observed: GadgetObserved, pass_: Pass) -> Outcome:
+        calls.append(pass_.now)
+        raise ValueError("a bug")
+
+    cluster = Cluster(("poke:a",), kind=replace(GADGET, plan=broken))
+    cluster.memo.drift_due = T0
+    await drift(cluster, 3)
+    assert calls == [T0, T0 + timedelta(minutes=1), T0 + timedelta(minutes=2)]
+    failures = [r for r in caplog.records if r.getMessage() == "drift check failed"]
+    assert failures and all(r.levelno == logging.ERROR and r.exc_info for r in failures)
+
+    kube = Failing("read")
+    cluster = Cluster(("poke:a",), kube=kube)
+    cluster.memo.drift_due = T0
+    await drift(cluster, 25 / 60)
+    assert kube.reads == 3  # a failed read comes back after 10 s
+
+
+async def test_a_deleted_object_ends_its_drift_check() -> None:
+    cluster = Cluster(("poke:a",))
+    cluster.stored["metadata"]["deletionTimestamp"] = "2026-11-21T07:00:00Z"
+    cluster.memo.drift_due = T0
+    await drift(cluster, 10)
+    assert cluster.azure.pokes == [] and cluster.now == T0
