@@ -1,0 +1,123 @@
+{{/* Names and labels, the usual Helm way. */}}
+{{- define "azure-speech-operator.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "azure-speech-operator.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "azure-speech-operator.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "azure-speech-operator.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "azure-speech-operator.labels" -}}
+{{ include "azure-speech-operator.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "azure-speech-operator.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "azure-speech-operator.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "azure-speech-operator.subjects" -}}
+- kind: ServiceAccount
+  name: {{ include "azure-speech-operator.serviceAccountName" . }}
+  namespace: {{ .Release.Namespace }}
+{{- end }}
+
+{{- define "azure-speech-operator.image" -}}
+{{- $image := .Values.image }}
+{{- if $image.digest }}
+{{- printf "%s@%s" $image.repository $image.digest }}
+{{- else }}
+{{- printf "%s:%s" $image.repository (default .Chart.AppVersion $image.tag) }}
+{{- end }}
+{{- end }}
+
+{{/*
+The flags of `azure-speech-operator run` (the image's entrypoint), one per setting the chart exposes.
+The metrics server binds all interfaces: the kubelet's probes and Prometheus reach the pod from outside
+its loopback.
+*/}}
+{{- define "azure-speech-operator.args" -}}
+- --metrics-address=0.0.0.0
+- --metrics-port={{ .Values.metrics.port }}
+{{- range .Values.watchNamespaces }}
+- --namespace={{ . }}
+{{- end }}
+- --log-level={{ .Values.logLevel }}
+- --log-format={{ .Values.logFormat }}
+- --allowed-hosts={{ join "," .Values.allowedHosts }}
+- --azure-budget-requests={{ .Values.azureBudget.requests }}
+- --azure-budget-window={{ .Values.azureBudget.window }}
+- --azure-max-concurrency={{ .Values.azureBudget.maxConcurrency }}
+- --drift-interval={{ .Values.driftInterval }}
+- --model-expiry-window={{ .Values.modelExpiryWindow }}
+- --voice-swap-grace-period={{ .Values.voiceSwapGracePeriod }}
+{{- with .Values.workloadIdentityNamespaces }}
+- --workload-identity-namespaces={{ join "," . }}
+{{- end }}
+- --{{ if not .Values.watchCredentialSecrets }}no-{{ end }}watch-credential-secrets
+{{- range .Values.extraArgs }}
+- {{ . | quote }}
+{{- end }}
+{{- end }}
+
+{{/*
+RBAC: what the operator calls and nothing else (docs/operations.md, "RBAC"). deploy/rbac.yaml holds the
+same rules for the default values; a test checks that the two agree.
+*/}}
+{{- define "azure-speech-operator.clusterRules" -}}
+# kopf discovers the kinds it serves and the namespaces it watches (both cluster-scoped)
+- apiGroups: [apiextensions.k8s.io]
+  resources: [customresourcedefinitions]
+  verbs: [list, watch]
+- apiGroups: [""]
+  resources: [namespaces]
+  verbs: [list, watch]
+{{- end }}
+
+{{- define "azure-speech-operator.namespacedRules" -}}
+# the resources: the finalizer, kopf's bookkeeping annotations and the operator's own marks are patches
+- apiGroups: [speech.azure-operator.io]
+  resources: [speechendpoints, voiceendpoints]
+  verbs: [get, list, watch, patch]
+- apiGroups: [speech.azure-operator.io]
+  resources: [speechendpoints/status, voiceendpoints/status]
+  verbs: [get, patch]
+- apiGroups: [""]
+  resources: [events]
+  verbs: [create]
+{{- if .Values.watchCredentialSecrets }}
+# credentials: read per pass; list/watch serve the labelled-Secret watch (--watch-credential-secrets)
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get, list, watch]
+{{- else }}
+# credentials: read per pass (the labelled-Secret watch is off)
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get]
+{{- end }}
+# spec.exportTo; the operator deletes only ConfigMaps its resource owns
+- apiGroups: [""]
+  resources: [configmaps]
+  verbs: [get, create, update, delete]
+{{- end }}

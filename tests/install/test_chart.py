@@ -1,0 +1,309 @@
+"""The Helm chart rendered offline by the pinned helm: lint, schema, the operator's own settings parser on
+the rendered flags, least-privilege RBAC, and agreement with crds/ and deploy/. What the apiserver says of
+the rendered objects is in test_chart_cluster.py."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import tomllib
+from typing import Any
+
+import pytest
+import yaml
+from azure_speech_operator import __version__
+from azure_speech_operator.settings import OperatorSettings, add_arguments, load_settings
+
+from tests.controlplane import helm_version
+from tests.processes import REPO
+
+from .chart import (
+    CHART,
+    VALUE_SETS,
+    Helm,
+    container_args,
+    deploy_objects,
+    find,
+    helm_labels_dropped,
+    one,
+)
+
+WATCHED = ["team-a", "team-b"]
+SPEECH_GROUP = "speech.azure-operator.io"
+
+
+def settings_of(args: list[str]) -> OperatorSettings:
+    """The settings `azure-speech-operator run` takes from these flags (no environment)."""
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    return load_settings(parser.parse_args(args), {})
+
+
+def crd_files(folder: str) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((REPO / folder).glob("*.yaml"))}
+
+
+# --- the tool and the chart as a whole --------------------------------------------------------------------
+
+
+def test_helm_is_the_pinned_build(helm: Helm) -> None:
+    assert helm.run("version", "--template", "{{.Version}}").stdout == helm_version()
+
+
+@pytest.mark.parametrize("value_set", VALUE_SETS)
+def test_helm_lint_strict(helm: Helm, value_set: str) -> None:
+    proc = helm.run("lint", "--strict", str(CHART), values=VALUE_SETS[value_set](WATCHED))
+    assert "1 chart(s) linted, 0 chart(s) failed" in proc.stdout
+
+
+def test_the_chart_ships_every_crd_of_crds_unchanged() -> None:
+    """crds/ is the single source; the chart's crds/ is a copy (Helm installs CRDs only from its own
+    folder)."""
+    assert crd_files("helm/azure-speech-operator/crds") == crd_files("crds"), (
+        "helm/azure-speech-operator/crds/ differs from crds/: "
+        "run `cp crds/*.yaml helm/azure-speech-operator/crds/` (and delete copies of CRDs removed from crds/)"
+    )
+
+
+def test_chart_app_version_is_the_package_version() -> None:
+    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    assert chart["appVersion"] == __version__ == pyproject["project"]["version"]
+
+
+def test_the_readme_documents_every_value() -> None:
+    """Every value in values.yaml has a row in the chart README's table, and every row is a value."""
+    free_form = {"resources", "podSecurityContext", "securityContext", "affinity", "nodeSelector"}
+
+    def paths(node: dict[str, Any], prefix: str = "") -> list[str]:
+        found = []
+        for key, value in node.items():
+            path = prefix + key
+            if isinstance(value, dict) and value and key not in free_form:
+                found += paths(value, path + ".")
+            else:
+                found.append(path)
+        return found
+
+    values = paths(yaml.safe_load((CHART / "values.yaml").read_text()))
+    rows = re.findall(r"^\| `([^`]+)` \|", (CHART / "README.md").read_text(), re.MULTILINE)
+    assert sorted(rows) == sorted(values)
+
+
+# --- values.schema.json -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("replicas=two", "at '/replicas': got string, want integer"),
+        ("replicas=2", "at '/replicas': maximum: got 2, want 1"),
+        ("driftInterval=often", "at '/driftInterval': 'often' does not match pattern"),
+        ("watchNamespaces={Team_A}", "at '/watchNamespaces/0': 'Team_A' does not match pattern"),
+        ("logLevel=loud", "at '/logLevel': value must be one of 'debug', 'info', 'warning', 'error'"),
+        ("watchCredentialSecrets=maybe", "at '/watchCredentialSecrets': got string, want boolean"),
+        ("azureBudget.requests=0", "at '/azureBudget/requests': minimum: got 0, want 1"),
+        ("metrics.port=http", "at '/metrics/port': got string, want integer"),
+        ("replica=1", "at '': additional properties 'replica' not allowed"),
+        ("extraArgs={run}", "at '/extraArgs/0': 'run' does not match pattern '^--'"),
+    ],
+)
+def test_a_wrong_value_fails_with_a_message_naming_it(helm: Helm, setting: str, message: str) -> None:
+    proc = helm.run("template", "x", str(CHART), "--set", setting, check=False)
+    assert proc.returncode != 0
+    assert "values don't meet the specifications of the schema" in proc.stderr
+    assert message in proc.stderr
+
+
+# --- the operator's flags ---------------------------------------------------------------------------------
+
+
+def test_the_defaults_are_the_operators_defaults_but_for_the_metrics_address(helm: Helm) -> None:
+    """The chart's default flags change nothing but the bind address (a probe cannot reach loopback)."""
+    settings = settings_of(container_args(helm.template()))
+    assert settings == OperatorSettings(metrics_address="0.0.0.0")
+
+
+def test_every_value_reaches_the_operator_as_it_reads_it(helm: Helm) -> None:
+    values = VALUE_SETS["everything"](WATCHED)
+    settings = settings_of(container_args(helm.template(values)))
+    expected = OperatorSettings(
+        namespaces=("team-a",),
+        allowed_hosts=("westeurope.api.cognitive.microsoft.com:443", "*.cognitiveservices.azure.com:443"),
+        azure_budget_requests=40,
+        azure_budget_window=settings_of(["--azure-budget-window=20s"]).azure_budget_window,
+        azure_max_concurrency=4,
+        drift_interval=settings_of(["--drift-interval=15m"]).drift_interval,
+        model_expiry_window=settings_of(["--model-expiry-window=14d"]).model_expiry_window,
+        voice_swap_grace_period=settings_of(["--voice-swap-grace-period=2h"]).voice_swap_grace_period,
+        deletion_credentials_wait=settings_of(["--deletion-credentials-wait=20m"]).deletion_credentials_wait,
+        workload_identity_namespaces=("team-*", "!team-untrusted"),
+        watch_credential_secrets=False,
+        metrics_port=9090,
+        metrics_address="0.0.0.0",
+        log_level="debug",
+        log_format="json",
+    )
+    assert settings == expected
+
+
+@pytest.mark.parametrize("value_set", VALUE_SETS)
+def test_every_value_set_renders_flags_the_operator_accepts(helm: Helm, value_set: str) -> None:
+    settings_of(container_args(helm.template(VALUE_SETS[value_set](WATCHED))))
+
+
+# --- the Deployment ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value_set", VALUE_SETS)
+def test_one_pod_recreated_probed_and_locked_down(helm: Helm, value_set: str) -> None:
+    deployment = one(helm.template(VALUE_SETS[value_set](WATCHED)), "Deployment")
+    spec = deployment["spec"]
+    assert spec["replicas"] == 1 and spec["strategy"] == {"type": "Recreate"}
+    pod = spec["template"]["spec"]
+    (container,) = pod["containers"]
+    port = next(p["containerPort"] for p in container["ports"] if p["name"] == "metrics")
+    assert f"--metrics-port={port}" in container["args"] and "--metrics-address=0.0.0.0" in container["args"]
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics"}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "metrics"}
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert container["securityContext"] == {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def test_the_pod_values_reach_the_pod(helm: Helm) -> None:
+    values = VALUE_SETS["everything"](WATCHED)
+    deployment = one(helm.template(values), "Deployment")
+    template = deployment["spec"]["template"]
+    pod = template["spec"]
+    (container,) = pod["containers"]
+    assert container["image"] == f"{values['image']['repository']}@{values['image']['digest']}"
+    assert container["env"] == values["extraEnv"]
+    assert container["resources"] == values["resources"]
+    assert template["metadata"]["annotations"] == values["podAnnotations"]
+    assert values["podLabels"].items() <= template["metadata"]["labels"].items()
+    for key in ("priorityClassName", "nodeSelector", "tolerations", "affinity", "imagePullSecrets"):
+        assert pod[key] == values[key], key
+    assert pod["serviceAccountName"] == "speech-op"
+    account = one(helm.template(values), "ServiceAccount")
+    assert account["metadata"]["annotations"] == values["serviceAccount"]["annotations"]
+
+
+def test_the_image_tag_defaults_to_the_app_version(helm: Helm) -> None:
+    (container,) = one(helm.template(), "Deployment")["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == f"azure-speech-operator:{__version__}"
+    (container,) = one(helm.template({"image": {"tag": "dev"}}), "Deployment")["spec"]["template"]["spec"][
+        "containers"
+    ]
+    assert container["image"] == "azure-speech-operator:dev"
+
+
+def test_the_metrics_service_and_service_monitor_reach_the_pod(helm: Helm) -> None:
+    values = VALUE_SETS["everything"](WATCHED)
+    objects = helm.template(values)
+    deployment, service = one(objects, "Deployment"), one(objects, "Service")
+    monitor = one(objects, "ServiceMonitor")
+    pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= pod_labels.items()
+    assert service["spec"]["ports"] == [
+        {"name": "metrics", "port": 80, "targetPort": "metrics", "protocol": "TCP"}
+    ]
+    assert monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+    assert monitor["spec"]["endpoints"][0]["port"] == "metrics"
+    assert monitor["metadata"]["labels"]["release"] == "prometheus"
+    assert find(helm.template(), "ServiceMonitor") == []  # off by default
+
+
+# --- RBAC -------------------------------------------------------------------------------------------------
+
+
+def grants(rules: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
+    """(apiGroup, resource, verb) of every rule, expanded."""
+    return {
+        (group, resource, verb)
+        for rule in rules
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+    }
+
+
+def test_no_wildcards_and_every_crd_served(helm: Helm) -> None:
+    rules = one(helm.template(), "ClusterRole")["rules"]
+    assert not any(
+        "*" in item for rule in rules for key in ("apiGroups", "resources", "verbs") for item in rule[key]
+    )
+    granted = grants(rules)
+    for path in sorted((REPO / "crds").glob("*.yaml")):
+        crd = yaml.safe_load(path.read_text())
+        plural = crd["spec"]["names"]["plural"]
+        assert {(SPEECH_GROUP, plural, "watch"), (SPEECH_GROUP, f"{plural}/status", "patch")} <= granted, (
+            path.name
+        )
+
+
+def test_secrets_are_listed_only_for_the_labelled_secret_watch(helm: Helm) -> None:
+    secrets = {
+        (g, r, v) for g, r, v in grants(one(helm.template(), "ClusterRole")["rules"]) if r == "secrets"
+    }
+    assert secrets == {("", "secrets", "get"), ("", "secrets", "list"), ("", "secrets", "watch")}
+    off = helm.template({"watchCredentialSecrets": False})
+    assert {g for g in grants(one(off, "ClusterRole")["rules"]) if g[1] == "secrets"} == {
+        ("", "secrets", "get")
+    }
+    assert "--no-watch-credential-secrets" in container_args(off)
+
+
+def test_watched_namespaces_get_roles_and_the_cluster_role_keeps_what_kopf_reads_cluster_wide(
+    helm: Helm,
+) -> None:
+    everywhere = grants(one(helm.template(), "ClusterRole")["rules"])
+    objects = helm.template(VALUE_SETS["namespaced"](WATCHED))
+    cluster = grants(one(objects, "ClusterRole")["rules"])
+    assert cluster == {
+        ("apiextensions.k8s.io", "customresourcedefinitions", "list"),
+        ("apiextensions.k8s.io", "customresourcedefinitions", "watch"),
+        ("", "namespaces", "list"),
+        ("", "namespaces", "watch"),
+    }
+    account = one(objects, "ServiceAccount")["metadata"]
+    for namespace in WATCHED:
+        (role,) = find(objects, "Role", namespace)
+        (binding,) = find(objects, "RoleBinding", namespace)
+        assert cluster | grants(role["rules"]) == everywhere
+        assert binding["roleRef"] == {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "Role",
+            "name": role["metadata"]["name"],
+        }
+        assert binding["subjects"] == [
+            {"kind": "ServiceAccount", "name": account["name"], "namespace": account["namespace"]}
+        ]
+    assert len(find(objects, "Role")) == len(WATCHED)
+
+
+def test_without_rbac_and_service_account_the_chart_uses_the_named_one(helm: Helm) -> None:
+    objects = helm.template(VALUE_SETS["existing-service-account"](WATCHED))
+    assert {o["kind"] for o in objects} == {"Deployment", "Service"}
+    assert one(objects, "Deployment")["spec"]["template"]["spec"]["serviceAccountName"] == "speech-operator"
+
+
+# --- deploy/ is the chart with its defaults ---------------------------------------------------------------
+
+
+def test_deploy_is_the_chart_rendered_with_its_defaults(helm: Helm) -> None:
+    """Same objects, names, rules, bindings and Deployment; deploy/ adds its Namespace and lacks only the
+    labels Helm sets for its own bookkeeping."""
+    rendered = {(o["kind"], o["metadata"]["name"]): helm_labels_dropped(o) for o in helm.template()}
+    deployed = {(o["kind"], o["metadata"]["name"]): o for o in deploy_objects()}
+    namespace = deployed.pop(("Namespace", "azure-speech-operator"))
+    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert sorted(deployed) == sorted(rendered)
+    for key, obj in deployed.items():
+        assert obj == rendered[key], f"deploy/ {key} differs from the chart's"
