@@ -42,9 +42,9 @@ class Kube:
     cluster in `E2E_KUBECONFIG`.
 
     `kubectl(...)` runs kubectl as the admin of that cluster; `get`/`list`/`wait_condition` read through the
-    kubernetes client's dynamic API. `operator_kubeconfig()` installs deploy/ (the operator's ServiceAccount
-    and ClusterRole) and returns a kubeconfig with that ServiceAccount's token: the operator runs with the
-    RBAC the project ships, not as an admin.
+    kubernetes client's dynamic API. `operator_kubeconfig()` installs deploy/'s RBAC (the operator's
+    ServiceAccount and ClusterRole) and returns a kubeconfig with that ServiceAccount's token: the operator
+    runs with the RBAC the project ships, not as an admin.
     """
 
     def __init__(self, workdir: Path, kubeconfig: Path | None = None) -> None:
@@ -93,11 +93,14 @@ class Kube:
     # the operator's identity ------------------------------------------------------------------------------
 
     def operator_kubeconfig(self, *, refresh: bool = False) -> Path:
-        """`kubectl apply -k deploy/`, then a kubeconfig for the operator's ServiceAccount with a token from
-        the TokenRequest API (valid a day), on the same server and CA as the admin kubeconfig."""
+        """deploy/'s namespace and RBAC applied, then a kubeconfig for the operator's ServiceAccount with a
+        token from the TokenRequest API (valid a day), on the same server and CA as the admin kubeconfig."""
         if self._operator_kubeconfig is not None and not refresh:
             return self._operator_kubeconfig
-        self.kubectl("apply", "-k", str(REPO / "deploy"))
+        # the identity only: deploy/'s Deployment would start a second operator wherever its image can run
+        self.kubectl(
+            "apply", "-f", str(REPO / "deploy" / "namespace.yaml"), "-f", str(REPO / "deploy" / "rbac.yaml")
+        )
         token = self.kubectl(
             "create", "token", OPERATOR_SERVICE_ACCOUNT, "-n", OPERATOR_NAMESPACE, "--duration=24h"
         ).stdout.strip()
