@@ -219,6 +219,17 @@ class KubeApi:
     # -------------------------------------------------------------------------------------------------
     # Secrets and ConfigMaps
 
+    async def namespace_terminating(self, namespace: str) -> bool:
+        """Whether the namespace is being deleted; False when that cannot be read (RBAC, API errors)."""
+        try:
+            found = await self.request("GET", f"/api/v1/namespaces/{namespace}", missing_ok=True)
+        except KubeApiError:
+            return False
+        if found is None:
+            return True  # already gone: nothing in it can come back either
+        metadata, status = found.get("metadata") or {}, found.get("status") or {}
+        return bool(metadata.get("deletionTimestamp")) or status.get("phase") == "Terminating"
+
     async def read_secret(self, namespace: str, name: str) -> SecretData | None:
         """A Secret's decoded data, None if there is no such Secret."""
         secret = await self.request(

@@ -141,6 +141,7 @@ class ObservedBase:
     the resource itself, and the error that ended the pass. A kind's `Observed` extends it."""
 
     credentials_error: OperatorError | None = None
+    credentials_final: bool = False  # they cannot come back: the Secret's namespace is being deleted
     marked: bool = False  # the create-pending mark was written in this pass
     unmarked: bool = False  # the create-pending mark was dropped in this pass (the create was refused)
     forgot_id: bool = False  # the recorded endpoint id was dropped in this pass (to recreate)

@@ -269,6 +269,7 @@ def test_watched_namespaces_get_roles_and_the_cluster_role_keeps_what_kopf_reads
     assert cluster == {
         ("apiextensions.k8s.io", "customresourcedefinitions", "list"),
         ("apiextensions.k8s.io", "customresourcedefinitions", "watch"),
+        ("", "namespaces", "get"),
         ("", "namespaces", "list"),
         ("", "namespaces", "watch"),
     }

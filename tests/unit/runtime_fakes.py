@@ -53,6 +53,7 @@ class FakeKube:
         self.writes: list[tuple[str, str, str]] = []
         self.patches: list[tuple[str, str, Any, str | None]] = []  # plural, name, patch, subresource
         self.secret_reads = 0
+        self.terminating: set[str] = set()  # namespaces being deleted
         self._versions = itertools.count(1)
 
     # setup helpers
@@ -82,6 +83,9 @@ class FakeKube:
     ) -> JsonObject | None:
         obj = self.objects.get((plural, namespace, name))
         return copy.deepcopy(obj) if obj is not None else None
+
+    async def namespace_terminating(self, namespace: str) -> bool:
+        return namespace in self.terminating
 
     async def read_secret(self, namespace: str, name: str) -> SecretData | None:
         self.secret_reads += 1

@@ -19,6 +19,8 @@ from azure_speech_operator.kube import (
 )
 from azure_speech_operator.runtime.export import export_config_map
 
+from tests.e2e.harness import Kube, unique_name, wait_for
+
 
 def write_kubeconfig(path: Path, server: str) -> Path:
     """A kubeconfig naming only a server (nothing listens there in these tests)."""
@@ -163,3 +165,30 @@ def test_configuration_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("HOME", str(tmp_path / "nowhere"))
     with pytest.raises(KubeConfigError, match="nowhere"):
         load_configuration()
+
+
+async def test_a_namespace_is_terminating_while_it_is_deleted(kube: Kube, kube_api: KubeApi) -> None:
+    name = kube.create_namespace(unique_name("terminating"))
+    assert not await kube_api.namespace_terminating(name)
+    # a finalizer on something inside holds the namespace in Terminating
+    held = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "held", "finalizers": ["test/hold"]},
+    }
+    kube.apply(held, name)
+    kube.delete_namespace(name)
+    try:
+        assert wait_for(lambda: is_terminating(kube, name), 30, f"namespace {name} to terminate")
+        assert await kube_api.namespace_terminating(name)
+    finally:
+        kube.kubectl(
+            "patch", "configmap", "held", "-n", name, "--type=merge", "-p", '{"metadata":{"finalizers":null}}'
+        )
+        kube.delete_namespace(name, wait=True)
+    assert await kube_api.namespace_terminating(name)  # gone: nothing in it comes back either
+
+
+def is_terminating(kube: Kube, name: str) -> bool:
+    namespace = kube.get("Namespace", name)
+    return namespace is not None and namespace["status"].get("phase") == "Terminating"

@@ -228,6 +228,7 @@ class World:
     has_finalizer: bool = True
     deletion_timestamp: datetime | None = None
     credentials_error: OperatorError | None = None
+    credentials_final: bool = False  # the namespace is being deleted: they cannot come back
     export_error: OperatorError | None = None
     exported: dict[str, dict[str, str]] = field(default_factory=dict)
     events: list[reconcile.Event] = field(default_factory=list)
@@ -287,7 +288,7 @@ class World:
 
     async def _connect(self) -> FakeSpeech:
         if self.credentials_error is not None:
-            raise CredentialsUnavailable(self.credentials_error)
+            raise CredentialsUnavailable(self.credentials_error, final=self.credentials_final)
         return self.azure
 
     async def run(self, trigger: Trigger = Trigger.CHANGE, attempt: int = 0) -> Outcome:

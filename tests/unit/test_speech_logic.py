@@ -954,6 +954,19 @@ async def test_delete_with_credentials_gone_waits_then_releases_with_a_warning()
     assert world.events[-1].type == "Warning" and world.events[-1].reason == "OrphanedEndpoint"
 
 
+async def test_delete_with_credentials_gone_for_good_releases_at_once_with_a_warning() -> None:
+    """The Secret went with its namespace (and the operator restarted since it last read it)."""
+    world = await ready_world()
+    world.credentials_error = OperatorError("CredentialsNotFound", "Secret gone", ErrorClass.BLOCKED)
+    world.credentials_final = True
+    outcome = await delete(world)
+    assert outcome.release
+    assert outcome.orphaned_endpoint == world.azure.only().id
+    warning = world.events[-1]
+    assert warning.type == "Warning" and warning.reason == "OrphanedEndpoint"
+    assert "the namespace is being deleted" in warning.message
+
+
 async def test_delete_after_a_lost_create_finds_and_deletes_it() -> None:
     world = World()
     world.azure.lose_create_answer = True

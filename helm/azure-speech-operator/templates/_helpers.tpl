@@ -85,13 +85,14 @@ RBAC: what the operator calls and nothing else (docs/operations.md, "RBAC"). dep
 same rules for the default values; a test checks that the two agree.
 */}}
 {{- define "azure-speech-operator.clusterRules" -}}
-# kopf discovers the kinds it serves and the namespaces it watches (both cluster-scoped)
+# kopf discovers the kinds it serves and the namespaces it watches (both cluster-scoped); get: a
+# deletion whose Secret is gone asks whether its namespace is being deleted (then it cannot come back)
 - apiGroups: [apiextensions.k8s.io]
   resources: [customresourcedefinitions]
   verbs: [list, watch]
 - apiGroups: [""]
   resources: [namespaces]
-  verbs: [list, watch]
+  verbs: [get, list, watch]
 {{- end }}
 
 {{- define "azure-speech-operator.namespacedRules" -}}

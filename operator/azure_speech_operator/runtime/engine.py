@@ -45,11 +45,13 @@ class ResourceWriter(Protocol):
 
 
 class CredentialsUnavailable(Exception):
-    """Raised by `connect` when the credentials cannot be resolved; wraps the OperatorError to show."""
+    """Raised by `connect` when the credentials cannot be resolved; wraps the OperatorError to show.
+    `final`: they cannot come back (the Secret is gone and its namespace is being deleted)."""
 
-    def __init__(self, error: OperatorError) -> None:
+    def __init__(self, error: OperatorError, *, final: bool = False) -> None:
         super().__init__(str(error))
         self.error = error
+        self.final = final
 
 
 async def run_pass(
@@ -75,7 +77,7 @@ async def run_pass(
             try:
                 client = await connect()
             except CredentialsUnavailable as exc:
-                observed = replace(observed, credentials_error=exc.error)
+                observed = replace(observed, credentials_error=exc.error, credentials_final=exc.final)
                 continue
             except OperatorError as exc:
                 observed = replace(observed, error=exc, failed_step=type(step).__name__)

@@ -96,7 +96,13 @@ async def run_reconcile(
                     deleting=resource.deleting,
                 )
             except OperatorError as exc:
-                raise CredentialsUnavailable(exc) from None
+                # A deleted namespace takes its Secrets at once and never gets them back: no point waiting
+                final = (
+                    resource.deletion_timestamp is not None
+                    and exc.reason == "CredentialsNotFound"
+                    and await ctx.kube.namespace_terminating(namespace)
+                )
+                raise CredentialsUnavailable(exc, final=final) from None
             return kind.connect(ctx.azure, resource, credential)
 
         def log_step(step: Any) -> None:

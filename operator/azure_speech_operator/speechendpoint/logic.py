@@ -968,14 +968,18 @@ def _plan_deletion(resource: Resource, observed: Observed, pass_: Pass) -> Plan:
     if o.credentials_error is not None:
         assert r.deletion_timestamp is not None
         waited = p.now - r.deletion_timestamp
-        if waited >= p.timing.deletion_credentials_wait:
+        if waited >= p.timing.deletion_credentials_wait or o.credentials_final:
             what = f"endpoint {endpoint_id}" if endpoint_id else unknown
+            why = (
+                "the namespace is being deleted, so its credentials cannot come back"
+                if o.credentials_final
+                else f"credentials unavailable for {int(waited.total_seconds())}s"
+            )
             return release(
                 Event(
                     "Warning",
                     "OrphanedEndpoint",
-                    f"released without deleting {what} in Azure: credentials unavailable for "
-                    f"{int(waited.total_seconds())}s ({o.credentials_error})",
+                    f"released without deleting {what} in Azure: {why} ({o.credentials_error})",
                 ),
                 orphaned=endpoint_id or "unknown",
             )
