@@ -43,6 +43,16 @@ from azure_speech_operator.reconcile import (
 from azure_speech_operator.runtime.kind import Kind
 
 
+def secret_body(namespace: str, name: str, data: dict[str, bytes]) -> JsonObject:
+    """A Secret as the API server stores it (values base64-encoded)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": namespace},
+        "data": {k: base64.b64encode(v).decode() for k, v in data.items()},
+    }
+
+
 class FakeKube:
     """Secrets, ConfigMaps and custom objects in dicts; records every write."""
 
@@ -58,12 +68,7 @@ class FakeKube:
 
     # setup helpers
     def put_secret(self, namespace: str, name: str, data: dict[str, bytes]) -> JsonObject:
-        secret = {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {"name": name, "namespace": namespace},
-            "data": {k: base64.b64encode(v).decode() for k, v in data.items()},
-        }
+        secret = secret_body(namespace, name, data)
         self.secrets[(namespace, name)] = secret
         return secret
 

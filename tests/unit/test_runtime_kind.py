@@ -7,7 +7,6 @@ deletion and removes the finalizer."""
 from __future__ import annotations
 
 import asyncio
-import base64
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
@@ -32,6 +31,7 @@ from tests.unit.runtime_fakes import (
     SCRIPT,
     FakeAzure,
     gadget,
+    secret_body,
 )
 
 GADGET_CRD = {
@@ -86,12 +86,7 @@ async def test_a_kind_plugged_into_the_runtime_is_served_by_kopf(
 ) -> None:
     api, ns = kube_api, cluster_namespace
     azure = FakeAzure()
-    secret = {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {"name": "creds", "namespace": ns},
-        "data": {"key": base64.b64encode(b"k-1").decode()},
-    }
+    secret = secret_body(ns, "creds", {"key": b"k-1"})
     await api.request("POST", KubeApi.object_path("secrets", ns, group=""), body=secret)
     body = gadget(ns, "g", "poke:a")
     for generated in ("uid", "generation", "finalizers"):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from azure_speech_operator.kube import (
 from azure_speech_operator.runtime.export import export_config_map
 
 from tests.e2e.harness import Kube, unique_name, wait_for
+from tests.unit.runtime_fakes import secret_body
 
 
 def write_kubeconfig(path: Path, server: str) -> Path:
@@ -55,12 +55,7 @@ async def test_secrets_are_decoded_and_absent_ones_are_none(
 ) -> None:
     kube, ns = kube_api, cluster_namespace
     assert await kube.read_secret(ns, "creds") is None
-    secret = {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {"name": "creds", "namespace": ns},
-        "data": {"key": base64.b64encode(b"the-key").decode()},
-    }
+    secret = secret_body(ns, "creds", {"key": b"the-key"})
     await kube.request("POST", KubeApi.object_path("secrets", ns, group=""), body=secret)
     data = await kube.read_secret(ns, "creds")
     assert data is not None
