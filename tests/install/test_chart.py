@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import argparse
 import re
+import tarfile
 import tomllib
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -63,6 +65,21 @@ def test_the_chart_ships_every_crd_of_crds_unchanged() -> None:
         "helm/azure-speech-operator/crds/ differs from crds/: "
         "run `cp crds/*.yaml helm/azure-speech-operator/crds/` (and delete copies of CRDs removed from crds/)"
     )
+
+
+def test_the_packaged_chart_carries_the_crds_and_templates(helm: Helm, tmp_path: Path) -> None:
+    """`helm package` (what a chart repository or OCI registry holds) keeps what `helm install` needs."""
+    helm.run("package", str(CHART), "--destination", str(tmp_path))
+    (package,) = tmp_path.glob("azure-speech-operator-*.tgz")
+    with tarfile.open(package) as archive:
+        shipped = {
+            Path(member.name).name: archive.extractfile(member).read()  # type: ignore[union-attr]
+            for member in archive.getmembers()
+            if Path(member.name).parent.name == "crds"
+        }
+    assert shipped == crd_files("crds")
+    rendered = helm.run("template", "x", str(package)).stdout
+    assert "kind: Deployment" in rendered and "kind: ClusterRole" in rendered
 
 
 def test_chart_app_version_is_the_package_version() -> None:
