@@ -122,7 +122,7 @@ def test_helm_install_upgrade_and_uninstall(kube: Kube, cluster_helm: Helm, clus
         assert kube.get("ClusterRoleBinding", name) is not None
         for verb, resource in [
             ("patch", "speechendpoints.speech.azure-operator.io"),
-            ("patch", "voiceendpoints.speech.azure-operator.io/status"),
+            ("patch", "speechendpoints.speech.azure-operator.io/status"),
             ("list", "secrets"),
             ("create", "configmaps"),
             ("watch", "customresourcedefinitions.apiextensions.k8s.io"),
