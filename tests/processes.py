@@ -9,7 +9,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -40,6 +40,25 @@ def wait_for(
         if time.monotonic() >= deadline:
             raise AssertionError(f"timed out after {timeout:g}s waiting for {what}; last seen: {last!r}")
         time.sleep(interval)
+
+
+def run_tool(
+    argv: Sequence[str],
+    *,
+    input: str | None = None,
+    env: Mapping[str, str] | None = None,
+    check: bool = True,
+    timeout: float = 60.0,
+) -> subprocess.CompletedProcess[str]:
+    """Runs a command-line tool (kubectl, helm) to its end; with `check`, a non-zero exit raises
+    AssertionError showing the command (by its name and arguments), stdout and stderr."""
+    proc = subprocess.run(list(argv), input=input, capture_output=True, text=True, env=env, timeout=timeout)
+    if check and proc.returncode != 0:
+        command = " ".join([Path(argv[0]).name, *argv[1:]])
+        raise AssertionError(
+            f"{command} exited {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+        )
+    return proc
 
 
 def free_port() -> int:

@@ -25,7 +25,7 @@ import httpx
 import yaml
 
 from tests.controlplane import ControlPlane
-from tests.processes import REPO, HarnessError, Process, free_port, wait_for
+from tests.processes import REPO, HarnessError, Process, free_port, run_tool, wait_for
 
 # the ServiceAccount deploy/ creates for the operator
 OPERATOR_NAMESPACE = "azure-speech-operator"
@@ -127,20 +127,7 @@ class Kube:
     def kubectl(
         self, *args: str, input: str | None = None, check: bool = True, timeout: float = 60.0
     ) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run(
-            [kubectl_path(), *args],
-            input=input,
-            capture_output=True,
-            text=True,
-            env=self.env,
-            timeout=timeout,
-        )
-        if check and proc.returncode != 0:
-            raise AssertionError(
-                f"kubectl {' '.join(args)} exited {proc.returncode}\n"
-                f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
-            )
-        return proc
+        return run_tool([kubectl_path(), *args], input=input, env=self.env, check=check, timeout=timeout)
 
     def apply(
         self, manifest: str | dict[str, Any] | list[dict[str, Any]], namespace: str | None = None

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from tests.controlplane import HELM, ensure_binaries
-from tests.processes import REPO
+from tests.processes import REPO, run_tool
 
 CHART = REPO / "helm" / "azure-speech-operator"
 DEPLOY = REPO / "deploy"
@@ -56,18 +56,7 @@ class Helm:
         """`helm ARGS`, with `values` (if any) as a values file on stdin (`-f -`)."""
         extra = ["-f", "-"] if values is not None else []
         text = yaml.safe_dump(values) if values is not None else None
-        proc = subprocess.run(
-            [self.binary, *args, *extra],
-            input=text,
-            capture_output=True,
-            text=True,
-            env=self.env,
-            timeout=timeout,
-        )
-        if check and proc.returncode != 0:
-            output = f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
-            raise AssertionError(f"helm {' '.join(args)} exited {proc.returncode}\n{output}")
-        return proc
+        return run_tool([self.binary, *args, *extra], input=text, env=self.env, check=check, timeout=timeout)
 
     def template(
         self,
