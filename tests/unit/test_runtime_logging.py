@@ -148,6 +148,19 @@ def test_kopfs_kubernetes_api_retries_are_info(
     assert oplog.KopfLevels().filter(record) and record.levelname == level
 
 
+def test_event_posts_refused_in_a_terminating_namespace_are_debug(caplog: pytest.LogCaptureFixture) -> None:
+    """Seen on a real apiserver: every event about a resource deleted with its namespace is refused, and kopf
+    retries each post nine times."""
+    caplog.set_level(logging.DEBUG)
+    message = (
+        "Request attempt #3/9 failed; will retry: POST /api/v1/namespaces/x/events -> APIForbiddenError("
+        "'events is forbidden: unable to create new content in namespace x because it is being terminated', "
+        "{'details': {'causes': [{'reason': 'NamespaceTerminating'}]}})"
+    )
+    record = kopf_record("kopf._core.engines.posting", message)
+    assert oplog.KopfLevels().filter(record) and record.levelname == "DEBUG"
+
+
 def test_the_filter_leaves_other_loggers_alone() -> None:
     record = logging.LogRecord(
         "azure_speech_operator", logging.INFO, __file__, 1, "X 'y' succeeded.", (), None

@@ -64,6 +64,7 @@ _KOPF_API_GIVES_UP = re.compile(r"Request attempt #\S+ failed; escalating: ")
 # kopf's event poster follows a failed post with its own WARNING ("Failed to post an event"): an event
 # refused in a namespace being deleted is routine.
 _KOPF_POSTING = "kopf._core.engines.posting"
+_NAMESPACE_TERMINATING = "NamespaceTerminating"  # the apiserver's cause for a write refused there
 
 
 class KopfLevels(logging.Filter):
@@ -92,7 +93,9 @@ def kopf_level(record: logging.LogRecord) -> int:
         if isinstance(handled, ComeBack):
             return handled.level
     if _KOPF_API_RETRY.match(message):
-        return logging.INFO
+        # nine retries of one event post into a namespace being deleted are not worth nine INFO lines
+        terminating = record.name == _KOPF_POSTING and _NAMESPACE_TERMINATING in message
+        return logging.DEBUG if terminating else logging.INFO
     if record.name == _KOPF_POSTING and _KOPF_API_GIVES_UP.match(message):
         return logging.INFO
     return record.levelno
