@@ -10,8 +10,8 @@ import pytest
 from azure_speech_operator.speechendpoint import spec as spec_module
 from azure_speech_operator.speechendpoint.spec import SpecError, SpeechEndpointSpec, parse_spec
 from openapi_schema_validator import OAS30Validator
-from pydantic import BaseModel
 
+from .crd_support import compare, walk
 from .test_speech_support import admit, load_crd, root_schema, speech_endpoint
 
 UUID_A = "ae8d1643-53a9-4ef0-9c46-6ae7d6bbc2c6"
@@ -59,19 +59,8 @@ def test_names_scope_and_columns() -> None:
     ]
 
 
-def _walk(schema: dict[str, Any], path: str) -> list[tuple[str, dict[str, Any]]]:
-    nodes = [(path, schema)]
-    for name, sub in schema.get("properties", {}).items():
-        nodes += _walk(sub, f"{path}.{name}")
-    if isinstance(schema.get("additionalProperties"), dict):
-        nodes += _walk(schema["additionalProperties"], f"{path}.*")
-    if "items" in schema:
-        nodes += _walk(schema["items"], f"{path}[]")
-    return nodes
-
-
 def test_every_field_is_typed_and_described() -> None:
-    for path, node in _walk(root_schema(), ""):
+    for path, node in walk(root_schema(), ""):
         assert "type" in node, f"{path} has no type (not structural)"
         if path in (".metadata",) or path.endswith(".*"):
             continue
@@ -82,7 +71,7 @@ def test_every_field_is_typed_and_described() -> None:
 
 
 def test_no_field_can_name_another_namespace() -> None:
-    for path, _node in _walk(root_schema()["properties"]["spec"], "spec"):
+    for path, _node in walk(root_schema()["properties"]["spec"], "spec"):
         assert not path.lower().endswith("namespace"), path
 
 
@@ -257,7 +246,7 @@ def test_endpoint_id_is_set_once() -> None:
 
 def test_cel_rules_use_only_standard_functions() -> None:
     allowed = {"has", "size", "all"}
-    for _path, node in _walk(root_schema(), ""):
+    for _path, node in walk(root_schema(), ""):
         for validation in node.get("x-kubernetes-validations", []):
             called = set(re.findall(r"([A-Za-z_]+)\(", validation["rule"]))
             assert called <= allowed, (validation["rule"], called - allowed)
@@ -266,62 +255,9 @@ def test_cel_rules_use_only_standard_functions() -> None:
 # --- CRD <-> pydantic sync ---------------------------------------------------------------------------------
 
 
-def _compare(model: type[BaseModel], schema: dict[str, Any], path: str) -> list[str]:
-    problems: list[str] = []
-    props = schema.get("properties", {})
-    required = set(schema.get("required", []))
-    seen = set()
-    for name, field in model.model_fields.items():
-        key = field.alias or name
-        seen.add(key)
-        where = f"{path}.{key}"
-        if key not in props:
-            problems.append(f"{where}: in the model, not in the CRD")
-            continue
-        node = props[key]
-        if field.is_required() != (key in required):
-            problems.append(f"{where}: required differs (model {field.is_required()}, CRD {key in required})")
-        crd_default = node.get("default")
-        model_default = None if field.is_required() else field.get_default(call_default_factory=True)
-        if crd_default is not None and crd_default != model_default:
-            problems.append(f"{where}: default differs ({model_default!r} vs {crd_default!r})")
-        if crd_default is None and model_default not in (None,):
-            problems.append(f"{where}: the model defaults to {model_default!r}, the CRD does not")
-        for attr, crd_key in (
-            ("pattern", "pattern"),
-            ("min_length", "minLength"),
-            ("max_length", "maxLength"),
-        ):
-            model_value = next((getattr(m, attr) for m in field.metadata if hasattr(m, attr)), None)
-            crd_value = node.get(crd_key)
-            if crd_key == "maxLength" and node.get("type") == "object":
-                crd_value = node.get("maxProperties")
-            if model_value != crd_value:
-                problems.append(f"{where}: {crd_key} differs ({model_value!r} vs {crd_value!r})")
-        if "enum" in node:
-            args = getattr(field.annotation, "__args__", ())
-            if sorted(args) != sorted(node["enum"]):
-                problems.append(f"{where}: enum differs ({args!r} vs {node['enum']!r})")
-        nested = _nested_model(field.annotation)
-        if nested is not None:
-            problems += _compare(nested, node, where)
-    for key in props:
-        if key not in seen:
-            problems.append(f"{path}.{key}: in the CRD, not in the model")
-    return problems
-
-
-def _nested_model(annotation: Any) -> type[BaseModel] | None:
-    candidates = getattr(annotation, "__args__", (annotation,))
-    for candidate in candidates:
-        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
-            return candidate
-    return None
-
-
 def test_pydantic_spec_model_matches_the_crd() -> None:
     spec_schema = root_schema()["properties"]["spec"]
-    assert _compare(SpeechEndpointSpec, spec_schema, "spec") == []
+    assert compare(SpeechEndpointSpec, spec_schema) == []
 
 
 def test_parse_spec_names_the_field() -> None:

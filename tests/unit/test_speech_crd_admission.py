@@ -6,7 +6,6 @@ object. The refusals are the apiserver's own words, and they name the field."""
 from __future__ import annotations
 
 import copy
-import json
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ import yaml
 
 from tests.e2e.harness import Kube
 
+from .crd_support import dry_run, in_namespace, refusal
 from .test_speech_support import speech_endpoint
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,26 +39,6 @@ EXAMPLES = documents("examples")
 
 def is_custom(obj: dict[str, Any]) -> bool:
     return (obj["apiVersion"].split("/")[0], obj["kind"]) in CUSTOM_KINDS
-
-
-def in_namespace(obj: dict[str, Any], namespace: str) -> dict[str, Any]:
-    obj = copy.deepcopy(obj)
-    obj["metadata"]["namespace"] = namespace
-    return obj
-
-
-def dry_run(kube: Kube, obj: dict[str, Any], *flags: str, verb: str = "apply") -> dict[str, Any]:
-    """What the apiserver would store for `kubectl <verb> --dry-run=server <flags> -f -` of `obj`."""
-    out = kube.kubectl(verb, "--dry-run=server", "-o", "json", *flags, "-f", "-", input=json.dumps(obj))
-    result: dict[str, Any] = json.loads(out.stdout)
-    return result
-
-
-def refusal(kube: Kube, obj: dict[str, Any], *flags: str) -> str:
-    """kubectl's error for a `kubectl apply --dry-run=server` of `obj` the apiserver refuses."""
-    proc = kube.kubectl("apply", "--dry-run=server", *flags, "-f", "-", input=json.dumps(obj), check=False)
-    assert proc.returncode != 0, f"admitted:\n{proc.stdout}"
-    return proc.stderr
 
 
 # --- the CRDs ---------------------------------------------------------------------------------------------

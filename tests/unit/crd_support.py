@@ -1,0 +1,193 @@
+"""Helpers for the CRD tests of both kinds.
+
+- `load_crd`, `root_schema`, `walk`: the CRDs in crds/ as data.
+- `admit`: default and CEL-check an object the way the API server does, with celpy. Kept small on purpose:
+  defaults, then every `x-kubernetes-validations` rule on every node present in the object, transition rules
+  (those naming `oldSelf`) only where the node also exists in the old object.
+- `compare`: the differences between a pydantic spec model and the CRD's spec schema.
+- `dry_run`, `refusal`, `in_namespace`: `kubectl apply --dry-run=server` on the session's real apiserver.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import pathlib
+import types
+from typing import Any, Literal, Union, get_args, get_origin
+
+import celpy
+import yaml
+from pydantic import BaseModel
+
+from tests.e2e.harness import Kube
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def load_crd(name: str) -> dict[str, Any]:
+    """crds/`name` (e.g. speechendpoints.yaml)."""
+    return yaml.safe_load((ROOT / "crds" / name).read_text())  # type: ignore[no-any-return]
+
+
+def root_schema(crd: dict[str, Any]) -> dict[str, Any]:
+    return crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]  # type: ignore[no-any-return]
+
+
+def walk(schema: dict[str, Any], path: str = "") -> list[tuple[str, dict[str, Any]]]:
+    """(dotted path, node) of every node of `schema`; `.*` for additionalProperties, `[]` for items."""
+    nodes = [(path, schema)]
+    for name, sub in schema.get("properties", {}).items():
+        nodes += walk(sub, f"{path}.{name}")
+    if isinstance(schema.get("additionalProperties"), dict):
+        nodes += walk(schema["additionalProperties"], f"{path}.*")
+    if "items" in schema:
+        nodes += walk(schema["items"], f"{path}[]")
+    return nodes
+
+
+# --- defaults and CEL, as the API server applies them ------------------------------------------------------
+
+
+def apply_defaults(schema: dict[str, Any], value: Any) -> Any:
+    if isinstance(value, dict) and schema.get("type") == "object":
+        props = schema.get("properties", {})
+        for name, sub in props.items():
+            if name not in value and "default" in sub:
+                value[name] = copy.deepcopy(sub["default"])
+            if name in value:
+                value[name] = apply_defaults(sub, value[name])
+        extra = schema.get("additionalProperties")
+        if isinstance(extra, dict):
+            for name in list(value):
+                if name not in props:
+                    value[name] = apply_defaults(extra, value[name])
+    return value
+
+
+_env = celpy.Environment()
+
+
+def _evaluate(rule: str, new: Any, old: Any) -> bool:
+    activation = {"self": celpy.json_to_cel(new)}
+    if old is not None:
+        activation["oldSelf"] = celpy.json_to_cel(old)
+    result = _env.program(_env.compile(rule)).evaluate(activation)
+    assert isinstance(result, celpy.celtypes.BoolType), f"rule {rule!r} gave {result!r}"
+    return bool(result)
+
+
+def cel_errors(schema: dict[str, Any], new: Any, old: Any = None, path: str = "") -> list[str]:
+    errors: list[str] = []
+    for validation in schema.get("x-kubernetes-validations", []):
+        rule = validation["rule"]
+        if "oldSelf" in rule and old is None:
+            continue
+        if not _evaluate(rule, new, old):
+            errors.append(f"{path or '<root>'}: {validation['message']}")
+    if isinstance(new, dict):
+        for name, sub in schema.get("properties", {}).items():
+            if name in new:
+                old_sub = old.get(name) if isinstance(old, dict) else None
+                errors += cel_errors(sub, new[name], old_sub, f"{path}.{name}" if path else name)
+    return errors
+
+
+def admit(
+    schema: dict[str, Any], obj: dict[str, Any], old: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], list[str]]:
+    """Default and CEL-check `obj` against a CRD's root `schema` (as a create, or as an update of `old`)."""
+    new = apply_defaults(schema, copy.deepcopy(obj))
+    old_defaulted = apply_defaults(schema, copy.deepcopy(old)) if old is not None else None
+    return new, cel_errors(schema, new, old_defaulted)
+
+
+# --- the pydantic spec models against the CRD ---------------------------------------------------------------
+
+
+def compare(model: type[BaseModel], schema: dict[str, Any], path: str = "spec") -> list[str]:
+    """Where `model` and the CRD `schema` (its spec node) disagree: fields, required, types, defaults,
+    patterns, lengths and enums, recursively."""
+    problems: list[str] = []
+    props = schema.get("properties", {})
+    required = set(schema.get("required", []))
+    seen = set()
+    for name, field in model.model_fields.items():
+        key = field.alias or name
+        seen.add(key)
+        where = f"{path}.{key}"
+        if key not in props:
+            problems.append(f"{where}: in the model, not in the CRD")
+            continue
+        node = props[key]
+        if field.is_required() != (key in required):
+            problems.append(f"{where}: required differs (model {field.is_required()}, CRD {key in required})")
+        crd_default = node.get("default")
+        model_default = None if field.is_required() else field.get_default(call_default_factory=True)
+        if crd_default != model_default:
+            problems.append(f"{where}: default differs ({model_default!r} vs {crd_default!r})")
+        for attr, crd_key in (
+            ("pattern", "pattern"),
+            ("min_length", "minLength"),
+            ("max_length", "maxLength"),
+        ):
+            model_value = next((getattr(m, attr) for m in field.metadata if hasattr(m, attr)), None)
+            crd_value = node.get(crd_key)
+            if crd_key == "maxLength" and node.get("type") == "object":
+                crd_value = node.get("maxProperties")
+            if model_value != crd_value:
+                problems.append(f"{where}: {crd_key} differs ({model_value!r} vs {crd_value!r})")
+        annotation = _without_none(field.annotation)
+        literal = get_args(annotation) if get_origin(annotation) is Literal else None
+        if sorted(literal or []) != sorted(node.get("enum", [])):
+            problems.append(f"{where}: enum differs ({literal!r} vs {node.get('enum')!r})")
+        wanted_type = _openapi_type(annotation)
+        if wanted_type != node.get("type"):
+            problems.append(f"{where}: type differs ({wanted_type} vs {node.get('type')})")
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            problems += compare(annotation, node, where)
+    for key in props:
+        if key not in seen:
+            problems.append(f"{path}.{key}: in the CRD, not in the model")
+    return problems
+
+
+def _without_none(annotation: Any) -> Any:
+    if get_origin(annotation) in (Union, types.UnionType):
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return annotation
+
+
+def _openapi_type(annotation: Any) -> str:
+    if annotation is bool:
+        return "boolean"
+    if annotation is str or get_origin(annotation) is Literal:
+        return "string"
+    if get_origin(annotation) is dict or (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+        return "object"
+    raise AssertionError(f"no OpenAPI type known for {annotation!r}")
+
+
+# --- the real apiserver ------------------------------------------------------------------------------------
+
+
+def in_namespace(obj: dict[str, Any], namespace: str) -> dict[str, Any]:
+    obj = copy.deepcopy(obj)
+    obj["metadata"]["namespace"] = namespace
+    return obj
+
+
+def dry_run(kube: Kube, obj: dict[str, Any], *flags: str, verb: str = "apply") -> dict[str, Any]:
+    """What the apiserver would store for `kubectl <verb> --dry-run=server <flags> -f -` of `obj`."""
+    out = kube.kubectl(verb, "--dry-run=server", "-o", "json", *flags, "-f", "-", input=json.dumps(obj))
+    result: dict[str, Any] = json.loads(out.stdout)
+    return result
+
+
+def refusal(kube: Kube, obj: dict[str, Any], *flags: str) -> str:
+    """kubectl's error for a `kubectl apply --dry-run=server` of `obj` the apiserver refuses."""
+    proc = kube.kubectl("apply", "--dry-run=server", *flags, "-f", "-", input=json.dumps(obj), check=False)
+    assert proc.returncode != 0, f"admitted:\n{proc.stdout}"
+    return proc.stderr
