@@ -83,7 +83,12 @@ def cel_errors(schema: dict[str, Any], new: Any, old: Any = None, path: str = ""
         rule = validation["rule"]
         if "oldSelf" in rule and old is None:
             continue
-        if not _evaluate(rule, new, old):
+        try:
+            valid = _evaluate(rule, new, old)
+        except celpy.evaluation.CELEvalError as exc:  # e.g. a required field missing: refused too
+            errors.append(f"{path or '<root>'}: {rule} could not be evaluated: {exc.args[0]}")
+            continue
+        if not valid:
             errors.append(f"{path or '<root>'}: {validation['message']}")
     if isinstance(new, dict):
         for name, sub in schema.get("properties", {}).items():
