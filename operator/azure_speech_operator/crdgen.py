@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from azure_speech_operator.azurespec import AZURE_DESCRIPTION, AzureSpecBase, SpecModel
@@ -92,7 +91,7 @@ def _name(name: str, field: FieldInfo) -> str:
 def _property(field: FieldInfo, kind: str) -> dict[str, Any]:
     if not field.description:
         raise GeneratorError(f"{field!r} has no description (every CRD field is described)")
-    annotation = _without_none(field.annotation)
+    annotation = without_none(field.annotation)
     if isinstance(annotation, type) and issubclass(annotation, SpecModel):
         return _object(annotation, field.description, kind)
     node: dict[str, Any]
@@ -114,7 +113,8 @@ def _property(field: FieldInfo, kind: str) -> dict[str, Any]:
     return node
 
 
-def _without_none(annotation: Any) -> Any:
+def without_none(annotation: Any) -> Any:
+    """`X` for `X | None`, else the annotation as it is."""
     if get_origin(annotation) in (Union, types.UnionType):
         args = [a for a in get_args(annotation) if a is not type(None)]
         if len(args) == 1:
@@ -237,6 +237,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-
-
-__all__ = ["KINDS", "BaseModel", "azure_schema", "generate", "main", "render", "run"]

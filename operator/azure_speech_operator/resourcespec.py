@@ -52,16 +52,26 @@ def parse_model(model: type[_Model], raw: dict[str, Any]) -> _Model:
         raise SpecError("; ".join(parts)) from None
 
 
-def parse_stored(
-    model: type[_Model], deletion: type[_Deletion], raw: dict[str, Any]
-) -> tuple[_Model | None, str | None, _Model | _Deletion | None]:
-    """The spec (None and the error naming the field if it does not validate) and what deletion needs of it
-    (None only if that part does not validate either)."""
-    try:
-        spec = parse_model(model, raw)
-    except SpecError as exc:
+class SpecReader(Generic[_Model, _Deletion]):
+    """Reads one kind's stored spec: as its whole `model`, and as what its `deletion` needs."""
+
+    def __init__(self, model: type[_Model], deletion: type[_Deletion]) -> None:
+        self.model = model
+        self.deletion = deletion
+
+    def parse(self, raw: dict[str, Any]) -> _Model:
+        return parse_model(self.model, raw)
+
+    def parse_stored(
+        self, raw: dict[str, Any]
+    ) -> tuple[_Model | None, str | None, _Model | _Deletion | None]:
+        """The spec (None and the error naming the field if it does not validate) and what deletion needs of
+        it (None only if that part does not validate either)."""
         try:
-            return None, str(exc), parse_model(deletion, raw)
-        except SpecError:
-            return None, str(exc), None
-    return spec, None, spec
+            spec = self.parse(raw)
+        except SpecError as exc:
+            try:
+                return None, str(exc), parse_model(self.deletion, raw)
+            except SpecError:
+                return None, str(exc), None
+        return spec, None, spec

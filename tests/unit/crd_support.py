@@ -1,6 +1,7 @@
 """Helpers for the CRD tests of both kinds.
 
-- `load_crd`, `root_schema`, `walk`: the CRDs in crds/ as data.
+- `Crd`: one CRD file of crds/ as data, admitting objects of its kind (`load_crd`, `root_schema`, `walk`).
+- `schema_problems`: what the tests forbid in any CRD's schema.
 - `admit`: default and CEL-check an object the way the API server does, with celpy. Kept small on purpose:
   defaults, then every `x-kubernetes-validations` rule on every node present in the object, transition rules
   (those naming `oldSelf`) only where the node also exists in the old object.
@@ -13,11 +14,13 @@ from __future__ import annotations
 import copy
 import json
 import pathlib
-import types
-from typing import Any, Literal, Union, get_args, get_origin
+import re
+from dataclasses import dataclass
+from typing import Any, Literal, get_args, get_origin
 
 import celpy
 import yaml
+from azure_speech_operator.crdgen import without_none
 from pydantic import BaseModel
 
 from tests.e2e.harness import Kube
@@ -32,6 +35,64 @@ def load_crd(name: str) -> dict[str, Any]:
 
 def root_schema(crd: dict[str, Any]) -> dict[str, Any]:
     return crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class Crd:
+    """One CRD file of crds/, and objects of its kind."""
+
+    file: str  # e.g. speechendpoints.yaml
+    kind: str
+
+    def load(self) -> dict[str, Any]:
+        return load_crd(self.file)
+
+    def schema(self) -> dict[str, Any]:
+        return root_schema(self.load())
+
+    def admit(
+        self, obj: dict[str, Any], old: dict[str, Any] | None = None
+    ) -> tuple[dict[str, Any], list[str]]:
+        """Default and CEL-check `obj` (as a create, or as an update of `old`)."""
+        return admit(self.schema(), obj, old)
+
+    def object(self, name: str, spec: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+        """An object of this kind in namespace team-a: `spec` with top-level `overrides` (None removes)."""
+        spec = copy.deepcopy(spec)
+        for key, value in overrides.items():
+            if value is None:
+                spec.pop(key, None)
+            else:
+                spec[key] = value
+        return {
+            "apiVersion": "speech.azure-operator.io/v1alpha1",
+            "kind": self.kind,
+            "metadata": {"name": name, "namespace": "team-a"},
+            "spec": spec,
+        }
+
+
+def schema_problems(schema: dict[str, Any]) -> list[str]:
+    """What the tests forbid in a CRD's schema: a node without a type (not structural); a field without a
+    description, or forbidding unknown fields (metadata and map values aside); a spec field naming a namespace
+    (a resource reads Secrets from its own namespace only); a CEL rule calling anything but has, size and
+    all."""
+    problems = []
+    for path, node in walk(schema):
+        if "type" not in node:
+            problems.append(f"{path} has no type (not structural)")
+        if path != ".metadata" and not path.endswith(".*"):
+            if not node.get("description"):
+                problems.append(f"{path} has no description")
+            if node.get("additionalProperties") is False:
+                problems.append(f"{path}: structural schemas cannot forbid fields")
+        if path.startswith(".spec") and path.lower().endswith("namespace"):
+            problems.append(f"{path} names a namespace")
+        for validation in node.get("x-kubernetes-validations", []):
+            called = set(re.findall(r"([A-Za-z_]+)\(", validation["rule"])) - {"has", "size", "all"}
+            if called:
+                problems.append(f"{path}: rule {validation['rule']!r} calls {sorted(called)}")
+    return problems
 
 
 def walk(schema: dict[str, Any], path: str = "") -> list[tuple[str, dict[str, Any]]]:
@@ -142,7 +203,7 @@ def compare(model: type[BaseModel], schema: dict[str, Any], path: str = "spec") 
                 crd_value = node.get("maxProperties")
             if model_value != crd_value:
                 problems.append(f"{where}: {crd_key} differs ({model_value!r} vs {crd_value!r})")
-        annotation = _without_none(field.annotation)
+        annotation = without_none(field.annotation)
         literal = get_args(annotation) if get_origin(annotation) is Literal else None
         if sorted(literal or []) != sorted(node.get("enum", [])):
             problems.append(f"{where}: enum differs ({literal!r} vs {node.get('enum')!r})")
@@ -155,14 +216,6 @@ def compare(model: type[BaseModel], schema: dict[str, Any], path: str = "spec") 
         if key not in seen:
             problems.append(f"{path}.{key}: in the CRD, not in the model")
     return problems
-
-
-def _without_none(annotation: Any) -> Any:
-    if get_origin(annotation) in (Union, types.UnionType):
-        args = [a for a in get_args(annotation) if a is not type(None)]
-        if len(args) == 1:
-            return args[0]
-    return annotation
 
 
 def _openapi_type(annotation: Any) -> str:

@@ -7,45 +7,23 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-from . import crd_support
+from .crd_support import Crd
 
-__all__ = ["ENDPOINT_ID", "admit", "load_crd", "root_schema", "voice_endpoint"]
+__all__ = ["ENDPOINT_ID", "VOICE", "admit", "load_crd", "root_schema", "v3", "voice_endpoint"]
 
-CRD_FILE = "voiceendpoints.yaml"
+VOICE = Crd("voiceendpoints.yaml", "VoiceEndpoint")
+load_crd, root_schema, admit = VOICE.load, VOICE.schema, VOICE.admit
 ENDPOINT_ID = "9f50c644-0000-4000-8000-000000000001"
-
-
-def load_crd() -> dict[str, Any]:
-    return crd_support.load_crd(CRD_FILE)
-
-
-def root_schema(crd: dict[str, Any] | None = None) -> dict[str, Any]:
-    return crd_support.root_schema(crd or load_crd())
-
-
-def admit(obj: dict[str, Any], old: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[str]]:
-    """Default and CEL-check a VoiceEndpoint (as a create, or as an update of `old`)."""
-    return crd_support.admit(root_schema(), obj, old)
 
 
 def voice_endpoint(**spec_overrides: Any) -> dict[str, Any]:
     """A minimal VoiceEndpoint; `spec_overrides` replace top-level spec fields (None removes one)."""
-    spec: dict[str, Any] = {
+    spec = {
         "azure": {"region": "eastus", "credentials": {"secretRef": {"name": "speech-credentials"}}},
         "projectId": "Jessica",
         "modelId": "Jessica",
     }
-    for key, value in spec_overrides.items():
-        if value is None:
-            spec.pop(key, None)
-        else:
-            spec[key] = value
-    return {
-        "apiVersion": "speech.azure-operator.io/v1alpha1",
-        "kind": "VoiceEndpoint",
-        "metadata": {"name": "jessica", "namespace": "team-a"},
-        "spec": spec,
-    }
+    return VOICE.object("jessica", spec, spec_overrides)
 
 
 def v3(**spec_overrides: Any) -> dict[str, Any]:

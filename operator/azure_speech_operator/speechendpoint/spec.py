@@ -8,7 +8,7 @@ rule existed and gives a clear error naming the field.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, model_validator
 
@@ -20,8 +20,7 @@ from azure_speech_operator.resourcespec import (
     DeletionSpecBase,
     ExportTo,
     SpecError,
-    parse_model,
-    parse_stored,
+    SpecReader,
 )
 
 GROUP = "speech.azure-operator.io"
@@ -99,13 +98,6 @@ class SpeechEndpointSpec(DeletionSpec):
         return self
 
 
-def parse_spec(raw: dict[str, Any]) -> SpeechEndpointSpec:
-    return parse_model(SpeechEndpointSpec, raw)
-
-
-def parse_stored_spec(
-    raw: dict[str, Any],
-) -> tuple[SpeechEndpointSpec | None, str | None, DeletionSpec | None]:
-    """The spec (None and the error naming the field if it does not validate) and what deletion needs of it
-    (None only if that part does not validate either)."""
-    return parse_stored(SpeechEndpointSpec, DeletionSpec, raw)
+_READER = SpecReader(SpeechEndpointSpec, DeletionSpec)
+parse_spec = _READER.parse
+parse_stored_spec = _READER.parse_stored  # (spec or None, its error, what deletion needs or None)

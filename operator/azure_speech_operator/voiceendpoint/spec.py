@@ -10,7 +10,7 @@ object and live only in the CRD.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -22,8 +22,7 @@ from azure_speech_operator.resourcespec import (
     DeletionSpecBase,
     ExportTo,
     SpecError,
-    parse_model,
-    parse_stored,
+    SpecReader,
 )
 from azure_speech_operator.settings import parse_duration
 from azure_speech_operator.voiceendpoint import schedule
@@ -139,13 +138,6 @@ class VoiceEndpointSpec(VoiceDeletionSpec):
         return parse_duration(self.swap_grace_period) if self.swap_grace_period else default
 
 
-def parse_spec(raw: dict[str, Any]) -> VoiceEndpointSpec:
-    return parse_model(VoiceEndpointSpec, raw)
-
-
-def parse_stored_spec(
-    raw: dict[str, Any],
-) -> tuple[VoiceEndpointSpec | None, str | None, VoiceDeletionSpec | None]:
-    """The spec (None and the error naming the field if it does not validate) and what deletion needs of it
-    (None only if that part does not validate either)."""
-    return parse_stored(VoiceEndpointSpec, VoiceDeletionSpec, raw)
+_READER = SpecReader(VoiceEndpointSpec, VoiceDeletionSpec)
+parse_spec = _READER.parse
+parse_stored_spec = _READER.parse_stored  # (spec or None, its error, what deletion needs or None)
