@@ -105,9 +105,7 @@ class Kube:
             "create", "token", OPERATOR_SERVICE_ACCOUNT, "-n", OPERATOR_NAMESPACE, "--duration=24h"
         ).stdout.strip()
         admin = yaml.safe_load(self.kubeconfig.read_text())
-        contexts = {c["name"]: c.get("context") or {} for c in admin.get("contexts") or []}
-        clusters = {c["name"]: c.get("cluster") or {} for c in admin.get("clusters") or []}
-        cluster = clusters[contexts[admin["current-context"]]["cluster"]]
+        cluster = _current_cluster(admin)
         config = {
             "apiVersion": "v1",
             "kind": "Config",
@@ -327,16 +325,21 @@ def _progress(line: str) -> None:
     print(line, file=sys.__stderr__, flush=True)
 
 
-def _current_server(config: dict[str, Any]) -> str:
-    """The API server URL of the kubeconfig's current context (what kubectl and the operator will use)."""
+def _current_cluster(config: dict[str, Any]) -> dict[str, Any]:
+    """The cluster entry (server, CA) of the kubeconfig's current context, as kubectl reads it."""
     contexts = {c["name"]: c.get("context") or {} for c in config.get("contexts") or []}
     clusters = {c["name"]: c.get("cluster") or {} for c in config.get("clusters") or []}
     context = contexts.get(config.get("current-context", ""))
     if context is None:
         raise HarnessError(f"the kubeconfig has no current context {config.get('current-context')!r}")
-    server: str = clusters.get(context.get("cluster", ""), {}).get("server", "")
-    if not server:
+    cluster: dict[str, Any] = clusters.get(context.get("cluster", ""), {})
+    if not cluster.get("server"):
         raise HarnessError(f"the kubeconfig's cluster {context.get('cluster')!r} has no server")
+    return cluster
+
+
+def _current_server(config: dict[str, Any]) -> str:
+    server: str = _current_cluster(config)["server"]
     return server
 
 
