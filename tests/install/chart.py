@@ -159,6 +159,7 @@ def _everything(watched: list[str]) -> Values:
         },
         "podAnnotations": {"example.com/team": "speech"},
         "podLabels": {"azure.workload.identity/use": "true"},
+        "argocd": {"healthChecks": {"enabled": True}, "namespace": watched[-1]},
     }
 
 

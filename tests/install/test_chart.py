@@ -16,6 +16,7 @@ import yaml
 from azure_speech_operator import __version__
 from azure_speech_operator.settings import OperatorSettings, add_arguments, load_settings
 
+from tests.argocd import configmap_data
 from tests.controlplane import helm_version
 from tests.processes import REPO
 
@@ -123,6 +124,7 @@ def test_the_readme_documents_every_value() -> None:
         ("metrics.port=http", "at '/metrics/port': got string, want integer"),
         ("replica=1", "at '': additional properties 'replica' not allowed"),
         ("extraArgs={run}", "at '/extraArgs/0': 'run' does not match pattern '^--'"),
+        ("argocd.healthChecks.enabled=yes", "at '/argocd/healthChecks/enabled': got string, want boolean"),
     ],
 )
 def test_a_wrong_value_fails_with_a_message_naming_it(helm: Helm, setting: str, message: str) -> None:
@@ -235,6 +237,20 @@ def test_the_metrics_service_and_service_monitor_reach_the_pod(helm: Helm) -> No
     assert monitor["spec"]["endpoints"][0]["port"] == "metrics"
     assert monitor["metadata"]["labels"]["release"] == "prometheus"
     assert find(helm.template(), "ServiceMonitor") == []  # off by default
+
+
+def test_the_argocd_health_checks_are_the_scripts_in_argo_cds_namespace(helm: Helm) -> None:
+    """The argocd-cm keys of examples/argocd/health-checks.yaml, in a ConfigMap of their own to merge
+    (docs/argocd.md)."""
+    assert find(helm.template(), "ConfigMap") == []  # off by default
+    on = {"argocd": {"healthChecks": {"enabled": True}}}
+    (configmap,) = find(helm.template(on, release="rel"), "ConfigMap")
+    assert configmap["metadata"]["name"] == "rel-azure-speech-operator-argocd-health"
+    assert configmap["metadata"]["namespace"] == "argocd"
+    assert configmap["data"] == configmap_data()
+    moved = {"argocd": {"healthChecks": {"enabled": True}, "namespace": "gitops"}}
+    (elsewhere,) = find(helm.template(moved), "ConfigMap")
+    assert elsewhere["metadata"]["namespace"] == "gitops"
 
 
 # --- RBAC -------------------------------------------------------------------------------------------------

@@ -6,13 +6,17 @@ which test_chart.py shows is the chart's."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.e2e.harness import Kube, unique_name
+from tests.argocd import configmap_data, merge_command
+from tests.e2e.harness import Kube, kubectl_path, unique_name
+from tests.processes import run_tool
 
 from .chart import CHART, DEPLOY, VALUE_SETS, Helm, deploy_objects, find, one, pod_from
 
@@ -149,6 +153,37 @@ def test_helm_install_upgrade_and_uninstall(kube: Kube, cluster_helm: Helm, clus
     assert kube.get("ClusterRole", name) is None and kube.get("ClusterRoleBinding", name) is None
     assert kube.get("Deployment", name, ns) is None
     assert kube.get("CustomResourceDefinition", "speechendpoints.speech.azure-operator.io") is not None
+
+
+def test_the_argocd_health_configmap_merges_into_argocd_cm(
+    kube: Kube, cluster_helm: Helm, cluster_namespace: str
+) -> None:
+    """A release with the Argo CD health checks on (the test's namespace stands in for Argo CD's): its notes
+    give docs/argocd.md's merge command, and that command, run by a shell, adds the scripts to argocd-cm's
+    other keys."""
+    release, ns = unique_name("speech"), cluster_namespace
+    argocd_cm = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "argocd-cm"},
+        "data": {"a": "b"},
+    }
+    kube.apply(argocd_cm, ns)
+    values = {"argocd": {"healthChecks": {"enabled": True}, "namespace": ns}}
+    try:
+        notes = cluster_helm.run(
+            "install", release, str(CHART), "-n", ns, "--skip-crds", values=values
+        ).stdout
+        (configmap,) = find(cluster_helm.template(values, release=release, namespace=ns), "ConfigMap")
+        command = merge_command(ns, configmap["metadata"]["name"])
+        assert " ".join(command.split()) in " ".join(notes.split())
+        path = f"{Path(kubectl_path()).parent}{os.pathsep}{os.environ['PATH']}"
+        run_tool(["sh", "-c", command], env={**kube.env, "PATH": path})
+    finally:
+        cluster_helm.run("uninstall", release, "-n", ns, "--wait", check=False)
+    merged = kube.get("ConfigMap", "argocd-cm", ns)
+    assert merged is not None
+    assert merged["data"] == {"a": "b", **configmap_data()}
 
 
 def test_helm_install_watching_namespaces(
