@@ -115,11 +115,12 @@ def truth_table(health: Health, previous: Sequence[Mapping[str, Any]] = ()) -> l
         else Condition(STALLED, "False", "NotStalled"),
     ]
     if health.suspended is not None:
-        conditions.append(
-            Condition(SUSPENDED, "True", "Suspended", "disabled in Azure, as asked")
-            if phase is Phase.SUSPENDED
-            else Condition(SUSPENDED, "False", "NotSuspended")
-        )
+        # errors leave it as before, like Available
+        was = find_condition(previous, SUSPENDED, default_status="False").status == "True"
+        if phase is Phase.SUSPENDED or (phase in (Phase.RETRYING, Phase.STALLED) and was):
+            conditions.append(Condition(SUSPENDED, "True", "Suspended", "disabled in Azure, as asked"))
+        else:
+            conditions.append(Condition(SUSPENDED, "False", "NotSuspended"))
     check_invariants(conditions)
     return conditions
 

@@ -77,6 +77,7 @@ class Timing:
     blocked_retry_cap: timedelta = _DEFAULTS.blocked_retry_cap
     waiting_retry_min: timedelta = _DEFAULTS.waiting_retry_min
     waiting_retry_max: timedelta = _DEFAULTS.waiting_retry_max
+    voice_swap_grace_period: timedelta = _DEFAULTS.voice_swap_grace_period
 
     @classmethod
     def from_settings(cls, settings: OperatorSettings) -> Timing:
@@ -150,6 +151,14 @@ class ObservedBase:
     unexported: bool = False
     error: OperatorError | None = None  # the step that failed ends the pass
     failed_step: str | None = None
+    notes: tuple[tuple[str, str | None], ...] = ()  # bookkeeping annotations written in this pass, in order
+
+    def note(self, annotations: Mapping[str, str], key: str) -> str | None:
+        """A bookkeeping annotation as it is now: written in this pass, else as read."""
+        for name, value in reversed(self.notes):
+            if name == key:
+                return value
+        return annotations.get(key)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -190,8 +199,18 @@ class Unexport:
     config_map_name: str
 
 
-ResourceStep = MarkCreatePending | ClearCreatePending | RecordEndpointId | Export | Unexport
-RESOURCE_STEPS: Final = (MarkCreatePending, ClearCreatePending, RecordEndpointId, Export, Unexport)
+@dataclass(frozen=True)
+class Note:
+    """Write (or with None remove) some of the operator's bookkeeping annotations (under KOPF_PREFIX, so
+    they trigger no handler) at once: what must survive a crash before the next Azure write, e.g. the
+    endpoint a voice swap is about to create, or the previous endpoint still to be deleted."""
+
+    changes: tuple[tuple[str, str | None], ...]
+    why: str
+
+
+ResourceStep = MarkCreatePending | ClearCreatePending | RecordEndpointId | Export | Unexport | Note
+RESOURCE_STEPS: Final = (MarkCreatePending, ClearCreatePending, RecordEndpointId, Export, Unexport, Note)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -218,6 +237,9 @@ class Outcome:
     retry: Retry | None = None
     release: bool = False  # deletion: the finalizer may go
     orphaned_endpoint: str | None = None  # deletion left this endpoint in Azure (for the metric)
+    # Not a retry: a moment the resource must be looked at again even if nothing changes (a scheduled
+    # suspend or resume, the end of a swap's grace period). The drift loop wakes for it.
+    wake_at: datetime | None = None
 
     def status_changed(self, previous: Mapping[str, Any]) -> bool:
         return dict(previous) != self.status

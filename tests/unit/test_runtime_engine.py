@@ -54,6 +54,9 @@ class Writer:
     async def unexport(self, config_map_name: str) -> None:
         self._call("unexport", config_map_name)
 
+    async def note(self, changes: Mapping[str, str | None], why: str) -> None:
+        self._call("note", dict(changes))
+
 
 @dataclass
 class Run:

@@ -276,6 +276,9 @@ class World:
         self.annotations[reconcile.ENDPOINT_ID_ANNOTATION] = endpoint_id
         self.annotations.pop(reconcile.CREATE_PENDING_ANNOTATION, None)
 
+    async def note(self, changes: Mapping[str, str | None], why: str) -> None:
+        raise AssertionError("SpeechEndpoint keeps no bookkeeping notes")
+
     async def export(self, config_map_name: str, data: Mapping[str, str]) -> None:
         if self.export_error is not None:
             raise self.export_error

@@ -19,6 +19,7 @@ from azure_speech_operator.reconcile import (
     ClearCreatePending,
     Export,
     MarkCreatePending,
+    Note,
     Outcome,
     Pass,
     RecordEndpointId,
@@ -42,6 +43,8 @@ class ResourceWriter(Protocol):
     async def export(self, config_map_name: str, data: Mapping[str, str]) -> None: ...
 
     async def unexport(self, config_map_name: str) -> None: ...
+
+    async def note(self, changes: Mapping[str, str | None], why: str) -> None: ...
 
 
 class CredentialsUnavailable(Exception):
@@ -109,5 +112,8 @@ async def _resource_step(step: ResourceStep, observed: ObservedT, writer: Resour
     if isinstance(step, Export):
         await writer.export(step.config_map_name, step.data)
         return replace(observed, exported=True)
+    if isinstance(step, Note):
+        await writer.note(dict(step.changes), step.why)
+        return replace(observed, notes=observed.notes + step.changes)
     await writer.unexport(step.config_map_name)
     return replace(observed, unexported=True)

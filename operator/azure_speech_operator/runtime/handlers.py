@@ -163,6 +163,8 @@ def _come_back(ctx: OperatorContext, memo: Any, outcome: Outcome | None) -> None
     change (a labelled Secret, `reconcile-requested-at`, a spec fix) runs a pass at once instead of waiting
     behind kopf's retry delay."""
     memo.handler_due = None
+    if outcome is not None:
+        _wake_for(memo, outcome)
     if outcome is None or outcome.retry is None:
         return
     delay = outcome.retry.delay
@@ -171,6 +173,16 @@ def _come_back(ctx: OperatorContext, memo: Any, outcome: Outcome | None) -> None
         return
     memo.handler_due = ctx.now() + timedelta(seconds=delay)
     raise oplog.ComeBack(f"next pass in {delay:.0f}s ({outcome.retry.why})", delay=delay)
+
+
+def _wake_for(memo: Any, outcome: Outcome) -> None:
+    """A moment the outcome must be looked at again (a scheduled transition, the end of a grace period)
+    brings the drift loop's next pass forward to it; it never postpones one."""
+    if outcome.wake_at is None or outcome.release:
+        return
+    due: datetime | None = getattr(memo, "drift_due", None)
+    if due is None or outcome.wake_at < due:
+        memo.drift_due = outcome.wake_at
 
 
 def handler_polls(memo: Any, now: datetime) -> bool:
@@ -287,3 +299,5 @@ async def drift_loop(
             memo.drift_due = now + timedelta(seconds=outcome.retry.delay)
         else:
             attempt = 0
+        if outcome is not None:
+            _wake_for(memo, outcome)

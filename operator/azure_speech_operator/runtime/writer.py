@@ -94,6 +94,9 @@ class KubeWriter:
             subresource="status",
         )
 
+    async def note(self, changes: Mapping[str, str | None], why: str) -> None:
+        await self._patch_annotations(dict(changes), why)
+
     def _owner(self) -> dict[str, Any]:
         metadata = self.obj.get("metadata") or {}
         return {"apiVersion": self.kind.api_version, "kind": self.kind.kind, "metadata": metadata}

@@ -1,0 +1,271 @@
+"""What every kind's pure plan shares beyond reconcile.py's vocabulary: the checks that come before any Azure
+call (an invalid spec or annotation, the reconcile policy), the rules about when Azure may be written (not
+while Stalled on a fatal error for the same spec, not before the finalizer), how an error becomes the pass's
+outcome, and deletion (whom to delete, when to orphan, how long to wait for credentials).
+
+A kind subclasses `Planner` and supplies `outcome` (its status) and `poll_while_busy` (its polling), and
+calls `plan_deletion` with the endpoints its resource owns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Generic, Literal, TypeVar
+
+from azure_speech_operator.azure.types import ErrorClass, OperatorError
+from azure_speech_operator.conditions import STALLED, Health, Phase, find_condition
+from azure_speech_operator.reconcile import (
+    FINALIZER_WAIT,
+    INVALID_ANNOTATION,
+    POLICY_ANNOTATION,
+    REQUESTED_ANNOTATION,
+    Event,
+    ObservedBase,
+    Outcome,
+    Pass,
+    Policy,
+    ResourceBase,
+    Retry,
+    describe,
+    invalid_annotation,
+    parse_policy,
+    report_error,
+    span,
+    stalled_on_fatal,
+)
+
+ResourceT = TypeVar("ResourceT", bound=ResourceBase)
+ObservedT = TypeVar("ObservedT", bound=ObservedBase)
+StepT = TypeVar("StepT")
+
+
+def uses_secret(spec: Any) -> bool:
+    """Whether a spec's credentials are a Secret (whose change retries a blocked resource at once)."""
+    azure = getattr(spec, "azure", None)
+    return azure is not None and azure.credentials.secret_ref is not None
+
+
+class Planner(Generic[ResourceT, ObservedT]):
+    """One pass's decisions about one resource; a kind's plan subclasses it."""
+
+    def __init__(self, resource: ResourceT, observed: ObservedT, pass_: Pass) -> None:
+        self.r = resource
+        self.o = observed
+        self.p = pass_
+        self.prev: dict[str, Any] = dict(resource.status or {})
+        self.prev_conditions: list[dict[str, Any]] = list(self.prev.get("conditions") or [])
+        self.requested = resource.annotations.get(REQUESTED_ANNOTATION) or None
+        self.requested_new = self.requested is not None and self.requested != self.prev.get(
+            "reconcileRequestedAt"
+        )
+        self.policy = parse_policy(resource.annotations) or Policy.MANAGE
+
+    # --- to be supplied by the kind -----------------------------------------------------------------------
+
+    def outcome(
+        self,
+        health: Health,
+        *,
+        retry: Retry | None = None,
+        error: dict[str, str] | None = None,
+        **seen: Any,
+    ) -> Outcome:
+        raise NotImplementedError
+
+    def poll_while_busy(self, retry: Retry | None, **seen: Any) -> Retry | None:
+        """An error does not stop watching Azure: the kind polls a deployment in flight meanwhile."""
+        return retry
+
+    @property
+    def spec(self) -> Any:
+        return getattr(self.r, "spec", None)
+
+    # --- shared checks ------------------------------------------------------------------------------------
+
+    def refused(self) -> Outcome | None:
+        """The outcome when nothing may be done at all: an invalid spec or annotation (Stalled)."""
+        r = self.r
+        if self.spec is None:
+            return self.error(OperatorError("InvalidSpec", r.spec_error or "invalid spec", ErrorClass.FATAL))
+        bad_annotation = invalid_annotation(r.annotations)
+        if bad_annotation is not None:
+            return self.error(
+                OperatorError(
+                    INVALID_ANNOTATION,
+                    f"{bad_annotation}; nothing is written in Azure until it is fixed",
+                    ErrorClass.FATAL,
+                ),
+                writes_blocked_by_policy=True,
+            )
+        return None
+
+    def stalled_on_fatal(self) -> bool:
+        return stalled_on_fatal(self.prev, self.r.generation)
+
+    def writes_allowed(self) -> bool:
+        return not self.stalled_on_fatal() or self.requested_new
+
+    def skipped(self, what: str, code: str = "ReconcileSkipped", **seen: Any) -> Outcome:
+        """Azure differs from the spec but reconcile-policy is skip: shown, never written."""
+        return self.error(
+            OperatorError(code, f"{what}; reconcile-policy is skip", ErrorClass.FATAL),
+            writes_blocked_by_policy=True,
+            **seen,
+        )
+
+    def waiting_for_finalizer(self) -> Outcome:
+        health = Health(
+            Phase.RETRYING, "WaitingForFinalizer", "waiting for the finalizer before writing to Azure"
+        )
+        return self.outcome(health, retry=Retry(FINALIZER_WAIT, "waiting for the finalizer"))
+
+    def outcome_unchanged(self) -> Outcome:
+        return Outcome(status=dict(self.prev))
+
+    def stay_stalled(self, **seen: Any) -> Outcome:
+        """Stalled on a fatal error, spec unchanged: report what is seen, write nothing, no come-back."""
+        error = self.prev.get("error") or {}
+        code = str(error.get("code") or find_condition(self.prev_conditions, STALLED).reason or "Stalled")
+        message = str(error.get("message") or "")
+        return self.error(OperatorError(code, message, ErrorClass.FATAL), **seen)
+
+    def error(
+        self,
+        error: OperatorError,
+        *,
+        credentials: bool = False,
+        writes_blocked_by_policy: bool = False,
+        next_step: bool = True,
+        **seen: Any,
+    ) -> Outcome:
+        """The outcome of an error (reconcile.report_error), still polling a deployment in flight."""
+        report = report_error(
+            error,
+            self.p,
+            credentials=credentials,
+            uses_secret=uses_secret(self.spec),
+            writes_blocked_by_policy=writes_blocked_by_policy,
+            next_step=next_step,
+        )
+        retry = self.poll_while_busy(report.retry, **seen)
+        return self.outcome(report.health, retry=retry, error=report.status_error, **seen)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Deletion
+
+
+@dataclass(frozen=True)
+class Deletion(Generic[StepT]):
+    """What a kind's deletion has found out in this pass.
+
+    `owned`: the endpoints the resource owns, in the order to delete them (never one it merely names).
+    `deleted`: those deleted in this pass (id -> whether it still existed). `unknown`: a description of an
+    endpoint a create may have made whose id is not known yet, and `lookup` the step that finds it (None once
+    looked). `named`: spec.endpointId, for the note that an endpoint never adopted is left alone.
+    """
+
+    owned: Sequence[str]
+    deleted: Mapping[str, bool]
+    delete: Callable[[str], StepT]
+    unknown: str | None = None
+    lookup: StepT | None = None
+    named: str | None = None
+
+
+def plan_deletion(planner: Planner[Any, Any], spec: Any, deletion: Deletion[StepT]) -> StepT | Outcome:
+    """The deletion of a resource: orphan what it owns when asked (or when its spec cannot say where it
+    is), else delete each owned endpoint, waiting a bounded time for credentials, retrying failures
+    visibly; release when done. `spec` is what deletion needs of the spec (None if unreadable)."""
+    r, o, p = planner.r, planner.o, planner.p
+    policy = parse_policy(r.annotations)
+    owned = list(deletion.owned)
+    unadopted = deletion.named if deletion.named and deletion.named not in owned else None
+
+    def release(*events: Event, orphaned: str | None = None) -> Outcome:
+        if unadopted:
+            note = (
+                f"endpoint {unadopted} (spec.endpointId) was never adopted by this resource: left in Azure "
+                "untouched"
+            )
+            events += (Event("Normal", "NotAdopted", note),)
+        return Outcome(status=planner.prev, events=tuple(events), release=True, orphaned_endpoint=orphaned)
+
+    def named(ids: Sequence[str]) -> str:
+        return ("endpoint " if len(ids) == 1 else "endpoints ") + ", ".join(ids)
+
+    if spec is None or policy is None or policy is not Policy.MANAGE or spec.deletion_policy == "Orphan":
+        if not owned and deletion.unknown is None:
+            return release()
+        why = (
+            f"the spec is invalid ({r.spec_error})"
+            if spec is None
+            else f"{POLICY_ANNOTATION} is {r.annotations.get(POLICY_ANNOTATION)!r}"
+            if policy is not Policy.MANAGE
+            else "deletionPolicy is Orphan"
+        )
+        what = named(owned) if owned else "any endpoint created for it"
+        # Asked for (Orphan, detach-on-delete, skip): a Normal event. Otherwise nobody chose to keep it: a
+        # Warning, and the orphaned-endpoints metric (the one to alert on) counts it.
+        unintended = spec is None or policy is None
+        kind: Literal["Normal", "Warning"] = "Warning" if unintended else "Normal"
+        event = Event(kind, "Orphaned", f"left {what} in Azure: {why}")
+        return release(event, orphaned=(owned[0] if owned else None) if unintended else None)
+
+    remaining = [e for e in owned if e not in deletion.deleted]
+    if not remaining and deletion.unknown is None:
+        events = [
+            Event("Normal", "EndpointAlreadyGone", f"endpoint {e} was already gone from Azure")
+            if not existed
+            else Event("Normal", "Deleted", f"deleted endpoint {e} in Azure")
+            for e, existed in deletion.deleted.items()
+        ]
+        return release(*events)
+    if o.credentials_error is not None:
+        assert r.deletion_timestamp is not None
+        waited = p.now - r.deletion_timestamp
+        if waited >= p.timing.deletion_credentials_wait or o.credentials_final:
+            what = named(remaining) if remaining else str(deletion.unknown)
+            why = (
+                "the namespace is being deleted, so its credentials cannot come back"
+                if o.credentials_final
+                else f"credentials unavailable for {int(waited.total_seconds())}s"
+            )
+            return release(
+                Event(
+                    "Warning",
+                    "OrphanedEndpoint",
+                    f"released without deleting {what} in Azure: {why} ({o.credentials_error})",
+                ),
+                orphaned=remaining[0] if remaining else "unknown",
+            )
+        left = (p.timing.deletion_credentials_wait - waited).total_seconds()
+        waiting = OperatorError(
+            o.credentials_error.reason,
+            f"{describe(o.credentials_error)}; deleting the endpoint waits for them: retried every "
+            f"{span(p.timing.credentials_retry_interval)}, released without deleting it after "
+            f"{span(p.timing.deletion_credentials_wait)}",
+            o.credentials_error.error_class,
+        )
+        outcome = planner.error(waiting, credentials=True, next_step=False)
+        delay = min(p.timing.credentials_retry_interval.total_seconds(), max(left, 1.0))
+        return replace(outcome, retry=Retry(delay, "credentials for the deletion"))
+    if o.error is not None:
+        error = o.error
+        doing = f"deleting endpoint {remaining[0]}" if remaining else f"looking up {deletion.unknown}"
+        message = (
+            f"{doing} failed: {describe(error)}; retried with backoff (set "
+            f"{POLICY_ANNOTATION}=detach-on-delete to leave it in Azure)"
+        )
+        cls = error.error_class if error.error_class is not ErrorClass.FATAL else ErrorClass.BLOCKED
+        shown = OperatorError(error.reason, message, cls, retry_after=error.retry_after)
+        outcome = planner.error(shown, next_step=False)
+        # One Warning when the failure is new (the outcome's own events say so), then silence.
+        warned = [e for e in outcome.events] if any(e.type == "Warning" for e in outcome.events) else []
+        return replace(outcome, events=tuple(Event("Warning", "DeleteFailed", e.message) for e in warned))
+    if remaining:
+        return deletion.delete(remaining[0])
+    if deletion.lookup is not None:
+        return deletion.lookup
+    return release()  # the create never happened

@@ -1,0 +1,959 @@
+"""The VoiceEndpoint reconcile logic: one pure, level-based decision function (see speechendpoint/logic.py
+for how the runtime interprets it; the rules shared by both kinds are in reconcile.py and planner.py).
+
+Azure cannot change a voice endpoint: a new model or project is a blue/green swap. The resource's endpoints
+are named by deterministic ids (its uid and a sequence number), kept in bookkeeping annotations written
+before each Azure write, so a crash or a lost answer never makes a second endpoint and never loses one:
+
+- `endpoint-id`: the endpoint that serves (status.endpointId);
+- `voice-candidate`: the endpoint being deployed to replace it (or to be the first one), written before
+  its PUT (a PUT at an existing id answers the existing endpoint, so a retry is safe);
+- `voice-sequence`: the last sequence number used (an id is never used for a second create);
+- `voice-previous`: after a swap, the old endpoint and when it is deleted (`<id> <deleteAfter>`).
+
+A candidate replaces the serving endpoint only once it is Succeeded; the old one is deleted after the
+grace period (at once when suspended: it serves nothing). The wish to be suspended comes from
+`spec.suspended`, else the schedule (schedule.py), else running; suspend is sent only from Succeeded and
+resume only from Disabled, so flips in between wait and end in the last wish.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from azure_speech_operator.azure.types import (
+    ErrorClass,
+    OperatorError,
+    VoiceEndpoint,
+    VoiceEndpointCreate,
+)
+from azure_speech_operator.azure.voice import deterministic_endpoint_id, deterministic_operation_id
+from azure_speech_operator.conditions import (
+    READY,
+    STALLED,
+    SUSPENDED,
+    Condition,
+    Health,
+    Phase,
+    find_condition,
+    format_time,
+    merge_conditions,
+    transitions,
+    truth_table,
+)
+from azure_speech_operator.planner import Deletion, Planner, plan_deletion
+from azure_speech_operator.reconcile import (
+    ENDPOINT_ID_ANNOTATION,
+    KOPF_PREFIX,
+    Event,
+    Export,
+    Note,
+    ObservedBase,
+    Outcome,
+    Pass,
+    Policy,
+    ResourceBase,
+    Retry,
+    Trigger,
+    Unexport,
+    backoff,
+    create_refused,
+    metadata_fields,
+    parse_time,
+)
+from azure_speech_operator.voiceendpoint import schedule
+from azure_speech_operator.voiceendpoint.spec import (
+    VoiceDeletionSpec,
+    VoiceEndpointSpec,
+    parse_stored_spec,
+)
+
+CANDIDATE_ANNOTATION = f"{KOPF_PREFIX}/voice-candidate"
+SEQUENCE_ANNOTATION = f"{KOPF_PREFIX}/voice-sequence"
+PREVIOUS_ANNOTATION = f"{KOPF_PREFIX}/voice-previous"
+
+SUCCEEDED = "Succeeded"
+FAILED = "Failed"
+DISABLED = "Disabled"
+DISABLING = "Disabling"
+BUSY_STATUSES = ("NotStarted", "Running", DISABLING)
+# An operation's status for the endpoint's (as the client maps it; Disabling is a running suspend).
+OPERATION_STATUS = {"NotStarted": "NotStarted", "Running": "Running", DISABLING: "Running"}
+
+DEPLOYMENT_FAILED = "DeploymentFailed"
+RESUME_FAILED = "ResumeFailed"
+# A deployment in flight is looked at again after this share of the time it has taken so far: the lag
+# after it finishes stays a small fraction of its duration, with few calls (this API sends no Retry-After).
+POLL_FRACTION = 0.25
+# The synthesis URL applications call with the endpoint id as deploymentId.
+SYNTHESIS_PATH = "/cognitiveservices/v1"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Inputs
+
+
+@dataclass(frozen=True, kw_only=True)
+class Resource(ResourceBase):
+    """The VoiceEndpoint as read at the start of the pass."""
+
+    spec: VoiceEndpointSpec | None
+    deletion_spec: VoiceDeletionSpec | None = None
+
+    @property
+    def adopted_endpoint_id(self) -> str | None:
+        view = self.spec or self.deletion_spec
+        return view.adopted_endpoint_id if view else None
+
+
+def build_resource(obj: Mapping[str, Any]) -> Resource:
+    spec, error, deletion_spec = parse_stored_spec(dict(obj.get("spec") or {}))
+    return Resource(**metadata_fields(obj), spec=spec, spec_error=error, deletion_spec=deletion_spec)
+
+
+@dataclass(frozen=True)
+class Observed(ObservedBase):
+    """What the pass has seen and done so far."""
+
+    endpoints: tuple[tuple[str, VoiceEndpoint | None], ...] = ()  # (id, endpoint or None: not in Azure)
+    created: str | None = None  # the endpoint created in this pass
+    acted: str | None = None  # "suspend" or "resume", sent in this pass
+    operation_id: str | None = None  # the Operation-Id of the write of this pass
+    deleted: tuple[tuple[str, bool], ...] = ()  # (id, whether it existed)
+
+    def seen(self, endpoint_id: str) -> bool:
+        return any(e == endpoint_id for e, _ in self.endpoints)
+
+    def endpoint(self, endpoint_id: str | None) -> VoiceEndpoint | None:
+        for e, found in reversed(self.endpoints):
+            if e == endpoint_id:
+                return found
+        return None
+
+    @property
+    def wrote(self) -> bool:
+        return self.created is not None or self.acted is not None or bool(self.deleted)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Steps in Azure (steps.py performs them)
+
+
+@dataclass(frozen=True)
+class GetEndpoint:
+    endpoint_id: str
+
+
+@dataclass(frozen=True)
+class CreateEndpoint:
+    endpoint_id: str
+    body: VoiceEndpointCreate
+    operation_id: str
+
+
+@dataclass(frozen=True)
+class SuspendEndpoint:
+    endpoint_id: str
+    operation_id: str
+
+
+@dataclass(frozen=True)
+class ResumeEndpoint:
+    endpoint_id: str
+    operation_id: str
+
+
+@dataclass(frozen=True)
+class DeleteEndpoint:
+    endpoint_id: str
+
+
+AzureStep = GetEndpoint | CreateEndpoint | SuspendEndpoint | ResumeEndpoint | DeleteEndpoint
+Step = AzureStep | Note | Export | Unexport
+Plan = Step | Outcome
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Helpers
+
+
+def matches(spec: VoiceEndpointSpec, endpoint: VoiceEndpoint) -> bool:
+    """Whether the endpoint serves the spec's voice (project and model; Azure ids are case-insensitive)."""
+    return (endpoint.project_id or "").lower() == spec.project_id.lower() and (
+        endpoint.model_id or ""
+    ).lower() == spec.model_id.lower()
+
+
+def create_body(resource: Resource) -> VoiceEndpointCreate:
+    spec = resource.spec
+    assert spec is not None
+    return VoiceEndpointCreate(
+        display_name=spec.display_name or resource.name,
+        description=spec.description,
+        project_id=spec.project_id,
+        model_id=spec.model_id,
+        kind=spec.kind,
+    )
+
+
+def sequence_of(uid: str, endpoint_id: str, limit: int = 1000) -> int | None:
+    """The sequence number an endpoint id of this resource was made from, if it is one of them."""
+    for sequence in range(limit):
+        if deterministic_endpoint_id(uid, sequence) == endpoint_id:
+            return sequence
+    return None
+
+
+def action_operation_id(endpoint: VoiceEndpoint, action: str) -> str:
+    """The same suspend or resume of the same endpoint state always has the same Operation-Id (a retry
+    after a lost answer is the same request); the next one, from a later state, another."""
+    since = endpoint.last_action_at.isoformat() if endpoint.last_action_at else endpoint.status
+    return deterministic_operation_id(endpoint.id, action, since)
+
+
+def export_data(spec: VoiceEndpointSpec, endpoint: VoiceEndpoint) -> dict[str, str]:
+    """What applications need to synthesize with the endpoint: its id (their `deploymentId`), where, and
+    the synthesis URL."""
+    data = {"endpointId": endpoint.id, "deploymentId": endpoint.id, "apiVersion": spec.azure.api_version}
+    if spec.azure.region is not None:
+        data["region"] = spec.azure.region
+        base = f"https://{spec.azure.region}.voice.speech.microsoft.com"
+    else:
+        assert spec.azure.endpoint is not None
+        data["host"] = spec.azure.endpoint.rstrip("/")
+        base = data["host"] + "/tts"
+    data["synthesisUrl"] = f"{base}{SYNTHESIS_PATH}?deploymentId={endpoint.id}"
+    return data
+
+
+def poll_delay(endpoint: VoiceEndpoint, pass_: Pass) -> float:
+    """When to look again at an endpoint in flight: Azure's Retry-After (v3.0 sends one), else a share of
+    the time the action has taken so far, between the poll interval's third and the backoff cap."""
+    if endpoint.retry_after:
+        return endpoint.retry_after
+    timing = pass_.timing
+    floor = max(1.0, timing.deploy_poll_interval.total_seconds() / 3)
+    since = endpoint.last_action_at or endpoint.created_at
+    elapsed = (pass_.now - since).total_seconds() if since is not None else 0.0
+    delay = max(floor, POLL_FRACTION * elapsed) * (0.9 + pass_.jitter / 5)
+    return min(delay, timing.transient_backoff_cap.total_seconds())
+
+
+@dataclass(frozen=True)
+class Previous:
+    endpoint_id: str
+    delete_after: datetime
+
+    def annotation(self) -> str:
+        return f"{self.endpoint_id} {format_time(self.delete_after)}"
+
+    def status(self) -> dict[str, str]:
+        return {"id": self.endpoint_id, "deleteAfter": format_time(self.delete_after)}
+
+
+def parse_previous(value: str | None) -> Previous | None:
+    if not value:
+        return None
+    endpoint_id, _, when = value.partition(" ")
+    moment = parse_time(when)
+    if not endpoint_id or moment is None:
+        return None
+    return Previous(endpoint_id, moment)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The plan
+
+
+def plan(resource: Resource, observed: Observed, pass_: Pass) -> Plan:
+    voice = _Voice(resource, observed, pass_)
+    if resource.deleting:
+        return voice.deletion()
+    return voice.plan()
+
+
+class _Voice(Planner[Resource, Observed]):
+    wish: schedule.Wish | None = None
+
+    # --- bookkeeping ---------------------------------------------------------------------------------------
+
+    def note(self, key: str) -> str | None:
+        return self.o.note(self.r.annotations, key)
+
+    def noted(self, key: str) -> bool:
+        return any(name == key for name, _ in self.o.notes)
+
+    def current_id(self) -> str | None:
+        """The endpoint that serves, as recorded; an object restored without its annotations trusts its
+        status (unless the id there is only the adopted one, read again below)."""
+        if self.noted(ENDPOINT_ID_ANNOTATION) or ENDPOINT_ID_ANNOTATION in self.r.annotations:
+            return self.note(ENDPOINT_ID_ANNOTATION)
+        shown = str(self.prev.get("endpointId") or "").lower()
+        return shown or None
+
+    def candidate_id(self) -> str | None:
+        return self.note(CANDIDATE_ANNOTATION)
+
+    def previous(self) -> Previous | None:
+        return parse_previous(self.note(PREVIOUS_ANNOTATION))
+
+    def next_sequence(self) -> int:
+        recorded = self.note(SEQUENCE_ANNOTATION)
+        if recorded is not None and recorded.isdigit():
+            return int(recorded) + 1
+        # Annotations lost (a restore): past every id this resource is known to use.
+        used = [
+            sequence_of(self.r.uid, e)
+            for e in (
+                self.current_id(),
+                self.candidate_id(),
+                (self.previous() or Previous("", self.p.now)).endpoint_id,
+            )
+            if e
+        ]
+        return max([s for s in used if s is not None], default=-1) + 1
+
+    def owned(self, endpoint_id: str | None) -> bool:
+        return endpoint_id is not None and endpoint_id != self.r.adopted_endpoint_id
+
+    # --- decisions ---------------------------------------------------------------------------------------
+
+    def plan(self) -> Plan:
+        refused = self.refused()
+        if refused is not None:
+            return refused
+        r, o, spec = self.r, self.o, self.r.spec
+        assert spec is not None
+        try:
+            self.wish = schedule.wish(spec.suspended, spec.schedule, self.p.now)
+        except schedule.ScheduleError as exc:
+            return self.error(OperatorError("InvalidSchedule", str(exc), ErrorClass.FATAL))
+        if self.p.trigger is Trigger.RESUME and self._settled():
+            return replace(self.outcome_unchanged(), wake_at=self._wake_at())
+
+        adopted = r.adopted_endpoint_id
+        current = self.current_id()
+        if adopted and current and adopted != current:
+            return self.error(
+                OperatorError(
+                    "EndpointIdConflict",
+                    f"spec.endpointId is {adopted} but the operator created endpoint {current} for this "
+                    "resource; delete this resource (its endpoints follow deletionPolicy) and adopt instead",
+                    ErrorClass.FATAL,
+                )
+            )
+        current = current or adopted
+        if o.credentials_error is not None:
+            return self.error(o.credentials_error, credentials=True)
+        if o.error is not None:
+            candidate = self.candidate_id()
+            if o.failed_step == CreateEndpoint.__name__ and create_refused(o.error) and candidate:
+                # Never made: the next try takes a new id (an id serves one create only).
+                return Note(((CANDIDATE_ANNOTATION, None),), "dropping the refused endpoint's id")
+            return self.error(o.error, **self.seen())
+
+        if current and not o.seen(current):
+            return GetEndpoint(current)
+        candidate = self.candidate_id()
+        if candidate and not o.seen(candidate):
+            return GetEndpoint(candidate)
+        endpoint = o.endpoint(current)
+        if current and endpoint is None:
+            if current == adopted:
+                return self.error(
+                    OperatorError(
+                        "AdoptedEndpointNotFound",
+                        f"the adopted endpoint {adopted} (spec.endpointId) does not exist in Azure; it is "
+                        "never recreated: recreate this resource with another endpointId, or delete it",
+                        ErrorClass.FATAL,
+                    )
+                )
+            return Note(((ENDPOINT_ID_ANNOTATION, None),), "forgetting the endpoint gone from Azure")
+        if endpoint is None:
+            return self.first(vanished=self._vanished())
+        return self.existing(endpoint)
+
+    def failed_here(self) -> VoiceEndpoint | None:
+        """A Failed endpoint this pass deleted (to free its slot)."""
+        for endpoint_id, _ in self.o.deleted:
+            found = self.o.endpoint(endpoint_id)
+            if found is not None and found.status == FAILED:
+                return found
+        return None
+
+    def deployment_failed(self, failed: VoiceEndpoint, *, serving: VoiceEndpoint | None = None) -> Outcome:
+        code = (failed.error.code if failed.error else None) or DEPLOYMENT_FAILED
+        detail = (failed.error.message if failed.error else None) or "the deployment failed in Azure"
+        kept = f"; endpoint {serving.id} keeps serving model {serving.model_id}" if serving else ""
+        message = (
+            f"endpoint {failed.id} (model {failed.model_id}) failed: {detail.rstrip('. ')}{kept}; it was "
+            "deleted to free its deployment slot: change the spec or set reconcile-requested-at to try again"
+        )
+        error = OperatorError(code, message, ErrorClass.FATAL)
+        return self.error(error, next_step=False, endpoint=serving)
+
+    def _vanished(self) -> str | None:
+        for name, value in self.o.notes:
+            if name == ENDPOINT_ID_ANNOTATION and value is None:
+                return str(self.prev.get("endpointId") or "") or "the endpoint"
+        return None
+
+    def first(self, *, vanished: str | None) -> Plan:
+        """Nothing serves: deploy an endpoint (through a candidate, promoted as soon as Azure has it)."""
+        r, o = self.r, self.o
+        candidate = self.candidate_id()
+        found = o.endpoint(candidate) if candidate else None
+        failed = self.failed_here()
+        if failed is not None and matches(r.spec, failed) and not self.requested_new:  # type: ignore[arg-type]
+            return self.deployment_failed(failed)
+        if candidate and found is not None:
+            return Note(
+                ((ENDPOINT_ID_ANNOTATION, candidate), (CANDIDATE_ANNOTATION, None)), "recording the endpoint"
+            )
+        if self.policy is Policy.SKIP:
+            what = (
+                f"endpoint {vanished} no longer exists in Azure" if vanished else "there is no endpoint yet"
+            )
+            return self.skipped(what, code="EndpointNotFound" if vanished else "NotCreated")
+        if not self.writes_allowed():
+            return self.stay_stalled()
+        if not r.has_finalizer:
+            return self.waiting_for_finalizer()
+        if candidate is None:
+            return self.allocate("deploying the first endpoint")
+        if o.wrote:
+            health = Health(Phase.DEPLOYING, "Deploying", "creating the endpoint")
+            return self.outcome(health, retry=Retry(1.0, "the create follows"))
+        return self.create(candidate)
+
+    def allocate(self, why: str) -> Note:
+        sequence = self.next_sequence()
+        endpoint_id = deterministic_endpoint_id(self.r.uid, sequence)
+        return Note(((SEQUENCE_ANNOTATION, str(sequence)), (CANDIDATE_ANNOTATION, endpoint_id)), why)
+
+    def create(self, endpoint_id: str) -> CreateEndpoint:
+        return CreateEndpoint(
+            endpoint_id, create_body(self.r), deterministic_operation_id(endpoint_id, "create")
+        )
+
+    def existing(self, endpoint: VoiceEndpoint) -> Plan:
+        r, o, spec = self.r, self.o, self.r.spec
+        assert spec is not None and self.wish is not None
+        candidate_id = self.candidate_id()
+        candidate = o.endpoint(candidate_id) if candidate_id else None
+        adopted = endpoint.id.lower() == r.adopted_endpoint_id
+        if endpoint.status == FAILED:
+            return self.failed(endpoint)
+        if not matches(spec, endpoint) and adopted:
+            return self.error(
+                OperatorError(
+                    "AdoptedEndpointMismatch",
+                    f"the adopted endpoint {endpoint.id} serves project {endpoint.project_id} model "
+                    f"{endpoint.model_id}, the spec asks for project {spec.project_id} model "
+                    f"{spec.model_id}; "
+                    "an adopted endpoint is never replaced: set projectId and modelId to what it serves",
+                    ErrorClass.FATAL,
+                ),
+                endpoint=endpoint,
+            )
+        # The swap's steps come first: the new endpoint deploys while the old one keeps its state.
+        if not matches(spec, endpoint) or candidate_id:
+            step = self.swap(endpoint, candidate_id, candidate)
+            if step is not None:
+                return step
+        step = self.suspend_or_resume(endpoint)
+        if step is not None:
+            return step
+        previous = self.previous()
+        if previous is not None:
+            if any(e == previous.endpoint_id for e, _ in o.deleted):
+                return Note(((PREVIOUS_ANNOTATION, None),), "forgetting the deleted previous endpoint")
+            due = previous.delete_after <= self.p.now
+            if (
+                due
+                and not o.wrote
+                and self.policy is Policy.MANAGE
+                and self.writes_allowed()
+                and r.has_finalizer
+            ):
+                return DeleteEndpoint(previous.endpoint_id)
+        step = self.export(endpoint)
+        if step is not None:
+            return step
+        return self.report(endpoint, candidate)
+
+    # --- swap --------------------------------------------------------------------------------------------
+
+    def swap(
+        self, endpoint: VoiceEndpoint, candidate_id: str | None, candidate: VoiceEndpoint | None
+    ) -> Plan | None:
+        """The next step of a blue/green swap, or None while it waits (or cannot go on: report says why)."""
+        r, o, spec = self.r, self.o, self.r.spec
+        assert spec is not None
+        if self.policy is not Policy.MANAGE or not self.writes_allowed() or not r.has_finalizer:
+            return None
+        if candidate_id is None:
+            failed = self.failed_here()
+            if failed is not None:
+                return self.deployment_failed(failed, serving=endpoint)
+            if not matches(spec, endpoint):
+                return self.allocate(f"swapping endpoint {endpoint.id} for model {spec.model_id}")
+            return None
+        if candidate is None:
+            if o.created == candidate_id or o.wrote:
+                return None
+            return self.create(candidate_id)
+        if not matches(spec, candidate) or candidate.status == FAILED or matches(spec, endpoint):
+            # Not (or no longer) wanted, or failed: deleted to free its deployment slot.
+            if any(e == candidate_id for e, _ in o.deleted):
+                return Note(((CANDIDATE_ANNOTATION, None),), "forgetting the replaced new endpoint")
+            if o.wrote:
+                return None
+            return DeleteEndpoint(candidate_id)
+        if candidate.status != SUCCEEDED:
+            return None
+        previous = self.previous()
+        if previous is not None:
+            # A swap within the grace period of the last one: that old endpoint goes first.
+            if any(e == previous.endpoint_id for e, _ in o.deleted):
+                return Note(((PREVIOUS_ANNOTATION, None),), "forgetting the deleted previous endpoint")
+            if o.wrote:
+                return None
+            return DeleteEndpoint(previous.endpoint_id)
+        serves = endpoint.status == SUCCEEDED and not self.wish_suspended()
+        grace = spec.swap_grace(self.p.timing.voice_swap_grace_period) if serves else timedelta(0)
+        keep = Previous(endpoint.id, self.p.now + grace)
+        return Note(
+            (
+                (ENDPOINT_ID_ANNOTATION, candidate_id),
+                (CANDIDATE_ANNOTATION, None),
+                (PREVIOUS_ANNOTATION, keep.annotation()),
+            ),
+            f"switching to endpoint {candidate_id}",
+        )
+
+    # --- suspend and resume ------------------------------------------------------------------------------
+
+    def wish_suspended(self) -> bool:
+        return self.wish is not None and self.wish.suspended
+
+    def resume_failed(self, endpoint: VoiceEndpoint) -> bool:
+        """Back to Disabled after a resume (Azure reports no reason with the new API)."""
+        was = find_condition(self.prev_conditions, READY).reason
+        return (
+            endpoint.status == DISABLED
+            and not self.wish_suspended()
+            and was == "Resuming"
+            and self.o.acted is None
+            and str(self.prev.get("endpointId") or "").lower() == endpoint.id.lower()
+        )
+
+    def suspend_or_resume(self, endpoint: VoiceEndpoint) -> Plan | None:
+        r, o = self.r, self.o
+        wanted = self.wish_suspended()
+        if endpoint.status == SUCCEEDED and wanted:
+            action = "suspend"
+        elif endpoint.status == DISABLED and not wanted and not self.resume_failed(endpoint):
+            action = "resume"
+        else:
+            return None
+        if self.policy is not Policy.MANAGE or not self.writes_allowed() or o.wrote:
+            return None
+        if not r.has_finalizer:
+            return self.waiting_for_finalizer()
+        operation_id = action_operation_id(endpoint, action)
+        if action == "suspend":
+            return SuspendEndpoint(endpoint.id, operation_id)
+        return ResumeEndpoint(endpoint.id, operation_id)
+
+    # --- export ------------------------------------------------------------------------------------------
+
+    def export(self, endpoint: VoiceEndpoint) -> Plan | None:
+        spec, o = self.r.spec, self.o
+        assert spec is not None
+        wanted = spec.export_to.config_map_name if spec.export_to else None
+        previous = self.prev.get("exportedConfigMap")
+        if previous and previous != wanted and not o.unexported:
+            return Unexport(str(previous))
+        if spec.export_to is not None and not o.exported and endpoint.status in (SUCCEEDED, DISABLED):
+            data = export_data(spec, endpoint)
+            return Export(spec.export_to.config_map_name, data)
+        return None
+
+    # --- what it all means -------------------------------------------------------------------------------
+
+    def failed(self, endpoint: VoiceEndpoint) -> Plan:
+        """The serving endpoint failed to deploy (nothing served before it). One the operator made is
+        deleted to free its slot (first() then says why, or deploys anew after a change)."""
+        r, o = self.r, self.o
+        ours = self.owned(endpoint.id) and self.policy is Policy.MANAGE and r.has_finalizer
+        if ours and any(e == endpoint.id for e, _ in o.deleted):
+            return Note(((ENDPOINT_ID_ANNOTATION, None),), "forgetting the failed endpoint")
+        if ours and not o.wrote:
+            return DeleteEndpoint(endpoint.id)
+        code = (endpoint.error.code if endpoint.error else None) or DEPLOYMENT_FAILED
+        detail = (endpoint.error.message if endpoint.error else None) or "the deployment failed in Azure"
+        hint = (
+            "an adopted endpoint is never replaced: redeploy it in Azure, or delete this resource"
+            if not self.owned(endpoint.id)
+            else f"reconcile-policy {self.policy.value} never replaces it"
+        )
+        message = f"endpoint {endpoint.id} failed: {detail.rstrip('. ')}; {hint}"
+        return self.error(OperatorError(code, message, ErrorClass.FATAL), endpoint=endpoint, next_step=False)
+
+    def report(self, endpoint: VoiceEndpoint, candidate: VoiceEndpoint | None) -> Outcome:
+        r, spec = self.r, self.r.spec
+        assert spec is not None
+        wanted = self.wish_suspended()
+        voice = f"project {endpoint.project_id} model {endpoint.model_id}"
+        if endpoint.status in BUSY_STATUSES:
+            delay = poll_delay(endpoint, self.p)
+            if endpoint.status == DISABLING:
+                health = Health(Phase.SUSPENDING, "Suspending", f"Azure is suspending endpoint {endpoint.id}")
+            elif self._resuming(endpoint):
+                health = Health(Phase.RESUMING, "Resuming", f"Azure is resuming endpoint {endpoint.id}")
+            else:
+                health = Health(
+                    Phase.DEPLOYING,
+                    "Deploying",
+                    f"Azure is deploying endpoint {endpoint.id} with {voice} ({endpoint.status})",
+                )
+            return self.outcome(
+                health,
+                endpoint=endpoint,
+                candidate=candidate,
+                retry=Retry(delay, f"Azure: {endpoint.status}"),
+            )
+        if endpoint.status not in (SUCCEEDED, DISABLED):
+            delay = backoff(
+                self.p.attempt,
+                self.p.timing.deploy_poll_interval.total_seconds(),
+                self.p.timing.transient_backoff_cap.total_seconds(),
+                self.p.jitter,
+            )
+            health = Health(Phase.RETRYING, "UnknownAzureStatus", f"Azure reports status {endpoint.status!r}")
+            return self.outcome(health, endpoint=endpoint, retry=Retry(delay, "unknown Azure status"))
+        if self.resume_failed(endpoint) and self.policy is Policy.MANAGE:
+            message = f"endpoint {endpoint.id} went back to Disabled: Azure could not resume it"
+            error = OperatorError(RESUME_FAILED, message, ErrorClass.TRANSIENT)
+            return self.error(error, endpoint=endpoint, candidate=candidate)
+        if not matches(spec, endpoint) or candidate is not None:
+            return self.report_swap(endpoint, candidate)
+        if (endpoint.status == DISABLED) != wanted:
+            what = "suspended" if endpoint.status == DISABLED else "running"
+            asked = "suspended" if wanted else "running"
+            differs = f"endpoint {endpoint.id} is {what}, the spec asks for it {asked}"
+            if self.policy is not Policy.MANAGE:
+                return self.skipped(differs, endpoint=endpoint)
+            if not self.writes_allowed():
+                return self.stay_stalled(endpoint=endpoint)
+            if not r.has_finalizer:
+                return self.waiting_for_finalizer()
+            # Sent in this pass: Azure's next answer shows it.
+            return self.outcome(
+                Health(Phase.SUSPENDING if wanted else Phase.RESUMING, "", differs),
+                endpoint=endpoint,
+                retry=Retry(1.0, "confirming the action"),
+            )
+        if endpoint.status == DISABLED:
+            health = Health(
+                Phase.SUSPENDED, "Suspended", f"endpoint {endpoint.id} ({voice}) is suspended, as asked"
+            )
+        else:
+            health = Health(Phase.READY, "Ready", f"endpoint {endpoint.id} serves {voice}")
+        return self.outcome(health, endpoint=endpoint)
+
+    def _resuming(self, endpoint: VoiceEndpoint) -> bool:
+        if self.o.acted == "resume":
+            return True
+        was = find_condition(self.prev_conditions, READY).reason
+        return endpoint.status == "Running" and (
+            was in ("Resuming", RESUME_FAILED) or self.prev.get("azureStatus") == DISABLED
+        )
+
+    def report_swap(self, endpoint: VoiceEndpoint, candidate: VoiceEndpoint | None) -> Outcome:
+        r, spec = self.r, self.r.spec
+        assert spec is not None
+        serving = f"endpoint {endpoint.id} keeps serving model {endpoint.model_id}"
+        if endpoint.status == DISABLED:
+            serving = f"endpoint {endpoint.id} (model {endpoint.model_id}) stays suspended"
+        differs = f"Azure serves model {endpoint.model_id} of project {endpoint.project_id}"
+        if self.policy is not Policy.MANAGE:
+            return self.skipped(f"{differs}, the spec asks for model {spec.model_id}", endpoint=endpoint)
+        if not self.writes_allowed():
+            return self.stay_stalled(endpoint=endpoint, candidate=candidate)
+        if not r.has_finalizer:
+            return self.waiting_for_finalizer()
+        if candidate is None or not matches(spec, candidate):
+            health = Health(
+                Phase.REDEPLOYING,
+                "Redeploying",
+                f"starting a new endpoint with model {spec.model_id}; {serving}",
+                available=endpoint.status == SUCCEEDED,
+            )
+            return self.outcome(
+                health, endpoint=endpoint, candidate=candidate, retry=Retry(1.0, "the swap goes on")
+            )
+        delay = poll_delay(candidate, self.p) if candidate.status in BUSY_STATUSES else 1.0
+        health = Health(
+            Phase.REDEPLOYING,
+            "Redeploying",
+            f"swapping to endpoint {candidate.id} with model {spec.model_id} ({candidate.status}); {serving}",
+            available=endpoint.status == SUCCEEDED,
+            available_message=serving,
+        )
+        return self.outcome(health, endpoint=endpoint, candidate=candidate, retry=Retry(delay, "swapping"))
+
+    def seen(self) -> dict[str, Any]:
+        """What this pass read, for an error's outcome."""
+        current = self.current_id() or self.r.adopted_endpoint_id
+        found = self.o.endpoint(current) if current else None
+        candidate = self.candidate_id()
+        return {"endpoint": found, "candidate": self.o.endpoint(candidate) if candidate else None}
+
+    def poll_while_busy(self, retry: Retry | None, **seen: Any) -> Retry | None:
+        busy = [
+            e
+            for e in (seen.get("endpoint"), seen.get("candidate"))
+            if e is not None and e.status in BUSY_STATUSES
+        ]
+        if not busy:
+            return retry
+        poll = min(poll_delay(e, self.p) for e in busy)
+        if retry is not None and retry.delay <= poll:
+            return retry
+        return Retry(poll, "Azure is busy")
+
+    # --- restart -----------------------------------------------------------------------------------------
+
+    def _settled(self) -> bool:
+        """At operator start: nothing in flight, status current and as the schedule wants it now, so no
+        Azure call (the drift check looks later): keeps a restart from becoming a burst of calls."""
+        if self.requested_new or self.prev.get("observedGeneration") != self.r.generation:
+            return False
+        if self.candidate_id() or self.prev.get("azureStatus") in BUSY_STATUSES:
+            return False
+        previous = self.previous()
+        if previous is not None and previous.delete_after <= self.p.now:
+            return False
+        if self.wish is not None:
+            if (find_condition(self.prev_conditions, SUSPENDED).status == "True") != self.wish.suspended:
+                return False
+            if (self.wish.next.status() if self.wish.next else None) != self.prev.get("nextTransition"):
+                return False
+        return find_condition(self.prev_conditions, READY).status == "True" or self.stalled_on_fatal()
+
+    def _wake_at(self) -> datetime | None:
+        moments = []
+        if self.wish is not None and self.wish.next is not None:
+            moments.append(self.wish.next.at)
+        previous = self.previous()
+        if previous is not None:
+            moments.append(max(previous.delete_after, self.p.now))
+        return min(moments, default=None)
+
+    # --- the outcome -------------------------------------------------------------------------------------
+
+    def outcome(
+        self,
+        health: Health,
+        *,
+        retry: Retry | None = None,
+        error: dict[str, str] | None = None,
+        **seen: Any,
+    ) -> Outcome:
+        r, o, p = self.r, self.o, self.p
+        endpoint: VoiceEndpoint | None = seen.get("endpoint")
+        candidate: VoiceEndpoint | None = seen.get("candidate")
+        health = replace(health, suspended=self.wish_suspended())
+        status: dict[str, Any] = {}
+        if r.spec is not None:
+            status["apiVersion"] = r.spec.azure.api_version
+        keep = ("endpointId", "azureStatus", "projectId", "modelId", "createdAt", "lastActionAt", "operation")
+        current = self.current_id() or r.adopted_endpoint_id
+        if endpoint is not None:
+            self._describe(status, endpoint)
+        elif current and str(self.prev.get("endpointId") or "").lower() == current and not o.seen(current):
+            for key in keep:
+                if key in self.prev:
+                    status[key] = self.prev[key]
+        elif current and not o.seen(current):
+            status["endpointId"] = current
+        if candidate is not None:
+            status["newEndpoint"] = {"id": candidate.id, "azureStatus": candidate.status}
+            if candidate.status in BUSY_STATUSES and "operation" not in status:
+                status["operation"] = self._operation(candidate)
+        elif self.candidate_id() and not o.seen(self.candidate_id() or "") and "newEndpoint" in self.prev:
+            status["newEndpoint"] = self.prev["newEndpoint"]
+        previous = self.previous()
+        if previous is not None:
+            status["previousEndpoint"] = previous.status()
+        if self.wish is not None and self.wish.next is not None:
+            status["nextTransition"] = self.wish.next.status()
+        if o.exported and r.spec is not None and r.spec.export_to is not None:
+            status["exportedConfigMap"] = r.spec.export_to.config_map_name
+        elif "exportedConfigMap" in self.prev and not o.unexported:
+            status["exportedConfigMap"] = self.prev["exportedConfigMap"]
+        if error is not None:
+            status["error"] = error
+        if self.requested is not None:
+            status["reconcileRequestedAt"] = self.requested
+        health = self._with_availability(health, endpoint)
+        conditions: list[Condition] = truth_table(health, self.prev_conditions)
+        status["conditions"] = merge_conditions(
+            self.prev_conditions, conditions, generation=r.generation, now=p.now
+        )
+        status["observedGeneration"] = r.generation
+        status = {k: status[k] for k in sorted(status)}
+        events = self._events(status, endpoint, health)
+        return Outcome(status=status, events=tuple(events), retry=retry, wake_at=self._wake_at())
+
+    def _with_availability(self, health: Health, endpoint: VoiceEndpoint | None) -> Health:
+        """An error leaves Available as before unless this pass read the endpoint."""
+        if health.available is not None or health.phase not in (Phase.RETRYING, Phase.STALLED):
+            return health
+        if endpoint is None:
+            return health
+        serving = endpoint.status == SUCCEEDED
+        message = (
+            f"endpoint {endpoint.id} serves model {endpoint.model_id}"
+            if serving
+            else (f"endpoint {endpoint.id} is {endpoint.status}")
+        )
+        return replace(health, available=serving, available_message=message)
+
+    def _operation(self, endpoint: VoiceEndpoint) -> dict[str, str]:
+        previous = self.prev.get("operation") or {}
+        operation_id = self.o.operation_id if self.o.wrote and self.o.operation_id else previous.get("id")
+        if not operation_id:
+            operation_id = action_operation_id(endpoint, "poll")
+        return {"id": str(operation_id), "status": OPERATION_STATUS.get(endpoint.status, endpoint.status)}
+
+    def _describe(self, status: dict[str, Any], endpoint: VoiceEndpoint) -> None:
+        status["endpointId"] = endpoint.id
+        status["azureStatus"] = endpoint.status
+        if endpoint.project_id:
+            status["projectId"] = endpoint.project_id
+        if endpoint.model_id:
+            status["modelId"] = endpoint.model_id
+        for key, value in (("createdAt", endpoint.created_at), ("lastActionAt", endpoint.last_action_at)):
+            if value is not None:
+                status[key] = format_time(value)
+        if endpoint.status in BUSY_STATUSES:
+            status["operation"] = self._operation(endpoint)
+
+    def _events(
+        self, status: Mapping[str, Any], endpoint: VoiceEndpoint | None, health: Health
+    ) -> list[Event]:
+        o, spec = self.o, self.r.spec
+        events: list[Event] = []
+        if o.created is not None:
+            if self._vanished():
+                events.append(
+                    Event(
+                        "Warning", "EndpointRecreated", "the endpoint was gone from Azure; creating a new one"
+                    )
+                )
+            elif str(self.prev.get("endpointId") or "") and status.get("endpointId") != o.created:
+                events.append(
+                    Event(
+                        "Normal",
+                        "SwapStarted",
+                        f"deploying endpoint {o.created} with model {spec.model_id if spec else '?'} to "
+                        f"replace endpoint {self.prev.get('endpointId')}",
+                    )
+                )
+            else:
+                events.append(Event("Normal", "Created", f"created endpoint {o.created}"))
+        previous_id = str(self.prev.get("endpointId") or "").lower()
+        if endpoint is not None and previous_id and previous_id != endpoint.id.lower() and not o.created:
+            after = self.previous()
+            when = (
+                f"; endpoint {previous_id} is deleted at {format_time(after.delete_after)}"
+                if after and after.delete_after > self.p.now
+                else ""
+            )
+            events.append(
+                Event(
+                    "Normal",
+                    "Swapped",
+                    f"switched to endpoint {endpoint.id} (model {endpoint.model_id}){when}",
+                )
+            )
+        adopted = self.r.adopted_endpoint_id
+        if endpoint is not None and endpoint.id.lower() == adopted and previous_id != adopted:
+            events.append(Event("Normal", "Adopted", f"adopted endpoint {endpoint.id} (spec.endpointId)"))
+        for deleted, existed in o.deleted:
+            what = "deleted" if existed else "was already gone:"
+            events.append(Event("Normal", "EndpointDeleted", f"{what} endpoint {deleted} in Azure"))
+        if o.acted == "suspend" and endpoint is not None:
+            events.append(Event("Normal", "Suspending", f"suspending endpoint {endpoint.id}"))
+        if o.acted == "resume" and endpoint is not None:
+            events.append(Event("Normal", "Resuming", f"resuming endpoint {endpoint.id}"))
+        for old, new in transitions(self.prev_conditions, status["conditions"]):
+            if new.type == READY:
+                if new.status == "True":
+                    events.append(Event("Normal", "Ready", new.message or "ready"))
+                elif health.phase in (Phase.STALLED, Phase.RETRYING):
+                    events.append(Event("Warning", new.reason, new.message))
+                elif new.reason not in ("Suspending", "Resuming") or o.acted is None:
+                    events.append(Event("Normal", new.reason, new.message))
+            elif new.type == SUSPENDED and old is not None and old.status != new.status:
+                if new.status == "True":
+                    events.append(
+                        Event("Normal", "Suspended", f"endpoint {status.get('endpointId')} is suspended")
+                    )
+                else:
+                    events.append(
+                        Event("Normal", "Resumed", f"endpoint {status.get('endpointId')} runs again")
+                    )
+        return events
+
+    # --- deletion ----------------------------------------------------------------------------------------
+
+    def deletion(self) -> Plan:
+        r, o = self.r, self.o
+        spec = r.deletion_spec
+        owned: list[str] = []
+        current = self.current_id()
+        adopted = r.adopted_endpoint_id
+        shown = str(self.prev.get("endpointId") or "").lower()
+        # An adopted endpoint is the resource's once a pass read it and took it over (not one it refused).
+        refused = find_condition(self.prev_conditions, STALLED).reason == "AdoptedEndpointMismatch"
+        if current and (current != adopted or (shown == adopted and not refused)):
+            owned.append(current)
+        for extra in (self.candidate_id(), (self.previous() or Previous("", self.p.now)).endpoint_id):
+            if extra and extra not in owned:
+                owned.append(extra)
+        return plan_deletion(
+            self,
+            spec,
+            Deletion(
+                owned=owned,
+                deleted={e: existed for e, existed in o.deleted},
+                delete=DeleteEndpoint,
+                named=adopted,
+            ),
+        )
+
+
+__all__ = [
+    "CANDIDATE_ANNOTATION",
+    "PREVIOUS_ANNOTATION",
+    "SEQUENCE_ANNOTATION",
+    "AzureStep",
+    "CreateEndpoint",
+    "DeleteEndpoint",
+    "GetEndpoint",
+    "Observed",
+    "Plan",
+    "Resource",
+    "ResumeEndpoint",
+    "Step",
+    "SuspendEndpoint",
+    "build_resource",
+    "plan",
+]

@@ -1,0 +1,334 @@
+"""The VoiceEndpoint reconcile logic, pass by pass, against an in-memory custom voice API."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from azure_speech_operator.azure.types import ErrorClass
+from azure_speech_operator.azure.voice import deterministic_endpoint_id
+from azure_speech_operator.reconcile import ENDPOINT_ID_ANNOTATION, REQUESTED_ANNOTATION, Trigger
+from azure_speech_operator.voiceendpoint.logic import (
+    CANDIDATE_ANNOTATION,
+    PREVIOUS_ANNOTATION,
+)
+from tests.unit.test_voice_crd import root_schema
+from tests.unit.test_voice_fakes import ADOPTED, UID, World, azure_error
+
+pytestmark = pytest.mark.asyncio
+
+FIRST = deterministic_endpoint_id(UID, 0)
+SECOND = deterministic_endpoint_id(UID, 1)
+THIRD = deterministic_endpoint_id(UID, 2)
+
+
+def assert_declared(status: dict[str, object]) -> None:
+    """Everything the logic writes is in the CRD's status schema (the API server would drop the rest)."""
+    declared = root_schema()["properties"]["status"]["properties"]
+    for key, value in status.items():
+        assert key in declared, key
+        if isinstance(value, dict):
+            assert set(value) <= set(declared[key]["properties"]), key
+
+
+async def ready_world(**spec: object) -> World:
+    world = World()
+    for key, value in spec.items():
+        world.spec[key] = value
+    await world.settle()
+    return world
+
+
+async def test_create_deploys_one_endpoint_at_a_deterministic_id_and_turns_ready() -> None:
+    world = World()
+    outcome = await world.run()
+    assert list(world.azure.endpoints) == [FIRST]
+    assert world.annotations[ENDPOINT_ID_ANNOTATION] == FIRST
+    assert CANDIDATE_ANNOTATION not in world.annotations
+    assert world.condition("Ready") == ("False", "Deploying")
+    assert world.condition("Reconciling") == ("True", "Deploying")
+    assert world.status["operation"]["status"] == "NotStarted"
+    assert outcome.retry is not None
+    await world.settle()
+    assert world.condition("Ready") == ("True", "Ready")
+    assert world.condition("Available") == ("True", "Serving")
+    assert world.condition("Suspended") == ("False", "NotSuspended")
+    assert world.status["azureStatus"] == "Succeeded"
+    assert "operation" not in world.status
+    assert world.status["modelId"] == "Jessica"
+    assert "Created" in world.event_reasons() and "Ready" in world.event_reasons()
+
+
+async def test_a_steady_ready_endpoint_costs_one_get_and_no_status_write() -> None:
+    world = await ready_world()
+    writes, calls = world.status_writes, len(world.azure.calls)
+    await world.run(Trigger.DRIFT)
+    assert world.status_writes == writes
+    assert world.azure.calls[calls:] == [("get", FIRST)]
+
+
+async def test_a_crash_after_the_put_never_makes_a_second_endpoint() -> None:
+    world = World()
+    world.crash_after = "CreateEndpoint"
+    with pytest.raises(KeyboardInterrupt):
+        await world.run()
+    assert world.annotations[CANDIDATE_ANNOTATION] == FIRST  # written before the PUT
+    await world.settle()
+    assert list(world.azure.endpoints) == [FIRST]
+    assert world.condition("Ready") == ("True", "Ready")
+
+
+async def test_a_lost_create_answer_is_retried_at_the_same_id() -> None:
+    world = World()
+    world.azure.lost_answers.add("create")
+    await world.run()
+    assert world.condition("Reconciling") == ("True", "ConnectionReset")
+    await world.settle()
+    assert list(world.azure.endpoints) == [FIRST]
+
+
+async def test_suspend_and_resume_follow_spec_suspended() -> None:
+    world = await ready_world()
+    world.change_spec(suspended=True)
+    await world.run()
+    assert ("suspend", FIRST) in world.azure.calls
+    assert world.condition("Ready") == ("False", "Suspending")
+    await world.settle()
+    assert world.condition("Ready") == ("True", "Ready")
+    assert world.condition("Suspended") == ("True", "Suspended")
+    assert world.condition("Available") == ("False", "NotServing")
+    assert "Suspended" in world.event_reasons()
+    world.change_spec(suspended=False)
+    await world.run()
+    assert world.condition("Ready") == ("False", "Resuming")
+    await world.settle()
+    assert world.condition("Suspended") == ("False", "NotSuspended")
+    assert world.condition("Ready") == ("True", "Ready")
+    assert "Resumed" in world.event_reasons()
+
+
+async def test_suspend_asked_while_deploying_waits_then_suspends() -> None:
+    world = World()
+    world.spec["suspended"] = True
+    await world.run()
+    assert [c for c in world.azure.writes() if c[0] == "suspend"] == []
+    await world.settle()
+    assert world.azure.endpoints[FIRST].status == "Disabled"
+    assert world.condition("Suspended") == ("True", "Suspended")
+
+
+async def test_resume_asked_while_disabling_waits_and_ends_running() -> None:
+    world = await ready_world()
+    world.change_spec(suspended=True)
+    await world.run()  # Disabling
+    world.change_spec(suspended=False)
+    outcome = await world.run()
+    assert [c[0] for c in world.azure.writes()].count("resume") == 0
+    assert world.condition("Ready") == ("False", "Suspending")
+    assert outcome.retry is not None
+    await world.settle()
+    assert world.azure.endpoints[FIRST].status == "Succeeded"
+    assert world.condition("Ready") == ("True", "Ready")
+
+
+async def test_a_failed_resume_is_reported_and_retried_with_backoff() -> None:
+    world = World()
+    world.spec["suspended"] = True
+    await world.settle()
+    world.azure.failing_resumes.add("Jessica")
+    world.change_spec(suspended=False)
+    await world.run()
+    world.advance(30)
+    world.azure.finish()  # back to Disabled
+    outcome = await world.run()
+    assert world.condition("Reconciling") == ("True", "ResumeFailed")
+    assert outcome.retry is not None and outcome.retry.delay >= 2
+    resumes = [c for c in world.azure.writes() if c[0] == "resume"]
+    assert len(resumes) == 1
+    world.azure.failing_resumes.clear()
+    world.advance(outcome.retry.delay)
+    await world.run(attempt=1)
+    assert len([c for c in world.azure.writes() if c[0] == "resume"]) == 2
+    await world.settle()
+    assert world.condition("Ready") == ("True", "Ready")
+
+
+async def test_a_model_change_swaps_blue_green_and_status_always_names_a_succeeded_endpoint() -> None:
+    world = await ready_world()
+    world.change_spec(modelId="Jessica2")
+    await world.run()
+    assert world.annotations[CANDIDATE_ANNOTATION] == SECOND
+    assert world.status["endpointId"] == FIRST
+    assert world.status["newEndpoint"] == {"id": SECOND, "azureStatus": "NotStarted"}
+    assert_declared(world.status)
+    assert world.condition("Ready") == ("False", "Redeploying")
+    assert world.condition("Available") == ("True", "Serving")
+    assert "SwapStarted" in world.event_reasons()
+    for _ in range(5):
+        assert world.azure.endpoints[world.status["endpointId"]].status == "Succeeded"
+        outcome = await world.run()
+        if world.status["endpointId"] == SECOND:
+            break
+        world.advance(outcome.retry.delay if outcome.retry else 10)
+        world.azure.finish()
+    assert world.status["endpointId"] == SECOND
+    assert world.status["previousEndpoint"]["id"] == FIRST
+    assert_declared(world.status)
+    assert world.condition("Ready") == ("True", "Ready")
+    assert world.condition("Reconciling")[0] == "False"  # the grace period is not Reconciling
+    assert "Swapped" in world.event_reasons()
+    assert set(world.azure.endpoints) == {FIRST, SECOND}
+    assert world.last is not None and world.last.wake_at is not None
+    world.advance(24 * 3600 + 1)
+    await world.run(Trigger.DRIFT)
+    assert set(world.azure.endpoints) == {SECOND}
+    assert PREVIOUS_ANNOTATION not in world.annotations
+    assert "previousEndpoint" not in world.status
+
+
+async def test_a_failed_swap_keeps_the_old_endpoint_and_frees_the_slot() -> None:
+    world = await ready_world()
+    world.azure.failing_models.add("Jessica2")
+    world.change_spec(modelId="Jessica2")
+    await world.run()
+    world.advance(30)
+    world.azure.finish()
+    await world.run()
+    assert world.condition("Stalled") == ("True", "DeploymentFailed")
+    assert world.condition("Available") == ("True", "Serving")
+    assert world.status["endpointId"] == FIRST
+    assert set(world.azure.endpoints) == {FIRST}
+    writes = len(world.azure.writes())
+    await world.run(Trigger.DRIFT)
+    assert len(world.azure.writes()) == writes  # no new try until asked
+    world.azure.failing_models.clear()
+    world.annotations[REQUESTED_ANNOTATION] = "1"
+    await world.settle()
+    assert world.status["endpointId"] == THIRD
+
+
+async def test_a_swap_while_suspended_suspends_the_new_one_and_deletes_the_old_at_once() -> None:
+    world = World()
+    world.spec["suspended"] = True
+    await world.settle()
+    world.change_spec(modelId="Jessica2")
+    await world.settle()
+    assert world.status["endpointId"] == SECOND
+    assert set(world.azure.endpoints) == {SECOND}
+    assert world.azure.endpoints[SECOND].status == "Disabled"
+    assert world.condition("Suspended") == ("True", "Suspended")
+
+
+async def test_deleting_during_the_grace_period_deletes_both() -> None:
+    world = await ready_world()
+    world.change_spec(modelId="Jessica2")
+    await world.settle()
+    assert set(world.azure.endpoints) == {FIRST, SECOND}
+    world.deletion_timestamp = world.now
+    await world.settle()
+    assert world.released
+    assert world.azure.endpoints == {}
+
+
+async def test_orphan_leaves_the_endpoint() -> None:
+    world = await ready_world(deletionPolicy="Orphan")
+    world.deletion_timestamp = world.now
+    await world.run()
+    assert world.released and set(world.azure.endpoints) == {FIRST}
+    assert "Orphaned" in world.event_reasons()
+
+
+async def test_adoption_reads_and_never_creates() -> None:
+    world = World()
+    world.azure.endpoints[ADOPTED] = world.azure.endpoints.get(ADOPTED) or _adopted(world)
+    world.spec["endpointId"] = ADOPTED
+    await world.settle()
+    assert world.status["endpointId"] == ADOPTED
+    assert world.condition("Ready") == ("True", "Ready")
+    assert "Adopted" in world.event_reasons()
+    assert [c for c in world.azure.writes() if c[0] == "create"] == []
+
+
+async def test_an_adopted_endpoint_that_is_gone_is_stalled_never_recreated() -> None:
+    world = World()
+    world.spec["endpointId"] = ADOPTED
+    await world.run()
+    assert world.condition("Stalled") == ("True", "AdoptedEndpointNotFound")
+    assert world.azure.writes() == []
+
+
+async def test_a_deleted_endpoint_is_recreated_with_a_warning() -> None:
+    world = await ready_world()
+    del world.azure.endpoints[FIRST]
+    await world.run(Trigger.DRIFT)
+    assert "EndpointRecreated" in world.event_reasons()
+    assert SECOND in world.azure.endpoints
+
+
+async def test_the_schedule_suspends_and_wakes_for_the_next_transition() -> None:
+    world = World()
+    world.spec["schedule"] = {"suspend": "0 20 * * *", "resume": "0 7 * * *", "timeZone": "UTC"}
+    await world.settle()  # T0 is 06:00 UTC: suspended since 20:00
+    assert world.condition("Suspended") == ("True", "Suspended")
+    assert world.status["nextTransition"] == {"action": "resume", "at": "2026-11-21T07:00:00Z"}
+    assert_declared(world.status)
+    assert world.last is not None and world.last.wake_at == world.now.replace(hour=7, minute=0, second=0)
+    world.now = world.now.replace(hour=7, minute=0, second=1)
+    await world.settle()
+    assert world.condition("Suspended") == ("False", "NotSuspended")
+    assert world.status["nextTransition"]["action"] == "suspend"
+
+
+async def test_an_invalid_schedule_is_stalled_naming_the_field() -> None:
+    world = World()
+    world.spec["schedule"] = {"suspend": "0 25 * * *", "resume": "0 7 * * *"}
+    await world.run()
+    assert world.condition("Stalled") == ("True", "InvalidSpec")
+    assert "spec.schedule.suspend" in world.status["error"]["message"]
+
+
+async def test_quota_is_blocked_and_waits_without_a_busy_loop() -> None:
+    world = World()
+    world.azure.quota = 0
+    outcome = await world.run()
+    assert world.condition("Stalled") == ("True", "QuotaViolation")
+    assert outcome.retry is not None and outcome.retry.delay >= 60
+    assert CANDIDATE_ANNOTATION not in world.annotations
+
+
+async def test_skip_policy_never_writes() -> None:
+    world = await ready_world()
+    world.annotations["speech.azure-operator.io/reconcile-policy"] = "skip"
+    world.change_spec(suspended=True)
+    await world.run()
+    assert world.condition("Stalled") == ("True", "ReconcileSkipped")
+    assert [c for c in world.azure.writes() if c[0] == "suspend"] == []
+
+
+async def test_a_restart_with_a_settled_endpoint_makes_no_call() -> None:
+    world = await ready_world()
+    calls = len(world.azure.calls)
+    await world.run(Trigger.RESUME)
+    assert len(world.azure.calls) == calls
+
+
+async def test_transient_errors_are_retried() -> None:
+    world = World()
+    world.azure.fail("create", azure_error("TooManyRequests", ErrorClass.TRANSIENT, 429, retry_after=7.0))
+    outcome = await world.run()
+    assert world.condition("Reconciling") == ("True", "TooManyRequests")
+    assert outcome.retry is not None and outcome.retry.delay == 7.0
+
+
+def _adopted(world: World) -> object:
+    from azure_speech_operator.azure.types import VoiceEndpoint
+
+    return VoiceEndpoint(
+        id=ADOPTED,
+        project_id="Jessica",
+        model_id="Jessica",
+        status="Succeeded",
+        created_at=world.now - timedelta(days=3),
+        last_action_at=world.now - timedelta(days=3),
+    )
