@@ -75,7 +75,8 @@ def test_status_is_declared_fully() -> None:
     status = root_schema()["properties"]["status"]["properties"]
     assert set(status) == {
         "observedGeneration", "apiVersion", "endpointId", "azureStatus", "operation", "previousEndpoint",
-        "nextTransition", "projectId", "modelId", "newEndpoint", "error", "createdAt", "lastActionAt", "reconcileRequestedAt", "exportedConfigMap",
+        "nextTransition", "projectId", "modelId", "newEndpoint", "error", "createdAt", "lastActionAt",
+        "reconcileRequestedAt", "exportedConfigMap",
         "conditions",
     }  # fmt: skip
     assert status["nextTransition"]["properties"]["action"]["enum"] == ["suspend", "resume"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-
 from azure_speech_operator.azure.types import ErrorClass
 from azure_speech_operator.azure.voice import deterministic_endpoint_id
 from azure_speech_operator.reconcile import ENDPOINT_ID_ANNOTATION, REQUESTED_ANNOTATION, Trigger
@@ -13,6 +12,7 @@ from azure_speech_operator.voiceendpoint.logic import (
     CANDIDATE_ANNOTATION,
     PREVIOUS_ANNOTATION,
 )
+
 from tests.unit.test_voice_crd import root_schema
 from tests.unit.test_voice_fakes import ADOPTED, UID, World, azure_error
 
