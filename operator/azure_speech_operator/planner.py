@@ -106,10 +106,10 @@ class Planner(Generic[ResourceT, ObservedT]):
     def writes_allowed(self) -> bool:
         return not self.stalled_on_fatal() or self.requested_new
 
-    def skipped(self, what: str, code: str = "ReconcileSkipped", **seen: Any) -> Outcome:
+    def skipped(self, message: str, code: str = "ReconcileSkipped", **seen: Any) -> Outcome:
         """Azure differs from the spec but reconcile-policy is skip: shown, never written."""
         return self.error(
-            OperatorError(code, f"{what}; reconcile-policy is skip", ErrorClass.FATAL),
+            OperatorError(code, message, ErrorClass.FATAL),
             writes_blocked_by_policy=True,
             **seen,
         )

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from azure_speech_operator.azure.types import Credential
+from azure_speech_operator.azure.types import AzureTarget, Credential
 from azure_speech_operator.reconcile import ObservedBase, Outcome, Pass, ResourceBase
 
 if TYPE_CHECKING:
@@ -58,3 +59,33 @@ class Kind(Generic[ResourceT, ObservedT, StepT, ClientT]):
     @property
     def api_version(self) -> str:
         return f"{self.group}/{self.version}"
+
+
+def kind_of(
+    spec: ModuleType,
+    logic: ModuleType,
+    steps: ModuleType,
+    api: Callable[[AzureClient, AzureTarget, Credential], ClientT],
+    logger: str,
+) -> Kind[Any, Any, Any, ClientT]:
+    """A kind from its folder's modules: `spec` (KIND, GROUP, VERSION, PLURAL), `logic` (build_resource,
+    Observed, plan), `steps` (run_step, describe_write), and `api`, the AzureClient method for its API."""
+
+    def connect(azure: AzureClient, resource: Any, credential: Credential) -> ClientT:
+        # the spec, or on deletion what of an invalid one deletion needs
+        assert resource.deletion_spec is not None
+        return api(azure, resource.deletion_spec.azure.target(), credential)
+
+    return Kind(
+        kind=spec.KIND,
+        group=spec.GROUP,
+        version=spec.VERSION,
+        plural=spec.PLURAL,
+        logger=logger,
+        build_resource=logic.build_resource,
+        observed=logic.Observed,
+        plan=logic.plan,
+        run_step=steps.run_step,
+        connect=connect,
+        describe_write=steps.describe_write,
+    )

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any
 
 from azure_speech_operator.azure.types import (
     ErrorClass,
@@ -45,13 +45,10 @@ from azure_speech_operator.conditions import (
     transitions,
     truth_table,
 )
+from azure_speech_operator.planner import Deletion, Planner, plan_deletion
 from azure_speech_operator.reconcile import (
     CREATE_PENDING_ANNOTATION,
     ENDPOINT_ID_ANNOTATION,
-    FINALIZER_WAIT,
-    INVALID_ANNOTATION,
-    POLICY_ANNOTATION,
-    REQUESTED_ANNOTATION,
     TRANSIENT_BACKOFF_BASE,
     ClearCreatePending,
     Event,
@@ -68,14 +65,8 @@ from azure_speech_operator.reconcile import (
     Unexport,
     backoff,
     create_refused,
-    describe,
-    invalid_annotation,
     metadata_fields,
-    parse_policy,
     parse_time,
-    report_error,
-    span,
-    stalled_on_fatal,
 )
 from azure_speech_operator.speechendpoint.spec import (
     MARKER_KEY,
@@ -305,37 +296,15 @@ def plan(resource: Resource, observed: Observed, pass_: Pass) -> Plan:
     return _Reconcile(resource, observed, pass_).plan()
 
 
-class _Reconcile:
-    def __init__(self, resource: Resource, observed: Observed, pass_: Pass) -> None:
-        self.r = resource
-        self.o = observed
-        self.p = pass_
-        self.prev = dict(resource.status or {})
-        self.prev_conditions = list(self.prev.get("conditions") or [])
-        self.requested = resource.annotations.get(REQUESTED_ANNOTATION) or None
-        self.requested_new = self.requested is not None and self.requested != self.prev.get(
-            "reconcileRequestedAt"
-        )
-
+class _Reconcile(Planner[Resource, Observed]):
     # --- decisions ---------------------------------------------------------------------------------------
 
     def plan(self) -> Plan:
         r, o = self.r, self.o
-        if r.spec is None:
-            return self.error(OperatorError("InvalidSpec", r.spec_error or "invalid spec", ErrorClass.FATAL))
-        bad_annotation = invalid_annotation(r.annotations)
-        if bad_annotation is not None:
-            return self.error(
-                OperatorError(
-                    INVALID_ANNOTATION,
-                    f"{bad_annotation}; nothing is written in Azure until it is fixed",
-                    ErrorClass.FATAL,
-                ),
-                writes_blocked_by_policy=True,
-            )
-        policy = parse_policy(r.annotations)
-        assert policy is not None
-        self.policy = policy
+        refused = self.refused()
+        if refused is not None:
+            return refused
+        assert r.spec is not None
         if self.p.trigger is Trigger.RESUME and self._settled():
             return self.outcome_unchanged()
 
@@ -403,13 +372,9 @@ class _Reconcile:
             what = (
                 f"endpoint {vanished} no longer exists in Azure" if vanished else "there is no endpoint yet"
             )
-            return self.error(
-                OperatorError(
-                    "EndpointNotFound" if vanished else "NotCreated",
-                    f"{what}; reconcile-policy is skip, so the operator does not create one",
-                    ErrorClass.FATAL,
-                ),
-                writes_blocked_by_policy=True,
+            return self.skipped(
+                f"{what}; reconcile-policy is skip, so the operator does not create one",
+                code="EndpointNotFound" if vanished else "NotCreated",
             )
         if not self.writes_allowed():
             return self.stay_stalled()
@@ -516,13 +481,8 @@ class _Reconcile:
         if fields:
             differs = f"differs from the spec in Azure: {', '.join(fields)}"
             if self.policy is Policy.SKIP:
-                return self.error(
-                    OperatorError(
-                        "ReconcileSkipped", f"{differs}; reconcile-policy is skip", ErrorClass.FATAL
-                    ),
-                    endpoint=endpoint,
-                    serving=serving,
-                    writes_blocked_by_policy=True,
+                return self.skipped(
+                    f"{differs}; reconcile-policy is skip", endpoint=endpoint, serving=serving
                 )
             if not self.writes_allowed():
                 return self.stay_stalled(endpoint=endpoint, serving=serving)
@@ -620,12 +580,6 @@ class _Reconcile:
         refused = find_condition(self.prev_conditions, STALLED).reason == LOCALE_MISMATCH
         return adopted if adopted and shown == adopted and not refused else None
 
-    def stalled_on_fatal(self) -> bool:
-        return stalled_on_fatal(self.prev, self.r.generation)
-
-    def writes_allowed(self) -> bool:
-        return not self.stalled_on_fatal() or self.requested_new
-
     def _settled(self) -> bool:
         """At operator start: nothing in flight and status current, so no Azure call (the drift check will
         look later, jittered): keeps a restart from becoming a burst of N calls."""
@@ -658,51 +612,9 @@ class _Reconcile:
 
     # --- outcomes ----------------------------------------------------------------------------------------
 
-    def waiting_for_finalizer(self) -> Outcome:
-        health = Health(
-            Phase.RETRYING, "WaitingForFinalizer", "waiting for the finalizer before writing to Azure"
-        )
-        return self.outcome(health, retry=Retry(FINALIZER_WAIT, "waiting for the finalizer"))
-
-    def outcome_unchanged(self) -> Outcome:
-        return Outcome(status=dict(self.prev))
-
-    def stay_stalled(
-        self, endpoint: SpeechEndpoint | None = None, serving: ModelRef | None = None
-    ) -> Outcome:
-        """Stalled on a fatal error, spec unchanged: report what is seen, write nothing, no come-back."""
-        error = self.prev.get("error") or {}
-        code = str(error.get("code") or find_condition(self.prev_conditions, STALLED).reason or "Stalled")
-        message = str(error.get("message") or "")
-        return self.error(OperatorError(code, message, ErrorClass.FATAL), endpoint=endpoint, serving=serving)
-
-    def error(
-        self,
-        error: OperatorError,
-        *,
-        credentials: bool = False,
-        endpoint: SpeechEndpoint | None = None,
-        serving: ModelRef | None = None,
-        writes_blocked_by_policy: bool = False,
-        next_step: bool = True,
-    ) -> Outcome:
-        """The outcome of an error (reconcile.report_error), still polling a deployment in flight."""
-        spec = self.r.spec
-        report = report_error(
-            error,
-            self.p,
-            credentials=credentials,
-            uses_secret=spec is not None and spec.azure.credentials.secret_ref is not None,
-            writes_blocked_by_policy=writes_blocked_by_policy,
-            next_step=next_step,
-        )
-        retry = self._poll_while_deploying(endpoint, report.retry)
-        return self.outcome(
-            report.health, endpoint=endpoint, serving=serving, retry=retry, error=report.status_error
-        )
-
-    def _poll_while_deploying(self, endpoint: SpeechEndpoint | None, retry: Retry | None) -> Retry | None:
+    def poll_while_busy(self, retry: Retry | None, **seen: Any) -> Retry | None:
         """An error does not stop watching Azure: while the endpoint deploys, its status is still polled."""
+        endpoint: SpeechEndpoint | None = seen.get("endpoint")
         if endpoint is None or endpoint.status not in BUSY_STATUSES:
             return retry
         poll = self.poll_delay(endpoint)
@@ -728,6 +640,7 @@ class _Reconcile:
         serving: ModelRef | None = None,
         retry: Retry | None = None,
         error: dict[str, str] | None = None,
+        **_: Any,
     ) -> Outcome:
         r, o, p = self.r, self.o, self.p
         health = self._with_availability(health, serving)
@@ -915,105 +828,31 @@ def _ref_text(ref: ModelRef | None) -> str:
 
 
 def _plan_deletion(resource: Resource, observed: Observed, pass_: Pass) -> Plan:
-    r, o, p = resource, observed, pass_
-    prev = dict(r.status or {})
-    spec = r.deletion_spec
-    policy = parse_policy(r.annotations)
-    helper = _Reconcile(r, o, p)
-    helper.policy = policy or Policy.MANAGE
+    """Deletes the endpoint the resource owns; a create whose outcome is unknown (the mark is on and no id
+    is recorded) is looked up by the uid marker first."""
+    r, o = resource, observed
+    planner = _Reconcile(r, o, pass_)
     # Only an endpoint the resource owns is deleted or counted as orphaned: never one it merely names.
     found = o.endpoint.id if o.looked_up and o.endpoint is not None else None
-    endpoint_id = helper.owned_id() or found
-    pending = CREATE_PENDING_ANNOTATION in r.annotations
-    named = r.adopted_endpoint_id
-    unadopted = named if named and named != endpoint_id else None
-
-    def release(*events: Event, orphaned: str | None = None) -> Outcome:
-        if unadopted:
-            note = (
-                f"endpoint {unadopted} (spec.endpointId) was never adopted by this resource: left in Azure "
-                "untouched"
-            )
-            events += (Event("Normal", "NotAdopted", note),)
-        return Outcome(status=prev, events=tuple(events), release=True, orphaned_endpoint=orphaned)
-
-    if spec is None or policy is None or policy is not Policy.MANAGE or spec.deletion_policy == "Orphan":
-        if endpoint_id is None and not pending:
-            return release()
-        why = (
-            f"the spec is invalid ({r.spec_error})"
-            if spec is None
-            else f"{POLICY_ANNOTATION} is {r.annotations.get(POLICY_ANNOTATION)!r}"
-            if policy is not Policy.MANAGE
-            else "deletionPolicy is Orphan"
-        )
-        what = f"endpoint {endpoint_id}" if endpoint_id else "any endpoint created for it"
-        # Asked for (Orphan, detach-on-delete, skip): a Normal event. Otherwise nobody chose to keep it: a
-        # Warning, and the orphaned-endpoints metric (the one to alert on) counts it.
-        unintended = spec is None or policy is None
-        kind: Literal["Normal", "Warning"] = "Warning" if unintended else "Normal"
-        event = Event(kind, "Orphaned", f"left {what} in Azure: {why}")
-        return release(event, orphaned=endpoint_id if unintended else None)
-
-    if o.deleted and o.already_gone:
-        return release(
-            Event("Normal", "EndpointAlreadyGone", f"endpoint {endpoint_id} was already gone from Azure")
-        )
-    if o.deleted:
-        return release(Event("Normal", "Deleted", f"deleted endpoint {endpoint_id} in Azure"))
-    if endpoint_id is None and not pending:
-        return release()  # never created
-    # With no endpoint owned, the mark is on: a create's outcome is unknown and a lookup comes first.
-    unknown = f"the endpoint a create of this resource may have made (tagged {MARKER_KEY}={r.uid})"
-    if o.credentials_error is not None:
-        assert r.deletion_timestamp is not None
-        waited = p.now - r.deletion_timestamp
-        if waited >= p.timing.deletion_credentials_wait or o.credentials_final:
-            what = f"endpoint {endpoint_id}" if endpoint_id else unknown
-            why = (
-                "the namespace is being deleted, so its credentials cannot come back"
-                if o.credentials_final
-                else f"credentials unavailable for {int(waited.total_seconds())}s"
-            )
-            return release(
-                Event(
-                    "Warning",
-                    "OrphanedEndpoint",
-                    f"released without deleting {what} in Azure: {why} ({o.credentials_error})",
-                ),
-                orphaned=endpoint_id or "unknown",
-            )
-        remaining = (p.timing.deletion_credentials_wait - waited).total_seconds()
-        waiting = OperatorError(
-            o.credentials_error.reason,
-            f"{describe(o.credentials_error)}; deleting the endpoint waits for them: retried every "
-            f"{span(p.timing.credentials_retry_interval)}, released without deleting it after "
-            f"{span(p.timing.deletion_credentials_wait)}",
-            o.credentials_error.error_class,
-        )
-        outcome = helper.error(waiting, credentials=True, next_step=False)
-        delay = min(p.timing.credentials_retry_interval.total_seconds(), max(remaining, 1.0))
-        return replace(outcome, retry=Retry(delay, "credentials for the deletion"))
-    if o.error is not None:
-        error = o.error
-        doing = f"deleting endpoint {endpoint_id}" if endpoint_id else f"looking up {unknown}"
-        message = (
-            f"{doing} failed: {describe(error)}; retried with backoff (set "
-            f"{POLICY_ANNOTATION}=detach-on-delete to leave it in Azure)"
-        )
-        cls = error.error_class if error.error_class is not ErrorClass.FATAL else ErrorClass.BLOCKED
-        shown = OperatorError(error.reason, message, cls, retry_after=error.retry_after)
-        outcome = helper.error(shown, next_step=False)
-        events = outcome.events
-        if not any(e.type == "Warning" for e in events):
-            events = ()
-        return replace(outcome, events=tuple(Event("Warning", "DeleteFailed", e.message) for e in events))
-    if endpoint_id is None:
-        if not o.looked_up:
-            assert spec is not None
-            return FindByMarker(MARKER_KEY, r.uid, spec.locale)
-        return release()  # the create never happened
-    return DeleteEndpoint(endpoint_id)
+    endpoint_id = planner.owned_id() or found
+    pending = CREATE_PENDING_ANNOTATION in r.annotations and endpoint_id is None
+    spec = r.deletion_spec
+    return plan_deletion(
+        planner,
+        spec,
+        Deletion(
+            owned=[endpoint_id] if endpoint_id else [],
+            deleted={endpoint_id: not o.already_gone} if o.deleted and endpoint_id else {},
+            delete=DeleteEndpoint,
+            unknown=f"the endpoint a create of this resource may have made (tagged {MARKER_KEY}={r.uid})"
+            if pending
+            else None,
+            lookup=FindByMarker(MARKER_KEY, r.uid, spec.locale)
+            if pending and spec and not o.looked_up
+            else None,
+            named=r.adopted_endpoint_id,
+        ),
+    )
 
 
 __all__ = [

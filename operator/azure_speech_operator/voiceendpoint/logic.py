@@ -417,7 +417,10 @@ class _Voice(Planner[Resource, Observed]):
             what = (
                 f"endpoint {vanished} no longer exists in Azure" if vanished else "there is no endpoint yet"
             )
-            return self.skipped(what, code="EndpointNotFound" if vanished else "NotCreated")
+            return self.skipped(
+                f"{what}; reconcile-policy is skip, so the operator does not create one",
+                code="EndpointNotFound" if vanished else "NotCreated",
+            )
         if not self.writes_allowed():
             return self.stay_stalled()
         if not r.has_finalizer:
@@ -647,7 +650,7 @@ class _Voice(Planner[Resource, Observed]):
             asked = "suspended" if wanted else "running"
             differs = f"endpoint {endpoint.id} is {what}, the spec asks for it {asked}"
             if self.policy is not Policy.MANAGE:
-                return self.skipped(differs, endpoint=endpoint)
+                return self.skipped(f"{differs}; reconcile-policy is skip", endpoint=endpoint)
             if not self.writes_allowed():
                 return self.stay_stalled(endpoint=endpoint)
             if not r.has_finalizer:
@@ -682,7 +685,10 @@ class _Voice(Planner[Resource, Observed]):
             serving = f"endpoint {endpoint.id} (model {endpoint.model_id}) stays suspended"
         differs = f"Azure serves model {endpoint.model_id} of project {endpoint.project_id}"
         if self.policy is not Policy.MANAGE:
-            return self.skipped(f"{differs}, the spec asks for model {spec.model_id}", endpoint=endpoint)
+            return self.skipped(
+                f"{differs}, the spec asks for model {spec.model_id}; reconcile-policy is skip",
+                endpoint=endpoint,
+            )
         if not self.writes_allowed():
             return self.stay_stalled(endpoint=endpoint, candidate=candidate)
         if not r.has_finalizer:
