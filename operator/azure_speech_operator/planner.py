@@ -14,7 +14,16 @@ from dataclasses import dataclass, replace
 from typing import Any, Generic, Literal, TypeVar
 
 from azure_speech_operator.azure.types import ErrorClass, OperatorError
-from azure_speech_operator.conditions import STALLED, Health, Phase, find_condition
+from azure_speech_operator.conditions import (
+    READY,
+    STALLED,
+    Condition,
+    Health,
+    Phase,
+    find_condition,
+    merge_conditions,
+    transitions,
+)
 from azure_speech_operator.reconcile import (
     FINALIZER_WAIT,
     INVALID_ANNOTATION,
@@ -27,6 +36,7 @@ from azure_speech_operator.reconcile import (
     Policy,
     ResourceBase,
     Retry,
+    backoff,
     describe,
     invalid_annotation,
     parse_policy,
@@ -38,6 +48,24 @@ from azure_speech_operator.reconcile import (
 ResourceT = TypeVar("ResourceT", bound=ResourceBase)
 ObservedT = TypeVar("ObservedT", bound=ObservedBase)
 StepT = TypeVar("StepT")
+
+
+def endpoint_id_conflict(adopted: str, created: str) -> OperatorError:
+    return OperatorError(
+        "EndpointIdConflict",
+        f"spec.endpointId is {adopted} but the operator created endpoint {created} for this resource; delete "
+        "this resource (its endpoint follows deletionPolicy) and adopt instead",
+        ErrorClass.FATAL,
+    )
+
+
+def adopted_not_found(adopted: str) -> OperatorError:
+    return OperatorError(
+        "AdoptedEndpointNotFound",
+        f"the adopted endpoint {adopted} (spec.endpointId) does not exist in Azure; it is never recreated: "
+        "recreate this resource with another endpointId, or delete it",
+        ErrorClass.FATAL,
+    )
 
 
 def uses_secret(spec: Any) -> bool:
@@ -81,6 +109,65 @@ class Planner(Generic[ResourceT, ObservedT]):
     def spec(self) -> Any:
         return getattr(self.r, "spec", None)
 
+    # --- shared outcome pieces -----------------------------------------------------------------------------
+
+    def common_status(self, status: dict[str, Any], error: dict[str, str] | None) -> None:
+        """The status fields every kind writes the same way: the API version, the exported ConfigMap, the
+        error and the reconcile request handled."""
+        o, spec = self.o, self.spec
+        if spec is not None:
+            status["apiVersion"] = spec.azure.api_version
+        if o.exported and spec is not None and spec.export_to is not None:
+            status["exportedConfigMap"] = spec.export_to.config_map_name
+        elif "exportedConfigMap" in self.prev and not o.unexported:
+            status["exportedConfigMap"] = self.prev["exportedConfigMap"]
+        if error is not None:
+            status["error"] = error
+        if self.requested is not None:
+            status["reconcileRequestedAt"] = self.requested
+
+    def conclude(self, status: dict[str, Any], conditions: Sequence[Condition]) -> dict[str, Any]:
+        """The status with its conditions merged into the previous ones, observedGeneration, sorted."""
+        r = self.r
+        status["conditions"] = merge_conditions(
+            self.prev_conditions, conditions, generation=r.generation, now=self.p.now
+        )
+        status["observedGeneration"] = r.generation
+        return {k: status[k] for k in sorted(status)}
+
+    def ready_events(self, status: Mapping[str, Any], health: Health) -> list[Event]:
+        """An event for each change of Ready: Normal when it turns True or progresses, Warning on an
+        error."""
+        events: list[Event] = []
+        for _old, new in transitions(self.prev_conditions, status["conditions"]):
+            if new.type != READY:
+                continue
+            if new.status == "True":
+                events.append(Event("Normal", "Ready", new.message or "ready"))
+            elif health.phase in (Phase.STALLED, Phase.RETRYING):
+                events.append(Event("Warning", new.reason, new.message))
+            else:
+                events.append(Event("Normal", new.reason, new.message))
+        return events
+
+    def adopted_event(self, endpoint_id: str | None) -> list[Event]:
+        adopted = getattr(self.r, "adopted_endpoint_id", None)
+        previous_id = str(self.prev.get("endpointId") or "").lower()
+        if endpoint_id is not None and endpoint_id.lower() == adopted and previous_id != adopted:
+            return [Event("Normal", "Adopted", f"adopted endpoint {endpoint_id} (spec.endpointId)")]
+        return []
+
+    def unknown_status(self, status: str) -> tuple[Health, Retry]:
+        """Azure reports a status this operator does not know: shown, looked at again with backoff."""
+        delay = backoff(
+            self.p.attempt,
+            self.p.timing.deploy_poll_interval.total_seconds(),
+            self.p.timing.transient_backoff_cap.total_seconds(),
+            self.p.jitter,
+        )
+        health = Health(Phase.RETRYING, "UnknownAzureStatus", f"Azure reports status {status!r}")
+        return health, Retry(delay, f"unknown Azure status {status!r}")
+
     # --- shared checks ------------------------------------------------------------------------------------
 
     def refused(self) -> Outcome | None:
@@ -98,6 +185,22 @@ class Planner(Generic[ResourceT, ObservedT]):
                 ),
                 writes_blocked_by_policy=True,
             )
+        return None
+
+    def create_stopped(self, vanished: str | None) -> Outcome | None:
+        """Why no endpoint is created in this pass (`vanished`: the one that was there is gone), or None."""
+        if self.policy is Policy.SKIP:
+            what = (
+                f"endpoint {vanished} no longer exists in Azure" if vanished else "there is no endpoint yet"
+            )
+            return self.skipped(
+                f"{what}; reconcile-policy is skip, so the operator does not create one",
+                code="EndpointNotFound" if vanished else "NotCreated",
+            )
+        if not self.writes_allowed():
+            return self.stay_stalled()
+        if not self.r.has_finalizer:
+            return self.waiting_for_finalizer()
         return None
 
     def stalled_on_fatal(self) -> bool:

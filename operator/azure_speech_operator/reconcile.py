@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Final, Literal
+from typing import Any, Final, Generic, Literal, Protocol, Self, TypeVar
 
 from azure_speech_operator.azure.types import AzureError, ErrorClass, OperatorError
 from azure_speech_operator.conditions import STALLED, Health, Phase, find_condition, safe_reason
@@ -108,6 +108,38 @@ class ResourceBase:
         return self.deletion_timestamp is not None
 
 
+class _Adoptable(Protocol):
+    @property
+    def adopted_endpoint_id(self) -> str | None: ...
+
+
+SpecT = TypeVar("SpecT", bound=_Adoptable)
+DeletionT = TypeVar("DeletionT", bound=_Adoptable)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SpecResource(ResourceBase, Generic[SpecT, DeletionT]):
+    """A resource with its parsed spec (None if it does not validate: `spec_error` says why) and what
+    deletion needs of it: the spec itself, or that part of an invalid one (None if unreadable)."""
+
+    spec: SpecT | None
+    deletion_spec: DeletionT | None = None
+
+    @property
+    def adopted_endpoint_id(self) -> str | None:
+        view = self.spec or self.deletion_spec
+        return view.adopted_endpoint_id if view else None
+
+    @classmethod
+    def read(
+        cls, obj: Mapping[str, Any], parse_stored: Callable[[dict[str, Any]], tuple[Any, str | None, Any]]
+    ) -> Self:
+        """A stored object (as the API server answers it) as the logic reads it; `parse_stored` is the
+        kind's SpecReader.parse_stored."""
+        spec, error, deletion_spec = parse_stored(dict(obj.get("spec") or {}))
+        return cls(**metadata_fields(obj), spec=spec, spec_error=error, deletion_spec=deletion_spec)
+
+
 def metadata_fields(obj: Mapping[str, Any]) -> dict[str, Any]:
     """The ResourceBase fields of a stored object (a kind adds its parsed spec)."""
     metadata = obj.get("metadata") or {}
@@ -159,6 +191,20 @@ class ObservedBase:
             if name == key:
                 return value
         return annotations.get(key)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Azure steps every kind has (each kind's steps.py performs them with its own client)
+
+
+@dataclass(frozen=True)
+class GetEndpoint:
+    endpoint_id: str
+
+
+@dataclass(frozen=True)
+class DeleteEndpoint:
+    endpoint_id: str
 
 
 # ---------------------------------------------------------------------------------------------------------

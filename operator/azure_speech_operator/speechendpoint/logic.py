@@ -41,31 +41,37 @@ from azure_speech_operator.conditions import (
     Phase,
     find_condition,
     format_time,
-    merge_conditions,
     transitions,
     truth_table,
 )
-from azure_speech_operator.planner import Deletion, Planner, plan_deletion
+from azure_speech_operator.planner import (
+    Deletion,
+    Planner,
+    adopted_not_found,
+    endpoint_id_conflict,
+    plan_deletion,
+)
 from azure_speech_operator.reconcile import (
     CREATE_PENDING_ANNOTATION,
     ENDPOINT_ID_ANNOTATION,
     TRANSIENT_BACKOFF_BASE,
     ClearCreatePending,
+    DeleteEndpoint,
     Event,
     Export,
+    GetEndpoint,
     MarkCreatePending,
     ObservedBase,
     Outcome,
     Pass,
     Policy,
     RecordEndpointId,
-    ResourceBase,
     Retry,
+    SpecResource,
     Trigger,
     Unexport,
     backoff,
     create_refused,
-    metadata_fields,
     parse_time,
 )
 from azure_speech_operator.speechendpoint.spec import (
@@ -89,23 +95,12 @@ LOCALE_MISMATCH = "LocaleMismatch"
 
 
 @dataclass(frozen=True, kw_only=True)
-class Resource(ResourceBase):
+class Resource(SpecResource[SpeechEndpointSpec, DeletionSpec]):
     """The SpeechEndpoint as read at the start of the pass."""
-
-    spec: SpeechEndpointSpec | None
-    # What deletion needs of the spec: the spec itself, or that part of an invalid one (None if unreadable).
-    deletion_spec: DeletionSpec | None = None
-
-    @property
-    def adopted_endpoint_id(self) -> str | None:
-        view = self.spec or self.deletion_spec
-        return view.adopted_endpoint_id if view else None
 
 
 def build_resource(obj: Mapping[str, Any]) -> Resource:
-    """A stored SpeechEndpoint (as the API server answers it) as the logic reads it."""
-    spec, error, deletion_spec = parse_stored_spec(dict(obj.get("spec") or {}))
-    return Resource(**metadata_fields(obj), spec=spec, spec_error=error, deletion_spec=deletion_spec)
+    return Resource.read(obj, parse_stored_spec)
 
 
 @dataclass(frozen=True)
@@ -134,11 +129,6 @@ class Observed(ObservedBase):
 
 
 @dataclass(frozen=True)
-class GetEndpoint:
-    endpoint_id: str
-
-
-@dataclass(frozen=True)
 class FindByMarker:
     """List the endpoints for the one tagged with this resource's uid (a create whose outcome is unknown)."""
 
@@ -162,11 +152,6 @@ class UpdateEndpoint:
     endpoint_id: str
     changes: SpeechEndpointUpdate
     fields: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class DeleteEndpoint:
-    endpoint_id: str
 
 
 AzureStep = GetEndpoint | FindByMarker | GetModel | CreateEndpoint | UpdateEndpoint | DeleteEndpoint
@@ -315,12 +300,7 @@ class _Reconcile(Planner[Resource, Observed]):
                 return GetEndpoint(created)  # still reported while Stalled
             seen = o.endpoint if o.endpoint_known else None
             return self.error(
-                OperatorError(
-                    "EndpointIdConflict",
-                    f"spec.endpointId is {adopted} but the operator created endpoint {created} for this "
-                    "resource; delete this resource (its endpoint follows deletionPolicy) and adopt instead",
-                    ErrorClass.FATAL,
-                ),
+                endpoint_id_conflict(adopted, created),
                 endpoint=seen,
                 serving=self.serving_model(seen) if seen else None,
             )
@@ -339,14 +319,7 @@ class _Reconcile(Planner[Resource, Observed]):
             if o.endpoint is not None:
                 return self.existing(o.endpoint, created_by_operator=endpoint_id == created)
             if adopted:
-                return self.error(
-                    OperatorError(
-                        "AdoptedEndpointNotFound",
-                        f"the adopted endpoint {adopted} (spec.endpointId) does not exist in Azure; it is "
-                        "never recreated: recreate this resource with another endpointId, or delete it",
-                        ErrorClass.FATAL,
-                    )
-                )
+                return self.error(adopted_not_found(adopted))
             return self.create(vanished=created)
 
         # Nothing recorded: a create may have happened without us learning its id.
@@ -363,24 +336,6 @@ class _Reconcile(Planner[Resource, Observed]):
         if self.o.looked_up and self.o.endpoint is None and self.pending():
             return ClearCreatePending()  # the lookup found nothing and no create follows: stop looking
         return stopped
-
-    def create_stopped(self, vanished: str | None) -> Outcome | None:
-        """Why no endpoint is created in this pass, or None to create one."""
-        r = self.r
-        assert r.spec is not None
-        if self.policy is Policy.SKIP:
-            what = (
-                f"endpoint {vanished} no longer exists in Azure" if vanished else "there is no endpoint yet"
-            )
-            return self.skipped(
-                f"{what}; reconcile-policy is skip, so the operator does not create one",
-                code="EndpointNotFound" if vanished else "NotCreated",
-            )
-        if not self.writes_allowed():
-            return self.stay_stalled()
-        if not r.has_finalizer:
-            return self.waiting_for_finalizer()
-        return None
 
     def create_step(self, vanished: str | None) -> Plan:
         r, o = self.r, self.o
@@ -464,19 +419,8 @@ class _Reconcile(Planner[Resource, Observed]):
             return self.failed(endpoint, serving, created_by_operator=created_by_operator)
 
         if endpoint.status != SUCCEEDED:
-            delay = backoff(
-                self.p.attempt,
-                self.p.timing.deploy_poll_interval.total_seconds(),
-                self.p.timing.transient_backoff_cap.total_seconds(),
-                self.p.jitter,
-            )
-            health = Health(Phase.RETRYING, "UnknownAzureStatus", f"Azure reports status {endpoint.status!r}")
-            return self.outcome(
-                health,
-                endpoint=endpoint,
-                serving=serving,
-                retry=Retry(delay, f"unknown Azure status {endpoint.status!r}"),
-            )
+            health, retry = self.unknown_status(endpoint.status)
+            return self.outcome(health, endpoint=endpoint, serving=serving, retry=retry)
 
         if fields:
             differs = f"differs from the spec in Azure: {', '.join(fields)}"
@@ -642,11 +586,9 @@ class _Reconcile(Planner[Resource, Observed]):
         error: dict[str, str] | None = None,
         **_: Any,
     ) -> Outcome:
-        r, o, p = self.r, self.o, self.p
+        o = self.o
         health = self._with_availability(health, serving)
         status: dict[str, Any] = {}
-        if r.spec is not None:
-            status["apiVersion"] = r.spec.azure.api_version
         keep = ("endpointId", "azureStatus", "model", "servingModel", "links", "createdAt", "lastActionAt")
         for key in keep:
             if key in self.prev:
@@ -656,22 +598,10 @@ class _Reconcile(Planner[Resource, Observed]):
         elif o.endpoint_known and o.endpoint is None:
             for key in keep:  # the endpoint is gone from Azure
                 status.pop(key, None)
-        if o.exported and r.spec is not None and r.spec.export_to is not None:
-            status["exportedConfigMap"] = r.spec.export_to.config_map_name
-        elif "exportedConfigMap" in self.prev and not o.unexported:
-            status["exportedConfigMap"] = self.prev["exportedConfigMap"]
-        if error is not None:
-            status["error"] = error
-        if self.requested is not None:
-            status["reconcileRequestedAt"] = self.requested
-
+        self.common_status(status, error)
         conditions: list[Condition] = truth_table(health, self.prev_conditions)
         conditions += self._expiry_conditions(status)
-        status["conditions"] = merge_conditions(
-            self.prev_conditions, conditions, generation=r.generation, now=p.now
-        )
-        status["observedGeneration"] = r.generation
-        status = {k: status[k] for k in sorted(status)}
+        status = self.conclude(status, conditions)
         events = self._events(status, endpoint, health)
         return Outcome(status=status, events=tuple(events), retry=retry)
 
@@ -798,23 +728,14 @@ class _Reconcile(Planner[Resource, Observed]):
             )
         if o.created and endpoint is not None:
             events.append(Event("Normal", "Created", f"created endpoint {endpoint.id}"))
-        adopted = self.r.adopted_endpoint_id
-        previous_id = str(self.prev.get("endpointId") or "").lower()
-        if endpoint is not None and endpoint.id.lower() == adopted and previous_id != adopted:
-            events.append(Event("Normal", "Adopted", f"adopted endpoint {endpoint.id} (spec.endpointId)"))
+        events += self.adopted_event(endpoint.id if endpoint else None)
         if o.updated_fields and endpoint is not None:
             events.append(
                 Event("Normal", "Updated", f"updated {', '.join(o.updated_fields)} of endpoint {endpoint.id}")
             )
+        events += self.ready_events(status, health)
         for _old, new in transitions(self.prev_conditions, status["conditions"]):
-            if new.type == READY:
-                if new.status == "True":
-                    events.append(Event("Normal", "Ready", new.message or "ready"))
-                elif health.phase in (Phase.STALLED, Phase.RETRYING):
-                    events.append(Event("Warning", new.reason, new.message))
-                else:
-                    events.append(Event("Normal", new.reason, new.message))
-            elif new.type in (MODEL_EXPIRING, MODEL_EXPIRED) and new.status == "True":
+            if new.type in (MODEL_EXPIRING, MODEL_EXPIRED) and new.status == "True":
                 events.append(Event("Warning", new.type, new.message))
         return events
 

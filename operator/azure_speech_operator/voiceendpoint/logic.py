@@ -35,33 +35,37 @@ from azure_speech_operator.conditions import (
     READY,
     STALLED,
     SUSPENDED,
-    Condition,
     Health,
     Phase,
     find_condition,
     format_time,
-    merge_conditions,
     transitions,
     truth_table,
 )
-from azure_speech_operator.planner import Deletion, Planner, plan_deletion
+from azure_speech_operator.planner import (
+    Deletion,
+    Planner,
+    adopted_not_found,
+    endpoint_id_conflict,
+    plan_deletion,
+)
 from azure_speech_operator.reconcile import (
     ENDPOINT_ID_ANNOTATION,
     KOPF_PREFIX,
+    DeleteEndpoint,
     Event,
     Export,
+    GetEndpoint,
     Note,
     ObservedBase,
     Outcome,
     Pass,
     Policy,
-    ResourceBase,
     Retry,
+    SpecResource,
     Trigger,
     Unexport,
-    backoff,
     create_refused,
-    metadata_fields,
     parse_time,
 )
 from azure_speech_operator.voiceendpoint import schedule
@@ -97,21 +101,12 @@ SYNTHESIS_PATH = "/cognitiveservices/v1"
 
 
 @dataclass(frozen=True, kw_only=True)
-class Resource(ResourceBase):
+class Resource(SpecResource[VoiceEndpointSpec, VoiceDeletionSpec]):
     """The VoiceEndpoint as read at the start of the pass."""
-
-    spec: VoiceEndpointSpec | None
-    deletion_spec: VoiceDeletionSpec | None = None
-
-    @property
-    def adopted_endpoint_id(self) -> str | None:
-        view = self.spec or self.deletion_spec
-        return view.adopted_endpoint_id if view else None
 
 
 def build_resource(obj: Mapping[str, Any]) -> Resource:
-    spec, error, deletion_spec = parse_stored_spec(dict(obj.get("spec") or {}))
-    return Resource(**metadata_fields(obj), spec=spec, spec_error=error, deletion_spec=deletion_spec)
+    return Resource.read(obj, parse_stored_spec)
 
 
 @dataclass(frozen=True)
@@ -143,11 +138,6 @@ class Observed(ObservedBase):
 
 
 @dataclass(frozen=True)
-class GetEndpoint:
-    endpoint_id: str
-
-
-@dataclass(frozen=True)
 class CreateEndpoint:
     endpoint_id: str
     body: VoiceEndpointCreate
@@ -164,11 +154,6 @@ class SuspendEndpoint:
 class ResumeEndpoint:
     endpoint_id: str
     operation_id: str
-
-
-@dataclass(frozen=True)
-class DeleteEndpoint:
-    endpoint_id: str
 
 
 AzureStep = GetEndpoint | CreateEndpoint | SuspendEndpoint | ResumeEndpoint | DeleteEndpoint
@@ -337,14 +322,7 @@ class _Voice(Planner[Resource, Observed]):
         adopted = r.adopted_endpoint_id
         current = self.current_id()
         if adopted and current and adopted != current:
-            return self.error(
-                OperatorError(
-                    "EndpointIdConflict",
-                    f"spec.endpointId is {adopted} but the operator created endpoint {current} for this "
-                    "resource; delete this resource (its endpoints follow deletionPolicy) and adopt instead",
-                    ErrorClass.FATAL,
-                )
-            )
+            return self.error(endpoint_id_conflict(adopted, current))
         current = current or adopted
         if o.credentials_error is not None:
             return self.error(o.credentials_error, credentials=True)
@@ -363,14 +341,7 @@ class _Voice(Planner[Resource, Observed]):
         endpoint = o.endpoint(current)
         if current and endpoint is None:
             if current == adopted:
-                return self.error(
-                    OperatorError(
-                        "AdoptedEndpointNotFound",
-                        f"the adopted endpoint {adopted} (spec.endpointId) does not exist in Azure; it is "
-                        "never recreated: recreate this resource with another endpointId, or delete it",
-                        ErrorClass.FATAL,
-                    )
-                )
+                return self.error(adopted_not_found(adopted))
             return Note(((ENDPOINT_ID_ANNOTATION, None),), "forgetting the endpoint gone from Azure")
         if endpoint is None:
             return self.first(vanished=self._vanished())
@@ -413,18 +384,9 @@ class _Voice(Planner[Resource, Observed]):
             return Note(
                 ((ENDPOINT_ID_ANNOTATION, candidate), (CANDIDATE_ANNOTATION, None)), "recording the endpoint"
             )
-        if self.policy is Policy.SKIP:
-            what = (
-                f"endpoint {vanished} no longer exists in Azure" if vanished else "there is no endpoint yet"
-            )
-            return self.skipped(
-                f"{what}; reconcile-policy is skip, so the operator does not create one",
-                code="EndpointNotFound" if vanished else "NotCreated",
-            )
-        if not self.writes_allowed():
-            return self.stay_stalled()
-        if not r.has_finalizer:
-            return self.waiting_for_finalizer()
+        stopped = self.create_stopped(vanished)
+        if stopped is not None:
+            return stopped
         if candidate is None:
             return self.allocate("deploying the first endpoint")
         if o.wrote:
@@ -631,14 +593,8 @@ class _Voice(Planner[Resource, Observed]):
                 retry=Retry(delay, f"Azure: {endpoint.status}"),
             )
         if endpoint.status not in (SUCCEEDED, DISABLED):
-            delay = backoff(
-                self.p.attempt,
-                self.p.timing.deploy_poll_interval.total_seconds(),
-                self.p.timing.transient_backoff_cap.total_seconds(),
-                self.p.jitter,
-            )
-            health = Health(Phase.RETRYING, "UnknownAzureStatus", f"Azure reports status {endpoint.status!r}")
-            return self.outcome(health, endpoint=endpoint, retry=Retry(delay, "unknown Azure status"))
+            health, retry = self.unknown_status(endpoint.status)
+            return self.outcome(health, endpoint=endpoint, retry=retry)
         if self.resume_failed(endpoint) and self.policy is Policy.MANAGE:
             message = f"endpoint {endpoint.id} went back to Disabled: Azure could not resume it"
             error = OperatorError(RESUME_FAILED, message, ErrorClass.TRANSIENT)
@@ -771,13 +727,11 @@ class _Voice(Planner[Resource, Observed]):
         error: dict[str, str] | None = None,
         **seen: Any,
     ) -> Outcome:
-        r, o, p = self.r, self.o, self.p
+        r, o = self.r, self.o
         endpoint: VoiceEndpoint | None = seen.get("endpoint")
         candidate: VoiceEndpoint | None = seen.get("candidate")
         health = replace(health, suspended=self.wish_suspended())
         status: dict[str, Any] = {}
-        if r.spec is not None:
-            status["apiVersion"] = r.spec.azure.api_version
         keep = ("endpointId", "azureStatus", "projectId", "modelId", "createdAt", "lastActionAt", "operation")
         current = self.current_id() or r.adopted_endpoint_id
         if endpoint is not None:
@@ -799,21 +753,9 @@ class _Voice(Planner[Resource, Observed]):
             status["previousEndpoint"] = previous.status()
         if self.wish is not None and self.wish.next is not None:
             status["nextTransition"] = self.wish.next.status()
-        if o.exported and r.spec is not None and r.spec.export_to is not None:
-            status["exportedConfigMap"] = r.spec.export_to.config_map_name
-        elif "exportedConfigMap" in self.prev and not o.unexported:
-            status["exportedConfigMap"] = self.prev["exportedConfigMap"]
-        if error is not None:
-            status["error"] = error
-        if self.requested is not None:
-            status["reconcileRequestedAt"] = self.requested
+        self.common_status(status, error)
         health = self._with_availability(health, endpoint)
-        conditions: list[Condition] = truth_table(health, self.prev_conditions)
-        status["conditions"] = merge_conditions(
-            self.prev_conditions, conditions, generation=r.generation, now=p.now
-        )
-        status["observedGeneration"] = r.generation
-        status = {k: status[k] for k in sorted(status)}
+        status = self.conclude(status, truth_table(health, self.prev_conditions))
         events = self._events(status, endpoint, health)
         return Outcome(status=status, events=tuple(events), retry=retry, wake_at=self._wake_at())
 
@@ -889,9 +831,7 @@ class _Voice(Planner[Resource, Observed]):
                     f"switched to endpoint {endpoint.id} (model {endpoint.model_id}){when}",
                 )
             )
-        adopted = self.r.adopted_endpoint_id
-        if endpoint is not None and endpoint.id.lower() == adopted and previous_id != adopted:
-            events.append(Event("Normal", "Adopted", f"adopted endpoint {endpoint.id} (spec.endpointId)"))
+        events += self.adopted_event(endpoint.id if endpoint else None)
         for deleted, existed in o.deleted:
             what = "deleted" if existed else "was already gone:"
             events.append(Event("Normal", "EndpointDeleted", f"{what} endpoint {deleted} in Azure"))
@@ -899,15 +839,10 @@ class _Voice(Planner[Resource, Observed]):
             events.append(Event("Normal", "Suspending", f"suspending endpoint {endpoint.id}"))
         if o.acted == "resume" and endpoint is not None:
             events.append(Event("Normal", "Resuming", f"resuming endpoint {endpoint.id}"))
+        # Suspending and Resuming have their event from the action itself
+        events += [e for e in self.ready_events(status, health) if e.reason not in ("Suspending", "Resuming")]
         for old, new in transitions(self.prev_conditions, status["conditions"]):
-            if new.type == READY:
-                if new.status == "True":
-                    events.append(Event("Normal", "Ready", new.message or "ready"))
-                elif health.phase in (Phase.STALLED, Phase.RETRYING):
-                    events.append(Event("Warning", new.reason, new.message))
-                elif new.reason not in ("Suspending", "Resuming") or o.acted is None:
-                    events.append(Event("Normal", new.reason, new.message))
-            elif new.type == SUSPENDED and old is not None and old.status != new.status:
+            if new.type == SUSPENDED and old is not None and old.status != new.status:
                 if new.status == "True":
                     events.append(
                         Event("Normal", "Suspended", f"endpoint {status.get('endpointId')} is suspended")
