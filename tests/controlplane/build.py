@@ -1,5 +1,6 @@
 """Builds the test tools from the Go modules next to this file into a cache outside the repo: the control
-plane (`gobuild/`: etcd, kube-apiserver, kube-controller-manager, kubectl) and Helm (`helmbuild/`).
+plane (`gobuild/`: etcd, kube-apiserver, kube-controller-manager, kubectl), Helm (`helmbuild/`) and Argo CD's
+health-script runner (`argocdbuild/`).
 
 `go.sum` pins every module, so a build is reproducible; each module's cache directory is named after its main
 version and a digest of its go.mod and go.sum, so changing either builds anew and old builds stay usable by
@@ -131,6 +132,16 @@ HELM = GoModule(
     first_build="about 2 minutes",
     stamps=_helm_stamps,
 )
+ARGOCD_HEALTH = GoModule(
+    title="Argo CD's Lua health runner",
+    directory=HERE / "argocdbuild",
+    main_module="github.com/argoproj/argo-cd/v3",
+    prefix="argocd",
+    packages={"argocd-health": "./cmd/argocd-health"},
+    first_build="about 2 minutes",
+    digest_files=("go.mod", "go.sum", "cmd/argocd-health/main.go"),
+)
+
 # kept for the control plane's callers
 GO_MODULE = CONTROL_PLANE.directory
 PACKAGES = CONTROL_PLANE.packages

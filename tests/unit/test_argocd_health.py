@@ -1,8 +1,9 @@
 """The Argo CD health checks (argocd/resource_customizations/, see tests/argocd.py), run as Argo CD runs
 them: every case of each kind's health_test.yaml through Lua 5.1 (gopher-lua's dialect) with only what Argo
-CD gives a script from argocd-cm. Each row of the condition truth table (docs/argocd.md) has a fixture, whose
-conditions are the ones the operator's own code writes for that row; the argocd-cm snippet and the chart's
-copies are the scripts."""
+CD gives a script from argocd-cm, and through Argo CD's own health-script code (built from its Go module by
+tests/controlplane/build.py, a couple of minutes the first time). Each row of the condition truth table
+(docs/argocd.md) has a fixture, whose conditions are the ones the operator's own code writes for that row;
+the argocd-cm snippet and the chart's copies are the scripts."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ from tests.argocd import (
     merge_command,
     script,
 )
-from tests.processes import REPO
+from tests.controlplane.build import ARGOCD_HEALTH, ensure_binaries
+from tests.processes import REPO, run_tool
 
 # What Argo CD opens for a script from argocd-cm (util/lua/lua.go, runLua, UseOpenLibs false): the base
 # library, `table`, `package` and a safe `os`; no `string` (so no ("x"):method() either) and no `math`.
@@ -74,6 +76,21 @@ ALL_CASES = [(kind, case) for kind in KINDS for case in cases(kind)]
 @pytest.mark.parametrize(("kind", "case"), ALL_CASES, ids=[f"{k}/{c['inputPath']}" for k, c in ALL_CASES])
 def test_each_case_of_health_test_yaml(kind: str, case: dict[str, Any]) -> None:
     assert run_health(script(kind), load(folder(kind) / case["inputPath"])) == case["healthStatus"]
+
+
+@pytest.fixture(scope="module")
+def argocd_health() -> Path:
+    return ensure_binaries(module=ARGOCD_HEALTH)["argocd-health"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_argo_cds_own_runner_agrees_with_health_test_yaml(argocd_health: Path, kind: str) -> None:
+    """Argo CD's util/lua (gopher-lua, its decoding of the object, its checks of the result) on each case."""
+    lines = run_tool([str(argocd_health), str(folder(kind))]).stdout.splitlines()
+    computed = [(line["inputPath"], line["healthStatus"]) for line in map(json.loads, lines)]
+    expected = [(case["inputPath"], case["healthStatus"]) for case in cases(kind)]
+    # Argo CD's HealthStatus leaves an empty message out of its JSON
+    assert [(path, {"message": "", **health}) for path, health in computed] == expected
 
 
 def test_health_test_yaml_is_in_argo_cds_format_and_lists_every_fixture() -> None:
