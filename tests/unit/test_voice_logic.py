@@ -332,3 +332,15 @@ def _adopted(world: World) -> object:
         created_at=world.now - timedelta(days=3),
         last_action_at=world.now - timedelta(days=3),
     )
+
+
+async def test_a_create_refused_for_the_key_leaves_nothing_to_delete() -> None:
+    world = World()
+    world.azure.fail("create", azure_error("Unauthorized", ErrorClass.BLOCKED, 401))
+    await world.run()
+    assert world.condition("Stalled") == ("True", "Unauthorized")
+    assert CANDIDATE_ANNOTATION not in world.annotations
+    assert world.azure.calls == [("create", FIRST)]  # no GET of an id never used before
+    world.deletion_timestamp = world.now
+    await world.run()
+    assert world.released and [c for c in world.azure.calls if c[0] == "delete"] == []

@@ -336,7 +336,8 @@ class _Voice(Planner[Resource, Observed]):
         if current and not o.seen(current):
             return GetEndpoint(current)
         candidate = self.candidate_id()
-        if candidate and not o.seen(candidate):
+        # One allocated in this pass cannot exist yet: its id has never been used.
+        if candidate and not o.seen(candidate) and not self.noted(CANDIDATE_ANNOTATION):
             return GetEndpoint(candidate)
         endpoint = o.endpoint(current)
         if current and endpoint is None:
