@@ -36,6 +36,8 @@ STATE = REPO / "demo-state"
 # The example whose model the demo changes, and the simulator's second deployable en-US custom model.
 REDEPLOY_EXAMPLE = "claims-en"
 REDEPLOY_TO = "c0570008-0000-4000-8000-000000000008"
+VOICE_EXAMPLE = "jessica"
+VOICE_SWAP_TO = "JessicaV2"
 # `make demo-stop`: clients before servers, etcd last
 STOP_ORDER = ("operator", "simulator", "kube-controller-manager", "kube-apiserver", "etcd")
 
@@ -122,6 +124,47 @@ def show_redeploy(kube: Kube, name: str, model_id: str, timeout: float) -> list[
 
     wait_for(observe, timeout=timeout, what=f"{name} to serve model {model_id}", interval=0.2)
     return seen
+
+
+def patch_voice(kube: Kube, name: str, spec: dict[str, Any]) -> None:
+    patch = json.dumps({"spec": spec})
+    kube.kubectl("patch", "voiceendpoint", name, "-n", DEMO_NAMESPACE, "--type=merge", "-p", patch)
+
+
+def get_vce(kube: Kube, name: str) -> list[str]:
+    return kube.kubectl("get", "vce", name, "-n", DEMO_NAMESPACE).stdout.rstrip().splitlines()
+
+
+def show_voice(kube: Kube, name: str, swap_to: str, timeout: float) -> list[tuple[str, list[str]]]:
+    """Suspends, resumes and swaps the voice endpoint `name`, with `kubectl get vce` after each step; the
+    swap's lines show status.endpointId staying on the old endpoint until the new one is Succeeded."""
+    shown: list[tuple[str, list[str]]] = []
+    patch_voice(kube, name, {"suspended": True})
+    kube.wait_condition("VoiceEndpoint", name, DEMO_NAMESPACE, "Suspended", timeout=timeout)
+    shown.append(("suspended: true -> Azure disables it (no charge while suspended)", get_vce(kube, name)))
+    patch_voice(kube, name, {"suspended": False})
+    kube.wait_condition("VoiceEndpoint", name, DEMO_NAMESPACE, "Ready", timeout=timeout)
+    shown.append(("suspended: false -> resumed", get_vce(kube, name)))
+    before = (kube.get("VoiceEndpoint", name, DEMO_NAMESPACE) or {}).get("status", {}).get("endpointId")
+    patch_voice(kube, name, {"modelId": swap_to})
+    seen: list[str] = []
+    started = time.monotonic()
+
+    def observe() -> bool:
+        status = (kube.get("VoiceEndpoint", name, DEMO_NAMESPACE) or {}).get("status", {})
+        ready = next((c for c in status.get("conditions", []) if c["type"] == "Ready"), {})
+        new = status.get("newEndpoint") or {}
+        line = (
+            f"Ready={ready.get('status')} ({ready.get('reason')})  serving {status.get('endpointId')} "
+            f"({status.get('modelId')})  new: {new.get('id', '-')} {new.get('azureStatus', '')}".rstrip()
+        )
+        if not seen or seen[-1].split("  [")[0] != line:
+            seen.append(f"{line}  [{time.monotonic() - started:.1f}s]")
+        return ready.get("status") == "True" and status.get("endpointId") not in (None, before)
+
+    wait_for(observe, timeout=timeout, what=f"{name} to swap to model {swap_to}", interval=0.2)
+    shown.append((f"modelId: {swap_to} -> blue/green swap", [*seen, "", *get_vce(kube, name)]))
+    return shown
 
 
 def served_kinds(operator: Operator) -> list[str]:
@@ -254,6 +297,12 @@ def run(keep: bool, state: Path, timeout: float, examples: Path = REPO / "exampl
             step(f"Changing the model of {REDEPLOY_EXAMPLE}: Azure redeploys, the old model keeps serving")
             for line in show_redeploy(kube, REDEPLOY_EXAMPLE, REDEPLOY_TO, timeout):
                 say(f"    {line}")
+        if "VoiceEndpoint" in kinds and any(o["metadata"]["name"] == VOICE_EXAMPLE for o in objects):
+            step(f"kubectl get vce {VOICE_EXAMPLE}: suspend, resume and a swap to model {VOICE_SWAP_TO}")
+            for what, lines in show_voice(kube, VOICE_EXAMPLE, VOICE_SWAP_TO, timeout):
+                say(f"  {what}")
+                for line in lines:
+                    say(f"    {line}")
         plurals = [
             crd["spec"]["names"]["plural"]
             for crd in kube.list("CustomResourceDefinition")

@@ -39,7 +39,6 @@ from azure_speech_operator.conditions import (
     Phase,
     find_condition,
     format_time,
-    transitions,
     truth_table,
 )
 from azure_speech_operator.planner import (
@@ -841,17 +840,16 @@ class _Voice(Planner[Resource, Observed]):
         if o.acted == "resume" and endpoint is not None:
             events.append(Event("Normal", "Resuming", f"resuming endpoint {endpoint.id}"))
         # Suspending and Resuming have their event from the action itself
-        events += [e for e in self.ready_events(status, health) if e.reason not in ("Suspending", "Resuming")]
-        for old, new in transitions(self.prev_conditions, status["conditions"]):
-            if new.type == SUSPENDED and old is not None and old.status != new.status:
-                if new.status == "True":
-                    events.append(
-                        Event("Normal", "Suspended", f"endpoint {status.get('endpointId')} is suspended")
-                    )
-                else:
-                    events.append(
-                        Event("Normal", "Resumed", f"endpoint {status.get('endpointId')} runs again")
-                    )
+        # Suspending and Resuming have their event from the action itself; the end of each has its own.
+        was = find_condition(self.prev_conditions, READY).reason
+        for event in self.ready_events(status, health):
+            if event.reason in ("Suspending", "Resuming"):
+                continue
+            if event.reason == "Ready" and was == "Resuming":
+                event = Event("Normal", "Resumed", f"endpoint {status.get('endpointId')} runs again")
+            elif event.reason == "Ready" and was == "Suspending":
+                event = Event("Normal", "Suspended", f"endpoint {status.get('endpointId')} is suspended")
+            events.append(event)
         return events
 
     # --- deletion ----------------------------------------------------------------------------------------
