@@ -344,3 +344,34 @@ async def test_a_create_refused_for_the_key_leaves_nothing_to_delete() -> None:
     world.deletion_timestamp = world.now
     await world.run()
     assert world.released and [c for c in world.azure.calls if c[0] == "delete"] == []
+
+
+async def test_v3_adopts_suspends_and_resumes_and_orphans_on_delete() -> None:
+    world = World()
+    world.azure.endpoints[ADOPTED] = _adopted(world)  # type: ignore[assignment]
+    world.spec.update(
+        azure={"region": "eastus", "apiVersion": "v3.0", "credentials": world.spec["azure"]["credentials"]},
+        endpointId=ADOPTED,
+        deletionPolicy="Orphan",
+    )
+    await world.settle()
+    assert world.condition("Ready") == ("True", "Ready")
+    world.change_spec(suspended=True)
+    await world.settle()
+    assert world.azure.endpoints[ADOPTED].status == "Disabled"
+    world.change_spec(suspended=False)
+    await world.settle()
+    assert world.azure.endpoints[ADOPTED].status == "Succeeded"
+    assert [c[0] for c in world.azure.writes()] == ["suspend", "resume"]
+    world.deletion_timestamp = world.now
+    await world.run()
+    assert world.released and ADOPTED in world.azure.endpoints
+
+
+async def test_poll_delay_is_a_share_of_the_time_waited() -> None:
+    world = World()
+    first = await world.run()
+    assert first.retry is not None and first.retry.delay <= 6
+    world.advance(200)  # still deploying after 200 s
+    later = await world.run()
+    assert later.retry is not None and 40 <= later.retry.delay <= 60
