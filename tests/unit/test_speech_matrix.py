@@ -10,7 +10,7 @@ from azure_speech_operator import reconcile
 from azure_speech_operator.azure.types import EntityError, ModelRef
 from azure_speech_operator.runtime.writer import status_patch
 from azure_speech_operator.speechendpoint import logic
-from azure_speech_operator.speechendpoint.logic import build_resource
+from azure_speech_operator.speechendpoint.handlers import SPEECH
 
 from .test_speech_fakes import BASE_MODEL, BASE_MODEL_2, World, base_spec
 
@@ -117,7 +117,7 @@ def test_build_resource_reads_metadata_and_reports_a_bad_spec() -> None:
         "spec": {"locale": "en-US"},
         "status": {"observedGeneration": 3},
     }
-    resource = build_resource(obj)
+    resource = SPEECH.build_resource(obj)
     assert resource.generation == 4 and resource.has_finalizer and resource.deleting
     assert resource.spec is None and resource.spec_error is not None and "spec.azure" in resource.spec_error
     assert resource.status == {"observedGeneration": 3}
@@ -126,7 +126,7 @@ def test_build_resource_reads_metadata_and_reports_a_bad_spec() -> None:
 def test_build_resource_keeps_what_deletion_needs_from_an_invalid_spec() -> None:
     spec = base_spec(customProperties={"azure-speech-operator-uid": "x"}, endpointId=BASE_MODEL)
     obj = {"metadata": {"name": "x", "namespace": "ns", "uid": "u"}, "spec": spec}
-    resource = build_resource(obj)
+    resource = SPEECH.build_resource(obj)
     assert resource.spec is None and resource.spec_error is not None
     assert resource.deletion_spec is not None
     assert resource.deletion_spec.azure.target().base_url == "https://westeurope.api.cognitive.microsoft.com"

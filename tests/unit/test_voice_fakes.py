@@ -32,7 +32,8 @@ from azure_speech_operator.voiceendpoint.spec import parse_stored_spec
 T0 = datetime(2026, 11, 21, 6, 0, tzinfo=UTC)
 UID = "0b6f5c1e-0000-4000-8000-000000000002"
 ADOPTED = "9f50c644-1a2b-4c3d-8e4f-5a6b7c8d9e0f"
-MODELS = {"Jessica": "Jessica", "Jessica2": "Jessica", "Other": "Other"}  # model -> project
+# model -> its project
+MODELS = {"Jessica": "Jessica", "Jessica2": "Jessica", "Broken": "Jessica", "Other": "Other"}
 
 
 def azure_error(code: str, cls: ErrorClass, status: int = 400, **kwargs: Any) -> AzureError:

@@ -68,8 +68,9 @@ def kind_of(
     api: Callable[[AzureClient, AzureTarget, Credential], ClientT],
     logger: str,
 ) -> Kind[Any, Any, Any, ClientT]:
-    """A kind from its folder's modules: `spec` (KIND, GROUP, VERSION, PLURAL), `logic` (build_resource,
-    Observed, plan), `steps` (run_step, describe_write), and `api`, the AzureClient method for its API."""
+    """A kind from its folder's modules: `spec` (KIND, GROUP, VERSION, PLURAL, parse_stored_spec), `logic`
+    (Resource, a reconcile.SpecResource; Observed; plan), `steps` (run_step, describe_write), and `api`, the
+    AzureClient method for its API."""
 
     def connect(azure: AzureClient, resource: Any, credential: Credential) -> ClientT:
         # the spec, or on deletion what of an invalid one deletion needs
@@ -82,7 +83,7 @@ def kind_of(
         version=spec.VERSION,
         plural=spec.PLURAL,
         logger=logger,
-        build_resource=logic.build_resource,
+        build_resource=lambda obj: logic.Resource.read(obj, spec.parse_stored_spec),
         observed=logic.Observed,
         plan=logic.plan,
         run_step=steps.run_step,

@@ -78,7 +78,6 @@ from azure_speech_operator.speechendpoint.spec import (
     MARKER_KEY,
     DeletionSpec,
     SpeechEndpointSpec,
-    parse_stored_spec,
 )
 
 BUSY_STATUSES = ("NotStarted", "Running")
@@ -97,10 +96,6 @@ LOCALE_MISMATCH = "LocaleMismatch"
 @dataclass(frozen=True, kw_only=True)
 class Resource(SpecResource[SpeechEndpointSpec, DeletionSpec]):
     """The SpeechEndpoint as read at the start of the pass."""
-
-
-def build_resource(obj: Mapping[str, Any]) -> Resource:
-    return Resource.read(obj, parse_stored_spec)
 
 
 @dataclass(frozen=True)
@@ -789,7 +784,6 @@ __all__ = [
     "Resource",
     "Step",
     "UpdateEndpoint",
-    "build_resource",
     "compute_changes",
     "plan",
 ]

@@ -71,7 +71,6 @@ from azure_speech_operator.voiceendpoint import schedule
 from azure_speech_operator.voiceendpoint.spec import (
     VoiceDeletionSpec,
     VoiceEndpointSpec,
-    parse_stored_spec,
 )
 
 CANDIDATE_ANNOTATION = f"{KOPF_PREFIX}/voice-candidate"
@@ -102,10 +101,6 @@ SYNTHESIS_PATH = "/cognitiveservices/v1"
 @dataclass(frozen=True, kw_only=True)
 class Resource(SpecResource[VoiceEndpointSpec, VoiceDeletionSpec]):
     """The VoiceEndpoint as read at the start of the pass."""
-
-
-def build_resource(obj: Mapping[str, Any]) -> Resource:
-    return Resource.read(obj, parse_stored_spec)
 
 
 @dataclass(frozen=True)
@@ -894,6 +889,5 @@ __all__ = [
     "ResumeEndpoint",
     "Step",
     "SuspendEndpoint",
-    "build_resource",
     "plan",
 ]

@@ -44,12 +44,12 @@ async def run_step(step: Step, observed: Observed, client: VoiceEndpoints) -> Ob
 
 def describe_write(step: Step) -> str | None:
     """The DEBUG line logged as an Azure write is sent (the event it leads to is the INFO line)."""
-    if isinstance(step, logic.CreateEndpoint):
-        return f"creating endpoint {step.endpoint_id} with model {step.body.model_id}"
-    if isinstance(step, logic.SuspendEndpoint):
-        return f"suspending endpoint {step.endpoint_id}"
-    if isinstance(step, logic.ResumeEndpoint):
-        return f"resuming endpoint {step.endpoint_id}"
-    if isinstance(step, logic.DeleteEndpoint):
-        return f"deleting endpoint {step.endpoint_id}"
+    match step:
+        case logic.CreateEndpoint(endpoint_id=endpoint_id, body=body):
+            return f"creating endpoint {endpoint_id} with model {body.model_id}"
+        case logic.SuspendEndpoint(endpoint_id=endpoint_id) | logic.ResumeEndpoint(endpoint_id=endpoint_id):
+            verb = "suspending" if isinstance(step, logic.SuspendEndpoint) else "resuming"
+            return f"{verb} endpoint {endpoint_id}"
+        case logic.DeleteEndpoint(endpoint_id=endpoint_id):
+            return f"deleting endpoint {endpoint_id}"
     return None
