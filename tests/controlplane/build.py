@@ -1,6 +1,6 @@
 """Builds the test tools from the Go modules next to this file into a cache outside the repo: the control
-plane (`gobuild/`: etcd, kube-apiserver, kube-controller-manager, kubectl), Helm (`helmbuild/`) and Argo CD's
-health-script runner (`argocdbuild/`).
+plane (`gobuild/`: etcd, kube-apiserver, kube-controller-manager, kubectl), Helm (`helmbuild/`), Argo CD's
+health-script runner (`argocdbuild/`) and kstatus (`kstatusbuild/`).
 
 `go.sum` pins every module, so a build is reproducible; each module's cache directory is named after its main
 version and a digest of its go.mod and go.sum, so changing either builds anew and old builds stay usable by
@@ -140,6 +140,15 @@ ARGOCD_HEALTH = GoModule(
     packages={"argocd-health": "./cmd/argocd-health"},
     first_build="about 2 minutes",
     digest_files=("go.mod", "go.sum", "cmd/argocd-health/main.go"),
+)
+KSTATUS = GoModule(
+    title="kstatus",
+    directory=HERE / "kstatusbuild",
+    main_module="sigs.k8s.io/cli-utils",
+    prefix="kstatus",
+    packages={"kstatus": "./cmd/kstatus"},
+    first_build="about 30 seconds",
+    digest_files=("go.mod", "go.sum", "cmd/kstatus/main.go"),
 )
 
 # kept for the control plane's callers
