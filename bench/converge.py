@@ -1,0 +1,305 @@
+"""`python -m bench.converge --kind speech|voice --n N --deploy-seconds D ...`: the operator at scale.
+
+Starts the real control plane, the Azure simulator and the operator as a user runs them (the e2e harness's
+Kube, Simulator and Operator: the operator's console command under deploy/'s RBAC), applies N resources in
+one server-side `kubectl apply`, and measures until every one is Ready; then a quiet interval and an operator
+restart. Prints one JSON line and a table (bench/README.md explains each figure and how it is measured)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bench import plan, report
+from tests.e2e.harness import Kube, Operator, Simulator
+
+
+def progress(line: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {line}", file=sys.stderr, flush=True)
+
+
+class ReadyWatch:
+    """Watches the kind cluster-wide (as the admin) and notes when each object is first seen Ready for its
+    current generation, by the bench's monotonic clock; `ready_now` is the latest view."""
+
+    def __init__(self, kubeconfig: Path, plural: str) -> None:
+        from kubernetes import client, config
+
+        self.api = client.CustomObjectsApi(config.new_client_from_config(config_file=str(kubeconfig)))
+        self.plural = plural
+        self.first_ready: dict[str, float] = {}
+        self.ready_now: dict[str, bool] = {}
+        self.synced = threading.Event()
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="ready-watch", daemon=True)
+
+    def start(self) -> ReadyWatch:
+        self.thread.start()
+        if not self.synced.wait(30):
+            raise RuntimeError(f"could not list {self.plural}")
+        return self
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+    def ready_count(self) -> int:
+        return sum(self.ready_now.values())
+
+    def _see(self, obj: dict[str, Any], deleted: bool = False) -> None:
+        meta = obj["metadata"]
+        key = f"{meta['namespace']}/{meta['name']}"
+        ready = False
+        for condition in (obj.get("status") or {}).get("conditions") or []:
+            if condition.get("type") == "Ready":
+                observed = condition.get("observedGeneration")
+                current = observed is None or observed == meta.get("generation")
+                ready = condition.get("status") == "True" and current
+        self.ready_now[key] = ready and not deleted
+        if ready:
+            self.first_ready.setdefault(key, time.monotonic())
+
+    def _run(self) -> None:
+        from kubernetes import watch
+        from kubernetes.client.exceptions import ApiException
+
+        version: str | None = None
+        while not self.stopped.is_set():
+            try:
+                if version is None:
+                    listed = self.api.list_cluster_custom_object(plan.GROUP, plan.VERSION, self.plural)
+                    for obj in listed["items"]:
+                        self._see(obj)
+                    version = listed["metadata"]["resourceVersion"]
+                    self.synced.set()
+                stream = watch.Watch().stream(
+                    self.api.list_cluster_custom_object,
+                    plan.GROUP,
+                    plan.VERSION,
+                    self.plural,
+                    resource_version=version,
+                    timeout_seconds=30,
+                )
+                for event in stream:
+                    obj = event["object"]
+                    version = obj["metadata"]["resourceVersion"]
+                    self._see(obj, deleted=event["type"] == "DELETED")
+                    if self.stopped.is_set():
+                        return
+            except ApiException as exc:
+                if exc.status != 410:  # 410: the version is too old; list again
+                    progress(f"watch of {self.plural} failed ({exc.status}); listing again")
+                    time.sleep(1)
+                version = None
+            except Exception as exc:  # the control plane is stopping, or a connection dropped
+                if self.stopped.is_set():
+                    return
+                progress(f"watch of {self.plural}: {exc!r}; listing again")
+                time.sleep(1)
+                version = None
+
+
+class Probe:
+    """What the bench reads at each mark: the simulator's request counts, the apiserver's writes, the
+    operator's /proc and log size."""
+
+    def __init__(self, kube: Kube, simulator: Simulator, operator: Operator) -> None:
+        self.kube, self.simulator, self.operator = kube, simulator, operator
+
+    def writes(self) -> Any:
+        return report.apiserver_writes(self.kube.kubectl("get", "--raw", "/metrics").stdout)
+
+    def proc(self, name: str) -> str:
+        assert self.operator.process is not None and self.operator.process.proc is not None
+        return Path(f"/proc/{self.operator.process.proc.pid}/{name}").read_text()
+
+    def cpu(self) -> float:
+        return report.cpu_seconds(self.proc("stat"), os.sysconf("SC_CLK_TCK"))
+
+
+class Run:
+    def __init__(self, options: plan.Options, workdir: Path) -> None:
+        self.options = options
+        self.workdir = workdir
+        self.kind, self.plural = plan.KINDS[options.kind]
+
+    def execute(self) -> dict[str, Any]:
+        options = self.options
+        kube = Kube(self.workdir)
+        simulator = Simulator(
+            self.workdir,
+            keys=(plan.resource_key(0),),
+            time_scale=options.time_scale,
+            extra_args=plan.simulator_args(options),
+        )
+        operator: Operator | None = None
+        try:
+            progress("starting the control plane")
+            kube.start()
+            kube.apply_crds()
+            kubeconfig = kube.operator_kubeconfig()
+            simulator.start()
+            kube.apply(plan.setup_manifests(options))
+            operator = Operator(self.workdir, kubeconfig, extra_args=plan.operator_args(options))
+            operator.start()
+            progress(f"simulator at {simulator.url} (time scale {options.time_scale:.5f}); operator ready")
+            return self._measure(kube, simulator, operator)
+        finally:
+            if operator is not None:
+                operator.stop()
+            simulator.stop()
+            kube.stop()
+
+    def _measure(self, kube: Kube, simulator: Simulator, operator: Operator) -> dict[str, Any]:
+        options = self.options
+        probe = Probe(kube, simulator, operator)
+        manifest = self.workdir / "endpoints.yaml"
+        manifest.write_text(
+            yaml.safe_dump_all(plan.endpoint_manifests(options, simulator.url), sort_keys=False)
+        )
+        watcher = ReadyWatch(kube.kubeconfig, self.plural).start()
+        try:
+            result = self._converge(kube, simulator, operator, probe, watcher, manifest)
+            result["quiet"] = self._interval(simulator, probe, options.quiet_seconds)
+            # the peak over the operator's life: apply, convergence and the quiet interval
+            result["operator"] = {"peak_rss_mb": report.peak_rss_mb(probe.proc("status"))}
+            result["quiet"]["expected_drift_reads"] = round(
+                options.n
+                * options.quiet_seconds
+                / plan.scaled_settings(options)["drift_interval"].total_seconds(),
+                1,
+            )
+            if not options.skip_restart:
+                progress("restarting the operator")
+                operator.stop()
+                result["restart"] = self._interval(
+                    simulator, probe, options.quiet_seconds, start=operator.start
+                )
+                result["restart"]["still_ready"] = watcher.ready_count()
+            result["logs"] = {
+                level: report.log_levels(operator.logs()).get(level, 0) for level in ("ERROR", "WARNING")
+            }
+            return result
+        finally:
+            watcher.stop()
+
+    def _converge(
+        self,
+        kube: Kube,
+        simulator: Simulator,
+        operator: Operator,
+        probe: Probe,
+        watcher: ReadyWatch,
+        manifest: Path,
+    ) -> dict[str, Any]:
+        options = self.options
+        simulator.reset_requests()
+        writes0, cpu0, log0 = probe.writes(), probe.cpu(), operator.log_size()
+        progress(f"applying {options.n} {self.kind}s")
+        started = time.monotonic()
+        kube.kubectl(
+            "apply", "--server-side", "--field-manager=bench", "-f", str(manifest), timeout=600 + options.n
+        )
+        applied = time.monotonic() - started
+        deadline = started + options.timeout
+        next_note = 0.0
+        while watcher.ready_count() < options.n:
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"only {watcher.ready_count()} of {options.n} Ready after {options.timeout:g} s; "
+                    f"logs in {self.workdir}"
+                )
+            if time.monotonic() >= next_note:
+                progress(f"{watcher.ready_count()} of {options.n} Ready")
+                next_note = time.monotonic() + 10
+            time.sleep(0.1)
+        times = sorted(t - started for t in watcher.first_ready.values())
+        all_ready = times[-1]
+        progress(f"all {options.n} Ready after {all_ready:.1f} s")
+        requests = simulator.requests()
+        writes = report.writes_between(writes0, probe.writes(), {f"APPLY {self.plural}": options.n})
+        cpu = probe.cpu() - cpu0
+        levels = report.log_levels(operator.logs(log0))
+        calls = report.azure_calls(requests)
+        ideal = plan.ideal_seconds(options)
+        return {
+            "kind": options.kind,
+            "n": options.n,
+            "deploy_seconds": options.deploy_seconds,
+            "resources": options.resources,
+            "rate_limit": str(options.rate_limit) if options.rate_limit else None,
+            "budget": str(options.budget),
+            "time_scale": round(options.time_scale, 6),
+            "operator_settings": dict(plan.describe_scaling(options)),
+            "machine": {"cpus": os.cpu_count(), "date": datetime.now(UTC).strftime("%Y-%m-%d")},
+            "converge": {
+                "all_ready_seconds": round(all_ready, 2),
+                "median_ready_seconds": round(times[len(times) // 2], 2),
+                "apply_seconds": round(applied, 2),
+                "ideal_seconds": round(ideal, 2),
+                "ratio": round(all_ready / ideal, 3),
+                "azure_calls_total": sum(calls.values()),
+                "azure_calls_per_resource": report.per_resource(calls, options.n),
+                "azure_429": report.azure_status_count(requests, "429"),
+                "kube_writes_total": sum(writes.values()),
+                "kube_writes_per_resource": report.per_resource(writes, options.n),
+                "log_lines_per_resource": round(report.log_lines(levels) / options.n, 2),
+                "log_levels": dict(levels),
+                "cpu_seconds": round(cpu, 2),
+            },
+        }
+
+    def _interval(
+        self, simulator: Simulator, probe: Probe, seconds: float, start: Any = None
+    ) -> dict[str, Any]:
+        """Azure calls and Kubernetes writes during `seconds` (counted from `start()`, when given)."""
+        simulator.reset_requests()
+        writes0 = probe.writes()
+        if start is not None:
+            start()
+        cpu0 = 0.0 if start is not None else probe.cpu()  # a restarted operator: its whole life
+        progress(f"counting calls and writes for {seconds:g} s")
+        # a measuring interval, not a wait for a condition: nothing to poll
+        time.sleep(seconds)
+        calls = report.azure_calls(simulator.requests())
+        return {
+            "seconds": seconds,
+            "operator_cpu_seconds": round(probe.cpu() - cpu0, 2),
+            "azure_calls": dict(sorted(calls.items())),
+            "azure_writes": report.azure_writes(calls),
+            "kube_writes": dict(sorted(report.writes_between(writes0, probe.writes()).items())),
+        }
+
+
+@contextlib.contextmanager
+def workdir(path: str | None) -> Iterator[Path]:
+    if path is not None:
+        Path(path).mkdir(parents=True, exist_ok=True)
+        yield Path(path)
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-converge-") as tmp:
+        yield Path(tmp)
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = plan.parse_options(argv)
+    with workdir(options.workdir) as directory:
+        result = Run(options, directory).execute()
+    print(json.dumps(result, sort_keys=True), flush=True)
+    if not options.json_only:
+        print(report.format_table(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

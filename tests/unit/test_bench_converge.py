@@ -1,0 +1,263 @@
+"""The pure parts of `python -m bench.converge`: options, scaling, the ideal-time bound, the figures read from
+the processes' outputs, and the table. The run itself is measured by hand (bench/README.md), not tested."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+
+from bench import plan, report
+
+
+def options(*args: str) -> plan.Options:
+    return plan.parse_options(["--kind", "speech", "--n", "100", "--deploy-seconds", "30", *args])
+
+
+# --- options ------------------------------------------------------------------------------------------
+
+
+def test_defaults_spread_n_over_resources_of_fifty() -> None:
+    parsed = options()
+    assert (parsed.kind, parsed.n, parsed.deploy_seconds) == ("speech", 100, 30.0)
+    assert parsed.resources == 2
+    assert parsed.rate_limit is None
+    assert parsed.budget == plan.Budget(90, 10.0)  # the operator's own default
+    assert parsed.quiet_seconds == 60.0
+    assert parsed.timeout == 20 * 30 + 120
+    assert plan.parse_options(["--kind", "voice", "--n", "101", "--deploy-seconds", "5"]).resources == 3
+
+
+def test_rate_limit_budget_and_flags() -> None:
+    parsed = options("--rate-limit", "100/10", "--budget", "45/5", "--quiet-seconds", "15", "--json")
+    assert parsed.rate_limit == plan.Budget(100, 10.0)
+    assert parsed.budget == plan.Budget(45, 5.0)
+    assert parsed.effective_budget == plan.Budget(45, 5.0)
+    assert (parsed.quiet_seconds, parsed.json_only) == (15.0, True)
+    assert options("--rate-limit", "0").rate_limit is None
+    assert options("--rate-limit", "20/10").effective_budget == plan.Budget(20, 10.0)
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--resources", "1"], "--resources"),
+        (["--rate-limit", "fast"], "--rate-limit"),
+        (["--budget", "0"], "--budget"),
+        (["--quiet-seconds", "-1"], "--quiet-seconds"),
+        (["--drift-interval", "often"], "--drift-interval"),
+        (["--kind", "text"], "--kind"),
+    ],
+)
+def test_bad_options_name_the_flag(args: list[str], named: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        options(*args)
+    assert exited.value.code == 2
+    assert named in capsys.readouterr().err
+
+
+# --- scaling ------------------------------------------------------------------------------------------
+
+
+def test_time_scale_makes_a_deployment_take_d() -> None:
+    assert options().time_scale == pytest.approx(30 / 330)  # speech: 30 s queue + 300 s deploy
+    voice = plan.parse_options(["--kind", "voice", "--n", "1", "--deploy-seconds", "31"])
+    assert voice.time_scale == pytest.approx(0.1)  # voice: 10 s queue + 300 s deploy
+
+
+def test_operator_settings_scaled_like_the_deployment() -> None:
+    scaled = plan.scaled_settings(options("--deploy-seconds", "33"))  # scale 0.1
+    assert scaled["deploy_poll_interval"] == timedelta(seconds=1.5)
+    assert scaled["drift_interval"] == timedelta(seconds=360)
+    assert scaled["waiting_retry_min"] == timedelta(seconds=6)
+    args = plan.operator_args(options("--deploy-seconds", "33", "--drift-interval", "1h"))
+    assert args[args.index("--deploy-poll-interval") + 1] == "1.500s"
+    assert args[args.index("--drift-interval") + 1] == "3600.000s"
+    assert args[-4:] == ["--azure-budget-requests", "90", "--azure-budget-window", "10s"]
+    assert ("deploy-poll-interval", "15s -> 1.5s") in plan.describe_scaling(options("--deploy-seconds", "33"))
+
+
+def test_simulator_resources_namespaces_and_manifests() -> None:
+    parsed = options("--n", "5", "--resources", "2")
+    assert plan.placement(5, 2) == [0, 0, 0, 1, 1]
+    assert plan.simulator_args(parsed) == ["--resource", "r0001=bench-key-0001", "--rate-limit", "0"]
+    setup = plan.setup_manifests(parsed)
+    assert [(d["kind"], d["metadata"].get("namespace")) for d in setup] == [
+        ("Namespace", None),
+        ("Secret", "bench-0000"),
+        ("Namespace", None),
+        ("Secret", "bench-0001"),
+    ]
+    assert setup[3]["stringData"] == {"key": "bench-key-0001"}
+    docs = plan.endpoint_manifests(parsed, "http://127.0.0.1:9")
+    assert [d["metadata"]["namespace"] for d in docs] == ["bench-0000"] * 3 + ["bench-0001"] * 2
+    assert docs[0]["spec"]["azure"]["endpoint"] == "http://127.0.0.1:9"
+    assert docs[0]["spec"]["model"] == {"baseModelId": plan.BASE_EN_US_CURRENT}
+    voice = plan.endpoint_manifests(
+        plan.parse_options(["--kind", "voice", "--n", "1", "--deploy-seconds", "1"]), "u"
+    )
+    assert voice[0]["kind"] == "VoiceEndpoint"
+    assert voice[0]["spec"]["modelId"] == plan.VOICE_MODEL
+
+
+# --- the ideal ----------------------------------------------------------------------------------------
+
+
+def test_budget_that_does_not_bind_gives_d() -> None:
+    assert plan.budget_bound(50, 30, plan.Budget(90, 10)) == 30
+    assert plan.ideal_seconds(options()) == 30
+
+
+def test_budget_bound_when_creates_fill_windows() -> None:
+    # 25 creates at 10 per 10 s: at 0, 10, 20; the last create's read at 20 + 5 = 25, but reads queue
+    # behind the window: 50 calls at 10 per 10 s need the window of 40-50 s for the last ten
+    assert plan.budget_bound(25, 5, plan.Budget(10, 10)) == 40
+    # a long deployment: the last create (at 20 s) plus D, the reads fitting in the windows after
+    assert plan.budget_bound(25, 100, plan.Budget(10, 10)) == 120
+    assert plan.budget_bound(1, 7, plan.Budget(1, 10)) == 10  # the read waits for the window
+
+
+def test_ideal_uses_the_fullest_resource_and_the_tighter_budget() -> None:
+    parsed = options("--n", "100", "--deploy-seconds", "5", "--rate-limit", "10/10", "--resources", "2")
+    assert parsed.effective_budget == plan.Budget(10, 10.0)
+    assert plan.ideal_seconds(parsed) == plan.budget_bound(50, 5, plan.Budget(10, 10))
+    assert plan.ideal_seconds(parsed) > 5
+
+
+# --- figures ------------------------------------------------------------------------------------------
+
+
+def sample(group: str, resource: str, subresource: str, verb: str, value: int) -> str:
+    labels = (
+        f'code="200",component="apiserver",dry_run="",group="{group}",resource="{resource}",scope="resource",'
+        f'subresource="{subresource}",verb="{verb}",version="v1"'
+    )
+    return f"apiserver_request_total{{{labels}}} {value}"
+
+
+SPEECH = "speech.azure-operator.io"
+METRICS = "\n".join(
+    [
+        "# HELP apiserver_request_total [STABLE] Counter of apiserver requests",
+        "# TYPE apiserver_request_total counter",
+        sample(SPEECH, "speechendpoints", "", "PATCH", 7),
+        sample(SPEECH, "speechendpoints", "status", "PATCH", 3),
+        sample("", "events", "", "POST", 4),
+        sample("coordination.k8s.io", "leases", "", "PUT", 9),
+        sample("", "secrets", "", "GET", 11),
+        sample(SPEECH, "speechendpoints", "", "APPLY", 2),
+        "",
+    ]
+)
+
+
+def test_apiserver_writes_by_verb_and_resource_without_reads_and_leases() -> None:
+    assert report.apiserver_writes(METRICS) == Counter(
+        {
+            "PATCH speechendpoints": 7,
+            "PATCH speechendpoints/status": 3,
+            "POST events": 4,
+            "APPLY speechendpoints": 2,
+        }
+    )
+    before = Counter({"PATCH speechendpoints": 5, "POST events": 4})
+    assert report.writes_between(
+        before, report.apiserver_writes(METRICS), {"APPLY speechendpoints": 2}
+    ) == Counter({"PATCH speechendpoints": 2, "PATCH speechendpoints/status": 3})
+
+
+def test_azure_calls_statuses_and_writes() -> None:
+    requests = {
+        "total": 9,
+        "operations": {"Endpoints_Create": {"201": 2, "429": 1}, "Endpoints_Get": {"200": 5, "429": 1}},
+    }
+    calls = report.azure_calls(requests)
+    assert calls == Counter({"Endpoints_Create": 3, "Endpoints_Get": 6})
+    assert report.azure_status_count(requests, "429") == 2
+    assert report.azure_writes(calls) == 3
+    assert (
+        report.azure_writes({"CustomVoice.Endpoints_Suspend": 1, "Endpoints_DeleteLogs": 2, "Models_Get": 4})
+        == 3
+    )
+    assert report.per_resource(calls, 4) == {"Endpoints_Create": 0.75, "Endpoints_Get": 1.5}
+
+
+def test_proc_figures() -> None:
+    assert report.peak_rss_mb("Name:\tx\nVmHWM:\t  204800 kB\nVmRSS:\t 1024 kB\n") == 200.0
+    stat = "4242 (azure speech) S 1 2 3 4 5 6 7 8 9 10 250 50 0 0 20 0 3 0"
+    assert report.cpu_seconds(stat, 100) == 3.0
+
+
+def test_log_levels() -> None:
+    text = (
+        "[2026-12-06 07:00:01,234] azure_speech_operator.x [INFO] [SpeechEndpoint a/b] Created\n"
+        "[2026-12-06 07:00:02,234] kopf.objects [WARNING] [a/b] slow\n"
+        "=== 07:00:00 start: azure-speech-operator run\n"
+        "\n"
+        "[2026-12-06 07:00:03,000] kopf.objects [ERROR] [a/b] failed\n"
+    )
+    levels = report.log_levels(text)
+    assert levels == Counter({"INFO": 1, "WARNING": 1, "ERROR": 1, "other": 1})
+    assert report.log_lines(levels) == 3
+
+
+# --- the table ----------------------------------------------------------------------------------------
+
+
+def result(restart: bool = True) -> dict[str, object]:
+    interval = {"seconds": 60.0, "azure_calls": {"Endpoints_Get": 18}, "azure_writes": 0, "kube_writes": {}}
+    return {
+        "kind": "speech",
+        "n": 100,
+        "deploy_seconds": 30.0,
+        "resources": 2,
+        "rate_limit": None,
+        "budget": "90/10",
+        "converge": {
+            "all_ready_seconds": 36.04,
+            "median_ready_seconds": 33.0,
+            "apply_seconds": 1.5,
+            "ideal_seconds": 30.0,
+            "ratio": 1.201,
+            "azure_calls_total": 400,
+            "azure_calls_per_resource": {"Endpoints_Create": 1.0, "Endpoints_Get": 3.0},
+            "azure_429": 0,
+            "kube_writes_total": 650,
+            "kube_writes_per_resource": {"PATCH speechendpoints": 4.0, "POST events": 2.5},
+            "log_lines_per_resource": 5.0,
+            "cpu_seconds": 12.0,
+        },
+        "operator": {"peak_rss_mb": 120.4},
+        "quiet": {**interval, "expected_drift_reads": 18.2},
+        "restart": {**interval, "azure_calls": {"Endpoints_Get": 30}} if restart else None,
+        "logs": {"ERROR": 0, "WARNING": 1},
+    }
+
+
+def test_table_rows_and_alignment() -> None:
+    rows = dict(report.table_rows(result()))
+    assert rows["all Ready after (from the apply)"] == "36.0 s (apply took 1.5 s)"
+    assert rows["ratio"] == "1.20"
+    assert rows["Azure calls per resource"] == "4.00: Endpoints_Create 1, Endpoints_Get 3"
+    assert rows["Kubernetes writes per resource"] == "6.50: PATCH speechendpoints 4, POST events 2.5"
+    assert rows["operator CPU apply to Ready"] == "12.0 s (120 ms per resource)"
+    assert rows["quiet 60 s: Azure calls"] == "18 (Endpoints_Get 18); writes 0; drift reads expected 18.2"
+    assert rows["quiet 60 s: Kubernetes writes"] == "0 (none)"
+    assert rows["after restart 60 s: Azure calls"] == "30 (Endpoints_Get 30); writes 0"
+    assert rows["ERROR / WARNING log lines (whole run)"] == "0 / 1"
+    lines = report.format_table(result()).splitlines()
+    assert len(lines) == len(rows)
+    width = max(len(name) for name in rows)
+    assert all(line[width : width + 2] == "  " and line[width + 2] != " " for line in lines)
+    assert "after restart" not in report.format_table(result(restart=False))
+
+
+def test_results_row_matches_the_header() -> None:
+    row = report.results_row(result(), "2026-12-06")
+    assert row.count("|") == report.RESULTS_HEADER.count("|")
+    assert row.startswith(
+        "| 2026-12-06 | speech | 100 | 30 s | off | 36.0 s | 30.0 s | 1.20 | 4.00 | 0 | 6.50 |"
+    )
+    assert "| 18 (18) / 0 | 30 / 0 | 0 / 1 |" in row
+    assert "| - |" in report.results_row(result(restart=False), "d")
