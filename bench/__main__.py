@@ -6,7 +6,7 @@ import asyncio
 import sys
 import time
 
-from . import client_bench
+from . import client_bench, polling
 
 BENCHMARKS = [("Azure client", client_bench.run)]
 
@@ -19,6 +19,10 @@ def main() -> int:
     for title, run in BENCHMARKS:
         print(f"{title}:", flush=True)
         asyncio.run(run(report))
+    print("Deployment polling (reads and lag per deployment duration):", flush=True)
+    for interval in (15.0, 2.0):
+        for line in polling.table(interval=interval):
+            print(f"  {line}", flush=True)
     print(f"done in {time.perf_counter() - started:.1f} s")
     return 0
 

@@ -371,6 +371,24 @@ def drift_interval(annotations: Mapping[str, str], default: timedelta, minimum: 
     return max(parsed or default, minimum)
 
 
+# An action in flight in Azure is looked at again after this share of the time it has taken so far: the
+# lag after it ends stays a small fraction of its duration, with few calls.
+POLL_FRACTION: Final = 0.25
+
+
+def poll_delay(since: datetime | None, retry_after: float | None, pass_: Pass) -> float:
+    """When to look again at an endpoint Azure is working on (`since`: when the action began): Azure's
+    Retry-After when it sends one, else a quarter of the time waited so far, at least a third of the
+    deploy poll interval and at most the backoff cap (jittered by -10 to +10 %)."""
+    if retry_after:
+        return retry_after
+    timing = pass_.timing
+    floor = max(1.0, timing.deploy_poll_interval.total_seconds() / 3)
+    elapsed = (pass_.now - since).total_seconds() if since is not None else 0.0
+    delay = max(floor, POLL_FRACTION * elapsed) * (0.9 + pass_.jitter / 5)
+    return min(delay, timing.transient_backoff_cap.total_seconds())
+
+
 def backoff(attempt: int, base: float, cap: float, jitter: float) -> float:
     """Capped exponential backoff with jitter in [0.5, 1] of the step (never below 1 s)."""
     raw = min(cap, base * math.pow(2, max(0, min(attempt, 30))))

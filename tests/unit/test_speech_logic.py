@@ -1201,7 +1201,8 @@ async def test_poll_backoff_starts_over_after_a_write() -> None:
     outcome = await world.run(attempt=6)  # six throttled tries before this one created the endpoint
     first_poll = reconcile.Timing().deploy_poll_interval.total_seconds()
     assert outcome.retry is not None and outcome.retry.delay <= first_poll
-    outcome = await world.run(attempt=7)  # a later poll backs off
+    world.advance(200)
+    outcome = await world.run(attempt=7)  # a later poll waits a share of the time waited so far
     assert outcome.retry is not None and outcome.retry.delay > first_poll
 
 

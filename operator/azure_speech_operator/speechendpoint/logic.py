@@ -73,6 +73,7 @@ from azure_speech_operator.reconcile import (
     backoff,
     create_refused,
     parse_time,
+    poll_delay,
 )
 from azure_speech_operator.speechendpoint.spec import (
     MARKER_KEY,
@@ -562,14 +563,10 @@ class _Reconcile(Planner[Resource, Observed]):
         return Retry(poll, f"Azure is deploying ({endpoint.status})")
 
     def poll_delay(self, endpoint: SpeechEndpoint) -> float:
-        """When to look again at a deployment in flight: Azure's Retry-After, else a backoff over the polls
-        (a write in this pass starts it over: earlier retries were of failed requests, not of polls)."""
-        return endpoint.retry_after or backoff(
-            0 if self.o.wrote else self.p.attempt,
-            self.p.timing.deploy_poll_interval.total_seconds(),
-            self.p.timing.transient_backoff_cap.total_seconds(),
-            self.p.jitter,
-        )
+        """When to look again at a deployment in flight (reconcile.poll_delay): a write in this pass has
+        just started the action."""
+        since = self.p.now if self.o.wrote else endpoint.last_action_at or endpoint.created_at
+        return poll_delay(since, endpoint.retry_after, self.p)
 
     def outcome(
         self,

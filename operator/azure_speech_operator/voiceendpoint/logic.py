@@ -67,6 +67,7 @@ from azure_speech_operator.reconcile import (
     create_refused,
     parse_time,
 )
+from azure_speech_operator.reconcile import poll_delay as reconcile_poll_delay
 from azure_speech_operator.voiceendpoint import schedule
 from azure_speech_operator.voiceendpoint.spec import (
     VoiceDeletionSpec,
@@ -87,9 +88,6 @@ OPERATION_STATUS = {"NotStarted": "NotStarted", "Running": "Running", DISABLING:
 
 DEPLOYMENT_FAILED = "DeploymentFailed"
 RESUME_FAILED = "ResumeFailed"
-# A deployment in flight is looked at again after this share of the time it has taken so far: the lag
-# after it finishes stays a small fraction of its duration, with few calls (this API sends no Retry-After).
-POLL_FRACTION = 0.25
 # The synthesis URL applications call with the endpoint id as deploymentId.
 SYNTHESIS_PATH = "/cognitiveservices/v1"
 
@@ -209,16 +207,7 @@ def export_data(spec: VoiceEndpointSpec, endpoint: VoiceEndpoint) -> dict[str, s
 
 
 def poll_delay(endpoint: VoiceEndpoint, pass_: Pass) -> float:
-    """When to look again at an endpoint in flight: Azure's Retry-After (v3.0 sends one), else a share of
-    the time the action has taken so far, between the poll interval's third and the backoff cap."""
-    if endpoint.retry_after:
-        return endpoint.retry_after
-    timing = pass_.timing
-    floor = max(1.0, timing.deploy_poll_interval.total_seconds() / 3)
-    since = endpoint.last_action_at or endpoint.created_at
-    elapsed = (pass_.now - since).total_seconds() if since is not None else 0.0
-    delay = max(floor, POLL_FRACTION * elapsed) * (0.9 + pass_.jitter / 5)
-    return min(delay, timing.transient_backoff_cap.total_seconds())
+    return reconcile_poll_delay(endpoint.last_action_at or endpoint.created_at, endpoint.retry_after, pass_)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,25 @@
+"""bench/polling.py: the polling rule notices a finished deployment within a small share of its duration."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from azure_speech_operator.reconcile import Timing
+
+from bench.polling import new_rule, simulate, table
+
+
+@pytest.mark.parametrize("duration", [10.0, 30.0, 100.0, 600.0])
+@pytest.mark.parametrize("interval", [2.0, 15.0])
+def test_the_lag_is_a_share_of_the_time_waited(duration: float, interval: float) -> None:
+    timing = Timing(deploy_poll_interval=timedelta(seconds=interval))
+    polls = simulate(duration, new_rule(timing))
+    floor = max(1.0, interval / 3)
+    assert polls.lag <= max(floor, 0.25 * 1.1 * duration)
+    assert polls.reads <= duration / floor + 1
+
+
+def test_the_table_has_a_row_per_duration() -> None:
+    lines = table(durations=(10, 30), interval=15)
+    assert len(lines) == 4 and lines[2].split()[0] == "10"
