@@ -60,4 +60,4 @@ async def kube_api(kube: Kube) -> AsyncIterator[KubeApi]:
     try:
         yield client
     finally:
-        client.close()
+        await client.aclose()

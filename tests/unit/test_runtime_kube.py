@@ -139,7 +139,7 @@ async def test_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
         assert info.value.status == 0
         assert "secrets/creds" in str(info.value)
     finally:
-        client.close()
+        await client.aclose()
 
 
 def test_configuration_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -43,7 +43,7 @@ class OperatorContext:
 
     async def aclose(self) -> None:
         await self.azure.aclose()
-        self.kube.close()
+        await self.kube.aclose()
 
 
 def get_context(memo: Any) -> OperatorContext:

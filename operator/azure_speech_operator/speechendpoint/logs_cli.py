@@ -193,7 +193,7 @@ async def run(args: argparse.Namespace, out: TextIO, *, speech_factory: SpeechFa
         credentials = (obj.get("spec") or {}).get("azure", {}).get("credentials")
         credential = await resolve_credentials(kube, namespace, credentials, settings)
     finally:
-        kube.close()
+        await kube.aclose()
     if speech_factory is not None:
         return await _list_and_download(
             speech_factory(settings.client_settings(), ref, credential), ref, args, out
