@@ -165,7 +165,8 @@ class KubeApi:
         config = self.configuration
         if config.refresh_api_key_hook is not None:
             config.refresh_api_key_hook(config)  # the in-cluster token is re-read as it rotates
-        token: str | None = config.get_api_key_with_prefix("authorization")
+        # the kubernetes package files a token (kubeconfig or in-cluster) under BearerToken
+        token: str | None = config.get_api_key_with_prefix("BearerToken", alias="authorization")
         return token or None
 
     async def aclose(self) -> None:
