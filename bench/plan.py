@@ -81,6 +81,7 @@ class Options:
     json_only: bool
     workdir: str | None
     skip_restart: bool
+    extra_operator_args: tuple[str, ...] = ()
 
     @property
     def time_scale(self) -> float:
@@ -152,6 +153,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the JSON line only, no table")
     p.add_argument("--workdir", help="keep logs here (default: a temporary directory, removed)")
     p.add_argument("--skip-restart", action="store_true", help="no operator restart at the end")
+    p.add_argument(
+        "--operator-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="one more argument for the operator (repeatable): --operator-arg=--log-level=debug",
+    )
     return p
 
 
@@ -182,6 +190,7 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
         json_only=args.json,
         workdir=args.workdir,
         skip_restart=args.skip_restart,
+        extra_operator_args=tuple(args.operator_arg),
     )
 
 
@@ -239,6 +248,7 @@ def operator_args(options: Options) -> list[str]:
         str(options.budget.requests),
         "--azure-budget-window",
         f"{options.budget.seconds:g}s",
+        *options.extra_operator_args,
     ]
 
 

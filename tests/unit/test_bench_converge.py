@@ -75,6 +75,8 @@ def test_operator_settings_scaled_like_the_deployment() -> None:
     assert args[args.index("--deploy-poll-interval") + 1] == "1.500s"
     assert args[args.index("--drift-interval") + 1] == "3600.000s"
     assert args[-4:] == ["--azure-budget-requests", "90", "--azure-budget-window", "10s"]
+    extra = plan.operator_args(options("--operator-arg=--log-level=debug", "--operator-arg=--peering=p"))
+    assert extra[-2:] == ["--log-level=debug", "--peering=p"]
     assert ("deploy-poll-interval", "15s -> 1.5s") in plan.describe_scaling(options("--deploy-seconds", "33"))
 
 
