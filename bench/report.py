@@ -181,19 +181,20 @@ def format_table(result: Mapping[str, Any]) -> str:
 
 
 RESULTS_HEADER = (
-    "| date | kind | N | D | rate limit | all Ready | ideal | ratio | Azure calls / res | 429s "
+    "| date | commit | kind | N | D | rate limit | all Ready | ideal | ratio | Azure calls / res | 429s "
     "| kube writes / res | log lines / res | CPU s | peak RSS | quiet: Azure calls (expected) / kube writes "
     "| restart: Azure calls / kube writes | ERROR / WARNING |"
 )
 
 
-def results_row(result: Mapping[str, Any], date: str) -> str:
-    """One row of bench/README.md's results table (RESULTS_HEADER)."""
+def results_row(result: Mapping[str, Any], commit: str) -> str:
+    """One row of bench/README.md's results table (RESULTS_HEADER) for a run of `commit`."""
     c, q, r, o = result["converge"], result["quiet"], result.get("restart"), result["operator"]
     n = result["n"]
     restart = "-" if r is None else f"{sum(r['azure_calls'].values())} / {sum(r['kube_writes'].values())}"
     cells: Iterable[str] = (
-        date,
+        result["machine"]["date"],
+        commit,
         result["kind"],
         f"{n:,}",
         f"{result['deploy_seconds']:g} s",

@@ -216,6 +216,7 @@ def result(restart: bool = True) -> dict[str, object]:
         "resources": 2,
         "rate_limit": None,
         "budget": "90/10",
+        "machine": {"cpus": 2, "date": "2026-12-06"},
         "converge": {
             "all_ready_seconds": 36.04,
             "median_ready_seconds": 33.0,
@@ -256,10 +257,10 @@ def test_table_rows_and_alignment() -> None:
 
 
 def test_results_row_matches_the_header() -> None:
-    row = report.results_row(result(), "2026-12-06")
+    row = report.results_row(result(), "abc1234")
     assert row.count("|") == report.RESULTS_HEADER.count("|")
     assert row.startswith(
-        "| 2026-12-06 | speech | 100 | 30 s | off | 36.0 s | 30.0 s | 1.20 | 4.00 | 0 | 6.50 |"
+        "| 2026-12-06 | abc1234 | speech | 100 | 30 s | off | 36.0 s | 30.0 s | 1.20 | 4.00 | 0 | 6.50 |"
     )
     assert "| 18 (18) / 0 | 30 / 0 | 0 / 1 |" in row
-    assert "| - |" in report.results_row(result(restart=False), "d")
+    assert "| - |" in report.results_row(result(restart=False), "c")
