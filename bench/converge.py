@@ -14,7 +14,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -77,7 +77,9 @@ class ReadyWatch:
         while not self.stopped.is_set():
             try:
                 if version is None:
-                    listed = self.api.list_cluster_custom_object(plan.GROUP, plan.VERSION, self.plural)
+                    listed: dict[str, Any] = self.api.list_cluster_custom_object(
+                        plan.GROUP, plan.VERSION, self.plural
+                    )
                     for obj in listed["items"]:
                         self._see(obj)
                     version = listed["metadata"]["resourceVersion"]
@@ -260,7 +262,7 @@ class Run:
         }
 
     def _interval(
-        self, simulator: Simulator, probe: Probe, seconds: float, start: Any = None
+        self, simulator: Simulator, probe: Probe, seconds: float, start: Callable[[], object] | None = None
     ) -> dict[str, Any]:
         """Azure calls and Kubernetes writes during `seconds` (counted from `start()`, when given)."""
         simulator.reset_requests()
