@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -71,6 +72,17 @@ class GoModule:
 
     def ldflags(self) -> str:
         return " ".join(["-s -w", *(f"-X {name}={value}" for name, value in self.stamps(self).items())])
+
+    def source_of(self, module: str, progress: Callable[[str], None] = print) -> Path:
+        """Where the Go module cache holds the source of a module this one requires, at the version go.mod
+        names (downloaded now if missing, checked against go.sum): e.g. a project's own manifests."""
+        go = find_go(progress, self.minimum_go())
+        env = dict(os.environ, GOTOOLCHAIN="local", GOFLAGS="-mod=readonly")
+        command = [go, "mod", "download", "-json", f"{module}@{self.required_version(module)}"]
+        result = subprocess.run(command, cwd=self.directory, env=env, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise BuildError(f"`{' '.join(command)}` failed:\n{(result.stdout + result.stderr)[-4000:]}")
+        return Path(json.loads(result.stdout)["Dir"])
 
 
 def _major_minor(version: str) -> tuple[str, str]:
