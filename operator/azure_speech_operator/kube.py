@@ -1,11 +1,10 @@
 """Direct Kubernetes API calls the handlers need besides kopf's own: writes that must land at once (a
 create-pending mark before an Azure POST, a new endpoint id after it), Secrets, exported ConfigMaps.
 
-The calls go through one async HTTP client (httpx) on the event loop, not through the synchronous
-`kubernetes` client in worker threads (a second HTTP stack and thread hand-offs cost most of the operator's
-CPU at scale: docs/perf-notes). The `kubernetes` package still reads the configuration: one `KubeApi` is
-built from the same configuration kopf logs in with (in-cluster service account, else `$KUBECONFIG`), see
-`load_configuration` and the runner's login handler.
+The official `kubernetes` client is synchronous, so every call runs in a worker thread and the event loop
+never blocks. (An async httpx client instead cost twice the CPU per resource at 1,000 resources:
+bench/README.md.) One `KubeApi` is built from the same configuration kopf logs in with (in-cluster service
+account, else `$KUBECONFIG`), see `load_configuration` and the runner's login handler.
 
 Answers are plain JSON dicts, as the API server sends them. A 404 gives None where absence is an answer the
 caller handles; every other failure raises `KubeApiError` (409 `KubeConflictError`) with the server's message.
@@ -13,18 +12,19 @@ caller handles; every other failure raises `KubeApiError` (409 `KubeConflictErro
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
 import os
-import ssl
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 from urllib.parse import quote
 
-import httpx
 import kubernetes.client
 import kubernetes.config
+import urllib3
+from kubernetes.client.exceptions import ApiException
 from pydantic import SecretBytes
 
 from azure_speech_operator.azure.types import ErrorClass, OperatorError
@@ -102,11 +102,11 @@ def default_namespace(kubeconfig: str | None = None, context: str | None = None)
         return "default"
 
 
-def _status_message(raw: bytes, fallback: str) -> tuple[str, str]:
-    """The reason and message of a Kubernetes Status body, or `fallback` (the HTTP reason) without one."""
-    reason, message = fallback, fallback
+def _status_message(exc: ApiException) -> tuple[str, str]:
+    """The reason and message of a Kubernetes Status body, or the HTTP reason when there is none."""
+    reason, message = str(exc.reason or ""), str(exc.reason or "")
     try:
-        body = json.loads(raw) if raw else None
+        body = json.loads(exc.body) if exc.body else None
     except (TypeError, ValueError):
         body = None
     if isinstance(body, dict):
@@ -137,42 +137,15 @@ class KubeApi:
         timeout: tuple[float, float] = (10.0, 30.0),
     ) -> None:
         self.configuration = configuration
+        self._client = kubernetes.client.ApiClient(configuration)
+        self._client.user_agent = "azure-speech-operator"
         self._timeout = timeout
-        self._http: httpx.AsyncClient | None = None
 
-    def _client(self) -> httpx.AsyncClient:
-        """The HTTP client, made on first use (in the event loop that uses it)."""
-        if self._http is None:
-            config = self.configuration
-            verify: ssl.SSLContext | bool = False
-            if config.verify_ssl:
-                verify = ssl.create_default_context(cafile=config.ssl_ca_cert or None)
-                if config.cert_file:
-                    verify.load_cert_chain(config.cert_file, config.key_file or None)
-            connect, read = self._timeout
-            self._http = httpx.AsyncClient(
-                base_url=str(config.host).rstrip("/"),
-                verify=verify,
-                timeout=httpx.Timeout(read, connect=connect),
-                limits=httpx.Limits(max_connections=32, max_keepalive_connections=32),
-                headers={"User-Agent": "azure-speech-operator", "Accept": "application/json"},
-                proxy=config.proxy or None,
-                trust_env=False,  # as the kubernetes client: no proxy from the environment for the API server
-            )
-        return self._http
-
-    def _authorization(self) -> str | None:
-        config = self.configuration
-        if config.refresh_api_key_hook is not None:
-            config.refresh_api_key_hook(config)  # the in-cluster token is re-read as it rotates
-        # the kubernetes package files a token (kubeconfig or in-cluster) under BearerToken
-        token: str | None = config.get_api_key_with_prefix("BearerToken", alias="authorization")
-        return token or None
+    def close(self) -> None:
+        self._client.close()  # type: ignore[no-untyped-call]
 
     async def aclose(self) -> None:
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
+        self.close()
 
     # -------------------------------------------------------------------------------------------------
     # Custom resources (default: the speech.azure-operator.io/v1alpha1 group)
@@ -304,29 +277,50 @@ class KubeApi:
         query: Sequence[tuple[str, str]] = (),
         missing_ok: bool = False,
     ) -> JsonObject | None:
-        """One API call. The JSON answer; None for a 404 if `missing_ok`."""
+        """One API call in a worker thread. The JSON answer; None for a 404 if `missing_ok`."""
         operation = f"{method} {path}"
-        headers: dict[str, str] = {}
-        token = self._authorization()
-        if token:
-            headers["Authorization"] = token
-        content: bytes | None = None
+        return await asyncio.to_thread(
+            self._request_sync, method, path, body, content_type, query, missing_ok, operation
+        )
+
+    def _request_sync(
+        self,
+        method: str,
+        path: str,
+        body: object,
+        content_type: str | None,
+        query: Sequence[tuple[str, str]],
+        missing_ok: bool,
+        operation: str,
+    ) -> JsonObject | None:
+        headers = {"Accept": "application/json"}
         if body is not None:
             headers["Content-Type"] = content_type or "application/json"
-            content = json.dumps(body).encode()
+        serialized = self._client.param_serialize(
+            method=method,
+            resource_path=path,
+            query_params=list(query),
+            header_params=headers,
+            body=body,
+            auth_settings=["BearerToken"],
+        )
         try:
-            response = await self._client().request(
-                method, path, params=list(query), headers=headers, content=content
-            )
-        except httpx.HTTPError as exc:
-            raise KubeApiError(
-                0, "ConnectionError", str(exc) or type(exc).__name__, operation=operation
-            ) from None
-        status, raw = response.status_code, response.content
+            response = self._client.call_api(*serialized, _request_timeout=self._timeout)
+            raw = response.read()  # type: ignore[no-untyped-call]
+            status = response.status
+        except ApiException as exc:
+            status, raw = int(exc.status or 0), None
+            if not (missing_ok and status == 404):
+                reason, message = _status_message(exc)
+                raise self._error(status, reason, message, operation) from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise KubeApiError(0, "ConnectionError", str(exc), operation=operation) from None
         if status == 404 and missing_ok:
             return None
         if not 200 <= status < 300:
-            reason, message = _status_message(raw, response.reason_phrase)
+            fake = ApiException(status=status, reason="")
+            fake.body = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else None
+            reason, message = _status_message(fake)
             raise self._error(status, reason, message, operation)
         if not raw:
             return {}

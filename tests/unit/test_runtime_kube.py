@@ -142,16 +142,6 @@ async def test_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
         await client.aclose()
 
 
-def test_a_kubeconfig_token_is_sent(tmp_path: Path) -> None:
-    """A ServiceAccount token in the kubeconfig (as deploy/'s RBAC runs the operator) reaches the requests:
-    the kubernetes package files it under `BearerToken`, not `authorization`."""
-    path = write_kubeconfig(tmp_path / "kubeconfig", "http://127.0.0.1:9")
-    config = yaml.safe_load(path.read_text())
-    config["users"][0]["user"] = {"token": "sa-token"}
-    path.write_text(yaml.safe_dump(config))
-    assert KubeApi(load_configuration(str(path)))._authorization() == "Bearer sa-token"
-
-
 def test_configuration_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     explicit = write_kubeconfig(tmp_path / "explicit", "http://127.0.0.1:1111")
     from_env = write_kubeconfig(tmp_path / "env", "http://127.0.0.1:2222")
