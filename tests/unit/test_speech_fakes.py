@@ -6,15 +6,13 @@ performs one pass the way the runtime does: the engine's loop, then the status w
 
 from __future__ import annotations
 
-import copy
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from azure_speech_operator import reconcile
 from azure_speech_operator.azure.types import (
     AzureError,
     EntityError,
@@ -28,13 +26,13 @@ from azure_speech_operator.azure.types import (
     SpeechModel,
     SpeechProject,
 )
-from azure_speech_operator.reconcile import Outcome, Pass, Timing, Trigger
-from azure_speech_operator.runtime.engine import CredentialsUnavailable, run_pass
+from azure_speech_operator.runtime.kind import Kind
 from azure_speech_operator.speechendpoint.handlers import SPEECH
-from azure_speech_operator.speechendpoint.logic import Resource, Step
-from azure_speech_operator.speechendpoint.spec import MARKER_KEY, parse_stored_spec
+from azure_speech_operator.speechendpoint.spec import MARKER_KEY
 
-T0 = datetime(2026, 11, 21, 6, 0, tzinfo=UTC)
+from tests.unit import world
+from tests.unit.world import T0
+
 BASE_MODEL = "ae8d1643-53a9-4ef0-9c46-6ae7d6bbc2c6"
 BASE_MODEL_2 = "1aae1070-7972-47e9-a977-87e3b05c457d"
 CUSTOM_MODEL = "9e240dc1-1f4f-4e7a-9a8b-0c7d5e6f1a2b"
@@ -216,116 +214,15 @@ def base_spec(**overrides: Any) -> dict[str, Any]:
 
 
 @dataclass
-class World:
-    """One SpeechEndpoint, its Azure, a clock, and the effects of every pass."""
+class World(world.World):
+    """One SpeechEndpoint, its Azure, a clock, and the effects of every pass (tests/unit/world.py)."""
+
+    KIND: ClassVar[Kind[Any, Any, Any, Any]] = SPEECH
+    NAME: ClassVar[str] = "call-center-en"
+    UID: ClassVar[str] = UID
 
     spec: dict[str, Any] = field(default_factory=base_spec)
     azure: FakeSpeech = field(default_factory=FakeSpeech)
-    annotations: dict[str, str] = field(default_factory=dict)
-    status: dict[str, Any] = field(default_factory=dict)
-    generation: int = 1
-    now: datetime = T0
-    has_finalizer: bool = True
-    deletion_timestamp: datetime | None = None
-    credentials_error: OperatorError | None = None
-    credentials_final: bool = False  # the namespace is being deleted: they cannot come back
-    export_error: OperatorError | None = None
-    exported: dict[str, dict[str, str]] = field(default_factory=dict)
-    events: list[reconcile.Event] = field(default_factory=list)
-    status_writes: int = 0
-    steps: list[Step] = field(default_factory=list)
-    released: bool = False
-    timing: Timing = field(default_factory=Timing)
-    crash_after: str | None = None  # raise after this step kind (a killed operator)
-
-    def change_spec(self, **overrides: Any) -> None:
-        for key, value in overrides.items():
-            if value is None:
-                self.spec.pop(key, None)
-            else:
-                self.spec[key] = value
-        self.generation += 1
-
-    def resource(self) -> Resource:
-        spec, error, deletion_spec = parse_stored_spec(copy.deepcopy(self.spec))
-        return Resource(
-            name="call-center-en",
-            namespace="team-a",
-            uid=UID,
-            generation=self.generation,
-            spec=spec,
-            spec_error=error,
-            annotations=dict(self.annotations),
-            status=copy.deepcopy(self.status),
-            deletion_timestamp=self.deletion_timestamp,
-            has_finalizer=self.has_finalizer,
-            deletion_spec=deletion_spec,
-        )
-
-    # --- ResourceWriter -----------------------------------------------------------------------------------
-
-    async def mark_create_pending(self, *, forget_endpoint_id: bool) -> None:
-        if forget_endpoint_id:
-            self.annotations.pop(reconcile.ENDPOINT_ID_ANNOTATION, None)
-        self.annotations[reconcile.CREATE_PENDING_ANNOTATION] = self.now.isoformat()
-
-    async def clear_create_pending(self) -> None:
-        self.annotations.pop(reconcile.CREATE_PENDING_ANNOTATION, None)
-
-    async def record_endpoint_id(self, endpoint_id: str) -> None:
-        self.annotations[reconcile.ENDPOINT_ID_ANNOTATION] = endpoint_id
-        self.annotations.pop(reconcile.CREATE_PENDING_ANNOTATION, None)
-
-    async def note(self, changes: Mapping[str, str | None], why: str) -> None:
-        raise AssertionError("SpeechEndpoint keeps no bookkeeping notes")
-
-    async def export(self, config_map_name: str, data: Mapping[str, str]) -> None:
-        if self.export_error is not None:
-            raise self.export_error
-        self.exported[config_map_name] = dict(data)
-
-    async def unexport(self, config_map_name: str) -> None:
-        self.exported.pop(config_map_name, None)
-
-    # --- a pass -------------------------------------------------------------------------------------------
-
-    async def _connect(self) -> FakeSpeech:
-        if self.credentials_error is not None:
-            raise CredentialsUnavailable(self.credentials_error, final=self.credentials_final)
-        return self.azure
-
-    async def run(self, trigger: Trigger = Trigger.CHANGE, attempt: int = 0) -> Outcome:
-        resource = self.resource()
-        pass_ = Pass(trigger=trigger, now=self.now, timing=self.timing, attempt=attempt, jitter=0.5)
-
-        def record(step: Step) -> None:
-            self.steps.append(step)
-            if self.crash_after is not None and type(step).__name__ == self.crash_after:
-                self.crash_after = None
-                raise KeyboardInterrupt("operator killed")
-
-        outcome, _ = await run_pass(
-            SPEECH, resource, pass_, connect=self._connect, writer=self, on_step=record
-        )
-        if outcome.status_changed(self.status):
-            self.status = copy.deepcopy(outcome.status)
-            self.status_writes += 1
-        self.events.extend(outcome.events)
-        self.released = outcome.release
-        return outcome
-
-    def condition(self, type_: str) -> tuple[str, str]:
-        for condition in self.status.get("conditions", []):
-            if condition["type"] == type_:
-                return condition["status"], condition["reason"]
-        raise KeyError(type_)
-
-    def event_reasons(self) -> list[str]:
-        return [e.reason for e in self.events]
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-        self.azure.now = self.now
 
 
 MARKER = MARKER_KEY

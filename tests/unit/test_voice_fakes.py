@@ -8,13 +8,11 @@ Succeeded, resume only from Disabled, a PUT at an existing id with another body)
 
 from __future__ import annotations
 
-import copy
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime
+from typing import Any, ClassVar
 
-from azure_speech_operator import reconcile
 from azure_speech_operator.azure.types import (
     AzureError,
     ErrorClass,
@@ -23,13 +21,12 @@ from azure_speech_operator.azure.types import (
     VoiceEndpoint,
     VoiceEndpointCreate,
 )
-from azure_speech_operator.reconcile import Outcome, Pass, Timing, Trigger
-from azure_speech_operator.runtime.engine import CredentialsUnavailable, run_pass
+from azure_speech_operator.runtime.kind import Kind
 from azure_speech_operator.voiceendpoint.handlers import VOICE
-from azure_speech_operator.voiceendpoint.logic import Resource, Step
-from azure_speech_operator.voiceendpoint.spec import parse_stored_spec
 
-T0 = datetime(2026, 11, 21, 6, 0, tzinfo=UTC)
+from tests.unit import world
+from tests.unit.world import T0
+
 UID = "0b6f5c1e-0000-4000-8000-000000000002"
 ADOPTED = "9f50c644-1a2b-4c3d-8e4f-5a6b7c8d9e0f"
 # model -> its project
@@ -188,123 +185,12 @@ def base_spec(**overrides: Any) -> dict[str, Any]:
 
 
 @dataclass
-class World:
-    """One VoiceEndpoint, its Azure, a clock, and the effects of every pass."""
+class World(world.World):
+    """One VoiceEndpoint, its Azure, a clock, and the effects of every pass (tests/unit/world.py)."""
+
+    KIND: ClassVar[Kind[Any, Any, Any, Any]] = VOICE
+    NAME: ClassVar[str] = "jessica"
+    UID: ClassVar[str] = UID
 
     spec: dict[str, Any] = field(default_factory=base_spec)
     azure: FakeVoice = field(default_factory=FakeVoice)
-    annotations: dict[str, str] = field(default_factory=dict)
-    status: dict[str, Any] = field(default_factory=dict)
-    generation: int = 1
-    now: datetime = T0
-    has_finalizer: bool = True
-    deletion_timestamp: datetime | None = None
-    credentials_error: OperatorError | None = None
-    exported: dict[str, dict[str, str]] = field(default_factory=dict)
-    events: list[reconcile.Event] = field(default_factory=list)
-    status_writes: int = 0
-    steps: list[Step] = field(default_factory=list)
-    released: bool = False
-    timing: Timing = field(default_factory=Timing)
-    last: Outcome | None = None
-    crash_after: str | None = None  # raise after this step kind (a killed operator)
-
-    def change_spec(self, **overrides: Any) -> None:
-        for key, value in overrides.items():
-            if value is None:
-                self.spec.pop(key, None)
-            else:
-                self.spec[key] = value
-        self.generation += 1
-
-    def resource(self) -> Resource:
-        spec, error, deletion_spec = parse_stored_spec(copy.deepcopy(self.spec))
-        return Resource(
-            name="jessica",
-            namespace="team-a",
-            uid=UID,
-            generation=self.generation,
-            spec=spec,
-            spec_error=error,
-            annotations=dict(self.annotations),
-            status=copy.deepcopy(self.status),
-            deletion_timestamp=self.deletion_timestamp,
-            has_finalizer=self.has_finalizer,
-            deletion_spec=deletion_spec,
-        )
-
-    # --- ResourceWriter -----------------------------------------------------------------------------------
-
-    async def mark_create_pending(self, *, forget_endpoint_id: bool) -> None:
-        raise AssertionError("voice never marks a create pending: its ids are deterministic")
-
-    async def clear_create_pending(self) -> None:
-        raise AssertionError("voice never marks a create pending")
-
-    async def record_endpoint_id(self, endpoint_id: str) -> None:
-        raise AssertionError("voice records endpoints with notes")
-
-    async def note(self, changes: Mapping[str, str | None], why: str) -> None:
-        for key, value in changes.items():
-            if value is None:
-                self.annotations.pop(key, None)
-            else:
-                self.annotations[key] = value
-
-    async def export(self, config_map_name: str, data: Mapping[str, str]) -> None:
-        self.exported[config_map_name] = dict(data)
-
-    async def unexport(self, config_map_name: str) -> None:
-        self.exported.pop(config_map_name, None)
-
-    # --- passes -------------------------------------------------------------------------------------------
-
-    async def _connect(self) -> FakeVoice:
-        if self.credentials_error is not None:
-            raise CredentialsUnavailable(self.credentials_error)
-        return self.azure
-
-    async def run(self, trigger: Trigger = Trigger.CHANGE, attempt: int = 0) -> Outcome:
-        resource = self.resource()
-        pass_ = Pass(trigger=trigger, now=self.now, timing=self.timing, attempt=attempt, jitter=0.5)
-
-        def record(step: Step) -> None:
-            self.steps.append(step)
-            if self.crash_after is not None and type(step).__name__ == self.crash_after:
-                self.crash_after = None
-                raise KeyboardInterrupt("operator killed")
-
-        outcome, _ = await run_pass(
-            VOICE, resource, pass_, connect=self._connect, writer=self, on_step=record
-        )
-        if outcome.status_changed(self.status) and not outcome.release:
-            self.status = copy.deepcopy(outcome.status)
-            self.status_writes += 1
-        self.events.extend(outcome.events)
-        self.released = outcome.release
-        self.last = outcome
-        return outcome
-
-    async def settle(self, limit: int = 12) -> Outcome:
-        """Passes (finishing Azure's actions in between) until one asks for no quick come-back."""
-        outcome = await self.run()
-        for _ in range(limit):
-            if outcome.retry is None or outcome.release:
-                return outcome
-            self.advance(outcome.retry.delay)
-            self.azure.finish()
-            outcome = await self.run()
-        raise AssertionError(f"did not settle: {self.status}")
-
-    def condition(self, type_: str) -> tuple[str, str]:
-        for condition in self.status.get("conditions", []):
-            if condition["type"] == type_:
-                return condition["status"], condition["reason"]
-        raise KeyError(type_)
-
-    def event_reasons(self) -> list[str]:
-        return [e.reason for e in self.events]
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-        self.azure.now = self.now

@@ -98,9 +98,12 @@ async def converge(world: World) -> None:
     world.azure.failures.clear()
     world.azure.lost_answers.clear()
     world.azure.failing_models.discard("Broken")
-    world.annotations[REQUESTED_ANNOTATION] = "final"
     for rounds in (30, 5):
-        for _ in range(rounds):
+        for n in range(rounds):
+            # As a user does: a Stalled resource (a failure seen only now, e.g. a model that failed while
+            # the history ran) gets a new reconcile-requested-at; the failure's cause is gone by now.
+            if world.status and world.condition("Stalled")[0] == "True":
+                world.annotations[REQUESTED_ANNOTATION] = f"retry-{rounds}-{n}"
             outcome = await world.run()
             world.advance(outcome.retry.delay if outcome.retry else 60)
             world.azure.finish()

@@ -268,6 +268,17 @@ class _Voice(Planner[Resource, Observed]):
     def previous(self) -> Previous | None:
         return parse_previous(self.note(PREVIOUS_ANNOTATION))
 
+    def previous_id(self) -> str | None:
+        previous = self.previous()
+        return previous.endpoint_id if previous else None
+
+    def forget_previous(self) -> Note | None:
+        """Drop the previous endpoint's record once this pass deleted it."""
+        previous_id = self.previous_id()
+        if previous_id and any(e == previous_id for e, _ in self.o.deleted):
+            return Note(((PREVIOUS_ANNOTATION, None),), "forgetting the deleted previous endpoint")
+        return None
+
     def next_sequence(self) -> int:
         recorded = self.note(SEQUENCE_ANNOTATION)
         if recorded is not None and recorded.isdigit():
@@ -275,11 +286,7 @@ class _Voice(Planner[Resource, Observed]):
         # Annotations lost (a restore): past every id this resource is known to use.
         used = [
             sequence_of(self.r.uid, e)
-            for e in (
-                self.current_id(),
-                self.candidate_id(),
-                (self.previous() or Previous("", self.p.now)).endpoint_id,
-            )
+            for e in (self.current_id(), self.candidate_id(), self.previous_id())
             if e
         ]
         return max([s for s in used if s is not None], default=-1) + 1
@@ -416,10 +423,11 @@ class _Voice(Planner[Resource, Observed]):
         step = self.suspend_or_resume(endpoint)
         if step is not None:
             return step
+        forget = self.forget_previous()
+        if forget is not None:
+            return forget
         previous = self.previous()
         if previous is not None:
-            if any(e == previous.endpoint_id for e, _ in o.deleted):
-                return Note(((PREVIOUS_ANNOTATION, None),), "forgetting the deleted previous endpoint")
             due = previous.delete_after <= self.p.now
             if (
                 due
@@ -465,10 +473,11 @@ class _Voice(Planner[Resource, Observed]):
         if candidate.status != SUCCEEDED:
             return None
         previous = self.previous()
+        forget = self.forget_previous()
+        if forget is not None:
+            return forget
         if previous is not None:
             # A swap within the grace period of the last one: that old endpoint goes first.
-            if any(e == previous.endpoint_id for e, _ in o.deleted):
-                return Note(((PREVIOUS_ANNOTATION, None),), "forgetting the deleted previous endpoint")
             if o.wrote:
                 return None
             return DeleteEndpoint(previous.endpoint_id)
@@ -728,8 +737,9 @@ class _Voice(Planner[Resource, Observed]):
             status["endpointId"] = current
         if candidate is not None:
             status["newEndpoint"] = {"id": candidate.id, "azureStatus": candidate.status}
-            if candidate.status in BUSY_STATUSES and "operation" not in status:
-                status["operation"] = self._operation(candidate)
+            operation = self._operation(candidate) if candidate.status in BUSY_STATUSES else None
+            if operation is not None and "operation" not in status:
+                status["operation"] = operation
         elif self.candidate_id() and not o.seen(self.candidate_id() or "") and "newEndpoint" in self.prev:
             status["newEndpoint"] = self.prev["newEndpoint"]
         previous = self.previous()
@@ -757,11 +767,13 @@ class _Voice(Planner[Resource, Observed]):
         )
         return replace(health, available=serving, available_message=message)
 
-    def _operation(self, endpoint: VoiceEndpoint) -> dict[str, str]:
+    def _operation(self, endpoint: VoiceEndpoint) -> dict[str, str] | None:
+        """The operation in flight on `endpoint`, by the Operation-Id sent (None when none is known, e.g.
+        v3.0, which has no operations)."""
         previous = self.prev.get("operation") or {}
         operation_id = self.o.operation_id if self.o.wrote and self.o.operation_id else previous.get("id")
         if not operation_id:
-            operation_id = action_operation_id(endpoint, "poll")
+            return None
         return {"id": str(operation_id), "status": OPERATION_STATUS.get(endpoint.status, endpoint.status)}
 
     def _describe(self, status: dict[str, Any], endpoint: VoiceEndpoint) -> None:
@@ -774,8 +786,9 @@ class _Voice(Planner[Resource, Observed]):
         for key, value in (("createdAt", endpoint.created_at), ("lastActionAt", endpoint.last_action_at)):
             if value is not None:
                 status[key] = format_time(value)
-        if endpoint.status in BUSY_STATUSES:
-            status["operation"] = self._operation(endpoint)
+        operation = self._operation(endpoint) if endpoint.status in BUSY_STATUSES else None
+        if operation is not None:
+            status["operation"] = operation
 
     def _events(
         self, status: Mapping[str, Any], endpoint: VoiceEndpoint | None, health: Health
@@ -849,7 +862,7 @@ class _Voice(Planner[Resource, Observed]):
         refused = find_condition(self.prev_conditions, STALLED).reason == "AdoptedEndpointMismatch"
         if current and (current != adopted or (shown == adopted and not refused)):
             owned.append(current)
-        for extra in (self.candidate_id(), (self.previous() or Previous("", self.p.now)).endpoint_id):
+        for extra in (self.candidate_id(), self.previous_id()):
             if extra and extra not in owned:
                 owned.append(extra)
         return plan_deletion(
