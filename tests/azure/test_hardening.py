@@ -221,6 +221,9 @@ class Recorder:
     def observe(self, operation: str, method: str, host: str, status: int | str, seconds: float) -> None:
         self.hosts.append(host)
 
+    def budget_waited(self, operation: str, seconds: float) -> None:
+        pass
+
 
 async def test_the_host_label_is_the_pattern_that_admitted_the_host(tmp_path: Path) -> None:
     recorder = Recorder()

@@ -52,6 +52,28 @@ async def test_pause_holds_everyone_and_never_shortens() -> None:
     assert limiter.paused_for == 0
 
 
+async def test_a_slot_says_how_long_it_was_held_back() -> None:
+    clock = FakeClock()
+
+    async def sleep(seconds: float) -> None:
+        await asyncio.sleep(0)  # others run meanwhile, as in a real sleep
+        clock.now += seconds
+
+    limiter = SlidingWindowLimiter(2, 1.0, clock=clock, sleep=sleep)
+
+    async def one() -> float | None:
+        async with limiter.hold() as slot:
+            return slot.waited
+
+    assert await asyncio.gather(one(), one(), one()) == [None, None, 1.0]  # the third waited for the window
+    clock.now += 5
+    limiter.pause(3)
+    # the second waits behind the first, which sleeps out the pause; then both find room at once
+    assert await asyncio.gather(one(), one()) == [3.0, 3.0]
+    clock.now += 5
+    assert await one() is None
+
+
 def test_bad_budget_is_refused() -> None:
     with pytest.raises(ValueError, match="max_requests"):
         SlidingWindowLimiter(0, 1.0)

@@ -187,10 +187,14 @@ async def test_response_size_is_limited() -> None:
 class Recorder:
     def __init__(self) -> None:
         self.seen: list[tuple[str, str, str, int | str]] = []
+        self.waits: list[tuple[str, float]] = []
 
     def observe(self, operation: str, method: str, host: str, status: int | str, seconds: float) -> None:
         assert seconds >= 0
         self.seen.append((operation, method, host, status))
+
+    def budget_waited(self, operation: str, seconds: float) -> None:
+        self.waits.append((operation, seconds))
 
 
 async def test_every_request_is_observed_by_operation_and_status() -> None:
@@ -227,9 +231,43 @@ async def test_every_request_is_observed_by_operation_and_status() -> None:
     ]
 
 
+async def test_requests_the_budget_holds_back_are_observed_with_their_wait() -> None:
+    clock = FakeClock()
+    recorder = Recorder()
+    settings = ClientSettings(budget_requests=2, budget_window_s=10)
+    async with mock_client(
+        lambda r: httpx.Response(204), settings, clock=clock, sleep=clock.sleep, observer=recorder
+    ) as client:
+        adapter = client.speech(AzureTarget.for_region("westus", "v3.2"), KEY)
+        for _ in range(3):
+            await adapter.delete(ENDPOINT_ID)
+    assert recorder.waits == [("Endpoints_Delete", 10.0)]  # the third waited for the window, the others not
+
+
+async def test_each_429_is_observed_once_and_its_pause_is_a_budget_wait() -> None:
+    """The client never retries: a 429 is one observed request, whoever tries again later."""
+    clock = FakeClock()
+    answers = iter(
+        [json_response(429, {"code": "TooManyRequests"}, {"Retry-After": "3"}), httpx.Response(204)]
+    )
+    recorder = Recorder()
+    async with mock_client(
+        lambda r: next(answers), clock=clock, sleep=clock.sleep, observer=recorder
+    ) as client:
+        adapter = client.speech(AzureTarget.for_region("westus", "v3.2"), KEY)
+        with pytest.raises(AzureError, match="TooManyRequests"):
+            await adapter.delete(ENDPOINT_ID)
+        assert await adapter.delete(ENDPOINT_ID)
+    assert [status for *_, status in recorder.seen] == [429, 204]
+    assert recorder.waits == [("Endpoints_Delete", 3.0)]
+
+
 async def test_a_broken_observer_never_breaks_a_request(caplog: pytest.LogCaptureFixture) -> None:
     class Broken:
         def observe(self, *args: object) -> None:
+            raise RuntimeError("boom")
+
+        def budget_waited(self, *args: object) -> None:
             raise RuntimeError("boom")
 
     async with mock_client(lambda r: httpx.Response(204), observer=Broken()) as client:

@@ -253,6 +253,15 @@ async def test_a_failed_read_or_status_write_comes_back_soon(operation: str, del
     with pytest.raises(oplog.ComeBack) as info:
         await cluster.run()
     assert (info.value.delay, info.value.level) == (delay, logging.INFO)
+    assert cluster.reconciles("kubernetes-error") == 1
+
+
+async def test_a_pass_that_raises_is_counted_as_an_exception() -> None:
+    cluster = Cluster(("poke:a",))
+    cluster.azure.fail["a"] = RuntimeError("a bug")
+    with pytest.raises(RuntimeError):
+        await cluster.run()
+    assert cluster.reconciles("exception") == 1 and cluster.reconciles("done") is None
 
 
 async def test_lines_about_an_object_are_the_kinds(caplog: pytest.LogCaptureFixture) -> None:

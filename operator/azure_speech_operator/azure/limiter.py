@@ -28,6 +28,9 @@ Sleep = Callable[[float], Awaitable[None]]
 class Slot:
     sent: float
     done: float | None = None  # None while the request is in flight
+    # Seconds the request was held back for the budget (a full window, a pause, waiters ahead of it);
+    # None when it left at once.
+    waited: float | None = None
 
 
 @dataclass
@@ -55,6 +58,8 @@ class SlidingWindowLimiter:
 
     async def acquire(self) -> Slot:
         """Waits for room in the window and takes a slot; `release` it when the answer has arrived."""
+        asked = self.clock()
+        held = self._lock.locked()  # a waiter ahead of us is sleeping inside: we wait behind it
         async with self._lock:  # FIFO: asyncio.Lock wakes waiters in order
             wake_at = float("-inf")
             while True:
@@ -62,12 +67,14 @@ class SlidingWindowLimiter:
                 now = max(self.clock(), wake_at)
                 self._expire(now)
                 if self._paused_until > now:
+                    held = True
                     wake_at = self._paused_until
                     await self.sleep(wake_at - now)
                     continue
                 if self._in_flight + len(self._done) < self.max_requests:
                     self._in_flight += 1
-                    return Slot(sent=now)
+                    return Slot(sent=now, waited=max(now - asked, 0.0) if held else None)
+                held = True
                 if self._done:
                     # An in-flight request answering now would free its slot later than the oldest one.
                     wake_at = self._done[0] + self.window_s

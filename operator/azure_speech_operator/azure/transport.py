@@ -44,9 +44,13 @@ _NEXT_LINK_KEYS = ("@nextLink", "nextLink")
 
 class RequestObserver(Protocol):
     """Told about every request once it ends: the spec operationId, method, host, HTTP status (or
-    `timeout` / `connection-error` / `too-large`), and seconds spent on the wire (not waiting for budget)."""
+    `timeout` / `connection-error` / `too-large`), and seconds spent on the wire (not waiting for budget);
+    and about every request the budget held back (`budget_waited`: the seconds before it could leave).
+    The client never retries, so each 429 Azure sends is one `observe` with status 429."""
 
     def observe(self, operation: str, method: str, host: str, status: int | str, seconds: float) -> None: ...
+
+    def budget_waited(self, operation: str, seconds: float) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -226,11 +230,18 @@ class Transport:
         return gate
 
     def observe(self, operation: str, method: str, host: str, status: int | str, seconds: float) -> None:
-        if self.observer is not None:
-            try:
-                self.observer.observe(operation, method, host, status, seconds)
-            except Exception:  # metrics must never break a reconcile
-                logging.getLogger(__name__).exception("request observer failed")
+        self._tell(lambda observer: observer.observe(operation, method, host, status, seconds))
+
+    def budget_waited(self, operation: str, seconds: float) -> None:
+        self._tell(lambda observer: observer.budget_waited(operation, seconds))
+
+    def _tell(self, call: Callable[[RequestObserver], None]) -> None:
+        if self.observer is None:
+            return
+        try:
+            call(self.observer)
+        except Exception:  # metrics must never break a reconcile
+            logging.getLogger(__name__).exception("request observer failed")
 
 
 class Session:
@@ -325,7 +336,9 @@ class Session:
                 retry_after=paused,
                 operation=operation,
             )
-        async with self.gate.concurrency, self.gate.limiter.hold():
+        async with self.gate.concurrency, self.gate.limiter.hold() as slot:
+            if slot.waited is not None:
+                self.transport.budget_waited(operation, slot.waited)
             started = self.transport.clock()
             try:
                 reply = await self._send(operation, request)

@@ -22,8 +22,8 @@ from typing import Any
 
 import kopf
 
-from azure_speech_operator.azure.types import OperatorError
-from azure_speech_operator.conditions import READY, RECONCILING, STALLED, is_true
+from azure_speech_operator.azure.types import ErrorClass, OperatorError
+from azure_speech_operator.conditions import STALLED, is_true
 from azure_speech_operator.kube import KubeApiError
 from azure_speech_operator.reconcile import Outcome, Pass, ResourceBase, Timing, Trigger, drift_interval
 from azure_speech_operator.runtime import oplog
@@ -31,7 +31,7 @@ from azure_speech_operator.runtime.context import OperatorContext, get_context
 from azure_speech_operator.runtime.credentials import resolve_credentials
 from azure_speech_operator.runtime.engine import CredentialsUnavailable, run_pass
 from azure_speech_operator.runtime.kind import Kind
-from azure_speech_operator.runtime.metrics import ResourceState
+from azure_speech_operator.runtime.metrics import state_of
 from azure_speech_operator.runtime.writer import KubeWriter
 
 AnyKind = Kind[Any, Any, Any, Any]
@@ -65,6 +65,26 @@ async def run_reconcile(
     body: kopf.Body,
 ) -> Outcome | None:
     """One pass under the object's lock, on a fresh read of the object. None if the object is gone."""
+    try:
+        return await _reconcile(kind, ctx, memo, namespace, name, trigger, attempt, body)
+    except oplog.ComeBack:  # reading or writing the resource failed
+        ctx.metrics.reconciled(kind.kind, "kubernetes-error")
+        raise
+    except Exception:
+        ctx.metrics.reconciled(kind.kind, "exception")
+        raise
+
+
+async def _reconcile(
+    kind: AnyKind,
+    ctx: OperatorContext,
+    memo: Any,
+    namespace: str,
+    name: str,
+    trigger: Trigger,
+    attempt: int,
+    body: kopf.Body,
+) -> Outcome | None:
     async with _lock(memo):
         try:
             obj = await ctx.kube.get_object(
@@ -124,7 +144,7 @@ async def run_reconcile(
             kopf.event(body, type=event.type, reason=event.reason, message=event.message)
         for level, line in log_lines(resource.status, outcome):
             logger.log(level, "%s", line)
-        _report_metrics(ctx, kind, resource, outcome)
+        _report_metrics(ctx, kind, obj, resource, outcome)
         return outcome
 
 
@@ -140,21 +160,32 @@ def log_lines(previous_status: Mapping[str, Any], outcome: Outcome) -> list[tupl
     )
 
 
-def _report_metrics(ctx: OperatorContext, kind: AnyKind, resource: ResourceBase, outcome: Outcome) -> None:
+def _report_metrics(
+    ctx: OperatorContext, kind: AnyKind, obj: Mapping[str, Any], resource: ResourceBase, outcome: Outcome
+) -> None:
     if outcome.release:
         ctx.metrics.forget_resource(kind.kind, resource.namespace, resource.name)
         if outcome.orphaned_endpoint:
-            ctx.metrics.orphaned(kind.kind, resource.namespace, outcome.orphaned_endpoint)
+            ctx.metrics.orphaned(kind.kind)
         ctx.metrics.reconciled(kind.kind, "released")
         return
-    conditions = outcome.status.get("conditions") or []
-    state = ResourceState(
-        ready=is_true(conditions, READY),
-        stalled=is_true(conditions, STALLED),
-        reconciling=is_true(conditions, RECONCILING),
-    )
+    state = state_of(obj.get("metadata") or {}, resource.status, outcome.status)
     ctx.metrics.set_resource_state(kind.kind, resource.namespace, resource.name, state)
-    ctx.metrics.reconciled(kind.kind, "retry" if outcome.retry else "done")
+    ctx.metrics.reconciled(kind.kind, pass_outcome(outcome))
+
+
+_ERROR_CLASSES = frozenset(error_class.value for error_class in ErrorClass)
+
+
+def pass_outcome(outcome: Outcome) -> str:
+    """The reconciles metric's outcome of a pass that did not release the resource: the class of the error
+    it left in the status, else whether it comes back soon."""
+    error = outcome.status.get("error")
+    if isinstance(error, Mapping):
+        error_class = error.get("class")
+        # A bounded label whatever the status holds.
+        return error_class if error_class in _ERROR_CLASSES else "error"
+    return "retry" if outcome.retry else "done"
 
 
 def _come_back(ctx: OperatorContext, memo: Any, outcome: Outcome | None) -> None:
