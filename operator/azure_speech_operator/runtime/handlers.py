@@ -16,7 +16,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -65,27 +66,7 @@ async def run_reconcile(
     body: kopf.Body,
 ) -> Outcome | None:
     """One pass under the object's lock, on a fresh read of the object. None if the object is gone."""
-    try:
-        return await _reconcile(kind, ctx, memo, namespace, name, trigger, attempt, body)
-    except oplog.ComeBack:  # reading or writing the resource failed
-        ctx.metrics.reconciled(kind.kind, "kubernetes-error")
-        raise
-    except Exception:
-        ctx.metrics.reconciled(kind.kind, "exception")
-        raise
-
-
-async def _reconcile(
-    kind: AnyKind,
-    ctx: OperatorContext,
-    memo: Any,
-    namespace: str,
-    name: str,
-    trigger: Trigger,
-    attempt: int,
-    body: kopf.Body,
-) -> Outcome | None:
-    async with _lock(memo):
+    async with _lock(memo), _failures_counted(ctx, kind):
         try:
             obj = await ctx.kube.get_object(
                 kind.plural, namespace, name, group=kind.group, version=kind.version
@@ -146,6 +127,19 @@ async def _reconcile(
             logger.log(level, "%s", line)
         _report_metrics(ctx, kind, obj, resource, outcome)
         return outcome
+
+
+@asynccontextmanager
+async def _failures_counted(ctx: OperatorContext, kind: AnyKind) -> AsyncIterator[None]:
+    """Passes that end in an exception count too (the others are counted by `_report_metrics`)."""
+    try:
+        yield
+    except oplog.ComeBack:  # reading or writing the resource failed
+        ctx.metrics.reconciled(kind.kind, "kubernetes-error")
+        raise
+    except Exception:
+        ctx.metrics.reconciled(kind.kind, "exception")
+        raise
 
 
 def log_lines(previous_status: Mapping[str, Any], outcome: Outcome) -> list[tuple[int, str]]:
