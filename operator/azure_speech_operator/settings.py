@@ -24,7 +24,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from azure_speech_operator.azure.config import (
     DEFAULT_ALLOWED_HOSTS,
     DEFAULT_LOG_DOWNLOAD_HOSTS,
+    DEFAULT_REGION_URL,
+    DEFAULT_VOICE_V3_REGION_URL,
     ClientSettings,
+    check_region_url,
 )
 
 ENV_PREFIX = "AZURE_SPEECH_OPERATOR_"
@@ -47,6 +50,8 @@ class OperatorSettings(BaseModel):
     allowed_hosts: tuple[str, ...] = DEFAULT_ALLOWED_HOSTS
     allow_http: bool = False
     log_download_hosts: tuple[str, ...] = DEFAULT_LOG_DOWNLOAD_HOSTS
+    region_url: str = DEFAULT_REGION_URL
+    voice_v3_region_url: str = DEFAULT_VOICE_V3_REGION_URL
     azure_budget_requests: int = Field(default=90, ge=1)
     azure_budget_window: timedelta = timedelta(seconds=10)
     azure_max_concurrency: int = Field(default=16, ge=1)
@@ -127,6 +132,11 @@ class OperatorSettings(BaseModel):
             raise ValueError(exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
         return tuple(p.strip().lower() for p in value)
 
+    @field_validator("region_url", "voice_v3_region_url")
+    @classmethod
+    def _region_url(cls, value: str) -> str:
+        return check_region_url(value)
+
     @field_validator("peering")
     @classmethod
     def _peering_name(cls, value: str | None) -> str | None:
@@ -148,6 +158,8 @@ class OperatorSettings(BaseModel):
             allowed_hosts=self.allowed_hosts,
             allow_http=self.allow_http,
             log_download_hosts=self.log_download_hosts,
+            region_url=self.region_url,
+            voice_v3_region_url=self.voice_v3_region_url,
             budget_requests=self.azure_budget_requests,
             budget_window_s=self.azure_budget_window.total_seconds(),
             max_concurrency=self.azure_max_concurrency,
@@ -219,6 +231,19 @@ OPTIONS: tuple[Option, ...] = (
         "PATTERNS",
     ),
     Option(
+        "region_url",
+        "str",
+        "where spec.azure.region leads ({region} is replaced): another cloud's host, e.g. "
+        "https://{region}.api.cognitive.azure.cn, or a simulator; the host must be in --allowed-hosts",
+        "URL",
+    ),
+    Option(
+        "voice_v3_region_url",
+        "str",
+        "as --region-url, for VoiceEndpoints on custom voice API v3.0",
+        "URL",
+    ),
+    Option(
         "azure_budget_requests", "int", "requests allowed per budget window per Azure host and credential"
     ),
     Option("azure_budget_window", "duration", "the sliding window of the Azure request budget"),
@@ -243,7 +268,8 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "deploy_poll_interval",
         "duration",
-        "first poll of a deployment when Azure sends no Retry-After (doubling up to the transient cap)",
+        "polls of Azure's work come after a quarter of the time waited, at least a third of this, when "
+        "Azure sends no Retry-After (at most the transient cap)",
     ),
     Option("transient_backoff_cap", "duration", "longest backoff after transient errors"),
     Option("blocked_retry_base", "duration", "first retry delay of blocked errors (quota, 401/403)"),

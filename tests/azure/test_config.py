@@ -41,3 +41,35 @@ def test_defaults_and_comma_separated_patterns() -> None:
 def test_budget_must_be_positive() -> None:
     with pytest.raises(ValidationError, match="budget_requests"):
         ClientSettings(budget_requests=0)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://{region}.api.cognitive.azure.cn",
+        "https://{region}.api.cognitive.microsoft.us",
+        "http://speech-simulator.staging:8080",
+        "http://127.0.0.1:41234/",
+    ],
+)
+def test_region_urls_admitted(url: str) -> None:
+    settings = ClientSettings(region_url=url, voice_v3_region_url=url)
+    assert settings.regional_base_url("chinaeast2") == url.rstrip("/").replace("{region}", "chinaeast2")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://{region}.example.com",
+        "https://{region}.example.com/speech",
+        "https://example.{region}.com",
+        "https://a..b.com",
+        "https://host:99999",
+        "{region}.api.cognitive.microsoft.com",
+        "https://user@host",
+    ],
+)
+def test_region_urls_refused_naming_the_value(url: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        ClientSettings(region_url=url)
+    assert "region_url" in str(info.value) and url in str(info.value)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import httpx
 import pytest
-from azure_speech_operator.azure import ApiKey, AzureError, AzureTarget, ErrorClass
+from azure_speech_operator.azure import ApiKey, AzureError, AzureTarget, ClientSettings, ErrorClass
 from azure_speech_operator.azure.types import VoiceEndpointCreate
 
 from .helpers import CANARY, example, json_response, mock_client
@@ -306,3 +307,31 @@ async def test_unknown_fields_and_enum_values_are_surfaced() -> None:
     assert (endpoint.status, endpoint.kind) == ("Hibernating", "UltraFast")
     assert operation.status == "Paused"
     assert old.status == "Archived"
+
+
+async def test_a_region_url_sends_regional_targets_elsewhere_but_never_custom_domains() -> None:
+    hosts: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        hosts.append(f"{request.url.scheme}://{request.url.host}:{request.url.port}")
+        return json_response(200, _v3_endpoint("Succeeded"))
+
+    settings = ClientSettings(
+        allowed_hosts=("sim.test:8080", "*.api.cognitive.azure.cn", "my.cognitiveservices.azure.com"),
+        allow_http=True,
+        region_url="https://{region}.api.cognitive.azure.cn",
+        voice_v3_region_url="http://sim.test:8080",
+    )
+    async with mock_client(handler, settings) as client:
+        await client.voice(AzureTarget.for_voice_v3("westus"), KEY).get(EP)
+        # only the host matters here (the answer is a v3.0 body)
+        with contextlib.suppress(AzureError):
+            await client.voice(AzureTarget.for_region("chinaeast2", "2026-01-01"), KEY).get(EP)
+        custom = AzureTarget(base_url="https://my.cognitiveservices.azure.com", api_version="2026-01-01")
+        with contextlib.suppress(AzureError):
+            await client.voice(custom, KEY).get(EP)
+    assert hosts == [
+        "http://sim.test:8080",
+        "https://chinaeast2.api.cognitive.azure.cn:None",
+        "https://my.cognitiveservices.azure.com:None",
+    ]

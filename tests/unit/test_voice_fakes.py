@@ -53,6 +53,7 @@ class FakeVoice:
         self.failing_resumes: set[str] = set()
         self.lost_answers: set[str] = set()  # the call is done, the answer lost (a reset)
         self.resuming: set[str] = set()
+        self.operations: dict[str, tuple[str, str, str]] = {}  # Operation-Id -> (endpoint, action, status)
 
     def fail(self, operation: str, *errors: OperatorError) -> None:
         self.failures.setdefault(operation, []).extend(errors)
@@ -89,9 +90,20 @@ class FakeVoice:
                     self._set(endpoint_id, "Failed" if failed else "Succeeded")
             elif endpoint.status == "Disabling":
                 self._set(endpoint_id, "Disabled")
+        for operation_id, (endpoint_id, action, status) in list(self.operations.items()):
+            ended = self.endpoints.get(endpoint_id)
+            if status in ("NotStarted", "Running"):
+                # an endpoint deleted mid-action fails its operation
+                failed = ended is None or ended.status == "Failed"
+                failed = failed or (action == "resume" and ended is not None and ended.status == "Disabled")
+                self.operations[operation_id] = (endpoint_id, action, "Failed" if failed else "Succeeded")
+
+    def _started(self, operation_id: str, endpoint_id: str, action: str, status: str) -> Operation:
+        self.operations.setdefault(operation_id, (endpoint_id, action, status))
+        return Operation(id=operation_id, status=self.operations[operation_id][2])
 
     def writes(self) -> list[tuple[str, str]]:
-        return [c for c in self.calls if c[0] != "get"]
+        return [c for c in self.calls if c[0] not in ("get", "get_operation")]
 
     # --- VoiceEndpoints -----------------------------------------------------------------------------------
 
@@ -109,7 +121,7 @@ class FakeVoice:
         if existing is not None:
             if self.bodies[endpoint_id] != body:
                 raise azure_error("EndpointAlreadyExists", ErrorClass.FATAL)
-            return existing, Operation(id=operation_id, status="Running")
+            return existing, self._started(operation_id, endpoint_id, "create", "Running")
         if MODELS.get(body.model_id) != body.project_id:
             raise azure_error("ModelNotFound", ErrorClass.FATAL)
         if len(self.endpoints) >= self.quota:
@@ -126,8 +138,9 @@ class FakeVoice:
             last_action_at=self.now,
         )
         self.bodies[endpoint_id] = body
+        operation = self._started(operation_id, endpoint_id, "create", "NotStarted")
         self._lose("create")
-        return self.endpoints[endpoint_id], Operation(id=operation_id, status="NotStarted")
+        return self.endpoints[endpoint_id], operation
 
     async def delete(self, endpoint_id: str) -> bool:
         self._call("delete", endpoint_id)
@@ -141,8 +154,9 @@ class FakeVoice:
         if endpoint.status != "Succeeded":
             raise azure_error("InvalidEndpointStatus", ErrorClass.FATAL)
         updated = self._set(endpoint_id, "Disabling")
+        operation = self._started(operation_id, endpoint_id, "suspend", "Running")
         self._lose("suspend")
-        return updated, Operation(id=operation_id, status="Running")
+        return updated, operation
 
     async def resume(self, endpoint_id: str, operation_id: str) -> tuple[VoiceEndpoint, Operation | None]:
         self._call("resume", endpoint_id)
@@ -151,8 +165,9 @@ class FakeVoice:
             raise azure_error("InvalidEndpointStatus", ErrorClass.FATAL)
         self.resuming.add(endpoint_id)
         updated = self._set(endpoint_id, "Running")
+        operation = self._started(operation_id, endpoint_id, "resume", "Running")
         self._lose("resume")
-        return updated, Operation(id=operation_id, status="Running")
+        return updated, operation
 
     async def _existing(self, endpoint_id: str) -> VoiceEndpoint:
         if endpoint_id not in self.endpoints:
@@ -160,7 +175,10 @@ class FakeVoice:
         return self.endpoints[endpoint_id]
 
     async def get_operation(self, operation_id: str) -> Operation:
-        raise AssertionError("the operator polls endpoints, not operations")
+        self._call("get_operation", operation_id)
+        if operation_id not in self.operations:
+            raise azure_error("NotFound", ErrorClass.NOT_FOUND, status=404)
+        return Operation(id=operation_id, status=self.operations[operation_id][2])
 
     async def list(self, filter: str | None = None) -> AsyncIterator[VoiceEndpoint]:
         for endpoint in list(self.endpoints.values()):

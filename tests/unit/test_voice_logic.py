@@ -60,6 +60,73 @@ async def test_create_deploys_one_endpoint_at_a_deterministic_id_and_turns_ready
     assert "Created" in world.event_reasons() and "Ready" in world.event_reasons()
 
 
+async def test_a_deployment_in_flight_is_followed_at_its_operation_then_the_endpoint_is_read() -> None:
+    world = World()
+    await world.run()
+    operation = world.status["operation"]
+    assert operation["endpointId"] == FIRST and operation["status"] == "NotStarted"
+    assert_declared(world.status)
+    calls = len(world.azure.calls)
+    world.azure.operations[operation["id"]] = (FIRST, "create", "Running")
+    world.advance(10)
+    outcome = await world.run()
+    assert world.azure.calls[calls:] == [("get_operation", operation["id"])]  # no endpoint read
+    assert world.status["operation"]["status"] == "Running"
+    assert world.condition("Ready") == ("False", "Deploying")
+    assert outcome.retry is not None and outcome.retry.delay >= 1
+    calls = len(world.azure.calls)
+    world.azure.finish()
+    await world.run()
+    assert world.azure.calls[calls:] == [("get_operation", operation["id"]), ("get", FIRST)]
+    assert world.condition("Ready") == ("True", "Ready")
+    assert "operation" not in world.status
+
+
+@pytest.mark.parametrize(
+    "why", ["spec change", "requested reconcile", "drift check", "restart", "every fourth poll", "unknown"]
+)
+async def test_the_endpoints_are_read_instead_of_the_operation_when(why: str) -> None:
+    world = World()
+    await world.run()
+    operation_id = world.status["operation"]["id"]
+    trigger, attempt = Trigger.CHANGE, 0
+    if why == "spec change":
+        world.change_spec(suspended=True)
+    elif why == "requested reconcile":
+        world.annotations[REQUESTED_ANNOTATION] = "now"
+    elif why == "drift check":
+        trigger = Trigger.DRIFT
+    elif why == "restart":
+        trigger = Trigger.RESUME
+    elif why == "every fourth poll":
+        attempt = 3
+    calls = len(world.azure.calls)
+    if why == "unknown":  # Azure no longer knows the operation
+        del world.azure.operations[operation_id]
+        await world.run()
+        assert world.azure.calls[calls:] == [("get_operation", operation_id), ("get", FIRST)]
+    else:
+        await world.run(trigger, attempt=attempt)
+        assert ("get", FIRST) in world.azure.calls[calls:]
+        assert ("get_operation", operation_id) not in world.azure.calls[calls:]
+    assert world.condition("Ready") == ("False", "Deploying")
+
+
+async def test_an_operation_on_an_endpoint_no_longer_wanted_is_not_followed() -> None:
+    world = await ready_world()
+    world.change_spec(modelId="Jessica2")
+    await world.run()  # the swap's PUT
+    assert world.status["operation"]["endpointId"] == SECOND
+    world.change_spec(modelId="Jessica")  # back: the candidate is deleted
+    await world.run()
+    assert SECOND not in world.azure.endpoints
+    assert "operation" not in world.status
+    calls = len(world.azure.calls)
+    await world.run()
+    assert all(c[0] != "get_operation" for c in world.azure.calls[calls:])
+    assert world.condition("Ready") == ("True", "Ready")
+
+
 async def test_a_steady_ready_endpoint_costs_one_get_and_no_status_write() -> None:
     world = await ready_world()
     writes, calls = world.status_writes, len(world.azure.calls)

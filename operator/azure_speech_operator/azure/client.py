@@ -103,6 +103,10 @@ class AzureClient:
         return f"AzureClient(allowed_hosts={list(self.settings.allowed_hosts)!r})"
 
     def session(self, target: AzureTarget, credential: Credential) -> Session:
+        if target.region is not None:
+            voice_v3 = target.api_version == "v3.0"
+            base_url = self.settings.regional_base_url(target.region, voice_v3=voice_v3)
+            target = target.model_copy(update={"base_url": base_url})
         return Session(self._transport, target, credential)
 
     def speech(self, target: AzureTarget, credential: Credential) -> SpeechEndpoints:

@@ -8,6 +8,7 @@ describes the host patterns.
 from __future__ import annotations
 
 import fnmatch
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -23,6 +24,10 @@ DEFAULT_ALLOWED_HOSTS = (
 # Regional (shared) hosts: Microsoft Entra tokens are refused there, they need a custom domain. Any port: a
 # refusal list is safer wide.
 REGIONAL_HOST_PATTERNS = ("*.api.cognitive.microsoft.com", "*.customvoice.api.speech.microsoft.com")
+# Where `spec.azure.region` leads: Azure's public cloud. A sovereign cloud or a simulator in a staging
+# cluster is another URL (`{region}` is replaced by the region; the allow-list still decides).
+DEFAULT_REGION_URL = "https://{region}.api.cognitive.microsoft.com"
+DEFAULT_VOICE_V3_REGION_URL = "https://{region}.customvoice.api.speech.microsoft.com"
 # Where Azure stores content logs; their SAS URLs are fetched only by `download_log`, never with a key.
 DEFAULT_LOG_DOWNLOAD_HOSTS = ("*.blob.core.windows.net:443",)
 # Azure's public and sovereign cloud domains: plain http never goes to a host under them, whatever the
@@ -71,6 +76,18 @@ class ClientSettings(BaseModel):
     download_deadline_s: float = Field(default=3600.0, gt=0)
     max_response_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     max_log_download_bytes: int = Field(default=2 * 1024 * 1024 * 1024, ge=1024)
+    region_url: str = DEFAULT_REGION_URL
+    voice_v3_region_url: str = DEFAULT_VOICE_V3_REGION_URL
+
+    @field_validator("region_url", "voice_v3_region_url")
+    @classmethod
+    def _region_url(cls, value: str) -> str:
+        return check_region_url(value)
+
+    def regional_base_url(self, region: str, *, voice_v3: bool = False) -> str:
+        """The scheme and host a region names (for the v3.0 custom voice API, its own host)."""
+        template = self.voice_v3_region_url if voice_v3 else self.region_url
+        return template.replace("{region}", region)
 
     @field_validator("allowed_hosts", "log_download_hosts", mode="before")
     @classmethod
@@ -83,6 +100,27 @@ class ClientSettings(BaseModel):
                 HostPattern.parse(pattern)  # raises ValueError naming the pattern
             return patterns
         return value
+
+
+_REGION_URL = re.compile(
+    r"https?://(\{region\}\.)?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*"
+    r"(:[0-9]{1,5})?"
+)
+
+
+def check_region_url(value: str) -> str:
+    """A region URL template: `http(s)://` and a host that may start with `{region}.`, an optional port,
+    nothing after it (e.g. https://{region}.api.cognitive.azure.cn, http://speech-simulator.staging:8080)."""
+    text = value.strip().lower().rstrip("/")
+    if not _REGION_URL.fullmatch(text):
+        raise ValueError(
+            f"{value!r} must be http(s)://HOST[:PORT] where HOST may start with '{{region}}.' "
+            "(e.g. https://{region}.api.cognitive.azure.cn), with no path"
+        )
+    port = text.rpartition(":")[2] if text.count(":") == 2 else None
+    if port is not None and not 1 <= int(port) <= 65535:
+        raise ValueError(f"{value!r}: port {port} is not between 1 and 65535")
+    return text
 
 
 @dataclass(frozen=True)

@@ -135,14 +135,20 @@ class AzureTarget(BaseModel):
     model_config = ConfigDict(frozen=True)
     base_url: str
     api_version: str
+    # Named by a region: the client may send it elsewhere (ClientSettings.region_url, for sovereign clouds
+    # or a simulator); base_url is then the public cloud's host.
+    region: str | None = None
 
     @classmethod
     def for_region(cls, region: str, api_version: str) -> AzureTarget:
-        return cls(base_url=f"https://{region}.api.cognitive.microsoft.com", api_version=api_version)
+        return cls(
+            base_url=f"https://{region}.api.cognitive.microsoft.com", api_version=api_version, region=region
+        )
 
     @classmethod
     def for_voice_v3(cls, region: str) -> AzureTarget:
-        return cls(base_url=f"https://{region}.customvoice.api.speech.microsoft.com", api_version="v3.0")
+        base_url = f"https://{region}.customvoice.api.speech.microsoft.com"
+        return cls(base_url=base_url, api_version="v3.0", region=region)
 
 
 # ---------------------------------------------------------------------------------------------------------

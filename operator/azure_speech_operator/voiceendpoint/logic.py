@@ -26,6 +26,7 @@ from typing import Any
 
 from azure_speech_operator.azure.types import (
     ErrorClass,
+    Operation,
     OperatorError,
     VoiceEndpoint,
     VoiceEndpointCreate,
@@ -33,6 +34,7 @@ from azure_speech_operator.azure.types import (
 from azure_speech_operator.azure.voice import deterministic_endpoint_id, deterministic_operation_id
 from azure_speech_operator.conditions import (
     READY,
+    RECONCILING,
     STALLED,
     SUSPENDED,
     Health,
@@ -85,6 +87,7 @@ DISABLING = "Disabling"
 BUSY_STATUSES = ("NotStarted", "Running", DISABLING)
 # An operation's status for the endpoint's (as the client maps it; Disabling is a running suspend).
 OPERATION_STATUS = {"NotStarted": "NotStarted", "Running": "Running", DISABLING: "Running"}
+OPERATION_IN_FLIGHT = ("NotStarted", "Running")
 
 DEPLOYMENT_FAILED = "DeploymentFailed"
 RESUME_FAILED = "ResumeFailed"
@@ -108,8 +111,10 @@ class Observed(ObservedBase):
     endpoints: tuple[tuple[str, VoiceEndpoint | None], ...] = ()  # (id, endpoint or None: not in Azure)
     created: str | None = None  # the endpoint created in this pass
     acted: str | None = None  # "suspend" or "resume", sent in this pass
-    operation_id: str | None = None  # the Operation-Id of the write of this pass
+    started: tuple[str, str] | None = None  # (endpoint id, Operation-Id) of the action sent in this pass
     deleted: tuple[tuple[str, bool], ...] = ()  # (id, whether it existed)
+    # (Operation-Id, the operation or None: Azure no longer knows it), read at its Operation-Location
+    operation: tuple[str, Operation | None] | None = None
 
     def seen(self, endpoint_id: str) -> bool:
         return any(e == endpoint_id for e, _ in self.endpoints)
@@ -137,6 +142,14 @@ class CreateEndpoint:
 
 
 @dataclass(frozen=True)
+class GetOperation:
+    """Read the operation an earlier pass started, at its Operation-Location (rebuilt on the configured
+    host from the Operation-Id)."""
+
+    operation_id: str
+
+
+@dataclass(frozen=True)
 class SuspendEndpoint:
     endpoint_id: str
     operation_id: str
@@ -148,7 +161,7 @@ class ResumeEndpoint:
     operation_id: str
 
 
-AzureStep = GetEndpoint | CreateEndpoint | SuspendEndpoint | ResumeEndpoint | DeleteEndpoint
+AzureStep = GetEndpoint | GetOperation | CreateEndpoint | SuspendEndpoint | ResumeEndpoint | DeleteEndpoint
 Step = AzureStep | Note | Export | Unexport
 Plan = Step | Outcome
 
@@ -323,6 +336,9 @@ class _Voice(Planner[Resource, Observed]):
                 return Note(((CANDIDATE_ANNOTATION, None),), "dropping the refused endpoint's id")
             return self.error(o.error, **self.seen())
 
+        following = self.follow_operation()
+        if following is not None:
+            return following
         if current and not o.seen(current):
             return GetEndpoint(current)
         candidate = self.candidate_id()
@@ -337,6 +353,42 @@ class _Voice(Planner[Resource, Observed]):
         if endpoint is None:
             return self.first(vanished=self._vanished())
         return self.existing(endpoint)
+
+    def follow_operation(self) -> Plan | None:
+        """While an action this operator sent is in flight and nothing has changed since, Azure's answer
+        about it is its operation (Operation-Location): that is what is polled, with the status as it was,
+        and the endpoints are read again once it has ended (or Azure no longer knows it). A spec change, a
+        requested reconcile, the drift check, a restart or a grace period at its end read the endpoints."""
+        in_flight = self.prev.get("operation") or {}
+        operation_id = str(in_flight.get("id") or "")
+        if not operation_id or in_flight.get("status") not in OPERATION_IN_FLIGHT:
+            return None
+        if in_flight.get("endpointId") not in (self.current_id(), self.candidate_id()):
+            return None
+        # every fourth poll reads the endpoints anyway: an operation that never ends hides nothing for long
+        if self.p.trigger is not Trigger.CHANGE or self.requested_new or self.p.attempt % 4 == 3:
+            return None
+        if self.prev.get("observedGeneration") != self.r.generation:
+            return None
+        previous = self.previous()
+        if previous is not None and previous.delete_after <= self.p.now:
+            return None
+        if self.o.operation is None or self.o.operation[0] != operation_id:
+            return GetOperation(operation_id)
+        operation = self.o.operation[1]
+        if operation is None or operation.status not in OPERATION_IN_FLIGHT:
+            return None
+        status = dict(self.prev)
+        status["operation"] = {**in_flight, "status": operation.status}
+        # the action began when the resource started reconciling
+        reconciling = [c for c in self.prev_conditions if c.get("type") == RECONCILING]
+        since = parse_time(reconciling[0].get("lastTransitionTime")) if reconciling else None
+        delay = reconcile_poll_delay(since, None, self.p)
+        return Outcome(
+            status=status,
+            retry=Retry(delay, f"Azure: operation {operation.status}"),
+            wake_at=self._wake_at(),
+        )
 
     def failed_here(self) -> VoiceEndpoint | None:
         """A Failed endpoint this pass deleted (to free its slot)."""
@@ -770,11 +822,15 @@ class _Voice(Planner[Resource, Observed]):
     def _operation(self, endpoint: VoiceEndpoint) -> dict[str, str] | None:
         """The operation in flight on `endpoint`, by the Operation-Id sent (None when none is known, e.g.
         v3.0, which has no operations)."""
-        previous = self.prev.get("operation") or {}
-        operation_id = self.o.operation_id if self.o.wrote and self.o.operation_id else previous.get("id")
+        if self.o.started is not None and self.o.started[0] == endpoint.id:
+            operation_id: Any = self.o.started[1]
+        else:
+            previous = self.prev.get("operation") or {}
+            operation_id = previous.get("id") if previous.get("endpointId") == endpoint.id else None
         if not operation_id:
             return None
-        return {"id": str(operation_id), "status": OPERATION_STATUS.get(endpoint.status, endpoint.status)}
+        status = OPERATION_STATUS.get(endpoint.status, endpoint.status)
+        return {"id": str(operation_id), "endpointId": endpoint.id, "status": status}
 
     def _describe(self, status: dict[str, Any], endpoint: VoiceEndpoint) -> None:
         status["endpointId"] = endpoint.id
@@ -885,6 +941,7 @@ __all__ = [
     "CreateEndpoint",
     "DeleteEndpoint",
     "GetEndpoint",
+    "GetOperation",
     "Observed",
     "Plan",
     "Resource",

@@ -19,13 +19,21 @@ async def run_step(step: Step, observed: Observed, client: VoiceEndpoints) -> Ob
                 return replace(observed, endpoints=(*observed.endpoints, (step.endpoint_id, None)))
             raise
         return replace(observed, endpoints=(*observed.endpoints, (step.endpoint_id, endpoint)))
+    if isinstance(step, logic.GetOperation):
+        try:
+            operation = await client.get_operation(step.operation_id)
+        except OperatorError as exc:
+            if exc.error_class is ErrorClass.NOT_FOUND:
+                return replace(observed, operation=(step.operation_id, None))
+            raise
+        return replace(observed, operation=(step.operation_id, operation))
     if isinstance(step, logic.CreateEndpoint):
         created, operation = await client.create(step.endpoint_id, step.body, step.operation_id)
         return replace(
             observed,
             endpoints=(*observed.endpoints, (step.endpoint_id, created)),
             created=step.endpoint_id,
-            operation_id=operation.id,
+            started=(step.endpoint_id, operation.id),
         )
     if isinstance(step, logic.SuspendEndpoint | logic.ResumeEndpoint):
         act = client.suspend if isinstance(step, logic.SuspendEndpoint) else client.resume
@@ -34,7 +42,7 @@ async def run_step(step: Step, observed: Observed, client: VoiceEndpoints) -> Ob
             observed,
             endpoints=(*observed.endpoints, (step.endpoint_id, endpoint)),
             acted="suspend" if isinstance(step, logic.SuspendEndpoint) else "resume",
-            operation_id=started.id if started else None,
+            started=(step.endpoint_id, started.id) if started else None,
         )
     if isinstance(step, logic.DeleteEndpoint):
         existed = await client.delete(step.endpoint_id)  # False (404) counts as deleted too
