@@ -22,11 +22,23 @@ AZURE_DESCRIPTION = (
 )
 
 
+# RFC 1123 DNS names (labels of 1-63 letters, digits and inner hyphens; no empty label) and an optional port
+# 1-65535, for spec.azure.endpoint. An IPv4 address is such a name too (the simulator's http://127.0.0.1:PORT).
+_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_PORT = r"([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+ENDPOINT_PATTERN = rf"^https?://{_LABEL}(\.{_LABEL})*(:{_PORT})?/?$"
+
+
 class CelRule(NamedTuple):
-    """An `x-kubernetes-validations` entry; `{kind}` in the message is the CRD's kind."""
+    """An `x-kubernetes-validations` entry; `{kind}` in the message is the CRD's kind. A rule about one field
+    names it in `field_path` (relative to the node, e.g. `.region`), so that the API server reports the
+    refusal at that field rather than at the node; `reason` is the API server's FieldValue* cause (Invalid
+    when unset)."""
 
     rule: str
     message: str
+    field_path: str | None = None
+    reason: str | None = None
 
 
 class SpecModel(BaseModel):
@@ -97,6 +109,7 @@ def _immutable(field: str) -> CelRule:
         f"{same} && {equal}",
         f"spec.azure.{field} is immutable (the endpoint lives in that Speech resource); "
         "create a new {kind} to move",
+        field_path=f".{field}",
     )
 
 
@@ -115,6 +128,8 @@ class AzureSpecBase(SpecModel):
             "!has(self.credentials.workloadIdentity) || has(self.endpoint)",
             "spec.azure.credentials.workloadIdentity needs spec.azure.endpoint "
             "(Microsoft Entra authentication requires a custom domain)",
+            field_path=".credentials.workloadIdentity",
+            reason="FieldValueForbidden",
         ),
     )
 
@@ -132,11 +147,13 @@ class AzureSpecBase(SpecModel):
         default=None,
         min_length=1,
         max_length=253,
-        pattern=r"^https?://[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?/?$",
+        pattern=ENDPOINT_PATTERN,
         description=(
             "Scheme and host of the Speech resource's custom domain, e.g. "
-            "https://my-speech.cognitiveservices.azure.com (no path). Exactly one of region and endpoint. "
-            "Required for workloadIdentity. Only hosts on the operator's allow-list are called. Immutable."
+            "https://my-speech.cognitiveservices.azure.com, with no path. The host is a DNS name (labels of "
+            "1-63 letters, digits or inner hyphens), the port optional (1-65535). Exactly one of region and "
+            "endpoint. Required for workloadIdentity. Only hosts on the operator's allow-list are called, "
+            "over http only if the operator allows it. Immutable."
         ),
     )
     api_version: str = Field(alias="apiVersion")
@@ -149,7 +166,9 @@ class AzureSpecBase(SpecModel):
         if (self.region is None) == (self.endpoint is None):
             raise ValueError("set exactly one of region and endpoint")
         if self.credentials.workload_identity is not None and self.endpoint is None:
-            raise ValueError("credentials.workloadIdentity needs endpoint (a custom domain)")
+            raise ValueError(
+                "spec.azure.credentials.workloadIdentity needs spec.azure.endpoint (a custom domain)"
+            )
         return self
 
     def target(self) -> AzureTarget:

@@ -29,7 +29,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 import yaml
 from pydantic.fields import FieldInfo
 
-from azure_speech_operator.azurespec import AZURE_DESCRIPTION, AzureSpecBase, SpecModel
+from azure_speech_operator.azurespec import AZURE_DESCRIPTION, AzureSpecBase, CelRule, SpecModel
 from azure_speech_operator.speechendpoint import spec as speech
 from azure_speech_operator.voiceendpoint import spec as voice
 
@@ -75,13 +75,22 @@ def _object(model: type[SpecModel], description: str, kind: str) -> dict[str, An
     if required:
         node["required"] = required
     if model.crd_rules:
-        node["x-kubernetes-validations"] = [
-            {"rule": rule.rule, "message": rule.message.format(kind=kind)} for rule in model.crd_rules
-        ]
+        node["x-kubernetes-validations"] = [_validation(rule, kind) for rule in model.crd_rules]
     properties = {_name(name, field): _property(field, kind) for name, field in model.model_fields.items()}
     if properties:
         node["properties"] = properties
     return node
+
+
+def _validation(rule: CelRule, kind: str) -> dict[str, str]:
+    """As crds/ writes a rule: rule, fieldPath and reason when set, message."""
+    entry = {"rule": rule.rule}
+    if rule.field_path is not None:
+        entry["fieldPath"] = rule.field_path
+    if rule.reason is not None:
+        entry["reason"] = rule.reason
+    entry["message"] = rule.message.format(kind=kind)
+    return entry
 
 
 def _name(name: str, field: FieldInfo) -> str:

@@ -75,8 +75,10 @@ class Crd:
 def schema_problems(schema: dict[str, Any]) -> list[str]:
     """What the tests forbid in a CRD's schema: a node without a type (not structural); a field without a
     description, or forbidding unknown fields (metadata and map values aside); a spec field naming a namespace
-    (a resource reads Secrets from its own namespace only); a CEL rule calling anything but has, size and
-    all."""
+    (a resource reads Secrets from its own namespace only); a CEL rule calling anything but has, size, all,
+    filter and split (what `admit` evaluates as the API server does); a CEL rule about one field (its
+    message starts with that field: `spec.locale is immutable`) that the API server would report elsewhere,
+    at the node it sits on, for want of a fieldPath naming the field."""
     problems = []
     for path, node in walk(schema):
         if "type" not in node:
@@ -89,10 +91,20 @@ def schema_problems(schema: dict[str, Any]) -> list[str]:
         if path.startswith(".spec") and path.lower().endswith("namespace"):
             problems.append(f"{path} names a namespace")
         for validation in node.get("x-kubernetes-validations", []):
-            called = set(re.findall(r"([A-Za-z_]+)\(", validation["rule"])) - {"has", "size", "all"}
+            called = set(re.findall(r"([A-Za-z_]+)\(", validation["rule"])) - _CEL_FUNCTIONS
             if called:
                 problems.append(f"{path}: rule {validation['rule']!r} calls {sorted(called)}")
+            about = _ABOUT_ONE_FIELD.match(validation["message"])
+            reported = path + validation.get("fieldPath", "")
+            if about and f".{about[1]}" != reported:
+                problems.append(
+                    f"{path}: rule {validation['rule']!r} is about {about[1]}, reported at {reported}"
+                )
     return problems
+
+
+# A CEL message that starts with a field and says something of it alone (not "spec.a and spec.b must ...").
+_ABOUT_ONE_FIELD = re.compile(r"(spec(?:\.\w+)+) (?!and )")
 
 
 def walk(schema: dict[str, Any], path: str = "") -> list[tuple[str, dict[str, Any]]]:
@@ -105,6 +117,40 @@ def walk(schema: dict[str, Any], path: str = "") -> list[tuple[str, dict[str, An
     if "items" in schema:
         nodes += walk(schema["items"], f"{path}[]")
     return nodes
+
+
+# --- spec.azure.endpoint (the same block in every CRD) ------------------------------------------------------
+
+# What the contract, docs, examples, tests and the demo write (a custom domain, Azure's regional hosts, the
+# simulator on 127.0.0.1 or localhost over http), and the edges of DNS names and ports.
+VALID_ENDPOINTS = [
+    "https://my-speech.cognitiveservices.azure.com",
+    "https://my-speech.cognitiveservices.azure.com/",
+    "https://westeurope.api.cognitive.microsoft.com",
+    "https://eastus.customvoice.api.speech.microsoft.com",
+    "https://My-Speech.CognitiveServices.Azure.com",
+    "http://127.0.0.1:8081",
+    "http://localhost:65535",
+    "https://speech.contoso.example:1",
+    f"https://{'a' * 63}.cognitiveservices.azure.com",
+    "https://a.b-c.d",
+]
+# (endpoint, what is wrong with it)
+INVALID_ENDPOINTS = [
+    ("https://my-speech.cognitiveservices.azure.com:99999", "port beyond 65535"),
+    ("https://my-speech.cognitiveservices.azure.com:65536", "port beyond 65535"),
+    ("https://my-speech.cognitiveservices.azure.com:0", "port 0"),
+    ("https://my-speech.cognitiveservices.azure.com:", "empty port"),
+    ("https://a..b.com", "empty label"),
+    ("https://.a.com", "empty first label"),
+    ("https://a.com.", "empty last label"),
+    ("https://-a.com", "label starting with a hyphen"),
+    ("https://a-.com", "label ending with a hyphen"),
+    (f"https://{'a' * 64}.com", "label of 64 characters"),
+    ("https://a_b.com", "underscore"),
+    ("ftp://a.com", "scheme"),
+    ("https://a.com/speechtotext", "path"),
+]
 
 
 # --- defaults and CEL, as the API server applies them ------------------------------------------------------
@@ -129,11 +175,21 @@ def apply_defaults(schema: dict[str, Any], value: Any) -> Any:
 _env = celpy.Environment()
 
 
+def _split(text: celpy.celtypes.StringType, separator: celpy.celtypes.StringType) -> celpy.celtypes.ListType:
+    """The Kubernetes CEL strings library's `split`, which celpy lacks."""
+    return celpy.celtypes.ListType(celpy.celtypes.StringType(part) for part in text.split(separator))
+
+
+_EXTENSIONS = {"split": _split}
+# what the rules may call: CEL's own has, size and the all/filter macros, and the extensions above
+_CEL_FUNCTIONS = {"has", "size", "all", "filter", *_EXTENSIONS}
+
+
 def _evaluate(rule: str, new: Any, old: Any) -> bool:
     activation = {"self": celpy.json_to_cel(new)}
     if old is not None:
         activation["oldSelf"] = celpy.json_to_cel(old)
-    result = _env.program(_env.compile(rule)).evaluate(activation)
+    result = _env.program(_env.compile(rule), functions=_EXTENSIONS).evaluate(activation)
     assert isinstance(result, celpy.celtypes.BoolType), f"rule {rule!r} gave {result!r}"
     return bool(result)
 
@@ -149,8 +205,8 @@ def cel_errors(schema: dict[str, Any], new: Any, old: Any = None, path: str = ""
         except celpy.evaluation.CELEvalError as exc:  # e.g. a required field missing: refused too
             errors.append(f"{path or '<root>'}: {rule} could not be evaluated: {exc.args[0]}")
             continue
-        if not valid:
-            errors.append(f"{path or '<root>'}: {validation['message']}")
+        if not valid:  # reported at the rule's fieldPath, as the API server does
+            errors.append(f"{path + validation.get('fieldPath', '') or '<root>'}: {validation['message']}")
     if isinstance(new, dict):
         for name, sub in schema.get("properties", {}).items():
             if name in new:
@@ -242,6 +298,18 @@ def dry_run(kube: Kube, obj: dict[str, Any], *flags: str, verb: str = "apply") -
     out = kube.kubectl(verb, "--dry-run=server", "-o", "json", *flags, "-f", "-", input=json.dumps(obj))
     result: dict[str, Any] = json.loads(out.stdout)
     return result
+
+
+# The causes the apiserver prints after the field it reports an error at (`spec.locale: Invalid value: ...`).
+_CAUSES = "Invalid value|Required value|Forbidden|Unsupported value|Too long|Too many|Duplicate value"
+
+
+def reported_at(message: str, field: str) -> bool:
+    """Whether kubectl's `message` has an error reported at `field` itself (`spec.azure.region: Invalid
+    value: ...`, or strict decoding's `unknown field "spec.azure.bogus"`), not merely naming it in the text
+    of an error reported at its parent."""
+    at = re.escape(field)
+    return re.search(rf'(?<![\w.]){at}: ({_CAUSES})|unknown field "{at}"', message) is not None
 
 
 def refusal(kube: Kube, obj: dict[str, Any], *flags: str) -> str:

@@ -10,7 +10,7 @@ from azure_speech_operator.speechendpoint import spec as spec_module
 from azure_speech_operator.speechendpoint.spec import SpecError, SpeechEndpointSpec, parse_spec
 from openapi_schema_validator import OAS30Validator
 
-from .crd_support import compare, schema_problems
+from .crd_support import INVALID_ENDPOINTS, VALID_ENDPOINTS, compare, schema_problems
 from .test_speech_support import admit, load_crd, root_schema, speech_endpoint
 
 UUID_A = "ae8d1643-53a9-4ef0-9c46-6ae7d6bbc2c6"
@@ -114,6 +114,21 @@ def test_schema_rejects(overrides: dict[str, Any], fragment: str) -> None:
     assert any(e.startswith(fragment + ":") for e in errors), errors
 
 
+@pytest.mark.parametrize("endpoint", VALID_ENDPOINTS)
+def test_schema_and_model_accept_an_endpoint(endpoint: str) -> None:
+    obj, errors = admit(speech_endpoint(azure={"endpoint": endpoint, "credentials": SECRET}))
+    assert errors == [] and schema_errors(obj) == []
+    assert parse_spec(obj["spec"]).azure.target().base_url == endpoint.rstrip("/")
+
+
+@pytest.mark.parametrize(("endpoint", "why"), INVALID_ENDPOINTS, ids=[why for _, why in INVALID_ENDPOINTS])
+def test_schema_and_model_refuse_an_endpoint_naming_the_field(endpoint: str, why: str) -> None:
+    obj, _ = admit(speech_endpoint(azure={"endpoint": endpoint, "credentials": SECRET}))
+    assert [e.split(":")[0] for e in schema_errors(obj)] == ["spec/azure/endpoint"]
+    with pytest.raises(SpecError, match=r"^spec\.azure\.endpoint: String should match pattern"):
+        parse_spec(obj["spec"])
+
+
 def test_schema_accepts_full_object() -> None:
     full = speech_endpoint(
         azure={
@@ -190,7 +205,7 @@ def test_locale_is_immutable_with_the_cel_message() -> None:
     old = speech_endpoint()
     _, errors = admit(_updated(old, locale="de-DE"), old)
     message = "spec.locale is immutable (Azure cannot change an endpoint's locale)"
-    assert errors == [f"spec: {message}; create a new SpeechEndpoint instead"]
+    assert errors == [f"spec.locale: {message}; create a new SpeechEndpoint instead"]
 
 
 @pytest.mark.parametrize(

@@ -14,12 +14,14 @@ import yaml
 
 from tests.e2e.harness import Kube
 
-from .crd_support import dry_run, in_namespace, refusal
+from .crd_support import INVALID_ENDPOINTS, VALID_ENDPOINTS, dry_run, in_namespace, refusal, reported_at
 from .test_speech_support import speech_endpoint
 
 REPO = Path(__file__).resolve().parents[2]
 UUID_A = "ae8d1643-53a9-4ef0-9c46-6ae7d6bbc2c6"
 UUID_B = "c0570001-0000-4000-8000-000000000001"
+AZURE = speech_endpoint()["spec"]["azure"]
+AZURE_BY_ENDPOINT = {"credentials": AZURE["credentials"]}
 
 
 def documents(folder: str) -> list[tuple[str, dict[str, Any]]]:
@@ -105,27 +107,59 @@ def test_a_namespace_on_the_secret_ref_is_refused_by_kubectl_and_pruned_without_
             "spec.customProperties",
             "must have at most 9",
         ),
+        (
+            {"projectId": UUID_B, "azure": {**AZURE, "apiVersion": "2024-11-15"}},
+            "spec.projectId",
+            "Forbidden: spec.projectId is not supported by Azure API version 2024-11-15",
+        ),
+        (
+            {"azure": {"region": "westeurope", "credentials": {"workloadIdentity": {}}}},
+            "spec.azure.credentials.workloadIdentity",
+            "Forbidden: spec.azure.credentials.workloadIdentity needs spec.azure.endpoint",
+        ),
     ],
-    ids=["two-models", "endpoint-id-not-a-uuid", "reserved-property", "ten-properties"],
+    ids=[
+        "two-models",
+        "endpoint-id-not-a-uuid",
+        "reserved-property",
+        "ten-properties",
+        "project-id-on-2024-11-15",
+        "workload-identity-on-a-region",
+    ],
 )
 def test_refusals(
     kube: Kube, cluster_namespace: str, overrides: dict[str, Any], field: str, words: str
 ) -> None:
     message = refusal(kube, in_namespace(speech_endpoint(**overrides), cluster_namespace))
-    assert f"{field}: " in message and words in message, message
+    assert reported_at(message, field) and words in message, message
+
+
+@pytest.mark.parametrize("endpoint", VALID_ENDPOINTS)
+def test_an_endpoint_is_admitted(kube: Kube, cluster_namespace: str, endpoint: str) -> None:
+    obj = speech_endpoint(azure={**AZURE_BY_ENDPOINT, "endpoint": endpoint})
+    assert dry_run(kube, in_namespace(obj, cluster_namespace))["spec"]["azure"]["endpoint"] == endpoint
+
+
+@pytest.mark.parametrize(("endpoint", "why"), INVALID_ENDPOINTS, ids=[why for _, why in INVALID_ENDPOINTS])
+def test_an_endpoint_is_refused_at_the_field(
+    kube: Kube, cluster_namespace: str, endpoint: str, why: str
+) -> None:
+    obj = speech_endpoint(azure={**AZURE_BY_ENDPOINT, "endpoint": endpoint})
+    message = refusal(kube, in_namespace(obj, cluster_namespace))
+    assert reported_at(message, "spec.azure.endpoint") and "should match" in message, message
 
 
 @pytest.mark.parametrize(
     ("change", "field", "words"),
     [
-        ({"locale": "de-DE"}, "spec", "spec.locale is immutable"),
+        ({"locale": "de-DE"}, "spec.locale", "spec.locale is immutable"),
         (
-            {"azure": {**speech_endpoint()["spec"]["azure"], "region": "northeurope"}},
-            "spec.azure",
+            {"azure": {**AZURE, "region": "northeurope"}},
+            "spec.azure.region",
             "spec.azure.region is immutable",
         ),
-        ({"endpointId": UUID_B}, "spec", "spec.endpointId can be set once"),
-        ({"endpointId": None}, "spec", "spec.endpointId can be set once"),
+        ({"endpointId": UUID_B}, "spec.endpointId", "spec.endpointId can be set once"),
+        ({"endpointId": None}, "spec.endpointId", "spec.endpointId can be set once"),
     ],
     ids=["locale", "region", "endpoint-id-changed", "endpoint-id-removed"],
 )
@@ -135,8 +169,8 @@ def test_transition_rules_on_update(
     kube.apply(in_namespace(speech_endpoint(endpointId=UUID_A), cluster_namespace))
     changed = speech_endpoint(**{"endpointId": UUID_A, **change})
     message = refusal(kube, in_namespace(changed, cluster_namespace))
-    # the rules compare several fields, so the apiserver reports them on their parent; the message names it
-    assert f'{field}: Invalid value: "object": {words}' in message, message
+    # each rule names the field it is about (fieldPath): the apiserver reports it there, not on the parent
+    assert reported_at(message, field) and words in message, message
 
 
 def test_an_endpoint_id_may_be_set_once_on_update(kube: Kube, cluster_namespace: str) -> None:

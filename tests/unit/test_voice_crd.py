@@ -23,6 +23,7 @@ from .test_voice_support import (
     CEL_REFUSALS,
     ENDPOINT_ID,
     SCHEDULE,
+    SCHEDULE_WITH_THE_SAME_CHARACTERS,
     SCHEMA_REFUSALS,
     SECRET,
     TRANSITION_REFUSALS,
@@ -159,8 +160,10 @@ def test_cel_accepts_valid_variants_and_updates() -> None:
         v3(kind="HighPerformance"),
         voice_endpoint(azure={"region": "eastus", "apiVersion": "2024-02-01-preview", "credentials": SECRET}),
         voice_endpoint(suspended=True, schedule=SCHEDULE),
+        voice_endpoint(schedule=SCHEDULE_WITH_THE_SAME_CHARACTERS),
     ):
         assert admit(obj)[1] == [], obj
+        parse_spec(obj["spec"])
     old = voice_endpoint()
     changes: list[dict[str, Any]] = [
         {"endpointId": ENDPOINT_ID},  # adopt later (e.g. after a restore without status)

@@ -37,6 +37,9 @@ def v3(**spec_overrides: Any) -> dict[str, Any]:
 
 SECRET = {"secretRef": {"name": "s"}}
 SCHEDULE = {"suspend": "0 20 * * 1-5", "resume": "0 7 * * 1-5", "timeZone": "Europe/Berlin"}
+# Differ field by field, but not once the spaces are gone (20:01 and 00:12): a schedule a comparison of the
+# expressions without their spaces would wrongly refuse.
+SCHEDULE_WITH_THE_SAME_CHARACTERS = {"suspend": "1 20 * * *", "resume": "12 0 * * *"}
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,12 @@ CEL_REFUSALS = [
         "spec.schedule.suspend and spec.schedule.resume must differ",
     ),
     Refusal(
+        "schedule-same-times-but-the-spacing",
+        voice_endpoint(schedule={**SCHEDULE, "resume": "0  20 *  * 1-5"}),
+        "spec.schedule",
+        "spec.schedule.suspend and spec.schedule.resume must differ",
+    ),
+    Refusal(
         "region-and-endpoint",
         voice_endpoint(azure=_azure(endpoint="https://a.cognitiveservices.azure.com")),
         "spec.azure",
@@ -164,7 +173,7 @@ CEL_REFUSALS = [
     Refusal(
         "workload-identity-on-a-region",
         voice_endpoint(azure=_azure(credentials={"workloadIdentity": {}})),
-        "spec.azure",
+        "spec.azure.credentials.workloadIdentity",
         "spec.azure.credentials.workloadIdentity needs spec.azure.endpoint",
     ),
 ]
@@ -226,7 +235,7 @@ TRANSITION_REFUSALS = [
     Refusal(
         "region-changed",
         _changed(azure=_azure(region="westeurope")),
-        "spec.azure",
+        "spec.azure.region",
         "spec.azure.region is immutable",
         _ADOPTED,
     ),

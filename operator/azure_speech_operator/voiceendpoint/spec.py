@@ -100,8 +100,9 @@ class ScheduleSpec(SpecModel):
 
     @model_validator(mode="after")
     def _differ(self) -> ScheduleSpec:
-        if self.suspend == self.resume:
-            raise ValueError("suspend and resume must differ")
+        # as the CRD's rule compares them: field by field, so that spacing alone does not make them differ
+        if self.suspend.split() == self.resume.split():
+            raise ValueError("suspend and resume must differ (field by field, spacing aside)")
         return self
 
 
