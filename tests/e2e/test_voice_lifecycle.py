@@ -64,6 +64,20 @@ def event_reasons(kube: Kube, namespace: str, name: str) -> list[str]:
     return [e.get("reason", "") for e in kube.events(namespace, involved_name=name)]
 
 
+def portal_endpoint(simulator: Simulator) -> str:
+    """An endpoint made outside the operator (as in Speech Studio), Succeeded."""
+    endpoint_id = str(uuid.uuid4())
+    voice_http(
+        simulator,
+        "PUT",
+        f"endpoints/{endpoint_id}",
+        {"projectId": VOICE_PROJECT, "modelId": VOICE_MODEL, "displayName": "made in the portal"},
+        **{"Operation-Id": f"portal-{endpoint_id[:8]}"},
+    )
+    wait_for(lambda: voice_endpoints(simulator).get(endpoint_id) == "Succeeded", 60, "the portal's endpoint")
+    return endpoint_id
+
+
 @pytest.fixture
 def ready_secret(kube: Kube, simulator: Simulator, namespace: str) -> str:
     kube.apply(simulator.credentials_secret(namespace), namespace)
@@ -220,15 +234,7 @@ def test_adoption_never_creates_and_an_adopted_endpoint_gone_is_stalled(
     kube: Kube, simulator: Simulator, operator: Operator, ready_secret: str
 ) -> None:
     namespace = ready_secret
-    endpoint_id = str(uuid.uuid4())
-    voice_http(
-        simulator,
-        "PUT",
-        f"endpoints/{endpoint_id}",
-        {"projectId": VOICE_PROJECT, "modelId": VOICE_MODEL, "displayName": "made in the portal"},
-        **{"Operation-Id": f"portal-{endpoint_id[:8]}"},
-    )
-    wait_for(lambda: voice_endpoints(simulator).get(endpoint_id) == "Succeeded", 60, "the portal's endpoint")
+    endpoint_id = portal_endpoint(simulator)
     kube.apply(manifest(simulator, "adopt", endpointId=endpoint_id, deletionPolicy="Orphan"), namespace)
     obj = kube.wait_condition(KIND, "adopt", namespace, "Ready", timeout=60)
     assert obj["status"]["endpointId"] == endpoint_id

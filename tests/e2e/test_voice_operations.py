@@ -4,15 +4,20 @@ delete) reached through `--voice-v3-region-url`, as a staging cluster points it 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from azure_speech_operator.simulator.seed import VOICE_MODEL, VOICE_PROJECT
 
 from .harness import Kube, Operator, Simulator, wait_for
-from .test_voice_lifecycle import KIND, manifest, patch_spec, voice_endpoints, voice_http
+from .test_voice_lifecycle import (
+    KIND,
+    manifest,
+    patch_spec,
+    portal_endpoint,
+    voice_endpoints,
+    voice_http,
+)
 
 
 def calls(simulator: Simulator, operation: str) -> int:
@@ -33,20 +38,6 @@ def slow_suspend(simulator: Simulator) -> Iterator[None]:
     simulator.configure(durations={"voice_suspend": 15 / scale})
     yield
     simulator.configure(durations={"voice_suspend": before})
-
-
-def portal_endpoint(simulator: Simulator) -> str:
-    """An endpoint made outside the operator (as in Speech Studio), Succeeded."""
-    endpoint_id = str(uuid.uuid4())
-    voice_http(
-        simulator,
-        "PUT",
-        f"endpoints/{endpoint_id}",
-        {"projectId": VOICE_PROJECT, "modelId": VOICE_MODEL, "displayName": "made in the portal"},
-        **{"Operation-Id": f"portal-{endpoint_id[:8]}"},
-    )
-    wait_for(lambda: voice_endpoints(simulator).get(endpoint_id) == "Succeeded", 60, "the portal's endpoint")
-    return endpoint_id
 
 
 def test_a_deployment_is_followed_at_its_operation_location(
