@@ -27,7 +27,7 @@ from .types import (
 
 _OPERATION_ID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,62}[a-zA-Z0-9]$")
 # What an existing endpoint's status says about the operation that created (or last changed) it.
-_OPERATION_STATUS = {
+OPERATION_STATUS = {
     "NotStarted": "NotStarted",
     "Running": "Running",
     "Disabling": "Running",
@@ -117,7 +117,7 @@ class VoiceAdapter:
             if exc.error_class is not ErrorClass.NOT_FOUND:
                 raise
         else:
-            status = _OPERATION_STATUS.get(existing.status, existing.status)
+            status = OPERATION_STATUS.get(existing.status, existing.status)
             return existing, Operation(
                 id=operation_id, status=status, location=self.operation_location(operation_id)
             )

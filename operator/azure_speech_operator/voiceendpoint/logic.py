@@ -31,7 +31,11 @@ from azure_speech_operator.azure.types import (
     VoiceEndpoint,
     VoiceEndpointCreate,
 )
-from azure_speech_operator.azure.voice import deterministic_endpoint_id, deterministic_operation_id
+from azure_speech_operator.azure.voice import (
+    OPERATION_STATUS,
+    deterministic_endpoint_id,
+    deterministic_operation_id,
+)
 from azure_speech_operator.conditions import (
     READY,
     RECONCILING,
@@ -85,8 +89,6 @@ FAILED = "Failed"
 DISABLED = "Disabled"
 DISABLING = "Disabling"
 BUSY_STATUSES = ("NotStarted", "Running", DISABLING)
-# An operation's status for the endpoint's (as the client maps it; Disabling is a running suspend).
-OPERATION_STATUS = {"NotStarted": "NotStarted", "Running": "Running", DISABLING: "Running"}
 OPERATION_IN_FLIGHT = ("NotStarted", "Running")
 
 DEPLOYMENT_FAILED = "DeploymentFailed"
