@@ -16,6 +16,7 @@ import importlib
 import importlib.util
 import logging
 import os
+import random
 import signal
 import socket
 import sys
@@ -33,14 +34,16 @@ from azure_speech_operator.kube import (
     SPEECH_GROUP,
     SPEECH_VERSION,
     KubeApi,
+    KubeApiError,
     KubeConfigError,
     load_configuration,
 )
 from azure_speech_operator.reconcile import CREDENTIALS_LABEL, FINALIZER, KOPF_PREFIX
-from azure_speech_operator.runtime import credentials, oplog, wakeup
+from azure_speech_operator.runtime import credentials, oplog, peering, wakeup
 from azure_speech_operator.runtime.context import OperatorContext
 from azure_speech_operator.runtime.metrics import CONTENT_TYPE, Metrics
-from azure_speech_operator.settings import OperatorSettings, SettingsError
+from azure_speech_operator.runtime.peering import PeeringMissing
+from azure_speech_operator.settings import PEERING_PRIORITY_MAX, OperatorSettings, SettingsError
 
 logger = logging.getLogger("azure_speech_operator")
 
@@ -75,11 +78,18 @@ def main(args: argparse.Namespace) -> int:
         print(f"azure-speech-operator run: {exc}", file=sys.stderr)
         return 2
     oplog.configure(settings.log_level, settings.log_format)
+    settings = with_peering_priority(settings, random.SystemRandom())
     try:
         configuration = load_configuration(args.kubeconfig, args.context)
     except KubeConfigError as exc:
         logger.error("%s", exc)
         return 1
+    if settings.peering is not None:
+        try:
+            asyncio.run(_ensure_peering(settings, configuration))
+        except (PeeringMissing, KubeApiError) as exc:
+            logger.error("%s", exc)
+            return 1
     served = import_handler_modules()
     registry = kopf.get_default_registry()
     metrics = Metrics()  # one set: the handlers count into it, the metrics server serves it
@@ -92,6 +102,15 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _ensure_peering(settings: OperatorSettings, configuration: kubernetes.client.Configuration) -> None:
+    assert settings.peering is not None
+    kube = KubeApi(configuration)
+    try:
+        await peering.ensure_peering_objects(kube, settings.peering, settings.namespaces)
+    finally:
+        await kube.aclose()
+
+
 def import_handler_modules() -> list[ServedKind]:
     """Import the handler modules that exist in this build; their decorators register the handlers."""
     served = []
@@ -101,6 +120,14 @@ def import_handler_modules() -> list[ServedKind]:
         importlib.import_module(kind.module)
         served.append(kind)
     return served
+
+
+def with_peering_priority(settings: OperatorSettings, rng: random.Random) -> OperatorSettings:
+    """The settings with a peering priority: the one given, else a random one drawn once per process, so
+    that the replicas of one Deployment (same flags) never tie; kopf pauses every operator of a tie."""
+    if settings.peering is None or settings.peering_priority is not None:
+        return settings
+    return settings.model_copy(update={"peering_priority": rng.randint(1, PEERING_PRIORITY_MAX)})
 
 
 def build_kopf_settings(settings: OperatorSettings) -> kopf.OperatorSettings:
@@ -120,6 +147,9 @@ def build_kopf_settings(settings: OperatorSettings) -> kopf.OperatorSettings:
         kopf_settings.peering.standalone = False
         kopf_settings.peering.mandatory = True
         kopf_settings.peering.name = settings.peering
+        kopf_settings.peering.priority = settings.peering_priority or 0
+        kopf_settings.peering.lifetime = int(settings.peering_lifetime.total_seconds())
+        kopf_settings.peering.stealth = True  # no DEBUG line per keep-alive
     # Watch streams end server-side every few minutes and are re-opened, so a silently dead connection
     # (a dropped NAT entry, an API server restart) cannot freeze the operator.
     kopf_settings.watching.server_timeout = 300
@@ -128,6 +158,11 @@ def build_kopf_settings(settings: OperatorSettings) -> kopf.OperatorSettings:
     # Only labelled credentials Secrets are listed and watched, filtered by the API server: the operator
     # never receives the other Secrets of the cluster.
     kopf_settings.watching.label_selectors["v1", "secrets"] = f"{CREDENTIALS_LABEL}=true"
+    if settings.label_selector is not None:
+        # Sharding: the API server sends this operator only its shard's resources, so its handlers, drift
+        # loops and wake-ups never see the others.
+        for kind in KINDS:
+            kopf_settings.watching.label_selectors[SPEECH_GROUP, kind.plural] = settings.label_selector
     kopf_settings.networking.request_timeout = 60
     kopf_settings.networking.connect_timeout = 10
     # After SIGTERM, give handlers time to finish but end before Kubernetes' 30 s grace period.
@@ -195,7 +230,9 @@ def register_runtime_handlers(
         return connection_info(configuration)
 
     if settings.watch_credential_secrets and served:
-        credentials.register_secret_watch(registry, [kind.plural for kind in served])
+        credentials.register_secret_watch(
+            registry, [kind.plural for kind in served], label_selector=settings.label_selector
+        )
     kopf_settings = build_kopf_settings(settings)
     for kind in served:
         wakeup.register_wakeup(
@@ -328,8 +365,18 @@ async def _announce_when_watching(
     kinds = ", ".join(kind.kind for kind in served if kind.plural in watched) or "no kinds"
     missing = [kind.kind for kind in served if kind.plural not in watched]
     where = "all namespaces" if not settings.namespaces else "namespaces " + ",".join(settings.namespaces)
+    if settings.label_selector is not None:
+        where += f", labels {settings.label_selector}"
     if missing:
         logger.warning("not serving %s: its CustomResourceDefinition is not installed", ", ".join(missing))
     if server is not None:
         server.ready.set()
     logger.info("operator started: serving %s in %s", kinds, where)
+    if settings.peering is not None:
+        # a paused replica is started too: kopf logs its pauses and resumptions
+        logger.info(
+            "peering %s: priority %s, lifetime %ds",
+            settings.peering,
+            settings.peering_priority,
+            settings.peering_lifetime.total_seconds(),
+        )

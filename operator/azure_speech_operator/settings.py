@@ -31,6 +31,20 @@ from azure_speech_operator.azure.config import (
 )
 
 ENV_PREFIX = "AZURE_SPEECH_OPERATOR_"
+PEERING_PRIORITY_MAX = 2**31 - 1
+# kopf renews a peer's record 5-10 s before it expires: shorter lifetimes would renew it every second.
+MIN_PEERING_LIFETIME = timedelta(seconds=10)
+
+# One requirement of a Kubernetes label selector (`key`, `!key`, `key=v`, `key==v`, `key!=v`,
+# `key in (a,b)`, `key notin (a,b)`), as the API server parses it.
+_LABEL_NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
+_LABEL_KEY = rf"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?{_LABEL_NAME}"
+_LABEL_VALUE = rf"({_LABEL_NAME})?"
+_SELECTOR_REQUIREMENT = re.compile(
+    rf"\s*(!\s*{_LABEL_KEY}|{_LABEL_KEY}\s*((==?|!=)\s*{_LABEL_VALUE}"
+    rf"|\s(in|notin)\s*\(\s*{_LABEL_NAME}(\s*,\s*{_LABEL_VALUE})*\s*\))?)\s*"
+)
+_SELECTOR_SPLIT = re.compile(r",(?![^()]*\))")  # commas between requirements, not inside `in (...)`
 
 Kind = Literal["str", "int", "bool", "duration", "list"]
 
@@ -81,6 +95,13 @@ class OperatorSettings(BaseModel):
     # Prometheus and the kubelet's probes can).
     metrics_address: str = "127.0.0.1"
     peering: str | None = None
+    # None: a random priority per process, so replicas started from one Deployment never tie (kopf pauses
+    # every operator of a tied priority).
+    peering_priority: int | None = Field(default=None, ge=0, le=PEERING_PRIORITY_MAX)
+    # How long a silent peer counts as alive: the longest hand-over after a crash (docs/operations.md).
+    peering_lifetime: timedelta = timedelta(seconds=60)
+    # Sharding: only resources matching this Kubernetes label selector are listed and watched.
+    label_selector: str | None = None
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["text", "json"] = "text"
 
@@ -143,6 +164,26 @@ class OperatorSettings(BaseModel):
         if value is not None and not re.fullmatch(r"[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?", value):
             raise ValueError(f"{value!r} is not a valid Kubernetes object name")
         return value
+
+    @field_validator("peering_lifetime")
+    @classmethod
+    def _peering_lifetime(cls, value: timedelta) -> timedelta:
+        if value < MIN_PEERING_LIFETIME or value.total_seconds() % 1:
+            raise ValueError(f"must be whole seconds, at least {MIN_PEERING_LIFETIME.seconds}s")
+        return value
+
+    @field_validator("label_selector")
+    @classmethod
+    def _label_selector(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None  # blank: no selector (a chart value left empty)
+        for requirement in _SELECTOR_SPLIT.split(value):
+            if not _SELECTOR_REQUIREMENT.fullmatch(requirement):
+                raise ValueError(
+                    f"{requirement.strip()!r} is not a label selector requirement "
+                    "(key, !key, key=value, key!=value, key in (a,b), key notin (a,b))"
+                )
+        return value.strip()
 
     @model_validator(mode="after")
     def _ranges(self) -> OperatorSettings:
@@ -290,7 +331,28 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("metrics_port", "int", "port of /metrics, /healthz and /readyz; 0 turns the server off"),
     Option("metrics_address", "str", "address the metrics server binds to", "ADDRESS"),
+    Option(
+        "label_selector",
+        "str",
+        "serve only SpeechEndpoints and VoiceEndpoints matching this label selector (sharding; e.g. "
+        "shard=a or 'shard in (a,b)')",
+        "SELECTOR",
+        default_text="all",
+    ),
     Option("peering", "str", "kopf peering object name", "NAME", default_text="standalone (no peering)"),
+    Option(
+        "peering_priority",
+        "int",
+        "this process's kopf peering priority: the highest live one works, the others pause",
+        "N",
+        default_text="random per process",
+    ),
+    Option(
+        "peering_lifetime",
+        "duration",
+        "how long a peer that stopped renewing its record counts as alive (the longest hand-over after a "
+        "crash); each replica renews it 5-10 s before it expires",
+    ),
     Option("log_level", "str", "debug, info, warning or error", "LEVEL"),
     Option("log_format", "str", "text or json", "FORMAT"),
 )

@@ -53,6 +53,17 @@ def secret_body(namespace: str, name: str, data: dict[str, bytes]) -> JsonObject
     }
 
 
+def _selected(obj: JsonObject, label_selector: str | None) -> bool:
+    """The API server's label filter, for the `key=value,...` selectors the tests use."""
+    labels = obj["metadata"].get("labels") or {}
+    for requirement in (label_selector or "").split(","):
+        if requirement:
+            key, value = requirement.split("=")
+            if labels.get(key) != value:
+                return False
+    return True
+
+
 class FakeKube:
     """Secrets, ConfigMaps and custom objects in dicts; records every write."""
 
@@ -144,7 +155,7 @@ class FakeKube:
         return [
             copy.deepcopy(o)
             for (p, ns, _), o in sorted(self.objects.items())
-            if p == plural and ns == namespace
+            if p == plural and ns == namespace and _selected(o, label_selector)
         ]
 
     async def patch_object(

@@ -180,6 +180,20 @@ async def test_watch_marks_unready_resources_using_the_secret() -> None:
     assert "annotations" not in kube.objects[("speechendpoints", "team-a", "fine")]["metadata"]
 
 
+async def test_watch_marks_only_the_resources_of_its_shard() -> None:
+    """With --label-selector, another shard's resources are that shard operator's, even when they use the
+    same Secret."""
+    kube = FakeKube()
+    ours, theirs = resource("ours", "creds", ready="False"), resource("theirs", "creds", ready="False")
+    ours["metadata"]["labels"] = {"shard": "a"}  # type: ignore[index]
+    theirs["metadata"]["labels"] = {"shard": "b"}  # type: ignore[index]
+    kube.put_object("speechendpoints", ours)
+    kube.put_object("speechendpoints", theirs)
+    watch = SecretWatch(["speechendpoints"], label_selector="shard=a")
+    secret = kube.put_secret("team-a", "creds", {"key": b"k1"})
+    assert await watch.handle(kube, "ADDED", secret, lambda: NOW) == [("speechendpoints", "ours")]
+
+
 async def test_watch_ignores_metadata_only_updates_and_deletions() -> None:
     kube = FakeKube()
     kube.put_object("speechendpoints", resource("blocked", "creds", ready="False"))

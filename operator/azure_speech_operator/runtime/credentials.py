@@ -212,11 +212,17 @@ class SecretWatch:
     """Decides, per Secret event, which resources get a new pass, and marks them."""
 
     def __init__(
-        self, plurals: Sequence[str], *, group: str = SPEECH_GROUP, version: str = SPEECH_VERSION
+        self,
+        plurals: Sequence[str],
+        *,
+        group: str = SPEECH_GROUP,
+        version: str = SPEECH_VERSION,
+        label_selector: str | None = None,
     ) -> None:
         self.plurals = tuple(plurals)
         self.group = group
         self.version = version
+        self.label_selector = label_selector  # the operator's shard: other shards' resources are not ours
         self._seen: dict[tuple[str, str], str] = {}
 
     async def handle(
@@ -244,7 +250,11 @@ class SecretWatch:
         marked = []
         for plural in self.plurals:
             for resource in await kube.list_objects(
-                plural, namespace, group=self.group, version=self.version
+                plural,
+                namespace,
+                group=self.group,
+                version=self.version,
+                label_selector=self.label_selector,
             ):
                 resource_name = str((resource.get("metadata") or {}).get("name") or "")
                 if not references_secret(resource, name) or is_ready(resource):
@@ -264,9 +274,11 @@ def register_secret_watch(
     *,
     group: str = SPEECH_GROUP,
     version: str = SPEECH_VERSION,
+    label_selector: str | None = None,
 ) -> SecretWatch:
-    """Watch labelled credential Secrets (needs list/watch on Secrets) and retry the resources using them."""
-    watch = SecretWatch(plurals, group=group, version=version)
+    """Watch labelled credential Secrets (needs list/watch on Secrets) and retry the resources using them
+    (only those matching `label_selector`, the operator's shard, when given)."""
+    watch = SecretWatch(plurals, group=group, version=version, label_selector=label_selector)
 
     @kopf.on.event("", "v1", "secrets", labels={CREDENTIALS_LABEL: "true"}, registry=registry)
     async def credentials_secret_changed(

@@ -1,0 +1,64 @@
+"""The kopf peering object of `--peering NAME`, created at start when it is missing.
+
+With mandatory peering, kopf keeps the operator paused until it sees its peering object, and never creates
+one itself: a forgotten object would leave every replica paused and silent. So each replica creates it
+(409, already there, is the normal case). Cluster-wide operators share a ClusterKopfPeering; an operator with
+`--namespace` peers in a KopfPeering in each watched namespace, created here for the exact names (a glob's
+namespaces are not known before kopf lists them: those objects are the installer's, docs/operations.md).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Final, Protocol
+
+from azure_speech_operator.kube import JsonObject, KubeApiError, KubeConflictError
+
+PEERING_GROUP: Final = "kopf.dev"
+PEERING_VERSION: Final = "v1"
+GLOB_CHARACTERS: Final = frozenset("*?[]!")
+
+logger = logging.getLogger(__name__)
+
+
+class Requester(Protocol):
+    async def request(self, method: str, path: str, *, body: object = ...) -> JsonObject | None: ...
+
+
+class PeeringMissing(RuntimeError):
+    """kopf's peering CRDs are not installed: the operator cannot peer."""
+
+
+def peering_objects(name: str, namespaces: Sequence[str]) -> list[tuple[str, JsonObject]]:
+    """(collection path, object) of each peering object this operator can create."""
+    base = f"/apis/{PEERING_GROUP}/{PEERING_VERSION}"
+    api_version = f"{PEERING_GROUP}/{PEERING_VERSION}"
+    if not namespaces:
+        return [(f"{base}/clusterkopfpeerings", _body(api_version, "ClusterKopfPeering", name))]
+    return [
+        (f"{base}/namespaces/{namespace}/kopfpeerings", _body(api_version, "KopfPeering", name))
+        for namespace in namespaces
+        if not GLOB_CHARACTERS & set(namespace)
+    ]
+
+
+def _body(api_version: str, kind: str, name: str) -> JsonObject:
+    return {"apiVersion": api_version, "kind": kind, "metadata": {"name": name}}
+
+
+async def ensure_peering_objects(kube: Requester, name: str, namespaces: Sequence[str]) -> None:
+    """Create the missing peering objects. Raises PeeringMissing when kopf's CRDs are not installed."""
+    for path, body in peering_objects(name, namespaces):
+        try:
+            await kube.request("POST", path, body=body)
+        except KubeConflictError:
+            continue  # another replica (or the installer) created it
+        except KubeApiError as exc:
+            if exc.status != 404:
+                raise
+            raise PeeringMissing(
+                f"--peering {name}: cannot create {body['kind']} {name} ({exc.message}): are kopf's "
+                "peering CRDs installed (deploy/peering/crds.yaml, or the chart's peering.installCRDs)?"
+            ) from None
+        logger.info("created %s %s for the peering", body["kind"], name)

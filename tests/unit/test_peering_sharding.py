@@ -1,0 +1,148 @@
+"""Settings and kopf configuration of peering (several replicas) and sharding (--label-selector)."""
+
+from __future__ import annotations
+
+import argparse
+import random
+from datetime import timedelta
+
+import pytest
+from azure_speech_operator.kube import JsonObject, KubeApiError, KubeConflictError
+from azure_speech_operator.runner import build_kopf_settings, with_peering_priority
+from azure_speech_operator.runtime.peering import PeeringMissing, ensure_peering_objects, peering_objects
+from azure_speech_operator.settings import (
+    ENV_PREFIX,
+    OperatorSettings,
+    SettingsError,
+    add_arguments,
+    load_settings,
+)
+from kopf._cogs.structs import references
+
+
+def parse(argv: list[str], env: dict[str, str] | None = None) -> OperatorSettings:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    return load_settings(parser.parse_args(argv), env or {})
+
+
+def resource(group: str, plural: str) -> references.Resource:
+    return references.Resource(group=group, version="v1alpha1", plural=plural, namespaced=True)
+
+
+def test_the_default_is_standalone_and_unsharded() -> None:
+    settings = parse([])
+    assert (settings.peering, settings.peering_priority, settings.label_selector) == (None, None, None)
+    assert settings.peering_lifetime == timedelta(seconds=60)
+    kopf_settings = build_kopf_settings(with_peering_priority(settings, random.Random(1)))
+    assert kopf_settings.peering.standalone is True
+    for plural in ("speechendpoints", "voiceendpoints"):
+        assert (
+            list(kopf_settings.watching.label_selectors.collect(resource("speech.azure-operator.io", plural)))
+            == []
+        )
+
+
+def test_peering_settings_reach_kopf() -> None:
+    settings = parse(["--peering", "speech", "--peering-priority", "7", "--peering-lifetime", "15s"])
+    kopf_settings = build_kopf_settings(with_peering_priority(settings, random.Random(1)))
+    peering = kopf_settings.peering
+    assert (peering.standalone, peering.mandatory, peering.name) == (False, True, "speech")
+    assert (peering.priority, peering.lifetime, peering.stealth) == (7, 15, True)
+
+
+def test_replicas_of_one_deployment_draw_distinct_priorities() -> None:
+    """Same flags in every replica: a fixed priority would tie, and kopf pauses every operator of a tie."""
+    settings = parse(["--peering", "speech"])
+    drawn = {with_peering_priority(settings, random.Random(seed)).peering_priority for seed in range(20)}
+    assert len(drawn) == 20 and all(p is not None and p >= 1 for p in drawn)
+    # without peering nothing is drawn
+    assert with_peering_priority(parse([]), random.Random(1)).peering_priority is None
+
+
+def test_the_label_selector_filters_both_kinds_server_side_and_not_the_secrets() -> None:
+    settings = parse([], {f"{ENV_PREFIX}LABEL_SELECTOR": "shard in (a,b),!legacy"})
+    selectors = build_kopf_settings(settings).watching.label_selectors
+    for plural in ("speechendpoints", "voiceendpoints"):
+        assert list(selectors.collect(resource("speech.azure-operator.io", plural))) == [
+            "shard in (a,b),!legacy"
+        ]
+    secrets = references.Resource(group="", version="v1", plural="secrets", namespaced=True)
+    assert list(selectors.collect(secrets)) == ["speech.azure-operator.io/credentials=true"]
+
+
+@pytest.mark.parametrize(
+    "selector",
+    [
+        "shard=a",
+        "shard==a",
+        "shard!=a",
+        "shard",
+        "!shard",
+        "shard in (a, b)",
+        "tier notin (x),example.com/s=a",
+    ],
+)
+def test_label_selectors_kubernetes_accepts_are_accepted(selector: str) -> None:
+    assert parse(["--label-selector", selector]).label_selector == selector
+
+
+@pytest.mark.parametrize("selector", ["shard=a b", "=a", "shard in ()", "shard=a,", "sh@rd=a", "shard>1"])
+def test_bad_label_selectors_name_the_flag(selector: str) -> None:
+    with pytest.raises(SettingsError, match="--label-selector"):
+        parse(["--label-selector", selector])
+
+
+def test_a_blank_label_selector_is_none() -> None:
+    assert parse([], {f"{ENV_PREFIX}LABEL_SELECTOR": " "}).label_selector is None
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["--peering-lifetime", "5s"], "--peering-lifetime"),
+        (["--peering-lifetime", "10.5s"], "--peering-lifetime"),
+        (["--peering-priority", "-1"], "--peering-priority"),
+        (["--peering-priority", "high"], "--peering-priority"),
+    ],
+)
+def test_bad_peering_values_name_the_flag(argv: list[str], named: str) -> None:
+    with pytest.raises(SettingsError, match=named):
+        parse(argv)
+
+
+class Recorder:
+    def __init__(self, status: int | None = None) -> None:
+        self.status = status
+        self.posted: list[tuple[str, JsonObject]] = []
+
+    async def request(self, method: str, path: str, *, body: object = None) -> JsonObject | None:
+        assert method == "POST" and isinstance(body, dict)
+        self.posted.append((path, body))
+        if self.status == 409:
+            raise KubeConflictError(409, "AlreadyExists", "exists", operation=f"POST {path}")
+        if self.status is not None:
+            raise KubeApiError(self.status, "NotFound", "the server could not find it", operation=path)
+        return body
+
+
+async def test_a_cluster_wide_operator_creates_its_cluster_peering_object() -> None:
+    kube = Recorder()
+    await ensure_peering_objects(kube, "speech", ())
+    assert kube.posted == [
+        (
+            "/apis/kopf.dev/v1/clusterkopfpeerings",
+            {"apiVersion": "kopf.dev/v1", "kind": "ClusterKopfPeering", "metadata": {"name": "speech"}},
+        )
+    ]
+    await ensure_peering_objects(Recorder(409), "speech", ())  # there already: fine
+
+
+def test_a_namespaced_operator_peers_in_each_named_namespace_globs_are_the_installers() -> None:
+    paths = [path for path, _ in peering_objects("speech", ("team-a", "team-*", "!kube-system"))]
+    assert paths == ["/apis/kopf.dev/v1/namespaces/team-a/kopfpeerings"]
+
+
+async def test_missing_peering_crds_are_a_clear_error() -> None:
+    with pytest.raises(PeeringMissing, match="peering CRDs"):
+        await ensure_peering_objects(Recorder(404), "speech", ())
