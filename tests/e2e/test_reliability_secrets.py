@@ -61,6 +61,8 @@ def test_the_canary_key_reaches_no_log_event_status_metric_or_config_map(
         labelled = secret("canary", CANARY)  # labelled: the operator's Secret watch receives it whole
         labelled["metadata"]["labels"] = {"speech.azure-operator.io/credentials": "true"}
         kube.apply(labelled, namespace)
+        # the detector's control: the Secret itself holds the canary (base64) and it is found there
+        assert canary_forms(kube.kubectl("get", "secret", "canary", "-n", namespace, "-o", "json").stdout)
         expected: dict[tuple[str, str], tuple[str, str]] = {}  # (kind, name) -> condition, reason
         for kind in KINDS:
             name = short(kind)

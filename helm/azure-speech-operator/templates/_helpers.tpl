@@ -51,6 +51,10 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | 
 {{- end }}
 {{- end }}
 
+{{- define "azure-speech-operator.peeringName" -}}
+{{- default (include "azure-speech-operator.fullname" .) .Values.peering.name }}
+{{- end }}
+
 {{/*
 The flags of `azure-speech-operator run` (the image's entrypoint), one per setting the chart exposes.
 The metrics server binds all interfaces: the kubelet's probes and Prometheus reach the pod from outside
@@ -75,6 +79,13 @@ its loopback.
 - --workload-identity-namespaces={{ join "," . }}
 {{- end }}
 - --{{ if not .Values.watchCredentialSecrets }}no-{{ end }}watch-credential-secrets
+{{- with .Values.labelSelector }}
+- --label-selector={{ . }}
+{{- end }}
+{{- if .Values.peering.enabled }}
+- --peering={{ include "azure-speech-operator.peeringName" . }}
+- --peering-lifetime={{ .Values.peering.lifetime }}
+{{- end }}
 {{- range .Values.extraArgs }}
 - {{ . | quote }}
 {{- end }}
