@@ -253,6 +253,9 @@ class Note:
 
     changes: tuple[tuple[str, str | None], ...]
     why: str
+    # It names an endpoint about to be created: the runtime connects to Azure first, so missing
+    # credentials never leave the note of an endpoint that was never asked for (deletion would wait for it).
+    before_create: bool = False
 
 
 ResourceStep = MarkCreatePending | ClearCreatePending | RecordEndpointId | Export | Unexport | Note

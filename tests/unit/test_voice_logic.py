@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from azure_speech_operator.azure.types import ErrorClass
+from azure_speech_operator.azure.types import ErrorClass, OperatorError
 from azure_speech_operator.azure.voice import deterministic_endpoint_id
 from azure_speech_operator.reconcile import ENDPOINT_ID_ANNOTATION, REQUESTED_ANNOTATION, Trigger
 from azure_speech_operator.voiceendpoint.logic import (
@@ -285,6 +285,19 @@ async def test_a_swap_while_suspended_suspends_the_new_one_and_deletes_the_old_a
     assert set(world.azure.endpoints) == {SECOND}
     assert world.azure.endpoints[SECOND].status == "Disabled"
     assert world.condition("Suspended") == ("True", "Suspended")
+
+
+async def test_missing_credentials_note_no_endpoint_and_deletion_releases_at_once() -> None:
+    world = World(
+        credentials_error=OperatorError("CredentialsNotFound", "Secret 's' not found", ErrorClass.BLOCKED)
+    )
+    await world.run()
+    assert world.condition("Stalled") == ("True", "CredentialsNotFound")
+    assert CANDIDATE_ANNOTATION not in world.annotations  # nothing asked of Azure, nothing to wait for
+    world.deletion_timestamp = world.now
+    outcome = await world.run(Trigger.DELETE)
+    assert world.released and outcome.orphaned_endpoint is None
+    assert world.azure.calls == []
 
 
 async def test_deleting_during_the_grace_period_deletes_both() -> None:

@@ -74,9 +74,11 @@ async def run_pass(
         if isinstance(step, Outcome):
             return step, observed
         on_resource = isinstance(step, RESOURCE_STEPS)
-        # The mark precedes a create: connect first, so missing credentials never leave a stray mark
-        # (which would cost a lookup of every endpoint on the next pass).
-        if (not on_resource or isinstance(step, MarkCreatePending)) and client is None:
+        # The mark and a note of the endpoint to create precede a create: connect first, so missing
+        # credentials never leave a stray mark (a lookup of every endpoint on the next pass) or a noted id
+        # (an endpoint a deletion would wait for).
+        before_create = isinstance(step, MarkCreatePending) or (isinstance(step, Note) and step.before_create)
+        if (not on_resource or before_create) and client is None:
             try:
                 client = await connect()
             except CredentialsUnavailable as exc:

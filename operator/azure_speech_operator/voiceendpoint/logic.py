@@ -442,7 +442,8 @@ class _Voice(Planner[Resource, Observed]):
     def allocate(self, why: str) -> Note:
         sequence = self.next_sequence()
         endpoint_id = deterministic_endpoint_id(self.r.uid, sequence)
-        return Note(((SEQUENCE_ANNOTATION, str(sequence)), (CANDIDATE_ANNOTATION, endpoint_id)), why)
+        changes = ((SEQUENCE_ANNOTATION, str(sequence)), (CANDIDATE_ANNOTATION, endpoint_id))
+        return Note(changes, why, before_create=True)
 
     def create(self, endpoint_id: str) -> CreateEndpoint:
         return CreateEndpoint(
