@@ -204,12 +204,19 @@ def test_a_deletion_without_credentials_shows_why_it_waits_and_is_released_after
 ) -> None:
     """The Secret is gone and the operator restarted (no key in memory), the namespace stays: each kind's
     resource shows on its conditions that the deletion waits for credentials, and is released after
-    --deletion-credentials-wait with a Warning OrphanedEndpoint naming the endpoint left in Azure."""
+    --deletion-credentials-wait with a Warning OrphanedEndpoint naming the endpoint left in Azure. Deleted
+    alongside, one of each kind whose Secret never existed owns nothing and is released at once."""
     operator.restart(extra_args=["--deletion-credentials-wait", f"{CREDENTIALS_WAIT_S}s"])
     try:
         kube.apply(simulator.credentials_secret(namespace), namespace)
+        never = {kind: f"{short(kind)}-never-created" for kind in KINDS}
+        kube.apply(
+            [resource(kind, name, simulator, credentials="absent") for kind, name in never.items()], namespace
+        )
         names = {kind: f"{short(kind)}-keyless" for kind in KINDS}
         kube.apply([resource(kind, name, simulator) for kind, name in names.items()], namespace)
+        for kind, name in never.items():
+            kube.wait_condition(kind, name, namespace, "Stalled", reason="CredentialsNotFound", timeout=60)
         endpoints = {
             kind: kube.wait_condition(kind, name, namespace, "Ready", timeout=120)["status"]["endpointId"]
             for kind, name in names.items()
@@ -217,7 +224,7 @@ def test_a_deletion_without_credentials_shows_why_it_waits_and_is_released_after
         kube.delete("Secret", "speech-credentials", namespace)
         operator.restart()  # forgets the key; the resources are Ready, so the restart reads no Secret
         start = time.monotonic()
-        for kind, name in names.items():
+        for kind, name in [*names.items(), *never.items()]:
             kube.delete(kind, name, namespace, wait=False)
 
         def waiting_shown() -> bool:
@@ -230,10 +237,13 @@ def test_a_deletion_without_credentials_shows_why_it_waits_and_is_released_after
 
         wait_for(waiting_shown, 30, "each resource to show why its deletion waits")
         shown_after = time.monotonic() - start
-        took = gone_after(kube, [(kind, name, namespace) for kind, name in names.items()], start, 60)
+        took = gone_after(
+            kube, [(kind, name, namespace) for kind, name in [*names.items(), *never.items()]], start, 60
+        )
     finally:
         operator.restart(extra_args=[])
-    print_times("deletion, credentials gone", {"credentials-gone": list(names.items())}, took)
+    states = {"credentials-gone": list(names.items()), "never-created": list(never.items())}
+    print_times("deletion, credentials gone", states, took)
     print(f"  waiting shown on both after {shown_after:.1f} s; the bounded wait is {CREDENTIALS_WAIT_S} s")
     for kind, name in names.items():
         # deletionTimestamp has whole seconds (truncated): the wait measured from it can end up to 1 s early
@@ -246,3 +256,10 @@ def test_a_deletion_without_credentials_shows_why_it_waits_and_is_released_after
         assert warnings and endpoints[kind] in warnings[0], (kind, warnings)
         assert endpoints[kind] in {e["id"] for e in simulator.endpoints()["endpoints"]}  # left, as it says
         delete_in_azure(simulator, kind, endpoints[kind])
+    waited = [kind for kind, name in never.items() if took[f"{kind}/{name}"] >= CREDENTIALS_WAIT_S - 1]
+    assert set(waited) <= {"VoiceEndpoint"}, waited
+    if waited:
+        pytest.xfail(
+            "defect for the lead: a VoiceEndpoint whose credentials Secret never existed waits "
+            "--deletion-credentials-wait when deleted, as if it owned an endpoint"
+        )
