@@ -8,7 +8,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import pytest
 from azure_speech_operator.simulator.seed import VOICE_MODEL_2, VOICE_MODEL_DEPLOY_FAILS
 
 from .harness import Kube, Operator, Simulator, unique_name, wait_for
@@ -190,13 +189,7 @@ def test_namespace_deletion_with_both_kinds_in_every_state_completes(
         {name for kind, name in objects if f"/{name}] OrphanedEndpoint" in operator.logs(since)}
     )
     print(f"  released with OrphanedEndpoint: {orphaned or 'none'}")
-    assert set(orphaned) <= {"voice-never-created"}, orphaned
-    if orphaned:
-        pytest.xfail(
-            "defect for the lead: a VoiceEndpoint whose credentials Secret never existed (so it never sent "
-            "a create) is released with a Warning OrphanedEndpoint naming an endpoint id noted ahead of the "
-            "create, counted as orphaned; a SpeechEndpoint in that state is released owning nothing"
-        )
+    assert orphaned == []
 
 
 def test_a_deletion_without_credentials_shows_why_it_waits_and_is_released_after_the_bounded_wait(
@@ -257,9 +250,4 @@ def test_a_deletion_without_credentials_shows_why_it_waits_and_is_released_after
         assert endpoints[kind] in {e["id"] for e in simulator.endpoints()["endpoints"]}  # left, as it says
         delete_in_azure(simulator, kind, endpoints[kind])
     waited = [kind for kind, name in never.items() if took[f"{kind}/{name}"] >= CREDENTIALS_WAIT_S - 1]
-    assert set(waited) <= {"VoiceEndpoint"}, waited
-    if waited:
-        pytest.xfail(
-            "defect for the lead: a VoiceEndpoint whose credentials Secret never existed waits "
-            "--deletion-credentials-wait when deleted, as if it owned an endpoint"
-        )
+    assert waited == []  # what was never created owns nothing: released at once (49913ee)
