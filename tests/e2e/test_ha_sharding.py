@@ -112,7 +112,6 @@ def test_two_shards_each_serve_only_their_own_resources(
     no_default_operator: None,
     namespace: str,
     e2e_workdir: Path,
-    wait: Callable[..., Any],
 ) -> None:
     shard = unique_name("shard")
     shard_a = operator(kube, e2e_workdir, f"{shard}-a", "--label-selector", "shard=a")

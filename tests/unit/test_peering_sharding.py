@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import random
 from datetime import timedelta
 
@@ -10,20 +9,10 @@ import pytest
 from azure_speech_operator.kube import JsonObject, KubeApiError, KubeConflictError
 from azure_speech_operator.runner import build_kopf_settings, with_peering_priority
 from azure_speech_operator.runtime.peering import PeeringMissing, ensure_peering_objects, peering_objects
-from azure_speech_operator.settings import (
-    ENV_PREFIX,
-    OperatorSettings,
-    SettingsError,
-    add_arguments,
-    load_settings,
-)
+from azure_speech_operator.settings import ENV_PREFIX, SettingsError
 from kopf._cogs.structs import references
 
-
-def parse(argv: list[str], env: dict[str, str] | None = None) -> OperatorSettings:
-    parser = argparse.ArgumentParser()
-    add_arguments(parser)
-    return load_settings(parser.parse_args(argv), env or {})
+from tests.unit.test_settings import parse
 
 
 def resource(group: str, plural: str) -> references.Resource:

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.harness import Kube, unique_name, wait_for
+from tests.e2e.harness import REPO, Kube, unique_name, wait_for
 from tests.unit.runtime_fakes import free_port
 
 STARTED = "operator started"
@@ -148,41 +148,13 @@ def test_busy_metrics_port_exits_1_naming_the_flag(kubeconfig: Path) -> None:
     assert any("--metrics-port" in line for line in operator.output), "".join(operator.output)
 
 
-PEERING_CRD = {
-    "apiVersion": "apiextensions.k8s.io/v1",
-    "kind": "CustomResourceDefinition",
-    "metadata": {"name": "clusterkopfpeerings.kopf.dev"},
-    "spec": {
-        "group": "kopf.dev",
-        "scope": "Cluster",
-        "names": {
-            "plural": "clusterkopfpeerings",
-            "singular": "clusterkopfpeering",
-            "kind": "ClusterKopfPeering",
-        },
-        "versions": [
-            {
-                "name": "v1",
-                "served": True,
-                "storage": True,
-                "schema": {
-                    "openAPIV3Schema": {
-                        "type": "object",
-                        "properties": {
-                            "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
-                        },
-                    }
-                },
-            }
-        ],
-    },
-}
+PEERING_CRDS = REPO / "deploy" / "peering" / "crds.yaml"  # kopf's, as the operator's installation ships them
 
 
 def test_peering_flag_joins_the_named_peering(kube: Kube) -> None:
     # kopf's peering CRD is cluster-scoped and shared; the peering object is this test's own.
-    kube.apply(PEERING_CRD)
-    kube.kubectl("wait", "--for=condition=Established", f"crd/{PEERING_CRD['metadata']['name']}")
+    kube.apply_files(PEERING_CRDS)
+    kube.kubectl("wait", "--for=condition=Established", "crd/clusterkopfpeerings.kopf.dev")
     name = unique_name("speech")
     kube.apply({"apiVersion": "kopf.dev/v1", "kind": "ClusterKopfPeering", "metadata": {"name": name}})
     # peering is opt-in and needs RBAC that deploy/ does not grant (docs/operations.md): the admin runs it
