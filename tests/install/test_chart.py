@@ -293,6 +293,19 @@ def test_secrets_are_listed_only_for_the_labelled_secret_watch(helm: Helm) -> No
     assert "--no-watch-credential-secrets" in container_args(off)
 
 
+NAMESPACES_LIST_WATCH = {("", "namespaces", "list"), ("", "namespaces", "watch")}
+
+
+def test_cluster_wide_namespaces_are_only_read_one_by_one_and_status_only_patched(helm: Helm) -> None:
+    """kopf lists and watches namespaces only when given --namespace; nothing reads the /status
+    subresources (tests/e2e/test_rbac_rules.py shows both on the apiserver)."""
+    granted = grants(one(helm.template(), "ClusterRole")["rules"])
+    assert {g for g in granted if g[1] == "namespaces"} == {("", "namespaces", "get")}
+    assert {g for g in granted if g[1].endswith("/status")} == {
+        (SPEECH_GROUP, f"{plural}/status", "patch") for plural in ("speechendpoints", "voiceendpoints")
+    }
+
+
 def test_watched_namespaces_get_roles_and_the_cluster_role_keeps_what_kopf_reads_cluster_wide(
     helm: Helm,
 ) -> None:
@@ -303,14 +316,13 @@ def test_watched_namespaces_get_roles_and_the_cluster_role_keeps_what_kopf_reads
         ("apiextensions.k8s.io", "customresourcedefinitions", "list"),
         ("apiextensions.k8s.io", "customresourcedefinitions", "watch"),
         ("", "namespaces", "get"),
-        ("", "namespaces", "list"),
-        ("", "namespaces", "watch"),
+        *NAMESPACES_LIST_WATCH,  # kopf follows which of the given namespaces exist
     }
     account = one(objects, "ServiceAccount")["metadata"]
     for namespace in WATCHED:
         (role,) = find(objects, "Role", namespace)
         (binding,) = find(objects, "RoleBinding", namespace)
-        assert cluster | grants(role["rules"]) == everywhere
+        assert cluster | grants(role["rules"]) == everywhere | NAMESPACES_LIST_WATCH
         assert binding["roleRef"] == {
             "apiGroup": "rbac.authorization.k8s.io",
             "kind": "Role",

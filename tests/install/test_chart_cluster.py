@@ -137,6 +137,8 @@ def test_helm_install_upgrade_and_uninstall(kube: Kube, cluster_helm: Helm, clus
             ("create", "secrets"),
             ("delete", "speechendpoints.speech.azure-operator.io"),
             ("patch", "customresourcedefinitions.apiextensions.k8s.io"),
+            ("list", "namespaces"),  # kopf lists namespaces only when given --namespace
+            ("get", "speechendpoints.speech.azure-operator.io/status"),
         ]:
             assert not can_i(kube, subject, verb, resource, "-A"), (verb, resource)
 

@@ -96,14 +96,22 @@ RBAC: what the operator calls and nothing else (docs/operations.md, "RBAC"). dep
 same rules for the default values; a test checks that the two agree.
 */}}
 {{- define "azure-speech-operator.clusterRules" -}}
-# kopf discovers the kinds it serves and the namespaces it watches (both cluster-scoped); get: a
-# deletion whose Secret is gone asks whether its namespace is being deleted (then it cannot come back)
+# kopf discovers the kinds it serves (cluster-scoped, so a ClusterRole even for a few namespaces)
 - apiGroups: [apiextensions.k8s.io]
   resources: [customresourcedefinitions]
   verbs: [list, watch]
+{{- if .Values.watchNamespaces }}
+# get: a deletion whose Secret is gone asks whether its namespace is being deleted (then it cannot come
+# back); list, watch: given namespaces (--namespace), kopf follows which of them exist
 - apiGroups: [""]
   resources: [namespaces]
   verbs: [get, list, watch]
+{{- else }}
+# a deletion whose Secret is gone asks whether its namespace is being deleted (then it cannot come back)
+- apiGroups: [""]
+  resources: [namespaces]
+  verbs: [get]
+{{- end }}
 {{- end }}
 
 {{- define "azure-speech-operator.namespacedRules" -}}
@@ -111,9 +119,10 @@ same rules for the default values; a test checks that the two agree.
 - apiGroups: [speech.azure-operator.io]
   resources: [speechendpoints, voiceendpoints]
   verbs: [get, list, watch, patch]
+# status is written as a patch; nothing reads the subresource (the object carries it)
 - apiGroups: [speech.azure-operator.io]
   resources: [speechendpoints/status, voiceendpoints/status]
-  verbs: [get, patch]
+  verbs: [patch]
 - apiGroups: [""]
   resources: [events]
   verbs: [create]
