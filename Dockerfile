@@ -13,18 +13,27 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY pyproject.toml README.md ./
+COPY requirements ./requirements
 COPY operator ./operator
-# The wheel (its build backend from PyPI, as pyproject.toml asks), then a venv holding it and its
-# dependencies. A secret `build-ca` (a CA bundle) is trusted for PyPI, for networks that inspect TLS;
-# `make image` passes the build machine's. It stays out of the image. Left out of the venv: pip, setuptools
-# and the kubernetes package's asyncio client (about 70 MB; the operator uses its synchronous client, kopf
-# neither; `make image` runs `azure-speech-operator run --help`, which imports what the operator runs on).
+# The wheel, built by the locked build backend (requirements/build.txt), then a venv holding it and the
+# locked dependencies (requirements/image.txt): exact versions, each wheel's sha256 checked
+# (--require-hashes also refuses any package the lock does not name), so two builds install the same files;
+# pip check proves the lock gives the wheel everything it asks for. `make image-lock` refreshes the locks from
+# pyproject.toml's ranges (docs/install.md, "Container image"). A secret `build-ca` (a CA bundle) is trusted
+# for PyPI, for networks that inspect TLS; `make image` passes the build machine's. It stays out of the
+# image. Left out of the venv: pip, setuptools and the kubernetes package's asyncio client (about 70 MB; the
+# operator uses its synchronous client, kopf neither; `make image` runs `azure-speech-operator run --help`,
+# which imports what the operator runs on).
 RUN --mount=type=secret,id=build-ca \
     if [ -s /run/secrets/build-ca ]; then export PIP_CERT=/run/secrets/build-ca; fi \
     && python3 -m venv /opt/build \
-    && /opt/build/bin/pip wheel --no-cache-dir --no-deps --wheel-dir /wheels . \
+    && /opt/build/bin/pip install --no-cache-dir --require-hashes --only-binary=:all: -r requirements/build.txt \
+    && /opt/build/bin/pip wheel --no-cache-dir --no-deps --no-build-isolation --wheel-dir /wheels . \
     && python3 -m venv /opt/azure-speech-operator \
-    && /opt/azure-speech-operator/bin/pip install --no-cache-dir /wheels/*.whl \
+    && /opt/azure-speech-operator/bin/pip install --no-cache-dir --require-hashes --only-binary=:all: \
+        -r requirements/image.txt \
+    && /opt/azure-speech-operator/bin/pip install --no-cache-dir --no-deps --no-index /wheels/*.whl \
+    && /opt/azure-speech-operator/bin/pip check \
     && /opt/azure-speech-operator/bin/pip uninstall --yes pip setuptools \
     && rm -rf /opt/azure-speech-operator/lib/python3.11/site-packages/kubernetes/aio
 

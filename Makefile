@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 # the venv's bin first: its kubectl (if `make tools` put one there) and the operator's console script
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: install demo demo-stop test lint typecheck unit e2e bench clean tools cluster image
+.PHONY: install demo demo-stop test lint typecheck unit e2e bench clean tools cluster image image-lock
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,11 @@ IMAGE ?=
 REBASE ?=
 image: $(STAMP)
 	$(PY) -m tests.image $(if $(IMAGE),--tag $(IMAGE),) $(if $(REBASE),--rebase,)
+
+# requirements/image.txt and build.txt, the image's locked Python packages (exact versions, wheel hashes),
+# resolved anew from pyproject.toml's ranges by pip (tests/imagelock.py); commit them with the change
+image-lock: $(STAMP)
+	$(PY) -m tests.image --lock
 
 bench: install
 	$(PY) -m bench

@@ -8,6 +8,9 @@
    storage; `--rebase` makes both anew (a base ages: it carries the security updates of the day it was made).
 3. `buildah bud --storage-driver vfs --isolation chroot --pull=never` of the Dockerfile with that base.
 4. `azure-speech-operator --version` inside the image, then the image's size.
+
+The Dockerfile installs the locked Python packages of requirements/; `--lock` (`make image-lock`) only
+resolves them anew from pyproject.toml (tests/imagelock.py).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from tests.controlplane.build import cache_root
+from tests.imagelock import write_locks
 from tests.processes import REPO
 
 SUITE = "bookworm"
@@ -212,7 +216,9 @@ def _revision() -> str:
     commit = git("rev-parse", "HEAD")
     if not commit:
         return "unknown"
-    changed = git("status", "--porcelain", "--", "operator", "pyproject.toml", "README.md", "Dockerfile")
+    changed = git(
+        "status", "--porcelain", "--", "operator", "pyproject.toml", "README.md", "Dockerfile", "requirements"
+    )
     return commit + ("-dirty" if changed else "")
 
 
@@ -261,10 +267,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.image", description=__doc__.split("\n")[0])
     parser.add_argument("--tag", default=f"localhost/azure-speech-operator:{__version__}")
     parser.add_argument("--rebase", action="store_true", help="make the base anew (today's security updates)")
+    parser.add_argument(
+        "--lock",
+        action="store_true",
+        help="only resolve requirements/*.txt anew from pyproject.toml's ranges (tests/imagelock.py)",
+    )
     args = parser.parse_args(argv)
 
     def progress(line: str) -> None:
         print(line, flush=True)
+
+    if args.lock:
+        for line in write_locks():
+            progress(line)
+        return 0
 
     started = time.monotonic()
     cache = cache_root() / "image"
