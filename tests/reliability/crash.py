@@ -96,7 +96,7 @@ class Profile:
     seed: int = DEFAULT_SEED
     time_scale: float = 0.01
     max_random_kill: float = 4.0  # seconds after the deterministic kill's restart
-    point_timeout: float = 90.0
+    point_timeout: float = 60.0
 
 
 PROFILES = {"short": Profile(resources=6, rounds=5), "full": Profile(resources=50, rounds=20)}
@@ -235,20 +235,30 @@ class CrashRun:
             self.pending_creates[kind] = 0
         deletes: list[Resource] = []
         existing = [r for r in self.live.values() if r.uid]
+        # first one change of the kind the kill point waits for, then a random draw for the other resources
+        touched = self.ensure_point_happens(point, existing, deletes, changes)
         for resource in existing:
+            if resource.name in touched:
+                continue
             draw = rng.random()
-            if draw < 0.15:
+            # one VoiceEndpoint stays running, so a suspend or swap round always has one to act on
+            last_running = (
+                resource.kind == VOICE and not resource.suspended and self.running_voices(deletes) == 1
+            )
+            if draw < 0.15 and not last_running:
                 deletes.append(resource)
             elif resource.kind == SPEECH and draw < 0.6:
                 resource.model = (resource.model + 1) % len(SPEECH_MODELS)
                 changes["redeploy speech"] += 1
-            elif resource.kind == VOICE and draw < 0.45:
+            elif resource.kind == VOICE and draw < 0.45 and not last_running:
                 resource.suspended = not resource.suspended
                 changes["suspend voice" if resource.suspended else "resume voice"] += 1
             elif resource.kind == VOICE and draw < 0.75 and not resource.suspended:
                 resource.model = 1 - resource.model
                 changes["swap voice"] += 1
-        self.ensure_point_happens(point, existing, deletes, changes)
+            else:
+                continue
+            touched.add(resource.name)
         self.figures.actions.update(changes)
         for kind in (SPEECH, VOICE):
             self.figures.created[kind] += changes[f"create {kind}"]
@@ -292,31 +302,37 @@ class CrashRun:
         self.simulator.clear_faults()
         self.out(f"round {number}: converged, {len(self.live)} live, {time.monotonic() - started:.0f} s")
 
+    def running_voices(self, deletes: list[Resource]) -> int:
+        return sum(r.kind == VOICE and not r.suspended and r not in deletes for r in self.live.values())
+
     def ensure_point_happens(
         self, point: str, existing: list[Resource], deletes: list[Resource], changes: Counter[str]
-    ) -> None:
-        """The round's draw may hold none of the operations its kill point waits for: then one is added
-        (when some resource can take it; else the round has no deterministic kill)."""
-        kept = [r for r in existing if r not in deletes]
-        running = [r for r in kept if r.kind == VOICE and not r.suspended]
-        speech = [r for r in kept if r.kind == SPEECH]
+    ) -> set[str]:
+        """One change of the operations the round's kill point waits for (when some resource can take it;
+        else the round has no deterministic kill); returns the names of the resources it changed."""
+        running = [r for r in existing if r.kind == VOICE and not r.suspended]
+        speech = [r for r in existing if r.kind == SPEECH]
+        chosen: Resource | None = None
         if point == "create" and not (changes[f"create {SPEECH}"] + changes[f"create {VOICE}"]):
             self.serial += 1
             self.live[f"s{self.serial:04d}"] = Resource(SPEECH, f"s{self.serial:04d}")
             changes[f"create {SPEECH}"] += 1
-        elif point == "patch" and not changes["redeploy speech"] and speech:
+        elif point == "patch" and speech:
             chosen = self.rng.choice(speech)
             chosen.model = (chosen.model + 1) % len(SPEECH_MODELS)
             changes["redeploy speech"] += 1
-        elif point == "suspend" and not changes["suspend voice"] and running:
-            self.rng.choice(running).suspended = True
+        elif point == "suspend" and running:
+            chosen = self.rng.choice(running)
+            chosen.suspended = True
             changes["suspend voice"] += 1
-        elif point == "swap" and not changes["swap voice"] and running:
+        elif point == "swap" and running:
             chosen = self.rng.choice(running)
             chosen.model = 1 - chosen.model
             changes["swap voice"] += 1
-        elif point == "delete" and not deletes and kept:
-            deletes.append(self.rng.choice(kept))
+        elif point == "delete" and existing:
+            chosen = self.rng.choice([r for r in existing if r not in running] or existing)
+            deletes.append(chosen)
+        return {chosen.name} if chosen else set()
 
     def apply(self, deletes: list[Resource]) -> None:
         manifests = [r.manifest(self.simulator) for r in self.live.values() if r not in deletes]
