@@ -3,7 +3,8 @@
 Peering: two operators share one kopf peering object; the one of higher priority works, the other pauses.
 SIGKILL of the active one: the standby resumes once the dead one's record is older than the peering lifetime
 (`--peering-lifetime`, 10 s here) and serves a resource created after the kill. Sharding: two operators with
-`--label-selector shard=a` and `shard=b` each serve only their own resources; an unlabelled one is nobody's.
+`--label-selector shard=a` and `shard=b` each serve only their own resources; a third shard's is nobody's;
+a resource relabelled into the other shard is served there.
 The session's default operator is stopped meanwhile (the namespace fixture restarts it for the cleanup).
 """
 
@@ -135,6 +136,14 @@ def test_two_shards_each_serve_only_their_own_resources(
         assert not nobodys.get("status") and not nobodys["metadata"].get("finalizers"), nobodys
         assert not logged_about(shard_a, namespace, "nobodys")
         assert not logged_about(shard_b, namespace, "nobodys")
+
+        # moved to shard b by a label: b takes it over (here: deletes it); a no longer sees it
+        kube.kubectl("label", "--overwrite", "-n", namespace, "speechendpoint/one", "shard=b")
+        kube.delete(KIND, "one", namespace, timeout=60)
+        assert f"[{KIND} {namespace}/one] Deleted: " in shard_b.logs()
+        assert "Deleted" not in "".join(
+            line for line in shard_a.logs().splitlines() if f"{namespace}/one]" in line
+        )
     finally:
         shard_a.stop()
         shard_b.stop()
