@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import sys
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -285,6 +285,36 @@ class Kube:
             )
         self.namespaces = {n for n in self.namespaces if self.get("Namespace", n) is not None}
         return sorted(self.namespaces)
+
+    @contextlib.contextmanager
+    def namespace_watch_granted(self) -> Iterator[None]:
+        """What an operator run with --namespace needs besides deploy/'s ClusterRole (kopf lists and watches
+        namespaces then; docs/install.md): granted to its ServiceAccount for the block, taken back after."""
+        name = "azure-speech-operator-namespace-watch"
+        rbac = "rbac.authorization.k8s.io/v1"
+        account = OPERATOR_SERVICE_ACCOUNT
+        subject = {"kind": "ServiceAccount", "name": account, "namespace": OPERATOR_NAMESPACE}
+        self.apply(
+            [
+                {
+                    "apiVersion": rbac,
+                    "kind": "ClusterRole",
+                    "metadata": {"name": name},
+                    "rules": [{"apiGroups": [""], "resources": ["namespaces"], "verbs": ["list", "watch"]}],
+                },
+                {
+                    "apiVersion": rbac,
+                    "kind": "ClusterRoleBinding",
+                    "metadata": {"name": name},
+                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+                    "subjects": [subject],
+                },
+            ]
+        )
+        try:
+            yield
+        finally:
+            self.kubectl("delete", f"clusterrolebinding/{name}", f"clusterrole/{name}", check=False)
 
     def apply_crds(self, directory: Path = REPO / "crds", timeout: float = 30.0) -> builtins.list[str]:
         """Applies every CRD in `directory` and waits until each is Established; returns their names."""

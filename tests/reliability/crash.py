@@ -21,14 +21,13 @@ Each round, from a seeded random generator (`--seed`, printed):
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import random
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,8 +43,6 @@ from azure_speech_operator.simulator.seed import (
 from azure_speech_operator.speechendpoint.spec import MARKER_KEY
 
 from tests.e2e.harness import (
-    OPERATOR_NAMESPACE,
-    OPERATOR_SERVICE_ACCOUNT,
     Kube,
     Operator,
     Simulator,
@@ -484,44 +481,6 @@ class CrashRun:
         self.converge(self.figures.rounds)
 
 
-# kopf lists and watches namespaces when run with --namespace; deploy/rbac.yaml leaves that grant to such
-# installs (its comment says so), so the suite grants it for its run and takes it back after
-NAMESPACE_WATCH = "azure-speech-operator-crash-namespaces"
-
-
-@contextlib.contextmanager
-def namespace_watch_granted(kube: Kube) -> Iterator[None]:
-    subject = {"kind": "ServiceAccount", "name": OPERATOR_SERVICE_ACCOUNT, "namespace": OPERATOR_NAMESPACE}
-    rbac = "rbac.authorization.k8s.io/v1"
-    kube.apply(
-        [
-            {
-                "apiVersion": rbac,
-                "kind": "ClusterRole",
-                "metadata": {"name": NAMESPACE_WATCH},
-                "rules": [{"apiGroups": [""], "resources": ["namespaces"], "verbs": ["list", "watch"]}],
-            },
-            {
-                "apiVersion": rbac,
-                "kind": "ClusterRoleBinding",
-                "metadata": {"name": NAMESPACE_WATCH},
-                "roleRef": {
-                    "apiGroup": "rbac.authorization.k8s.io",
-                    "kind": "ClusterRole",
-                    "name": NAMESPACE_WATCH,
-                },
-                "subjects": [subject],
-            },
-        ]
-    )
-    try:
-        yield
-    finally:
-        kube.kubectl(
-            "delete", f"clusterrolebinding/{NAMESPACE_WATCH}", f"clusterrole/{NAMESPACE_WATCH}", check=False
-        )
-
-
 def run_crash_suite(
     kube: Kube, workdir: Path, namespace: str, profile: Profile, out: Callable[[str], None] = print
 ) -> Figures:
@@ -550,7 +509,7 @@ def run_crash_suite(
         extra_args=["--azure-budget-requests", "1000"],
     )
     try:
-        with namespace_watch_granted(kube):
+        with kube.namespace_watch_granted():
             kube.apply(simulator.credentials_secret(namespace), namespace)
             operator.start()
             figures = CrashRun(kube, simulator, operator, namespace, profile, out).run()

@@ -319,11 +319,12 @@ def test_json_format_gives_one_object_per_line_with_full_logger_names(
     kube: Kube, cluster_namespace: str
 ) -> None:
     args = ["--metrics-port", "0", "--log-format", "json", "--namespace", cluster_namespace]
-    operator = Operator(kube.operator_kubeconfig(), *args)
-    try:
-        operator.wait_for(STARTED)
-    finally:
-        assert operator.stop() == 0
+    with kube.namespace_watch_granted():
+        operator = Operator(kube.operator_kubeconfig(), *args)
+        try:
+            operator.wait_for(STARTED)
+        finally:
+            assert operator.stop() == 0
     entries = [json.loads(line) for line in operator.output if line.strip()]
     started = next(e for e in entries if STARTED in e["message"])
     assert started["logger"] == "azure_speech_operator" and started["level"] == "INFO"
