@@ -177,8 +177,17 @@ def test_model_swap_keeps_a_succeeded_endpoint_in_status_throughout(
     assert set(ours(simulator, uid)) == {first, second}
     # the grace period ends: the old endpoint is deleted by the operator on its own
     wait_for(lambda: set(ours(simulator, uid)) == {second}, 60, "the old endpoint's deletion")
+    # the status patch that drops previousEndpoint follows the DELETE call: poll for it
+    obj = wait_for(
+        lambda: (
+            (o := kube.get(KIND, "swap", namespace))
+            and "previousEndpoint" not in (o.get("status") or {})
+            and o
+        ),
+        30,
+        "previousEndpoint to leave the status",
+    )
     obj = kube.wait_condition(KIND, "swap", namespace, "Ready", timeout=30)
-    assert "previousEndpoint" not in obj["status"]
     assert obj["status"]["modelId"] == VOICE_MODEL_2
     assert {"SwapStarted", "Swapped"} <= set(event_reasons(kube, namespace, "swap"))
 
