@@ -157,15 +157,39 @@ def metadata_fields(obj: Mapping[str, Any]) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class Failures:
+    """The passes right before this one that ended in an error of one class (`status.error.class`): the
+    exponent of that class's backoff (`report_error`). A pass that ends without an error (a poll, progress,
+    success) or with another class starts the count over, so one glitch late in a long deployment waits the
+    backoff's first step, not its cap."""
+
+    error_class: str | None = None
+    count: int = 0
+
+    def of(self, error_class: str) -> int:
+        """How many passes in a row ended in an error of `error_class` before this one."""
+        return self.count if error_class == self.error_class else 0
+
+    def after(self, status: Mapping[str, Any]) -> Failures:
+        """The count after a pass that ended with `status`."""
+        error = status.get("error")
+        error_class = str(error.get("class") or "") if isinstance(error, Mapping) else ""
+        return Failures(error_class, self.of(error_class) + 1) if error_class else Failures()
+
+
+@dataclass(frozen=True)
 class Pass:
-    """Why and when this pass runs. `attempt` counts consecutive come-backs (for backoff), `jitter` is a
-    random number in [0, 1) drawn by the caller so the plan stays deterministic."""
+    """Why and when this pass runs. `attempt` is kopf's retry count of the handler: every come-back so far,
+    a deployment's polls included, so it paces periodic looks and is no backoff exponent: that is `failures`
+    (the runtime keeps it across passes). `jitter` is a random number in [0, 1) drawn by the caller so the
+    plan stays deterministic."""
 
     trigger: Trigger
     now: datetime
     timing: Timing = field(default_factory=Timing)
     attempt: int = 0
     jitter: float = 0.5
+    failures: Failures = field(default_factory=Failures)
 
 
 @dataclass(frozen=True)
@@ -432,24 +456,26 @@ def report_error(
     writes_blocked_by_policy: bool = False,
     next_step: bool = True,
 ) -> ErrorReport:
-    """Transient (and not-found) errors are retried with backoff or Azure's Retry-After, waiting ones between
-    the waiting bounds, both while Reconciling; blocked ones are Stalled and retried slowly (missing
-    `credentials` at their own interval); fatal ones are Stalled until the spec changes. A Stalled message
-    says what happens next (unless `next_step` is False: the message says it already, or a policy, not an
-    error, holds the writes). `uses_secret`: the credentials are a Secret, whose change retries at once."""
-    timing, attempt, jitter = pass_.timing, pass_.attempt, pass_.jitter
+    """Transient (and not-found) errors are retried with backoff (its exponent: the failed passes in a row,
+    `Pass.failures`) or Azure's Retry-After, waiting ones between the waiting bounds, both while Reconciling;
+    blocked ones are Stalled and retried slowly (missing `credentials` at their own interval); fatal ones are
+    Stalled until the spec changes. A Stalled message says what happens next (unless `next_step` is False:
+    the message says it already, or a policy, not an error, holds the writes). `uses_secret`: the
+    credentials are a Secret, whose change retries at once."""
+    timing, jitter = pass_.timing, pass_.jitter
     cls = error.error_class
+    failed = pass_.failures.of(cls.value)
     reason = safe_reason(error.reason, "Error")
     retry: Retry | None
     if cls is ErrorClass.TRANSIENT or cls is ErrorClass.NOT_FOUND:
         delay = error.retry_after or backoff(
-            attempt, TRANSIENT_BACKOFF_BASE, timing.transient_backoff_cap.total_seconds(), jitter
+            failed, TRANSIENT_BACKOFF_BASE, timing.transient_backoff_cap.total_seconds(), jitter
         )
         retry = Retry(min(delay, timing.transient_backoff_cap.total_seconds()), f"transient {reason}")
         phase = Phase.RETRYING
     elif cls is ErrorClass.WAITING:
         low, high = timing.waiting_retry_min.total_seconds(), timing.waiting_retry_max.total_seconds()
-        delay = error.retry_after or backoff(attempt, low, high, jitter)
+        delay = error.retry_after or backoff(failed, low, high, jitter)
         retry = Retry(min(max(delay, low), high), f"waiting on Azure: {reason}")
         phase = Phase.RETRYING
     elif cls is ErrorClass.BLOCKED:
@@ -457,7 +483,7 @@ def report_error(
             delay = timing.credentials_retry_interval.total_seconds()
         else:
             delay = backoff(
-                attempt,
+                failed,
                 timing.blocked_retry_base.total_seconds(),
                 timing.blocked_retry_cap.total_seconds(),
                 jitter,

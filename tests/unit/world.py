@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from azure_speech_operator import reconcile
 from azure_speech_operator.azure.types import OperatorError
-from azure_speech_operator.reconcile import Outcome, Pass, Timing, Trigger
+from azure_speech_operator.reconcile import Failures, Outcome, Pass, Timing, Trigger
 from azure_speech_operator.runtime.engine import CredentialsUnavailable, run_pass
 from azure_speech_operator.runtime.kind import Kind
 
@@ -48,6 +48,7 @@ class World:
     timing: Timing = field(default_factory=Timing)
     crash_after: str | None = None  # raise after this step kind (a killed operator)
     last: Outcome | None = None
+    failures: Failures = field(default_factory=Failures)  # kept across passes as the runtime's memo does
 
     def change_spec(self, **overrides: Any) -> None:
         for key, value in overrides.items():
@@ -110,7 +111,14 @@ class World:
 
     async def run(self, trigger: Trigger = Trigger.CHANGE, attempt: int = 0) -> Outcome:
         resource = self.resource()
-        pass_ = Pass(trigger=trigger, now=self.now, timing=self.timing, attempt=attempt, jitter=0.5)
+        pass_ = Pass(
+            trigger=trigger,
+            now=self.now,
+            timing=self.timing,
+            attempt=attempt,
+            jitter=0.5,
+            failures=self.failures,
+        )
 
         def record(step: Any) -> None:
             self.steps.append(step)
@@ -121,6 +129,7 @@ class World:
         outcome, _ = await run_pass(
             self.KIND, resource, pass_, connect=self._connect, writer=self, on_step=record
         )
+        self.failures = self.failures.after(outcome.status)
         if outcome.status_changed(self.status) and not outcome.release:
             self.status = copy.deepcopy(outcome.status)
             self.status_writes += 1

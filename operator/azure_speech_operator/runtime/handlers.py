@@ -26,7 +26,15 @@ import kopf
 from azure_speech_operator.azure.types import ErrorClass, OperatorError
 from azure_speech_operator.conditions import STALLED, is_true
 from azure_speech_operator.kube import KubeApiError
-from azure_speech_operator.reconcile import Outcome, Pass, ResourceBase, Timing, Trigger, drift_interval
+from azure_speech_operator.reconcile import (
+    Failures,
+    Outcome,
+    Pass,
+    ResourceBase,
+    Timing,
+    Trigger,
+    drift_interval,
+)
 from azure_speech_operator.runtime import oplog
 from azure_speech_operator.runtime.context import OperatorContext, get_context
 from azure_speech_operator.runtime.credentials import resolve_credentials
@@ -82,7 +90,18 @@ async def run_reconcile(
         if resource.deleting and trigger is not Trigger.DELETE:
             return None  # the delete handler owns it now
         timing = Timing.from_settings(ctx.settings)
-        pass_ = Pass(trigger=trigger, now=ctx.now(), timing=timing, attempt=attempt, jitter=ctx.rng.random())
+        # The failed passes in a row live in the object's memo, shared by its handlers and drift loop, not in
+        # its status (nothing there counts them, and a count would be a write per retry); a restart forgets
+        # them, so a fresh process retries at the first step.
+        failures: Failures = getattr(memo, "failures", Failures())
+        pass_ = Pass(
+            trigger=trigger,
+            now=ctx.now(),
+            timing=timing,
+            attempt=attempt,
+            jitter=ctx.rng.random(),
+            failures=failures,
+        )
         writer = KubeWriter(ctx, kind, obj)
         raw_credentials = ((obj.get("spec") or {}).get("azure") or {}).get("credentials")
 
@@ -113,6 +132,7 @@ async def run_reconcile(
                 logger.debug("%s", line)
 
         outcome, _ = await run_pass(kind, resource, pass_, connect=connect, writer=writer, on_step=log_step)
+        memo.failures = failures.after(outcome.status)
 
         if outcome.status_changed(resource.status) and not outcome.release:
             try:
