@@ -16,16 +16,18 @@ from typing import Any
 
 import kopf
 import pytest
-from azure_speech_operator.azure.types import ApiKey
+from azure_speech_operator.azure.types import ApiKey, AzureError, ErrorClass
 from azure_speech_operator.conditions import is_true
 from azure_speech_operator.kube import KubeApiError
 from azure_speech_operator.reconcile import (
     CREATE_PENDING_ANNOTATION,
     ENDPOINT_ID_ANNOTATION,
+    TRANSIENT_BACKOFF_BASE,
     Outcome,
     Pass,
     Retry,
     Trigger,
+    report_error,
 )
 from azure_speech_operator.runtime import oplog
 from azure_speech_operator.runtime.context import OperatorContext
@@ -46,6 +48,7 @@ from tests.unit.runtime_fakes import (
     FakeKube,
     GadgetObserved,
     gadget,
+    gadget_plan,
 )
 
 T0 = datetime(2026, 11, 21, 7, 0, tzinfo=UTC)
@@ -136,9 +139,12 @@ class Cluster:
     def body(self) -> kopf.Body:
         return kopf.Body(copy.deepcopy(self.stored))
 
-    async def run(self, trigger: Trigger = Trigger.CHANGE, body: kopf.Body | None = None) -> Outcome | None:
+    async def run(
+        self, trigger: Trigger = Trigger.CHANGE, body: kopf.Body | None = None, attempt: int = 0
+    ) -> Outcome | None:
+        """One pass; `attempt` is kopf's retry count (every come-back of the handler so far)."""
         body = body or self.body()
-        return await run_reconcile(self.kind, self.ctx, self.memo, "team-a", "g", trigger, 0, body)
+        return await run_reconcile(self.kind, self.ctx, self.memo, "team-a", "g", trigger, attempt, body)
 
     def status_patches(self) -> list[Any]:
         return [patch for plural, _, patch, sub in self.kube.patches if sub == "status"]
@@ -275,6 +281,48 @@ async def test_lines_about_an_object_are_the_kinds(caplog: pytest.LogCaptureFixt
         (GADGET.logger, "INFO", "Poked: poked a"),
     ]
     assert caplog.records[0].k8s_ref["kind"] == "Gadget"
+
+
+def reported(resource: Any, observed: GadgetObserved, pass_: Pass) -> Any:
+    """The gadget's plan, but an Azure error is shown and retried the way every kind does (report_error)."""
+    if observed.error is None:
+        return gadget_plan(resource, observed, pass_)
+    report = report_error(observed.error, pass_)
+    return Outcome(status={"error": report.status_error}, retry=report.retry)
+
+
+async def test_the_backoff_counts_failed_passes_not_the_polls_before_them() -> None:
+    # A deployment polled 8 times (kopf's retry count is 8), then one 500 from Azure: the first step of the
+    # backoff, not its cap; a second 500 in a row doubles it; a pass that succeeds starts over.
+    cluster = Cluster(("poke:a", "retry:20"), kind=replace(GADGET, plan=reported))
+    attempts = itertools.count()
+    for _ in range(8):
+        outcome = await cluster.run(attempt=next(attempts))
+        assert outcome is not None and outcome.retry == Retry(20.0, "scripted")
+
+    async def delay() -> float:
+        outcome = await cluster.run(attempt=next(attempts))
+        assert outcome is not None and outcome.retry is not None
+        return outcome.retry.delay
+
+    step = TRANSIENT_BACKOFF_BASE  # each delay is jittered down to half its step
+    error = AzureError(
+        status=500, code="InternalServerError", message="oops", error_class=ErrorClass.TRANSIENT
+    )
+    cluster.azure.fail["a"] = error
+    assert step / 2 <= await delay() <= step
+    assert step <= await delay() <= 2 * step
+    assert 2 * step <= await delay() <= 4 * step
+    del cluster.azure.fail["a"]
+    assert await delay() == 20.0
+    cluster.azure.fail["a"] = error
+    assert step / 2 <= await delay() <= step
+    # an error of another class after it starts that class's backoff at its first step
+    blocked = cluster.settings.blocked_retry_base.total_seconds()
+    cluster.azure.fail["a"] = AzureError(
+        status=403, code="Forbidden", message="no rights", error_class=ErrorClass.BLOCKED
+    )
+    assert blocked / 2 <= await delay() <= blocked
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -453,6 +453,29 @@ async def test_retry_after_of_a_429_is_honoured() -> None:
     assert world.condition("Ready") == ("False", "TooManyRequests")
 
 
+async def test_one_500_late_in_a_deployment_waits_the_first_backoff_step_not_the_cap() -> None:
+    world = World()
+    world.azure.retry_after = None
+    for attempt in range(9):  # the create, then 8 polls of the deployment: kopf's retry count is 8
+        outcome = await world.run(attempt=attempt)
+        world.advance(outcome.retry.delay if outcome.retry else 0)
+    assert world.condition("Ready") == ("False", "Deploying")
+    step = reconcile.TRANSIENT_BACKOFF_BASE  # each delay is jittered down to 3/4 of its step (jitter 0.5)
+
+    async def failed_get(attempt: int) -> float:
+        world.azure.fail("get", azure_error("InternalServerError", ErrorClass.TRANSIENT, status=500))
+        outcome = await world.run(attempt=attempt)
+        assert world.condition("Reconciling") == ("True", "InternalServerError")
+        assert outcome.retry is not None
+        return outcome.retry.delay
+
+    assert await failed_get(9) == step * 0.75
+    assert await failed_get(10) == 2 * step * 0.75  # a second in a row doubles it
+    outcome = await world.run(attempt=11)  # a poll that succeeds starts over
+    assert world.condition("Ready") == ("False", "Deploying") and outcome.retry is not None
+    assert await failed_get(12) == step * 0.75
+
+
 async def test_a_429_storm_converges_with_one_endpoint() -> None:
     world = World()
     storm = [
