@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from azure_speech_operator.azure.types import ApiKey
 from azure_speech_operator.kube import KubeApi
 from azure_speech_operator.runtime.metrics import Metrics
+from azure_speech_operator.runtime.secrets import SharedSecretReads
 from azure_speech_operator.settings import OperatorSettings
 
 if TYPE_CHECKING:
@@ -40,6 +41,11 @@ class OperatorContext:
     rng: random.Random = field(default_factory=random.Random)
     # the last key read from each credentials Secret, for deletions that find it gone (see credentials.py)
     keys: dict[tuple[str, str, str], ApiKey] = field(default_factory=dict)
+    # the credentials Secrets as the passes read them: one read shared by the passes of a moment
+    secrets: SharedSecretReads = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.secrets = SharedSecretReads(self.kube)
 
     async def aclose(self) -> None:
         await self.azure.aclose()

@@ -1,7 +1,8 @@
 """Credentials of a resource (`spec.azure.credentials`) and the watch that retries resources at once when a
 labelled credentials Secret changes.
 
-The Secret is read on every pass, so a rotated key takes effect without a restart. The last key read for
+The Secret is read on every pass (one read shared by the passes of the same moment, runtime/secrets.py), so
+a rotated key takes effect without a restart. The last key read for
 each Secret is also kept in the process's memory (`KeyMemory`), used only by a deletion that finds the Secret
 gone: deleting a namespace deletes its Secrets at once while its resources wait for the operator's finalizer,
 and without the remembered key their endpoints could not be deleted. Key values only ever travel wrapped in
@@ -30,9 +31,10 @@ from pydantic import BaseModel, SecretStr
 
 from azure_speech_operator.azure.auth import header_value_problem
 from azure_speech_operator.azure.types import ApiKey, Credential, EntraIdentity, ErrorClass, OperatorError
-from azure_speech_operator.kube import SPEECH_GROUP, SPEECH_VERSION, JsonObject, KubeApiError, SecretData
+from azure_speech_operator.kube import SPEECH_GROUP, SPEECH_VERSION, JsonObject, KubeApiError
 from azure_speech_operator.reconcile import CREDENTIALS_LABEL
 from azure_speech_operator.runtime.context import get_context
+from azure_speech_operator.runtime.secrets import SecretReader
 from azure_speech_operator.settings import OperatorSettings
 
 ROTATED_ANNOTATION: Final = "operator.speech.azure-operator.io/credentials-rotated-at"
@@ -53,10 +55,6 @@ class WorkloadIdentityRef:
 
 
 CredentialsRef = SecretKeyRef | WorkloadIdentityRef
-
-
-class SecretReader(Protocol):
-    async def read_secret(self, namespace: str, name: str) -> SecretData | None: ...
 
 
 class ResourcePatcher(Protocol):
@@ -285,6 +283,9 @@ def register_secret_watch(
         event: Mapping[str, Any], body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any
     ) -> None:
         ctx = get_context(memo)
+        metadata = body.get("metadata") or {}
+        # before the marks: the passes they start must read the Secret as it is now
+        ctx.secrets.forget(str(metadata.get("namespace") or ""), str(metadata.get("name") or ""))
         try:
             marked = await watch.handle(ctx.kube, event.get("type"), body, ctx.now)
         except KubeApiError as exc:

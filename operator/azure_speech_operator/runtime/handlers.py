@@ -108,7 +108,7 @@ async def run_reconcile(
         async def connect() -> Any:
             try:
                 credential = await resolve_credentials(
-                    ctx.kube,
+                    ctx.secrets,
                     namespace,
                     raw_credentials,
                     ctx.settings,
