@@ -344,15 +344,25 @@ def plan_deletion(planner: Planner[Any, Any], spec: Any, deletion: Deletion[Step
                 orphaned=remaining[0] if remaining else "unknown",
             )
         left = (p.timing.deletion_credentials_wait - waited).total_seconds()
+        # Missing or forbidden credentials wait for a Secret event or the slow interval; a failure to read
+        # them (the apiserver down or answering 500 for a moment) is retried with backoff like any other.
+        missing = o.credentials_error.error_class is ErrorClass.BLOCKED
+        interval = p.timing.credentials_retry_interval.total_seconds()
+        retried = (
+            f"retried every {span(p.timing.credentials_retry_interval)}"
+            if missing
+            else "retried with backoff"
+        )
         waiting = OperatorError(
             o.credentials_error.reason,
-            f"{describe(o.credentials_error)}; deleting the endpoint waits for them: retried every "
-            f"{span(p.timing.credentials_retry_interval)}, released without deleting it after "
-            f"{span(p.timing.deletion_credentials_wait)}",
+            f"{describe(o.credentials_error)}; deleting the endpoint waits for them: {retried}, released "
+            f"without deleting it after {span(p.timing.deletion_credentials_wait)}",
             o.credentials_error.error_class,
         )
         outcome = planner.error(waiting, credentials=True, next_step=False)
-        delay = min(p.timing.credentials_retry_interval.total_seconds(), max(left, 1.0))
+        if not missing and outcome.retry is not None:
+            interval = outcome.retry.delay  # the transient backoff report_error chose
+        delay = min(interval, max(left, 1.0))
         return replace(outcome, retry=Retry(delay, "credentials for the deletion"))
     if o.error is not None:
         error = o.error

@@ -664,6 +664,22 @@ async def test_deletion_waiting_for_credentials_says_for_how_long() -> None:
     assert "released without deleting it after 10 min" in message
 
 
+async def test_deletion_retries_a_failed_read_of_the_credentials_with_backoff() -> None:
+    # A 500 reading the Secret (the apiserver failing for a moment) is no missing Secret: retried in seconds,
+    # not at the missing credentials' interval (2 min), and not Stalled.
+    world = await ready_world()
+    world.credentials_error = OperatorError(
+        "KubernetesApiError", "reading Secret 's' failed: HTTP 500 InternalError", ErrorClass.TRANSIENT
+    )
+    outcome = await delete(world)
+    assert outcome.retry is not None and outcome.retry.delay < 60
+    assert world.condition("Stalled")[0] != "True"
+    assert not [c for c in world.status["conditions"] if "retried every" in c.get("message", "")]
+    world.credentials_error = None
+    outcome = await delete(world, after=outcome.retry.delay)
+    assert outcome.release and world.azure.endpoints == {}
+
+
 @pytest.mark.parametrize("value", ["1 hour", "0", "soon"])
 async def test_an_invalid_drift_interval_is_reported_like_a_bad_policy(value: str) -> None:
     world = World(annotations={reconcile.DRIFT_ANNOTATION: value})
