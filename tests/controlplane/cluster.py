@@ -159,13 +159,23 @@ class ControlPlane:
                 "--v=0",
             ],
         )
-        tls = ssl.create_default_context(cafile=str(pki.ca_cert))
-        tls.load_cert_chain(pki.admin_cert, pki.admin_key)
+        self._wait_apiserver_ready(process, timeout)
+        admin = {
+            "client-certificate-data": base64.b64encode(pki.admin_cert.read_bytes()).decode(),
+            "client-key-data": base64.b64encode(pki.admin_key.read_bytes()).decode(),
+        }
+        write_yaml(self.admin_kubeconfig, kubeconfig(self.url, pki.ca_cert.read_bytes(), admin))
+
+    def _wait_apiserver_ready(self, process: Process, timeout: float, since: int = 0) -> None:
+        """Until `/readyz` answers 200; fails with the log (from `since`) if the process exits."""
+        assert self.pki is not None
+        tls = ssl.create_default_context(cafile=str(self.pki.ca_cert))
+        tls.load_cert_chain(self.pki.admin_cert, self.pki.admin_key)
         client = httpx.Client(verify=tls, timeout=3)
 
         def ready() -> bool:
             if not process.running:
-                raise HarnessError(f"kube-apiserver exited:\n{process.log_text()[-4000:]}")
+                raise HarnessError(f"kube-apiserver exited:\n{process.log_text(since)[-4000:]}")
             try:
                 return client.get(f"{self.url}/readyz").status_code == 200
             except httpx.HTTPError:
@@ -173,11 +183,27 @@ class ControlPlane:
 
         with client:
             wait_for(ready, timeout, "kube-apiserver /readyz", interval=0.2)
-        admin = {
-            "client-certificate-data": base64.b64encode(pki.admin_cert.read_bytes()).decode(),
-            "client-key-data": base64.b64encode(pki.admin_key.read_bytes()).decode(),
-        }
-        write_yaml(self.admin_kubeconfig, kubeconfig(self.url, pki.ca_cert.read_bytes(), admin))
+
+    def _apiserver(self) -> Process:
+        found = next((p for p in self.processes if p.name == "kube-apiserver"), None)
+        if found is None:
+            raise HarnessError("the control plane is not started")
+        return found
+
+    def stop_apiserver(self, grace: float = 30.0) -> None:
+        """Stops kube-apiserver alone, as a restart does: SIGTERM, then SIGKILL after `grace` seconds (it
+        stops listening at once, but holds open watches until it is killed). etcd and the controller manager
+        keep running; every client of the API sees it go away. `start_apiserver` brings it back."""
+        self._apiserver().stop(grace)
+
+    def start_apiserver(self, timeout: float = 60.0) -> None:
+        """Starts the stopped kube-apiserver again with the same flags: the same port, certificates and etcd
+        data, so every kubeconfig and client stays valid. Returns once `/readyz` answers."""
+        process = self._apiserver()
+        since = process.log_size()
+        if not process.running:
+            process.start()
+        self._wait_apiserver_ready(process, timeout, since)
 
     def _start_controller_manager(self, binary: Path) -> None:
         assert self.pki is not None
