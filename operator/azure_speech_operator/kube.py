@@ -42,6 +42,12 @@ class KubeConfigError(RuntimeError):
     """Neither an in-cluster service account nor a usable kubeconfig."""
 
 
+def resource_version(obj: Mapping[str, Any]) -> int | None:
+    """The object's resourceVersion as a number (etcd's revision, which only grows), None if it is not one."""
+    value = (obj.get("metadata") or {}).get("resourceVersion")
+    return int(value) if isinstance(value, str) and value.isdigit() else None
+
+
 class KubeApiError(Exception):
     """A failed Kubernetes API call: the HTTP status, the Status reason and the server's message."""
 

@@ -74,6 +74,7 @@ class FakeKube:
         self.writes: list[tuple[str, str, str]] = []
         self.patches: list[tuple[str, str, Any, str | None]] = []  # plural, name, patch, subresource
         self.secret_reads = 0
+        self.object_reads = 0
         self.terminating: set[str] = set()  # namespaces being deleted
         self._versions = itertools.count(1)
 
@@ -97,6 +98,7 @@ class FakeKube:
         group: str = SPEECH_GROUP,
         version: str = SPEECH_VERSION,
     ) -> JsonObject | None:
+        self.object_reads += 1
         obj = self.objects.get((plural, namespace, name))
         return copy.deepcopy(obj) if obj is not None else None
 
@@ -178,6 +180,8 @@ class FakeKube:
         else:
             _merge(obj, patch)
         self.writes.append(("patch", namespace, name))
+        if "resourceVersion" in obj["metadata"]:  # versioned by the test that put it
+            obj["metadata"]["resourceVersion"] = str(int(obj["metadata"]["resourceVersion"]) + 1)
         return copy.deepcopy(obj)
 
 

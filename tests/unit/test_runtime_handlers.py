@@ -36,6 +36,7 @@ from azure_speech_operator.runtime.handlers import (
     _come_back,
     drift_loop,
     handler_polls,
+    known_object,
     run_reconcile,
 )
 from azure_speech_operator.runtime.kind import Kind
@@ -182,12 +183,41 @@ async def test_the_marks_land_at_once_on_this_very_object() -> None:
     await cluster.run()
     annotations = cluster.stored["metadata"]["annotations"]
     assert annotations[ENDPOINT_ID_ANNOTATION] == "E-1" and CREATE_PENDING_ANNOTATION not in annotations
-    assert cluster.stored["status"]["endpointId"] == "E-1"
-    mark, record, status_id = cluster.kube.patches[:3]
-    for _, _, operations, _ in (mark, record):
+    mark, record = cluster.kube.patches[:2]
+    for _, _, operations, subresource in (mark, record):
         assert operations[0] == {"op": "test", "path": "/metadata/uid", "value": "uid-1"}
+        assert subresource is None
     assert mark[2][-1]["path"] == "/metadata/annotations/" + CREATE_PENDING_ANNOTATION.replace("/", "~1")
-    assert status_id[2:] == ({"status": {"endpointId": "E-1"}}, "status")
+    # status.endpointId is left to the pass's one status write (the annotation is what must survive a crash)
+    assert all(sub == "status" for *_, sub in cluster.kube.patches[2:])
+
+
+async def test_a_pass_trusts_kopfs_copy_once_it_holds_the_last_write() -> None:
+    cluster = Cluster(("mark", "poke:a", "record:E-1"))
+    cluster.stored["metadata"]["resourceVersion"] = "10"
+    before = cluster.body()  # as kopf saw it before the pass wrote its marks
+    await cluster.run(body=before)
+    assert cluster.kube.object_reads == 0  # kopf's copy was as new as anything the operator wrote
+    assert cluster.memo.written_version == int(cluster.stored["metadata"]["resourceVersion"]) > 10
+
+    # kopf's copy still lacks the endpoint id the pass recorded (a pass on it would create again): read
+    await cluster.run(body=before)
+    assert cluster.kube.object_reads == 1
+
+    # the watch brought the writes: no read
+    await cluster.run(body=cluster.body())
+    assert cluster.kube.object_reads == 1
+
+
+def test_kopfs_copy_without_a_numeric_version_is_never_trusted() -> None:
+    body = kopf.Body({"metadata": {"name": "g", "resourceVersion": "abc"}})
+    assert known_object(body, None) is None
+    fresh = kopf.Body({"metadata": {"name": "g", "resourceVersion": "12"}, "spec": {"a": [1]}})
+    copied = known_object(fresh, 12)
+    assert copied == {"metadata": {"name": "g", "resourceVersion": "12"}, "spec": {"a": [1]}}
+    copied["spec"]["a"].append(2)  # a copy: the pass may not change kopf's
+    assert fresh["spec"]["a"] == [1]
+    assert known_object(fresh, 13) is None
 
 
 class Successor(FakeKube):

@@ -14,6 +14,7 @@ kopf stores nothing in status.
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import random
 from collections.abc import AsyncIterator, Mapping
@@ -25,7 +26,7 @@ import kopf
 
 from azure_speech_operator.azure.types import ErrorClass, OperatorError
 from azure_speech_operator.conditions import STALLED, is_true
-from azure_speech_operator.kube import KubeApiError
+from azure_speech_operator.kube import KubeApiError, resource_version
 from azure_speech_operator.reconcile import (
     Failures,
     Outcome,
@@ -73,16 +74,19 @@ async def run_reconcile(
     attempt: int,
     body: kopf.Body,
 ) -> Outcome | None:
-    """One pass under the object's lock, on a fresh read of the object. None if the object is gone."""
+    """One pass under the object's lock, on the object as kopf last saw it when that holds the operator's own
+    last write to it, else on a fresh read. None if the object is gone."""
     async with _lock(memo), _failures_counted(ctx, kind):
-        try:
-            obj = await ctx.kube.get_object(
-                kind.plural, namespace, name, group=kind.group, version=kind.version
-            )
-        except KubeApiError as exc:
-            raise oplog.ComeBack(
-                f"reading the {kind.kind} failed: {exc}", delay=10, level=logging.INFO
-            ) from None
+        obj = known_object(body, getattr(memo, "written_version", None))
+        if obj is None:
+            try:
+                obj = await ctx.kube.get_object(
+                    kind.plural, namespace, name, group=kind.group, version=kind.version
+                )
+            except KubeApiError as exc:
+                raise oplog.ComeBack(
+                    f"reading the {kind.kind} failed: {exc}", delay=10, level=logging.INFO
+                ) from None
         if obj is None:
             return None
         resource: ResourceBase = kind.build_resource(obj)
@@ -131,22 +135,39 @@ async def run_reconcile(
             if line is not None:
                 logger.debug("%s", line)
 
-        outcome, _ = await run_pass(kind, resource, pass_, connect=connect, writer=writer, on_step=log_step)
-        memo.failures = failures.after(outcome.status)
-
-        if outcome.status_changed(resource.status) and not outcome.release:
-            try:
-                await writer.write_status(resource.status, outcome.status)
-            except KubeApiError as exc:
-                raise oplog.ComeBack(
-                    f"writing the status failed: {exc}", delay=5, level=logging.INFO
-                ) from None
+        try:
+            outcome, _ = await run_pass(
+                kind, resource, pass_, connect=connect, writer=writer, on_step=log_step
+            )
+            memo.failures = failures.after(outcome.status)
+            if outcome.status_changed(resource.status) and not outcome.release:
+                try:
+                    await writer.write_status(resource.status, outcome.status)
+                except KubeApiError as exc:
+                    raise oplog.ComeBack(
+                        f"writing the status failed: {exc}", delay=5, level=logging.INFO
+                    ) from None
+        finally:
+            if writer.written_version is not None:
+                memo.written_version = writer.written_version
         for event in outcome.events:
             kopf.event(body, type=event.type, reason=event.reason, message=event.message)
         for level, line in log_lines(resource.status, outcome):
             logger.log(level, "%s", line)
         _report_metrics(ctx, kind, obj, resource, outcome)
         return outcome
+
+
+def known_object(body: Mapping[str, Any], written_version: int | None) -> dict[str, Any] | None:
+    """kopf's copy of the object (its event's, or a daemon's live one), when it is at least as new as the
+    operator's last write to it (`written_version`, from the answer): the one change a pass must never miss is
+    its own create-pending mark or endpoint id, and other changes reach kopf's copy as fast as a read would
+    see them. None: read the object (kopf's copy is older, or its version is not a number). Saves a read per
+    pass: at N = 1,000 the API server served 3.6 per resource while the user's apply waited."""
+    seen = resource_version(body)
+    if seen is None or (written_version is not None and seen < written_version):
+        return None
+    return copy.deepcopy(dict(body))
 
 
 @asynccontextmanager

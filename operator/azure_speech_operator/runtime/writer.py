@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from azure_speech_operator.kube import JSON_PATCH, KubeApiError, as_operator_error
+from azure_speech_operator.kube import JSON_PATCH, KubeApiError, as_operator_error, resource_version
 from azure_speech_operator.reconcile import CREATE_PENDING_ANNOTATION, ENDPOINT_ID_ANNOTATION
 from azure_speech_operator.runtime.context import OperatorContext
 from azure_speech_operator.runtime.export import export_config_map, remove_export
@@ -41,11 +41,18 @@ class KubeWriter:
         self.namespace = str(metadata["namespace"])
         self.name = str(metadata["name"])
         self.uid = str(metadata["uid"])
+        # the resourceVersion of the last answer to a write of this object (see handlers.known_object)
+        self.written_version: int | None = None
+
+    def _written(self, answer: Mapping[str, Any] | None) -> None:
+        version = resource_version(answer or {})
+        if version is not None:
+            self.written_version = max(version, self.written_version or 0)
 
     async def _patch(self, patch: Any, what: str, **options: Any) -> Mapping[str, Any] | None:
         kind = self.kind
         try:
-            return await self.ctx.kube.patch_object(
+            answer = await self.ctx.kube.patch_object(
                 kind.plural,
                 self.namespace,
                 self.name,
@@ -56,6 +63,8 @@ class KubeWriter:
             )
         except KubeApiError as exc:
             raise as_operator_error(exc, what) from None
+        self._written(answer)
+        return answer
 
     async def _patch_annotations(self, annotations: dict[str, str | None], what: str) -> None:
         # A JSON patch testing the uid: a same-named successor object must never get this object's marks.
@@ -88,11 +97,7 @@ class KubeWriter:
             {ENDPOINT_ID_ANNOTATION: endpoint_id, CREATE_PENDING_ANNOTATION: None},
             "recording the new endpoint id",
         )
-        await self._patch(
-            {"status": {"endpointId": endpoint_id}},
-            "recording the new endpoint id in status",
-            subresource="status",
-        )
+        # status.endpointId comes with the pass's status write: the annotation is what a crash must not lose
 
     async def note(self, changes: Mapping[str, str | None], why: str) -> None:
         await self._patch_annotations(dict(changes), why)
@@ -110,7 +115,7 @@ class KubeWriter:
     async def write_status(self, previous: Mapping[str, Any], new: Mapping[str, Any]) -> None:
         """Patch the status from `previous` (as read) to `new`: only what changed. Raises KubeApiError."""
         kind = self.kind
-        await self.ctx.kube.patch_object(
+        answer = await self.ctx.kube.patch_object(
             kind.plural,
             self.namespace,
             self.name,
@@ -119,3 +124,4 @@ class KubeWriter:
             group=kind.group,
             version=kind.version,
         )
+        self._written(answer)
