@@ -24,16 +24,9 @@ PER_KIND = 3
 FAULT_RATE = 0.2
 FAULT_KINDS = "429,500,502,503,slow,timeout,reset,malformed"
 # short hangs, and client limits shorter still, so a timeout fault costs seconds, not the defaults' minutes;
-# backoff capped at 5 s: a few faults in a row would otherwise back a resource off past the run's timeout
+# the backoff keeps its default cap (5 min): it grows with the failed passes in a row, not with the polls
 SIMULATOR_ARGS = ["--timeout-seconds", "3", "--slow-seconds", "1", "--fault-kinds", FAULT_KINDS]
-OPERATOR_ARGS = [
-    "--azure-read-timeout",
-    "2s",
-    "--azure-request-deadline",
-    "10s",
-    "--transient-backoff-cap",
-    "5s",
-]
+OPERATOR_ARGS = ["--azure-read-timeout", "2s", "--azure-request-deadline", "10s"]
 
 
 @dataclass
