@@ -130,6 +130,14 @@ def with_peering_priority(settings: OperatorSettings, rng: random.Random) -> Ope
     return settings.model_copy(update={"peering_priority": rng.randint(1, PEERING_PRIORITY_MAX)})
 
 
+# kopf's pauses between attempts of a failed Kubernetes API request (connection refused, 429, 5xx): its own
+# (1 ... 21 s, 54 s in all), then 30 s more at a time, about 5 minutes in all. An API server restart or a
+# control-plane upgrade takes a minute or two; kopf logs each retry (INFO here, runtime.oplog) and an ERROR
+# only when it gives up, which with its default came after 54 s, for an outage nobody needs to act on
+# (tests/reliability/test_kube_faults.py, KUBE_FAULTS_OUTAGE=75).
+KUBE_API_BACKOFFS = (1.0, 1.0, 2.0, 3.0, 5.0, 8.0, 13.0, 21.0) + (30.0,) * 8
+
+
 def build_kopf_settings(settings: OperatorSettings) -> kopf.OperatorSettings:
     """kopf's settings for this operator (see docs/operations.md for the reasons)."""
     kopf_settings = kopf.OperatorSettings()
@@ -165,6 +173,7 @@ def build_kopf_settings(settings: OperatorSettings) -> kopf.OperatorSettings:
             kopf_settings.watching.label_selectors[SPEECH_GROUP, kind.plural] = settings.label_selector
     kopf_settings.networking.request_timeout = 60
     kopf_settings.networking.connect_timeout = 10
+    kopf_settings.networking.error_backoffs = KUBE_API_BACKOFFS
     # After SIGTERM, give handlers time to finish but end before Kubernetes' 30 s grace period.
     kopf_settings.process.ultimate_exiting_timeout = 25
     return kopf_settings

@@ -126,3 +126,11 @@ def test_only_labelled_secrets_are_watched_server_side() -> None:
     ]
     assert list(selectors.collect(resource("", "v1", "configmaps"))) == []
     assert list(selectors.collect(resource("speech.azure-operator.io", "v1alpha1", "speechendpoints"))) == []
+
+
+def test_kube_api_failures_are_retried_for_minutes_before_kopf_gives_up() -> None:
+    # kopf logs an ERROR when it gives up on a request: with its own backoffs (54 s in all) an API server
+    # restart of a minute did that (tests/reliability/test_kube_faults.py with KUBE_FAULTS_OUTAGE=75)
+    backoffs = list(build_kopf_settings(OperatorSettings()).networking.error_backoffs)
+    assert backoffs[:3] == [1.0, 1.0, 2.0]  # a blip still costs a second
+    assert 240 <= sum(backoffs) <= 360 and max(backoffs) <= 30
