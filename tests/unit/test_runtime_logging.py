@@ -14,6 +14,7 @@ from typing import Any
 
 import kopf
 import pytest
+import urllib3
 from azure_speech_operator.azure.types import EntityError, ErrorClass, OperatorError
 from azure_speech_operator.reconcile import Trigger
 from azure_speech_operator.runtime import oplog
@@ -159,6 +160,25 @@ def test_event_posts_refused_in_a_terminating_namespace_are_debug(caplog: pytest
     )
     record = kopf_record("kopf._core.engines.posting", message)
     assert oplog.KopfLevels().filter(record) and record.levelname == "DEBUG"
+
+
+def test_urllib3_connection_retries_are_dropped() -> None:
+    """The kubernetes client under the operator's own API calls: an API server restart of a minute gave 531
+    of these WARNINGs (tests/reliability/test_kube_faults.py); the operator logs the call's failure itself."""
+    message = "Retrying (%r) after connection broken by '%r': %s"
+    args = (urllib3.util.Retry(total=2), ConnectionRefusedError(111, "refused"), "/apis/x/status")
+    quiet = logging.getLogger("urllib3")
+    saved = quiet.level
+    quiet.setLevel(logging.WARNING)  # as oplog.configure leaves it, at every log level: then dropped
+    try:
+        retry = logging.LogRecord("urllib3.connectionpool", logging.WARNING, __file__, 1, message, args, None)
+        assert not oplog.KopfLevels().filter(retry)
+    finally:
+        quiet.setLevel(saved)
+    full = logging.LogRecord(
+        "urllib3.connectionpool", logging.WARNING, __file__, 1, "Connection pool is full", (), None
+    )
+    assert oplog.KopfLevels().filter(full) and full.levelno == logging.WARNING
 
 
 def test_the_filter_leaves_other_loggers_alone() -> None:

@@ -11,7 +11,9 @@ the operator's log handler lowers those records: the success lines always, the t
 the exception kopf is handling is a `ComeBack` (then to the level the come-back names). A real exception from
 a handler stays at ERROR with its traceback. kopf's retries of a Kubernetes API request are INFO (an event
 refused in a namespace being deleted is retried for a minute), its final failure stays ERROR (except for an
-event, which kopf then reports as a WARNING itself).
+event, which kopf then reports as a WARNING itself). urllib3's WARNING for each immediate retry of a broken
+connection (under the operator's own Kubernetes calls, azure_speech_operator.kube) is dropped: the call's
+failure, if it comes, is logged and retried by the operator (an API server restart gave hundreds of them).
 """
 
 from __future__ import annotations
@@ -61,6 +63,9 @@ _KOPF_TEMPORARY = re.compile(r"(Handler|Daemon|Timer|Activity) '[^']*' failed te
 # kopf's retries of a Kubernetes API request (kopf/_cogs/clients/api.py): transient until the last attempt.
 _KOPF_API_RETRY = re.compile(r"Request attempt #\S+ failed; will retry: ")
 _KOPF_API_GIVES_UP = re.compile(r"Request attempt #\S+ failed; escalating: ")
+# urllib3/connectionpool.py, before each of its immediate retries of a broken connection
+_URLLIB3_RETRY = re.compile(r"Retrying \(Retry\(")
+_URLLIB3_POOL = "urllib3.connectionpool"
 # kopf's event poster follows a failed post with its own WARNING ("Failed to post an event"): an event
 # refused in a namespace being deleted is routine.
 _KOPF_POSTING = "kopf._core.engines.posting"
@@ -68,7 +73,8 @@ _NAMESPACE_TERMINATING = "NamespaceTerminating"  # the apiserver's cause for a w
 
 
 class KopfLevels(logging.Filter):
-    """Lowers kopf's per-handler records (see the module's docstring); drops those below the level now."""
+    """Lowers kopf's per-handler records and urllib3's connection retries (see the module's docstring); drops
+    those below the level now."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         level = kopf_level(record)
@@ -83,6 +89,8 @@ class KopfLevels(logging.Filter):
 def kopf_level(record: logging.LogRecord) -> int:
     """The level a record should have. kopf logs a handler's temporary failure inside the `except` block
     that caught it, so the exception being handled is the one the handler raised."""
+    if record.name == _URLLIB3_POOL and _URLLIB3_RETRY.match(record.getMessage()):
+        return logging.DEBUG
     if not record.name.startswith("kopf"):
         return record.levelno
     message = record.getMessage()
