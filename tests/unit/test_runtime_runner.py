@@ -98,17 +98,20 @@ def test_starts_serves_probes_and_stops_on_sigterm(kubeconfig: Path) -> None:
     assert any("operator stopped" in line for line in operator.output)
 
 
-def test_settings_from_environment_and_namespaces(kubeconfig: Path, cluster_namespace: str) -> None:
-    operator = Operator(
-        kubeconfig,
-        "--namespace",
-        cluster_namespace,
-        env={"AZURE_SPEECH_OPERATOR_METRICS_PORT": "0", "AZURE_SPEECH_OPERATOR_LOG_FORMAT": "text"},
-    )
-    try:
-        assert f"namespaces {cluster_namespace}" in operator.wait_for(STARTED)
-    finally:
-        assert operator.stop() == 0
+def test_settings_from_environment_and_namespaces(
+    kube: Kube, kubeconfig: Path, cluster_namespace: str
+) -> None:
+    with kube.namespace_watch_granted():  # kopf lists namespaces whenever --namespace is given
+        operator = Operator(
+            kubeconfig,
+            "--namespace",
+            cluster_namespace,
+            env={"AZURE_SPEECH_OPERATOR_METRICS_PORT": "0", "AZURE_SPEECH_OPERATOR_LOG_FORMAT": "text"},
+        )
+        try:
+            assert f"namespaces {cluster_namespace}" in operator.wait_for(STARTED)
+        finally:
+            assert operator.stop() == 0
 
 
 def test_bad_setting_exits_2_naming_it(tmp_path: Path) -> None:
