@@ -5,6 +5,7 @@ come-back or the drift loop, never both); the drift loop on a fake clock."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import itertools
 import logging
@@ -32,10 +33,8 @@ from azure_speech_operator.reconcile import (
 from azure_speech_operator.runtime import oplog
 from azure_speech_operator.runtime.context import OperatorContext
 from azure_speech_operator.runtime.handlers import (
-    HANDLER_LATENESS,
     _come_back,
     drift_loop,
-    handler_polls,
     known_object,
     run_reconcile,
 )
@@ -64,34 +63,21 @@ def outcome(delay: float | None, *, stalled: bool = False) -> Outcome:
     return Outcome(status={"conditions": conditions}, retry=Retry(delay, "why") if delay else None)
 
 
-def test_a_short_come_back_is_the_handlers_and_the_drift_loop_stands_aside() -> None:
+@pytest.mark.parametrize(("delay", "stalled"), [(1.5, False), (30.0, False), (600.0, False), (30.0, True)])
+async def test_every_come_back_is_the_drift_loops_and_the_handler_completes(
+    delay: float, stalled: bool
+) -> None:
     memo = SimpleNamespace()
-    with pytest.raises(kopf.TemporaryError):
-        _come_back(ctx_at(T0), memo, outcome(30.0))  # type: ignore[arg-type]
-    assert handler_polls(memo, T0 + timedelta(seconds=29))
-    assert handler_polls(memo, T0 + timedelta(seconds=30) + HANDLER_LATENESS)
-    # a come-back kopf never ran stops counting: the drift loop takes the polling over
-    assert not handler_polls(memo, T0 + timedelta(seconds=31) + HANDLER_LATENESS)
-
-
-def test_a_finished_handler_leaves_the_polling_to_the_drift_loop() -> None:
-    memo = SimpleNamespace()
-    with pytest.raises(kopf.TemporaryError):
-        _come_back(ctx_at(T0), memo, outcome(30.0))  # type: ignore[arg-type]
-    _come_back(ctx_at(T0 + timedelta(seconds=30)), memo, outcome(None))  # type: ignore[arg-type]
-    assert not handler_polls(memo, T0 + timedelta(seconds=31))
-
-
-@pytest.mark.parametrize(("delay", "stalled"), [(600.0, False), (30.0, True)])
-def test_slow_or_stalled_come_backs_go_to_the_drift_loop(delay: float, stalled: bool) -> None:
-    memo = SimpleNamespace()
-    _come_back(ctx_at(T0), memo, outcome(delay, stalled=stalled))  # type: ignore[arg-type]
+    _come_back(ctx_at(T0), memo, outcome(delay, stalled=stalled), 0)  # type: ignore[arg-type]  # no raise
     assert memo.drift_due == T0 + timedelta(seconds=delay)
-    assert not handler_polls(memo, T0)
+    assert memo.come_back == 1
+    assert memo.drift_nudge.is_set()  # a napping loop wakes to the earlier due time
 
 
-def test_a_memo_without_a_come_back_never_defers_the_drift_loop() -> None:
-    assert not handler_polls(SimpleNamespace(), T0)
+async def test_a_pass_without_a_come_back_leaves_the_next_pass_a_drift_check() -> None:
+    memo = SimpleNamespace(come_back=3)
+    _come_back(ctx_at(T0), memo, outcome(None), 3)  # type: ignore[arg-type]
+    assert memo.come_back is None and not hasattr(memo, "drift_due")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -359,6 +345,19 @@ async def test_the_backoff_counts_failed_passes_not_the_polls_before_them() -> N
 # The drift loop, on a fake clock
 
 
+class NeverStopped:
+    """kopf.DaemonStopped until `stop`; its waits take real time (a nap the test cuts short)."""
+
+    def __init__(self) -> None:
+        self.stop = False
+
+    def __bool__(self) -> bool:
+        return self.stop
+
+    async def wait(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
 class Stopped:
     """kopf.DaemonStopped on the cluster's clock: a wait advances the clock; stopped from `until` on."""
 
@@ -390,11 +389,42 @@ async def test_the_drift_check_runs_at_a_random_first_moment_then_each_jittered_
     assert len(set(gaps)) > 1  # jittered
 
 
-async def test_the_drift_check_leaves_a_polled_deployment_to_the_handler() -> None:
-    cluster = Cluster(("poke:a",), settings=OperatorSettings(drift_interval=timedelta(minutes=1)))
-    cluster.memo.handler_due = T0 + timedelta(minutes=5)  # a handler's come-back is planned
-    await drift(cluster, 10)
-    assert cluster.azure.times[0] > T0 + timedelta(minutes=5) + HANDLER_LATENESS
+async def test_a_handlers_come_back_is_polled_by_the_drift_loop_as_a_change() -> None:
+    seen: list[tuple[Trigger, int]] = []
+
+    def plan(resource: Any, observed: GadgetObserved, pass_: Pass) -> Outcome:
+        seen.append((pass_.trigger, pass_.attempt))
+        return GADGET.plan(resource, observed, pass_)
+
+    cluster = Cluster(("poke:a", "retry:20"), kind=replace(GADGET, plan=plan))  # drift interval: 1 h
+    outcome = await cluster.run()  # the create handler's pass
+    _come_back(cluster.ctx, cluster.memo, outcome, 0)
+    await drift(cluster, 1)
+    assert [(b - a).total_seconds() for a, b in itertools.pairwise(cluster.azure.times)] == [20.0] * 2
+    # (the engine plans again after each step of a pass)
+    assert list(dict.fromkeys(seen)) == [(Trigger.CHANGE, 0), (Trigger.CHANGE, 1), (Trigger.CHANGE, 2)]
+
+
+async def test_a_nudge_wakes_a_napping_drift_loop_to_an_earlier_come_back() -> None:
+    cluster = Cluster(("poke:a",))  # drift interval: 1 h
+    cluster.memo.drift_due = T0 + timedelta(minutes=30)
+    stopped = NeverStopped()
+    body = cluster.body()
+    loop = asyncio.ensure_future(
+        drift_loop(cluster.kind, stopped, "team-a", "g", body, body.meta, cluster.memo)  # type: ignore[arg-type]
+    )
+    await asyncio.sleep(0.05)  # napping (DRIFT_TICK, on the real clock)
+    assert cluster.azure.pokes == []
+    _come_back(cluster.ctx, cluster.memo, Outcome(status={}, retry=Retry(0.001, "poll")), 0)
+    for _ in range(100):
+        if cluster.azure.pokes:
+            break
+        cluster.now += timedelta(seconds=1)  # the fake clock passes the due time
+        await asyncio.sleep(0.01)
+    stopped.stop = True
+    cluster.memo.drift_nudge.set()
+    await asyncio.wait_for(loop, 5)
+    assert cluster.azure.pokes == ["a"]
 
 
 async def test_a_come_back_of_a_drift_pass_comes_back_on_time() -> None:

@@ -1,14 +1,15 @@
-"""The kopf handlers of every kind, registered per kind by `register(kind)`; thin. Each one re-reads the
-object, runs one pass of the engine under the object's lock, writes the status (only when it changed),
-posts the events the kind's logic asks for and logs them (oplog.pass_lines), reports metrics, and turns a
-come-back into `oplog.ComeBack(delay=...)`, a kopf.TemporaryError logged at DEBUG. Nothing is returned, so
-kopf stores nothing in status.
+"""The kopf handlers of every kind, registered per kind by `register(kind)`; thin. Each one takes the object
+(kopf's copy when it holds the operator's last write, else a fresh read), runs one pass of the engine under
+the object's lock, writes the status (only when it changed), posts the events the kind's logic asks for and
+logs them (oplog.pass_lines), reports metrics, and hands a come-back to the object's drift loop. Nothing is
+returned, so kopf stores nothing in status.
 
 - create / update / resume: one reconcile function (kopf's diff covers spec, labels and user annotations,
   so `reconcile-requested-at`, `reconcile-policy` and the credentials-rotated mark trigger it too);
-- a drift loop (kopf daemon) per object that runs a pass when its jittered drift interval, or a slow
-  come-back, is due;
-- delete: the same logic in deletion mode; kopf removes the finalizer when it returns.
+- a drift loop (kopf daemon) per object that runs a pass when a come-back (a deployment being polled, an
+  error retried) or its jittered drift interval is due;
+- delete: the same logic in deletion mode, its come-backs kopf's retries (`oplog.ComeBack`, a
+  kopf.TemporaryError logged at DEBUG); kopf removes the finalizer when it returns.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
-import random
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
@@ -25,7 +25,6 @@ from typing import Any
 import kopf
 
 from azure_speech_operator.azure.types import ErrorClass, OperatorError
-from azure_speech_operator.conditions import STALLED, is_true
 from azure_speech_operator.kube import KubeApiError, resource_version
 from azure_speech_operator.reconcile import (
     Failures,
@@ -50,9 +49,6 @@ DRIFT_TICK = 10.0  # longest nap of the drift loop between looks at its due time
 MIN_DRIFT_INTERVAL = timedelta(seconds=10)
 DRIFT_JITTER = 0.1  # each interval is stretched or shrunk by up to 10 %
 CANCELLATION_TIMEOUT = 20.0  # a stopping daemon mid-pass is cancelled after this (a crash is safe: see logic)
-LOOP_COME_BACK = 60.0  # come-backs at least this far away go through the drift loop (see _come_back)
-# How late kopf may run a handler's planned come-back before the drift loop stops leaving the polling to it.
-HANDLER_LATENESS = timedelta(seconds=30)
 
 
 def _lock(memo: Any) -> asyncio.Lock:
@@ -223,22 +219,28 @@ def pass_outcome(outcome: Outcome) -> str:
     return "retry" if outcome.retry else "done"
 
 
-def _come_back(ctx: OperatorContext, memo: Any, outcome: Outcome | None) -> None:
-    """Short come-backs (a deployment in flight, a transient error) retry the handler; slow ones (blocked,
-    e.g. missing credentials) are handed to the drift loop and the handler completes, so that the next
-    change (a labelled Secret, `reconcile-requested-at`, a spec fix) runs a pass at once instead of waiting
-    behind kopf's retry delay."""
-    memo.handler_due = None
+def _come_back(ctx: OperatorContext, memo: Any, outcome: Outcome | None, attempt: int) -> None:
+    """Every come-back (a deployment being polled, a transient error, a blocked one) is the object's drift
+    loop's: the handler completes, so kopf writes no progress annotation per poll (a Kubernetes write each,
+    4 per resource from apply to Ready at N = 1,000), a change runs the handler at once instead of waiting
+    behind a retry delay, and one deployment is polled by one loop only. `attempt` is the come-back count of
+    the pass that asks for it."""
     if outcome is not None:
         _wake_for(memo, outcome)
     if outcome is None or outcome.retry is None:
+        memo.come_back = None
         return
-    delay = outcome.retry.delay
-    if delay >= LOOP_COME_BACK or is_true(outcome.status.get("conditions"), STALLED):
-        memo.drift_due = ctx.now() + timedelta(seconds=delay)
-        return
-    memo.handler_due = ctx.now() + timedelta(seconds=delay)
-    raise oplog.ComeBack(f"next pass in {delay:.0f}s ({outcome.retry.why})", delay=delay)
+    memo.drift_due = ctx.now() + timedelta(seconds=outcome.retry.delay)
+    memo.come_back = attempt + 1
+    _nudge(memo).set()
+
+
+def _nudge(memo: Any) -> asyncio.Event:
+    """Set when a handler brings the drift loop's next pass forward (the loop naps until then)."""
+    nudge: asyncio.Event | None = getattr(memo, "drift_nudge", None)
+    if nudge is None:
+        nudge = memo.drift_nudge = asyncio.Event()
+    return nudge
 
 
 def _wake_for(memo: Any, outcome: Outcome) -> None:
@@ -249,20 +251,18 @@ def _wake_for(memo: Any, outcome: Outcome) -> None:
     due: datetime | None = getattr(memo, "drift_due", None)
     if due is None or outcome.wake_at < due:
         memo.drift_due = outcome.wake_at
+        _nudge(memo).set()
 
 
-def handler_polls(memo: Any, now: datetime) -> bool:
-    """Whether a kopf handler will come back soon on its own (a deployment being polled): the drift loop
-    then leaves the polling to it, so that one deployment is not polled twice (a drift check that falls
-    into a deployment would otherwise keep polling beside the handler). A come-back kopf never ran (the
-    handler was lost) stops counting after HANDLER_LATENESS."""
-    due: datetime | None = getattr(memo, "handler_due", None)
-    return due is not None and now <= due + HANDLER_LATENESS
-
-
-def _initial_delay(**_: Any) -> float:
-    # Spreads the first look of N objects after a restart; the drift interval itself is jittered too.
-    return random.uniform(0.0, DRIFT_TICK)
+async def _nap(stopped: kopf.DaemonStopped, nudge: asyncio.Event, seconds: float) -> None:
+    """Waits `seconds`, or less when the object is no longer served or a handler brings the next pass
+    forward."""
+    waits = {asyncio.ensure_future(nudge.wait()), asyncio.ensure_future(stopped.wait(seconds))}
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()
 
 
 def register(kind: AnyKind, registry: kopf.OperatorRegistry | None = None) -> None:
@@ -285,7 +285,7 @@ def register(kind: AnyKind, registry: kopf.OperatorRegistry | None = None) -> No
         ctx = get_context(memo)
         trigger = Trigger.RESUME if reason == "resume" else Trigger.CHANGE
         outcome = await run_reconcile(kind, ctx, memo, str(namespace), name, trigger, retry, body)
-        _come_back(ctx, memo, outcome)
+        _come_back(ctx, memo, outcome, retry)
 
     @kopf.on.delete(*resource, id="delete", registry=registry)
     async def delete(
@@ -302,7 +302,6 @@ def register(kind: AnyKind, registry: kopf.OperatorRegistry | None = None) -> No
     @kopf.daemon(
         *resource,
         id="drift",
-        initial_delay=_initial_delay,
         cancellation_timeout=CANCELLATION_TIMEOUT,
         registry=registry,
     )
@@ -328,13 +327,15 @@ async def drift_loop(
     meta: kopf.Meta,
     memo: Any,
 ) -> None:
-    """The drift check and the slow come-backs: a per-object loop (a daemon rather than a kopf timer, which
-    would log every tick) that runs a pass when `memo.drift_due` is reached. The first check after a start
-    is at a random moment within the interval; each later one after the interval, jittered."""
+    """The drift check and every come-back: a per-object loop (a daemon rather than a kopf timer, which
+    would log every tick) that runs a pass when `memo.drift_due` is reached: a come-back (`memo.come_back`,
+    its count) continues a change; otherwise it is the drift check. The first check after a start is at a
+    random moment within the interval (a restart is no burst); each later one after the interval, jittered."""
     ctx = get_context(memo)
     logger = oplog.object_logger(kind.logger, body)
-    attempt = 0
+    nudge = _nudge(memo)
     while not stopped:
+        nudge.clear()  # before reading the due time: a nudge from now on is kept
         if meta.get("deletionTimestamp"):
             return
         now = ctx.now()
@@ -343,27 +344,23 @@ async def drift_loop(
         if due is None:
             due = memo.drift_due = now + interval * ctx.rng.uniform(0.0, 1.0)
         if now < due:
-            # Short naps: a handler may move the due time earlier (a come-back) meanwhile.
-            await stopped.wait(min((due - now).total_seconds(), DRIFT_TICK))
+            await _nap(stopped, nudge, min((due - now).total_seconds(), DRIFT_TICK))
             continue
         memo.drift_due = now + interval * ctx.rng.uniform(1 - DRIFT_JITTER, 1 + DRIFT_JITTER)
-        if handler_polls(memo, now):
-            continue
+        attempt: int | None = getattr(memo, "come_back", None)
+        memo.come_back = None
+        trigger = Trigger.DRIFT if attempt is None else Trigger.CHANGE
         try:
-            outcome = await run_reconcile(kind, ctx, memo, namespace, name, Trigger.DRIFT, attempt, body)
+            outcome = await run_reconcile(kind, ctx, memo, namespace, name, trigger, attempt or 0, body)
         except oplog.ComeBack as exc:
             memo.drift_due = now + timedelta(seconds=exc.delay or DRIFT_TICK)
+            memo.come_back = attempt  # the pass did not happen: the next one is what this one was
             logger.log(exc.level, "drift check: %s", exc)
             continue
         except Exception:
             # A bug must not end the checks of this object: log it and try again later.
             logger.exception("drift check failed")
             memo.drift_due = now + timedelta(minutes=1)
+            memo.come_back = attempt
             continue
-        if outcome is not None and outcome.retry is not None:
-            attempt += 1
-            memo.drift_due = now + timedelta(seconds=outcome.retry.delay)
-        else:
-            attempt = 0
-        if outcome is not None:
-            _wake_for(memo, outcome)
+        _come_back(ctx, memo, outcome, attempt or 0)
