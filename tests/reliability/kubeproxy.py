@@ -66,6 +66,7 @@ class FaultyProxy:
         self._kinds: Sequence[str] = FAULT_KINDS
         self._lock = threading.Lock()
         self.requests: Counter[str] = Counter()  # by method, and "watch" for watch requests
+        self.in_window: Counter[str] = Counter()  # the same, while a window was open
         self.injected: Counter[str] = Counter()  # by "<code> <method>"
         self._client_tls = ssl.create_default_context(cafile=str(ca_cert))
         self._server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -152,8 +153,9 @@ class FaultyProxy:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         watch = request.query.get("watch") in ("true", "1")
         with self._lock:
-            self.requests[request.method] += 1
-            self.requests["watch"] += watch
+            for counts in (self.requests, self.in_window) if self._rate else (self.requests,):
+                counts[request.method] += 1
+                counts["watch"] += watch
         kind = self._draw()
         if kind is not None:
             return self._fault(kind, request)

@@ -62,7 +62,7 @@ class Figures:
     fault: str
     outage: float = 0.0  # seconds the API was down, or the window lasted
     deploying_at_fault: int = 0  # resources whose Azure endpoint was still deploying when the fault began
-    converge_after: float = 0.0  # from the end of the fault until everything converged
+    converge_after: float = 0.0  # from the end of the fault (the API back, the window closed) to converged
     calls: dict[str, int] = field(default_factory=dict)  # Azure calls from the fault on, by operation
     endpoints_per_resource: Counter[int] = field(default_factory=Counter)
     left_by_deleted: int = 0  # Azure endpoints of the resources deleted around the fault
@@ -77,7 +77,7 @@ class Figures:
         out = [
             f"kube faults, {self.fault}: seed {SEED}, {2 * PER_KIND} of each kind ({', '.join(KINDS)})",
             f"  outage {self.outage:.1f} s; {self.deploying_at_fault} resources deploying when it began",
-            f"  converged {self.converge_after:.1f} s after the API was back (or the window ended)",
+            f"  converged {self.converge_after:.1f} s after the fault ended",
             f"  Azure calls from the fault's start on ({sum(self.calls.values())}): {per_op}",
             f"  endpoints per live resource: {dict(sorted(self.endpoints_per_resource.items()))}; "
             f"left by the deleted ones: {self.left_by_deleted}",
@@ -315,6 +315,7 @@ def test_apiserver_429_500(own_kube: Kube, tmp_path: Path, capsys: pytest.Captur
         proxy.stop()
     figures.proxy = {
         "requests": dict(proxy.requests),
+        "in the window": dict(proxy.in_window),
         "injected": dict(sorted(proxy.injected.items())),
     }
     report(figures, capsys)
