@@ -69,15 +69,16 @@ async def test_every_come_back_is_the_drift_loops_and_the_handler_completes(
 ) -> None:
     memo = SimpleNamespace()
     _come_back(ctx_at(T0), memo, outcome(delay, stalled=stalled), 0)  # type: ignore[arg-type]  # no raise
-    assert memo.drift_due == T0 + timedelta(seconds=delay)
+    assert memo.come_back_due == T0 + timedelta(seconds=delay)
     assert memo.come_back == 1
+    assert not hasattr(memo, "drift_due")  # the drift schedule is the object's own
     assert memo.drift_nudge.is_set()  # a napping loop wakes to the earlier due time
 
 
 async def test_a_pass_without_a_come_back_leaves_the_next_pass_a_drift_check() -> None:
     memo = SimpleNamespace(come_back=3)
     _come_back(ctx_at(T0), memo, outcome(None), 3)  # type: ignore[arg-type]
-    assert memo.come_back is None and not hasattr(memo, "drift_due")
+    assert memo.come_back is None and memo.come_back_due is None and not hasattr(memo, "drift_due")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -403,6 +404,29 @@ async def test_a_handlers_come_back_is_polled_by_the_drift_loop_as_a_change() ->
     assert [(b - a).total_seconds() for a, b in itertools.pairwise(cluster.azure.times)] == [20.0] * 2
     # (the engine plans again after each step of a pass)
     assert list(dict.fromkeys(seen)) == [(Trigger.CHANGE, 0), (Trigger.CHANGE, 1), (Trigger.CHANGE, 2)]
+
+
+async def test_come_backs_neither_move_the_drift_check_nor_poll_beside_it() -> None:
+    def plan(resource: Any, observed: GadgetObserved, pass_: Pass) -> Outcome:
+        planned = GADGET.plan(resource, observed, pass_)  # a step, or the pass's outcome
+        done = isinstance(planned, Outcome) and pass_.now >= T0 + timedelta(seconds=40)  # deployed by then
+        return replace(planned, retry=None) if done else planned
+
+    settings = OperatorSettings(drift_interval=timedelta(minutes=1))
+    cluster = Cluster(("poke:a", "retry:20"), settings=settings, kind=replace(GADGET, plan=plan))
+    cluster.memo.drift_due = T0 + timedelta(seconds=50)  # the random first check
+    _come_back(cluster.ctx, cluster.memo, await cluster.run(), 0)  # the create handler's pass
+    await drift(cluster, 2)
+    seconds = [(t - T0).total_seconds() for t in cluster.azure.times]
+    assert seconds[:4] == [0.0, 20.0, 40.0, 50.0]  # two polls, then the drift check when it was due
+    assert 104 <= seconds[4] <= 116
+
+    # a drift check due while a deployment is polled is the polls': none beside them
+    cluster = Cluster(("poke:a", "retry:20"), settings=settings)
+    cluster.memo.drift_due = T0 + timedelta(seconds=45)
+    _come_back(cluster.ctx, cluster.memo, await cluster.run(), 0)
+    await drift(cluster, 2)
+    assert [(t - T0).total_seconds() for t in cluster.azure.times] == [0.0, 20.0, 40.0, 60.0, 80.0, 100.0]
 
 
 async def test_a_nudge_wakes_a_napping_drift_loop_to_an_earlier_come_back() -> None:

@@ -228,10 +228,9 @@ def _come_back(ctx: OperatorContext, memo: Any, outcome: Outcome | None, attempt
     if outcome is not None:
         _wake_for(memo, outcome)
     if outcome is None or outcome.retry is None:
-        memo.come_back = None
+        memo.come_back, memo.come_back_due = None, None
         return
-    memo.drift_due = ctx.now() + timedelta(seconds=outcome.retry.delay)
-    memo.come_back = attempt + 1
+    memo.come_back, memo.come_back_due = attempt + 1, ctx.now() + timedelta(seconds=outcome.retry.delay)
     _nudge(memo).set()
 
 
@@ -252,6 +251,14 @@ def _wake_for(memo: Any, outcome: Outcome) -> None:
     if due is None or outcome.wake_at < due:
         memo.drift_due = outcome.wake_at
         _nudge(memo).set()
+
+
+def _again(memo: Any, attempt: int | None, when: datetime) -> None:
+    """A pass of the drift loop that could not run is tried again at `when`, as what it was."""
+    if attempt is None:
+        memo.drift_due = when
+    else:
+        memo.come_back, memo.come_back_due = attempt, when
 
 
 async def _nap(stopped: kopf.DaemonStopped, nudge: asyncio.Event, seconds: float) -> None:
@@ -328,39 +335,45 @@ async def drift_loop(
     memo: Any,
 ) -> None:
     """The drift check and every come-back: a per-object loop (a daemon rather than a kopf timer, which
-    would log every tick) that runs a pass when `memo.drift_due` is reached: a come-back (`memo.come_back`,
-    its count) continues a change; otherwise it is the drift check. The first check after a start is at a
-    random moment within the interval (a restart is no burst); each later one after the interval, jittered."""
+    would log every tick) that runs a pass when a come-back (`memo.come_back_due`; `memo.come_back` counts
+    them) or the drift check (`memo.drift_due`) is due. A come-back continues a change and reads Azure, so it
+    stands for a drift check due by then. The drift schedule is the object's own, not moved by come-backs:
+    its first check after a start is at a random moment within the interval (a restart or an apply of many
+    is no burst later), each later one after the interval, jittered."""
     ctx = get_context(memo)
     logger = oplog.object_logger(kind.logger, body)
     nudge = _nudge(memo)
     while not stopped:
-        nudge.clear()  # before reading the due time: a nudge from now on is kept
+        nudge.clear()  # before reading the due times: a nudge from now on is kept
         if meta.get("deletionTimestamp"):
             return
         now = ctx.now()
         interval = drift_interval(dict(meta.annotations), ctx.settings.drift_interval, MIN_DRIFT_INTERVAL)
-        due: datetime | None = getattr(memo, "drift_due", None)
-        if due is None:
-            due = memo.drift_due = now + interval * ctx.rng.uniform(0.0, 1.0)
+        drift_due: datetime | None = getattr(memo, "drift_due", None)
+        if drift_due is None:
+            drift_due = memo.drift_due = now + interval * ctx.rng.uniform(0.0, 1.0)
+        come_back_due: datetime | None = getattr(memo, "come_back_due", None)
+        due = drift_due if come_back_due is None else min(drift_due, come_back_due)
         if now < due:
             await _nap(stopped, nudge, min((due - now).total_seconds(), DRIFT_TICK))
             continue
-        memo.drift_due = now + interval * ctx.rng.uniform(1 - DRIFT_JITTER, 1 + DRIFT_JITTER)
-        attempt: int | None = getattr(memo, "come_back", None)
-        memo.come_back = None
+        if now >= drift_due:
+            memo.drift_due = now + interval * ctx.rng.uniform(1 - DRIFT_JITTER, 1 + DRIFT_JITTER)
+        if come_back_due is not None and now < come_back_due:
+            continue  # a come-back is near: it reads Azure anyway (one deployment, one poller)
+        attempt: int | None = getattr(memo, "come_back", None) if come_back_due is not None else None
+        memo.come_back, memo.come_back_due = None, None
         trigger = Trigger.DRIFT if attempt is None else Trigger.CHANGE
         try:
             outcome = await run_reconcile(kind, ctx, memo, namespace, name, trigger, attempt or 0, body)
         except oplog.ComeBack as exc:
-            memo.drift_due = now + timedelta(seconds=exc.delay or DRIFT_TICK)
-            memo.come_back = attempt  # the pass did not happen: the next one is what this one was
+            # the pass did not happen: the next one is what this one was
+            _again(memo, attempt, now + timedelta(seconds=exc.delay or DRIFT_TICK))
             logger.log(exc.level, "drift check: %s", exc)
             continue
         except Exception:
             # A bug must not end the checks of this object: log it and try again later.
             logger.exception("drift check failed")
-            memo.drift_due = now + timedelta(minutes=1)
-            memo.come_back = attempt
+            _again(memo, attempt, now + timedelta(minutes=1))
             continue
         _come_back(ctx, memo, outcome, attempt or 0)
