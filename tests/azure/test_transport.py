@@ -19,6 +19,7 @@ from azure_speech_operator.azure import (
     EntraIdentity,
     ErrorClass,
 )
+from azure_speech_operator.azure.transport import pool_size
 from azure_speech_operator.azure.types import ModelRef, SpeechEndpointCreate
 
 from .helpers import (
@@ -394,3 +395,30 @@ async def test_the_azure_identity_provider_wraps_a_credential() -> None:
     assert token == f"tok-{CANARY}" and expires == 1_900_000_000
     await provider.close()
     assert FakeCredential.closed and FakeCredential.scopes == ["https://cognitiveservices.azure.com/.default"]
+
+
+async def test_requests_past_the_pool_wait_for_a_connection_outside_httpx() -> None:
+    # 12 Speech resources on one regional host, each allowed 1 request in flight: the pool has 10 connections
+    settings = ClientSettings(max_concurrency=1)
+    assert pool_size(settings) == 10
+    in_flight, most = 0, 0
+    release = asyncio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        await release.wait()
+        in_flight -= 1
+        return httpx.Response(204)
+
+    async with AzureClient(settings, transport=httpx.MockTransport(handler)) as client:
+        target = AzureTarget.for_region("westus", "2025-10-15")
+        adapters = [client.speech(target, ApiKey(key=f"key-{n:04d}-0000")) for n in range(12)]
+        deletes = [asyncio.ensure_future(adapter.delete(ENDPOINT_ID)) for adapter in adapters]
+        for _ in range(50):
+            await asyncio.sleep(0)
+        assert most == 10  # the other two wait for a slot, not in httpcore's queue
+        release.set()
+        await asyncio.gather(*deletes)
+    assert most == 10

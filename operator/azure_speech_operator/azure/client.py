@@ -21,7 +21,7 @@ from .config import ClientSettings
 from .errors import operator_error
 from .limiter import Clock, Sleep
 from .speech import SpeechAdapter
-from .transport import RequestObserver, Session, Transport, install_log_redaction
+from .transport import RequestObserver, Session, Transport, install_log_redaction, pool_size
 from .types import (
     SPEECH_API_VERSIONS,
     VOICE_API_VERSIONS,
@@ -76,7 +76,11 @@ class AzureClient:
                     write=settings_.read_timeout_s,
                     pool=settings_.read_timeout_s,
                 ),
-                limits=httpx.Limits(max_connections=max(settings_.max_concurrency * 4, 10)),
+                # every idle connection kept: past the keep-alive limit httpcore checks each idle one
+                # against all the others at every request
+                limits=httpx.Limits(
+                    max_connections=pool_size(settings_), max_keepalive_connections=pool_size(settings_)
+                ),
             )
 
         self._tokens = CachingTokens(

@@ -179,6 +179,12 @@ class Gate:
     concurrency: asyncio.Semaphore
 
 
+def pool_size(settings: ClientSettings) -> int:
+    """Connections per origin: room for several Speech resources' requests in flight (each has its own
+    concurrency limit) on one regional host."""
+    return max(settings.max_concurrency * 4, 10)
+
+
 class Transport:
     """Shared by every session of one `AzureClient`: the connection pools, the gates, the hooks."""
 
@@ -200,6 +206,7 @@ class Transport:
         self.wall_clock = wall_clock
         self._http_factory = http_factory
         self._pools: dict[Origin, httpx.AsyncClient] = {}
+        self._slots: dict[Origin, asyncio.Semaphore] = {}
         self._gates: dict[tuple[str, str], Gate] = {}
 
     def http(self, origin: Origin) -> httpx.AsyncClient:
@@ -209,6 +216,15 @@ class Transport:
         if pool is None:
             pool = self._pools[origin] = self._http_factory()
         return pool
+
+    def slot(self, origin: Origin) -> asyncio.Semaphore:
+        """A connection of the origin's pool, taken before a request is handed to it: httpcore's pool scans
+        its whole queue and every connection at each request's start and end (at N = 1,000 endpoints on one
+        origin, 15 % of the operator's CPU), so requests wait here instead, in a queue that costs nothing."""
+        slot = self._slots.get(origin)
+        if slot is None:
+            slot = self._slots[origin] = asyncio.Semaphore(pool_size(self.settings))
+        return slot
 
     async def aclose(self) -> None:
         pools, self._pools = list(self._pools.values()), {}
@@ -409,7 +425,7 @@ class Session:
         body = b""
         failure: AzureError | None = None
         try:
-            async with asyncio.timeout(deadline):
+            async with asyncio.timeout(deadline), self.transport.slot(self.origin):
                 response = await self.transport.http(self.origin).send(request, stream=True)
                 try:
                     body = await self._read_limited(response, self.settings.max_response_bytes)
