@@ -242,6 +242,27 @@ async def test_get_model_reads_deprecation_dates(version: str, ref: ModelRef, pa
     assert model.kind == ref.kind and model.locale == "en-US"
 
 
+async def test_a_base_model_read_is_shared_by_the_endpoints_of_a_moment_a_custom_one_is_not() -> None:
+    paths: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        paths.append(request.url.path)
+        name = "get_base_model" if "/base/" in request.url.path else "get_model"
+        return json_response(200, example(FOLDERS["2025-10-15"], name))
+
+    target = AzureTarget.for_region("westus", "2025-10-15")
+    base, custom = ModelRef(id="b1", kind="base"), ModelRef(id="c1", kind="custom")
+    async with mock_client(handler) as client:
+        # 50 endpoints' passes of one Speech resource at once, each with its own session
+        models = await asyncio.gather(*(client.speech(target, KEY).get_model(base) for _ in range(50)))
+        await client.speech(target, KEY).get_model(base)  # a moment later
+        await client.speech(target, ApiKey(key="another-key-0000")).get_model(base)  # another resource
+        for _ in range(2):
+            await client.speech(target, KEY).get_model(custom)  # a custom model's status may change
+    assert len({model.transcription_deprecation for model in models}) == 1
+    assert paths == ["/speechtotext/models/base/b1"] * 2 + ["/speechtotext/models/c1"] * 2
+
+
 @pytest.mark.parametrize("version", ["v3.2", "2025-10-15"])
 async def test_get_project(version: str) -> None:
     body = example(FOLDERS[version], "get_project")

@@ -122,4 +122,4 @@ async def test_old_answers_leave_memory() -> None:
     await reads.read_secret("ns", "creds")
     clock.now += 5
     await reads.read_secret("ns", "b")
-    assert list(reads._reads) == [("ns", "b")]
+    assert list(reads._reads._reads) == [("ns", "b")]

@@ -227,8 +227,17 @@ class SpeechAdapter:
         return None
 
     async def get_model(self, ref: ModelRef) -> SpeechModel:
-        op = "Models_GetBaseModel" if ref.kind == "base" else "Models_GetCustomModel"
+        """A model; a base model's answer is shared by the endpoints that read it within moments (the
+        base models change seldom, and an apply of many endpoints of one model would read it once each)."""
         url = self.model_url(ref).split("?", 1)[0]
+        if ref.kind == "base":
+            return await self._session.shared_read(
+                "Models_GetBaseModel", url, lambda: self._read_model(ref, url)
+            )
+        return await self._read_model(ref, url)
+
+    async def _read_model(self, ref: ModelRef, url: str) -> SpeechModel:
+        op = "Models_GetBaseModel" if ref.kind == "base" else "Models_GetCustomModel"
         reply = await self._session.request(op, "GET", url, params=self._params)
         wire = self._session.parse(SttModel, reply, op)
         props = wire.properties

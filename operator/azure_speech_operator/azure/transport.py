@@ -11,7 +11,7 @@ import asyncio
 import hashlib
 import json
 import logging
-from collections.abc import AsyncIterator, Callable, Collection, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
 
+from ..shared_reads import SharedReads
 from .auth import (
     KEY_HEADER,
     CachingTokens,
@@ -38,6 +39,7 @@ from .types import ApiKey, AzureError, AzureTarget, Credential, EntraIdentity, E
 
 M = TypeVar("M", bound=BaseModel)
 P = TypeVar("P", bound=Page)
+T = TypeVar("T")
 MAX_PAGES = 10_000  # a nextLink loop from a broken server must end
 _NEXT_LINK_KEYS = ("@nextLink", "nextLink")
 
@@ -179,6 +181,10 @@ class Gate:
     concurrency: asyncio.Semaphore
 
 
+# Seconds an answer read through Session.shared_read is shared for.
+SHARED_READ_FRESHNESS = 30.0
+
+
 def pool_size(settings: ClientSettings) -> int:
     """Connections per origin: room for several Speech resources' requests in flight (each has its own
     concurrency limit) on one regional host."""
@@ -207,6 +213,8 @@ class Transport:
         self._http_factory = http_factory
         self._pools: dict[Origin, httpx.AsyncClient] = {}
         self._slots: dict[Origin, asyncio.Semaphore] = {}
+        # answers shared by the sessions of one origin and credential (Session.shared_read)
+        self.reads: SharedReads[Hashable, Any] = SharedReads(SHARED_READ_FRESHNESS)
         self._gates: dict[tuple[str, str], Gate] = {}
 
     def http(self, origin: Origin) -> httpx.AsyncClient:
@@ -316,6 +324,14 @@ class Session:
             raise operator_error("TokenUnavailable", "no Microsoft Entra token provider is configured")
         token = await self.transport.tokens.token(self.credential.scope)
         return {"Authorization": f"Bearer {token.get_secret_value()}"}
+
+    async def shared_read(self, operation: str, url: str, fetch: Callable[[], Awaitable[T]]) -> T:
+        """`fetch()`'s answer, shared with the other sessions of this origin and credential that read the
+        same `url` with the same operation within SHARED_READ_FRESHNESS seconds (see shared_reads.py): for
+        what many endpoints ask at once and rarely changes, such as the base model they deploy."""
+        key = (self.origin, credential_key(self.credential), operation, url)
+        answer: T = await self.transport.reads.read(key, fetch)
+        return answer
 
     async def request(
         self,

@@ -11,25 +11,18 @@ labelled-Secret watch forgets a Secret as soon as it changes.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Protocol
 
 from azure_speech_operator.kube import SecretData
+from azure_speech_operator.shared_reads import SharedReads
 
 SECRET_FRESHNESS = 2.0  # seconds a Secret read is shared for
 
 
 class SecretReader(Protocol):
     async def read_secret(self, namespace: str, name: str) -> SecretData | None: ...
-
-
-@dataclass
-class _Read:
-    started: float
-    task: asyncio.Task[SecretData | None]
 
 
 class SharedSecretReads:
@@ -43,43 +36,13 @@ class SharedSecretReads:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._reader = reader
-        self._freshness = freshness
-        self._clock = clock
-        self._reads: dict[tuple[str, str], _Read] = {}
-        self._pruned = clock()
-
-    def _shareable(self, read: _Read) -> bool:
-        if not read.task.done():
-            return True
-        if read.task.cancelled() or read.task.exception() is not None or read.task.result() is None:
-            return False
-        return self._clock() - read.started < self._freshness
+        self._reads: SharedReads[tuple[str, str], SecretData | None] = SharedReads(
+            freshness, keep=lambda data: data is not None, clock=clock
+        )
 
     async def read_secret(self, namespace: str, name: str) -> SecretData | None:
-        self._prune()
-        key = (namespace, name)
-        read = self._reads.get(key)
-        if read is None or not self._shareable(read):
-            read = _Read(self._clock(), asyncio.ensure_future(self._reader.read_secret(namespace, name)))
-            self._reads[key] = read
-            read.task.add_done_callback(lambda _: self._drop_if_useless(key, read))
-        # shielded: one pass cancelled while waiting must not cancel the read the others wait for
-        return await asyncio.shield(read.task)
-
-    def _drop_if_useless(self, key: tuple[str, str], read: _Read) -> None:
-        if self._reads.get(key) is read and not self._shareable(read):
-            del self._reads[key]
+        return await self._reads.read((namespace, name), lambda: self._reader.read_secret(namespace, name))
 
     def forget(self, namespace: str, name: str) -> None:
         """The Secret changed: the next pass reads it anew."""
-        self._reads.pop((namespace, name), None)
-
-    def _prune(self) -> None:
-        # Answers past their freshness are dropped now and then, so key values stay in memory only briefly.
-        now = self._clock()
-        if now - self._pruned < self._freshness:
-            return
-        self._pruned = now
-        for key, read in list(self._reads.items()):
-            if not self._shareable(read):
-                del self._reads[key]
+        self._reads.forget((namespace, name))
