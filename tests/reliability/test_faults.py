@@ -3,7 +3,7 @@ a fault-free simulator and on one answering 20 % of requests with mixed faults (
 reset, malformed body, slow). Every resource converges, none is ever Stalled (Stalled is for fatal errors; a
 transient fault must be retried), the operator never exits or restarts, and the faulted run makes at most
 2 x the Azure calls of the fault-free one. The figures are printed even under pytest's capture.
-Not built yet: the Kubernetes API restarting mid-run."""
+The Kubernetes API side (an apiserver restart, a window of 429/500 answers) is test_kube_faults.py."""
 
 from __future__ import annotations
 
