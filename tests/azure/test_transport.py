@@ -330,29 +330,34 @@ async def test_a_5xx_leaves_a_writes_outcome_unknown(method: str, unknown: bool)
     assert info.value.reason == "GatewayTimeout"
 
 
-async def test_concurrency_is_capped_per_host_and_credential() -> None:
-    in_flight = 0
-    peak = 0
-    gate = asyncio.Event()
+class HeldRequests:
+    """A MockTransport handler that holds every request until `release` is set, counting those in flight."""
 
-    async def handler(request: httpx.Request) -> httpx.Response:
-        nonlocal in_flight, peak
-        in_flight += 1
-        peak = max(peak, in_flight)
-        await gate.wait()
-        in_flight -= 1
+    def __init__(self) -> None:
+        self.in_flight = 0
+        self.peak = 0
+        self.release = asyncio.Event()
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+        await self.release.wait()
+        self.in_flight -= 1
         return httpx.Response(204)
 
+
+async def test_concurrency_is_capped_per_host_and_credential() -> None:
+    held = HeldRequests()
     settings = ClientSettings(max_concurrency=3)
-    async with AzureClient(settings, transport=httpx.MockTransport(handler)) as client:
+    async with AzureClient(settings, transport=httpx.MockTransport(held)) as client:
         adapter = client.speech(AzureTarget.for_region("westus", "v3.2"), KEY)
         tasks = [asyncio.create_task(adapter.delete(ENDPOINT_ID)) for _ in range(10)]
         for _ in range(20):
             await asyncio.sleep(0)
-        assert peak == 3
-        gate.set()
+        assert held.peak == 3
+        held.release.set()
         assert all(await asyncio.gather(*tasks))
-    assert peak == 3
+    assert held.peak == 3
 
 
 async def test_a_long_pause_fails_fast_instead_of_holding_the_caller() -> None:
@@ -401,24 +406,14 @@ async def test_requests_past_the_pool_wait_for_a_connection_outside_httpx() -> N
     # 12 Speech resources on one regional host, each allowed 1 request in flight: the pool has 10 connections
     settings = ClientSettings(max_concurrency=1)
     assert pool_size(settings) == 10
-    in_flight, most = 0, 0
-    release = asyncio.Event()
-
-    async def handler(request: httpx.Request) -> httpx.Response:
-        nonlocal in_flight, most
-        in_flight += 1
-        most = max(most, in_flight)
-        await release.wait()
-        in_flight -= 1
-        return httpx.Response(204)
-
-    async with AzureClient(settings, transport=httpx.MockTransport(handler)) as client:
+    held = HeldRequests()
+    async with AzureClient(settings, transport=httpx.MockTransport(held)) as client:
         target = AzureTarget.for_region("westus", "2025-10-15")
         adapters = [client.speech(target, ApiKey(key=f"key-{n:04d}-0000")) for n in range(12)]
         deletes = [asyncio.ensure_future(adapter.delete(ENDPOINT_ID)) for adapter in adapters]
         for _ in range(50):
             await asyncio.sleep(0)
-        assert most == 10  # the other two wait for a slot, not in httpcore's queue
-        release.set()
+        assert held.peak == 10  # the other two wait for a slot, not in httpcore's queue
+        held.release.set()
         await asyncio.gather(*deletes)
-    assert most == 10
+    assert held.peak == 10
