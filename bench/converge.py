@@ -121,6 +121,10 @@ class Probe:
     def writes(self) -> Any:
         return report.apiserver_writes(self.kube.kubectl("get", "--raw", "/metrics").stdout)
 
+    def writes_and_reads(self) -> tuple[Any, Any]:
+        text = self.kube.kubectl("get", "--raw", "/metrics").stdout
+        return report.apiserver_writes(text), report.apiserver_reads(text)
+
     def proc(self, name: str) -> str:
         assert self.operator.process is not None and self.operator.process.proc is not None
         return Path(f"/proc/{self.operator.process.proc.pid}/{name}").read_text()
@@ -206,7 +210,7 @@ class Run:
     ) -> dict[str, Any]:
         options = self.options
         simulator.reset_requests()
-        writes0, cpu0, log0 = probe.writes(), probe.cpu(), operator.log_size()
+        (writes0, reads0), cpu0, log0 = probe.writes_and_reads(), probe.cpu(), operator.log_size()
         progress(f"applying {options.n} {self.kind}s")
         started = time.monotonic()
         kube.kubectl(
@@ -229,7 +233,9 @@ class Run:
         all_ready = times[-1]
         progress(f"all {options.n} Ready after {all_ready:.1f} s")
         requests = simulator.requests()
-        writes = report.writes_between(writes0, probe.writes(), {f"APPLY {self.plural}": options.n})
+        writes1, reads1 = probe.writes_and_reads()
+        writes = report.writes_between(writes0, writes1, {f"APPLY {self.plural}": options.n})
+        reads = report.writes_between(reads0, reads1)
         cpu = probe.cpu() - cpu0
         levels = report.log_levels(operator.logs(log0))
         calls = report.azure_calls(requests)
@@ -255,6 +261,7 @@ class Run:
                 "azure_429": report.azure_status_count(requests, "429"),
                 "kube_writes_total": sum(writes.values()),
                 "kube_writes_per_resource": report.per_resource(writes, options.n),
+                "kube_reads_per_resource": report.per_resource(reads, options.n),
                 "log_lines_per_resource": round(report.log_lines(levels) / options.n, 2),
                 "log_levels": dict(levels),
                 "cpu_seconds": round(cpu, 2),

@@ -13,6 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 # The apiserver's `verb` label of requests that change something (apiserver_request_total).
 WRITE_VERBS = frozenset({"POST", "PUT", "PATCH", "DELETE", "DELETECOLLECTION", "APPLY", "CREATE", "UPDATE"})
+READ_VERBS = frozenset({"GET"})
 # Written by the control plane itself (the apiserver's identity leases, every 10 s), not by the operator.
 BACKGROUND_GROUPS = frozenset({"coordination.k8s.io"})
 _AZURE_WRITE = re.compile(r"_(Create|Update|Delete\w*|Suspend|Resume)$")
@@ -25,6 +26,17 @@ _LEVEL = re.compile(r"^\[[^\]]*\] \S+ \[(DEBUG|INFO|WARNING|ERROR|CRITICAL)\]")
 def apiserver_writes(metrics_text: str) -> Counter[str]:
     """Writes counted by the kube-apiserver since it started, from its /metrics text: `VERB resource` or
     `VERB resource/subresource` -> requests (any response code), without the control plane's own leases."""
+    return apiserver_requests(metrics_text, WRITE_VERBS)
+
+
+def apiserver_reads(metrics_text: str) -> Counter[str]:
+    """Reads of one object (`GET resource`) counted since the apiserver started; lists and watches (kopf's
+    and the bench's own streams) and paths that are no resource (the bench's /metrics) left out."""
+    return Counter({k: v for k, v in apiserver_requests(metrics_text, READ_VERBS).items() if k != "GET "})
+
+
+def apiserver_requests(metrics_text: str, verbs: frozenset[str]) -> Counter[str]:
+    """Requests with one of `verbs` since the apiserver started, by `VERB resource[/subresource]`."""
     counts: Counter[str] = Counter()
     for family in text_string_to_metric_families(metrics_text):
         if family.name != "apiserver_request":  # the parser drops the counter's _total
@@ -33,7 +45,7 @@ def apiserver_writes(metrics_text: str) -> Counter[str]:
             if not sample.name.endswith("_total"):
                 continue
             labels = sample.labels
-            if labels.get("verb") not in WRITE_VERBS or labels.get("group") in BACKGROUND_GROUPS:
+            if labels.get("verb") not in verbs or labels.get("group") in BACKGROUND_GROUPS:
                 continue
             what = labels.get("resource", "")
             if labels.get("subresource"):
@@ -141,6 +153,11 @@ def table_rows(result: Mapping[str, Any]) -> list[tuple[str, str]]:
         (
             "Kubernetes writes per resource",
             f"{c['kube_writes_total'] / n:.2f}: {_ops(c['kube_writes_per_resource'])}",
+        ),
+        (
+            "Kubernetes reads per resource",
+            f"{sum(c.get('kube_reads_per_resource', {}).values()):.2f}: "
+            f"{_ops(c.get('kube_reads_per_resource', {}))}",
         ),
         ("log lines per resource (apply to Ready)", f"{c['log_lines_per_resource']:.1f}"),
         (

@@ -169,6 +169,13 @@ def test_apiserver_writes_by_verb_and_resource_without_reads_and_leases() -> Non
     ) == Counter({"PATCH speechendpoints": 2, "PATCH speechendpoints/status": 3})
 
 
+def test_apiserver_reads_of_one_object_only() -> None:
+    metrics = METRICS + "\n".join(
+        [sample("", "", "", "GET", 5), sample(SPEECH, "speechendpoints", "", "WATCH", 3), ""]
+    )
+    assert report.apiserver_reads(metrics) == Counter({"GET secrets": 11})
+
+
 def test_azure_calls_statuses_and_writes() -> None:
     requests = {
         "total": 9,
