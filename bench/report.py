@@ -32,7 +32,13 @@ def apiserver_writes(metrics_text: str) -> Counter[str]:
 def apiserver_reads(metrics_text: str) -> Counter[str]:
     """Reads of one object (`GET resource`) counted since the apiserver started; lists and watches (kopf's
     and the bench's own streams) and paths that are no resource (the bench's /metrics) left out."""
-    return Counter({k: v for k, v in apiserver_requests(metrics_text, READ_VERBS).items() if k != "GET "})
+    reads = apiserver_requests(metrics_text, READ_VERBS)
+    # a path that is no resource has its path as subresource: "GET /api" (kubectl's discovery)
+    return Counter({k: v for k, v in reads.items() if _is_resource(k.removeprefix("GET "))})
+
+
+def _is_resource(what: str) -> bool:
+    return bool(what) and not what.startswith("/")
 
 
 def apiserver_requests(metrics_text: str, verbs: frozenset[str]) -> Counter[str]:

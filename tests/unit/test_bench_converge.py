@@ -171,7 +171,12 @@ def test_apiserver_writes_by_verb_and_resource_without_reads_and_leases() -> Non
 
 def test_apiserver_reads_of_one_object_only() -> None:
     metrics = METRICS + "\n".join(
-        [sample("", "", "", "GET", 5), sample(SPEECH, "speechendpoints", "", "WATCH", 3), ""]
+        [
+            sample("", "", "", "GET", 5),
+            sample("", "", "/openapi/v3", "GET", 2),
+            sample(SPEECH, "speechendpoints", "", "WATCH", 3),
+            "",
+        ]
     )
     assert report.apiserver_reads(metrics) == Counter({"GET secrets": 11})
 
