@@ -295,20 +295,22 @@ async def test_the_simulators_429_pauses_the_limiter() -> None:
     config = SimulatorConfig(rate_limit=RateLimit(requests=3, seconds=1.0), time_scale=0.001)
     async with run_simulator(config) as sim, AzureClient(SIM_SETTINGS) as client:
         speech = client.speech(AzureTarget(base_url=sim.url, api_version="2025-10-15"), KEY)
-        model = ModelRef(id=BASE_EN_US_CURRENT, kind="base")
+        # a delete of an endpoint that does not exist (False): a base model's answer would be shared, not
+        # read again (Session.shared_read), and a read of a missing endpoint raises NotFound
+        endpoint_id = "0f0e0d0c-0b0a-4909-8807-060504030201"
         throttled = None
         for _ in range(50):  # 4 calls unless the machine is so slow that 3 calls take a second
             try:
-                await speech.get_model(model)
+                await speech.delete(endpoint_id)
             except AzureError as exc:
                 throttled = exc
                 break
         assert throttled is not None and throttled.status == 429 and throttled.retry_after
         started = time.monotonic()
-        await speech.get_model(model)
+        assert await speech.delete(endpoint_id) is False
         assert time.monotonic() - started >= throttled.retry_after * 0.9
         log = await _control(sim, "GET", "/requests")
-    assert log["operations"]["Models_GetBaseModel"]["429"] == 1
+    assert log["operations"]["Endpoints_Delete"]["429"] == 1
 
 
 REGIONAL_HOST = "westus.api.cognitive.microsoft.com"
