@@ -185,3 +185,38 @@ def test_pauses_and_windows_end_at_any_clock_value(
                 assert slot.sent >= resume_at or slot.sent == pytest.approx(resume_at)
 
     asyncio.run(run())
+
+
+async def test_writes_go_before_the_reads_waiting_with_them() -> None:
+    """50 creates and the first polls of the early ones on one budget: the creates go first, the polls wait
+    (a poll that waits costs a little lag; a create that waits a whole window costs a window)."""
+    clock = FakeClock()
+
+    async def sleep(seconds: float) -> None:
+        until = clock.now + seconds
+        for _ in range(5):  # the others ask meanwhile, as in a real sleep
+            await asyncio.sleep(0)
+        clock.now = max(clock.now, until)
+
+    limiter = SlidingWindowLimiter(2, 1.0, clock=clock, sleep=sleep)
+    order: list[str] = []
+
+    async def one(name: str) -> None:
+        async with limiter.hold(first=name.startswith("w")):
+            order.append(name)
+
+    await asyncio.gather(*(one(name) for name in ("r1", "r2", "r3", "w1", "r4", "w2", "w3")))
+    # r1 and r2 fill the first window before any write asks; then every write, then the reads in order
+    assert order == ["r1", "r2", "w1", "w2", "w3", "r3", "r4"]
+
+
+async def test_a_cancelled_write_does_not_hold_the_reads_back() -> None:
+    clock = FakeClock()
+    limiter = SlidingWindowLimiter(1, 1.0, clock=clock, sleep=clock.sleep)
+    async with limiter.hold():
+        write = asyncio.ensure_future(limiter.acquire(first=True))
+        await asyncio.sleep(0)
+        write.cancel()
+        await asyncio.gather(write, return_exceptions=True)
+    async with limiter.hold():  # served: no write waits any more
+        pass

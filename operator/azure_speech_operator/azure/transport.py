@@ -368,7 +368,9 @@ class Session:
                 retry_after=paused,
                 operation=operation,
             )
-        async with self.gate.concurrency, self.gate.limiter.hold() as slot:
+        # the budget before the concurrency: a write waiting for the budget goes before the reads (limiter),
+        # which it could not if reads queued for the budget held every concurrency slot
+        async with self.gate.limiter.hold(first=method != "GET") as slot, self.gate.concurrency:
             if slot.waited is not None:
                 self.transport.budget_waited(operation, slot.waited)
             started = self.transport.clock()
