@@ -132,7 +132,6 @@ CASES: dict[str, Removal] = {
     "namespaces list,watch with --namespace": Removal(
         "", frozenset({"namespaces"}), LIST_WATCH, watched_namespace=True
     ),
-    "endpoints get": Removal(GROUP, KINDS, frozenset({"get"})),
     "endpoints list,watch": Removal(GROUP, KINDS, LIST_WATCH),
     "endpoints patch": Removal(GROUP, KINDS, frozenset({"patch"})),
     "status patch": Removal(GROUP, STATUS, frozenset({"patch"})),

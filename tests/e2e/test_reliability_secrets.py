@@ -249,8 +249,8 @@ def test_a_redirect_is_never_followed(
 PROMISED_RULES: dict[tuple[str, str], set[str]] = {
     ("apiextensions.k8s.io", "customresourcedefinitions"): {"list", "watch"},
     ("", "namespaces"): {"get"},
-    ("speech.azure-operator.io", "speechendpoints"): {"get", "list", "watch", "patch"},
-    ("speech.azure-operator.io", "voiceendpoints"): {"get", "list", "watch", "patch"},
+    ("speech.azure-operator.io", "speechendpoints"): {"list", "watch", "patch"},
+    ("speech.azure-operator.io", "voiceendpoints"): {"list", "watch", "patch"},
     ("speech.azure-operator.io", "speechendpoints/status"): {"patch"},
     ("speech.azure-operator.io", "voiceendpoints/status"): {"patch"},
     ("", "events"): {"create"},

@@ -115,10 +115,11 @@ same rules for the default values; a test checks that the two agree.
 {{- end }}
 
 {{- define "azure-speech-operator.namespacedRules" -}}
-# the resources: the finalizer, kopf's bookkeeping annotations and the operator's own marks are patches
+# the resources: the finalizer, kopf's bookkeeping annotations and the operator's own marks are patches;
+# no get: a pass runs on the watch's copy or on the answer to the operator's own last write
 - apiGroups: [speech.azure-operator.io]
   resources: [speechendpoints, voiceendpoints]
-  verbs: [get, list, watch, patch]
+  verbs: [list, watch, patch]
 # status is written as a patch; nothing reads the subresource (the object carries it)
 - apiGroups: [speech.azure-operator.io]
   resources: [speechendpoints/status, voiceendpoints/status]

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from azure_speech_operator.azure.types import ErrorClass, OperatorError
 from azure_speech_operator.kube import JSON_PATCH, KubeApiError, as_operator_error, resource_version
 from azure_speech_operator.reconcile import CREATE_PENDING_ANNOTATION, ENDPOINT_ID_ANNOTATION
 from azure_speech_operator.runtime.context import OperatorContext
@@ -41,13 +42,14 @@ class KubeWriter:
         self.namespace = str(metadata["namespace"])
         self.name = str(metadata["name"])
         self.uid = str(metadata["uid"])
-        # the resourceVersion of the last answer to a write of this object (see handlers.known_object)
-        self.written_version: int | None = None
+        # the newest answer to a write of this object: the object as it wrote it (handlers.current_object)
+        self.written: Mapping[str, Any] | None = None
 
     def _written(self, answer: Mapping[str, Any] | None) -> None:
         version = resource_version(answer or {})
-        if version is not None:
-            self.written_version = max(version, self.written_version or 0)
+        newer = self.written is None or (version or 0) > (resource_version(self.written) or 0)
+        if answer is not None and version is not None and newer:
+            self.written = answer
 
     async def _patch(self, patch: Any, what: str, **options: Any) -> Mapping[str, Any] | None:
         kind = self.kind
@@ -80,8 +82,15 @@ class KubeWriter:
             else:
                 operations.append({"op": "add", "path": path, "value": value})
         answer = await self._patch(operations, what, content_type=JSON_PATCH)
-        if answer is not None:
-            self.obj = answer
+        if answer is None:
+            # The pass ran on a copy of an object deleted since: nothing it would do next (a create above
+            # all, which its mark must precede) may happen.
+            raise OperatorError(
+                "ResourceGone",
+                f"{what} failed: the {self.kind.kind} is gone from the cluster",
+                ErrorClass.FATAL,
+            )
+        self.obj = answer
 
     async def mark_create_pending(self, *, forget_endpoint_id: bool) -> None:
         changes: dict[str, str | None] = {CREATE_PENDING_ANNOTATION: self.ctx.now().isoformat()}
