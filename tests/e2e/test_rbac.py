@@ -28,7 +28,7 @@ def test_the_operator_is_not_an_admin(kube: Kube, operator: Operator) -> None:
 @pytest.mark.parametrize(
     ("verb", "resource"),
     [
-        ("get", "speechendpoints.speech.azure-operator.io"),
+        ("watch", "speechendpoints.speech.azure-operator.io"),
         ("patch", "speechendpoints.speech.azure-operator.io"),
         ("patch", "speechendpoints.speech.azure-operator.io/status"),
         ("get", "secrets"),
@@ -50,6 +50,7 @@ def test_what_the_operator_needs_is_granted(kube: Kube, verb: str, resource: str
         ("create", "secrets"),
         ("delete", "secrets"),
         ("delete", "speechendpoints.speech.azure-operator.io"),
+        ("get", "voiceendpoints.speech.azure-operator.io"),  # a pass never reads its resource
         ("create", "clusterroles.rbac.authorization.k8s.io"),
         ("patch", "customresourcedefinitions.apiextensions.k8s.io"),
         ("delete", "namespaces"),
