@@ -9,7 +9,7 @@ objects stored before a rule existed the same answer, naming the field.
 
 from __future__ import annotations
 
-from typing import ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -113,9 +113,22 @@ def _immutable(field: str) -> CelRule:
     )
 
 
+def api_version_field(versions: Any, default: str, api: str, note: str = "") -> Any:
+    """A kind's `spec.azure.apiVersion`, declared as `api_version: <versions> = api_version_field(...)`:
+    `versions` (the Literal of the kind's API versions, which is also the field's type) says what is allowed,
+    `default` what an object without it gets, `api` and `note` what the description adds for the kind."""
+    if default not in get_args(versions):
+        raise ValueError(f"default apiVersion {default!r} is not one of {get_args(versions)}")
+    words = (
+        f"{api} REST API version the operator uses for this endpoint. Defaulted here (not by the operator) "
+        "so that an operator upgrade never changes the payload contract silently."
+    )
+    return Field(default=default, alias="apiVersion", description=f"{words} {note}".strip())
+
+
 class AzureSpecBase(SpecModel):
     """`spec.azure` without its `apiVersion`: each kind's subclass declares that field (its versions, its
-    default, its description) and nothing else."""
+    default, its description, with `api_version_field`) and nothing else."""
 
     crd_rules = (
         CelRule(

@@ -50,22 +50,10 @@ ObservedT = TypeVar("ObservedT", bound=ObservedBase)
 StepT = TypeVar("StepT")
 
 
-def endpoint_id_conflict(adopted: str, created: str) -> OperatorError:
-    return OperatorError(
-        "EndpointIdConflict",
-        f"spec.endpointId is {adopted} but the operator created endpoint {created} for this resource; delete "
-        "this resource (its endpoint follows deletionPolicy) and adopt instead",
-        ErrorClass.FATAL,
-    )
-
-
-def adopted_not_found(adopted: str) -> OperatorError:
-    return OperatorError(
-        "AdoptedEndpointNotFound",
-        f"the adopted endpoint {adopted} (spec.endpointId) does not exist in Azure; it is never recreated: "
-        "recreate this resource with another endpointId, or delete it",
-        ErrorClass.FATAL,
-    )
+def deploying(what: str, status: str, then: str = "") -> Health:
+    """The health while Azure deploys a new endpoint, `what` (nothing of it serves yet); `then`: what the
+    operator will do once it is done."""
+    return Health(Phase.DEPLOYING, "Deploying", f"Azure is deploying {what} ({status}){then}")
 
 
 def uses_secret(spec: Any) -> bool:
@@ -232,6 +220,29 @@ class Planner(Generic[ResourceT, ObservedT]):
         code = str(error.get("code") or find_condition(self.prev_conditions, STALLED).reason or "Stalled")
         message = str(error.get("message") or "")
         return self.error(OperatorError(code, message, ErrorClass.FATAL), **seen)
+
+    def polling(self, health: Health, endpoint: Any, delay: float, **seen: Any) -> Outcome:
+        """Azure is working on `endpoint` (deploying, updating, suspending, resuming): report `health`, look
+        again after `delay`."""
+        return self.outcome(
+            health, endpoint=endpoint, retry=Retry(delay, f"Azure: {endpoint.status}"), **seen
+        )
+
+    def endpoint_id_conflict(self, adopted: str, created: str, **seen: Any) -> Outcome:
+        """Stalled: spec.endpointId names another endpoint than the one the operator created."""
+        message = (
+            f"spec.endpointId is {adopted} but the operator created endpoint {created} for this resource; "
+            "delete this resource (its endpoint follows deletionPolicy) and adopt instead"
+        )
+        return self.error(OperatorError("EndpointIdConflict", message, ErrorClass.FATAL), **seen)
+
+    def adopted_not_found(self, adopted: str) -> Outcome:
+        """Stalled: the adopted endpoint is not in Azure; it is never recreated."""
+        message = (
+            f"the adopted endpoint {adopted} (spec.endpointId) does not exist in Azure; it is never "
+            "recreated: recreate this resource with another endpointId, or delete it"
+        )
+        return self.error(OperatorError("AdoptedEndpointNotFound", message, ErrorClass.FATAL))
 
     def error(
         self,

@@ -17,6 +17,11 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+# The statuses both APIs' endpoints and operations have: not done yet, and the two ends.
+IN_PROGRESS = ("NotStarted", "Running")
+SUCCEEDED = "Succeeded"
+FAILED = "Failed"
+
 # ---------------------------------------------------------------------------------------------------------
 # Errors
 

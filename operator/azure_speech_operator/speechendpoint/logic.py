@@ -23,6 +23,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from azure_speech_operator.azure.types import (
+    FAILED,
+    IN_PROGRESS,
+    SUCCEEDED,
     ErrorClass,
     ModelRef,
     OperatorError,
@@ -47,8 +50,7 @@ from azure_speech_operator.conditions import (
 from azure_speech_operator.planner import (
     Deletion,
     Planner,
-    adopted_not_found,
-    endpoint_id_conflict,
+    deploying,
     plan_deletion,
 )
 from azure_speech_operator.reconcile import (
@@ -81,10 +83,6 @@ from azure_speech_operator.speechendpoint.spec import (
     SpeechEndpointSpec,
 )
 
-BUSY_STATUSES = ("NotStarted", "Running")
-SUCCEEDED = "Succeeded"
-FAILED = "Failed"
-
 # Ready's reason between deleting a Failed endpoint and creating its replacement.
 REPLACING = "ReplacingFailedEndpoint"
 LOCALE_MISMATCH = "LocaleMismatch"
@@ -94,9 +92,8 @@ LOCALE_MISMATCH = "LocaleMismatch"
 # Inputs
 
 
-@dataclass(frozen=True, kw_only=True)
-class Resource(SpecResource[SpeechEndpointSpec, DeletionSpec]):
-    """The SpeechEndpoint as read at the start of the pass."""
+# The SpeechEndpoint as read at the start of the pass.
+Resource = SpecResource[SpeechEndpointSpec, DeletionSpec]
 
 
 @dataclass(frozen=True)
@@ -295,11 +292,8 @@ class _Reconcile(Planner[Resource, Observed]):
             if not o.endpoint_known and o.credentials_error is None and o.error is None:
                 return GetEndpoint(created)  # still reported while Stalled
             seen = o.endpoint if o.endpoint_known else None
-            return self.error(
-                endpoint_id_conflict(adopted, created),
-                endpoint=seen,
-                serving=self.serving_model(seen) if seen else None,
-            )
+            serving = self.serving_model(seen) if seen else None
+            return self.endpoint_id_conflict(adopted, created, endpoint=seen, serving=serving)
         if o.credentials_error is not None:
             return self.error(o.credentials_error, credentials=True)
         if o.error is not None:
@@ -315,7 +309,7 @@ class _Reconcile(Planner[Resource, Observed]):
             if o.endpoint is not None:
                 return self.existing(o.endpoint, created_by_operator=endpoint_id == created)
             if adopted:
-                return self.error(adopted_not_found(adopted))
+                return self.adopted_not_found(adopted)
             return self.create(vanished=created)
 
         # Nothing recorded: a create may have happened without us learning its id.
@@ -364,7 +358,7 @@ class _Reconcile(Planner[Resource, Observed]):
             return GetModel(endpoint.model)
 
         changes, fields = compute_changes(r, endpoint, created_by_operator=created_by_operator)
-        busy = endpoint.status in BUSY_STATUSES
+        busy = endpoint.status in IN_PROGRESS
         can_patch = endpoint.status == SUCCEEDED or (endpoint.status == FAILED and "model" in fields)
         if fields and can_patch and self.policy is not Policy.SKIP and self.writes_allowed() and not o.wrote:
             if not r.has_finalizer:
@@ -399,17 +393,8 @@ class _Reconcile(Planner[Resource, Observed]):
                     available_message=f"model {_ref_text(serving)} is serving",
                 )
             else:
-                health = Health(
-                    Phase.DEPLOYING,
-                    "Deploying",
-                    f"Azure is deploying the endpoint ({endpoint.status}){waiting}",
-                )
-            return self.outcome(
-                health,
-                endpoint=endpoint,
-                serving=serving,
-                retry=Retry(delay, f"Azure is deploying ({endpoint.status})"),
-            )
+                health = deploying("the endpoint", endpoint.status, waiting)
+            return self.polling(health, endpoint, delay, serving=serving)
 
         if endpoint.status == FAILED:
             return self.failed(endpoint, serving, created_by_operator=created_by_operator)
@@ -527,7 +512,7 @@ class _Reconcile(Planner[Resource, Observed]):
             return False
         if self.prev.get("observedGeneration") != self.r.generation:
             return False
-        if self.prev.get("azureStatus") in BUSY_STATUSES:
+        if self.prev.get("azureStatus") in IN_PROGRESS:
             return False  # a deployment in flight is polled, Stalled or not
         ready = find_condition(self.prev_conditions, READY).status == "True"
         return ready or self.stalled_on_fatal()
@@ -555,7 +540,7 @@ class _Reconcile(Planner[Resource, Observed]):
     def poll_while_busy(self, retry: Retry | None, **seen: Any) -> Retry | None:
         """An error does not stop watching Azure: while the endpoint deploys, its status is still polled."""
         endpoint: SpeechEndpoint | None = seen.get("endpoint")
-        if endpoint is None or endpoint.status not in BUSY_STATUSES:
+        if endpoint is None or endpoint.status not in IN_PROGRESS:
             return retry
         poll = self.poll_delay(endpoint)
         if retry is not None and retry.delay <= poll:

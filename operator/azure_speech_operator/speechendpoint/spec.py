@@ -14,7 +14,7 @@ from pydantic import Field, model_validator
 
 from azure_speech_operator.azure.speech import MARKER_KEY
 from azure_speech_operator.azure.types import ModelRef
-from azure_speech_operator.azurespec import AzureSpecBase, SpecModel
+from azure_speech_operator.azurespec import AzureSpecBase, SpecModel, api_version_field
 from azure_speech_operator.resourcespec import (
     UUID_PATTERN,
     DeletionSpecBase,
@@ -37,14 +37,7 @@ DEFAULT_API_VERSION: ApiVersion = "2025-10-15"
 
 
 class AzureSpec(AzureSpecBase):
-    api_version: ApiVersion = Field(
-        default=DEFAULT_API_VERSION,
-        alias="apiVersion",
-        description=(
-            "Speech-to-text REST API version the operator uses for this endpoint. Defaulted here (not by the "
-            "operator) so that an operator upgrade never changes the payload contract silently."
-        ),
-    )
+    api_version: ApiVersion = api_version_field(ApiVersion, DEFAULT_API_VERSION, "Speech-to-text")
 
 
 class ModelSpec(SpecModel):

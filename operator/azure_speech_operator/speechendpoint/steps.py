@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from azure_speech_operator.azure.types import ErrorClass, OperatorError, SpeechEndpoints
+from azure_speech_operator.azure.types import SUCCEEDED, ErrorClass, OperatorError, SpeechEndpoints
 from azure_speech_operator.speechendpoint import logic
 from azure_speech_operator.speechendpoint.logic import Observed, Step
 
@@ -23,7 +23,7 @@ async def run_step(step: Step, observed: Observed, client: SpeechEndpoints) -> O
             if _not_found(exc):
                 return replace(observed, endpoint=None, endpoint_known=True)
             raise
-        serving = endpoint.model if endpoint.status == logic.SUCCEEDED else None
+        serving = endpoint.model if endpoint.status == SUCCEEDED else None
         return replace(observed, endpoint=endpoint, endpoint_known=True, serving_before=serving)
     if isinstance(step, logic.FindByMarker):
         found = await client.find_by_marker(step.key, step.value, locale=step.locale)

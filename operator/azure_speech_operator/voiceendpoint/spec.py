@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from azure_speech_operator.azure.types import AzureTarget
-from azure_speech_operator.azurespec import AzureSpecBase, SpecModel
+from azure_speech_operator.azurespec import AzureSpecBase, SpecModel, api_version_field
 from azure_speech_operator.kube import SPEECH_GROUP as GROUP
 from azure_speech_operator.kube import SPEECH_VERSION as VERSION
 from azure_speech_operator.resourcespec import (
@@ -57,15 +57,12 @@ EndpointKind = Literal["HighPerformance", "FastResume"]
 
 
 class VoiceAzureSpec(AzureSpecBase):
-    api_version: ApiVersion = Field(
-        default=DEFAULT_API_VERSION,
-        alias="apiVersion",
-        description=(
-            "Custom voice REST API version the operator uses for this endpoint. Defaulted here (not by the "
-            "operator) so that an operator upgrade never changes the payload contract silently. "
-            "v3.0 (retiring) can only read, suspend and resume an existing endpoint, on "
-            "https://{region}.customvoice.api.speech.microsoft.com."
-        ),
+    api_version: ApiVersion = api_version_field(
+        ApiVersion,
+        DEFAULT_API_VERSION,
+        "Custom voice",
+        "v3.0 (retiring) can only read, suspend and resume an existing endpoint, on "
+        "https://{region}.customvoice.api.speech.microsoft.com.",
     )
 
     def target(self) -> AzureTarget:
