@@ -73,18 +73,7 @@ async def test_state_difference_policy(state: str, difference: str, policy: str)
     await world.run(reconcile.Trigger.DRIFT)
     writes, reason, true_one = expected(state, difference, policy)
     assert world.azure.writes == writes
-    ready = world.condition("Ready")
-    if reason == "Ready":
-        assert ready == ("True", "Ready")
-    else:
-        assert ready == ("False", reason)
-    reconciling, stalled = world.condition("Reconciling")[0], world.condition("Stalled")[0]
-    assert (reconciling, stalled) == {
-        "Reconciling": ("True", "False"),
-        "Stalled": ("False", "True"),
-        "neither": ("False", "False"),
-    }[true_one]
-    assert world.status["observedGeneration"] == world.generation
+    world.assert_row(reason, true_one)
 
 
 def test_status_patch_sets_changes_and_nulls_removed_keys() -> None:

@@ -155,6 +155,22 @@ class World:
                 return condition["status"], condition["reason"]
         raise KeyError(type_)
 
+    def assert_row(self, ready: str, active: str) -> None:
+        """The truth-table row shown (api.md): Ready True when `ready` is "Ready", else False with `ready` as
+        its reason; `active` names which of Reconciling and Stalled is True ("neither": none, never both);
+        all of it for the current generation."""
+        assert self.condition("Ready") == ("True" if ready == "Ready" else "False", ready)
+        shown = (self.condition("Reconciling")[0], self.condition("Stalled")[0])
+        assert (
+            shown
+            == {
+                "Reconciling": ("True", "False"),
+                "Stalled": ("False", "True"),
+                "neither": ("False", "False"),
+            }[active]
+        )
+        assert self.status["observedGeneration"] == self.generation
+
     def event_reasons(self) -> list[str]:
         return [e.reason for e in self.events]
 

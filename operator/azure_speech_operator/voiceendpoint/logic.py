@@ -25,9 +25,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from azure_speech_operator.azure.types import (
-    FAILED,
-    IN_PROGRESS,
-    SUCCEEDED,
     ErrorClass,
     Operation,
     OperatorError,
@@ -53,7 +50,8 @@ from azure_speech_operator.conditions import (
 from azure_speech_operator.planner import (
     Deletion,
     Planner,
-    deploying,
+    adopted_not_found,
+    endpoint_id_conflict,
     plan_deletion,
 )
 from azure_speech_operator.reconcile import (
@@ -86,9 +84,12 @@ CANDIDATE_ANNOTATION = f"{KOPF_PREFIX}/voice-candidate"
 SEQUENCE_ANNOTATION = f"{KOPF_PREFIX}/voice-sequence"
 PREVIOUS_ANNOTATION = f"{KOPF_PREFIX}/voice-previous"
 
+SUCCEEDED = "Succeeded"
+FAILED = "Failed"
 DISABLED = "Disabled"
 DISABLING = "Disabling"
-BUSY_STATUSES = (*IN_PROGRESS, DISABLING)
+BUSY_STATUSES = ("NotStarted", "Running", DISABLING)
+OPERATION_IN_FLIGHT = ("NotStarted", "Running")
 
 DEPLOYMENT_FAILED = "DeploymentFailed"
 RESUME_FAILED = "ResumeFailed"
@@ -100,8 +101,9 @@ SYNTHESIS_PATH = "/cognitiveservices/v1"
 # Inputs
 
 
-# The VoiceEndpoint as read at the start of the pass.
-Resource = SpecResource[VoiceEndpointSpec, VoiceDeletionSpec]
+@dataclass(frozen=True, kw_only=True)
+class Resource(SpecResource[VoiceEndpointSpec, VoiceDeletionSpec]):
+    """The VoiceEndpoint as read at the start of the pass."""
 
 
 @dataclass(frozen=True)
@@ -325,7 +327,7 @@ class _Voice(Planner[Resource, Observed]):
         adopted = r.adopted_endpoint_id
         current = self.current_id()
         if adopted and current and adopted != current:
-            return self.endpoint_id_conflict(adopted, current)
+            return self.error(endpoint_id_conflict(adopted, current))
         current = current or adopted
         if o.credentials_error is not None:
             return self.error(o.credentials_error, credentials=True)
@@ -348,7 +350,7 @@ class _Voice(Planner[Resource, Observed]):
         endpoint = o.endpoint(current)
         if current and endpoint is None:
             if current == adopted:
-                return self.adopted_not_found(adopted)
+                return self.error(adopted_not_found(adopted))
             return Note(((ENDPOINT_ID_ANNOTATION, None),), "forgetting the endpoint gone from Azure")
         if endpoint is None:
             return self.first(vanished=self._vanished())
@@ -361,7 +363,7 @@ class _Voice(Planner[Resource, Observed]):
         requested reconcile, the drift check, a restart or a grace period at its end read the endpoints."""
         in_flight = self.prev.get("operation") or {}
         operation_id = str(in_flight.get("id") or "")
-        if not operation_id or in_flight.get("status") not in IN_PROGRESS:
+        if not operation_id or in_flight.get("status") not in OPERATION_IN_FLIGHT:
             return None
         if in_flight.get("endpointId") not in (self.current_id(), self.candidate_id()):
             return None
@@ -376,7 +378,7 @@ class _Voice(Planner[Resource, Observed]):
         if self.o.operation is None or self.o.operation[0] != operation_id:
             return GetOperation(operation_id)
         operation = self.o.operation[1]
-        if operation is None or operation.status not in IN_PROGRESS:
+        if operation is None or operation.status not in OPERATION_IN_FLIGHT:
             return None
         status = dict(self.prev)
         status["operation"] = {**in_flight, "status": operation.status}
@@ -627,8 +629,17 @@ class _Voice(Planner[Resource, Observed]):
             elif self._resuming(endpoint):
                 health = Health(Phase.RESUMING, "Resuming", f"Azure is resuming endpoint {endpoint.id}")
             else:
-                health = deploying(f"endpoint {endpoint.id} with {voice}", endpoint.status)
-            return self.polling(health, endpoint, delay, candidate=candidate)
+                health = Health(
+                    Phase.DEPLOYING,
+                    "Deploying",
+                    f"Azure is deploying endpoint {endpoint.id} with {voice} ({endpoint.status})",
+                )
+            return self.outcome(
+                health,
+                endpoint=endpoint,
+                candidate=candidate,
+                retry=Retry(delay, f"Azure: {endpoint.status}"),
+            )
         if endpoint.status not in (SUCCEEDED, DISABLED):
             health, retry = self.unknown_status(endpoint.status)
             return self.outcome(health, endpoint=endpoint, retry=retry)
