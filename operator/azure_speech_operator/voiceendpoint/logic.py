@@ -25,6 +25,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from azure_speech_operator.azure.types import (
+    FAILED,
+    IN_PROGRESS,
+    SUCCEEDED,
     ErrorClass,
     Operation,
     OperatorError,
@@ -50,8 +53,7 @@ from azure_speech_operator.conditions import (
 from azure_speech_operator.planner import (
     Deletion,
     Planner,
-    adopted_not_found,
-    endpoint_id_conflict,
+    deploying,
     plan_deletion,
 )
 from azure_speech_operator.reconcile import (
@@ -84,12 +86,9 @@ CANDIDATE_ANNOTATION = f"{KOPF_PREFIX}/voice-candidate"
 SEQUENCE_ANNOTATION = f"{KOPF_PREFIX}/voice-sequence"
 PREVIOUS_ANNOTATION = f"{KOPF_PREFIX}/voice-previous"
 
-SUCCEEDED = "Succeeded"
-FAILED = "Failed"
 DISABLED = "Disabled"
 DISABLING = "Disabling"
-BUSY_STATUSES = ("NotStarted", "Running", DISABLING)
-OPERATION_IN_FLIGHT = ("NotStarted", "Running")
+BUSY_STATUSES = (*IN_PROGRESS, DISABLING)
 
 DEPLOYMENT_FAILED = "DeploymentFailed"
 RESUME_FAILED = "ResumeFailed"
@@ -101,9 +100,8 @@ SYNTHESIS_PATH = "/cognitiveservices/v1"
 # Inputs
 
 
-@dataclass(frozen=True, kw_only=True)
-class Resource(SpecResource[VoiceEndpointSpec, VoiceDeletionSpec]):
-    """The VoiceEndpoint as read at the start of the pass."""
+# The VoiceEndpoint as read at the start of the pass.
+Resource = SpecResource[VoiceEndpointSpec, VoiceDeletionSpec]
 
 
 @dataclass(frozen=True)
@@ -327,7 +325,7 @@ class _Voice(Planner[Resource, Observed]):
         adopted = r.adopted_endpoint_id
         current = self.current_id()
         if adopted and current and adopted != current:
-            return self.error(endpoint_id_conflict(adopted, current))
+            return self.endpoint_id_conflict(adopted, current)
         current = current or adopted
         if o.credentials_error is not None:
             return self.error(o.credentials_error, credentials=True)
@@ -350,7 +348,7 @@ class _Voice(Planner[Resource, Observed]):
         endpoint = o.endpoint(current)
         if current and endpoint is None:
             if current == adopted:
-                return self.error(adopted_not_found(adopted))
+                return self.adopted_not_found(adopted)
             return Note(((ENDPOINT_ID_ANNOTATION, None),), "forgetting the endpoint gone from Azure")
         if endpoint is None:
             return self.first(vanished=self._vanished())
@@ -363,7 +361,7 @@ class _Voice(Planner[Resource, Observed]):
         requested reconcile, the drift check, a restart or a grace period at its end read the endpoints."""
         in_flight = self.prev.get("operation") or {}
         operation_id = str(in_flight.get("id") or "")
-        if not operation_id or in_flight.get("status") not in OPERATION_IN_FLIGHT:
+        if not operation_id or in_flight.get("status") not in IN_PROGRESS:
             return None
         if in_flight.get("endpointId") not in (self.current_id(), self.candidate_id()):
             return None
@@ -378,7 +376,7 @@ class _Voice(Planner[Resource, Observed]):
         if self.o.operation is None or self.o.operation[0] != operation_id:
             return GetOperation(operation_id)
         operation = self.o.operation[1]
-        if operation is None or operation.status not in OPERATION_IN_FLIGHT:
+        if operation is None or operation.status not in IN_PROGRESS:
             return None
         status = dict(self.prev)
         status["operation"] = {**in_flight, "status": operation.status}
@@ -629,17 +627,8 @@ class _Voice(Planner[Resource, Observed]):
             elif self._resuming(endpoint):
                 health = Health(Phase.RESUMING, "Resuming", f"Azure is resuming endpoint {endpoint.id}")
             else:
-                health = Health(
-                    Phase.DEPLOYING,
-                    "Deploying",
-                    f"Azure is deploying endpoint {endpoint.id} with {voice} ({endpoint.status})",
-                )
-            return self.outcome(
-                health,
-                endpoint=endpoint,
-                candidate=candidate,
-                retry=Retry(delay, f"Azure: {endpoint.status}"),
-            )
+                health = deploying(f"endpoint {endpoint.id} with {voice}", endpoint.status)
+            return self.polling(health, endpoint, delay, candidate=candidate)
         if endpoint.status not in (SUCCEEDED, DISABLED):
             health, retry = self.unknown_status(endpoint.status)
             return self.outcome(health, endpoint=endpoint, retry=retry)
