@@ -3,7 +3,9 @@
 Starts the real control plane, the Azure simulator and the operator as a user runs them (the e2e harness's
 Kube, Simulator and Operator: the operator's console command under deploy/'s RBAC), applies N resources in
 one server-side `kubectl apply`, and measures until every one is Ready; then a quiet interval and an operator
-restart. Prints one JSON line and a table (bench/README.md explains each figure and how it is measured)."""
+restart. Prints one JSON line and a table (bench/README.md explains each figure and how it is measured).
+`--floor` runs kopf's floor (bench/floor_operator.py) instead of the operator and waits until kopf has handled
+every object, with no simulator, quiet interval or restart."""
 
 from __future__ import annotations
 
@@ -19,10 +21,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import yaml
 
 from bench import plan, report
-from tests.e2e.harness import Kube, Operator, Simulator
+from tests.e2e.harness import HarnessError, Kube, Operator, Process, Simulator, free_port, wait_for
+
+# The endpoint the floor's manifests name: nothing calls it (no operator reads them), nothing listens there.
+FLOOR_AZURE_URL = "http://127.0.0.1:9"
 
 
 def progress(line: str) -> None:
@@ -30,14 +36,16 @@ def progress(line: str) -> None:
 
 
 class ReadyWatch:
-    """Watches the kind cluster-wide (as the admin) and notes when each object is first seen Ready for its
-    current generation, by the bench's monotonic clock; `ready_now` is the latest view."""
+    """Watches the kind cluster-wide (as the admin) and notes when each object is first seen done (Ready for
+    its current generation, or with `--floor` handled by kopf: `report.done_check`), by the bench's monotonic
+    clock; `ready_now` is the latest view."""
 
-    def __init__(self, kubeconfig: Path, plural: str) -> None:
+    def __init__(self, kubeconfig: Path, plural: str, until: str = "Ready") -> None:
         from kubernetes import client, config
 
         self.api = client.CustomObjectsApi(config.new_client_from_config(config_file=str(kubeconfig)))
         self.plural = plural
+        self.done = report.done_check(until)
         self.first_ready: dict[str, float] = {}
         self.ready_now: dict[str, bool] = {}
         self.synced = threading.Event()
@@ -59,12 +67,7 @@ class ReadyWatch:
     def _see(self, obj: dict[str, Any], deleted: bool = False) -> None:
         meta = obj["metadata"]
         key = f"{meta['namespace']}/{meta['name']}"
-        ready = False
-        for condition in (obj.get("status") or {}).get("conditions") or []:
-            if condition.get("type") == "Ready":
-                observed = condition.get("observedGeneration")
-                current = observed is None or observed == meta.get("generation")
-                ready = condition.get("status") == "True" and current
+        ready = self.done(obj)
         self.ready_now[key] = ready and not deleted
         if ready:
             self.first_ready.setdefault(key, time.monotonic())
@@ -111,12 +114,51 @@ class ReadyWatch:
                 version = None
 
 
-class Probe:
-    """What the bench reads at each mark: the simulator's request counts, the apiserver's writes, the
-    operator's /proc and log size."""
+class FloorOperator:
+    """`python -m bench.floor_operator` (kopf's floor) with the operator's kubeconfig, as `Operator` runs
+    ours: the same log handling, ready once /readyz answers (kopf watches the kind)."""
 
-    def __init__(self, kube: Kube, simulator: Simulator, operator: Operator) -> None:
-        self.kube, self.simulator, self.operator = kube, simulator, operator
+    def __init__(self, workdir: Path, kubeconfig: Path, kind: plan.KindName) -> None:
+        self.kubeconfig = kubeconfig
+        self.kind = kind
+        self.log_path = workdir / "floor-operator.log"
+        self.process: Process | None = None
+
+    def start(self, timeout: float = 60.0) -> FloorOperator:
+        port = free_port()
+        argv = [sys.executable, "-m", "bench.floor_operator", "--kind", self.kind]
+        argv += ["--metrics-port", str(port)]
+        env = dict(os.environ, KUBECONFIG=str(self.kubeconfig), PYTHONUNBUFFERED="1")
+        process = self.process = Process("floor-operator", argv, self.log_path, env)
+        process.start()
+
+        def ready() -> bool:
+            if not process.running:
+                raise HarnessError(f"the floor operator exited:\n{process.log_text()[-4000:]}")
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_for(ready, timeout, "the floor operator's /readyz")
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop(30)
+
+    def logs(self, since: int = 0) -> str:
+        return self.process.log_text(since) if self.process else ""
+
+    def log_size(self) -> int:
+        return self.process.log_size() if self.process else 0
+
+
+class Probe:
+    """What the bench reads at each mark: the apiserver's writes, the operator's /proc and log size."""
+
+    def __init__(self, kube: Kube, operator: Operator | FloorOperator) -> None:
+        self.kube, self.operator = kube, operator
 
     def writes(self) -> Any:
         return report.apiserver_writes(self.kube.kubectl("get", "--raw", "/metrics").stdout)
@@ -133,6 +175,12 @@ class Probe:
         return report.cpu_seconds(self.proc("stat"), os.sysconf("SC_CLK_TCK"))
 
 
+def error_warning_lines(operator: Operator | FloorOperator) -> dict[str, int]:
+    """ERROR and WARNING lines in the operator's whole log."""
+    levels = report.log_levels(operator.logs())
+    return {level: levels.get(level, 0) for level in ("ERROR", "WARNING")}
+
+
 class Run:
     def __init__(self, options: plan.Options, workdir: Path) -> None:
         self.options = options
@@ -142,20 +190,29 @@ class Run:
     def execute(self) -> dict[str, Any]:
         options = self.options
         kube = Kube(self.workdir)
-        simulator = Simulator(
-            self.workdir,
-            keys=(plan.resource_key(0),),
-            time_scale=options.time_scale,
-            extra_args=plan.simulator_args(options),
+        simulator = (
+            None
+            if options.floor
+            else Simulator(
+                self.workdir,
+                keys=(plan.resource_key(0),),
+                time_scale=options.time_scale,
+                extra_args=plan.simulator_args(options),
+            )
         )
-        operator: Operator | None = None
+        operator: Operator | FloorOperator | None = None
         try:
             progress("starting the control plane")
             kube.start()
             kube.apply_crds()
             kubeconfig = kube.operator_kubeconfig()
-            simulator.start()
+            if simulator is not None:
+                simulator.start()
             kube.apply(plan.setup_manifests(options))
+            if simulator is None:
+                operator = FloorOperator(self.workdir, kubeconfig, options.kind).start()
+                progress("kopf's floor operator ready")
+                return self._floor(kube, operator)
             operator = Operator(self.workdir, kubeconfig, extra_args=plan.operator_args(options))
             operator.start()
             progress(f"simulator at {simulator.url} (time scale {options.time_scale:.5f}); operator ready")
@@ -163,17 +220,33 @@ class Run:
         finally:
             if operator is not None:
                 operator.stop()
-            simulator.stop()
+            if simulator is not None:
+                simulator.stop()
             kube.stop()
+
+    def _watch(self, kube: Kube, azure_url: str) -> tuple[Path, ReadyWatch]:
+        """The manifest of the N objects, and the watch of their kind (started, listed)."""
+        manifest = self.workdir / "endpoints.yaml"
+        manifest.write_text(
+            yaml.safe_dump_all(plan.endpoint_manifests(self.options, azure_url), sort_keys=False)
+        )
+        return manifest, ReadyWatch(kube.kubeconfig, self.plural, self.options.until).start()
+
+    def _floor(self, kube: Kube, operator: FloorOperator) -> dict[str, Any]:
+        probe = Probe(kube, operator)
+        manifest, watcher = self._watch(kube, FLOOR_AZURE_URL)
+        try:
+            result = self._converge(kube, None, operator, probe, watcher, manifest)
+        finally:
+            watcher.stop()
+        result["operator"] = {"peak_rss_mb": report.peak_rss_mb(probe.proc("status"))}
+        result["logs"] = error_warning_lines(operator)
+        return result
 
     def _measure(self, kube: Kube, simulator: Simulator, operator: Operator) -> dict[str, Any]:
         options = self.options
-        probe = Probe(kube, simulator, operator)
-        manifest = self.workdir / "endpoints.yaml"
-        manifest.write_text(
-            yaml.safe_dump_all(plan.endpoint_manifests(options, simulator.url), sort_keys=False)
-        )
-        watcher = ReadyWatch(kube.kubeconfig, self.plural).start()
+        probe = Probe(kube, operator)
+        manifest, watcher = self._watch(kube, simulator.url)
         try:
             result = self._converge(kube, simulator, operator, probe, watcher, manifest)
             result["quiet"] = self._interval(simulator, probe, options.quiet_seconds)
@@ -192,9 +265,7 @@ class Run:
                     simulator, probe, options.quiet_seconds, start=operator.start
                 )
                 result["restart"]["still_ready"] = watcher.ready_count()
-            result["logs"] = {
-                level: report.log_levels(operator.logs()).get(level, 0) for level in ("ERROR", "WARNING")
-            }
+            result["logs"] = error_warning_lines(operator)
             return result
         finally:
             watcher.stop()
@@ -202,14 +273,17 @@ class Run:
     def _converge(
         self,
         kube: Kube,
-        simulator: Simulator,
-        operator: Operator,
+        simulator: Simulator | None,
+        operator: Operator | FloorOperator,
         probe: Probe,
         watcher: ReadyWatch,
         manifest: Path,
     ) -> dict[str, Any]:
+        """From the apply until every object is done; `simulator` None: kopf's floor, no Azure figures."""
         options = self.options
-        simulator.reset_requests()
+        until = options.until
+        if simulator is not None:
+            simulator.reset_requests()
         (writes0, reads0), cpu0, log0 = probe.writes_and_reads(), probe.cpu(), operator.log_size()
         progress(f"applying {options.n} {self.kind}s")
         started = time.monotonic()
@@ -222,24 +296,22 @@ class Run:
         while watcher.ready_count() < options.n:
             if time.monotonic() > deadline:
                 raise RuntimeError(
-                    f"only {watcher.ready_count()} of {options.n} Ready after {options.timeout:g} s; "
+                    f"only {watcher.ready_count()} of {options.n} {until} after {options.timeout:g} s; "
                     f"logs in {self.workdir}"
                 )
             if time.monotonic() >= next_note:
-                progress(f"{watcher.ready_count()} of {options.n} Ready")
+                progress(f"{watcher.ready_count()} of {options.n} {until}")
                 next_note = time.monotonic() + 10
             time.sleep(0.1)
         times = sorted(t - started for t in watcher.first_ready.values())
         all_ready = times[-1]
-        progress(f"all {options.n} Ready after {all_ready:.1f} s")
-        requests = simulator.requests()
+        progress(f"all {options.n} {until} after {all_ready:.1f} s")
+        requests = simulator.requests() if simulator is not None else None
         writes1, reads1 = probe.writes_and_reads()
         writes = report.writes_between(writes0, writes1, {f"APPLY {self.plural}": options.n})
         reads = report.writes_between(reads0, reads1)
         cpu = probe.cpu() - cpu0
         levels = report.log_levels(operator.logs(log0))
-        calls = report.azure_calls(requests)
-        ideal = plan.ideal_seconds(options)
         return {
             "kind": options.kind,
             "n": options.n,
@@ -247,18 +319,16 @@ class Run:
             "resources": options.resources,
             "rate_limit": str(options.rate_limit) if options.rate_limit else None,
             "budget": str(options.budget),
+            "floor": options.floor,
+            "until": until,
             "time_scale": round(options.time_scale, 6),
-            "operator_settings": dict(plan.describe_scaling(options)),
+            "operator_settings": {} if options.floor else dict(plan.describe_scaling(options)),
             "machine": {"cpus": os.cpu_count(), "date": datetime.now(UTC).strftime("%Y-%m-%d")},
             "converge": {
                 "all_ready_seconds": round(all_ready, 2),
                 "median_ready_seconds": round(times[len(times) // 2], 2),
                 "apply_seconds": round(applied, 2),
-                "ideal_seconds": round(ideal, 2),
-                "ratio": round(all_ready / ideal, 3),
-                "azure_calls_total": sum(calls.values()),
-                "azure_calls_per_resource": report.per_resource(calls, options.n),
-                "azure_429": report.azure_status_count(requests, "429"),
+                **self._azure_figures(requests, all_ready),
                 "kube_writes_total": sum(writes.values()),
                 "kube_writes_per_resource": report.per_resource(writes, options.n),
                 "kube_reads_per_resource": report.per_resource(reads, options.n),
@@ -266,6 +336,22 @@ class Run:
                 "log_levels": dict(levels),
                 "cpu_seconds": round(cpu, 2),
             },
+        }
+
+    def _azure_figures(self, requests: Any, all_ready: float) -> dict[str, Any]:
+        """The ideal, the ratio and the simulator's counts; not applicable (None) without a simulator."""
+        if requests is None:
+            keys = ("ideal_seconds", "ratio", "azure_calls_total", "azure_calls_per_resource", "azure_429")
+            return dict.fromkeys(keys)
+        n = self.options.n
+        calls = report.azure_calls(requests)
+        ideal = plan.ideal_seconds(self.options)
+        return {
+            "ideal_seconds": round(ideal, 2),
+            "ratio": round(all_ready / ideal, 3),
+            "azure_calls_total": sum(calls.values()),
+            "azure_calls_per_resource": report.per_resource(calls, n),
+            "azure_429": report.azure_status_count(requests, "429"),
         }
 
     def _interval(

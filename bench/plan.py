@@ -82,6 +82,12 @@ class Options:
     workdir: str | None
     skip_restart: bool
     extra_operator_args: tuple[str, ...] = ()
+    floor: bool = False  # kopf's floor (bench/floor_operator.py) instead of the operator, until handled
+
+    @property
+    def until(self) -> str:
+        """What the run waits for on every object."""
+        return "handled" if self.floor else "Ready"
 
     @property
     def time_scale(self) -> float:
@@ -160,6 +166,12 @@ def parser() -> argparse.ArgumentParser:
         metavar="ARG",
         help="one more argument for the operator (repeatable): --operator-arg=--log-level=debug",
     )
+    p.add_argument(
+        "--floor",
+        action="store_true",
+        help="kopf's floor: instead of the operator, a kopf operator whose only handler (on create) does "
+        "nothing, measured until kopf has handled every object; no simulator, quiet interval or restart",
+    )
     return p
 
 
@@ -173,6 +185,10 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
             f"--resources: {resources} Speech resources hold at most {resources * PER_RESOURCE} "
             f"deployments; --n {args.n} needs at least {needed}"
         )
+    if args.floor:
+        for flag, given in (("--rate-limit", args.rate_limit), ("--operator-arg", args.operator_arg)):
+            if given:
+                p.error(f"{flag}: not with --floor (the floor runs neither the simulator nor the operator)")
     default_budget = OperatorSettings()
     budget = args.budget or Budget(
         default_budget.azure_budget_requests, default_budget.azure_budget_window.total_seconds()
@@ -189,8 +205,9 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
         timeout=args.timeout if args.timeout is not None else 20 * args.deploy_seconds + 120,
         json_only=args.json,
         workdir=args.workdir,
-        skip_restart=args.skip_restart,
+        skip_restart=args.skip_restart or args.floor,
         extra_operator_args=tuple(args.operator_arg),
+        floor=args.floor,
     )
 
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from azure_speech_operator.reconcile import KOPF_PREFIX
 from prometheus_client.parser import text_string_to_metric_families
 
 # The apiserver's `verb` label of requests that change something (apiserver_request_total).
@@ -18,6 +19,35 @@ READ_VERBS = frozenset({"GET"})
 BACKGROUND_GROUPS = frozenset({"coordination.k8s.io"})
 _AZURE_WRITE = re.compile(r"_(Create|Update|Delete\w*|Suspend|Resume)$")
 _LEVEL = re.compile(r"^\[[^\]]*\] \S+ \[(DEBUG|INFO|WARNING|ERROR|CRITICAL)\]")
+# What kopf writes on an object once its handlers for a change have all run (its diff-base storage, with
+# the operator's kopf settings: annotations under KOPF_PREFIX); `--floor` waits for it.
+HANDLED_ANNOTATION = f"{KOPF_PREFIX}/last-handled-configuration"
+NOT_APPLICABLE = "n/a (floor: no Azure)"
+
+
+# --- what the run waits for ---------------------------------------------------------------------------
+
+
+def is_ready(obj: Mapping[str, Any]) -> bool:
+    """Ready=True for the object's current generation (or a condition that names none)."""
+    meta = obj["metadata"]
+    ready = False
+    for condition in (obj.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == "Ready":
+            observed = condition.get("observedGeneration")
+            current = observed is None or observed == meta.get("generation")
+            ready = condition.get("status") == "True" and current
+    return ready
+
+
+def is_handled(obj: Mapping[str, Any]) -> bool:
+    """kopf has run the object's handlers (its last-handled record is there)."""
+    return HANDLED_ANNOTATION in (obj["metadata"].get("annotations") or {})
+
+
+def done_check(until: str) -> Callable[[Mapping[str, Any]], bool]:
+    """The check of `Options.until`: "Ready" or "handled"."""
+    return {"Ready": is_ready, "handled": is_handled}[until]
 
 
 # --- Kubernetes writes --------------------------------------------------------------------------------
@@ -135,27 +165,34 @@ def _ops(calls: Mapping[str, float]) -> str:
 
 
 def table_rows(result: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(figure, value) rows of one run's result, as `format_table` prints them."""
-    c, q, r, o = result["converge"], result["quiet"], result.get("restart"), result["operator"]
+    """(figure, value) rows of one run's result, as `format_table` prints them. A `--floor` run (kopf's
+    floor: no Azure, no quiet interval or restart) shows the Azure figures as not applicable."""
+    c, q, r, o = result["converge"], result.get("quiet"), result.get("restart"), result["operator"]
     n = result["n"]
+    until = result.get("until", "Ready")
+    floor = result.get("floor", False)
+    what = (
+        "kopf's floor (one on-create handler that does nothing), no Azure"
+        if floor
+        else f"{result['resources']} Speech resources, rate limit {result['rate_limit'] or 'off'}, "
+        f"budget {result['budget']}"
+    )
     rows = [
+        ("run", f"{n} {result['kind']} endpoints, D={result['deploy_seconds']:g} s, {what}"),
         (
-            "run",
-            f"{n} {result['kind']} endpoints, D={result['deploy_seconds']:g} s, {result['resources']} Speech "
-            f"resources, rate limit {result['rate_limit'] or 'off'}, budget {result['budget']}",
-        ),
-        (
-            "all Ready after (from the apply)",
+            f"all {until} after (from the apply)",
             f"{c['all_ready_seconds']:.1f} s (apply took {c['apply_seconds']:.1f} s)",
         ),
-        ("median Ready after", f"{c['median_ready_seconds']:.1f} s"),
-        ("ideal", f"{c['ideal_seconds']:.1f} s"),
-        ("ratio", f"{c['ratio']:.2f}"),
+        (f"median {until} after", f"{c['median_ready_seconds']:.1f} s"),
+        ("ideal", NOT_APPLICABLE if floor else f"{c['ideal_seconds']:.1f} s"),
+        ("ratio", NOT_APPLICABLE if floor else f"{c['ratio']:.2f}"),
         (
             "Azure calls per resource",
-            f"{c['azure_calls_total'] / n:.2f}: {_ops(c['azure_calls_per_resource'])}",
+            NOT_APPLICABLE
+            if floor
+            else f"{c['azure_calls_total'] / n:.2f}: {_ops(c['azure_calls_per_resource'])}",
         ),
-        ("429s received", str(c["azure_429"])),
+        ("429s received", NOT_APPLICABLE if floor else str(c["azure_429"])),
         (
             "Kubernetes writes per resource",
             f"{c['kube_writes_total'] / n:.2f}: {_ops(c['kube_writes_per_resource'])}",
@@ -165,22 +202,25 @@ def table_rows(result: Mapping[str, Any]) -> list[tuple[str, str]]:
             f"{sum(c.get('kube_reads_per_resource', {}).values()):.2f}: "
             f"{_ops(c.get('kube_reads_per_resource', {}))}",
         ),
-        ("log lines per resource (apply to Ready)", f"{c['log_lines_per_resource']:.1f}"),
+        (f"log lines per resource (apply to {until})", f"{c['log_lines_per_resource']:.1f}"),
         (
-            "operator CPU apply to Ready",
+            f"operator CPU apply to {until}",
             f"{c['cpu_seconds']:.1f} s ({c['cpu_seconds'] / n * 1000:.0f} ms per resource)",
         ),
         ("operator peak RSS", f"{o['peak_rss_mb']:.0f} MB"),
-        (
-            f"quiet {q['seconds']:g} s: Azure calls",
-            f"{sum(q['azure_calls'].values())} ({_ops(q['azure_calls'])}); writes {q['azure_writes']}; "
-            f"drift reads expected {q['expected_drift_reads']:.1f}",
-        ),
-        (
-            f"quiet {q['seconds']:g} s: Kubernetes writes",
-            f"{sum(q['kube_writes'].values())} ({_ops(q['kube_writes'])})",
-        ),
     ]
+    if q is not None:
+        rows += [
+            (
+                f"quiet {q['seconds']:g} s: Azure calls",
+                f"{sum(q['azure_calls'].values())} ({_ops(q['azure_calls'])}); writes {q['azure_writes']}; "
+                f"drift reads expected {q['expected_drift_reads']:.1f}",
+            ),
+            (
+                f"quiet {q['seconds']:g} s: Kubernetes writes",
+                f"{sum(q['kube_writes'].values())} ({_ops(q['kube_writes'])})",
+            ),
+        ]
     if r is not None:
         rows += [
             (

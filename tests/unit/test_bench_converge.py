@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import timedelta
+from typing import cast
 
 import pytest
 
@@ -55,6 +56,21 @@ def test_bad_options_name_the_flag(args: list[str], named: str, capsys: pytest.C
         options(*args)
     assert exited.value.code == 2
     assert named in capsys.readouterr().err
+
+
+def test_floor_waits_until_handled_and_skips_the_intervals() -> None:
+    assert (options().floor, options().until, options().skip_restart) == (False, "Ready", False)
+    parsed = options("--floor")
+    assert (parsed.floor, parsed.until, parsed.skip_restart) == (True, "handled", True)
+
+
+@pytest.mark.parametrize("args", [["--rate-limit", "100/10"], ["--operator-arg=--log-level=debug"]])
+def test_floor_refuses_what_only_the_operator_uses(
+    args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        options("--floor", *args)
+    assert f"{args[0].split('=')[0]}: not with --floor" in capsys.readouterr().err
 
 
 # --- scaling ------------------------------------------------------------------------------------------
@@ -216,6 +232,36 @@ def test_log_levels() -> None:
     assert report.log_lines(levels) == 3
 
 
+# --- what the run waits for ---------------------------------------------------------------------------
+
+
+def endpoint(annotations: dict[str, str] | None = None, **ready: object) -> dict[str, object]:
+    meta: dict[str, object] = {"name": "a", "namespace": "n", "generation": 2}
+    if annotations is not None:
+        meta["annotations"] = annotations
+    conditions = [{"type": "Ready", **ready}] if ready else []
+    return {"metadata": meta, "status": {"conditions": conditions}}
+
+
+def test_ready_for_the_current_generation_only() -> None:
+    assert report.is_ready(endpoint(status="True", observedGeneration=2))
+    assert report.is_ready(endpoint(status="True"))
+    assert not report.is_ready(endpoint(status="True", observedGeneration=1))
+    assert not report.is_ready(endpoint(status="False", observedGeneration=2))
+    assert not report.is_ready({"metadata": {"name": "a"}})
+    assert report.done_check("Ready") is report.is_ready
+
+
+def test_handled_when_kopf_wrote_its_last_handled_record() -> None:
+    # what kopf wrote on a handled create on the real apiserver, with the operator's kopf settings
+    handled = endpoint({"kopf.speech.azure-operator.io/last-handled-configuration": '{"spec":{}}'})
+    assert report.is_handled(handled)
+    assert not report.is_handled(endpoint({"kopf.zalando.org/last-handled-configuration": "{}"}))
+    assert not report.is_handled(endpoint())
+    assert not report.is_handled(endpoint({}))
+    assert report.done_check("handled") is report.is_handled
+
+
 # --- the table ----------------------------------------------------------------------------------------
 
 
@@ -266,6 +312,35 @@ def test_table_rows_and_alignment() -> None:
     width = max(len(name) for name in rows)
     assert all(line[width : width + 2] == "  " and line[width + 2] != " " for line in lines)
     assert "after restart" not in report.format_table(result(restart=False))
+
+
+def floor_result() -> dict[str, object]:
+    base = result(restart=False)
+    converge = dict(cast(dict[str, object], base["converge"]))
+    converge.update(
+        dict.fromkeys(
+            ("ideal_seconds", "ratio", "azure_calls_total", "azure_calls_per_resource", "azure_429")
+        )
+    )
+    return {**base, "floor": True, "until": "handled", "converge": converge, "quiet": None}
+
+
+def test_floor_table_shows_azure_figures_not_applicable() -> None:
+    rows = dict(report.table_rows(floor_result()))
+    assert (
+        rows["run"]
+        == "100 speech endpoints, D=30 s, kopf's floor (one on-create handler that does nothing), no Azure"
+    )
+    assert rows["all handled after (from the apply)"] == "36.0 s (apply took 1.5 s)"
+    assert rows["median handled after"] == "33.0 s"
+    for figure in ("ideal", "ratio", "Azure calls per resource", "429s received"):
+        assert rows[figure] == "n/a (floor: no Azure)"
+    assert rows["Kubernetes writes per resource"] == "6.50: PATCH speechendpoints 4, POST events 2.5"
+    assert rows["log lines per resource (apply to handled)"] == "5.0"
+    assert rows["operator CPU apply to handled"] == "12.0 s (120 ms per resource)"
+    assert rows["operator peak RSS"] == "120 MB"
+    assert not [name for name in rows if name.startswith(("quiet", "after restart"))]
+    assert len(report.format_table(floor_result()).splitlines()) == len(rows)
 
 
 def test_results_row_matches_the_header() -> None:
