@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from azure_speech_operator.azure.types import (
@@ -183,6 +183,18 @@ class FakeVoice:
     async def list(self, filter: str | None = None) -> AsyncIterator[VoiceEndpoint]:
         for endpoint in list(self.endpoints.values()):
             yield endpoint
+
+
+def adopted_endpoint(now: datetime) -> VoiceEndpoint:
+    """The endpoint at ADOPTED, made outside the operator days ago, serving the default spec's voice."""
+    return VoiceEndpoint(
+        id=ADOPTED,
+        project_id="Jessica",
+        model_id="Jessica",
+        status="Succeeded",
+        created_at=now - timedelta(days=3),
+        last_action_at=now - timedelta(days=3),
+    )
 
 
 def base_spec(**overrides: Any) -> dict[str, Any]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from azure_speech_operator.azure.types import ErrorClass, OperatorError
 from azure_speech_operator.azure.voice import deterministic_endpoint_id
@@ -14,7 +12,7 @@ from azure_speech_operator.voiceendpoint.logic import (
 )
 
 from tests.unit.test_voice_crd import root_schema
-from tests.unit.test_voice_fakes import ADOPTED, UID, World, azure_error
+from tests.unit.test_voice_fakes import ADOPTED, UID, World, adopted_endpoint, azure_error
 
 pytestmark = pytest.mark.asyncio
 
@@ -321,7 +319,7 @@ async def test_orphan_leaves_the_endpoint() -> None:
 
 async def test_adoption_reads_and_never_creates() -> None:
     world = World()
-    world.azure.endpoints[ADOPTED] = world.azure.endpoints.get(ADOPTED) or _adopted(world)
+    world.azure.endpoints[ADOPTED] = adopted_endpoint(world.now)
     world.spec["endpointId"] = ADOPTED
     await world.settle()
     assert world.status["endpointId"] == ADOPTED
@@ -401,19 +399,6 @@ async def test_transient_errors_are_retried() -> None:
     assert outcome.retry is not None and outcome.retry.delay == 7.0
 
 
-def _adopted(world: World) -> object:
-    from azure_speech_operator.azure.types import VoiceEndpoint
-
-    return VoiceEndpoint(
-        id=ADOPTED,
-        project_id="Jessica",
-        model_id="Jessica",
-        status="Succeeded",
-        created_at=world.now - timedelta(days=3),
-        last_action_at=world.now - timedelta(days=3),
-    )
-
-
 async def test_a_create_refused_for_the_key_leaves_nothing_to_delete() -> None:
     world = World()
     world.azure.fail("create", azure_error("Unauthorized", ErrorClass.BLOCKED, 401))
@@ -428,7 +413,7 @@ async def test_a_create_refused_for_the_key_leaves_nothing_to_delete() -> None:
 
 async def test_v3_adopts_suspends_and_resumes_and_orphans_on_delete() -> None:
     world = World()
-    world.azure.endpoints[ADOPTED] = _adopted(world)  # type: ignore[assignment]
+    world.azure.endpoints[ADOPTED] = adopted_endpoint(world.now)
     world.spec.update(
         azure={"region": "eastus", "apiVersion": "v3.0", "credentials": world.spec["azure"]["credentials"]},
         endpointId=ADOPTED,

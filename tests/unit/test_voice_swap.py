@@ -1,0 +1,168 @@
+"""The promises of the VoiceEndpoint blue/green swap and of a failed deployment (docs/voiceendpoint.md,
+Blue/green swap and First deployment fails), pass by pass against the in-memory custom voice API."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from azure_speech_operator.reconcile import (
+    ENDPOINT_ID_ANNOTATION,
+    POLICY_ANNOTATION,
+    REQUESTED_ANNOTATION,
+    Trigger,
+)
+from azure_speech_operator.voiceendpoint.logic import PREVIOUS_ANNOTATION
+
+from tests.unit.test_voice_fakes import ADOPTED, World, adopted_endpoint
+from tests.unit.test_voice_logic import FIRST, SECOND, THIRD, ready_world
+
+GRACE = timedelta(hours=24)  # the default --voice-swap-grace-period
+CONFIG_MAP = "jessica-endpoint"
+
+
+async def swapped(world: World, model: str) -> None:
+    """Changes the model and runs passes (Azure finishing in between) until the new endpoint serves."""
+    before = world.status["endpointId"]
+    world.change_spec(modelId=model)
+    for _ in range(8):
+        outcome = await world.run()
+        if world.status["endpointId"] != before:
+            return
+        world.advance(outcome.retry.delay if outcome.retry else 10)
+        world.azure.finish()
+    raise AssertionError(f"the swap did not end: {world.status}")
+
+
+async def test_a_status_lost_in_the_grace_period_still_deletes_the_old_endpoint_on_time() -> None:
+    world = await ready_world()
+    await swapped(world, "Jessica2")
+    delete_after = world.now + GRACE
+    world.status = {}  # restored from a backup without status: only the annotations remain
+    outcome = await world.run(Trigger.RESUME)
+    assert world.status["endpointId"] == SECOND
+    assert world.status["previousEndpoint"]["id"] == FIRST
+    assert set(world.azure.endpoints) == {FIRST, SECOND}  # not before the grace period ends
+    assert outcome.wake_at == delete_after
+    world.now = delete_after - timedelta(seconds=1)
+    await world.run(Trigger.DRIFT)
+    assert FIRST in world.azure.endpoints
+    world.now = delete_after
+    await world.run()  # the wake-up
+    assert set(world.azure.endpoints) == {SECOND}
+    assert "EndpointDeleted" in world.event_reasons()
+    assert PREVIOUS_ANNOTATION not in world.annotations and "previousEndpoint" not in world.status
+
+
+async def test_the_export_names_the_succeeded_endpoint_through_a_swap_and_moves_at_promotion() -> None:
+    world = await ready_world(exportTo={"configMapName": CONFIG_MAP})
+    assert world.exported[CONFIG_MAP]["deploymentId"] == FIRST
+    world.change_spec(modelId="Jessica2")
+    exported, paused = [], True
+    for _ in range(8):
+        outcome = await world.run()
+        data = world.exported[CONFIG_MAP]
+        # the ConfigMap and status switch together, and only to a Succeeded endpoint
+        assert data["endpointId"] == data["deploymentId"] == world.status["endpointId"]
+        assert world.azure.endpoints[data["endpointId"]].status == "Succeeded"
+        assert data["synthesisUrl"].endswith(f"?deploymentId={data['endpointId']}")
+        exported.append(data["endpointId"])
+        if data["endpointId"] == SECOND:
+            break
+        assert world.status["newEndpoint"]["id"] == SECOND
+        world.advance(outcome.retry.delay if outcome.retry else 10)
+        world.azure.finish()
+        if paused and world.azure.endpoints[SECOND].status == "Succeeded":
+            # Succeeded, but not promoted while the operator may not write: nothing moves yet
+            world.annotations[POLICY_ANNOTATION] = "skip"
+            await world.run()
+            assert world.exported[CONFIG_MAP]["endpointId"] == world.status["endpointId"] == FIRST
+            del world.annotations[POLICY_ANNOTATION]
+            paused = False
+    assert exported[0] == FIRST and exported[-1] == SECOND
+    assert "Swapped" in world.event_reasons()
+    assert world.status["exportedConfigMap"] == CONFIG_MAP
+
+
+async def test_a_second_swap_in_the_grace_period_deletes_the_older_endpoint_first() -> None:
+    world = await ready_world()
+    await swapped(world, "Jessica2")
+    assert world.status["previousEndpoint"]["id"] == FIRST
+    world.advance(3600)  # well within the grace period of FIRST
+    world.change_spec(modelId="Jessica")
+    await world.run()
+    assert set(world.azure.endpoints) == {FIRST, SECOND, THIRD}  # FIRST stays until THIRD can serve
+    world.advance(30)
+    world.azure.finish()
+    writes = len(world.azure.writes())
+    await world.run()
+    assert world.azure.writes()[writes:] == [("delete", FIRST)]
+    assert world.status["endpointId"] == THIRD  # switched in the pass that deleted FIRST
+    assert world.status["previousEndpoint"] == {
+        "id": SECOND,
+        "deleteAfter": (world.now + GRACE).isoformat().replace("+00:00", "Z"),
+    }
+    assert world.annotations[PREVIOUS_ANNOTATION].startswith(SECOND + " ")
+    assert set(world.azure.endpoints) == {SECOND, THIRD}
+    world.advance(GRACE.total_seconds())
+    await world.run(Trigger.DRIFT)
+    assert set(world.azure.endpoints) == {THIRD}
+
+
+async def failed_first_deployment() -> World:
+    world = World()
+    world.azure.failing_models.add("Jessica")
+    await world.run()
+    assert list(world.azure.endpoints) == [FIRST]
+    world.advance(30)
+    world.azure.finish()
+    await world.run()
+    return world
+
+
+async def test_a_failed_first_deployment_is_stalled_and_its_endpoint_deleted() -> None:
+    world = await failed_first_deployment()
+    assert world.condition("Stalled") == ("True", "DeploymentFailed")
+    assert world.condition("Reconciling")[0] == "False"
+    assert world.condition("Available")[0] == "False"
+    assert world.azure.endpoints == {}  # its deployment slot is free
+    assert ("delete", FIRST) in world.azure.writes()
+    assert "reconcile-requested-at" in world.status["error"]["message"]
+    assert ENDPOINT_ID_ANNOTATION not in world.annotations
+    assert world.last is not None and world.last.retry is None  # no come-back: nothing to poll
+
+
+@pytest.mark.parametrize("ask", ["spec-change", "reconcile-requested-at"])
+async def test_a_failed_first_deployment_is_tried_again_only_when_asked(ask: str) -> None:
+    world = await failed_first_deployment()
+    writes = len(world.azure.writes())
+    for trigger in (Trigger.DRIFT, Trigger.RESUME, Trigger.CHANGE):
+        world.advance(3600)
+        await world.run(trigger)
+        assert len(world.azure.writes()) == writes, trigger
+        assert world.condition("Stalled") == ("True", "DeploymentFailed")
+    if ask == "spec-change":
+        world.change_spec(modelId="Jessica2")
+    else:
+        world.azure.failing_models.clear()  # fixed in Azure meanwhile
+        world.annotations[REQUESTED_ANNOTATION] = "2026-11-21T12:00:00Z"
+    await world.settle()
+    assert world.status["endpointId"] == SECOND  # a new id: an id serves one create only
+    assert set(world.azure.endpoints) == {SECOND}
+    assert world.condition("Ready") == ("True", "Ready")
+
+
+async def test_an_adopted_endpoint_serving_another_model_is_stalled_never_swapped_nor_deleted() -> None:
+    world = World()
+    world.azure.endpoints[ADOPTED] = adopted_endpoint(world.now)
+    world.spec.update(endpointId=ADOPTED, modelId="Jessica2")
+    await world.run()
+    assert world.condition("Stalled") == ("True", "AdoptedEndpointMismatch")
+    assert "set projectId and modelId to what it serves" in world.status["error"]["message"]
+    assert world.condition("Available") == ("True", "Serving")
+    assert world.status["endpointId"] == ADOPTED and world.status["modelId"] == "Jessica"
+    assert world.azure.writes() == []
+    world.deletion_timestamp = world.now  # deletionPolicy Delete: still never deleted, it was refused
+    await world.run(Trigger.DELETE)
+    assert world.released and ADOPTED in world.azure.endpoints
+    assert "NotAdopted" in world.event_reasons()
