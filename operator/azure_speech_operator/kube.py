@@ -48,6 +48,15 @@ def resource_version(obj: Mapping[str, Any]) -> int | None:
     return int(value) if isinstance(value, str) and value.isdigit() else None
 
 
+def without_managed_fields(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """`obj` without `metadata.managedFields` (a shallow copy): the server's field ownership, which nothing in
+    the operator reads, is over half of an object's memory (about 15 of 26 KB with four field managers)."""
+    metadata = obj.get("metadata")
+    if not isinstance(metadata, Mapping) or "managedFields" not in metadata:
+        return dict(obj)
+    return {**obj, "metadata": {key: value for key, value in metadata.items() if key != "managedFields"}}
+
+
 class KubeApiError(Exception):
     """A failed Kubernetes API call: the HTTP status, the Status reason and the server's message."""
 

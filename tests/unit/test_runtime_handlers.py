@@ -19,7 +19,7 @@ import kopf
 import pytest
 from azure_speech_operator.azure.types import ApiKey, AzureError, ErrorClass
 from azure_speech_operator.conditions import is_true
-from azure_speech_operator.kube import KubeApiError
+from azure_speech_operator.kube import KubeApiError, without_managed_fields
 from azure_speech_operator.reconcile import (
     CREATE_PENDING_ANNOTATION,
     ENDPOINT_ID_ANNOTATION,
@@ -214,6 +214,38 @@ def test_the_newest_copy_is_kopfs_unless_the_operators_own_write_is_newer() -> N
     assert newer["spec"]["a"] == [2]
     unknown = kopf.Body({"metadata": {"name": "g", "resourceVersion": "abc"}})
     assert current_object(unknown, mine) == mine  # a version that is no number is never taken for newer
+
+
+async def test_the_answer_kept_has_no_managed_fields() -> None:
+    # The memo's answer is a second copy of every object in memory: it is kept only while it is newer
+    cluster = Cluster(("mark", "poke:a", "record:E-1"))
+    cluster.stored["metadata"]["resourceVersion"] = "10"
+    cluster.stored["metadata"]["managedFields"] = [{"manager": "kubectl", "fieldsV1": {"f:spec": {}}}]
+    before = cluster.body()
+    await cluster.run(body=before)
+    assert cluster.memo.written is not None
+    assert "managedFields" not in cluster.memo.written["metadata"]
+    assert cluster.stored["metadata"]["managedFields"]  # the server's object is left as it is
+
+
+async def test_the_answer_kept_is_dropped_once_kopfs_copy_caught_up() -> None:
+    cluster = Cluster(())  # a gadget that writes nothing once Ready
+    cluster.stored["metadata"]["resourceVersion"] = "10"
+    await cluster.run()
+    settled = cluster.body()
+    cluster.memo.written = {**dict(settled), "metadata": {**settled["metadata"], "resourceVersion": "9"}}
+    writes = len(cluster.kube.patches)
+    await cluster.run(body=settled)
+    assert len(cluster.kube.patches) == writes and cluster.memo.written is None
+
+
+def test_without_managed_fields_copies_only_what_it_changes() -> None:
+    spec = {"a": [1]}
+    obj = {"metadata": {"name": "g", "managedFields": [{"manager": "m"}]}, "spec": spec}
+    stripped = without_managed_fields(obj)
+    assert stripped == {"metadata": {"name": "g"}, "spec": spec}
+    assert obj["metadata"]["managedFields"] == [{"manager": "m"}] and stripped["spec"] is spec
+    assert without_managed_fields({"kind": "X"}) == {"kind": "X"}
 
 
 class Successor(FakeKube):

@@ -8,7 +8,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from azure_speech_operator.azure.types import ErrorClass, OperatorError
-from azure_speech_operator.kube import JSON_PATCH, KubeApiError, as_operator_error, resource_version
+from azure_speech_operator.kube import (
+    JSON_PATCH,
+    KubeApiError,
+    as_operator_error,
+    resource_version,
+    without_managed_fields,
+)
 from azure_speech_operator.reconcile import CREATE_PENDING_ANNOTATION, ENDPOINT_ID_ANNOTATION
 from azure_speech_operator.runtime.context import OperatorContext
 from azure_speech_operator.runtime.export import export_config_map, remove_export
@@ -49,7 +55,7 @@ class KubeWriter:
         version = resource_version(answer or {})
         newer = self.written is None or (version or 0) > (resource_version(self.written) or 0)
         if answer is not None and version is not None and newer:
-            self.written = answer
+            self.written = without_managed_fields(answer)
 
     async def _patch(self, patch: Any, what: str, **options: Any) -> Mapping[str, Any] | None:
         kind = self.kind
