@@ -54,6 +54,9 @@ class FakeVoice:
         self.lost_answers: set[str] = set()  # the call is done, the answer lost (a reset)
         self.resuming: set[str] = set()
         self.operations: dict[str, tuple[str, str, str]] = {}  # Operation-Id -> (endpoint, action, status)
+        # Set: suspend and resume answer as v3.0's 202 does, with no operation to follow and the endpoint
+        # read back carrying the 202's Retry-After (seconds).
+        self.action_retry_after: float | None = None
 
     def fail(self, operation: str, *errors: OperatorError) -> None:
         self.failures.setdefault(operation, []).extend(errors)
@@ -154,9 +157,7 @@ class FakeVoice:
         if endpoint.status != "Succeeded":
             raise azure_error("InvalidEndpointStatus", ErrorClass.FATAL)
         updated = self._set(endpoint_id, "Disabling")
-        operation = self._started(operation_id, endpoint_id, "suspend", "Running")
-        self._lose("suspend")
-        return updated, operation
+        return self._acted("suspend", updated, operation_id)
 
     async def resume(self, endpoint_id: str, operation_id: str) -> tuple[VoiceEndpoint, Operation | None]:
         self._call("resume", endpoint_id)
@@ -165,9 +166,17 @@ class FakeVoice:
             raise azure_error("InvalidEndpointStatus", ErrorClass.FATAL)
         self.resuming.add(endpoint_id)
         updated = self._set(endpoint_id, "Running")
-        operation = self._started(operation_id, endpoint_id, "resume", "Running")
-        self._lose("resume")
-        return updated, operation
+        return self._acted("resume", updated, operation_id)
+
+    def _acted(
+        self, action: str, endpoint: VoiceEndpoint, operation_id: str
+    ) -> tuple[VoiceEndpoint, Operation | None]:
+        if self.action_retry_after is not None:
+            self._lose(action)
+            return endpoint.model_copy(update={"retry_after": self.action_retry_after}), None
+        operation = self._started(operation_id, endpoint.id, action, "Running")
+        self._lose(action)
+        return endpoint, operation
 
     async def _existing(self, endpoint_id: str) -> VoiceEndpoint:
         if endpoint_id not in self.endpoints:

@@ -411,7 +411,8 @@ async def test_a_create_refused_for_the_key_leaves_nothing_to_delete() -> None:
     assert world.released and [c for c in world.azure.calls if c[0] == "delete"] == []
 
 
-async def test_v3_adopts_suspends_and_resumes_and_orphans_on_delete() -> None:
+def v3_world() -> World:
+    """A VoiceEndpoint adopting ADOPTED (Succeeded) with the retiring v3.0 API."""
     world = World()
     world.azure.endpoints[ADOPTED] = adopted_endpoint(world.now)
     world.spec.update(
@@ -419,6 +420,11 @@ async def test_v3_adopts_suspends_and_resumes_and_orphans_on_delete() -> None:
         endpointId=ADOPTED,
         deletionPolicy="Orphan",
     )
+    return world
+
+
+async def test_v3_adopts_suspends_and_resumes_and_orphans_on_delete() -> None:
+    world = v3_world()
     await world.settle()
     assert world.condition("Ready") == ("True", "Ready")
     world.change_spec(suspended=True)
@@ -440,3 +446,24 @@ async def test_poll_delay_is_a_share_of_the_time_waited() -> None:
     world.advance(200)  # still deploying after 200 s
     later = await world.run()
     assert later.retry is not None and 40 <= later.retry.delay <= 60
+
+
+@pytest.mark.parametrize("action", ["suspend", "resume"])
+async def test_v3_comes_back_after_the_retry_after_of_its_202(action: str) -> None:
+    world = v3_world()
+    world.spec["suspended"] = action == "resume"
+    await world.settle()
+    world.azure.action_retry_after = 17.0
+    world.change_spec(suspended=action == "suspend")
+    outcome = await world.run()
+    assert world.azure.writes()[-1] == (action, ADOPTED)
+    assert world.condition("Ready") == ("False", "Suspending" if action == "suspend" else "Resuming")
+    assert "operation" not in world.status  # v3.0 has none to follow: the endpoint is read again
+    assert outcome.retry is not None and outcome.retry.delay == 17.0
+    world.advance(17.0)
+    world.azure.finish()
+    calls = len(world.azure.calls)
+    await world.run()
+    assert world.azure.calls[calls:] == [("get", ADOPTED)]
+    assert world.condition("Ready") == ("True", "Ready")
+    assert world.condition("Suspended")[0] == ("True" if action == "suspend" else "False")
