@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.demo import point_at_simulator
+from tests.demo import VOICE_EXAMPLE, VOICE_SWAP_TO, point_at_simulator
 
 from .harness import REPO, Simulator, kubectl_path
 
@@ -71,7 +72,64 @@ def test_demo_runs_to_its_end(tmp_path: Path) -> None:
     for path in sorted((REPO / "examples").glob("*.yaml")):
         if "kind: SpeechEndpoint" in path.read_text():
             assert ": Ready after" in out
+    if f"name: {VOICE_EXAMPLE}" in (REPO / "examples" / "voiceendpoint.yaml").read_text():
+        _check_voice_section(out)
     assert not list((tmp_path / "state").glob("pids.json"))
+
+
+def _check_voice_section(out: str) -> None:
+    """The VoiceEndpoint part of the demo (tests/demo.py show_voice): `kubectl get vce` after suspend,
+    resume and swap, and the swap's status lines naming the old endpoint until the new one serves."""
+    heading = f"==> kubectl get vce {VOICE_EXAMPLE}: suspend, resume and a swap to model {VOICE_SWAP_TO}"
+    assert heading in out, out[-6000:]
+    section = out.split(heading, 1)[1].split("\n==> ", 1)[0]
+    parts = re.split(r"^  (?=\S)", section, flags=re.MULTILINE)
+    steps = {part.splitlines()[0]: [line.strip() for line in part.splitlines()[1:]] for part in parts[1:]}
+    suspended, resumed, swap = (
+        steps.get("suspended: true -> Azure disables it (no charge while suspended)"),
+        steps.get("suspended: false -> resumed"),
+        steps.get(f"modelId: {VOICE_SWAP_TO} -> blue/green swap"),
+    )
+    assert suspended and resumed and swap, section
+
+    first = _vce_row(suspended)
+    assert (first["READY"], first["AZURE STATUS"], first["SUSPENDED"]) == ("True", "Disabled", "True"), first
+    old = first["ENDPOINT"]
+    assert _vce_row(resumed) | {"AGE": "", "MESSAGE": ""} == first | {
+        "AZURE STATUS": "Succeeded",
+        "SUSPENDED": "False",
+        "AGE": "",
+        "MESSAGE": "",
+    }, resumed
+
+    # status lines while swapping, then `kubectl get vce` once it is done
+    lines, table = swap[: swap.index("")], swap[swap.index("") + 1 :]
+    serving = [re.search(r"serving (\S+) \((\S+)\)", line) for line in lines]
+    assert all(serving) and len(lines) >= 2, lines
+    endpoints = [m.group(1) for m in serving if m]
+    new = endpoints[-1]
+    assert endpoints[0] == old and new != old, lines
+    # the old endpoint serves until the switch, the new one from then on: never anything else
+    switch = endpoints.index(new)
+    assert set(endpoints[:switch]) == {old} and set(endpoints[switch:]) == {new}, lines
+    assert any("(Redeploying)" in line and f"new: {new}" in line for line in lines[:switch]), lines
+    assert lines[-1].startswith("Ready=True (Ready)") and f"({VOICE_SWAP_TO})" in lines[-1], lines
+    last = _vce_row(table)
+    assert (last["READY"], last["AZURE STATUS"], last["SUSPENDED"], last["ENDPOINT"]) == (
+        "True",
+        "Succeeded",
+        "False",
+        new,
+    ), table
+
+
+def _vce_row(table: list[str]) -> dict[str, str]:
+    """The one row of a `kubectl get vce NAME` table, by its column headings."""
+    assert len(table) == 2 and table[0].startswith("NAME"), table
+    header, row = table
+    starts = [(m.start(), m.group()) for m in re.finditer(r"\S+(?: \S+)*", header)]
+    ends = [start for start, _ in starts[1:]] + [len(row)]
+    return {name: row[start:end].strip() for (start, name), end in zip(starts, ends, strict=True)}
 
 
 def test_kept_demo_serves_kubectl_until_stopped(tmp_path: Path) -> None:
