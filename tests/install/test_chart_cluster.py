@@ -1,8 +1,9 @@
 """The chart and deploy/ on the session's real kube-apiserver: every value set's rendering is admitted
-(`kubectl apply --dry-run=server`), a real `helm install` / `upgrade` / `uninstall` grants the operator what
-it needs and nothing else, and the pod passes the `restricted` Pod Security Standard as the apiserver's
-PodSecurity admission judges it. Nothing here starts the operator: the e2e tests run it under deploy/'s RBAC,
-which test_chart.py shows is the chart's."""
+(`kubectl apply --dry-run=server`) and installed for real into its own namespace (`helm install` creates
+every object as rendered, `helm uninstall` removes them all); a real `helm install` / `upgrade` /
+`uninstall` grants the operator what it needs and nothing else; the pod passes the `restricted` Pod
+Security Standard as the apiserver's PodSecurity admission judges it. Nothing here starts the operator: the
+e2e tests run it under deploy/'s RBAC, which test_chart.py shows is the chart's."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from .chart import CHART, DEPLOY, VALUE_SETS, Helm, deploy_objects, find, one, p
 
 # Kinds whose CRDs a bare cluster lacks: checked offline in test_chart.py, not sent to the apiserver.
 NOT_INSTALLED = {"ServiceMonitor"}
+CLUSTER_SCOPED = {"ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition"}
 
 
 @pytest.fixture
@@ -107,6 +109,104 @@ def test_the_pod_passes_the_restricted_pod_security_standard(
     )
     assert refused.returncode != 0
     assert 'violates PodSecurity "restricted:latest"' in refused.stderr
+
+
+# A stand-in for the Prometheus operator's ServiceMonitor CRD (which a bare cluster lacks): it admits any
+# spec, so a real install of the value sets that render a ServiceMonitor creates it as rendered; its schema
+# is checked offline (test_chart.py).
+SERVICE_MONITOR_CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1",
+    "kind": "CustomResourceDefinition",
+    "metadata": {"name": "servicemonitors.monitoring.coreos.com"},
+    "spec": {
+        "group": "monitoring.coreos.com",
+        "scope": "Namespaced",
+        "names": {"plural": "servicemonitors", "singular": "servicemonitor", "kind": "ServiceMonitor"},
+        "versions": [
+            {
+                "name": "v1",
+                "served": True,
+                "storage": True,
+                "schema": {
+                    "openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+                },
+            }
+        ],
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def service_monitor_crd(kube: Kube) -> Iterator[None]:
+    name = SERVICE_MONITOR_CRD["metadata"]["name"]
+    existed = kube.get("CustomResourceDefinition", name) is not None
+    if not existed:
+        kube.apply(SERVICE_MONITOR_CRD)
+        kube.kubectl("wait", "--for=condition=Established", f"crd/{name}", "--timeout=60s")
+    yield
+    if not existed:
+        kube.kubectl("delete", "crd", name, "--ignore-not-found", check=False)
+
+
+def live(kube: Kube, obj: dict[str, Any]) -> dict[str, Any] | None:
+    """The object as the apiserver holds it (kubectl, which finds a CRD created since it last looked)."""
+    group, _, version = obj["apiVersion"].rpartition("/")
+    resource = ".".join([obj["kind"], version, group]) if group else obj["kind"]
+    where = ["-n", obj["metadata"]["namespace"]] if obj["metadata"].get("namespace") else []
+    args = ["get", resource, obj["metadata"]["name"], *where, "-o", "json", "--ignore-not-found"]
+    text = kube.kubectl(*args).stdout
+    return yaml.safe_load(text) if text.strip() else None
+
+
+def missing_from(rendered: Any, stored: Any, path: str = "") -> list[str]:
+    """Where `stored` lacks or differs from what `rendered` says (the apiserver may add defaults, not change
+    what was sent; an empty rendered value may be dropped)."""
+    if rendered in (None, {}, []) and stored in (None, {}, []):
+        return []
+    if isinstance(rendered, dict) and isinstance(stored, dict):
+        return [
+            m
+            for key, value in rendered.items()
+            for m in missing_from(value, stored.get(key), f"{path}.{key}")
+        ]
+    if isinstance(rendered, list) and isinstance(stored, list) and len(rendered) == len(stored):
+        return [
+            m
+            for i, (r, s) in enumerate(zip(rendered, stored, strict=True))
+            for m in missing_from(r, s, f"{path}[{i}]")
+        ]
+    return [] if rendered == stored else [f"{path}: rendered {rendered!r}, stored {stored!r}"]
+
+
+@pytest.mark.usefixtures("service_monitor_crd")
+@pytest.mark.parametrize("value_set", VALUE_SETS)
+def test_helm_install_creates_what_it_renders_and_uninstall_removes_it(
+    kube: Kube, cluster_helm: Helm, cluster_namespace: str, other_namespace: str, value_set: str
+) -> None:
+    """Each value set installed for real into its own namespace: every object the chart renders is on the
+    apiserver as rendered (in the namespaces it names, cluster-scoped ones too), and `helm uninstall`
+    removes every one of them."""
+    release, ns = unique_name("speech"), cluster_namespace
+    values = VALUE_SETS[value_set]([ns, other_namespace])
+    if not values.get("serviceAccount", {}).get("create", True):  # the value set names an existing one
+        account = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "speech-operator"}}
+        kube.apply(account, ns)
+    objects = cluster_helm.template(values, release=release, namespace=ns)
+    # as helm installs them: a namespaced object that names no namespace goes to the release's
+    for obj in objects:
+        if obj["kind"] not in CLUSTER_SCOPED:
+            obj["metadata"].setdefault("namespace", ns)
+    try:
+        cluster_helm.run("install", release, str(CHART), "-n", ns, "--skip-crds", values=values)
+        for obj in objects:
+            stored = live(kube, obj)
+            assert stored is not None, f"{obj['kind']} {obj['metadata']['name']} was not created"
+            assert missing_from(obj, stored) == [], (obj["kind"], obj["metadata"]["name"])
+    finally:
+        cluster_helm.run("uninstall", release, "-n", ns, "--wait", check=False)
+    left = [(o["kind"], o["metadata"]["name"]) for o in objects if live(kube, o) is not None]
+    assert left == []
+    assert cluster_helm.run("list", "-n", ns, "-q").stdout.strip() == ""
 
 
 def test_helm_install_upgrade_and_uninstall(kube: Kube, cluster_helm: Helm, cluster_namespace: str) -> None:
