@@ -105,6 +105,17 @@ class WakeTracker:
         return woken
 
 
+def forget_managed_fields(body: kopf.Body) -> None:
+    """Drops `metadata.managedFields` from kopf's copy of the object, in place. kopf keeps the newest copy of
+    every object for its daemon (the drift loop) for as long as the object exists, and the server's field
+    ownership is over half of it in memory (about 15 of 26 KB with four field managers); neither kopf nor the
+    operator reads it, and kopf's patches are built from handlers' changes, never from this copy. This
+    handler runs first in every processing cycle, so no copy keeps it for long."""
+    metadata = body.get("metadata")
+    if isinstance(metadata, dict):  # kopf's own parsed dict, which a view's item access returns as it is
+        metadata.pop("managedFields", None)
+
+
 def register_wakeup(
     registry: kopf.OperatorRegistry,
     kopf_settings: kopf.OperatorSettings,
@@ -117,6 +128,7 @@ def register_wakeup(
     async def wake_on_change(
         event: Mapping[str, Any], body: kopf.Body, patch: kopf.Patch, memo: Any, logger: kopf.Logger, **_: Any
     ) -> None:
+        forget_managed_fields(body)
         if event.get("type") == "DELETED":
             return
         tracker = getattr(memo, "wakeup_tracker", None)
