@@ -1,6 +1,6 @@
 """Every (Azure state of the serving endpoint, wish, model change, reconcile policy) combination for a
 VoiceEndpoint whose endpoint was created and served: the steps one pass takes in Azure and the row of the
-truth table it shows (api.md), as tests/unit/test_speech_matrix.py does for SpeechEndpoint."""
+truth table it shows (conditions.py), as tests/unit/test_speech_matrix.py does for SpeechEndpoint."""
 
 from __future__ import annotations
 

@@ -156,7 +156,7 @@ class World:
         raise KeyError(type_)
 
     def assert_row(self, ready: str, active: str) -> None:
-        """The truth-table row shown (the condition truth table, conditions.py): Ready True when `ready` is "Ready", else False with `ready` as
+        """The truth-table row shown: Ready True when `ready` is "Ready", else False with `ready` as
         its reason; `active` names which of Reconciling and Stalled is True ("neither": none, never both);
         all of it for the current generation."""
         assert self.condition("Ready") == ("True" if ready == "Ready" else "False", ready)
