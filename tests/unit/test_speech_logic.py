@@ -845,6 +845,42 @@ async def test_an_error_after_a_read_reports_what_was_read() -> None:
     assert world.condition("Available") == ("False", "NotServing")  # the new endpoint serves nothing yet
 
 
+async def test_an_endpoint_recreated_after_it_vanished_serves_nothing_until_ready() -> None:
+    world = await ready_world()
+    world.azure.endpoints.clear()
+    await world.run(Trigger.DRIFT)
+    assert world.azure.writes == ["create", "create"]
+    world.assert_row("Deploying", "Reconciling")
+    assert world.condition("Available") == ("False", "NotServing")
+    await world.run()  # polled while Azure deploys it
+    assert world.condition("Available") == ("False", "NotServing")
+    world.azure.finish()
+    await world.run()
+    world.assert_row("Ready", "neither")
+    assert world.condition("Available") == ("True", "Serving")
+
+
+async def test_a_failed_endpoint_serves_nothing_until_its_replacement_is_ready() -> None:
+    world = World()
+    await world.run()
+    world.azure.finish("Failed", EntityError(code="DeploymentFailed", message="boom"))
+    await world.run()
+    world.assert_row("DeploymentFailed", "Stalled")
+    assert world.condition("Available") == ("False", "NotServing")
+    world.annotations[REQUESTED_ANNOTATION] = "2026-11-21T07:00:00Z"
+    await world.run()  # deleted
+    assert world.azure.endpoints == {}
+    world.assert_row(logic.REPLACING, "Reconciling")
+    assert world.condition("Available") == ("False", "NotServing")
+    await world.run()  # created anew
+    world.assert_row("Deploying", "Reconciling")
+    assert world.condition("Available") == ("False", "NotServing")
+    world.azure.finish()
+    await world.run()
+    world.assert_row("Ready", "neither")
+    assert world.condition("Available") == ("True", "Serving")
+
+
 # --- model expiry -----------------------------------------------------------------------------------------
 
 

@@ -74,6 +74,10 @@ async def test_state_difference_policy(state: str, difference: str, policy: str)
     writes, reason, true_one = expected(state, difference, policy)
     assert world.azure.writes == writes
     world.assert_row(reason, true_one)
+    # Available (True before the pass): gone from Azure, nothing serves, whatever the policy (a recreated
+    # endpoint serves nothing yet); otherwise the model deployed before keeps serving, also while Azure works
+    # on the endpoint or after a failed redeploy (api.md, docs/speechendpoint.md).
+    assert world.condition("Available")[0] == ("False" if state == "absent" else "True")
 
 
 def test_status_patch_sets_changes_and_nulls_removed_keys() -> None:
