@@ -860,6 +860,26 @@ async def test_an_endpoint_recreated_after_it_vanished_serves_nothing_until_read
     assert world.condition("Available") == ("True", "Serving")
 
 
+@pytest.mark.parametrize("crash_after", [None, "CreateEndpoint"])
+async def test_a_failed_recreate_of_a_vanished_endpoint_is_not_available(crash_after: str | None) -> None:
+    """The recreate fails in the pass that found the endpoint gone, or in the next one after the operator was
+    killed before the POST (the status written before still says Available: only the lookup by the uid
+    marker, which finds nothing, tells that nothing serves)."""
+    world = await ready_world()
+    world.azure.endpoints.clear()
+    if crash_after is not None:
+        world.crash_after = crash_after
+        with pytest.raises(KeyboardInterrupt):
+            await world.run(Trigger.DRIFT)
+        assert world.condition("Available") == ("True", "Serving")  # no status written
+    world.azure.fail("create", azure_error("TooManyRequests", ErrorClass.TRANSIENT, status=429))
+    await world.run(Trigger.RESUME if crash_after else Trigger.DRIFT)
+    assert world.azure.endpoints == {}
+    world.assert_row("TooManyRequests", "Reconciling")
+    assert world.condition("Available") == ("False", "NotServing")
+    assert not {"endpointId", "azureStatus", "servingModel"} & world.status.keys()  # none to show
+
+
 async def test_a_failed_endpoint_serves_nothing_until_its_replacement_is_ready() -> None:
     world = World()
     await world.run()

@@ -27,7 +27,8 @@ async def run_step(step: Step, observed: Observed, client: SpeechEndpoints) -> O
         return replace(observed, endpoint=endpoint, endpoint_known=True, serving_before=serving)
     if isinstance(step, logic.FindByMarker):
         found = await client.find_by_marker(step.key, step.value, locale=step.locale)
-        return replace(observed, looked_up=True, endpoint=found, endpoint_known=found is not None)
+        # Nothing found is an answer too: no endpoint of this resource is in Azure, so none serves.
+        return replace(observed, looked_up=True, endpoint=found, endpoint_known=True)
     if isinstance(step, logic.GetModel):
         try:
             model = await client.get_model(step.ref)
