@@ -402,18 +402,22 @@ async def test_the_azure_identity_provider_wraps_a_credential() -> None:
     assert FakeCredential.closed and FakeCredential.scopes == ["https://cognitiveservices.azure.com/.default"]
 
 
-async def test_requests_past_the_pool_wait_for_a_connection_outside_httpx() -> None:
-    # 12 Speech resources on one regional host, each allowed 1 request in flight: the pool has 10 connections
-    settings = ClientSettings(max_concurrency=1)
-    assert pool_size(settings) == 10
+async def test_each_speech_resource_has_a_small_pool_and_requests_past_it_wait_outside_httpx() -> None:
+    # 3 Speech resources on one regional host, each with 8 requests at once (its gate lets 16 fly): each has
+    # its own pool of 4 connections, and the other 4 requests wait for a slot, not in httpcore's queue
+    settings = ClientSettings(max_concurrency=16)
+    assert pool_size(settings) == 4
     held = HeldRequests()
     async with AzureClient(settings, transport=httpx.MockTransport(held)) as client:
         target = AzureTarget.for_region("westus", "2025-10-15")
-        adapters = [client.speech(target, ApiKey(key=f"key-{n:04d}-0000")) for n in range(12)]
-        deletes = [asyncio.ensure_future(adapter.delete(ENDPOINT_ID)) for adapter in adapters]
+        adapters = [client.speech(target, ApiKey(key=f"key-{n:04d}-0000")) for n in range(3)]
+        deletes = [
+            asyncio.ensure_future(adapter.delete(ENDPOINT_ID)) for adapter in adapters for _ in range(8)
+        ]
         for _ in range(50):
             await asyncio.sleep(0)
-        assert held.peak == 10  # the other two wait for a slot, not in httpcore's queue
+        assert held.peak == 12
         held.release.set()
         await asyncio.gather(*deletes)
-    assert held.peak == 10
+    assert held.peak == 12
+    assert pool_size(ClientSettings(max_concurrency=2)) == 2  # never more than the gate lets fly

@@ -65,7 +65,7 @@ class AzureClient:
         settings_ = self.settings
 
         def pool() -> httpx.AsyncClient:
-            # One per origin (Transport.http); its limit is per origin too.
+            # One per origin and credential (Transport.http), so its limit is per Speech resource.
             return httpx.AsyncClient(
                 follow_redirects=False,
                 trust_env=False,

@@ -165,6 +165,10 @@ class Reply:
     secrets: tuple[str, ...] = field(default=(), repr=False)
 
 
+# (origin, credential_key or None): what one connection pool serves (Transport.http)
+PoolKey = tuple[Origin, str | None]
+
+
 def credential_key(credential: Credential) -> str:
     """Identifies a credential for limiter sharing without holding or printing it."""
     if isinstance(credential, ApiKey):
@@ -185,10 +189,15 @@ class Gate:
 SHARED_READ_FRESHNESS = 30.0
 
 
+POOL_CONNECTIONS = 4
+
+
 def pool_size(settings: ClientSettings) -> int:
-    """Connections per origin: room for several Speech resources' requests in flight (each has its own
-    concurrency limit) on one regional host."""
-    return max(settings.max_concurrency * 4, 10)
+    """Connections of one pool, i.e. of one Speech resource's origin and credential: at most the requests
+    its gate lets fly, and a few, as a connection carries several requests a second within the budget
+    (90 per 10 s) and a large fleet must stay far below the process's open-files limit (100 Speech
+    resources: 400 sockets at most, idle ones closed after httpx's keep-alive expiry)."""
+    return max(1, min(settings.max_concurrency, POOL_CONNECTIONS))
 
 
 class Transport:
@@ -211,27 +220,32 @@ class Transport:
         self.sleep = sleep
         self.wall_clock = wall_clock
         self._http_factory = http_factory
-        self._pools: dict[Origin, httpx.AsyncClient] = {}
-        self._slots: dict[Origin, asyncio.Semaphore] = {}
+        self._pools: dict[PoolKey, httpx.AsyncClient] = {}
+        self._slots: dict[PoolKey, asyncio.Semaphore] = {}
         # answers shared by the sessions of one origin and credential (Session.shared_read)
         self.reads: SharedReads[Hashable, Any] = SharedReads(SHARED_READ_FRESHNESS)
         self._gates: dict[tuple[str, str], Gate] = {}
 
-    def http(self, origin: Origin) -> httpx.AsyncClient:
-        """The connection pool of one origin (scheme, host, port): a host that stalls fills its own pool,
-        never the one other tenants' requests wait for."""
-        pool = self._pools.get(origin)
+    def http(self, origin: Origin, credential: str | None = None) -> httpx.AsyncClient:
+        """The connection pool of one origin and credential (`credential_key`; None for a signed download
+        URL), i.e. of one Speech resource: a host that stalls fills its own pools, never the ones other
+        tenants' requests wait for. httpcore checks every connection of a pool at each request's start and
+        end, so pools stay small: one pool of 64 connections per origin, shared by the 20 Speech resources
+        of the N = 1,000 benchmark, took a fifth of the operator's event loop."""
+        key = (origin, credential)
+        pool = self._pools.get(key)
         if pool is None:
-            pool = self._pools[origin] = self._http_factory()
+            pool = self._pools[key] = self._http_factory()
         return pool
 
-    def slot(self, origin: Origin) -> asyncio.Semaphore:
-        """A connection of the origin's pool, taken before a request is handed to it: httpcore's pool scans
-        its whole queue and every connection at each request's start and end (at N = 1,000 endpoints on one
-        origin, 15 % of the operator's CPU), so requests wait here instead, in a queue that costs nothing."""
-        slot = self._slots.get(origin)
+    def slot(self, origin: Origin, credential: str | None = None) -> asyncio.Semaphore:
+        """A connection of that pool, taken before a request is handed to it: httpcore's pool also scans
+        its whole queue at each request's start and end, so requests wait here instead, in a queue that
+        costs nothing."""
+        key = (origin, credential)
+        slot = self._slots.get(key)
         if slot is None:
-            slot = self._slots[origin] = asyncio.Semaphore(pool_size(self.settings))
+            slot = self._slots[key] = asyncio.Semaphore(pool_size(self.settings))
         return slot
 
     async def aclose(self) -> None:
@@ -279,6 +293,7 @@ class Session:
         check_credential_sendable(credential)
         self.credential = credential
         self.gate = transport.gate(self.origin, credential)
+        self._pool = credential_key(credential)
         self._secrets = secrets_of(credential)
 
     def __repr__(self) -> str:
@@ -424,7 +439,7 @@ class Session:
         try:
             # Merged into the URL's own query (httpx's `params=` would replace it, losing a nextLink's skip).
             target_url = httpx.URL(url).copy_merge_params(dict(params)) if params else httpx.URL(url)
-            http = self.transport.http(self.origin)
+            http = self.transport.http(self.origin, self._pool)
             return http.build_request(method, target_url, json=json, headers=headers)
         except Exception:  # its text may quote a header value (the key): raised below, unchained
             failure = operator_error(
@@ -443,8 +458,8 @@ class Session:
         body = b""
         failure: AzureError | None = None
         try:
-            async with asyncio.timeout(deadline), self.transport.slot(self.origin):
-                response = await self.transport.http(self.origin).send(request, stream=True)
+            async with asyncio.timeout(deadline), self.transport.slot(self.origin, self._pool):
+                response = await self.transport.http(self.origin, self._pool).send(request, stream=True)
                 try:
                     body = await self._read_limited(response, self.settings.max_response_bytes)
                 finally:
