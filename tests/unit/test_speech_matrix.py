@@ -76,7 +76,7 @@ async def test_state_difference_policy(state: str, difference: str, policy: str)
     world.assert_row(reason, true_one)
     # Available (True before the pass): gone from Azure, nothing serves, whatever the policy (a recreated
     # endpoint serves nothing yet); otherwise the model deployed before keeps serving, also while Azure works
-    # on the endpoint or after a failed redeploy (api.md, docs/speechendpoint.md).
+    # on the endpoint or after a failed redeploy (docs/speechendpoint.md).
     assert world.condition("Available")[0] == ("False" if state == "absent" else "True")
 
 
