@@ -5,7 +5,8 @@ Kube, Simulator and Operator: the operator's console command under deploy/'s RBA
 one server-side `kubectl apply`, and measures until every one is Ready; then a quiet interval and an operator
 restart. Prints one JSON line and a table (bench/README.md explains each figure and how it is measured).
 `--floor` runs kopf's floor (bench/floor_operator.py) instead of the operator and waits until kopf has handled
-every object, with no simulator, quiet interval or restart."""
+every object, with no simulator, quiet interval or restart. `--apply-first` applies the N resources before the
+operator (or the floor) starts and measures from its start."""
 
 from __future__ import annotations
 
@@ -210,12 +211,12 @@ class Run:
                 simulator.start()
             kube.apply(plan.setup_manifests(options))
             if simulator is None:
-                operator = FloorOperator(self.workdir, kubeconfig, options.kind).start()
-                progress("kopf's floor operator ready")
+                operator = FloorOperator(self.workdir, kubeconfig, options.kind)
+                self._start_unless_applying_first(operator, "kopf's floor operator")
                 return self._floor(kube, operator)
+            progress(f"simulator at {simulator.url} (time scale {options.time_scale:.5f})")
             operator = Operator(self.workdir, kubeconfig, extra_args=plan.operator_args(options))
-            operator.start()
-            progress(f"simulator at {simulator.url} (time scale {options.time_scale:.5f}); operator ready")
+            self._start_unless_applying_first(operator, "operator")
             return self._measure(kube, simulator, operator)
         finally:
             if operator is not None:
@@ -223,6 +224,13 @@ class Run:
             if simulator is not None:
                 simulator.stop()
             kube.stop()
+
+    def _start_unless_applying_first(self, operator: Operator | FloorOperator, what: str) -> None:
+        if self.options.apply_first:
+            progress(f"{what} not started yet: --apply-first starts it after the apply")
+        else:
+            operator.start()
+            progress(f"{what} ready")
 
     def _watch(self, kube: Kube, azure_url: str) -> tuple[Path, ReadyWatch]:
         """The manifest of the N objects, and the watch of their kind (started, listed)."""
@@ -279,18 +287,23 @@ class Run:
         watcher: ReadyWatch,
         manifest: Path,
     ) -> dict[str, Any]:
-        """From the apply until every object is done; `simulator` None: kopf's floor, no Azure figures."""
+        """From the apply (or, with --apply-first, from the operator's start after it) until every object is
+        done; `simulator` None: kopf's floor, no Azure figures."""
         options = self.options
         until = options.until
+        if options.apply_first:
+            applied = self._apply(kube, manifest)
         if simulator is not None:
             simulator.reset_requests()
-        (writes0, reads0), cpu0, log0 = probe.writes_and_reads(), probe.cpu(), operator.log_size()
-        progress(f"applying {options.n} {self.kind}s")
+        (writes0, reads0), log0 = probe.writes_and_reads(), operator.log_size()
+        # --apply-first: the operator starts below, so its CPU is all of its life from there
+        cpu0 = 0.0 if options.apply_first else probe.cpu()
         started = time.monotonic()
-        kube.kubectl(
-            "apply", "--server-side", "--field-manager=bench", "-f", str(manifest), timeout=600 + options.n
-        )
-        applied = time.monotonic() - started
+        if options.apply_first:
+            progress(f"starting the {'floor ' if options.floor else ''}operator")
+            operator.start()
+        else:
+            applied = self._apply(kube, manifest)
         deadline = started + options.timeout
         next_note = 0.0
         while watcher.ready_count() < options.n:
@@ -308,7 +321,9 @@ class Run:
         progress(f"all {options.n} {until} after {all_ready:.1f} s")
         requests = simulator.requests() if simulator is not None else None
         writes1, reads1 = probe.writes_and_reads()
-        writes = report.writes_between(writes0, writes1, {f"APPLY {self.plural}": options.n})
+        # the bench's own apply, when it came after the first reading
+        own = {} if options.apply_first else {f"APPLY {self.plural}": options.n}
+        writes = report.writes_between(writes0, writes1, own)
         reads = report.writes_between(reads0, reads1)
         cpu = probe.cpu() - cpu0
         levels = report.log_levels(operator.logs(log0))
@@ -321,6 +336,7 @@ class Run:
             "budget": str(options.budget),
             "floor": options.floor,
             "until": until,
+            "measured_from": options.measured_from,
             "time_scale": round(options.time_scale, 6),
             "operator_settings": {} if options.floor else dict(plan.describe_scaling(options)),
             "machine": {"cpus": os.cpu_count(), "date": datetime.now(UTC).strftime("%Y-%m-%d")},
@@ -337,6 +353,14 @@ class Run:
                 "cpu_seconds": round(cpu, 2),
             },
         }
+
+    def _apply(self, kube: Kube, manifest: Path) -> float:
+        """The one server-side apply of the N objects; the seconds it took."""
+        n = self.options.n
+        progress(f"applying {n} {self.kind}s")
+        started = time.monotonic()
+        kube.kubectl("apply", "--server-side", "--field-manager=bench", "-f", str(manifest), timeout=600 + n)
+        return time.monotonic() - started
 
     def _azure_figures(self, requests: Any, all_ready: float) -> dict[str, Any]:
         """The ideal, the ratio and the simulator's counts; not applicable (None) without a simulator."""
