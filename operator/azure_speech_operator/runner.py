@@ -32,13 +32,12 @@ from kopf._cogs.structs.references import Insights  # kopf's discovery state: th
 from azure_speech_operator import settings as settings_module
 from azure_speech_operator.kube import (
     SPEECH_GROUP,
-    SPEECH_VERSION,
     KubeApi,
     KubeApiError,
     KubeConfigError,
     load_configuration,
 )
-from azure_speech_operator.reconcile import CREDENTIALS_LABEL, FINALIZER, KOPF_PREFIX
+from azure_speech_operator.reconcile import CREDENTIALS_LABEL, FINALIZER
 from azure_speech_operator.runtime import credentials, oplog, peering, wakeup
 from azure_speech_operator.runtime.context import OperatorContext
 from azure_speech_operator.runtime.metrics import CONTENT_TYPE, Metrics
@@ -142,8 +141,8 @@ def build_kopf_settings(settings: OperatorSettings) -> kopf.OperatorSettings:
     """kopf's settings for this operator (see docs/operations.md for the reasons)."""
     kopf_settings = kopf.OperatorSettings()
     kopf_settings.persistence.finalizer = FINALIZER
-    kopf_settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=KOPF_PREFIX, v1=False)
-    kopf_settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix=KOPF_PREFIX, v1=False)
+    kopf_settings.persistence.progress_storage = wakeup.PROGRESS_STORAGE  # the wake-up reads them too
+    kopf_settings.persistence.diffbase_storage = wakeup.DIFFBASE_STORAGE
     # Events are posted explicitly (kopf.event / kopf.warn); a log line per retry must not become an event.
     kopf_settings.posting.loggers = False
     kopf_settings.posting.reporting_component = "azure-speech-operator"
@@ -220,8 +219,8 @@ def register_runtime_handlers(
     metrics: Metrics,
     context_factory: ContextFactory = default_context_factory,
 ) -> None:
-    """Startup (builds memo.ctx), cleanup (closes it), login, the credentials-Secret watch, and the wake-up
-    of sleeping handlers on changes (see runtime/wakeup.py)."""
+    """Startup (builds memo.ctx), cleanup (closes it), login, and the credentials-Secret watch. (Each kind's
+    own handlers are registered by its module: runtime/handlers.py.)"""
 
     @kopf.on.startup(id="operator-context", registry=registry)
     async def build_context(memo: kopf.Memo, **_: Any) -> None:
@@ -241,11 +240,6 @@ def register_runtime_handlers(
     if settings.watch_credential_secrets and served:
         credentials.register_secret_watch(
             registry, [kind.plural for kind in served], label_selector=settings.label_selector
-        )
-    kopf_settings = build_kopf_settings(settings)
-    for kind in served:
-        wakeup.register_wakeup(
-            registry, kopf_settings, KOPF_PREFIX, SPEECH_GROUP, SPEECH_VERSION, kind.plural
         )
 
 

@@ -6,7 +6,8 @@ import copy
 from typing import Any
 
 import kopf
-from azure_speech_operator.runner import FINALIZER, KOPF_PREFIX, build_kopf_settings
+from azure_speech_operator.reconcile import FINALIZER, KOPF_PREFIX
+from azure_speech_operator.runner import build_kopf_settings
 from azure_speech_operator.runtime.credentials import ROTATED_ANNOTATION
 from azure_speech_operator.settings import OperatorSettings
 from kopf._cogs.structs import bodies, diffs, patches, references

@@ -5,7 +5,6 @@ come-back or the drift loop, never both); the drift loop on a fake clock."""
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import itertools
 import logging
@@ -35,7 +34,7 @@ from azure_speech_operator.runtime.context import OperatorContext
 from azure_speech_operator.runtime.handlers import (
     _come_back,
     current_object,
-    drift_loop,
+    drift_look,
     run_reconcile,
 )
 from azure_speech_operator.runtime.kind import Kind
@@ -54,8 +53,18 @@ from tests.unit.runtime_fakes import (
 T0 = datetime(2026, 11, 21, 7, 0, tzinfo=UTC)
 
 
+class Forwards:
+    """The drift scheduler's `bring_forward` calls."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, datetime]] = []
+
+    def bring_forward(self, key: Any, when: datetime) -> None:
+        self.calls.append((key, when))
+
+
 def ctx_at(now: datetime) -> SimpleNamespace:
-    return SimpleNamespace(now=lambda: now)
+    return SimpleNamespace(now=lambda: now, drift=Forwards())
 
 
 def outcome(delay: float | None, *, stalled: bool = False) -> Outcome:
@@ -67,12 +76,14 @@ def outcome(delay: float | None, *, stalled: bool = False) -> Outcome:
 async def test_every_come_back_is_the_drift_loops_and_the_handler_completes(
     delay: float, stalled: bool
 ) -> None:
-    memo = SimpleNamespace()
-    _come_back(ctx_at(T0), memo, outcome(delay, stalled=stalled), 0)  # type: ignore[arg-type]  # no raise
+    memo = SimpleNamespace(drift_key="uid-1")
+    ctx = ctx_at(T0)
+    _come_back(ctx, memo, outcome(delay, stalled=stalled), 0)  # type: ignore[arg-type]  # no raise
     assert memo.come_back_due == T0 + timedelta(seconds=delay)
     assert memo.come_back == 1
     assert not hasattr(memo, "drift_due")  # the drift schedule is the object's own
-    assert memo.drift_nudge.is_set()  # a napping loop wakes to the earlier due time
+    # the scheduler looks at the object by then
+    assert ctx.drift.calls == [("uid-1", T0 + timedelta(seconds=delay))]
 
 
 async def test_a_pass_without_a_come_back_leaves_the_next_pass_a_drift_check() -> None:
@@ -376,37 +387,15 @@ async def test_the_backoff_counts_failed_passes_not_the_polls_before_them() -> N
 # The drift loop, on a fake clock
 
 
-class NeverStopped:
-    """kopf.DaemonStopped until `stop`; its waits take real time (a nap the test cuts short)."""
-
-    def __init__(self) -> None:
-        self.stop = False
-
-    def __bool__(self) -> bool:
-        return self.stop
-
-    async def wait(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
-
-
-class Stopped:
-    """kopf.DaemonStopped on the cluster's clock: a wait advances the clock; stopped from `until` on."""
-
-    def __init__(self, cluster: Cluster, until: datetime) -> None:
-        self.cluster = cluster
-        self.until = until
-
-    def __bool__(self) -> bool:
-        return self.cluster.now >= self.until
-
-    async def wait(self, seconds: float) -> None:
-        self.cluster.now += timedelta(seconds=seconds)
-
-
 async def drift(cluster: Cluster, minutes: float) -> None:
-    body = cluster.body()
-    stopped = Stopped(cluster, cluster.now + timedelta(minutes=minutes))
-    await drift_loop(cluster.kind, stopped, "team-a", "g", body, body.meta, cluster.memo)  # type: ignore[arg-type]
+    """The drift scheduler's looks at the object for `minutes` of the cluster's clock, each at the time
+    the previous one answered (runtime/drift.py keeps that time; tests/unit/test_runtime_drift.py)."""
+    until = cluster.now + timedelta(minutes=minutes)
+    while cluster.now < until:
+        due = await drift_look(cluster.kind, cluster.memo, cluster.body())
+        if due is None:
+            return
+        cluster.now = max(cluster.now, due)
 
 
 async def test_the_drift_check_runs_at_a_random_first_moment_then_each_jittered_interval() -> None:
@@ -459,28 +448,6 @@ async def test_come_backs_neither_move_the_drift_check_nor_poll_beside_it() -> N
     assert [(t - T0).total_seconds() for t in cluster.azure.times] == [0.0, 20.0, 40.0, 60.0, 80.0, 100.0]
 
 
-async def test_a_nudge_wakes_a_napping_drift_loop_to_an_earlier_come_back() -> None:
-    cluster = Cluster(("poke:a",))  # drift interval: 1 h
-    cluster.memo.drift_due = T0 + timedelta(minutes=30)
-    stopped = NeverStopped()
-    body = cluster.body()
-    loop = asyncio.ensure_future(
-        drift_loop(cluster.kind, stopped, "team-a", "g", body, body.meta, cluster.memo)  # type: ignore[arg-type]
-    )
-    await asyncio.sleep(0.05)  # napping (DRIFT_TICK, on the real clock)
-    assert cluster.azure.pokes == []
-    _come_back(cluster.ctx, cluster.memo, Outcome(status={}, retry=Retry(0.001, "poll")), 0)
-    for _ in range(100):
-        if cluster.azure.pokes:
-            break
-        cluster.now += timedelta(seconds=1)  # the fake clock passes the due time
-        await asyncio.sleep(0.01)
-    stopped.stop = True
-    cluster.memo.drift_nudge.set()
-    await asyncio.wait_for(loop, 5)
-    assert cluster.azure.pokes == ["a"]
-
-
 async def test_a_come_back_of_a_drift_pass_comes_back_on_time() -> None:
     cluster = Cluster(("poke:a", "retry:20"))  # drift interval: 1 h
     cluster.memo.drift_due = T0
@@ -515,5 +482,5 @@ async def test_a_deleted_object_ends_its_drift_check() -> None:
     cluster = Cluster(("poke:a",))
     cluster.stored["metadata"]["deletionTimestamp"] = "2026-11-21T07:00:00Z"
     cluster.memo.drift_due = T0
-    await drift(cluster, 10)
-    assert cluster.azure.pokes == [] and cluster.now == T0
+    assert await drift_look(cluster.kind, cluster.memo, cluster.body()) is None
+    assert cluster.azure.pokes == []

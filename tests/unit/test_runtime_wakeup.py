@@ -11,13 +11,8 @@ from typing import Any
 import kopf
 import pytest
 from azure_speech_operator.kube import KubeApi, load_configuration
-from azure_speech_operator.runner import (
-    KOPF_PREFIX,
-    ServedKind,
-    build_kopf_settings,
-    register_runtime_handlers,
-    run_operator,
-)
+from azure_speech_operator.reconcile import KOPF_PREFIX
+from azure_speech_operator.runner import ServedKind, register_runtime_handlers, run_operator
 from azure_speech_operator.runtime import wakeup
 from azure_speech_operator.runtime.metrics import Metrics
 from azure_speech_operator.settings import OperatorSettings
@@ -99,16 +94,15 @@ def test_managed_fields_are_dropped_from_kopfs_own_copy() -> None:
 
 
 def test_essence_ignores_kopf_bookkeeping_and_status() -> None:
-    settings = build_kopf_settings(OperatorSettings())
     base: dict[str, Any] = {"metadata": {"name": "x", "annotations": {}}, "spec": {"a": 1}, "status": {}}
-    digest = wakeup.essence_digest(settings, kopf.Body(base))
+    digest = wakeup.essence_digest(kopf.Body(base))
     bookkeeping = json.loads(json.dumps(base))
     bookkeeping["metadata"]["annotations"][f"{KOPF_PREFIX}/reconcile"] = record(started="t")
     bookkeeping["status"] = {"endpointId": "e"}
-    assert wakeup.essence_digest(settings, kopf.Body(bookkeeping)) == digest
+    assert wakeup.essence_digest(kopf.Body(bookkeeping)) == digest
     requested = json.loads(json.dumps(base))
     requested["metadata"]["annotations"]["speech.azure-operator.io/reconcile-requested-at"] = "now"
-    assert wakeup.essence_digest(settings, kopf.Body(requested)) != digest
+    assert wakeup.essence_digest(kopf.Body(requested)) != digest
 
 
 async def wait_until(condition: Any, within: float = 20.0) -> None:
@@ -145,8 +139,9 @@ async def test_change_reruns_a_sleeping_handler(
     # only this test's namespace: the cluster is shared with other tests
     settings = OperatorSettings(metrics_port=0, watch_credential_secrets=False, namespaces=(ns,))
     configuration = load_configuration(str(kube.kubeconfig))
-    # The control run serves no kinds through the runtime, so no wake-up handler is registered.
-    register_runtime_handlers(registry, settings, configuration, SERVED if wake else [], metrics=Metrics())
+    register_runtime_handlers(registry, settings, configuration, SERVED, metrics=Metrics())
+    if wake:  # the control run has no wake-up handler
+        wakeup.register_wakeup(registry, GROUP, VERSION, PLURAL)
     stop = asyncio.Event()
     operator = asyncio.create_task(
         run_operator(settings, registry=registry, served=SERVED, metrics=Metrics(), stop_flag=stop)

@@ -147,10 +147,13 @@ def test_bookkeeping_annotations_live_under_kopfs_storage_prefix() -> None:
     """kopf leaves annotations under its storage prefix out of its diff: the operator's own marks there never
     trigger a handler, while the user-facing ones (another prefix) do."""
     from azure_speech_operator import runner
+    from azure_speech_operator.settings import OperatorSettings
 
-    assert reconcile.KOPF_PREFIX == runner.KOPF_PREFIX
-    assert reconcile.CREATE_PENDING_ANNOTATION.startswith(runner.KOPF_PREFIX + "/")
-    assert reconcile.ENDPOINT_ID_ANNOTATION.startswith(runner.KOPF_PREFIX + "/")
+    persistence = runner.build_kopf_settings(OperatorSettings()).persistence
+    storages = (persistence.progress_storage, persistence.diffbase_storage)
+    assert {getattr(storage, "prefix", None) for storage in storages} == {reconcile.KOPF_PREFIX}
+    assert reconcile.CREATE_PENDING_ANNOTATION.startswith(reconcile.KOPF_PREFIX + "/")
+    assert reconcile.ENDPOINT_ID_ANNOTATION.startswith(reconcile.KOPF_PREFIX + "/")
     for user in (reconcile.POLICY_ANNOTATION, reconcile.REQUESTED_ANNOTATION, reconcile.DRIFT_ANNOTATION):
         assert user.startswith(reconcile.USER_PREFIX + "/")
-        assert not user.startswith(runner.KOPF_PREFIX)
+        assert not user.startswith(reconcile.KOPF_PREFIX)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from azure_speech_operator.azure.types import ApiKey
 from azure_speech_operator.kube import KubeApi
+from azure_speech_operator.runtime.drift import DriftScheduler
 from azure_speech_operator.runtime.metrics import Metrics
 from azure_speech_operator.runtime.secrets import SharedSecretReads
 from azure_speech_operator.settings import OperatorSettings
@@ -43,11 +44,15 @@ class OperatorContext:
     keys: dict[tuple[str, str, str], ApiKey] = field(default_factory=dict)
     # the credentials Secrets as the passes read them: one read shared by the passes of a moment
     secrets: SharedSecretReads = field(init=False)
+    # every object's drift checks and come-backs (runtime/drift.py, runtime/handlers.py)
+    drift: DriftScheduler = field(init=False)
 
     def __post_init__(self) -> None:
         self.secrets = SharedSecretReads(self.kube)
+        self.drift = DriftScheduler(now=lambda: self.now())
 
     async def aclose(self) -> None:
+        await self.drift.aclose()
         await self.azure.aclose()
         await self.kube.aclose()
 

@@ -1,13 +1,15 @@
 """The kopf handlers of every kind, registered per kind by `register(kind)`; thin. Each one takes the
 object (kopf's copy, or the answer to the operator's own last write when that is newer), runs one pass of the
 engine under the object's lock, writes the status (only when it changed), posts the events the kind's logic
-asks for and logs them (oplog.pass_lines), reports metrics, and hands a come-back to the object's drift
-loop. Nothing is returned, so kopf stores nothing in status.
+asks for and logs them (oplog.pass_lines), reports metrics, and hands a come-back to the drift
+schedule. Nothing is returned, so kopf stores nothing in status.
 
 - create / update / resume: one reconcile function (kopf's diff covers spec, labels and user annotations,
   so `reconcile-requested-at`, `reconcile-policy` and the credentials-rotated mark trigger it too);
-- a drift loop (kopf daemon) per object that runs a pass when a come-back (a deployment being polled, an
-  error retried) or its jittered drift interval is due;
+- one per-event handler: drops managedFields from kopf's copy, feeds the drift schedule, wakes sleeping
+  handlers on a change (runtime/wakeup.py);
+- the drift schedule (runtime/drift.py: one task for all objects) runs an object's pass when a come-back
+  (a deployment being polled, an error retried) or its jittered drift interval is due;
 - delete: the same logic in deletion mode, its come-backs kopf's retries (`oplog.ComeBack`, a
   kopf.TemporaryError logged at DEBUG); kopf removes the finalizer when it returns.
 """
@@ -19,6 +21,7 @@ import copy
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,9 +38,10 @@ from azure_speech_operator.reconcile import (
     Trigger,
     drift_interval,
 )
-from azure_speech_operator.runtime import oplog
+from azure_speech_operator.runtime import oplog, wakeup
 from azure_speech_operator.runtime.context import OperatorContext, get_context
 from azure_speech_operator.runtime.credentials import resolve_credentials
+from azure_speech_operator.runtime.drift import STOP_TIMEOUT
 from azure_speech_operator.runtime.engine import CredentialsUnavailable, run_pass
 from azure_speech_operator.runtime.kind import Kind
 from azure_speech_operator.runtime.metrics import state_of
@@ -45,10 +49,10 @@ from azure_speech_operator.runtime.writer import KubeWriter
 
 AnyKind = Kind[Any, Any, Any, Any]
 
-DRIFT_TICK = 10.0  # longest nap of the drift loop between looks at its due time (no API call)
+RETRY_SOON = 10.0  # a drift pass that could not run and named no delay runs again after this
 MIN_DRIFT_INTERVAL = timedelta(seconds=10)
 DRIFT_JITTER = 0.1  # each interval is stretched or shrunk by up to 10 %
-CANCELLATION_TIMEOUT = 20.0  # a stopping daemon mid-pass is cancelled after this (a crash is safe: see logic)
+CANCELLATION_TIMEOUT = STOP_TIMEOUT  # a stopping daemon is cancelled after this
 
 
 def _lock(memo: Any) -> asyncio.Lock:
@@ -218,61 +222,95 @@ def pass_outcome(outcome: Outcome) -> str:
 
 
 def _come_back(ctx: OperatorContext, memo: Any, outcome: Outcome | None, attempt: int) -> None:
-    """Every come-back (a deployment being polled, a transient error, a blocked one) is the object's drift
-    loop's: the handler completes, so kopf writes no progress annotation per poll (a Kubernetes write each,
-    4 per resource from apply to Ready at N = 1,000), a change runs the handler at once instead of waiting
-    behind a retry delay, and one deployment is polled by one loop only. `attempt` is the come-back count of
-    the pass that asks for it."""
+    """Every come-back (a deployment being polled, a transient error, a blocked one) is the drift
+    schedule's: the handler completes, so kopf writes no progress annotation per poll (a Kubernetes write
+    each, 4 per resource from apply to Ready at N = 1,000), a change runs the handler at once instead of
+    waiting behind a retry delay, and one deployment is polled by one poller only. `attempt` is the
+    come-back count of the pass that asks for it."""
     if outcome is not None:
-        _wake_for(memo, outcome)
+        _wake_for(ctx, memo, outcome)
     if outcome is None or outcome.retry is None:
         memo.come_back, memo.come_back_due = None, None
         return
     memo.come_back, memo.come_back_due = attempt + 1, ctx.now() + timedelta(seconds=outcome.retry.delay)
-    _nudge(memo).set()
+    _bring_forward(ctx, memo, memo.come_back_due)
 
 
-def _nudge(memo: Any) -> asyncio.Event:
-    """Set when a handler brings the drift loop's next pass forward (the loop naps until then)."""
-    nudge: asyncio.Event | None = getattr(memo, "drift_nudge", None)
-    if nudge is None:
-        nudge = memo.drift_nudge = asyncio.Event()
-    return nudge
+def _bring_forward(ctx: OperatorContext, memo: Any, when: datetime) -> None:
+    key = getattr(memo, "drift_key", None)
+    if key is not None:
+        ctx.drift.bring_forward(key, when)
 
 
-def _wake_for(memo: Any, outcome: Outcome) -> None:
+def _wake_for(ctx: OperatorContext, memo: Any, outcome: Outcome) -> None:
     """A moment the outcome must be looked at again (a scheduled transition, the end of a grace period)
-    brings the drift loop's next pass forward to it; it never postpones one."""
+    brings the next drift check forward to it; it never postpones one."""
     if outcome.wake_at is None or outcome.release:
         return
     due: datetime | None = getattr(memo, "drift_due", None)
     if due is None or outcome.wake_at < due:
         memo.drift_due = outcome.wake_at
-        _nudge(memo).set()
+        _bring_forward(ctx, memo, outcome.wake_at)
 
 
 def _again(memo: Any, attempt: int | None, when: datetime) -> None:
-    """A pass of the drift loop that could not run is tried again at `when`, as what it was."""
+    """A drift pass that could not run is tried again at `when`, as what it was."""
     if attempt is None:
         memo.drift_due = when
     else:
         memo.come_back, memo.come_back_due = attempt, when
 
 
-async def _nap(stopped: kopf.DaemonStopped, nudge: asyncio.Event, seconds: float) -> None:
-    """Waits `seconds`, or less when the object is no longer served or a handler brings the next pass
-    forward."""
-    waits = {asyncio.ensure_future(nudge.wait()), asyncio.ensure_future(stopped.wait(seconds))}
-    try:
-        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for wait in waits:
-            wait.cancel()
+def _next_due(memo: Any) -> datetime:
+    drift_due: datetime = memo.drift_due
+    come_back_due: datetime | None = getattr(memo, "come_back_due", None)
+    return drift_due if come_back_due is None else min(drift_due, come_back_due)
+
+
+@dataclass(eq=False)
+class DriftTarget:
+    """An object as the drift scheduler serves it: its kind, its memo, and kopf's newest copy of it."""
+
+    kind: AnyKind
+    memo: Any
+    body: kopf.Body
+
+    async def look(self) -> datetime | None:
+        return await drift_look(self.kind, self.memo, self.body)
+
+
+def track(kind: AnyKind, memo: Any, body: kopf.Body, *, start: bool) -> None:
+    """Hands kopf's newest copy of the object to the drift scheduler; `start`: serve it if not yet served.
+    An object being deleted is the delete handler's."""
+    ctx = get_context(memo)
+    key = body.metadata.uid
+    if body.metadata.get("deletionTimestamp"):
+        ctx.drift.forget(key)
+        return
+    memo.drift_key = key
+    target = DriftTarget(kind, memo, body)
+    if start:
+        ctx.drift.track(key, target)
+    else:
+        ctx.drift.update(key, target)
+
+
+def feed_drift(kind: AnyKind, event: Mapping[str, Any], body: kopf.Body, memo: Any) -> None:
+    """What the per-event handler does for the drift schedule: every object seen is served from its first
+    event to its deletion; with peering, only while kopf serves it (see `register`)."""
+    if event.get("type") == "DELETED":
+        get_context(memo).drift.forget(body.metadata.uid)
+        return
+    track(kind, memo, body, start=get_context(memo).settings.peering is None)
 
 
 def register(kind: AnyKind, registry: kopf.OperatorRegistry | None = None) -> None:
     """The handlers of `kind` (in kopf's default registry unless one is given)."""
     resource = (kind.group, kind.version, kind.plural)
+
+    wakeup.register_wakeup(
+        registry, *resource, also=lambda event, body, memo: feed_drift(kind, event, body, memo)
+    )
 
     @kopf.on.resume(*resource, id="reconcile-resume", registry=registry)
     @kopf.on.create(*resource, id="reconcile-create", registry=registry)
@@ -304,74 +342,66 @@ def register(kind: AnyKind, registry: kopf.OperatorRegistry | None = None) -> No
         why = outcome.retry.why if outcome.retry else "deletion"
         raise oplog.ComeBack(f"deletion not finished, next try in {delay:.0f}s ({why})", delay=delay)
 
+    def peering_on(memo: Any, **_: Any) -> bool:
+        return get_context(memo).settings.peering is not None
+
+    # With peering, kopf pauses an operator that another replica outranks and stops its daemons then; this
+    # daemon per object marks the time kopf serves it, so a paused replica's schedule runs no passes. Without
+    # peering kopf serves every object it has seen, and a daemon per object would cost its memory for nothing.
     @kopf.daemon(
         *resource,
-        id="drift",
+        id="served",
+        when=peering_on,
         cancellation_timeout=CANCELLATION_TIMEOUT,
         registry=registry,
     )
-    async def drift(
-        *,
-        stopped: kopf.DaemonStopped,
-        namespace: str | None,
-        name: str,
-        body: kopf.Body,
-        meta: kopf.Meta,
-        memo: Any,
-        **_: Any,
-    ) -> None:
-        await drift_loop(kind, stopped, str(namespace), name, body, meta, memo)
-
-
-async def drift_loop(
-    kind: AnyKind,
-    stopped: kopf.DaemonStopped,
-    namespace: str,
-    name: str,
-    body: kopf.Body,
-    meta: kopf.Meta,
-    memo: Any,
-) -> None:
-    """The drift check and every come-back: a per-object loop (a daemon rather than a kopf timer, which
-    would log every tick) that runs a pass when a come-back (`memo.come_back_due`; `memo.come_back` counts
-    them) or the drift check (`memo.drift_due`) is due. A come-back continues a change and reads Azure, so it
-    stands for a drift check due by then. The drift schedule is the object's own, not moved by come-backs:
-    its first check after a start is at a random moment within the interval (a restart or an apply of many
-    is no burst later), each later one after the interval, jittered."""
-    ctx = get_context(memo)
-    logger = oplog.object_logger(kind.logger, body)
-    nudge = _nudge(memo)
-    while not stopped:
-        nudge.clear()  # before reading the due times: a nudge from now on is kept
-        if meta.get("deletionTimestamp"):
-            return
-        now = ctx.now()
-        interval = drift_interval(dict(meta.annotations), ctx.settings.drift_interval, MIN_DRIFT_INTERVAL)
-        drift_due: datetime | None = getattr(memo, "drift_due", None)
-        if drift_due is None:
-            drift_due = memo.drift_due = now + interval * ctx.rng.uniform(0.0, 1.0)
-        come_back_due: datetime | None = getattr(memo, "come_back_due", None)
-        due = drift_due if come_back_due is None else min(drift_due, come_back_due)
-        if now < due:
-            await _nap(stopped, nudge, min((due - now).total_seconds(), DRIFT_TICK))
-            continue
-        if now >= drift_due:
-            memo.drift_due = now + interval * ctx.rng.uniform(1 - DRIFT_JITTER, 1 + DRIFT_JITTER)
-        if come_back_due is not None and now < come_back_due:
-            continue  # a come-back is near: it reads Azure anyway (one deployment, one poller)
-        attempt: int | None = getattr(memo, "come_back", None) if come_back_due is not None else None
-        memo.come_back, memo.come_back_due = None, None
-        trigger = Trigger.DRIFT if attempt is None else Trigger.CHANGE
+    async def served(*, stopped: kopf.DaemonStopped, body: kopf.Body, memo: Any, **_: Any) -> None:
+        track(kind, memo, body, start=True)
         try:
-            outcome = await run_reconcile(kind, ctx, memo, namespace, name, trigger, attempt or 0, body)
-        except oplog.ComeBack as exc:
-            # the pass did not happen: the next one is what this one was
-            _again(memo, attempt, now + timedelta(seconds=exc.delay or DRIFT_TICK))
-            logger.log(exc.level, "drift check: %s", exc)
-            continue
-        except Exception:
-            # A bug must not end the checks of this object: log it and try again later.
-            logger.exception("drift check failed")
-            _again(memo, attempt, now + timedelta(minutes=1))
-            continue
-        _come_back(ctx, memo, outcome, attempt or 0)
+            await stopped.wait()
+        finally:
+            get_context(memo).drift.forget(body.metadata.uid)
+
+
+async def drift_look(kind: AnyKind, memo: Any, body: kopf.Body) -> datetime | None:
+    """The drift check and every come-back: when the object's look is due (the drift scheduler calls it
+    then), a pass runs if a come-back (`memo.come_back_due`; `memo.come_back` counts them) or the drift check
+    (`memo.drift_due`) is due; the answer is when to look next, None once the object is being deleted. A
+    come-back continues a change and reads Azure, so it stands for a drift check due by then. The drift
+    schedule is the object's own, not moved by come-backs: its first check after a start is at a random
+    moment within the interval (a restart or an apply of many is no burst later), each later one after the
+    interval, jittered."""
+    ctx = get_context(memo)
+    meta = body.meta
+    if meta.get("deletionTimestamp"):
+        return None
+    now = ctx.now()
+    interval = drift_interval(dict(meta.annotations), ctx.settings.drift_interval, MIN_DRIFT_INTERVAL)
+    drift_due: datetime | None = getattr(memo, "drift_due", None)
+    if drift_due is None:
+        drift_due = memo.drift_due = now + interval * ctx.rng.uniform(0.0, 1.0)
+    come_back_due: datetime | None = getattr(memo, "come_back_due", None)
+    if now < _next_due(memo):
+        return _next_due(memo)
+    if now >= drift_due:
+        memo.drift_due = now + interval * ctx.rng.uniform(1 - DRIFT_JITTER, 1 + DRIFT_JITTER)
+    if come_back_due is not None and now < come_back_due:
+        return _next_due(memo)  # a come-back is near: it reads Azure anyway (one deployment, one poller)
+    attempt: int | None = getattr(memo, "come_back", None) if come_back_due is not None else None
+    memo.come_back, memo.come_back_due = None, None
+    trigger = Trigger.DRIFT if attempt is None else Trigger.CHANGE
+    namespace, name = str(meta.namespace), str(meta.name)
+    try:
+        outcome = await run_reconcile(kind, ctx, memo, namespace, name, trigger, attempt or 0, body)
+    except oplog.ComeBack as exc:
+        # the pass did not happen: the next one is what this one was
+        _again(memo, attempt, now + timedelta(seconds=exc.delay or RETRY_SOON))
+        oplog.object_logger(kind.logger, body).log(exc.level, "drift check: %s", exc)
+        return _next_due(memo)
+    except Exception:
+        # A bug must not end the checks of this object: log it and try again later.
+        oplog.object_logger(kind.logger, body).exception("drift check failed")
+        _again(memo, attempt, now + timedelta(minutes=1))
+        return _next_due(memo)
+    _come_back(ctx, memo, outcome, attempt or 0)
+    return _next_due(memo)

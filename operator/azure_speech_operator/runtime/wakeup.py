@@ -20,11 +20,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import kopf
+
+from azure_speech_operator.reconcile import KOPF_PREFIX
+
+# kopf's records of the operator (runner.build_kopf_settings): progress and the last-handled essence, as
+# annotations under the operator's prefix, outside kopf's diff.
+PROGRESS_STORAGE = kopf.AnnotationsProgressStorage(prefix=KOPF_PREFIX, v1=False)
+DIFFBASE_STORAGE = kopf.AnnotationsDiffBaseStorage(prefix=KOPF_PREFIX, v1=False)
 
 # The fields of kopf's ProgressRecord (kopf/_cogs/configs/progress.py).
 PROGRESS_KEYS = frozenset(
@@ -36,17 +43,15 @@ def _digest(essence: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(essence, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def essence_digest(kopf_settings: kopf.OperatorSettings, body: kopf.Body) -> str:
+def essence_digest(body: kopf.Body) -> str:
     """A digest of the part of the object that kopf's diff looks at, with kopf's own storages."""
-    persistence = kopf_settings.persistence
-    return _digest(persistence.progress_storage.clear(essence=persistence.diffbase_storage.build(body=body)))
+    return _digest(PROGRESS_STORAGE.clear(essence=DIFFBASE_STORAGE.build(body=body)))
 
 
-def last_handled_digest(kopf_settings: kopf.OperatorSettings, body: kopf.Body) -> str | None:
+def last_handled_digest(body: kopf.Body) -> str | None:
     """The digest of the essence kopf last handled completely (its diff base), None if there is none."""
-    persistence = kopf_settings.persistence
-    stored = persistence.diffbase_storage.fetch(body=body)
-    return None if stored is None else _digest(persistence.progress_storage.clear(essence=stored))
+    stored = DIFFBASE_STORAGE.fetch(body=body)
+    return None if stored is None else _digest(PROGRESS_STORAGE.clear(essence=stored))
 
 
 def sleeping_records(annotations: Mapping[str, str], prefix: str) -> dict[str, dict[str, Any]]:
@@ -107,35 +112,41 @@ class WakeTracker:
 
 def forget_managed_fields(body: kopf.Body) -> None:
     """Drops `metadata.managedFields` from kopf's copy of the object, in place. kopf keeps the newest copy of
-    every object for its daemon (the drift loop) for as long as the object exists, and the server's field
+    every object for the drift schedule for as long as the object exists, and the server's field
     ownership is over half of it in memory (about 15 of 26 KB with four field managers); neither kopf nor the
-    operator reads it, and kopf's patches are built from handlers' changes, never from this copy. This
-    handler runs first in every processing cycle, so no copy keeps it for long."""
+    operator reads it, and kopf's patches are built from handlers' changes, never from this copy. The
+    per-event handler runs first in every processing cycle, so no copy keeps it for long."""
     metadata = body.get("metadata")
     if isinstance(metadata, dict):  # kopf's own parsed dict, which a view's item access returns as it is
         metadata.pop("managedFields", None)
 
 
 def register_wakeup(
-    registry: kopf.OperatorRegistry,
-    kopf_settings: kopf.OperatorSettings,
-    prefix: str,
+    registry: kopf.OperatorRegistry | None,
     group: str,
     version: str,
     plural: str,
+    also: Callable[[Mapping[str, Any], kopf.Body, Any], None] | None = None,
 ) -> None:
+    """The kind's one per-event handler (kopf runs it first in every processing cycle of every object, and
+    its per-handler work once): drops managedFields from kopf's copy, calls `also` (runtime/handlers.py
+    feeds the drift schedule) with the event, kopf's copy and the memo, and wakes the handlers that must
+    wake."""
+
     @kopf.on.event(group, version, plural, id=f"wakeup-{plural}", registry=registry)
     async def wake_on_change(
         event: Mapping[str, Any], body: kopf.Body, patch: kopf.Patch, memo: Any, logger: kopf.Logger, **_: Any
     ) -> None:
         forget_managed_fields(body)
+        if also is not None:
+            also(event, body, memo)
         if event.get("type") == "DELETED":
             return
         tracker = getattr(memo, "wakeup_tracker", None)
         if not isinstance(tracker, WakeTracker):
-            tracker = memo.wakeup_tracker = WakeTracker(prefix)
-        essence = essence_digest(kopf_settings, body)
-        idle = last_handled_digest(kopf_settings, body) == essence
+            tracker = memo.wakeup_tracker = WakeTracker(KOPF_PREFIX)
+        essence = essence_digest(body)
+        idle = last_handled_digest(body) == essence
         woken = tracker.observe(essence, body.metadata.annotations, idle=idle)
         for key, value in woken.items():
             patch.metadata.annotations[key] = value
