@@ -35,7 +35,9 @@ from azure_speech_operator.runtime.handlers import (
     _come_back,
     current_object,
     drift_look,
+    feed_drift,
     run_reconcile,
+    track,
 )
 from azure_speech_operator.runtime.kind import Kind
 from azure_speech_operator.settings import OperatorSettings
@@ -484,3 +486,28 @@ async def test_a_deleted_object_ends_its_drift_check() -> None:
     cluster.memo.drift_due = T0
     assert await drift_look(cluster.kind, cluster.memo, cluster.body()) is None
     assert cluster.azure.pokes == []
+
+
+@pytest.mark.parametrize("peering", [None, "ha"])
+async def test_every_object_seen_is_served_by_the_drift_schedule_until_its_deletion(
+    peering: str | None,
+) -> None:
+    # Without peering, an object's first event starts serving it; with peering only the per-object daemon
+    # does (kopf stops it when the replica pauses), and events only hand over the newest copy.
+    cluster = Cluster(("poke:a",), settings=OperatorSettings(peering=peering))
+    drift = cluster.ctx.drift
+    added = {"type": "ADDED"}
+    feed_drift(cluster.kind, added, cluster.body(), cluster.memo)
+    assert ("uid-1" in drift) is (peering is None)
+    if peering is not None:
+        track(cluster.kind, cluster.memo, cluster.body(), start=True)  # what the daemon does as it starts
+        assert "uid-1" in drift
+    assert cluster.memo.drift_key == "uid-1"
+    cluster.stored["metadata"]["deletionTimestamp"] = "2026-11-21T07:00:00Z"
+    feed_drift(cluster.kind, {"type": "MODIFIED"}, cluster.body(), cluster.memo)  # the delete handler's now
+    assert "uid-1" not in drift
+    del cluster.stored["metadata"]["deletionTimestamp"]
+    feed_drift(cluster.kind, added, cluster.body(), cluster.memo)
+    feed_drift(cluster.kind, {"type": "DELETED"}, cluster.body(), cluster.memo)
+    assert "uid-1" not in drift
+    await drift.aclose()
