@@ -311,7 +311,7 @@ class Outcome:
     release: bool = False  # deletion: the finalizer may go
     orphaned_endpoint: str | None = None  # deletion left this endpoint in Azure (for the metric)
     # Not a retry: a moment the resource must be looked at again even if nothing changes (a scheduled
-    # suspend or resume, the end of a swap's grace period). The drift loop wakes for it.
+    # suspend or resume, the end of a swap's grace period). The drift schedule looks at it then.
     wake_at: datetime | None = None
 
     def status_changed(self, previous: Mapping[str, Any]) -> bool:

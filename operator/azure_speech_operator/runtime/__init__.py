@@ -4,8 +4,9 @@ A kind (speechendpoint/, voiceendpoint/) brings its CRD coordinates, its spec, i
 steps in Azure as a `kind.Kind`, and registers it with `handlers.register`; it never touches kopf. The
 runtime:
 
-- `handlers`: the kopf handlers of a kind (create/update/resume, delete, the per-object drift loop), the
+- `handlers`: the kopf handlers of a kind (create/update/resume, delete, each object's drift check), the
   object's lock, come-backs, status write, events, log lines, metrics;
+- `drift`: one task that runs every object's drift check and come-backs when they are due;
 - `engine`: one pass, the kind's plan and steps interpreted, with the steps on the resource itself;
 - `writer`: the direct patches of the resource (create-pending mark, endpoint id, status) and its export;
 - `context` (what handlers share: settings, clients, clock), `credentials` (spec.azure.credentials and the

@@ -88,8 +88,8 @@ async def run_reconcile(
         if resource.deleting and trigger is not Trigger.DELETE:
             return None  # the delete handler owns it now
         timing = Timing.from_settings(ctx.settings)
-        # The failed passes in a row live in the object's memo, shared by its handlers and drift loop, not in
-        # its status (nothing there counts them, and a count would be a write per retry); a restart forgets
+        # The failed passes in a row live in the object's memo, shared by its handlers and drift checks, not
+        # in its status (nothing there counts them, and a count would be a write per retry); a restart forgets
         # them, so a fresh process retries at the first step.
         failures: Failures = getattr(memo, "failures", Failures())
         pass_ = Pass(
@@ -153,7 +153,7 @@ async def run_reconcile(
 
 
 def current_object(body: Mapping[str, Any], written: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The newer (by resourceVersion) of kopf's copy of the object (its event's, or a daemon's live one) and
+    """The newer (by resourceVersion) of kopf's copy of the object (the newest event's) and
     the answer to the operator's own last write to it, as a copy the pass may change. The one change a pass
     must never miss is its own (a create-pending mark, an endpoint id), and other changes reach kopf's copy
     as fast as a read would see them, so the operator never reads its resources itself (no `get` in its

@@ -1,7 +1,7 @@
 """What a kind gives the runtime: the `Kind` it registers (speechendpoint/handlers.py is an example).
 
 The runtime owns everything around a pass (kopf, the object's lock, reading the object, credentials, the
-steps on the resource itself, the status write, events, logs, metrics, come-backs, the drift loop,
+steps on the resource itself, the status write, events, logs, metrics, come-backs, the drift schedule,
 deletion). A kind brings only what is about it: its CRD's coordinates, how to read a stored object, its
 pure `plan`, its steps in Azure and how to reach its Azure API. A kind never touches kopf.
 """

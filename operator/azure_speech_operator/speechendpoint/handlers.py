@@ -1,4 +1,4 @@
-"""SpeechEndpoint served by the runtime (runtime/handlers.py: create, update, resume, the drift loop,
+"""SpeechEndpoint served by the runtime (runtime/handlers.py: create, update, resume, the drift check,
 delete): its CRD (spec.py), its pure plan (logic.py) and its steps in the speech-to-text API (steps.py).
 The lines about SpeechEndpoints are logged under this module's name."""
 
