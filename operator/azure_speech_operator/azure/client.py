@@ -9,6 +9,7 @@ limiter per (host, credential), one token cache; adapters chosen by the target's
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -63,12 +64,18 @@ class AzureClient:
         self.settings = settings or ClientSettings()
         install_log_redaction()
         settings_ = self.settings
+        # One TLS context for every pool: each loads the CA store, about 20 ms of CPU and 0.8 MB each, and
+        # a fleet on 100 Speech resources has 100 pools.
+        tls: list[ssl.SSLContext] = []
 
         def pool() -> httpx.AsyncClient:
             # One per origin and credential (Transport.http), so its limit is per Speech resource.
+            if not tls:
+                tls.append(httpx.create_ssl_context())
             return httpx.AsyncClient(
                 follow_redirects=False,
                 trust_env=False,
+                verify=tls[0],
                 transport=transport,
                 timeout=httpx.Timeout(
                     connect=settings_.connect_timeout_s,
