@@ -201,3 +201,31 @@ async def test_stopping_lets_a_look_under_way_end_then_cancels_it(clock: Clock) 
     clock.advance(7200)
     await settle()
     assert len(quick.looks) == 1 and len(slow.looks) == 1  # nothing looks any more
+
+
+async def test_a_stopped_scheduler_serves_no_new_object(clock: Clock) -> None:
+    scheduler = DriftScheduler(now=clock, tick=TICK)
+    await scheduler.aclose()
+    target = Target(clock)
+    scheduler.track("late", target)  # an event that arrives as the operator stops
+    await settle()
+    assert target.looks == [] and "late" not in scheduler
+
+
+async def test_a_failing_round_never_ends_the_schedule(
+    clock: Clock, scheduler: DriftScheduler, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rounds = iter([RuntimeError("a bug")])
+    start = scheduler._start_due_looks
+
+    def flaky() -> float:
+        failure = next(rounds, None)
+        if failure is not None:
+            raise failure
+        return start()
+
+    monkeypatch.setattr(scheduler, "_start_due_looks", flaky)
+    target = Target(clock)
+    scheduler.track("a", target)
+    await until(lambda: target.looks == [T0])
+    assert [r.getMessage() for r in caplog.records] == ["drift scheduler: a round failed"]

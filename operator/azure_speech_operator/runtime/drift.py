@@ -51,6 +51,7 @@ class DriftScheduler:
     _order: itertools.count[int] = field(default_factory=itertools.count)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _task: asyncio.Task[None] | None = None
+    _closed: bool = False
     _looks: set[asyncio.Task[None]] = field(default_factory=set)
 
     def __len__(self) -> int:
@@ -66,6 +67,8 @@ class DriftScheduler:
         if entry is not None:
             entry.target = target
             return
+        if self._closed:
+            return  # the operator is stopping
         entry = self._entries[key] = _Entry(key, target)
         self._push(entry, self.now())
         if self._task is None:
@@ -99,19 +102,28 @@ class DriftScheduler:
     async def _run(self) -> None:
         while True:
             self._wake.clear()
-            now = self.now()
-            while self._heap and self._heap[0][0] <= now:
-                when, _, entry = heapq.heappop(self._heap)
-                if entry.gone or entry.looking or entry.due != when:
-                    continue  # an older plan for it, or it is no longer served
-                entry.looking, entry.due = True, None
-                task = asyncio.create_task(self._look(entry))
-                self._looks.add(task)
-                task.add_done_callback(self._looks.discard)
-            delay = self.tick if not self._heap else min((self._heap[0][0] - now).total_seconds(), self.tick)
+            try:
+                delay = self._start_due_looks()
+            except Exception:
+                # A bug here must not end every object's drift checks: log it, and go on after a tick.
+                logger.exception("drift scheduler: a round failed")
+                delay = self.tick
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(max(delay, 0.0)):
                     await self._wake.wait()
+
+    def _start_due_looks(self) -> float:
+        """Starts the look of every object due by now; the seconds until the next one (at most a tick)."""
+        now = self.now()
+        while self._heap and self._heap[0][0] <= now:
+            when, _, entry = heapq.heappop(self._heap)
+            if entry.gone or entry.looking or entry.due != when:
+                continue  # an older plan for it, or it is no longer served
+            entry.looking, entry.due = True, None
+            task = asyncio.create_task(self._look(entry))
+            self._looks.add(task)
+            task.add_done_callback(self._looks.discard)
+        return self.tick if not self._heap else min((self._heap[0][0] - now).total_seconds(), self.tick)
 
     async def _look(self, entry: _Entry) -> None:
         try:
@@ -132,6 +144,7 @@ class DriftScheduler:
     async def aclose(self) -> None:
         """Stops looking; looks under way get `stop_timeout` seconds to end, then are cancelled (a pass cut
         short is safe: see reconcile.py)."""
+        self._closed = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
