@@ -170,9 +170,6 @@ def build_kopf_settings(settings: OperatorSettings) -> kopf.OperatorSettings:
         # loops and wake-ups never see the others.
         for kind in KINDS:
             kopf_settings.watching.label_selectors[SPEECH_GROUP, kind.plural] = settings.label_selector
-    # kopf keeps each object's worker (its task, queue and last event) for this long after its last event;
-    # at its default of 5 s most of the objects converging at once kept one. N = 5,000: 300 -> 271 MB.
-    kopf_settings.queueing.idle_timeout = 1.0
     kopf_settings.networking.request_timeout = 60
     kopf_settings.networking.connect_timeout = 10
     kopf_settings.networking.error_backoffs = KUBE_API_BACKOFFS
