@@ -381,8 +381,9 @@ async def drift_look(kind: AnyKind, memo: Any, body: kopf.Body) -> datetime | No
     if drift_due is None:
         drift_due = memo.drift_due = now + interval * ctx.rng.uniform(0.0, 1.0)
     come_back_due: datetime | None = getattr(memo, "come_back_due", None)
-    if now < _next_due(memo):
-        return _next_due(memo)
+    due = _next_due(memo)
+    if now < due:
+        return due
     if now >= drift_due:
         memo.drift_due = now + interval * ctx.rng.uniform(1 - DRIFT_JITTER, 1 + DRIFT_JITTER)
     if come_back_due is not None and now < come_back_due:
