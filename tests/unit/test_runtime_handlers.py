@@ -32,15 +32,20 @@ from azure_speech_operator.reconcile import (
 from azure_speech_operator.runtime import oplog
 from azure_speech_operator.runtime.context import OperatorContext
 from azure_speech_operator.runtime.handlers import (
+    DriftTarget,
     _come_back,
     current_object,
     drift_look,
     feed_drift,
+    freeze,
     run_reconcile,
+    thaw,
     track,
 )
 from azure_speech_operator.runtime.kind import Kind
 from azure_speech_operator.settings import OperatorSettings
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.unit.runtime_fakes import (
     GADGET,
@@ -229,6 +234,21 @@ def test_the_newest_copy_is_kopfs_unless_the_operators_own_write_is_newer() -> N
     assert current_object(unknown, mine) == mine  # a version that is no number is never taken for newer
 
 
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(JSON)
+def test_a_frozen_object_thaws_to_an_equal_copy(value: Any) -> None:
+    obj = {"metadata": {"name": "g"}, "spec": value}
+    thawed = thaw(freeze(kopf.Body(obj)))
+    assert thawed == obj
+    assert thawed["metadata"] is not obj["metadata"]
+
+
 async def test_the_answer_kept_has_no_managed_fields() -> None:
     # The memo's answer is a second copy of every object in memory: it is kept only while it is newer
     cluster = Cluster(("mark", "poke:a", "record:E-1"))
@@ -391,10 +411,11 @@ async def test_the_backoff_counts_failed_passes_not_the_polls_before_them() -> N
 
 async def drift(cluster: Cluster, minutes: float) -> None:
     """The drift scheduler's looks at the object for `minutes` of the cluster's clock, each at the time
-    the previous one answered (runtime/drift.py keeps that time; tests/unit/test_runtime_drift.py)."""
+    the previous one answered (runtime/drift.py keeps that time; tests/unit/test_runtime_drift.py), each on
+    the frozen copy of the object the schedule keeps."""
     until = cluster.now + timedelta(minutes=minutes)
     while cluster.now < until:
-        due = await drift_look(cluster.kind, cluster.memo, cluster.body())
+        due = await DriftTarget(cluster.kind, cluster.memo, freeze(cluster.body())).look()
         if due is None:
             return
         cluster.now = max(cluster.now, due)

@@ -16,6 +16,8 @@ from azure_speech_operator.runner import ServedKind, register_runtime_handlers, 
 from azure_speech_operator.runtime import wakeup
 from azure_speech_operator.runtime.metrics import Metrics
 from azure_speech_operator.settings import OperatorSettings
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.e2e.harness import Kube
 
@@ -103,6 +105,39 @@ def test_essence_ignores_kopf_bookkeeping_and_status() -> None:
     requested = json.loads(json.dumps(base))
     requested["metadata"]["annotations"]["speech.azure-operator.io/reconcile-requested-at"] = "now"
     assert wakeup.essence_digest(kopf.Body(requested)) != digest
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=8,
+)
+KEYS = st.sampled_from(["a", "speech.azure-operator.io/x", f"{KOPF_PREFIX}/reconcile", "other.io/y"])
+
+
+@given(
+    spec=JSON,
+    status=JSON,
+    extra=st.dictionaries(st.sampled_from(["data", "apiVersion", "kind"]), JSON, max_size=2),
+    metadata=st.fixed_dictionaries(
+        {"name": st.just("x")},
+        optional={
+            "labels": st.dictionaries(st.text(max_size=3), st.text(max_size=3), max_size=2),
+            "annotations": st.dictionaries(KEYS, st.text(max_size=3), max_size=3),
+            "managedFields": st.lists(JSON, max_size=2),
+            "resourceVersion": st.text(max_size=3),
+            "finalizers": st.lists(st.text(max_size=3), max_size=2),
+        },
+    ),
+)
+def test_essence_is_kopfs_essence_of_the_whole_object(
+    spec: Any, status: Any, extra: dict[str, Any], metadata: dict[str, Any]
+) -> None:
+    # the digest is built from a part of the object (no status, little metadata); kopf builds its essence
+    # from the whole object, and the two must never differ
+    body = kopf.Body({**extra, "metadata": metadata, "spec": spec, "status": status})
+    whole = wakeup.PROGRESS_STORAGE.clear(essence=wakeup.DIFFBASE_STORAGE.build(body=body))
+    assert wakeup.essence_digest(body) == wakeup._digest(whole)
 
 
 async def wait_until(condition: Any, within: float = 20.0) -> None:

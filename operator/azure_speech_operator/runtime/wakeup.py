@@ -22,7 +22,7 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import kopf
 
@@ -45,7 +45,19 @@ def _digest(essence: Mapping[str, Any]) -> str:
 
 def essence_digest(body: kopf.Body) -> str:
     """A digest of the part of the object that kopf's diff looks at, with kopf's own storages."""
-    return _digest(PROGRESS_STORAGE.clear(essence=DIFFBASE_STORAGE.build(body=body)))
+    return _digest(PROGRESS_STORAGE.clear(essence=DIFFBASE_STORAGE.build(body=_diffed_part(body))))
+
+
+def _diffed_part(body: kopf.Body) -> kopf.Body:
+    """The part of the object kopf's essence is built from: all but the status and the metadata other than
+    labels and annotations. kopf's `build` deep-copies what it is given before dropping those, and the
+    status is most of an object; this runs for every event."""
+    metadata = body.get("metadata") or {}
+    part = {key: value for key, value in body.items() if key not in ("metadata", "status")}
+    part["metadata"] = {
+        key: metadata[key] for key in ("name", "namespace", "labels", "annotations") if key in metadata
+    }
+    return kopf.Body(cast(kopf.RawBody, part))
 
 
 def last_handled_digest(body: kopf.Body) -> str | None:
