@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import http.server
+import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -187,3 +191,39 @@ async def test_a_namespace_is_terminating_while_it_is_deleted(kube: Kube, kube_a
 def is_terminating(kube: Kube, name: str) -> bool:
     namespace = kube.get("Namespace", name)
     return namespace is not None and namespace["status"].get("phase") == "Terminating"
+
+
+async def test_calls_are_in_flight_at_once_well_beyond_asyncios_default_threads(tmp_path: Path) -> None:
+    # asyncio's default pool has 4 + CPUs threads: a server that answers only once 20 calls are waiting at
+    # once shows the client's own threads and connections carry them
+    at_once = 20
+    barrier = threading.Barrier(at_once, timeout=10)
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            try:
+                barrier.wait()
+                status, body = 200, json.dumps(secret_body("team-a", "creds", {"key": b"k"})).encode()
+            except threading.BrokenBarrierError:
+                status, body = 500, b"{}"
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    serving = threading.Thread(target=server.serve_forever, daemon=True)
+    serving.start()
+    path = write_kubeconfig(tmp_path / "kubeconfig", f"http://127.0.0.1:{server.server_address[1]}")
+    client = KubeApi(load_configuration(str(path)), timeout=(5.0, 15.0))
+    try:
+        secrets = await asyncio.gather(*(client.read_secret("team-a", "creds") for _ in range(at_once)))
+        assert all(secret is not None and "key" in secret for secret in secrets)
+    finally:
+        await client.aclose()
+        server.shutdown()
+        server.server_close()
