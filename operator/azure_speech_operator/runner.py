@@ -38,7 +38,7 @@ from azure_speech_operator.kube import (
     load_configuration,
 )
 from azure_speech_operator.reconcile import CREDENTIALS_LABEL, FINALIZER
-from azure_speech_operator.runtime import credentials, oplog, peering, wakeup
+from azure_speech_operator.runtime import credentials, handlers, oplog, peering, wakeup
 from azure_speech_operator.runtime.context import OperatorContext
 from azure_speech_operator.runtime.metrics import CONTENT_TYPE, Metrics
 from azure_speech_operator.runtime.peering import PeeringMissing
@@ -219,8 +219,11 @@ def register_runtime_handlers(
     metrics: Metrics,
     context_factory: ContextFactory = default_context_factory,
 ) -> None:
-    """Startup (builds memo.ctx), cleanup (closes it), login, and the credentials-Secret watch. (Each kind's
-    own handlers are registered by its module: runtime/handlers.py.)"""
+    """Startup (builds memo.ctx), cleanup (closes it), login, the credentials-Secret watch, and with peering
+    the kinds' per-object daemons. (Each kind's own handlers are registered by its module:
+    runtime/handlers.py.)"""
+    if settings.peering is not None:
+        handlers.register_served_daemons(registry)
 
     @kopf.on.startup(id="operator-context", registry=registry)
     async def build_context(memo: kopf.Memo, **_: Any) -> None:

@@ -38,6 +38,8 @@ from azure_speech_operator.runtime.handlers import (
     drift_look,
     feed_drift,
     freeze,
+    register,
+    register_served_daemons,
     run_reconcile,
     thaw,
     track,
@@ -532,3 +534,28 @@ async def test_every_object_seen_is_served_by_the_drift_schedule_until_its_delet
     feed_drift(cluster.kind, {"type": "DELETED"}, cluster.body(), cluster.memo)
     assert "uid-1" not in drift
     await drift.aclose()
+
+
+def test_a_daemon_per_object_is_registered_with_peering_only() -> None:
+    # any daemon registered for a kind makes kopf keep its newest copy of every object of the kind for good,
+    # whatever the daemon's filters: without peering there is none
+    registry = kopf.OperatorRegistry()
+    register(GADGET, registry)
+    assert not registry._spawning.get_all_handlers()
+    register_served_daemons(registry)
+    register_served_daemons(registry)  # once per registry
+    assert [handler.id for handler in registry._spawning.get_all_handlers()] == ["served"]
+    assert not kopf.OperatorRegistry()._spawning.get_all_handlers()
+
+
+async def test_the_answer_to_the_last_write_is_dropped_once_kopfs_copy_has_caught_up() -> None:
+    # an object that turned Ready keeps no second copy until its next pass
+    cluster = Cluster(("poke:a",))
+    cluster.stored["metadata"]["resourceVersion"] = "12"
+    cluster.memo.written = {"metadata": {"uid": "uid-1", "resourceVersion": "12"}}
+    older = kopf.Body({**cluster.stored, "metadata": {**cluster.stored["metadata"], "resourceVersion": "11"}})
+    feed_drift(cluster.kind, {"type": "MODIFIED"}, older, cluster.memo)
+    assert cluster.memo.written is not None
+    feed_drift(cluster.kind, {"type": "MODIFIED"}, cluster.body(), cluster.memo)
+    assert cluster.memo.written is None
+    await cluster.ctx.drift.aclose()

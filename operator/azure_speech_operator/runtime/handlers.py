@@ -77,12 +77,7 @@ async def run_reconcile(
     """One pass under the object's lock, on the newest copy of the object the operator has (current_object).
     None if the delete handler owns it."""
     async with _lock(memo), _failures_counted(ctx, kind):
-        written = getattr(memo, "written", None)
-        if written is not None and not newer_than(written, body):
-            # kopf's copy has caught up: the answer is no longer needed, and a kept one is a second copy of
-            # every object in memory
-            memo.written = written = None
-        obj = current_object(body, written)
+        obj = current_object(body, _written_unless_caught_up(memo, body))
         resource: ResourceBase = kind.build_resource(obj)
         logger = oplog.object_logger(kind.logger, obj)
         if resource.deleting and trigger is not Trigger.DELETE:
@@ -172,6 +167,15 @@ def freeze(obj: Mapping[str, Any]) -> bytes:
 def thaw(frozen: bytes) -> dict[str, Any]:
     obj: dict[str, Any] = json.loads(frozen)
     return obj
+
+
+def _written_unless_caught_up(memo: Any, body: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The answer to the operator's last write to the object while it is newer than kopf's copy; once kopf's
+    copy has caught up it is dropped (a kept one would be a second copy of every object in memory)."""
+    written: Mapping[str, Any] | None = getattr(memo, "written", None)
+    if written is not None and not newer_than(written, body):
+        memo.written = written = None
+    return written
 
 
 def newer_than(written: Mapping[str, Any], body: Mapping[str, Any]) -> bool:
@@ -314,7 +318,14 @@ def feed_drift(kind: AnyKind, event: Mapping[str, Any], body: kopf.Body, memo: A
     if event.get("type") == "DELETED":
         get_context(memo).drift.forget(body.metadata.uid)
         return
+    # the answer to the last write of an object that reached Ready would otherwise be kept until its next pass
+    _written_unless_caught_up(memo, body)
     track(kind, memo, body, start=get_context(memo).settings.peering is None)
+
+
+# The kinds registered, and where: with peering, `register_served_daemons` adds a daemon per object to each.
+_registered: list[tuple[AnyKind, kopf.OperatorRegistry | None]] = []
+_with_served_daemons: list[kopf.OperatorRegistry] = []
 
 
 def register(kind: AnyKind, registry: kopf.OperatorRegistry | None = None) -> None:
@@ -355,16 +366,30 @@ def register(kind: AnyKind, registry: kopf.OperatorRegistry | None = None) -> No
         why = outcome.retry.why if outcome.retry else "deletion"
         raise oplog.ComeBack(f"deletion not finished, next try in {delay:.0f}s ({why})", delay=delay)
 
-    def peering_on(memo: Any, **_: Any) -> bool:
-        return get_context(memo).settings.peering is not None
+    _registered.append((kind, registry))
 
-    # With peering, kopf pauses an operator that another replica outranks and stops its daemons then; this
-    # daemon per object marks the time kopf serves it, so a paused replica's schedule runs no passes. Without
-    # peering kopf serves every object it has seen, and a daemon per object would cost its memory for nothing.
+
+def register_served_daemons(registry: kopf.OperatorRegistry) -> None:
+    """With peering only (the runner calls this then): kopf pauses an operator that another replica
+    outranks, and stops its daemons then; a daemon per object, `served`, marks the time kopf serves it, so a
+    paused replica's schedule runs no passes. Without peering kopf serves every object it has seen, and no
+    daemon is registered at all: with any daemon registered for a kind, kopf keeps its newest copy of every
+    object of the kind for good (about 11 KB each), whatever the daemon's filters."""
+    if any(done is registry for done in _with_served_daemons):
+        return
+    _with_served_daemons.append(registry)
+    default = kopf.get_default_registry()
+    for kind, where in _registered:
+        if (where or default) is registry:
+            _register_served(kind, registry)
+
+
+def _register_served(kind: AnyKind, registry: kopf.OperatorRegistry) -> None:
     @kopf.daemon(
-        *resource,
+        kind.group,
+        kind.version,
+        kind.plural,
         id="served",
-        when=peering_on,
         cancellation_timeout=CANCELLATION_TIMEOUT,
         registry=registry,
     )
