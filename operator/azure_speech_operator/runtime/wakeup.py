@@ -123,11 +123,11 @@ class WakeTracker:
 
 
 def forget_managed_fields(body: kopf.Body) -> None:
-    """Drops `metadata.managedFields` from kopf's copy of the object, in place. The drift schedule keeps
-    kopf's newest copy of every object for as long as the object exists, and the server's field
-    ownership is over half of it in memory (about 15 of 26 KB with four field managers); neither kopf nor the
-    operator reads it, and kopf's patches are built from handlers' changes, never from this copy. The
-    per-event handler runs first in every processing cycle, so no copy keeps it for long."""
+    """Drops `metadata.managedFields` from kopf's copy of the object, in place. The server's field ownership
+    is over half of an object in memory (about 15 of 26 KB with four field managers), and neither kopf nor
+    the operator reads it: kopf's patches are built from handlers' changes, never from this copy. The
+    per-event handler runs first in every processing cycle, so kopf's copy (kept while the object has
+    events), the passes' copies and the drift schedule's frozen one never hold it."""
     metadata = body.get("metadata")
     if isinstance(metadata, dict):  # kopf's own parsed dict, which a view's item access returns as it is
         metadata.pop("managedFields", None)
