@@ -3,8 +3,9 @@ create-pending mark before an Azure POST, a new endpoint id after it), Secrets, 
 
 The official `kubernetes` client is synchronous, so every call runs in one of the client's own threads
 (`KUBE_CONCURRENCY`) and the event loop never blocks. (An async httpx client instead cost twice the CPU
-per resource at 1,000 resources: bench/README.md.) One `KubeApi` is built from the same configuration kopf logs in with (in-cluster service
-account, else `$KUBECONFIG`), see `load_configuration` and the runner's login handler.
+per resource at 1,000 resources: bench/README.md.) One `KubeApi` is built from the same configuration
+kopf logs in with (in-cluster service account, else `$KUBECONFIG`), see `load_configuration` and the
+runner's login handler.
 
 Answers are plain JSON dicts, as the API server sends them. A 404 gives None where absence is an answer the
 caller handles; every other failure raises `KubeApiError` (409 `KubeConflictError`) with the server's message.
