@@ -29,7 +29,7 @@ from azure_speech_operator.reconcile import (
     Trigger,
     report_error,
 )
-from azure_speech_operator.runtime import oplog
+from azure_speech_operator.runtime import handlers, oplog
 from azure_speech_operator.runtime.context import OperatorContext
 from azure_speech_operator.runtime.handlers import (
     DriftTarget,
@@ -234,6 +234,12 @@ def test_the_newest_copy_is_kopfs_unless_the_operators_own_write_is_newer() -> N
     assert newer["spec"]["a"] == [2]
     unknown = kopf.Body({"metadata": {"name": "g", "resourceVersion": "abc"}})
     assert current_object(unknown, mine) == mine  # a version that is no number is never taken for newer
+    # a copy the caller owns (a drift look's, thawed for it) is taken as it is, unless the write is newer
+    own = {"metadata": {"name": "g", "resourceVersion": "13"}, "spec": {"a": [2]}}
+    assert current_object(kopf.Body(own), mine, own=own) is own
+    own_older = {"metadata": {"name": "g", "resourceVersion": "11"}, "spec": {"a": [1]}}
+    taken = current_object(kopf.Body(own_older), mine, own=own_older)
+    assert taken == mine and taken is not mine
 
 
 JSON = st.recursive(
@@ -513,15 +519,19 @@ async def test_a_deleted_object_ends_its_drift_check() -> None:
 
 @pytest.mark.parametrize("peering", [None, "ha"])
 async def test_every_object_seen_is_served_by_the_drift_schedule_until_its_deletion(
-    peering: str | None,
+    peering: str | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Without peering, an object's first event starts serving it; with peering only the per-object daemon
     # does (kopf stops it when the replica pauses), and events only hand over the newest copy.
     cluster = Cluster(("poke:a",), settings=OperatorSettings(peering=peering))
     drift = cluster.ctx.drift
     added = {"type": "ADDED"}
+    frozen = handlers.freeze
+    froze: list[object] = []
+    monkeypatch.setattr(handlers, "freeze", lambda obj: froze.append(obj) or frozen(obj))
     feed_drift(cluster.kind, added, cluster.body(), cluster.memo)
     assert ("uid-1" in drift) is (peering is None)
+    assert len(froze) == (1 if peering is None else 0)  # a replica that does not serve it keeps no copy
     if peering is not None:
         track(cluster.kind, cluster.memo, cluster.body(), start=True)  # what the daemon does as it starts
         assert "uid-1" in drift

@@ -73,11 +73,13 @@ async def run_reconcile(
     trigger: Trigger,
     attempt: int,
     body: kopf.Body,
+    own: dict[str, Any] | None = None,
 ) -> Outcome | None:
     """One pass under the object's lock, on the newest copy of the object the operator has (current_object).
-    None if the delete handler owns it."""
+    `own`: `body` as a copy no one else holds, which the pass may take as it is. None if the delete handler
+    owns it."""
     async with _lock(memo), _failures_counted(ctx, kind):
-        obj = current_object(body, _written_unless_caught_up(memo, body))
+        obj = current_object(body, _written_unless_caught_up(memo, body), own=own)
         resource: ResourceBase = kind.build_resource(obj)
         logger = oplog.object_logger(kind.logger, obj)
         if resource.deleting and trigger is not Trigger.DELETE:
@@ -147,14 +149,17 @@ async def run_reconcile(
         return outcome
 
 
-def current_object(body: Mapping[str, Any], written: Mapping[str, Any] | None) -> dict[str, Any]:
+def current_object(
+    body: Mapping[str, Any], written: Mapping[str, Any] | None, *, own: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The newer (by resourceVersion) of kopf's copy of the object (the newest event's) and
     the answer to the operator's own last write to it, as a copy the pass may change. The one change a pass
     must never miss is its own (a create-pending mark, an endpoint id), and other changes reach kopf's copy
     as fast as a read would see them, so the operator never reads its resources itself (no `get` in its
     RBAC; at N = 1,000 the API server served 3.6 such reads per resource while the user's apply waited)."""
-    newest = written if written is not None and newer_than(written, body) else body
-    return thaw(freeze(newest))
+    if written is not None and newer_than(written, body):
+        return thaw(freeze(written))
+    return own if own is not None else thaw(freeze(body))
 
 
 def freeze(obj: Mapping[str, Any]) -> bytes:
@@ -293,7 +298,8 @@ class DriftTarget:
     frozen: bytes
 
     async def look(self) -> datetime | None:
-        return await drift_look(self.kind, self.memo, kopf.Body(cast(kopf.RawBody, thaw(self.frozen))))
+        obj = thaw(self.frozen)  # a copy of its own: the pass takes it as it is
+        return await drift_look(self.kind, self.memo, kopf.Body(cast(kopf.RawBody, obj)), own=obj)
 
 
 def track(kind: AnyKind, memo: Any, body: kopf.Body, *, start: bool) -> None:
@@ -305,6 +311,8 @@ def track(kind: AnyKind, memo: Any, body: kopf.Body, *, start: bool) -> None:
         ctx.drift.forget(key)
         return
     memo.drift_key = key
+    if not start and key not in ctx.drift:
+        return  # not served here (a paused peering replica): nothing to freeze
     target = DriftTarget(kind, memo, freeze(body))
     if start:
         ctx.drift.track(key, target)
@@ -401,7 +409,9 @@ def _register_served(kind: AnyKind, registry: kopf.OperatorRegistry) -> None:
             get_context(memo).drift.forget(body.metadata.uid)
 
 
-async def drift_look(kind: AnyKind, memo: Any, body: kopf.Body) -> datetime | None:
+async def drift_look(
+    kind: AnyKind, memo: Any, body: kopf.Body, own: dict[str, Any] | None = None
+) -> datetime | None:
     """The drift check and every come-back: when the object's look is due (the drift scheduler calls it
     then), a pass runs if a come-back (`memo.come_back_due`; `memo.come_back` counts them) or the drift check
     (`memo.drift_due`) is due; the answer is when to look next, None once the object is being deleted. A
@@ -431,7 +441,7 @@ async def drift_look(kind: AnyKind, memo: Any, body: kopf.Body) -> datetime | No
     trigger = Trigger.DRIFT if attempt is None else Trigger.CHANGE
     namespace, name = str(meta.namespace), str(meta.name)
     try:
-        outcome = await run_reconcile(kind, ctx, memo, namespace, name, trigger, attempt or 0, body)
+        outcome = await run_reconcile(kind, ctx, memo, namespace, name, trigger, attempt or 0, body, own)
     except oplog.ComeBack as exc:
         # the pass did not happen: the next one is what this one was
         _again(memo, attempt, now + timedelta(seconds=exc.delay or RETRY_SOON))
