@@ -69,6 +69,7 @@ class OperatorSettings(BaseModel):
     azure_budget_requests: int = Field(default=90, ge=1)
     azure_budget_window: timedelta = timedelta(seconds=10)
     azure_max_concurrency: int = Field(default=16, ge=1)
+    max_passes_in_flight: int = Field(default=128, ge=1)
     azure_connect_timeout: timedelta = timedelta(seconds=10)
     azure_read_timeout: timedelta = timedelta(seconds=30)
     azure_request_deadline: timedelta = timedelta(seconds=60)
@@ -289,6 +290,12 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("azure_budget_window", "duration", "the sliding window of the Azure request budget"),
     Option("azure_max_concurrency", "int", "Azure requests in flight at once"),
+    Option(
+        "max_passes_in_flight",
+        "int",
+        "reconcile passes running at once (the others wait before they copy their object; a pass waiting for "
+        "its Speech resource's budget gives its place up meanwhile)",
+    ),
     Option("azure_connect_timeout", "duration", "timeout to connect to Azure"),
     Option("azure_read_timeout", "duration", "timeout to read an Azure answer (restarts with every byte)"),
     Option(

@@ -128,6 +128,7 @@ def _everything(watched: list[str]) -> Values:
         "logFormat": "json",
         "allowedHosts": ["westeurope.api.cognitive.microsoft.com:443", "*.cognitiveservices.azure.com:443"],
         "azureBudget": {"requests": 40, "window": "20s", "maxConcurrency": 4},
+        "maxPassesInFlight": 32,
         "driftInterval": "15m",
         "modelExpiryWindow": "14d",
         "voiceSwapGracePeriod": "2h",

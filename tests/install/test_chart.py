@@ -152,6 +152,7 @@ def test_every_value_reaches_the_operator_as_it_reads_it(helm: Helm) -> None:
         azure_budget_requests=40,
         azure_budget_window=settings_of(["--azure-budget-window=20s"]).azure_budget_window,
         azure_max_concurrency=4,
+        max_passes_in_flight=32,
         drift_interval=settings_of(["--drift-interval=15m"]).drift_interval,
         model_expiry_window=settings_of(["--model-expiry-window=14d"]).model_expiry_window,
         voice_swap_grace_period=settings_of(["--voice-swap-grace-period=2h"]).voice_swap_grace_period,

@@ -72,6 +72,7 @@ its loopback.
 - --azure-budget-requests={{ .Values.azureBudget.requests }}
 - --azure-budget-window={{ .Values.azureBudget.window }}
 - --azure-max-concurrency={{ .Values.azureBudget.maxConcurrency }}
+- --max-passes-in-flight={{ .Values.maxPassesInFlight }}
 - --drift-interval={{ .Values.driftInterval }}
 - --model-expiry-window={{ .Values.modelExpiryWindow }}
 - --voice-swap-grace-period={{ .Values.voiceSwapGracePeriod }}

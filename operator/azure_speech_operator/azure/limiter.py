@@ -63,6 +63,18 @@ class SlidingWindowLimiter:
         while self._done and self._done[0] + self.window_s <= now:
             self._done.popleft()
 
+    def has_room(self, *, first: bool = False) -> bool:
+        """Whether a request asking now would leave at once (no pause, nobody ahead of it, room in the
+        window)."""
+        now = self.clock()
+        self._expire(now)
+        return (
+            not (self._first_lock if first else self._lock).locked()
+            and self._paused_until <= now
+            and (first or not self._first_waiting)
+            and self._in_flight + len(self._done) < self.max_requests
+        )
+
     async def acquire(self, *, first: bool = False) -> Slot:
         """Waits for room in the window and takes a slot; `release` it when the answer has arrived. `first`:
         served before the waiters without it (in arrival order among themselves)."""

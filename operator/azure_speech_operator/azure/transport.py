@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Hashable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -31,7 +32,8 @@ from .auth import (
 )
 from .config import ClientSettings, http_allowed, is_azure_host, matching_pattern
 from .errors import error_from_response, operator_error
-from .limiter import Clock, Sleep, SlidingWindowLimiter
+from .lending import while_waiting
+from .limiter import Clock, Sleep, SlidingWindowLimiter, Slot
 from .models import Page, split_url
 from .retry_after import retry_after_from_headers
 from .scrub import redact_json, scrub
@@ -183,6 +185,31 @@ class Gate:
 
     limiter: SlidingWindowLimiter
     concurrency: asyncio.Semaphore
+
+    @asynccontextmanager
+    async def admitted(self, *, first: bool) -> AsyncIterator[Slot]:
+        """A place in the budget, then a connection: the budget first, so that a write waiting for the
+        budget goes before the reads (limiter), which it could not if reads queued for the budget held every
+        connection. A request that has to wait for either enters the caller's `while_waiting` for the wait
+        (azure.lending)."""
+        lend = while_waiting.get()
+        if lend is None or (self.limiter.has_room(first=first) and not self.concurrency.locked()):
+            async with self.limiter.hold(first=first) as at_once, self.concurrency:
+                yield at_once
+            return
+        slot: Slot | None = None
+        connected = False
+        try:
+            async with lend():
+                slot = await self.limiter.acquire(first=first)
+                await self.concurrency.acquire()
+                connected = True
+            yield slot
+        finally:
+            if connected:
+                self.concurrency.release()
+            if slot is not None:
+                self.limiter.release(slot)
 
 
 # Seconds an answer read through Session.shared_read is shared for.
@@ -383,9 +410,7 @@ class Session:
                 retry_after=paused,
                 operation=operation,
             )
-        # the budget before the concurrency: a write waiting for the budget goes before the reads (limiter),
-        # which it could not if reads queued for the budget held every concurrency slot
-        async with self.gate.limiter.hold(first=method != "GET") as slot, self.gate.concurrency:
+        async with self.gate.admitted(first=method != "GET") as slot:
             if slot.waited is not None:
                 self.transport.budget_waited(operation, slot.waited)
             started = self.transport.clock()

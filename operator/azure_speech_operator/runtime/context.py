@@ -19,6 +19,7 @@ from azure_speech_operator.azure.types import ApiKey
 from azure_speech_operator.kube import KubeApi
 from azure_speech_operator.runtime.drift import DriftScheduler
 from azure_speech_operator.runtime.metrics import Metrics
+from azure_speech_operator.runtime.passes import PassSlots
 from azure_speech_operator.runtime.secrets import SharedSecretReads
 from azure_speech_operator.settings import OperatorSettings
 
@@ -46,9 +47,12 @@ class OperatorContext:
     secrets: SharedSecretReads = field(init=False)
     # every object's drift checks and come-backs (runtime/drift.py, runtime/handlers.py)
     drift: DriftScheduler = field(init=False)
+    # the bound on the passes in flight at once (runtime/passes.py)
+    passes: PassSlots = field(init=False)
 
     def __post_init__(self) -> None:
         self.secrets = SharedSecretReads(self.kube)
+        self.passes = PassSlots(self.settings.max_passes_in_flight)
         self.drift = DriftScheduler(now=lambda: self.now())
 
     async def aclose(self) -> None:

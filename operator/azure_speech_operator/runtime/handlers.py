@@ -78,7 +78,8 @@ async def run_reconcile(
     """One pass under the object's lock, on the newest copy of the object the operator has (current_object).
     `own`: `body` as a copy no one else holds, which the pass may take as it is. None if the delete handler
     owns it."""
-    async with _lock(memo), _failures_counted(ctx, kind):
+    # the object's lock before a slot: a pass waiting for its object's other pass holds no slot
+    async with _lock(memo), ctx.passes.held(), _failures_counted(ctx, kind):
         obj = current_object(body, _written_unless_caught_up(memo, body), own=own)
         resource: ResourceBase = kind.build_resource(obj)
         logger = oplog.object_logger(kind.logger, obj)
