@@ -129,6 +129,26 @@ async def test_a_pass_cancelled_while_taking_its_lent_slot_back_releases_nothing
     assert slots.held_now == 0
 
 
+async def test_a_task_a_pass_starts_inherits_its_context_but_cannot_lend_its_slot() -> None:
+    # A shared read runs its fetch in a task of its own, started by the first pass that asks. Were the task
+    # to lend the pass's slot while its request waits for the budget, it would then wait for a slot to take
+    # back, behind passes that hold every slot waiting for its answer: no one would ever go on.
+    slots = PassSlots(1)
+    entered: list[int] = []
+
+    async def fetch() -> None:
+        lend = while_waiting.get()
+        assert lend is not None  # inherited with the context
+        async with lend():
+            entered.append(slots.held_now)
+
+    async with slots.held():
+        await asyncio.create_task(fetch())
+        assert slots.held_now == 1
+    assert entered == [1]  # nothing was lent
+    assert slots.held_now == 0
+
+
 async def test_a_pass_waiting_for_one_speech_resources_budget_holds_back_no_other_resource() -> None:
     # One slot only. The first pass's Speech resource has spent its budget (one request per window, just
     # sent); the second pass's has room. The second must finish while the first still waits.

@@ -372,7 +372,14 @@ class Session:
         same `url` with the same operation within SHARED_READ_FRESHNESS seconds (see shared_reads.py): for
         what many endpoints ask at once and rarely changes, such as the base model they deploy."""
         key = (self.origin, credential_key(self.credential), operation, url)
-        answer: T = await self.transport.reads.read(key, fetch)
+        lend = while_waiting.get()
+        if lend is None:
+            answer: T = await self.transport.reads.read(key, fetch)
+            return answer
+        # The read runs in a task of its own, which holds no place of the caller's (runtime/passes.py): the
+        # callers waiting for it lend theirs meanwhile, as for a wait for the budget of their own request.
+        async with lend():
+            answer = await self.transport.reads.read(key, fetch)
         return answer
 
     async def request(

@@ -66,7 +66,7 @@ class PassSlots:
         """A slot for one pass; its Azure requests lend it while they wait for their Speech resource."""
         await self._acquire(self._new)
         holding = [True]
-        token = while_waiting.set(partial(self._lent, holding))
+        token = while_waiting.set(partial(self._lent, holding, asyncio.current_task()))
         try:
             yield
         finally:
@@ -75,9 +75,13 @@ class PassSlots:
                 self._release()
 
     @asynccontextmanager
-    async def _lent(self, holding: list[bool]) -> AsyncIterator[None]:
+    async def _lent(self, holding: list[bool], owner: asyncio.Task[object] | None) -> AsyncIterator[None]:
         """The pass's slot, given to the passes behind it for the time of the block. A pass cancelled while
-        it waits to take it back holds none (`held` then releases nothing)."""
+        it waits to take it back holds none (`held` then releases nothing). Only the pass's own task lends
+        it: a task the pass started (a shared read's) inherits its context, not its slot."""
+        if asyncio.current_task() is not owner:
+            yield
+            return
         self._release()
         holding[0] = False
         try:
