@@ -513,7 +513,7 @@ async def test_a_deleted_object_ends_its_drift_check() -> None:
     cluster = Cluster(("poke:a",))
     cluster.stored["metadata"]["deletionTimestamp"] = "2026-11-21T07:00:00Z"
     cluster.memo.drift_due = T0
-    assert await drift_look(cluster.kind, cluster.memo, cluster.body()) is None
+    assert await drift_look(cluster.kind, cluster.memo, handlers.freeze(cluster.body())) is None
     assert cluster.azure.pokes == []
 
 

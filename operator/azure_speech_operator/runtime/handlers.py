@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -72,15 +72,21 @@ async def run_reconcile(
     name: str,
     trigger: Trigger,
     attempt: int,
-    body: kopf.Body,
-    own: dict[str, Any] | None = None,
+    body: kopf.Body | Callable[[], dict[str, Any]],
 ) -> Outcome | None:
     """One pass under the object's lock, on the newest copy of the object the operator has (current_object).
-    `own`: `body` as a copy no one else holds, which the pass may take as it is. None if the delete handler
+    `body`: kopf's copy, or (the drift schedule's) a function that makes a copy of its own, called only once
+    the pass has its slot, so that a pass waiting for one holds no parsed object. None if the delete handler
     owns it."""
     # the object's lock before a slot: a pass waiting for its object's other pass holds no slot
     async with _lock(memo), ctx.passes.held(), _failures_counted(ctx, kind):
-        obj = current_object(body, _written_unless_caught_up(memo, body), own=own)
+        own: dict[str, Any] | None = None
+        if callable(body):
+            own = body()
+            seen = kopf.Body(cast(kopf.RawBody, own))
+        else:
+            seen = body
+        obj = current_object(seen, _written_unless_caught_up(memo, seen), own=own)
         resource: ResourceBase = kind.build_resource(obj)
         logger = oplog.object_logger(kind.logger, obj)
         if resource.deleting and trigger is not Trigger.DELETE:
@@ -143,7 +149,7 @@ async def run_reconcile(
             if writer.written is not None:
                 memo.written = writer.written
         for event in outcome.events:
-            kopf.event(body, type=event.type, reason=event.reason, message=event.message)
+            kopf.event(seen, type=event.type, reason=event.reason, message=event.message)
         for level, line in log_lines(resource.status, outcome):
             logger.log(level, "%s", line)
         _report_metrics(ctx, kind, obj, resource, outcome)
@@ -299,8 +305,7 @@ class DriftTarget:
     frozen: bytes
 
     async def look(self) -> datetime | None:
-        obj = thaw(self.frozen)  # a copy of its own: the pass takes it as it is
-        return await drift_look(self.kind, self.memo, kopf.Body(cast(kopf.RawBody, obj)), own=obj)
+        return await drift_look(self.kind, self.memo, self.frozen)
 
 
 def track(kind: AnyKind, memo: Any, body: kopf.Body, *, start: bool) -> None:
@@ -410,17 +415,17 @@ def _register_served(kind: AnyKind, registry: kopf.OperatorRegistry) -> None:
             get_context(memo).drift.forget(body.metadata.uid)
 
 
-async def drift_look(
-    kind: AnyKind, memo: Any, body: kopf.Body, own: dict[str, Any] | None = None
-) -> datetime | None:
+async def drift_look(kind: AnyKind, memo: Any, frozen: bytes) -> datetime | None:
     """The drift check and every come-back: when the object's look is due (the drift scheduler calls it
     then), a pass runs if a come-back (`memo.come_back_due`; `memo.come_back` counts them) or the drift check
     (`memo.drift_due`) is due; the answer is when to look next, None once the object is being deleted. A
     come-back continues a change and reads Azure, so it stands for a drift check due by then. The drift
     schedule is the object's own, not moved by come-backs: its first check after a start is at a random
     moment within the interval (a restart or an apply of many is no burst later), each later one after the
-    interval, jittered."""
+    interval, jittered. `frozen`: the object as the schedule keeps it; a pass thaws it anew once it has its
+    slot (a second parse of a few KB, against a parsed copy held by every pass waiting for a slot)."""
     ctx = get_context(memo)
+    body = kopf.Body(cast(kopf.RawBody, thaw(frozen)))
     meta = body.meta
     if meta.get("deletionTimestamp"):
         return None
@@ -441,16 +446,20 @@ async def drift_look(
     memo.come_back, memo.come_back_due = None, None
     trigger = Trigger.DRIFT if attempt is None else Trigger.CHANGE
     namespace, name = str(meta.namespace), str(meta.name)
+    who = {"kind": body.get("kind"), "metadata": {"namespace": namespace, "name": name, "uid": meta.uid}}
+    del body, meta
     try:
-        outcome = await run_reconcile(kind, ctx, memo, namespace, name, trigger, attempt or 0, body, own)
+        outcome = await run_reconcile(
+            kind, ctx, memo, namespace, name, trigger, attempt or 0, lambda: thaw(frozen)
+        )
     except oplog.ComeBack as exc:
         # the pass did not happen: the next one is what this one was
         _again(memo, attempt, now + timedelta(seconds=exc.delay or RETRY_SOON))
-        oplog.object_logger(kind.logger, body).log(exc.level, "drift check: %s", exc)
+        oplog.object_logger(kind.logger, who).log(exc.level, "drift check: %s", exc)
         return _next_due(memo)
     except Exception:
         # A bug must not end the checks of this object: log it and try again later.
-        oplog.object_logger(kind.logger, body).exception("drift check failed")
+        oplog.object_logger(kind.logger, who).exception("drift check failed")
         _again(memo, attempt, now + timedelta(minutes=1))
         return _next_due(memo)
     _come_back(ctx, memo, outcome, attempt or 0)
