@@ -38,6 +38,7 @@ from azure_speech_operator.runtime.handlers import (
     drift_look,
     feed_drift,
     freeze,
+    newest_seen,
     register,
     register_served_daemons,
     run_reconcile,
@@ -220,6 +221,38 @@ async def test_a_pass_runs_on_the_newest_copy_it_has_and_never_reads_the_object(
     await cluster.run(body=before)
     assert seen and set(seen) == {"E-1"}
     assert cluster.kube.object_reads == 0
+
+
+async def test_a_pass_that_waited_for_its_turn_runs_on_the_newest_copy_an_event_has_shown() -> None:
+    # A handler called with kopf's copy waits for its lock and slot; meanwhile another pass creates the
+    # endpoint and records its id, and the events of those writes reach the operator (dropping the answers
+    # to them). On the copy it was called with, the waiting pass would create a second endpoint.
+    seen: list[str | None] = []
+
+    def plan(resource: Any, observed: GadgetObserved, pass_: Pass) -> Outcome:
+        seen.append(resource.annotations.get(ENDPOINT_ID_ANNOTATION))
+        return GADGET.plan(resource, observed, pass_)
+
+    cluster = Cluster(("mark", "poke:a", "record:E-1"), kind=replace(GADGET, plan=plan))
+    cluster.stored["metadata"]["resourceVersion"] = "10"
+    called_with = cluster.body()
+    await cluster.run(body=cluster.body())
+    feed_drift(cluster.kind, {"type": "MODIFIED"}, cluster.body(), cluster.memo)
+    assert getattr(cluster.memo, "written", None) is None  # the events caught up with the writes
+    seen.clear()
+    await cluster.run(body=called_with)
+    assert seen and set(seen) == {"E-1"}  # it knows the endpoint: no second one
+
+
+def test_a_drift_pass_takes_the_newest_copy_as_its_own() -> None:
+    memo = SimpleNamespace(latest=(12, handlers.freeze({"metadata": {"resourceVersion": "12"}})))
+    older = kopf.Body({"metadata": {"resourceVersion": "11"}})
+    seen, own = newest_seen(memo, None)
+    assert own is not None and seen["metadata"]["resourceVersion"] == "12"
+    seen, own = newest_seen(memo, older)  # newer than the handler's
+    assert own is not None and seen["metadata"]["resourceVersion"] == "12"
+    newer = kopf.Body({"metadata": {"resourceVersion": "13"}})
+    assert newest_seen(memo, newer) == (newer, None)
 
 
 def test_the_newest_copy_is_kopfs_unless_the_operators_own_write_is_newer() -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -72,20 +72,15 @@ async def run_reconcile(
     name: str,
     trigger: Trigger,
     attempt: int,
-    body: kopf.Body | Callable[[], dict[str, Any]],
+    body: kopf.Body | None,
 ) -> Outcome | None:
     """One pass under the object's lock, on the newest copy of the object the operator has (current_object).
-    `body`: kopf's copy, or (the drift schedule's) a function that makes a copy of its own, called only once
-    the pass has its slot, so that a pass waiting for one holds no parsed object. None if the delete handler
-    owns it."""
+    `body`: kopf's copy the handler was called with; None for the drift schedule's passes, which take the
+    newest copy an event has shown (`newest_seen`) only once they have their slot, so that a pass waiting for
+    one holds no parsed object. None if the delete handler owns it."""
     # the object's lock before a slot: a pass waiting for its object's other pass holds no slot
     async with _lock(memo), ctx.passes.held(), _failures_counted(ctx, kind):
-        own: dict[str, Any] | None = None
-        if callable(body):
-            own = body()
-            seen = kopf.Body(cast(kopf.RawBody, own))
-        else:
-            seen = body
+        seen, own = newest_seen(memo, body)
         obj = current_object(seen, _written_unless_caught_up(memo, seen), own=own)
         resource: ResourceBase = kind.build_resource(obj)
         logger = oplog.object_logger(kind.logger, obj)
@@ -167,6 +162,24 @@ def current_object(
     if written is not None and newer_than(written, body):
         return thaw(freeze(written))
     return own if own is not None else thaw(freeze(body))
+
+
+def newest_seen(memo: Any, body: kopf.Body | None) -> tuple[kopf.Body, dict[str, Any] | None]:
+    """The copy a pass starts from: the one it was called with (kopf's, for a handler) or the newest an event
+    has shown since (`track` keeps it frozen), whichever is newer, and the latter as a copy of the pass's own.
+    A pass may wait long for its lock and slot, and the copy it was called with may by then predate another
+    pass's writes and the events that followed them, which drop the answers to those writes
+    (`_written_unless_caught_up`): on that copy it would not know the endpoint it created and would create a
+    second one (seen at a start with 5,000 objects to converge)."""
+    latest: tuple[int | None, bytes] | None = getattr(memo, "latest", None)
+    if latest is not None:
+        version, frozen = latest
+        if body is None or (version is not None and (resource_version(body) or 0) < version):
+            own = thaw(frozen)
+            return kopf.Body(cast(kopf.RawBody, own)), own
+    if body is None:
+        raise RuntimeError("a drift pass of an object no event has shown")  # track() precedes every look
+    return body, None
 
 
 def freeze(obj: Mapping[str, Any]) -> bytes:
@@ -313,13 +326,15 @@ def track(kind: AnyKind, memo: Any, body: kopf.Body, *, start: bool) -> None:
     An object being deleted is the delete handler's."""
     ctx = get_context(memo)
     key = body.metadata.uid
+    if not start and key not in ctx.drift:
+        return  # not served here (a paused peering replica, or being deleted): nothing to freeze
+    frozen = freeze(body)
+    memo.latest = (resource_version(body), frozen)  # for a pass that waited for its turn (`newest_seen`)
     if body.metadata.get("deletionTimestamp"):
         ctx.drift.forget(key)
         return
     memo.drift_key = key
-    if not start and key not in ctx.drift:
-        return  # not served here (a paused peering replica): nothing to freeze
-    target = DriftTarget(kind, memo, freeze(body))
+    target = DriftTarget(kind, memo, frozen)
     if start:
         ctx.drift.track(key, target)
     else:
@@ -422,8 +437,9 @@ async def drift_look(kind: AnyKind, memo: Any, frozen: bytes) -> datetime | None
     come-back continues a change and reads Azure, so it stands for a drift check due by then. The drift
     schedule is the object's own, not moved by come-backs: its first check after a start is at a random
     moment within the interval (a restart or an apply of many is no burst later), each later one after the
-    interval, jittered. `frozen`: the object as the schedule keeps it; a pass thaws it anew once it has its
-    slot (a second parse of a few KB, against a parsed copy held by every pass waiting for a slot)."""
+    interval, jittered. `frozen`: the object as the schedule kept it when the look began; a pass takes the
+    newest copy once it has its slot (a second parse of a few KB, against a parsed copy held by every pass
+    waiting for a slot)."""
     ctx = get_context(memo)
     body = kopf.Body(cast(kopf.RawBody, thaw(frozen)))
     meta = body.meta
@@ -446,12 +462,12 @@ async def drift_look(kind: AnyKind, memo: Any, frozen: bytes) -> datetime | None
     memo.come_back, memo.come_back_due = None, None
     trigger = Trigger.DRIFT if attempt is None else Trigger.CHANGE
     namespace, name = str(meta.namespace), str(meta.name)
+    if getattr(memo, "latest", None) is None:  # a target made other than by `track`
+        memo.latest = (resource_version(body), frozen)
     who = {"kind": body.get("kind"), "metadata": {"namespace": namespace, "name": name, "uid": meta.uid}}
     del body, meta
     try:
-        outcome = await run_reconcile(
-            kind, ctx, memo, namespace, name, trigger, attempt or 0, lambda: thaw(frozen)
-        )
+        outcome = await run_reconcile(kind, ctx, memo, namespace, name, trigger, attempt or 0, None)
     except oplog.ComeBack as exc:
         # the pass did not happen: the next one is what this one was
         _again(memo, attempt, now + timedelta(seconds=exc.delay or RETRY_SOON))
