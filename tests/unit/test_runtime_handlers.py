@@ -72,6 +72,9 @@ class Forwards:
     def bring_forward(self, key: Any, when: datetime) -> None:
         self.calls.append((key, when))
 
+    def __contains__(self, key: Any) -> bool:
+        return True  # every object is served
+
 
 def ctx_at(now: datetime) -> SimpleNamespace:
     return SimpleNamespace(now=lambda: now, drift=Forwards())
@@ -487,6 +490,44 @@ async def test_a_handlers_come_back_is_polled_by_the_drift_loop_as_a_change() ->
     assert [(b - a).total_seconds() for a, b in itertools.pairwise(cluster.azure.times)] == [20.0] * 2
     # (the engine plans again after each step of a pass)
     assert list(dict.fromkeys(seen)) == [(Trigger.CHANGE, 0), (Trigger.CHANGE, 1), (Trigger.CHANGE, 2)]
+
+
+@pytest.mark.parametrize(
+    ("asked", "runs_as"),
+    [
+        ((Trigger.RESUME,), Trigger.RESUME),
+        ((Trigger.RESUME, Trigger.CHANGE), Trigger.CHANGE),
+        ((Trigger.CHANGE, Trigger.RESUME), Trigger.CHANGE),
+    ],
+)
+async def test_with_every_slot_taken_a_handler_leaves_its_pass_to_the_drift_schedule_as_what_it_is(
+    asked: tuple[Trigger, ...], runs_as: Trigger
+) -> None:
+    # kopf's worker for the object would stay busy while its handler waits for a slot, holding its copy and
+    # every event of the object meanwhile: the handler returns, and the schedule runs the pass at once,
+    # still a resume (no Azure call for a settled resource) or a change.
+    seen: list[Trigger] = []
+
+    def plan(resource: Any, observed: GadgetObserved, pass_: Pass) -> Outcome:
+        seen.append(pass_.trigger)
+        return GADGET.plan(resource, observed, pass_)
+
+    settings = OperatorSettings(max_passes_in_flight=1)
+    cluster = Cluster(("poke:a",), settings=settings, kind=replace(GADGET, plan=plan))
+    forwards = Forwards()
+    cluster.ctx.drift = forwards  # type: ignore[assignment]
+    cluster.memo.drift_key = "uid-1"
+    cluster.memo.drift_due = T0 + timedelta(minutes=30)
+    assert not handlers._deferred(cluster.ctx, cluster.memo, asked[0], 0)  # a slot is free: it runs itself
+    async with cluster.ctx.passes.held():  # another pass holds the only slot
+        for trigger in asked:
+            assert handlers._deferred(cluster.ctx, cluster.memo, trigger, 2)
+    assert forwards.calls == [("uid-1", T0)] * len(asked)
+    assert seen == []
+    await drift(cluster, 1)
+    assert set(seen) == {runs_as}
+    assert cluster.azure.pokes == ["a"]  # one pass
+    assert getattr(cluster.memo, "deferred", None) is None
 
 
 async def test_come_backs_neither_move_the_drift_check_nor_poll_beside_it() -> None:

@@ -277,6 +277,27 @@ def _come_back(ctx: OperatorContext, memo: Any, outcome: Outcome | None, attempt
     _bring_forward(ctx, memo, memo.come_back_due)
 
 
+def _deferred(ctx: OperatorContext, memo: Any, trigger: Trigger, attempt: int) -> bool:
+    """When every pass slot is taken, a handler's pass is left to the drift schedule, due at once, as what it
+    is (a change, or a resume at start), and the handler returns. Were it to wait for a slot in the handler,
+    kopf's worker for the object would stay busy meanwhile, keeping its copy and queueing every event of the
+    object (each with its managedFields) until then: with thousands of objects waiting at once (a start on
+    5,000 unconverged ones) that was most of the operator's memory. The schedule keeps only the frozen copy.
+    Not while the schedule does not serve the object (with peering, before its daemon has started)."""
+    key = getattr(memo, "drift_key", None)
+    if ctx.passes.has_room() or key is None or key not in ctx.drift:
+        return False
+    pending: Trigger | None = getattr(memo, "deferred", None)
+    # a change outranks a resume: a resume pass may skip Azure for a settled resource, a change may not
+    memo.deferred = Trigger.CHANGE if Trigger.CHANGE in (pending, trigger) else trigger
+    now = ctx.now()
+    due: datetime | None = getattr(memo, "come_back_due", None)
+    memo.come_back = max(attempt, getattr(memo, "come_back", None) or 0)
+    memo.come_back_due = now if due is None else min(due, now)
+    _bring_forward(ctx, memo, now)
+    return True
+
+
 def _bring_forward(ctx: OperatorContext, memo: Any, when: datetime) -> None:
     key = getattr(memo, "drift_key", None)
     if key is not None:
@@ -294,12 +315,12 @@ def _wake_for(ctx: OperatorContext, memo: Any, outcome: Outcome) -> None:
         _bring_forward(ctx, memo, outcome.wake_at)
 
 
-def _again(memo: Any, attempt: int | None, when: datetime) -> None:
+def _again(memo: Any, attempt: int | None, when: datetime, deferred: Trigger | None) -> None:
     """A drift pass that could not run is tried again at `when`, as what it was."""
     if attempt is None:
         memo.drift_due = when
     else:
-        memo.come_back, memo.come_back_due = attempt, when
+        memo.come_back, memo.come_back_due, memo.deferred = attempt, when, deferred
 
 
 def _next_due(memo: Any) -> datetime:
@@ -380,6 +401,8 @@ def register(kind: AnyKind, registry: kopf.OperatorRegistry | None = None) -> No
     ) -> None:
         ctx = get_context(memo)
         trigger = Trigger.RESUME if reason == "resume" else Trigger.CHANGE
+        if _deferred(ctx, memo, trigger, retry):
+            return
         outcome = await run_reconcile(kind, ctx, memo, str(namespace), name, trigger, retry, body)
         _come_back(ctx, memo, outcome, retry)
 
@@ -460,7 +483,9 @@ async def drift_look(kind: AnyKind, memo: Any, frozen: bytes) -> datetime | None
         return _next_due(memo)  # a come-back is near: it reads Azure anyway (one deployment, one poller)
     attempt: int | None = getattr(memo, "come_back", None) if come_back_due is not None else None
     memo.come_back, memo.come_back_due = None, None
-    trigger = Trigger.DRIFT if attempt is None else Trigger.CHANGE
+    deferred: Trigger | None = getattr(memo, "deferred", None) if come_back_due is not None else None
+    memo.deferred = None
+    trigger = deferred or (Trigger.DRIFT if attempt is None else Trigger.CHANGE)
     namespace, name = str(meta.namespace), str(meta.name)
     if getattr(memo, "latest", None) is None:  # a target made other than by `track`
         memo.latest = (resource_version(body), frozen)
@@ -470,13 +495,13 @@ async def drift_look(kind: AnyKind, memo: Any, frozen: bytes) -> datetime | None
         outcome = await run_reconcile(kind, ctx, memo, namespace, name, trigger, attempt or 0, None)
     except oplog.ComeBack as exc:
         # the pass did not happen: the next one is what this one was
-        _again(memo, attempt, now + timedelta(seconds=exc.delay or RETRY_SOON))
+        _again(memo, attempt, now + timedelta(seconds=exc.delay or RETRY_SOON), deferred)
         oplog.object_logger(kind.logger, who).log(exc.level, "drift check: %s", exc)
         return _next_due(memo)
     except Exception:
         # A bug must not end the checks of this object: log it and try again later.
         oplog.object_logger(kind.logger, who).exception("drift check failed")
-        _again(memo, attempt, now + timedelta(minutes=1))
+        _again(memo, attempt, now + timedelta(minutes=1), deferred)
         return _next_due(memo)
     _come_back(ctx, memo, outcome, attempt or 0)
     return _next_due(memo)

@@ -33,6 +33,10 @@ class PassSlots:
         self._returning: deque[asyncio.Future[None]] = deque()
         self._new: deque[asyncio.Future[None]] = deque()
 
+    def has_room(self) -> bool:
+        """Whether a pass asking now would start at once."""
+        return self.limit is None or (self.held_now < self.limit and not self._returning and not self._new)
+
     async def _acquire(self, queue: deque[asyncio.Future[None]]) -> None:
         if self.limit is None:
             return
