@@ -10,6 +10,9 @@ schedule. Nothing is returned, so kopf stores nothing in status.
   handlers on a change (runtime/wakeup.py);
 - the drift schedule (runtime/drift.py: one task for all objects) runs an object's pass when a come-back
   (a deployment being polled, an error retried) or its jittered drift interval is due;
+- at most `--max-passes-in-flight` passes run at once (runtime/passes.py): with none free, a create,
+  update or resume handler leaves its pass to the drift schedule and returns (`_deferred`), and a pass that
+  waited starts from the newest copy an event has shown (`newest_seen`);
 - delete: the same logic in deletion mode, its come-backs kopf's retries (`oplog.ComeBack`, a
   kopf.TemporaryError logged at DEBUG); kopf removes the finalizer when it returns.
 """
