@@ -523,6 +523,7 @@ async def test_with_every_slot_taken_a_handler_leaves_its_pass_to_the_drift_sche
         for trigger in asked:
             assert handlers._deferred(cluster.ctx, cluster.memo, trigger, 2)
     assert forwards.calls == [("uid-1", T0)] * len(asked)
+    assert (cluster.memo.come_back, cluster.memo.come_back_due) == (2, T0)
     assert seen == []
     await drift(cluster, 1)
     assert set(seen) == {runs_as}

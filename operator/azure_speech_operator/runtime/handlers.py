@@ -294,9 +294,8 @@ def _deferred(ctx: OperatorContext, memo: Any, trigger: Trigger, attempt: int) -
     # a change outranks a resume: a resume pass may skip Azure for a settled resource, a change may not
     memo.deferred = Trigger.CHANGE if Trigger.CHANGE in (pending, trigger) else trigger
     now = ctx.now()
-    due: datetime | None = getattr(memo, "come_back_due", None)
-    memo.come_back = max(attempt, getattr(memo, "come_back", None) or 0)
-    memo.come_back_due = now if due is None else min(due, now)
+    # the handler's count, as its own pass would have had: a change starts the come-backs' count anew
+    memo.come_back, memo.come_back_due = attempt, now
     _bring_forward(ctx, memo, now)
     return True
 
