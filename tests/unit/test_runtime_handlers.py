@@ -203,7 +203,8 @@ async def test_the_marks_land_at_once_on_this_very_object() -> None:
     assert all(sub == "status" for *_, sub in cluster.kube.patches[2:])
 
 
-async def test_a_pass_runs_on_the_newest_copy_it_has_and_never_reads_the_object() -> None:
+def creating_cluster() -> tuple[Cluster, list[str | None]]:
+    """A Gadget whose pass creates endpoint E-1 and records it, and the endpoint id each plan saw."""
     seen: list[str | None] = []
 
     def plan(resource: Any, observed: GadgetObserved, pass_: Pass) -> Outcome:
@@ -212,6 +213,11 @@ async def test_a_pass_runs_on_the_newest_copy_it_has_and_never_reads_the_object(
 
     cluster = Cluster(("mark", "poke:a", "record:E-1"), kind=replace(GADGET, plan=plan))
     cluster.stored["metadata"]["resourceVersion"] = "10"
+    return cluster, seen
+
+
+async def test_a_pass_runs_on_the_newest_copy_it_has_and_never_reads_the_object() -> None:
+    cluster, seen = creating_cluster()
     before = cluster.body()  # as kopf saw it before the pass wrote its marks
     await cluster.run(body=before)
     assert (
@@ -230,14 +236,7 @@ async def test_a_pass_that_waited_for_its_turn_runs_on_the_newest_copy_an_event_
     # A handler called with kopf's copy waits for its lock and slot; meanwhile another pass creates the
     # endpoint and records its id, and the events of those writes reach the operator (dropping the answers
     # to them). On the copy it was called with, the waiting pass would create a second endpoint.
-    seen: list[str | None] = []
-
-    def plan(resource: Any, observed: GadgetObserved, pass_: Pass) -> Outcome:
-        seen.append(resource.annotations.get(ENDPOINT_ID_ANNOTATION))
-        return GADGET.plan(resource, observed, pass_)
-
-    cluster = Cluster(("mark", "poke:a", "record:E-1"), kind=replace(GADGET, plan=plan))
-    cluster.stored["metadata"]["resourceVersion"] = "10"
+    cluster, seen = creating_cluster()
     called_with = cluster.body()
     await cluster.run(body=cluster.body())
     feed_drift(cluster.kind, {"type": "MODIFIED"}, cluster.body(), cluster.memo)

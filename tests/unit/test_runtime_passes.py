@@ -17,6 +17,12 @@ async def settle() -> None:
         await asyncio.sleep(0)
 
 
+async def cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
 async def test_no_more_passes_than_the_bound_run_at_once_and_the_others_start_in_arrival_order() -> None:
     slots = PassSlots(2)
     release = asyncio.Event()
@@ -51,9 +57,7 @@ async def test_a_pass_cancelled_while_waiting_for_a_slot_takes_none() -> None:
     await settle()
     waiting = asyncio.create_task(pass_())
     await settle()
-    waiting.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await waiting
+    await cancel(waiting)
     release.set()
     await first
     assert slots.held_now == 0
@@ -121,9 +125,7 @@ async def test_a_pass_cancelled_while_taking_its_lent_slot_back_releases_nothing
     budget.set()
     await settle()  # the lender waits to take it back
     assert slots.held_now == 1
-    lending.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await lending
+    await cancel(lending)
     hold_on.set()
     await holding
     assert slots.held_now == 0
