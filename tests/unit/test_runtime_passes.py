@@ -65,6 +65,26 @@ async def test_a_pass_cancelled_while_waiting_for_a_slot_takes_none() -> None:
         assert slots.held_now == 1
 
 
+async def test_a_waiter_cancelled_and_passed_over_by_a_release_leaves_the_line_clean() -> None:
+    slots = PassSlots(1)
+    release = asyncio.Event()
+
+    async def pass_() -> None:
+        async with slots.held():
+            await release.wait()
+
+    first = asyncio.create_task(pass_())
+    await settle()
+    waiting = asyncio.create_task(pass_())
+    await settle()
+    release.set()  # the holder runs first ...
+    waiting.cancel()  # ... the waiter's future is cancelled now, its task learns it only after
+    await first  # the release passes over the cancelled waiter and drops it from the line
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert slots.held_now == 0 and slots.has_room()
+
+
 async def test_a_lent_slot_goes_to_the_next_pass_and_comes_back_before_new_ones() -> None:
     slots = PassSlots(1)
     budget = asyncio.Event()

@@ -15,6 +15,7 @@ back the others; a pass coming back from such a wait goes before the passes not 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -51,7 +52,9 @@ class PassSlots:
             if waiter.done() and not waiter.cancelled():
                 self._release()  # handed a slot just as it was cancelled: pass it on
             else:
-                queue.remove(waiter)
+                # a release in between may have dropped it already (it skips cancelled waiters)
+                with contextlib.suppress(ValueError):
+                    queue.remove(waiter)
             raise
 
     def _release(self) -> None:
