@@ -45,8 +45,10 @@ async def test_no_more_passes_than_the_bound_run_at_once_and_the_others_start_in
     assert slots.held_now == 0
 
 
-async def test_a_pass_cancelled_while_waiting_for_a_slot_takes_none() -> None:
-    slots = PassSlots(1)
+async def holder_and_waiter(
+    slots: PassSlots,
+) -> tuple[asyncio.Event, asyncio.Task[None], asyncio.Task[None]]:
+    """With one slot: a pass holding it until the event is set, and a pass waiting for it."""
     release = asyncio.Event()
 
     async def pass_() -> None:
@@ -57,6 +59,12 @@ async def test_a_pass_cancelled_while_waiting_for_a_slot_takes_none() -> None:
     await settle()
     waiting = asyncio.create_task(pass_())
     await settle()
+    return release, first, waiting
+
+
+async def test_a_pass_cancelled_while_waiting_for_a_slot_takes_none() -> None:
+    slots = PassSlots(1)
+    release, first, waiting = await holder_and_waiter(slots)
     await cancel(waiting)
     release.set()
     await first
@@ -67,16 +75,7 @@ async def test_a_pass_cancelled_while_waiting_for_a_slot_takes_none() -> None:
 
 async def test_a_waiter_cancelled_and_passed_over_by_a_release_leaves_the_line_clean() -> None:
     slots = PassSlots(1)
-    release = asyncio.Event()
-
-    async def pass_() -> None:
-        async with slots.held():
-            await release.wait()
-
-    first = asyncio.create_task(pass_())
-    await settle()
-    waiting = asyncio.create_task(pass_())
-    await settle()
+    release, first, waiting = await holder_and_waiter(slots)
     release.set()  # the holder runs first ...
     waiting.cancel()  # ... the waiter's future is cancelled now, its task learns it only after
     await first  # the release passes over the cancelled waiter and drops it from the line
