@@ -1,8 +1,8 @@
 """The kopf handlers of every kind, registered per kind by `register(kind)`; thin. Each one takes the
-object (kopf's copy, or the answer to the operator's own last write when that is newer), runs one pass of the
-engine under the object's lock, writes the status (only when it changed), posts the events the kind's logic
-asks for and logs them (oplog.pass_lines), reports metrics, and hands a come-back to the drift
-schedule. Nothing is returned, so kopf stores nothing in status.
+object (the newest of kopf's copy, the copy of a later event, and the answer to the operator's own last
+write), runs one pass of the engine under the object's lock, writes the status (only when it changed),
+posts the events the kind's logic asks for and logs them (oplog.pass_lines), reports metrics, and hands a
+come-back to the drift schedule. Nothing is returned, so kopf stores nothing in status.
 
 - create / update / resume: one reconcile function (kopf's diff covers spec, labels and user annotations,
   so `reconcile-requested-at`, `reconcile-policy` and the credentials-rotated mark trigger it too);
