@@ -5,6 +5,7 @@ come-back or the drift loop, never both); the drift loop on a fake clock."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import itertools
 import logging
@@ -561,6 +562,59 @@ async def test_a_come_back_of_a_drift_pass_comes_back_on_time() -> None:
         (b - a).total_seconds() for a, b in zip(cluster.azure.times, cluster.azure.times[1:], strict=False)
     }
     assert gaps == {20.0}
+
+
+async def test_a_pass_that_asked_azure_stands_for_the_drift_check_that_fell_due_while_it_waited() -> None:
+    # The object's pass waits 30 s for the only slot; its drift check falls due meanwhile. The pass read
+    # Azure: the check moves on by a whole interval (keeping its place), not run again at once.
+    settings = OperatorSettings(drift_interval=timedelta(minutes=1), max_passes_in_flight=1)
+    cluster = Cluster(("poke:a",), settings=settings)
+    cluster.memo.drift_due = T0 + timedelta(seconds=10)
+    async with cluster.ctx.passes.held():
+        waiting = asyncio.create_task(cluster.run())
+        await asyncio.sleep(0)
+        assert cluster.azure.pokes == []
+        cluster.now = T0 + timedelta(seconds=30)
+    await waiting
+    assert cluster.azure.times == [T0 + timedelta(seconds=30)]
+    assert T0 + timedelta(seconds=64) <= cluster.memo.drift_due <= T0 + timedelta(seconds=76)
+    await drift(cluster, 0.5)
+    assert cluster.azure.times == [T0 + timedelta(seconds=30)]  # no second read right after the first
+
+
+@pytest.mark.parametrize("intervals_late", [0, 1, 2, 40])
+async def test_a_drift_check_covered_by_a_pass_keeps_its_place_in_the_schedule(intervals_late: int) -> None:
+    # due 20 s (and some whole intervals) before the pass: the next check is at its place 40 s after it,
+    # give or take the jitter, not an interval after the pass (which would bunch the checks of objects that
+    # became Ready together)
+    settings = OperatorSettings(drift_interval=timedelta(minutes=1))
+    cluster = Cluster(("poke:a",), settings=settings)
+    cluster.memo.drift_due = T0 - timedelta(minutes=intervals_late, seconds=20)
+    await cluster.run()
+    assert T0 + timedelta(seconds=34) <= cluster.memo.drift_due <= T0 + timedelta(seconds=46)
+
+
+async def test_a_pass_that_asked_azure_nothing_leaves_the_drift_check_due() -> None:
+    cluster = Cluster(("mark",))
+    cluster.memo.drift_due = T0 - timedelta(seconds=5)
+    await cluster.run()
+    assert cluster.memo.drift_due == T0 - timedelta(seconds=5)
+    assert cluster.stored["metadata"]["annotations"].get(CREATE_PENDING_ANNOTATION)  # the pass did run
+
+
+async def test_no_drift_check_before_kopf_has_handled_the_object() -> None:
+    # kopf adds the finalizer before it runs the create handler: an object without it is one kopf has not
+    # handled yet, and its create handler's pass comes anyway; a check would only write WaitingForFinalizer.
+    cluster = Cluster(("poke:a",))
+    cluster.stored["metadata"]["finalizers"] = []
+    cluster.memo.drift_due = T0
+    due = await drift_look(cluster.kind, cluster.memo, freeze(cluster.body()))
+    assert cluster.azure.pokes == [] and cluster.kube.patches == []
+    assert due is not None and due >= T0 + timedelta(minutes=54)
+    # a come-back still runs
+    cluster.memo.come_back, cluster.memo.come_back_due = 1, T0
+    await drift_look(cluster.kind, cluster.memo, freeze(cluster.body()))
+    assert cluster.azure.pokes == ["a"]
 
 
 async def test_a_failing_drift_pass_never_ends_the_checks(caplog: pytest.LogCaptureFixture) -> None:
