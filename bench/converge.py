@@ -47,6 +47,7 @@ class ReadyWatch:
         self.api = client.CustomObjectsApi(config.new_client_from_config(config_file=str(kubeconfig)))
         self.plural = plural
         self.done = report.done_check(until)
+        self.first_seen: dict[str, float] = {}
         self.first_ready: dict[str, float] = {}
         self.ready_now: dict[str, bool] = {}
         self.synced = threading.Event()
@@ -69,6 +70,7 @@ class ReadyWatch:
         meta = obj["metadata"]
         key = f"{meta['namespace']}/{meta['name']}"
         ready = self.done(obj)
+        self.first_seen.setdefault(key, time.monotonic())
         self.ready_now[key] = ready and not deleted
         if ready:
             self.first_ready.setdefault(key, time.monotonic())
@@ -343,6 +345,9 @@ class Run:
             "converge": {
                 "all_ready_seconds": round(all_ready, 2),
                 "median_ready_seconds": round(times[len(times) // 2], 2),
+                "slowest_from_creation_seconds": round(
+                    report.slowest_since_seen(watcher.first_seen, watcher.first_ready, started), 2
+                ),
                 "apply_seconds": round(applied, 2),
                 **self._azure_figures(requests, all_ready),
                 "kube_writes_total": sum(writes.values()),

@@ -125,8 +125,21 @@ def azure_writes(calls: Mapping[str, int]) -> int:
     return sum(count for op, count in calls.items() if _AZURE_WRITE.search(op))
 
 
+def _slowest(seconds: float | None, ideal: float | None) -> str:
+    if seconds is None:
+        return "n/a"  # a JSON line from before the figure
+    return f"{seconds:.1f} s" + (f" ({seconds / ideal:.2f} x the ideal)" if ideal else "")
+
+
 def per_resource(counts: Mapping[str, int], n: int) -> dict[str, float]:
     return {key: round(value / n, 2) for key, value in sorted(counts.items())}
+
+
+def slowest_since_seen(seen: Mapping[str, float], done: Mapping[str, float], start: float) -> float:
+    """The longest any object took from when the bench first saw it (its creation, as the bench's watch
+    delivered it; `start` for objects there before) until it was done: what the operator took for the
+    slowest object, whatever the pace of the apply that created them."""
+    return max(when - max(seen.get(key, start), start) for key, when in done.items())
 
 
 # --- the operator process ------------------------------------------------------------------------------
@@ -193,6 +206,10 @@ def table_rows(result: Mapping[str, Any]) -> list[tuple[str, str]]:
         (f"median {until} after (from {origin})", f"{c['median_ready_seconds']:.1f} s"),
         ("ideal", NOT_APPLICABLE if floor else f"{c['ideal_seconds']:.1f} s"),
         ("ratio", NOT_APPLICABLE if floor else f"{c['ratio']:.2f}"),
+        (
+            f"slowest from its creation to {until}",
+            _slowest(c.get("slowest_from_creation_seconds"), None if floor else c["ideal_seconds"]),
+        ),
         (
             "Azure calls per resource",
             NOT_APPLICABLE

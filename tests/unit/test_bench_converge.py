@@ -287,6 +287,7 @@ def result(restart: bool = True) -> dict[str, object]:
         "converge": {
             "all_ready_seconds": 36.04,
             "median_ready_seconds": 33.0,
+            "slowest_from_creation_seconds": 33.6,
             "apply_seconds": 1.5,
             "ideal_seconds": 30.0,
             "ratio": 1.201,
@@ -311,6 +312,7 @@ def test_table_rows_and_alignment() -> None:
     assert rows["median Ready after (from the apply)"] == "33.0 s"
     assert rows["log lines per resource (apply to Ready)"] == "5.0"
     assert rows["ratio"] == "1.20"
+    assert rows["slowest from its creation to Ready"] == "33.6 s (1.12 x the ideal)"
     assert rows["Azure calls per resource"] == "4.00: Endpoints_Create 1, Endpoints_Get 3"
     assert rows["Kubernetes writes per resource"] == "6.50: PATCH speechendpoints 4, POST events 2.5"
     assert rows["operator CPU apply to Ready"] == "12.0 s (120 ms per resource)"
@@ -325,6 +327,19 @@ def test_table_rows_and_alignment() -> None:
     assert "after restart" not in report.format_table(result(restart=False))
 
 
+def test_the_slowest_object_is_timed_from_its_creation_or_the_start_if_it_was_there_before() -> None:
+    seen = {"a": 10.0, "b": 12.0, "c": 40.0, "old": 1.0}
+    done = {"a": 45.0, "b": 41.0, "c": 71.5, "old": 30.0}
+    assert report.slowest_since_seen(seen, done, start=5.0) == 35.0  # a: 45 - 10
+    assert report.slowest_since_seen({"c": 40.0}, {"c": 71.5}, start=5.0) == 31.5
+    # there before the start (applied first): from the start
+    assert report.slowest_since_seen({"old": 1.0}, {"old": 30.0}, start=5.0) == 25.0
+    # a result without the figure (an older JSON line) still renders
+    older = result()
+    del older["converge"]["slowest_from_creation_seconds"]  # type: ignore[attr-defined]
+    assert dict(report.table_rows(older))["slowest from its creation to Ready"] == "n/a"
+
+
 def test_apply_first_table_counts_from_the_operators_start() -> None:
     rows = dict(report.table_rows({**result(), "measured_from": "operator start"}))
     assert rows["all Ready after (from the operator's start)"] == "36.0 s (the apply before it took 1.5 s)"
@@ -332,6 +347,7 @@ def test_apply_first_table_counts_from_the_operators_start() -> None:
     assert rows["log lines per resource (start to Ready)"] == "5.0"
     assert rows["operator CPU start to Ready"] == "12.0 s (120 ms per resource)"
     assert rows["ratio"] == "1.20"
+    assert rows["slowest from its creation to Ready"] == "33.6 s (1.12 x the ideal)"
     assert not [name for name in rows if "apply" in name]
 
 
