@@ -488,9 +488,9 @@ async def drift_look(kind: AnyKind, memo: Any, frozen: bytes) -> datetime | None
     pass that asks Azure (a come-back continues a change and reads Azure) stands for a drift check due by
     its end (`_drift_check_covered`). The drift schedule is the object's own, not moved by come-backs: its
     first check after a start is at a random moment within the interval (a restart or an apply of many is
-    no burst later), each later one after the interval, jittered. `frozen`: the object as the schedule kept it when the look began; a pass takes the
-    newest copy once it has its slot (a second parse of a few KB, against a parsed copy held by every pass
-    waiting for a slot)."""
+    no burst later), each later one after the interval, jittered. `frozen`: the object as the schedule kept
+    it when the look began; a pass takes the newest copy once it has its slot (a second parse of a few KB,
+    against a parsed copy held by every pass waiting for a slot)."""
     ctx = get_context(memo)
     body = kopf.Body(cast(kopf.RawBody, thaw(frozen)))
     meta = body.meta
