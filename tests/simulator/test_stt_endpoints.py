@@ -557,3 +557,38 @@ async def test_content_log_sizes_match_the_bytes_served(h: Harness) -> None:
             assert body["durationInTicks"] == seconds * 10_000_000
     base = await _download_every_file(h, "/speechtotext/v3.2/endpoints/base/en-US/files/logs")
     assert [f["kind"] for f in base] == ["Audio", "Transcription"]
+
+
+async def test_a_v32_endpoint_is_deleted_its_time_to_live_after_its_deployment_ended(h: Harness) -> None:
+    body = endpoint_body(properties={"timeToLive": "PT30M"})
+    eid = ep_id(await create(h, body, version="v3.2"))
+    h.advance(400)  # deployed (330 s)
+    r = await h.client.get(f"/speechtotext/v3.2/endpoints/{eid}")
+    assert r.json()["status"] == "Succeeded"
+    assert r.json()["properties"]["timeToLive"] == "PT30M"
+    h.advance(30 * 60 - 100)  # 1,800 s after the deployment ended, not yet
+    assert (await get(h, eid)).status_code == 200
+    h.advance(60)
+    assert (await get(h, eid)).status_code == 404
+    listed = (await h.client.get("/speechtotext/endpoints", **DATED)).json()["values"]
+    assert eid not in [ep_id(e) for e in listed]
+    # none set, or zero: kept
+    kept = [ep_id(await create(h, version="v3.2"))]
+    kept.append(ep_id(await create(h, endpoint_body(properties={"timeToLive": "PT0S"}), version="v3.2")))
+    h.advance(40 * 86400)
+    assert [(await get(h, e)).status_code for e in kept] == [200, 200]
+
+
+@pytest.mark.parametrize("ttl", ["P", "PT", "P1DT", "P32D", "PT745H", "P1W", "30M", 1800])
+async def test_a_time_to_live_that_is_no_duration_or_over_31_days_is_refused(h: Harness, ttl: Any) -> None:
+    r = await h.client.post(
+        "/speechtotext/v3.2/endpoints", json=endpoint_body(properties={"timeToLive": ttl})
+    )
+    assert r.status_code == 400, r.text
+    assert r.json()["innerError"]["code"] == "InvalidTimeToLive"
+    assert "timeToLive" in r.json()["message"]
+
+
+@pytest.mark.parametrize("ttl", ["PT30M", "P31D", "PT744H", "P1DT12H", "PT90S", "PT0S"])
+async def test_a_time_to_live_of_at_most_31_days_is_taken(h: Harness, ttl: str) -> None:
+    await create(h, endpoint_body(properties={"timeToLive": ttl}), version="v3.2")

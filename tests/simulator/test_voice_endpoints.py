@@ -156,6 +156,25 @@ async def test_create_validation(
     assert target_or_inner in (error.get("target"), error.get("innererror", {}).get("code"))
 
 
+async def test_a_next_link_is_a_valid_uri_that_keeps_the_filter(h: Harness) -> None:
+    for _ in range(3):
+        await put(h)
+        h.advance(1)
+    # a space, quotes and a + in the filter: each must be escaped in the link, or the next page reads
+    # another filter (a raw + comes back as a space)
+    query = {**P, "maxpagesize": 2, "filter": "createdDateTime gt 2020-12-30T23:59:59+01:00"}
+    page = (await h.client.get("/customvoice/endpoints", params=query)).json()
+    link = page["nextLink"]
+    assert " " not in link and "'" not in link and "+01:00" not in link
+    r = await h.client.get(link)
+    assert r.status_code == 200, r.text
+    assert len(r.json()["value"]) == 1
+    quoted = {**P, "maxpagesize": 1, "filter": f"projectId eq '{ids.VOICE_PROJECT}'"}
+    link = (await h.client.get("/customvoice/endpoints", params=quoted)).json()["nextLink"]
+    assert " " not in link and "'" not in link
+    assert (await h.client.get(link)).status_code == 200
+
+
 async def test_bad_operation_id_header(h: Harness) -> None:
     r = await put(h, op="-bad")
     assert r.status_code == 400

@@ -184,13 +184,15 @@ async def _middleware(
             early = await _apply_fault(request, fault, None)
             if early is not None:
                 return _record(sim, operation, resource, early, fault)
+        now = sim.clock()
+        sim.world.expire_endpoints(resource, now)
         request[CTX] = Ctx(
             world=sim.world,
             resource=resource,
             version=version or "",
             host=_base_url(request, sim.config),
             request_host=f"{request.scheme}://{request.host}",
-            now=sim.clock(),
+            now=now,
         )
         try:
             response = await handler(request)

@@ -191,6 +191,7 @@ async def endpoints_list(request: web.Request) -> web.StreamResponse:
     sim = _sim(request)
     items = []
     for name, resource in sim.world.resources.items():
+        sim.world.expire_endpoints(resource, sim.clock())
         for sep in resource.speech_endpoints.values():
             items.append(_endpoint_view(sim, name, sep))
         for vep in resource.voice_endpoints.values():

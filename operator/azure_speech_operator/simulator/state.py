@@ -12,6 +12,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -25,6 +26,9 @@ from .config import ResourceConfig, SimulatorConfig
 from .seed import Seed, SeedCustomModel, SeedProject, SeedVoiceModel, SeedVoiceProject
 
 DAY = 86400.0
+# v3.2's `properties.timeToLive`: days, hours, minutes, seconds; at least one of them
+_TIME_TO_LIVE = re.compile(r"^P(?=\d|T\d)(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
+MAX_TIME_TO_LIVE = 31 * DAY
 
 Clock = Callable[[], float]
 """Seconds since the epoch, like time.time."""
@@ -137,6 +141,15 @@ class ModelRef(BaseModel):
     base: bool
 
 
+def time_to_live_seconds(text: str) -> float | None:
+    """Seconds of an ISO 8601 duration as v3.2 takes it (`PT30M`, `P1DT12H`); None if unreadable."""
+    match = _TIME_TO_LIVE.match(text)
+    if match is None:
+        return None
+    days, hours, minutes, seconds = (int(part or 0) for part in match.groups())
+    return days * DAY + hours * 3600.0 + minutes * 60.0 + seconds
+
+
 class SpeechEndpoint(BaseModel):
     id: str
     display_name: str
@@ -152,6 +165,11 @@ class SpeechEndpoint(BaseModel):
     created: float
     action: Action
     logs: list[LogFile] | None = None  # created when logging is on and the endpoint is up
+
+    def expired(self, now: float) -> bool:
+        """Past its time to live after its last action completed (v3.2: Azure deletes it then)."""
+        ttl = time_to_live_seconds(self.time_to_live) if self.time_to_live else None
+        return bool(ttl) and self.action.done(now) and now >= self.action.ends + (ttl or 0.0)
 
 
 class VoiceEndpoint(BaseModel):
@@ -280,6 +298,13 @@ class World:
     def days_ago(self, now: float) -> float:
         """`created_days_ago` of an entity created at `now` (negative once the clock passed the start)."""
         return (self.started_at - now) / DAY
+
+    def expire_endpoints(self, resource: ResourceState, now: float) -> None:
+        """Deletes the resource's speech endpoints past their time to live, as Azure does on its own (done
+        before each request to the resource, so no request sees one)."""
+        gone = [e.id for e in resource.speech_endpoints.values() if e.time_to_live and e.expired(now)]
+        for endpoint_id in gone:
+            del resource.speech_endpoints[endpoint_id]
 
     # -- lookups --------------------------------------------------------------------------------------------
 

@@ -20,7 +20,17 @@ from .filters import FilterError, compile_filter
 from .http import STT_VERSIONS, ApiError, Ctx, Op, found, json_response, query_int, read_json_object
 from .logfiles import iso_duration, log_size
 from .seed import SeedBaseModel, SeedCustomModel, SeedProject
-from .state import Action, EntityError, LogFile, ModelRef, SpeechEndpoint, iso, retry_after_seconds
+from .state import (
+    MAX_TIME_TO_LIVE,
+    Action,
+    EntityError,
+    LogFile,
+    ModelRef,
+    SpeechEndpoint,
+    iso,
+    retry_after_seconds,
+    time_to_live_seconds,
+)
 
 V32 = "v3.2"
 ALL = STT_VERSIONS
@@ -29,7 +39,6 @@ ONLY_V32 = ("v3.2",)
 DEFAULT_TOP = 100
 _MODEL_PATH = re.compile(r"/models/(base/)?([0-9a-fA-F-]{36})/?$")
 _PROJECT_PATH = re.compile(r"/projects/([0-9a-fA-F-]{36})/?$")
-_TTL = re.compile(r"^P(?:\d+D)?(?:T(?:\d+H)?(?:\d+M)?(?:\d+S)?)?$")
 
 
 def _models(ctx: Ctx) -> dict[str, SeedCustomModel]:
@@ -481,9 +490,16 @@ async def endpoints_create(request: web.Request, ctx: Ctx) -> web.StreamResponse
     ttl = None
     if ctx.version == V32 and properties.get("timeToLive") is not None:
         ttl = properties["timeToLive"]
-        if not isinstance(ttl, str) or not _TTL.match(ttl):
+        seconds = time_to_live_seconds(ttl) if isinstance(ttl, str) else None
+        if seconds is None:
             raise _invalid(
                 "$.properties.timeToLive: not an ISO 8601 duration.", "InvalidTimeToLive", "properties"
+            )
+        if seconds > MAX_TIME_TO_LIVE:
+            raise _invalid(
+                "$.properties.timeToLive: the longest supported duration is 31 days.",
+                "InvalidTimeToLive",
+                "properties",
             )
     project = None
     if ctx.version in WITH_PROJECTS and body.get("project") is not None:

@@ -13,6 +13,7 @@ import re
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -43,7 +44,7 @@ def _bad(
 
 def _url(ctx: Ctx, path: str, query: dict[str, str | int] | None = None) -> str:
     params = {**(query or {}), "api-version": ctx.version}
-    return f"{ctx.host}/customvoice{path}?" + "&".join(f"{k}={v}" for k, v in params.items())
+    return f"{ctx.host}/customvoice{path}?{urlencode(params)}"
 
 
 def _endpoint_id(request: web.Request) -> str:
