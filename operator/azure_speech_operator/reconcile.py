@@ -20,7 +20,7 @@ from typing import Any, Final, Generic, Literal, Protocol, Self, TypeVar
 
 from azure_speech_operator.azure.types import AzureError, ErrorClass, OperatorError
 from azure_speech_operator.conditions import STALLED, Health, Phase, find_condition, safe_reason
-from azure_speech_operator.settings import OperatorSettings
+from azure_speech_operator.settings import MAX_DURATION, OperatorSettings
 
 USER_PREFIX: Final = "speech.azure-operator.io"
 # kopf's storage prefix (the runner configures kopf with it): kopf leaves annotations under it out of its
@@ -342,7 +342,7 @@ _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 
 
 def parse_duration(text: str) -> timedelta | None:
-    """`90`, `90s`, `15m`, `1h30m`, `2d`; None if unreadable or zero."""
+    """`90`, `90s`, `15m`, `1h30m`, `2d`; None if unreadable, zero or longer than MAX_DURATION."""
     text = text.strip()
     if text.isdigit():
         seconds = int(text)
@@ -352,7 +352,9 @@ def parse_duration(text: str) -> timedelta | None:
             return None
         days, hours, minutes, secs = (int(g) if g else 0 for g in match.groups())
         seconds = ((days * 24 + hours) * 60 + minutes) * 60 + secs
-    return timedelta(seconds=seconds) if seconds > 0 else None
+    if not 0 < seconds <= MAX_DURATION.total_seconds():
+        return None
+    return timedelta(seconds=seconds)
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -372,7 +374,10 @@ def invalid_annotation(annotations: Mapping[str, str]) -> str | None:
         return f"{POLICY_ANNOTATION}={value!r} is not one of manage, skip, detach-on-delete"
     drift = annotations.get(DRIFT_ANNOTATION)
     if drift is not None and parse_duration(drift) is None:
-        return f"{DRIFT_ANNOTATION}={drift!r} is not a duration like 90s, 15m, 1h30m or 2d"
+        return (
+            f"{DRIFT_ANNOTATION}={drift!r} is not a duration like 90s, 15m, 1h30m or 2d "
+            f"(at most {MAX_DURATION.days}d)"
+        )
     return None
 
 

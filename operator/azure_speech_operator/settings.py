@@ -369,6 +369,11 @@ _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 
 
+# The longest duration any setting, annotation or field takes: far beyond any use, and far enough from
+# datetime's end (year 9999) that a time this far from now is always a date.
+MAX_DURATION = timedelta(days=36500)
+
+
 def parse_duration(text: str) -> timedelta:
     """`90`, `90s`, `1.5m`, `1h30m`, `30d`, `250ms` -> timedelta. A bare number is seconds."""
     value = text.strip().lower()
@@ -387,6 +392,8 @@ def parse_duration(text: str) -> timedelta:
             raise ValueError(f"{text!r} is not a duration; expected e.g. 90s, 5m, 1h30m or 30d") from None
     if not math.isfinite(seconds):
         raise ValueError(f"{text!r} is not a finite duration")
+    if seconds > MAX_DURATION.total_seconds():
+        raise ValueError(f"{text!r} is too long; at most {MAX_DURATION.days}d")
     return timedelta(seconds=seconds)
 
 

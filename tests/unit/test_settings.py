@@ -100,6 +100,8 @@ def test_every_setting_has_a_flag_and_env_var() -> None:
         (["--peering", "Not A Name"], {}, "--peering"),
         (["--blocked-retry-base", "1h"], {}, "--blocked-retry-base"),
         (["--waiting-retry-min", "10m"], {}, "--waiting-retry-max"),
+        (["--drift-interval", "1e300"], {}, "--drift-interval"),  # not an OverflowError
+        ([], {f"{ENV_PREFIX}PEERING_LIFETIME": "99999999999999999s"}, f"{ENV_PREFIX}PEERING_LIFETIME"),
     ],
 )
 def test_bad_values_name_the_flag_or_variable(argv: list[str], env: dict[str, str], named: str) -> None:
@@ -124,7 +126,7 @@ def test_durations(text: str, seconds: float) -> None:
     assert parse_duration(text).total_seconds() == seconds
 
 
-@pytest.mark.parametrize("text", ["", "m", "5x", "1h junk", "inf", "nan", "-"])
+@pytest.mark.parametrize("text", ["", "m", "5x", "1h junk", "inf", "nan", "-", "36501d", "1e300", "9" * 30])
 def test_bad_durations(text: str) -> None:
     with pytest.raises(ValueError):
         parse_duration(text)

@@ -680,7 +680,7 @@ async def test_deletion_retries_a_failed_read_of_the_credentials_with_backoff() 
     assert outcome.release and world.azure.endpoints == {}
 
 
-@pytest.mark.parametrize("value", ["1 hour", "0", "soon"])
+@pytest.mark.parametrize("value", ["1 hour", "0", "soon", "99999999999999d", "36501d"])
 async def test_an_invalid_drift_interval_is_reported_like_a_bad_policy(value: str) -> None:
     world = World(annotations={reconcile.DRIFT_ANNOTATION: value})
     await world.run()

@@ -198,6 +198,15 @@ def test_only_the_operator_checks(schedule: dict[str, Any], field: str, words: s
         parse_spec(obj["spec"])
 
 
+@pytest.mark.parametrize("grace", ["36501d", "3000000d", "99999999999999999s"])
+def test_only_the_operator_checks_a_swap_grace_period_past_any_use(grace: str) -> None:
+    # a date that far from now does not exist: refused naming the field, not an OverflowError at the swap
+    obj, errors = admit(voice_endpoint(swapGracePeriod=grace))
+    assert errors == [] and schema_error_paths(obj) == []
+    with pytest.raises(SpecError, match=r"spec\.swapGracePeriod.*too long; at most 36500d"):
+        parse_spec(obj["spec"])
+
+
 def test_parse_spec_reads_a_full_spec() -> None:
     obj, _ = admit(voice_endpoint(endpointId=ENDPOINT_ID.upper(), schedule=SCHEDULE, swapGracePeriod="1h30m"))
     spec = parse_spec(obj["spec"])

@@ -120,6 +120,13 @@ class VoiceEndpointSpec(VoiceDeletionSpec):
     )
     export_to: ExportTo | None = Field(default=None, alias="exportTo")
 
+    @field_validator("swap_grace_period")
+    @classmethod
+    def _grace_within_bounds(cls, value: str | None) -> str | None:
+        if value:
+            parse_duration(value)  # a ValueError (too long) names the field
+        return value
+
     @model_validator(mode="after")
     def _v3_is_adopt_only(self) -> VoiceEndpointSpec:
         if self.azure.api_version == V3:
