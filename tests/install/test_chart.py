@@ -125,6 +125,9 @@ def test_the_readme_documents_every_value() -> None:
         ("replica=1", "at '': additional properties 'replica' not allowed"),
         ("extraArgs={run}", "at '/extraArgs/0': 'run' does not match pattern '^--'"),
         ("argocd.healthChecks.enabled=yes", "at '/argocd/healthChecks/enabled': got string, want boolean"),
+        # the operator refuses a lifetime under 10 s: so does the schema, before the pods would crash-loop
+        ("peering.lifetime=5s", "at '/peering/lifetime': '5s' does not match pattern"),
+        ("peering.lifetime=0h", "at '/peering/lifetime': '0h' does not match pattern"),
     ],
 )
 def test_a_wrong_value_fails_with_a_message_naming_it(helm: Helm, setting: str, message: str) -> None:
@@ -165,6 +168,20 @@ def test_every_value_reaches_the_operator_as_it_reads_it(helm: Helm) -> None:
         log_format="json",
     )
     assert settings == expected
+
+
+def test_large_whole_numbers_reach_the_operator_as_written(helm: Helm) -> None:
+    # a values file's numbers are floats to Helm, printed as 1e+06 unless the template makes them integers
+    values = {"maxPassesInFlight": 1500000, "azureBudget": {"requests": 1000000, "maxConcurrency": 2000000}}
+    settings = settings_of(container_args(helm.template(values)))
+    assert settings.max_passes_in_flight == 1500000
+    assert (settings.azure_budget_requests, settings.azure_max_concurrency) == (1000000, 2000000)
+
+
+@pytest.mark.parametrize("lifetime", ["10s", "60s", "2m", "1m30s", "0m10s", "1h"])
+def test_every_peering_lifetime_the_schema_takes_the_operator_takes(helm: Helm, lifetime: str) -> None:
+    values = {"peering": {"enabled": True, "lifetime": lifetime}}
+    assert settings_of(container_args(helm.template(values))).peering_lifetime.total_seconds() >= 10
 
 
 @pytest.mark.parametrize("value_set", VALUE_SETS)

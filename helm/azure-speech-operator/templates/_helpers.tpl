@@ -58,21 +58,22 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | 
 {{/*
 The flags of `azure-speech-operator run` (the image's entrypoint), one per setting the chart exposes.
 The metrics server binds all interfaces: the kubelet's probes and Prometheus reach the pod from outside
-its loopback.
+its loopback. Whole numbers go through int64: Helm reads a values file's numbers as floats and would
+print 1000000 as 1e+06, which the operator refuses.
 */}}
 {{- define "azure-speech-operator.args" -}}
 - --metrics-address=0.0.0.0
-- --metrics-port={{ .Values.metrics.port }}
+- --metrics-port={{ .Values.metrics.port | int64 }}
 {{- range .Values.watchNamespaces }}
 - --namespace={{ . }}
 {{- end }}
 - --log-level={{ .Values.logLevel }}
 - --log-format={{ .Values.logFormat }}
 - --allowed-hosts={{ join "," .Values.allowedHosts }}
-- --azure-budget-requests={{ .Values.azureBudget.requests }}
+- --azure-budget-requests={{ .Values.azureBudget.requests | int64 }}
 - --azure-budget-window={{ .Values.azureBudget.window }}
-- --azure-max-concurrency={{ .Values.azureBudget.maxConcurrency }}
-- --max-passes-in-flight={{ .Values.maxPassesInFlight }}
+- --azure-max-concurrency={{ .Values.azureBudget.maxConcurrency | int64 }}
+- --max-passes-in-flight={{ .Values.maxPassesInFlight | int64 }}
 - --drift-interval={{ .Values.driftInterval }}
 - --model-expiry-window={{ .Values.modelExpiryWindow }}
 - --voice-swap-grace-period={{ .Values.voiceSwapGracePeriod }}
