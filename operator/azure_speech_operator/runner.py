@@ -246,6 +246,12 @@ def register_runtime_handlers(
         )
 
 
+def _reason(exc: OSError) -> str:
+    """The system's own words for a failed bind (`Address already in use`): asyncio puts its own sentence,
+    with the address again, in `strerror`."""
+    return os.strerror(exc.errno) if exc.errno else str(exc)
+
+
 class MetricsServerError(RuntimeError):
     pass
 
@@ -273,7 +279,7 @@ class HealthServer:
             await self._runner.cleanup()
             raise MetricsServerError(
                 f"--metrics-port {self.port}: cannot listen on {self.address}:{self.port}: "
-                f"{exc.strerror or exc} (choose another port, or 0 to turn the server off)"
+                f"{_reason(exc)} (choose another port, or 0 to turn the server off)"
             ) from None
 
     async def stop(self) -> None:

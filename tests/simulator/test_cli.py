@@ -180,11 +180,23 @@ def test_print_seed_and_seed_file(tmp_path: Path) -> None:
     assert "not a UUID" in out.stderr and "bad.yaml" in out.stderr
 
 
-def test_bad_flags_exit_2() -> None:
-    for args in (["--rate-limit", "lots"], ["--resource", "noequals"], ["--fault-kinds", "boom"]):
-        out = run_cli("--port", "0", *args)
-        assert out.returncode == 2, (args, out.stderr)
-        assert "simulate-azure:" in out.stderr
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--rate-limit", "lots"], "--rate-limit"),
+        (["--rate-limit", "5/0"], "--rate-limit"),
+        (["--resource", "noequals"], "--resource"),
+        (["--resource", "b=k@5/0"], "--resource b"),
+        (["--fault-kinds", "boom"], "--fault-kinds"),
+        (["--port", "99999"], "--port"),
+        (["--port", "-1"], "--port"),
+        (["--port", "http"], "--port"),
+    ],
+)
+def test_bad_flags_exit_2_naming_the_flag(args: list[str], named: str) -> None:
+    out = run_cli("--port", "0", *args)
+    assert out.returncode == 2, (args, out.stderr)
+    assert "simulate-azure" in out.stderr and named in out.stderr and "Traceback" not in out.stderr
 
 
 def test_unreadable_state_file_and_busy_port_exit_2(tmp_path: Path) -> None:

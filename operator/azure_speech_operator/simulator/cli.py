@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8081, help="port to listen on; 0 picks a free one")
+    parser.add_argument("--port", type=_port, default=8081, help="port to listen on; 0 picks a free one")
     parser.add_argument(
         "--keys",
         default="",
@@ -98,6 +98,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-requests", action="store_true", help="log every request to stderr")
 
 
+def _port(text: str) -> int:
+    """A TCP port, 0-65535 (argparse names the flag in its error, exit 2)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port: 0-65535 (0 picks a free one)")
+    return port
+
+
 def _split(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
@@ -172,6 +183,10 @@ def _build_config(args: argparse.Namespace) -> SimulatorConfig:
                 rate_limit=rate_limit,
             )
         )
+    try:
+        rate_limit = RateLimit.parse(args.rate_limit)
+    except ValueError as exc:
+        raise ValueError(f"--rate-limit: {exc}") from None
     kinds = _split(args.fault_kinds)
     bad = [k for k in kinds if k not in FAULT_KINDS]
     if bad:
@@ -180,7 +195,7 @@ def _build_config(args: argparse.Namespace) -> SimulatorConfig:
         {
             "resources": resources,
             "time_scale": args.time_scale,
-            "rate_limit": RateLimit.parse(args.rate_limit),
+            "rate_limit": rate_limit,
             "fault_rate": args.fault_rate,
             "fault_kinds": kinds,
             "deploy_failure_probability": args.deploy_failure_rate,

@@ -33,8 +33,8 @@ class RateLimit(BaseModel):
         if text == "0":
             return cls(requests=0)
         match = re.fullmatch(r"(\d+)\s*/\s*(\d+(?:\.\d+)?)", text)
-        if not match:
-            raise ValueError(f"rate limit must look like N/S (e.g. 100/10) or 0, got {text!r}")
+        if not match or float(match.group(2)) <= 0:
+            raise ValueError(f"rate limit must look like N/S, S above 0 (e.g. 100/10), or 0; got {text!r}")
         return cls(requests=int(match.group(1)), seconds=float(match.group(2)))
 
     def __str__(self) -> str:
