@@ -202,6 +202,9 @@ async def test_list_paging_get_delete(h: Harness) -> None:
     assert r.status_code == 404 and r.json()["error"]["code"] == "NotFound"
     r = await h.client.get("/customvoice/operations/unknown-op", params=P)
     assert r.status_code == 404
+    for malformed in ("a", "-bad-", "x" * 65):  # the spec's pattern for the id: 400, as for the header
+        r = await h.client.get(f"/customvoice/operations/{malformed}", params=P)
+        assert r.status_code == 400 and r.json()["error"]["code"] == "BadArgument", malformed
 
 
 async def test_catalogue(h: Harness) -> None:

@@ -353,7 +353,7 @@ async def endpoints_list(request: web.Request, ctx: Ctx) -> web.StreamResponse:
 
 
 async def operations_get(request: web.Request, ctx: Ctx) -> web.StreamResponse:
-    op_id = request.match_info["id"]
+    op_id = _resource_id(request)
     op = ctx.resource.voice_operations.get(op_id)
     if op is None:
         raise ApiError(404, "NotFound", f"The operation {op_id} does not exist.")
