@@ -153,8 +153,16 @@ async def test_a_lost_create_answer_is_retried_at_the_same_id() -> None:
     assert list(world.azure.endpoints) == [FIRST]
 
 
-async def test_suspend_and_resume_follow_spec_suspended() -> None:
+POLICY = "speech.azure-operator.io/reconcile-policy"
+# detach-on-delete manages like manage; only the resource's deletion differs (it leaves the endpoint)
+MANAGING = pytest.mark.parametrize("policy", [None, "manage", "detach-on-delete"])
+
+
+@MANAGING
+async def test_suspend_and_resume_follow_spec_suspended(policy: str | None) -> None:
     world = await ready_world()
+    if policy is not None:
+        world.annotations[POLICY] = policy
     world.change_spec(suspended=True)
     await world.run()
     assert ("suspend", FIRST) in world.azure.calls
@@ -219,8 +227,13 @@ async def test_a_failed_resume_is_reported_and_retried_with_backoff() -> None:
     assert world.condition("Ready") == ("True", "Ready")
 
 
-async def test_a_model_change_swaps_blue_green_and_status_always_names_a_succeeded_endpoint() -> None:
+@MANAGING
+async def test_a_model_change_swaps_blue_green_and_status_always_names_a_succeeded_endpoint(
+    policy: str | None,
+) -> None:
     world = await ready_world()
+    if policy is not None:
+        world.annotations[POLICY] = policy
     world.change_spec(modelId="Jessica2")
     await world.run()
     assert world.annotations[CANDIDATE_ANNOTATION] == SECOND
@@ -252,8 +265,11 @@ async def test_a_model_change_swaps_blue_green_and_status_always_names_a_succeed
     assert "previousEndpoint" not in world.status
 
 
-async def test_a_failed_swap_keeps_the_old_endpoint_and_frees_the_slot() -> None:
+@MANAGING
+async def test_a_failed_swap_keeps_the_old_endpoint_and_frees_the_slot(policy: str | None) -> None:
     world = await ready_world()
+    if policy is not None:
+        world.annotations[POLICY] = policy
     world.azure.failing_models.add("Jessica2")
     world.change_spec(modelId="Jessica2")
     await world.run()
@@ -377,7 +393,7 @@ async def test_quota_is_blocked_and_waits_without_a_busy_loop() -> None:
 
 async def test_skip_policy_never_writes() -> None:
     world = await ready_world()
-    world.annotations["speech.azure-operator.io/reconcile-policy"] = "skip"
+    world.annotations[POLICY] = "skip"
     world.change_spec(suspended=True)
     await world.run()
     assert world.condition("Stalled") == ("True", "ReconcileSkipped")

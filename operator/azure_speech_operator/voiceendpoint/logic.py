@@ -485,7 +485,7 @@ class _Voice(Planner[Resource, Observed]):
             if (
                 due
                 and not o.wrote
-                and self.policy is Policy.MANAGE
+                and self.policy is not Policy.SKIP
                 and self.writes_allowed()
                 and r.has_finalizer
             ):
@@ -503,7 +503,7 @@ class _Voice(Planner[Resource, Observed]):
         """The next step of a blue/green swap, or None while it waits (or cannot go on: report says why)."""
         r, o, spec = self.r, self.o, self.r.spec
         assert spec is not None
-        if self.policy is not Policy.MANAGE or not self.writes_allowed() or not r.has_finalizer:
+        if self.policy is Policy.SKIP or not self.writes_allowed() or not r.has_finalizer:
             return None
         if candidate_id is None:
             failed = self.failed_here()
@@ -571,7 +571,7 @@ class _Voice(Planner[Resource, Observed]):
             action = "resume"
         else:
             return None
-        if self.policy is not Policy.MANAGE or not self.writes_allowed() or o.wrote:
+        if self.policy is Policy.SKIP or not self.writes_allowed() or o.wrote:
             return None
         if not r.has_finalizer:
             return self.waiting_for_finalizer()
@@ -600,6 +600,8 @@ class _Voice(Planner[Resource, Observed]):
         """The serving endpoint failed to deploy (nothing served before it). One the operator made is
         deleted to free its slot (first() then says why, or deploys anew after a change)."""
         r, o = self.r, self.o
+        # as for SpeechEndpoint, a failed endpoint is deleted (replaced) under manage only, never under
+        # detach-on-delete
         ours = self.owned(endpoint.id) and self.policy is Policy.MANAGE and r.has_finalizer
         if ours and any(e == endpoint.id for e, _ in o.deleted):
             return Note(((ENDPOINT_ID_ANNOTATION, None),), "forgetting the failed endpoint")
@@ -632,7 +634,7 @@ class _Voice(Planner[Resource, Observed]):
         if endpoint.status not in (SUCCEEDED, DISABLED):
             health, retry = self.unknown_status(endpoint.status)
             return self.outcome(health, endpoint=endpoint, retry=retry)
-        if self.resume_failed(endpoint) and self.policy is Policy.MANAGE:
+        if self.resume_failed(endpoint) and self.policy is not Policy.SKIP:
             message = f"endpoint {endpoint.id} went back to Disabled: Azure could not resume it"
             error = OperatorError(RESUME_FAILED, message, ErrorClass.TRANSIENT)
             return self.error(error, endpoint=endpoint, candidate=candidate)
@@ -642,7 +644,7 @@ class _Voice(Planner[Resource, Observed]):
             what = "suspended" if endpoint.status == DISABLED else "running"
             asked = "suspended" if wanted else "running"
             differs = f"endpoint {endpoint.id} is {what}, the spec asks for it {asked}"
-            if self.policy is not Policy.MANAGE:
+            if self.policy is Policy.SKIP:
                 return self.skipped(f"{differs}; reconcile-policy is skip", endpoint=endpoint)
             if not self.writes_allowed():
                 return self.stay_stalled(endpoint=endpoint)
@@ -677,7 +679,7 @@ class _Voice(Planner[Resource, Observed]):
         if endpoint.status == DISABLED:
             serving = f"endpoint {endpoint.id} (model {endpoint.model_id}) stays suspended"
         differs = f"Azure serves model {endpoint.model_id} of project {endpoint.project_id}"
-        if self.policy is not Policy.MANAGE:
+        if self.policy is Policy.SKIP:
             return self.skipped(
                 f"{differs}, the spec asks for model {spec.model_id}; reconcile-policy is skip",
                 endpoint=endpoint,
