@@ -487,12 +487,10 @@ def report_error(
         if credentials:
             delay = timing.credentials_retry_interval.total_seconds()
         else:
-            delay = backoff(
-                failed,
-                timing.blocked_retry_base.total_seconds(),
-                timing.blocked_retry_cap.total_seconds(),
-                jitter,
-            )
+            # one step up, so that the jitter ([0.5, 1] of a step) spreads the first retry over 5-10 min
+            # and never brings it under the base: retried every 5 min at the soonest, growing to 30 min
+            base = timing.blocked_retry_base.total_seconds()
+            delay = max(base, backoff(failed + 1, base, timing.blocked_retry_cap.total_seconds(), jitter))
         retry = Retry(delay, f"blocked: {reason}")
         phase = Phase.STALLED
     else:

@@ -639,6 +639,26 @@ async def test_a_blocked_error_says_when_it_is_retried(code: str, status: int, s
     assert ("speech.azure-operator.io/credentials=true" in message) is secret_helps
 
 
+@pytest.mark.parametrize("jitter", [0.0, 0.25, 0.5, 0.99, 1.0])
+def test_a_blocked_error_is_retried_every_5_min_at_the_soonest_growing_to_30(jitter: float) -> None:
+    error = azure_error("QuotaViolation", ErrorClass.BLOCKED, status=403)
+    delays = []
+    for failed in range(6):
+        pass_ = reconcile.Pass(
+            trigger=reconcile.Trigger.CHANGE,
+            now=T0,
+            timing=reconcile.Timing(),
+            jitter=jitter,
+            failures=reconcile.Failures("blocked", failed),
+        )
+        retry = reconcile.report_error(error, pass_).retry
+        assert retry is not None
+        delays.append(retry.delay)
+    assert 300 <= delays[0] <= 600
+    assert all(300 <= delay <= 1800 for delay in delays)
+    assert delays == sorted(delays) and delays[-1] >= 900  # growing
+
+
 async def test_a_fatal_error_says_what_lifts_it() -> None:
     world = World(spec=World().spec | {"model": {"baseModelId": GERMAN_MODEL}})
     await world.run()
