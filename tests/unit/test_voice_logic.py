@@ -391,6 +391,24 @@ async def test_quota_is_blocked_and_waits_without_a_busy_loop() -> None:
     assert CANDIDATE_ANNOTATION not in world.annotations
 
 
+async def test_under_skip_a_vanished_endpoint_stays_named_and_is_recreated_with_a_warning_under_manage() -> (
+    None
+):
+    world = await ready_world()
+    world.annotations[POLICY] = "skip"
+    del world.azure.endpoints[FIRST]
+    writes = len(world.azure.writes())
+    for _ in range(2):  # the same at every drift check
+        await world.run(Trigger.DRIFT)
+        assert world.condition("Stalled") == ("True", "EndpointNotFound")
+        assert world.annotations[ENDPOINT_ID_ANNOTATION] == FIRST
+    assert len(world.azure.writes()) == writes
+    world.annotations[POLICY] = "manage"
+    await world.settle()
+    assert world.condition("Ready") == ("True", "Ready")
+    assert "EndpointRecreated" in world.event_reasons()
+
+
 async def test_skip_policy_never_writes() -> None:
     world = await ready_world()
     world.annotations[POLICY] = "skip"

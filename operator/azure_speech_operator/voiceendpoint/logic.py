@@ -349,6 +349,10 @@ class _Voice(Planner[Resource, Observed]):
         if current and endpoint is None:
             if current == adopted:
                 return self.adopted_not_found(adopted)
+            if self.policy is Policy.SKIP:
+                # kept, as for SpeechEndpoint: it stays EndpointNotFound, and back under manage its new
+                # endpoint is the Warning EndpointRecreated
+                return self.create_stopped(vanished=current) or self.outcome_unchanged()
             return Note(((ENDPOINT_ID_ANNOTATION, None),), "forgetting the endpoint gone from Azure")
         if endpoint is None:
             return self.first(vanished=self._vanished())
