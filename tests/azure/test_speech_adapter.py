@@ -510,3 +510,35 @@ def test_any_answer_gives_an_endpoint_or_an_azure_error(status: int, body: bytes
                 assert status == 200 and endpoint.id
 
     asyncio.run(run())
+
+
+@pytest.mark.parametrize("version", list(FOLDERS))
+async def test_answers_without_self_name_what_was_asked_or_the_location(version: str) -> None:
+    # the specs require only displayName and locale of an Endpoint, a model or a project
+    without_self = {k: v for k, v in example(FOLDERS[version], "get_endpoint").items() if k != "self"}
+    created_self = example(FOLDERS[version], "get_endpoint")["self"]
+    location: dict[str, str] = {"Location": created_self}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            return json_response(201, without_self, location)
+        if request.url.path.rstrip("/").endswith("/endpoints"):
+            return json_response(200, {"values": [without_self, example(FOLDERS[version], "get_endpoint")]})
+        if "/models/" in request.url.path:
+            return json_response(200, {"displayName": "m", "locale": "en-US"})
+        return json_response(200, without_self)
+
+    create = SpeechEndpointCreate(display_name="d", locale="en-US", model=ModelRef(id="m", kind="base"))
+    model = ModelRef(id="ae8d1643-53e4-4554-be4c-221dcfb471c5", kind="base")
+    async with mock_client(handler) as client:
+        adapter = client.speech(AzureTarget(base_url=CUSTOM, api_version=version), KEY)
+        got = await adapter.get(ENDPOINT_ID)
+        assert got.id == ENDPOINT_ID and got.self_url.startswith(CUSTOM + "/speechtotext/")
+        assert (await adapter.create(create)).id == ENDPOINT_ID  # from Location
+        assert [e.id async for e in adapter.list()] == [ENDPOINT_ID]  # the one without self: left out
+        assert (await adapter.get_model(model)).id == model.id
+        location.clear()  # neither self nor Location: the create's outcome is unknown
+        with pytest.raises(AzureError) as info:
+            await adapter.create(create)
+    assert info.value.reason == "InvalidResponse" and info.value.outcome_unknown is True
+    assert "fields: self" in str(info.value)

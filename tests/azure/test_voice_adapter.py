@@ -335,3 +335,32 @@ async def test_a_region_url_sends_regional_targets_elsewhere_but_never_custom_do
         "https://chinaeast2.api.cognitive.azure.cn:None",
         "https://my.cognitiveservices.azure.com:None",
     ]
+
+
+@pytest.mark.parametrize("version", list(FOLDERS))
+async def test_answers_without_the_ids_the_spec_leaves_optional_name_what_was_asked(version: str) -> None:
+    # the spec requires only projectId and modelId of an Endpoint, and nothing of an Operation
+    endpoint = {"projectId": "Jessica", "modelId": "Jessica", "status": "Running"}
+    other = "6f9d7e21-2121-40e9-9ea7-544e48bfe3cb"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path.startswith("/customvoice/operations/"):
+            return json_response(200, {"status": "Succeeded"})
+        if path.endswith(":suspend"):
+            return json_response(202, endpoint, {"Operation-Id": OP})
+        if request.method == "GET" and path.endswith(f"/endpoints/{EP}"):
+            return json_response(200, endpoint)
+        if request.method == "GET" and path == "/customvoice/endpoints":
+            items = [endpoint, {**endpoint, "id": other}]  # one without its id names nothing: left out
+            return json_response(200, {"value": items})
+        return json_response(404, {"error": {"code": "NotFound", "message": "no"}})
+
+    async with mock_client(handler) as client:
+        adapter = client.voice(AzureTarget(base_url=CUSTOM, api_version=version), KEY)
+        assert (await adapter.get(EP)).id == EP
+        suspended, operation = await adapter.suspend(EP, OP)
+        assert suspended.id == EP and operation is not None and operation.id == OP
+        polled = await adapter.get_operation(OP)
+        assert (polled.id, polled.status) == (OP, "Succeeded")
+        assert [e.id async for e in adapter.list()] == [other]

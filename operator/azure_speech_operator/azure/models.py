@@ -163,9 +163,11 @@ class SttEndpointProperties(Wire):
 
 
 class SttEndpoint(Wire):
-    """Endpoint in v3.2, 2024-11-15 and 2025-10-15 (2024-11-15 has no project; v3.2 has text)."""
+    """Endpoint in v3.2, 2024-11-15 and 2025-10-15 (2024-11-15 has no project; v3.2 has text). The specs
+    require only displayName and locale of an Endpoint, SharedModel or Project: `self` may be absent, and the
+    adapter then takes the URL it asked (or a create's Location)."""
 
-    self_url: Url = Field(alias="self")
+    self_url: OptionalUrl = Field(default=None, alias="self")
     display_name: Text = Field(default=None, alias="displayName")
     description: Text = None
     text: Text = None
@@ -205,7 +207,7 @@ class ModelProperties(Wire):
 class SttModel(Wire):
     """BaseModel or CustomModel (both extend SharedModel)."""
 
-    self_url: Url = Field(alias="self")
+    self_url: OptionalUrl = Field(default=None, alias="self")
     display_name: Text = Field(default=None, alias="displayName")
     locale: Text = None
     description: Text = None
@@ -218,7 +220,7 @@ class SttModel(Wire):
 
 
 class SttProject(Wire):
-    self_url: Url = Field(alias="self")
+    self_url: OptionalUrl = Field(default=None, alias="self")
     display_name: Text = Field(default=None, alias="displayName")
     description: Text = None
     locale: Text = None
@@ -253,7 +255,8 @@ class CvEndpointProperties(Wire):
 
 
 class CvEndpoint(Wire):
-    id: str
+    # not required by the spec (only projectId and modelId are): the caller knows the id it asked for
+    id: Text = None
     display_name: Text = Field(default=None, alias="displayName")
     description: Text = None
     project_id: Text = Field(default=None, alias="projectId")
@@ -270,7 +273,7 @@ class CvEndpointPage(Page):
 
 
 class CvOperation(Wire):
-    id: str
+    id: Text = None  # not required by the spec: the caller knows the id it asked for
     status: Text = None
 
 

@@ -13,8 +13,8 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from .errors import operator_error
-from .models import SttEndpoint, SttFile, SttModel, SttPage, SttProject
-from .transport import Session
+from .models import SttEndpoint, SttFile, SttModel, SttPage, SttProject, split_url
+from .transport import Reply, Session
 from .types import (
     AzureError,
     EntityError,
@@ -102,12 +102,15 @@ class SpeechAdapter:
 
     # -- conversions ----------------------------------------------------------------------------------
 
-    def _endpoint(self, wire: SttEndpoint, retry_after: float | None, operation: str) -> SpeechEndpoint:
+    def _endpoint(
+        self, wire: SttEndpoint, retry_after: float | None, operation: str, self_url: str
+    ) -> SpeechEndpoint:
+        """`self_url`: the endpoint's (`wire.self_url`, else what `_self_url` found)."""
         props = wire.properties
         error = props.error if props else None
         return SpeechEndpoint(
-            id=last_segment(wire.self_url),
-            self_url=self._session.rebase(wire.self_url, self.prefix, operation),
+            id=last_segment(self_url),
+            self_url=self._session.rebase(self_url, self.prefix, operation),
             display_name=wire.display_name or "",
             description=wire.description,
             locale=wire.locale or "",
@@ -122,6 +125,23 @@ class SpeechAdapter:
             last_action_at=wire.last_action,
             retry_after=retry_after,
         )
+
+    @staticmethod
+    def _self_url(wire: SttEndpoint, known: str | None, reply: Reply, operation: str, written: bool) -> str:
+        """The endpoint's URL: its `self`, else `known` (the URL asked, or a create's Location header); with
+        neither the answer names no endpoint, and is unreadable as any other (outcome unknown for a write)."""
+        url = wire.self_url or (known if known and split_url(known) is not None else None)
+        if url is None:
+            raise AzureError(
+                status=reply.status,
+                code="InvalidResponse",
+                message=f"Azure's answer to {operation} could not be read (fields: self)",
+                error_class=ErrorClass.TRANSIENT,
+                operation=operation,
+                outcome_unknown=written,
+                retry_after=reply.retry_after,
+            )
+        return url
 
     def _create_body(self, body: SpeechEndpointCreate) -> dict[str, Any]:
         wire: dict[str, Any] = {
@@ -168,14 +188,16 @@ class SpeechAdapter:
             expect=(201, 200),
         )
         wire = self._session.parse(SttEndpoint, reply, op, written=True, keep=SPEC_FIELDS)
-        return self._endpoint(wire, reply.retry_after, op)
+        self_url = self._self_url(wire, reply.headers.get("location"), reply, op, written=True)
+        return self._endpoint(wire, reply.retry_after, op, self_url)
 
     async def get(self, endpoint_id: str) -> SpeechEndpoint:
         op = "Endpoints_Get"
         url = self._url(f"/endpoints/{_check_id(endpoint_id, 'endpoint id')}")
         reply = await self._session.request(op, "GET", url, params=self._params)
         wire = self._session.parse(SttEndpoint, reply, op, keep=SPEC_FIELDS)
-        return self._endpoint(wire, reply.retry_after, op)
+        self_url = self._self_url(wire, url, reply, op, written=False)
+        return self._endpoint(wire, reply.retry_after, op, self_url)
 
     async def update(self, endpoint_id: str, changes: SpeechEndpointUpdate) -> SpeechEndpoint:
         if changes.is_empty():
@@ -186,7 +208,7 @@ class SpeechAdapter:
             op, "PATCH", url, params=self._params, json=self._update_body(changes), expect=(200,)
         )
         wire = self._session.parse(SttEndpoint, reply, op, written=True, keep=SPEC_FIELDS)
-        return self._endpoint(wire, reply.retry_after, op)
+        return self._endpoint(wire, reply.retry_after, op, self._self_url(wire, url, reply, op, written=True))
 
     async def delete(self, endpoint_id: str) -> bool:
         url = self._url(f"/endpoints/{_check_id(endpoint_id, 'endpoint id')}")
@@ -204,7 +226,8 @@ class SpeechAdapter:
                     wire = SttEndpoint.model_validate(item)
                 except ValueError:
                     continue  # one unreadable entry must not hide the others
-                yield self._endpoint(wire, reply.retry_after, op)
+                if wire.self_url:  # a listed endpoint without `self` names no endpoint
+                    yield self._endpoint(wire, reply.retry_after, op, wire.self_url)
 
     async def find_by_marker(
         self, key: str, value: str, *, locale: str | None = None
@@ -243,7 +266,7 @@ class SpeechAdapter:
         props = wire.properties
         dates = props.deprecation_dates if props else None
         return SpeechModel(
-            id=last_segment(wire.self_url) or ref.id,
+            id=(last_segment(wire.self_url) if wire.self_url else None) or ref.id,
             kind=ref.kind,
             locale=wire.locale or "",
             display_name=wire.display_name,
@@ -262,7 +285,7 @@ class SpeechAdapter:
         reply = await self._session.request(op, "GET", url, params=self._params)
         wire = self._session.parse(SttProject, reply, op)
         return SpeechProject(
-            id=last_segment(wire.self_url),
+            id=(last_segment(wire.self_url) if wire.self_url else None) or project_id,
             display_name=wire.display_name,
             description=wire.description,
             locale=wire.locale,

@@ -68,9 +68,10 @@ class VoiceAdapter:
         return self._url(f"/operations/{operation_id}") + f"?api-version={self.api_version}"
 
     @staticmethod
-    def _endpoint(wire: CvEndpoint, retry_after: float | None) -> VoiceEndpoint:
+    def _endpoint(wire: CvEndpoint, retry_after: float | None, asked: str) -> VoiceEndpoint:
+        """`asked`: the id in the request's path, the endpoint's when the body leaves its id out."""
         return VoiceEndpoint(
-            id=wire.id,
+            id=wire.id or asked,
             display_name=wire.display_name,
             description=wire.description,
             project_id=wire.project_id,
@@ -104,7 +105,8 @@ class VoiceAdapter:
         op = "CustomVoice.Endpoints_Get"
         url = self._url(f"/endpoints/{_check_id(endpoint_id, 'endpoint id')}")
         reply = await self._session.request(op, "GET", url, params=self._params)
-        return self._endpoint(self._session.parse(CvEndpoint, reply, op, keep=SPEC_FIELDS), reply.retry_after)
+        wire = self._session.parse(CvEndpoint, reply, op, keep=SPEC_FIELDS)
+        return self._endpoint(wire, reply.retry_after, endpoint_id)
 
     async def create(
         self, endpoint_id: str, body: VoiceEndpointCreate, operation_id: str
@@ -139,7 +141,9 @@ class VoiceAdapter:
             expect=(201, 200),
         )
         endpoint = self._endpoint(
-            self._session.parse(CvEndpoint, reply, op, written=True, keep=SPEC_FIELDS), reply.retry_after
+            self._session.parse(CvEndpoint, reply, op, written=True, keep=SPEC_FIELDS),
+            reply.retry_after,
+            endpoint_id,
         )
         return endpoint, self._operation(reply, operation_id, op)
 
@@ -157,7 +161,9 @@ class VoiceAdapter:
             op, "POST", url, params=self._params, headers={"Operation-Id": operation_id}, expect=(202, 200)
         )
         endpoint = self._endpoint(
-            self._session.parse(CvEndpoint, reply, op, written=True, keep=SPEC_FIELDS), reply.retry_after
+            self._session.parse(CvEndpoint, reply, op, written=True, keep=SPEC_FIELDS),
+            reply.retry_after,
+            endpoint_id,
         )
         return endpoint, self._operation(reply, operation_id, op)
 
@@ -173,7 +179,9 @@ class VoiceAdapter:
         reply = await self._session.request(op, "GET", url, params=self._params)
         wire = self._session.parse(CvOperation, reply, op)
         return Operation(
-            id=wire.id, status=wire.status or "Unknown", location=self.operation_location(operation_id)
+            id=wire.id or operation_id,
+            status=wire.status or "Unknown",
+            location=self.operation_location(operation_id),
         )
 
     async def list(self, filter: str | None = None) -> AsyncIterator[VoiceEndpoint]:
@@ -188,7 +196,8 @@ class VoiceAdapter:
                     wire = CvEndpoint.model_validate(item)
                 except ValueError:
                     continue
-                yield self._endpoint(wire, reply.retry_after)
+                if wire.id:  # a listed endpoint without its id names nothing the operator can use
+                    yield self._endpoint(wire, reply.retry_after, wire.id)
 
 
 class VoiceV3Adapter:
