@@ -326,3 +326,29 @@ def test_every_status_name_is_a_condition_reason() -> None:
 def test_every_code_in_the_table_is_a_condition_reason() -> None:
     """The client's own reasons (HostNotAllowed, Timeout ...) are table entries too."""
     assert all(CONDITION_REASON.match(code) for code in CODE_CLASSES)
+
+
+@pytest.mark.parametrize(
+    ("chain", "detailed", "error_class"),
+    [
+        # a code Azure nests under a known one does not hide the known one's class
+        (["EndpointNotUpdatable", "DeploymentInProgress"], "EndpointNotUpdatable", ErrorClass.WAITING),
+        (["QuotaViolation", "MaxEndpointsReached"], "QuotaViolation", ErrorClass.BLOCKED),
+        # the innermost known code wins over an outer known one
+        (["InvalidPayload", "QuotaViolation"], "QuotaViolation", ErrorClass.BLOCKED),
+        # none known: the innermost, as before
+        (["Unheard", "Unheard2"], "Unheard2", ErrorClass.FATAL),
+    ],
+)
+def test_the_inner_error_chain_is_classified_by_its_most_specific_known_code(
+    chain: list[str], detailed: str, error_class: ErrorClass
+) -> None:
+    inner: dict[str, object] = {}
+    for code in reversed(chain):
+        inner = {"code": code, **({"innerError": inner} if inner else {})}
+    for body in (
+        {"code": "InvalidRequest", "message": "m", "innerError": inner},
+        {"error": {"code": "BadRequest", "message": "m", "innererror": inner}},
+    ):
+        error = _err(400, body)
+        assert (error.detailed_code, error.error_class) == (detailed, error_class)

@@ -185,16 +185,21 @@ def _str(value: Any) -> str | None:
 
 
 def _inner_code(error: Mapping[str, Any]) -> str | None:
-    """The most specific code in the innerError chain (either spelling), bounded against cycles/depth."""
-    found: str | None = None
+    """The most specific code in the innerError chain (either spelling) that the error table knows, else the
+    most specific of all: a code Azure nests under a known one (`EndpointNotUpdatable` >
+    `EndpointDeploymentInProgress`) must not hide the known one's class. Bounded against cycles/depth."""
+    codes: list[str] = []
     node: Any = error
     for _ in range(8):
         inner = node.get("innerError", node.get("innererror")) if isinstance(node, Mapping) else None
         if not isinstance(inner, Mapping):
             break
-        found = _str(inner.get("code")) or found
+        code = _str(inner.get("code"))
+        if code:
+            codes.append(code)
         node = inner
-    return found
+    known = [code for code in codes if code in CODE_CLASSES]
+    return (known or codes or [None])[-1]
 
 
 def parse_error_body(body: bytes, content_type: str | None) -> dict[str, str | None]:
