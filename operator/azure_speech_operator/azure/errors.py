@@ -199,7 +199,8 @@ def _inner_code(error: Mapping[str, Any]) -> str | None:
             codes.append(code)
         node = inner
     known = [code for code in codes if code in CODE_CLASSES]
-    return (known or codes or [None])[-1]
+    chosen = known or codes
+    return chosen[-1] if chosen else None
 
 
 def parse_error_body(body: bytes, content_type: str | None) -> dict[str, str | None]:
