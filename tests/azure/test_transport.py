@@ -4,6 +4,7 @@ and a canary key that never shows up anywhere."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import traceback
 from datetime import UTC, datetime
@@ -442,3 +443,24 @@ async def test_every_pool_shares_one_tls_context(monkeypatch: pytest.MonkeyPatch
                     ENDPOINT_ID
                 )
     assert len(made) == 1
+
+
+async def test_a_write_that_timed_out_waiting_for_a_connection_never_reached_azure() -> None:
+    # every connection of the Speech resource's pool taken (held here): a delete waits for one until the
+    # deadline and never reaches Azure, so its outcome is known; one that was sent and got no answer is not
+    settings = ClientSettings(max_concurrency=16, request_deadline_s=0.3)
+    held = HeldRequests()
+    async with AzureClient(settings, transport=httpx.MockTransport(held)) as client:
+        adapter = client.speech(AzureTarget.for_region("westus", "2025-10-15"), KEY)
+        session = adapter._session
+        async with contextlib.AsyncExitStack() as taken:
+            for _ in range(pool_size(settings)):
+                await taken.enter_async_context(session.transport.slot(session.origin, session._pool))
+            with pytest.raises(AzureError) as waited:
+                await adapter.delete(ENDPOINT_ID)
+        with pytest.raises(AzureError) as sent:
+            await adapter.delete(ENDPOINT_ID)
+    assert held.peak == 1  # only the second reached the transport
+    assert (waited.value.reason, waited.value.outcome_unknown) == ("Timeout", False)
+    assert "no connection free within the deadline" in str(waited.value)
+    assert (sent.value.reason, sent.value.outcome_unknown) == ("Timeout", True)

@@ -489,8 +489,10 @@ class Session:
         response: httpx.Response | None = None
         body = b""
         failure: AzureError | None = None
+        sent = False  # the deadline counts the wait for a connection too: until then nothing reached Azure
         try:
             async with asyncio.timeout(deadline), self.transport.slot(self.origin, self._pool):
+                sent = True
                 response = await self.transport.http(self.origin, self._pool).send(request, stream=True)
                 try:
                     body = await self._read_limited(response, self.settings.max_response_bytes)
@@ -508,7 +510,7 @@ class Session:
         except Exception as exc:
             reading = response is not None
             failure = _wire_error(
-                subject, operation, request.method, exc, reading=reading, deadline_s=deadline
+                subject, operation, request.method, exc, reading=reading, sent=sent, deadline_s=deadline
             )
         if failure is not None:
             raise failure
@@ -688,14 +690,24 @@ def _outcome(error: AzureError) -> str:
 
 
 def _wire_error(
-    subject: str, operation: str, method: str, exc: Exception, *, reading: bool, deadline_s: float
+    subject: str,
+    operation: str,
+    method: str,
+    exc: Exception,
+    *,
+    reading: bool,
+    deadline_s: float,
+    sent: bool = True,
 ) -> AzureError:
     """Any exception from sending a request or reading its answer, as a transient error. Its outcome is
-    unknown when a write may have reached Azure: anything after the connection was made. Only the
-    exception's type is named, and it is never chained: its request holds the key header or SAS URL."""
+    unknown when a write may have reached Azure: anything after the connection was made (`sent`: it had
+    its connection slot). Only the exception's type is named, and it is never chained: its request holds
+    the key header or SAS URL."""
     written = method not in ("GET", "HEAD")
     kind = type(exc).__name__
-    if isinstance(exc, TimeoutError):  # the overall deadline (asyncio.timeout), not one of httpx's timeouts
+    if isinstance(exc, TimeoutError) and not sent:
+        code, what, unknown = "Timeout", f"no connection free within the deadline of {deadline_s:g} s", False
+    elif isinstance(exc, TimeoutError):  # the overall deadline (asyncio.timeout), not one of httpx's timeouts
         code, what, unknown = (
             "Timeout",
             f"no complete answer within the deadline of {deadline_s:g} s",
