@@ -227,6 +227,33 @@ async def test_a_failed_resume_is_reported_and_retried_with_backoff() -> None:
     assert world.condition("Ready") == ("True", "Ready")
 
 
+async def test_a_resume_stays_a_resume_across_a_pass_that_failed_to_read_azure() -> None:
+    world = World()
+    world.spec["suspended"] = True
+    await world.settle()
+    world.azure.failing_resumes.add("Jessica")
+    world.change_spec(suspended=False)
+    await world.run()
+    assert world.condition("Ready") == ("False", "Resuming")
+    assert world.status["operation"]["action"] == "resume"
+    assert_declared(world.status)
+    world.azure.fail("get", azure_error("TooManyRequests", ErrorClass.TRANSIENT, 429, retry_after=5.0))
+    world.advance(5)
+    await world.run(Trigger.DRIFT)
+    assert world.condition("Reconciling") == ("True", "TooManyRequests")
+    before = len(world.event_reasons())
+    world.advance(5)
+    await world.run(attempt=1)  # the come-back: reads the endpoint again (the status holds an error)
+    assert world.condition("Ready") == ("False", "Resuming")
+    assert "error" not in world.status
+    assert "Deploying" not in world.event_reasons()[before:]
+    world.advance(30)
+    world.azure.finish()  # back to Disabled
+    await world.run(attempt=2)
+    assert world.condition("Reconciling") == ("True", "ResumeFailed")
+    assert len([c for c in world.azure.writes() if c[0] == "resume"]) == 1  # not sent again at once
+
+
 @MANAGING
 async def test_a_model_change_swaps_blue_green_and_status_always_names_a_succeeded_endpoint(
     policy: str | None,

@@ -374,6 +374,8 @@ class _Voice(Planner[Resource, Observed]):
             return None
         if self.prev.get("observedGeneration") != self.r.generation:
             return None
+        if self.prev.get("error"):
+            return None  # the status says why the last pass failed: a read of the endpoint says it anew
         previous = self.previous()
         if previous is not None and previous.delete_after <= self.p.now:
             return None
@@ -561,7 +563,7 @@ class _Voice(Planner[Resource, Observed]):
         return (
             endpoint.status == DISABLED
             and not self.wish_suspended()
-            and was == "Resuming"
+            and (was == "Resuming" or self._resume_in_flight(endpoint))
             and self.o.acted is None
             and str(self.prev.get("endpointId") or "").lower() == endpoint.id.lower()
         )
@@ -673,7 +675,9 @@ class _Voice(Planner[Resource, Observed]):
             return True
         was = find_condition(self.prev_conditions, READY).reason
         return endpoint.status == "Running" and (
-            was in ("Resuming", RESUME_FAILED) or self.prev.get("azureStatus") == DISABLED
+            was in ("Resuming", RESUME_FAILED)
+            or self.prev.get("azureStatus") == DISABLED
+            or self._resume_in_flight(endpoint)
         )
 
     def report_swap(self, endpoint: VoiceEndpoint, candidate: VoiceEndpoint | None) -> Outcome:
@@ -826,15 +830,27 @@ class _Voice(Planner[Resource, Observed]):
     def _operation(self, endpoint: VoiceEndpoint) -> dict[str, str] | None:
         """The operation in flight on `endpoint`, by the Operation-Id sent (None when none is known, e.g.
         v3.0, which has no operations)."""
+        action: Any = None
         if self.o.started is not None and self.o.started[0] == endpoint.id:
             operation_id: Any = self.o.started[1]
+            action = self.o.acted or ("create" if self.o.created == endpoint.id else None)
         else:
             previous = self.prev.get("operation") or {}
-            operation_id = previous.get("id") if previous.get("endpointId") == endpoint.id else None
+            same = previous.get("endpointId") == endpoint.id
+            operation_id, action = (previous.get("id"), previous.get("action")) if same else (None, None)
         if not operation_id:
             return None
         status = OPERATION_STATUS.get(endpoint.status, endpoint.status)
-        return {"id": str(operation_id), "endpointId": endpoint.id, "status": status}
+        operation = {"id": str(operation_id), "endpointId": endpoint.id, "status": status}
+        if action in ("create", "suspend", "resume"):
+            operation["action"] = str(action)
+        return operation
+
+    def _resume_in_flight(self, endpoint: VoiceEndpoint) -> bool:
+        """Whether the last operation recorded on `endpoint` is a resume: it survives a pass that failed to
+        read Azure (a 429), where the Ready reason and the Azure status seen before do not."""
+        operation = self.prev.get("operation") or {}
+        return operation.get("action") == "resume" and operation.get("endpointId") == endpoint.id
 
     def _describe(self, status: dict[str, Any], endpoint: VoiceEndpoint) -> None:
         status["endpointId"] = endpoint.id
