@@ -205,13 +205,19 @@ async def test_resume_asked_while_disabling_waits_and_ends_running() -> None:
     assert world.condition("Ready") == ("True", "Ready")
 
 
-async def test_a_failed_resume_is_reported_and_retried_with_backoff() -> None:
+async def a_resume_that_will_fail() -> World:
+    """A suspended endpoint asked to run again, the resume sent, Azure about to fail it (back to Disabled)."""
     world = World()
     world.spec["suspended"] = True
     await world.settle()
     world.azure.failing_resumes.add("Jessica")
     world.change_spec(suspended=False)
     await world.run()
+    return world
+
+
+async def test_a_failed_resume_is_reported_and_retried_with_backoff() -> None:
+    world = await a_resume_that_will_fail()
     world.advance(30)
     world.azure.finish()  # back to Disabled
     outcome = await world.run()
@@ -228,12 +234,7 @@ async def test_a_failed_resume_is_reported_and_retried_with_backoff() -> None:
 
 
 async def test_a_resume_stays_a_resume_across_a_pass_that_failed_to_read_azure() -> None:
-    world = World()
-    world.spec["suspended"] = True
-    await world.settle()
-    world.azure.failing_resumes.add("Jessica")
-    world.change_spec(suspended=False)
-    await world.run()
+    world = await a_resume_that_will_fail()
     assert world.condition("Ready") == ("False", "Resuming")
     assert world.status["operation"]["action"] == "resume"
     assert_declared(world.status)

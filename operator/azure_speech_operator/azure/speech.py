@@ -14,7 +14,7 @@ from urllib.parse import quote, urlsplit
 
 from .errors import operator_error
 from .models import SttEndpoint, SttFile, SttModel, SttPage, SttProject, split_url
-from .transport import Reply, Session
+from .transport import Reply, Session, unreadable
 from .types import (
     AzureError,
     EntityError,
@@ -132,15 +132,7 @@ class SpeechAdapter:
         neither the answer names no endpoint, and is unreadable as any other (outcome unknown for a write)."""
         url = wire.self_url or (known if known and split_url(known) is not None else None)
         if url is None:
-            raise AzureError(
-                status=reply.status,
-                code="InvalidResponse",
-                message=f"Azure's answer to {operation} could not be read (fields: self)",
-                error_class=ErrorClass.TRANSIENT,
-                operation=operation,
-                outcome_unknown=written,
-                retry_after=reply.retry_after,
-            )
+            raise unreadable(reply, operation, ["self"], written=written)
         return url
 
     def _create_body(self, body: SpeechEndpointCreate) -> dict[str, Any]:

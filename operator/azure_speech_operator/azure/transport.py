@@ -551,15 +551,7 @@ class Session:
             fields = sorted({".".join(str(p) for p in e["loc"]) or "body" for e in exc.errors()})[:5]
         except (ValueError, RecursionError):  # not JSON, or not UTF-8, or nested past the recursion limit
             pass
-        raise AzureError(
-            status=reply.status,
-            code="InvalidResponse",
-            message=f"Azure's answer to {operation} could not be read (fields: {', '.join(fields)})",
-            error_class=ErrorClass.TRANSIENT,
-            operation=operation,
-            outcome_unknown=written,
-            retry_after=reply.retry_after,
-        )
+        raise unreadable(reply, operation, fields, written=written)
 
     async def delete(self, operation: str, url: str, params: Mapping[str, str]) -> bool:
         """True when deleted, False when it was already gone (404)."""
@@ -686,6 +678,20 @@ def _outcome(error: AzureError) -> str:
     """The observer's status for a request that got no usable answer."""
     return {"Timeout": "timeout", "ResponseTooLarge": "too-large", "InvalidResponse": "invalid-response"}.get(
         error.code, "connection-error"
+    )
+
+
+def unreadable(reply: Reply, operation: str, fields: Collection[str], *, written: bool) -> AzureError:
+    """A 2xx answer the client cannot use (`fields`: what is missing or wrong): retryable, its outcome
+    unknown for a write (the create may have happened)."""
+    return AzureError(
+        status=reply.status,
+        code="InvalidResponse",
+        message=f"Azure's answer to {operation} could not be read (fields: {', '.join(fields)})",
+        error_class=ErrorClass.TRANSIENT,
+        operation=operation,
+        outcome_unknown=written,
+        retry_after=reply.retry_after,
     )
 
 
