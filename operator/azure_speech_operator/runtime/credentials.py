@@ -32,7 +32,7 @@ from pydantic import BaseModel, SecretStr
 from azure_speech_operator.azure.auth import header_value_problem
 from azure_speech_operator.azure.types import ApiKey, Credential, EntraIdentity, ErrorClass, OperatorError
 from azure_speech_operator.kube import SPEECH_GROUP, SPEECH_VERSION, JsonObject, KubeApiError
-from azure_speech_operator.reconcile import CREDENTIALS_LABEL
+from azure_speech_operator.reconcile import CREDENTIALS_LABEL, SECRET_NOT_READABLE
 from azure_speech_operator.runtime.context import get_context
 from azure_speech_operator.runtime.secrets import SecretReader
 from azure_speech_operator.settings import OperatorSettings
@@ -146,7 +146,7 @@ async def resolve_credentials(
     except KubeApiError as exc:
         if exc.status in (401, 403):
             raise OperatorError(
-                "SecretNotReadable",
+                SECRET_NOT_READABLE,
                 f"the operator may not read Secret {ref.name!r} in namespace {namespace!r} "
                 f"(HTTP {exc.status})",
                 ErrorClass.BLOCKED,
