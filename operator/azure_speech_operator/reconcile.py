@@ -41,7 +41,6 @@ POLICY_CLASS: Final = "policy"
 INVALID_ANNOTATION: Final = "InvalidAnnotation"
 # First delay of the capped exponential backoff of transient errors when Azure sends no Retry-After.
 TRANSIENT_BACKOFF_BASE: Final = 5.0
-SECRET_NOT_READABLE: Final = "SecretNotReadable"  # a 403 reading the credentials Secret
 FINALIZER_WAIT: Final = 2.0
 # Azure's answers to a key that is wrong or lacks rights: a changed Secret may fix them.
 AUTH_REASONS: Final = ("Unauthorized", "Forbidden")
@@ -470,13 +469,8 @@ def report_error(
     credentials are a Secret, whose change retries at once."""
     timing, jitter = pass_.timing, pass_.jitter
     cls = error.error_class
-    reason = safe_reason(error.reason, "Error")
-    if credentials and reason == SECRET_NOT_READABLE and not pass_.failures.count:
-        # An API server that has just started answers 403 until its authorizer's caches are filled (seen in
-        # tests/reliability/test_kube_faults.py): a first refusal is retried soon, while Reconciling; a second
-        # one in a row is a missing RBAC rule, Stalled.
-        cls = ErrorClass.TRANSIENT
     failed = pass_.failures.of(cls.value)
+    reason = safe_reason(error.reason, "Error")
     retry: Retry | None
     if cls is ErrorClass.TRANSIENT or cls is ErrorClass.NOT_FOUND:
         delay = error.retry_after or backoff(
@@ -490,12 +484,7 @@ def report_error(
         retry = Retry(min(max(delay, low), high), f"waiting on Azure: {reason}")
         phase = Phase.RETRYING
     elif cls is ErrorClass.BLOCKED:
-        if credentials and reason == SECRET_NOT_READABLE:
-            # an API server that has just started refuses until its authorizer's caches are filled (seen
-            # in tests/reliability/test_kube_faults.py): the first retries come soon, growing to the interval
-            every = timing.credentials_retry_interval.total_seconds()
-            delay = min(every, backoff(failed, TRANSIENT_BACKOFF_BASE, every, jitter))
-        elif credentials:
+        if credentials:
             delay = timing.credentials_retry_interval.total_seconds()
         else:
             # one step up, so that the jitter ([0.5, 1] of a step) spreads the first retry over 5-10 min
@@ -525,10 +514,7 @@ def _what_next(
 ) -> str:
     if error.error_class is not ErrorClass.BLOCKED:
         return "not retried until the spec changes or reconcile-requested-at gets a new value"
-    if credentials and reason == SECRET_NOT_READABLE:
-        first = span(timedelta(seconds=TRANSIENT_BACKOFF_BASE))
-        every = f"{first} growing to {span(timing.credentials_retry_interval)}"
-    elif credentials:
+    if credentials:
         every = span(timing.credentials_retry_interval)
     else:
         every = f"{span(timing.blocked_retry_base)} growing to {span(timing.blocked_retry_cap)}"

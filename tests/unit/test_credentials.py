@@ -1,8 +1,8 @@
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from azure_speech_operator.azure.types import ApiKey, EntraIdentity, ErrorClass, OperatorError
-from azure_speech_operator.kube import KubeApiError
+from azure_speech_operator.kube import KubeApiError, SecretData
 from azure_speech_operator.runtime.credentials import (
     ROTATED_ANNOTATION,
     SecretKeyRef,
@@ -117,6 +117,44 @@ async def test_api_failures_are_classified() -> None:
     with pytest.raises(OperatorError) as info:
         await resolve_credentials(Failing(500), "team-a", SECRET_REF, OperatorSettings())
     assert info.value.error_class is ErrorClass.TRANSIENT
+
+
+async def test_refusals_are_transient_for_30_s_from_the_first_then_blocked_until_a_read_succeeds() -> None:
+    # an API server that has just started answers 403 until its authorizer is ready: not a missing RBAC
+    # rule yet, whatever failed before it (the outage's own errors)
+    class Refusing(FakeKube):
+        refuse = True
+
+        async def read_secret(self, namespace: str, name: str) -> SecretData | None:
+            if self.refuse:
+                raise KubeApiError(403, "Forbidden", "no", operation="GET")
+            return await super().read_secret(namespace, name)
+
+    kube = Refusing()
+    kube.put_secret("team-a", "speech-credentials", {"key": CANARY.encode()})
+    refusals: dict[tuple[str, str], datetime] = {}
+    start = datetime(2026, 12, 7, tzinfo=UTC)
+
+    async def error_class(after: float) -> ErrorClass:
+        with pytest.raises(OperatorError) as info:
+            now = start + timedelta(seconds=after)
+            await resolve_credentials(
+                kube, "team-a", SECRET_REF, OperatorSettings(), refusals=refusals, now=now
+            )
+        assert info.value.reason == "SecretNotReadable"
+        return info.value.error_class
+
+    assert await error_class(0) is ErrorClass.TRANSIENT
+    assert await error_class(29.9) is ErrorClass.TRANSIENT
+    assert await error_class(30) is ErrorClass.BLOCKED
+    assert await error_class(300) is ErrorClass.BLOCKED
+    kube.refuse = False
+    key = await resolve_credentials(
+        kube, "team-a", SECRET_REF, OperatorSettings(), refusals=refusals, now=start + timedelta(seconds=301)
+    )
+    assert isinstance(key, ApiKey) and not refusals
+    kube.refuse = True
+    assert await error_class(400) is ErrorClass.TRANSIENT  # a new run of refusals
 
 
 def test_parse_accepts_dicts_models_and_refs() -> None:

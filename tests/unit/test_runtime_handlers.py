@@ -19,11 +19,12 @@ import kopf
 import pytest
 from azure_speech_operator.azure.types import ApiKey, AzureError, ErrorClass
 from azure_speech_operator.conditions import is_true
-from azure_speech_operator.kube import KubeApiError, without_managed_fields
+from azure_speech_operator.kube import KubeApiError, SecretData, without_managed_fields
 from azure_speech_operator.reconcile import (
     CREATE_PENDING_ANNOTATION,
     ENDPOINT_ID_ANNOTATION,
     TRANSIENT_BACKOFF_BASE,
+    Failures,
     Outcome,
     Pass,
     Retry,
@@ -447,6 +448,46 @@ async def test_the_backoff_counts_failed_passes_not_the_polls_before_them() -> N
         status=403, code="Forbidden", message="no rights", error_class=ErrorClass.BLOCKED
     )
     assert blocked <= await delay() <= 2 * blocked  # every 5 min at the soonest
+
+
+class RefusingSecrets(FakeKube):
+    refuse = True
+
+    async def read_secret(self, namespace: str, name: str) -> SecretData | None:
+        if self.refuse:
+            raise KubeApiError(403, "Forbidden", "secrets is forbidden", operation="GET")
+        return await super().read_secret(namespace, name)
+
+
+def reported_with_credentials(resource: Any, observed: GadgetObserved, pass_: Pass) -> Any:
+    if observed.credentials_error is None:
+        return reported(resource, observed, pass_)
+    report = report_error(observed.credentials_error, pass_, credentials=True)
+    return Outcome(status={"error": report.status_error}, retry=report.retry)
+
+
+async def test_a_refused_secret_is_read_again_soon_for_30_s_then_blocked() -> None:
+    # An API server that has just come back refuses reads until its authorizer is ready: the passes
+    # that failed during its outage do not make the first refusal a missing RBAC rule.
+    kube = RefusingSecrets()
+    cluster = Cluster(("poke:a",), kube=kube, kind=replace(GADGET, plan=reported_with_credentials))
+    cluster.memo.failures = Failures("transient", 2)
+
+    async def refused() -> tuple[str, float]:
+        outcome = await cluster.run()
+        assert outcome is not None and outcome.retry is not None
+        assert outcome.status["error"]["code"] == "SecretNotReadable"
+        return outcome.status["error"]["class"], outcome.retry.delay
+
+    error_class, delay = await refused()
+    assert error_class == "transient" and delay <= 4 * TRANSIENT_BACKOFF_BASE
+    cluster.now += timedelta(seconds=29)
+    assert (await refused())[0] == "transient"
+    cluster.now += timedelta(seconds=1)
+    assert await refused() == ("blocked", cluster.settings.credentials_retry_interval.total_seconds())
+    kube.refuse = False
+    await cluster.run()
+    assert cluster.azure.pokes == ["a"] and not cluster.ctx.refusals
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -626,25 +626,6 @@ async def test_missing_credentials_say_when_they_are_retried() -> None:
     assert world.status["error"]["message"] == "Secret 's' gone"
 
 
-async def test_a_secret_the_api_server_refuses_is_read_again_soon_then_every_2_min() -> None:
-    # an API server that has just started answers 403 until its authorizer's caches are filled: a first
-    # refusal is Reconciling and retried within 5 s; a second in a row is a missing RBAC rule, Stalled
-    world = World(credentials_error=OperatorError("SecretNotReadable", "may not read", ErrorClass.BLOCKED))
-    outcome = await world.run()
-    assert world.condition("Reconciling") == ("True", "SecretNotReadable")
-    assert world.condition("Stalled")[0] == "False"
-    assert outcome.retry is not None and outcome.retry.delay <= 5
-    outcome = await world.run()
-    assert world.condition("Stalled") == ("True", "SecretNotReadable")
-    assert "retried every 5 s growing to 2 min" in stalled_message(world)
-    delays = []
-    for _ in range(8):
-        outcome = await world.run()
-        assert outcome.retry is not None and world.condition("Stalled")[0] == "True"
-        delays.append(outcome.retry.delay)
-    assert delays[0] <= 10 and max(delays) <= 120 and delays[-1] >= 60
-
-
 @pytest.mark.parametrize(
     ("code", "status", "secret_helps"), [("QuotaViolation", 403, False), ("Unauthorized", 401, True)]
 )

@@ -43,6 +43,8 @@ class OperatorContext:
     rng: random.Random = field(default_factory=random.Random)
     # the last key read from each credentials Secret, for deletions that find it gone (see credentials.py)
     keys: dict[tuple[str, str, str], ApiKey] = field(default_factory=dict)
+    # when the API server began refusing each credentials Secret (see credentials.py)
+    refusals: dict[tuple[str, str], datetime] = field(default_factory=dict)
     # the credentials Secrets as the passes read them: one read shared by the passes of a moment
     secrets: SharedSecretReads = field(init=False)
     # every object's drift checks and come-backs (runtime/drift.py, runtime/handlers.py)

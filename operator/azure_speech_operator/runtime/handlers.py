@@ -116,6 +116,8 @@ async def run_reconcile(
                     ctx.settings,
                     memory=ctx.keys,
                     deleting=resource.deleting,
+                    refusals=ctx.refusals,
+                    now=pass_.now,
                 )
             except OperatorError as exc:
                 # A deleted namespace takes its Secrets at once and never gets them back: no point waiting
