@@ -377,12 +377,15 @@ class KubeApi:
         return cls(status, reason, message, operation=operation)
 
 
+KUBERNETES_FORBIDDEN: Final = "KubernetesForbidden"
+
+
 def as_operator_error(exc: KubeApiError, what: str) -> OperatorError:
     """A Kubernetes API failure as the reconcilers report it: RBAC refusals block (a human must grant
     access), everything else is retried as transient."""
     if exc.status in (401, 403):
         return OperatorError(
-            "KubernetesForbidden",
+            KUBERNETES_FORBIDDEN,
             f"{what}: the operator is not allowed to (HTTP {exc.status})",
             ErrorClass.BLOCKED,
         )

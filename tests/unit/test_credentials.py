@@ -11,6 +11,7 @@ from azure_speech_operator.runtime.credentials import (
     parse_credentials,
     resolve_credentials,
 )
+from azure_speech_operator.runtime.refusals import Refusals
 from azure_speech_operator.settings import OperatorSettings
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -132,7 +133,7 @@ async def test_refusals_are_transient_for_30_s_from_the_first_then_blocked_until
 
     kube = Refusing()
     kube.put_secret("team-a", "speech-credentials", {"key": CANARY.encode()})
-    refusals: dict[tuple[str, str], datetime] = {}
+    refusals = Refusals()
     start = datetime(2026, 12, 7, tzinfo=UTC)
 
     async def error_class(after: float) -> ErrorClass:
@@ -152,7 +153,7 @@ async def test_refusals_are_transient_for_30_s_from_the_first_then_blocked_until
     key = await resolve_credentials(
         kube, "team-a", SECRET_REF, OperatorSettings(), refusals=refusals, now=start + timedelta(seconds=301)
     )
-    assert isinstance(key, ApiKey) and not refusals
+    assert isinstance(key, ApiKey) and len(refusals) == 0
     kube.refuse = True
     assert await error_class(400) is ErrorClass.TRANSIENT  # a new run of refusals
 

@@ -487,7 +487,46 @@ async def test_a_refused_secret_is_read_again_soon_for_30_s_then_blocked() -> No
     assert await refused() == ("blocked", cluster.settings.credentials_retry_interval.total_seconds())
     kube.refuse = False
     await cluster.run()
-    assert cluster.azure.pokes == ["a"] and not cluster.ctx.refusals
+    assert cluster.azure.pokes == ["a"] and len(cluster.ctx.refusals) == 0
+
+
+class RefusingWrites(FakeKube):
+    """Refuses the marks on the object (annotation patches) and reads of ConfigMaps while `refuse`."""
+
+    refuse = True
+
+    async def patch_object(self, plural: str, namespace: str, name: str, patch: Any, **options: Any) -> Any:
+        if self.refuse and options.get("subresource") != "status":
+            raise KubeApiError(403, "Forbidden", "patch is forbidden", operation="PATCH")
+        return await super().patch_object(plural, namespace, name, patch, **options)
+
+    async def get_config_map(self, namespace: str, name: str) -> Any:
+        if self.refuse:
+            raise KubeApiError(403, "Forbidden", "configmaps is forbidden", operation="GET")
+        return await super().get_config_map(namespace, name)
+
+
+@pytest.mark.parametrize("script", [("mark", "poke:a"), ("export:cm", "poke:a")])
+async def test_a_refused_write_is_retried_soon_for_30_s_then_blocked(script: tuple[str, ...]) -> None:
+    kube = RefusingWrites()
+    cluster = Cluster(script, kube=kube, kind=replace(GADGET, plan=reported))
+
+    async def refused() -> tuple[str, float]:
+        outcome = await cluster.run()
+        assert outcome is not None and outcome.retry is not None
+        assert outcome.status["error"]["code"] == "KubernetesForbidden"
+        return outcome.status["error"]["class"], outcome.retry.delay
+
+    error_class, delay = await refused()
+    assert error_class == "transient" and delay <= TRANSIENT_BACKOFF_BASE
+    cluster.now += timedelta(seconds=29)
+    assert (await refused())[0] == "transient"
+    cluster.now += timedelta(seconds=1)
+    error_class, delay = await refused()
+    assert error_class == "blocked" and delay >= cluster.settings.blocked_retry_base.total_seconds()
+    kube.refuse = False
+    await cluster.run()
+    assert cluster.azure.pokes == ["a"] and len(cluster.ctx.refusals) == 0
 
 
 # ---------------------------------------------------------------------------------------------------------

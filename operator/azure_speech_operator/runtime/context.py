@@ -20,6 +20,7 @@ from azure_speech_operator.kube import KubeApi
 from azure_speech_operator.runtime.drift import DriftScheduler
 from azure_speech_operator.runtime.metrics import Metrics
 from azure_speech_operator.runtime.passes import PassSlots
+from azure_speech_operator.runtime.refusals import Refusals
 from azure_speech_operator.runtime.secrets import SharedSecretReads
 from azure_speech_operator.settings import OperatorSettings
 
@@ -43,8 +44,8 @@ class OperatorContext:
     rng: random.Random = field(default_factory=random.Random)
     # the last key read from each credentials Secret, for deletions that find it gone (see credentials.py)
     keys: dict[tuple[str, str, str], ApiKey] = field(default_factory=dict)
-    # when the API server began refusing each credentials Secret (see credentials.py)
-    refusals: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    # the Kubernetes API's refusals, transient for a grace (runtime/refusals.py)
+    refusals: Refusals = field(default_factory=Refusals)
     # the credentials Secrets as the passes read them: one read shared by the passes of a moment
     secrets: SharedSecretReads = field(init=False)
     # every object's drift checks and come-backs (runtime/drift.py, runtime/handlers.py)

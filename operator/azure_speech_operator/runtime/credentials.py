@@ -23,7 +23,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Final, Protocol
 
 import kopf
@@ -34,6 +34,7 @@ from azure_speech_operator.azure.types import ApiKey, Credential, EntraIdentity,
 from azure_speech_operator.kube import SPEECH_GROUP, SPEECH_VERSION, JsonObject, KubeApiError
 from azure_speech_operator.reconcile import CREDENTIALS_LABEL
 from azure_speech_operator.runtime.context import get_context
+from azure_speech_operator.runtime.refusals import Refusals
 from azure_speech_operator.runtime.secrets import SecretReader
 from azure_speech_operator.settings import OperatorSettings
 
@@ -109,13 +110,6 @@ def _invalid(message: str) -> OperatorError:
 
 # (namespace, Secret name, key) -> the key last read there
 KeyMemory = MutableMapping[tuple[str, str, str], ApiKey]
-# (namespace, Secret name) -> when the API server began refusing to let the operator read it
-RefusalMemory = MutableMapping[tuple[str, str], datetime]
-
-# An API server that has just started answers 403 until its authorizer's caches are filled (a few seconds,
-# seen in tests/reliability/test_kube_faults.py): refusals of a Secret are transient for this long from the
-# first of them, and only then blocked (a missing RBAC rule).
-REFUSAL_GRACE: Final = timedelta(seconds=30)
 
 
 async def resolve_credentials(
@@ -126,19 +120,18 @@ async def resolve_credentials(
     *,
     memory: KeyMemory | None = None,
     deleting: bool = False,
-    refusals: RefusalMemory | None = None,
+    refusals: Refusals | None = None,
     now: datetime | None = None,
 ) -> Credential:
     """The credential to call Azure with, read now (and remembered in `memory`). When `deleting` and the
     Secret or its key is gone, the key last read from it in this process is used instead. `refusals` (with
-    `now`) keeps when the API server began refusing each Secret, for REFUSAL_GRACE. Raises OperatorError:
+    `now`) judges a refusal to read it (runtime/refusals.py). Raises OperatorError:
 
     - CredentialsNotFound (blocked): the Secret or its key is missing;
     - CredentialsInvalid (blocked): the key is empty, not text, or not sendable in a header (visible
       ASCII only);
     - WorkloadIdentityNotAllowed (fatal): workloadIdentity in a namespace the settings do not list;
-    - SecretNotReadable: the API refused (transient within REFUSAL_GRACE of the first refusal in a row
-      when `refusals` is given, blocked after it);
+    - SecretNotReadable: the API refused (blocked, or as `refusals` judge it);
     - KubernetesApiError (transient): the API failed.
     """
     ref = parse_credentials(credentials)
@@ -156,19 +149,22 @@ async def resolve_credentials(
         data = await kube.read_secret(namespace, ref.name)
     except KubeApiError as exc:
         if exc.status in (401, 403):
-            raise OperatorError(
+            refusal = OperatorError(
                 "SecretNotReadable",
                 f"the operator may not read Secret {ref.name!r} in namespace {namespace!r} "
                 f"(HTTP {exc.status})",
-                _refusal_class(refusals, (namespace, ref.name), now),
-            ) from None
+                ErrorClass.BLOCKED,
+            )
+            if refusals is not None and now is not None:
+                refusal = refusals.judge(refusal, ("secrets", namespace), now)
+            raise refusal from None
         raise OperatorError(
             "KubernetesApiError",
             f"reading Secret {ref.name!r} in namespace {namespace!r} failed: HTTP {exc.status} {exc.reason}",
             ErrorClass.TRANSIENT,
         ) from None
     if refusals is not None:
-        refusals.pop((namespace, ref.name), None)
+        refusals.allowed(("secrets", namespace))
     slot = (namespace, ref.name, ref.key)
     value = None if data is None else data.get(ref.key)
     if value is None:
@@ -193,15 +189,6 @@ async def resolve_credentials(
     if memory is not None:
         memory[slot] = key
     return key
-
-
-def _refusal_class(
-    refusals: RefusalMemory | None, secret: tuple[str, str], now: datetime | None
-) -> ErrorClass:
-    if refusals is None or now is None:
-        return ErrorClass.BLOCKED
-    since = refusals.setdefault(secret, now)
-    return ErrorClass.TRANSIENT if now - since < REFUSAL_GRACE else ErrorClass.BLOCKED
 
 
 # ---------------------------------------------------------------------------------------------------------

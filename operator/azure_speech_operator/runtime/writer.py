@@ -10,6 +10,7 @@ from typing import Any
 from azure_speech_operator.azure.types import ErrorClass, OperatorError
 from azure_speech_operator.kube import (
     JSON_PATCH,
+    KUBERNETES_FORBIDDEN,
     KubeApiError,
     as_operator_error,
     resource_version,
@@ -70,9 +71,15 @@ class KubeWriter:
                 **options,
             )
         except KubeApiError as exc:
-            raise as_operator_error(exc, what) from None
+            raise self._judged(as_operator_error(exc, what), kind.plural) from None
+        self.ctx.refusals.allowed((kind.plural, self.namespace))
         self._written(answer)
         return answer
+
+    def _judged(self, error: OperatorError, plural: str) -> OperatorError:
+        if error.reason != KUBERNETES_FORBIDDEN:
+            return error
+        return self.ctx.refusals.judge(error, (plural, self.namespace), self.ctx.now())
 
     async def _patch_annotations(self, annotations: dict[str, str | None], what: str) -> None:
         # A JSON patch testing the uid: a same-named successor object must never get this object's marks.
@@ -122,10 +129,18 @@ class KubeWriter:
         return {"apiVersion": self.kind.api_version, "kind": self.kind.kind, "metadata": metadata}
 
     async def export(self, config_map_name: str, data: Mapping[str, str]) -> None:
-        await export_config_map(self.ctx.kube, self._owner(), config_map_name, data)
+        try:
+            await export_config_map(self.ctx.kube, self._owner(), config_map_name, data)
+        except OperatorError as exc:
+            raise self._judged(exc, "configmaps") from None
+        self.ctx.refusals.allowed(("configmaps", self.namespace))
 
     async def unexport(self, config_map_name: str) -> None:
-        await remove_export(self.ctx.kube, self._owner(), config_map_name)
+        try:
+            await remove_export(self.ctx.kube, self._owner(), config_map_name)
+        except OperatorError as exc:
+            raise self._judged(exc, "configmaps") from None
+        self.ctx.refusals.allowed(("configmaps", self.namespace))
 
     async def write_status(self, previous: Mapping[str, Any], new: Mapping[str, Any]) -> None:
         """Patch the status from `previous` (as read) to `new`: only what changed. Raises KubeApiError."""
