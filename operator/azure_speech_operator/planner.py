@@ -105,6 +105,8 @@ class Planner(Generic[ResourceT, ObservedT]):
         o, spec = self.o, self.spec
         if spec is not None:
             status["apiVersion"] = spec.azure.api_version
+        elif "apiVersion" in self.prev:
+            status["apiVersion"] = self.prev["apiVersion"]  # an invalid spec changes nothing in Azure
         if o.exported and spec is not None and spec.export_to is not None:
             status["exportedConfigMap"] = spec.export_to.config_map_name
         elif "exportedConfigMap" in self.prev and not o.unexported:

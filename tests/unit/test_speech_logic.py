@@ -1172,6 +1172,16 @@ async def test_an_invalid_stored_spec_still_deletes_the_endpoint_it_owns(adopted
     assert endpoint_id in outcome.events[0].message
 
 
+async def test_an_invalid_stored_spec_keeps_what_the_status_knew() -> None:
+    world = await ready_world()
+    before = dict(world.status)
+    world.change_spec(customProperties={MARKER: "x"})
+    await world.run()
+    assert world.condition("Stalled") == ("True", "InvalidSpec")
+    kept = {k: v for k, v in world.status.items() if k not in ("conditions", "error", "observedGeneration")}
+    assert kept == {k: v for k, v in before.items() if k not in ("conditions", "observedGeneration")}
+
+
 async def test_an_invalid_stored_spec_whose_target_cannot_be_read_orphans_with_a_warning() -> None:
     world = await ready_world()
     endpoint_id = world.azure.only().id

@@ -410,6 +410,17 @@ async def test_an_invalid_schedule_is_stalled_naming_the_field() -> None:
     assert "spec.schedule.suspend" in world.status["error"]["message"]
 
 
+async def test_an_invalid_spec_keeps_what_the_status_knew() -> None:
+    world = World()
+    await world.settle()
+    before = dict(world.status)
+    world.spec["schedule"] = {"suspend": "0 25 * * *", "resume": "0 7 * * *"}
+    await world.run()
+    assert world.condition("Stalled") == ("True", "InvalidSpec")
+    kept = {k: v for k, v in world.status.items() if k not in ("conditions", "error", "observedGeneration")}
+    assert kept == {k: v for k, v in before.items() if k not in ("conditions", "observedGeneration")}
+
+
 async def test_quota_is_blocked_and_waits_without_a_busy_loop() -> None:
     world = World()
     world.azure.quota = 0
