@@ -25,11 +25,13 @@ from azure_speech_operator.conditions import (
     transitions,
 )
 from azure_speech_operator.reconcile import (
+    ADOPTED_ANNOTATION,
     FINALIZER_WAIT,
     INVALID_ANNOTATION,
     POLICY_ANNOTATION,
     REQUESTED_ANNOTATION,
     Event,
+    Note,
     ObservedBase,
     Outcome,
     Pass,
@@ -140,10 +142,32 @@ class Planner(Generic[ResourceT, ObservedT]):
                 events.append(Event("Normal", new.reason, new.message))
         return events
 
-    def adopted_event(self, endpoint_id: str | None) -> list[Event]:
+    # --- adoption -----------------------------------------------------------------------------------------
+
+    def taken_over(self) -> bool:
+        """Whether the endpoint named in spec.endpointId is the resource's (deleted with it): a pass read it
+        and took it over (ADOPTED_ANNOTATION). One refused or never read is not, whatever errors came after
+        and whatever the status names."""
         adopted = getattr(self.r, "adopted_endpoint_id", None)
-        previous_id = str(self.prev.get("endpointId") or "").lower()
-        if endpoint_id is not None and endpoint_id.lower() == adopted and previous_id != adopted:
+        if not adopted:
+            return False
+        recorded = self.o.note(self.r.annotations, ADOPTED_ANNOTATION)
+        if recorded is not None:
+            return recorded.lower() == adopted
+        # taken over by a version that wrote no annotation: shown, and no error since
+        return str(self.prev.get("endpointId") or "").lower() == adopted and "error" not in self.prev
+
+    def take_over(self, endpoint_id: str) -> Note | None:
+        """The note that makes the adopted endpoint, just read and accepted, the resource's (once)."""
+        if self.r.deleting or self.o.note(self.r.annotations, ADOPTED_ANNOTATION) == endpoint_id.lower():
+            return None
+        return Note(((ADOPTED_ANNOTATION, endpoint_id.lower()),), "taking over the adopted endpoint")
+
+    def adopted_event(self, endpoint_id: str | None) -> list[Event]:
+        """Adopted: posted by the pass that took the endpoint over."""
+        adopted = getattr(self.r, "adopted_endpoint_id", None)
+        noted = any(name == ADOPTED_ANNOTATION for name, _ in self.o.notes)
+        if endpoint_id is not None and endpoint_id.lower() == adopted and noted:
             return [Event("Normal", "Adopted", f"adopted endpoint {endpoint_id} (spec.endpointId)")]
         return []
 

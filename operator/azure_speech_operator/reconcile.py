@@ -35,6 +35,8 @@ REQUESTED_ANNOTATION: Final = f"{USER_PREFIX}/reconcile-requested-at"
 DRIFT_ANNOTATION: Final = f"{USER_PREFIX}/drift-interval"
 CREATE_PENDING_ANNOTATION: Final = f"{KOPF_PREFIX}/create-pending"
 ENDPOINT_ID_ANNOTATION: Final = f"{KOPF_PREFIX}/endpoint-id"
+# The adopted endpoint (spec.endpointId) a pass read and took over: the resource's, deleted with it
+ADOPTED_ANNOTATION: Final = f"{KOPF_PREFIX}/adopted-endpoint-id"
 
 # status.error.class of a stall the reconcile policy causes (not an error class of the client's table).
 POLICY_CLASS: Final = "policy"

@@ -354,6 +354,10 @@ class _Reconcile(Planner[Resource, Observed]):
                 endpoint=endpoint,
                 serving=self.serving_model(endpoint),
             )
+        if not created_by_operator:
+            take_over = self.take_over(endpoint.id)
+            if take_over is not None:
+                return take_over
         if endpoint.model is not None and self.needs_model_read(endpoint.model):
             return GetModel(endpoint.model)
 
@@ -501,9 +505,8 @@ class _Reconcile(Planner[Resource, Observed]):
         if created is not None:
             return created
         adopted = self.r.adopted_endpoint_id
-        shown = str(self.prev.get("endpointId") or "").lower()
         refused = find_condition(self.prev_conditions, STALLED).reason == LOCALE_MISMATCH
-        return adopted if adopted and shown == adopted and not refused else None
+        return adopted if adopted and self.taken_over() and not refused else None
 
     def _settled(self) -> bool:
         """At operator start: nothing in flight and status current, so no Azure call (the drift check will

@@ -474,6 +474,10 @@ class _Voice(Planner[Resource, Observed]):
                 ),
                 endpoint=endpoint,
             )
+        if adopted:
+            take_over = self.take_over(endpoint.id)
+            if take_over is not None:
+                return take_over
         # The swap's steps come first: the new endpoint deploys while the old one keeps its state.
         if not matches(spec, endpoint) or candidate_id:
             step = self.swap(endpoint, candidate_id, candidate)
@@ -774,13 +778,13 @@ class _Voice(Planner[Resource, Observed]):
         error: dict[str, str] | None = None,
         **seen: Any,
     ) -> Outcome:
-        r, o = self.r, self.o
+        o = self.o
         endpoint: VoiceEndpoint | None = seen.get("endpoint")
         candidate: VoiceEndpoint | None = seen.get("candidate")
         health = replace(health, suspended=self.wish_suspended())
         status: dict[str, Any] = {}
         keep = ("endpointId", "azureStatus", "projectId", "modelId", "createdAt", "lastActionAt", "operation")
-        current = self.current_id() or r.adopted_endpoint_id
+        current = self.current_id()  # an adopted id is shown once a pass has read it and taken it over
         if endpoint is not None:
             self._describe(status, endpoint)
         elif current and str(self.prev.get("endpointId") or "").lower() == current and not o.seen(current):
@@ -933,10 +937,8 @@ class _Voice(Planner[Resource, Observed]):
         owned: list[str] = []
         current = self.current_id()
         adopted = r.adopted_endpoint_id
-        shown = str(self.prev.get("endpointId") or "").lower()
-        # An adopted endpoint is the resource's once a pass read it and took it over (not one it refused).
         refused = find_condition(self.prev_conditions, STALLED).reason == "AdoptedEndpointMismatch"
-        if current and (current != adopted or (shown == adopted and not refused)):
+        if current and (current != adopted or (self.taken_over() and not refused)):
             owned.append(current)
         for extra in (self.candidate_id(), self.previous_id()):
             if extra and extra not in owned:

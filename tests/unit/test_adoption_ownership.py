@@ -1,0 +1,96 @@
+"""Which adopted endpoint (spec.endpointId) a resource owns, for both kinds: the one a pass read and took over
+(the ADOPTED_ANNOTATION it wrote), never one it refused or never read, whatever errors came after and whatever
+the status names. Deletion deletes only an owned endpoint; others are left with a `NotAdopted` event."""
+
+from __future__ import annotations
+
+import pytest
+from azure_speech_operator.azure.types import ErrorClass, OperatorError
+from azure_speech_operator.reconcile import ADOPTED_ANNOTATION, Trigger
+
+from tests.unit import test_voice_fakes as voice
+from tests.unit.test_speech_fakes import azure_error as speech_error
+from tests.unit.test_speech_logic import adopted_world, delete
+
+MISSING = OperatorError("CredentialsNotFound", "Secret 'creds' not found", ErrorClass.BLOCKED)
+
+
+@pytest.mark.parametrize("then", ["throttled", "credentials-missing"])
+async def test_a_speech_endpoint_refused_for_its_locale_stays_theirs_after_any_error(then: str) -> None:
+    world, theirs = await adopted_world("de-DE")
+    await world.run()
+    assert world.condition("Stalled") == ("True", "LocaleMismatch")
+    assert ADOPTED_ANNOTATION not in world.annotations
+    assert "Adopted" not in world.event_reasons()
+    if then == "throttled":
+        world.azure.fail("get", speech_error("TooManyRequests", ErrorClass.TRANSIENT, 429))
+    else:
+        world.credentials_error = MISSING
+    await world.run(Trigger.DRIFT)
+    assert world.condition("Stalled")[1] != "LocaleMismatch"  # the refusal's reason is gone
+    world.credentials_error = None
+    outcome = await delete(world)
+    assert theirs in world.azure.endpoints and outcome.release
+    assert outcome.orphaned_endpoint is None
+    assert "NotAdopted" in world.event_reasons() and "Deleted" not in world.event_reasons()
+
+
+async def test_a_speech_endpoint_taken_over_is_noted_once_and_deleted_with_the_resource() -> None:
+    world, theirs = await adopted_world()
+    await world.settle()
+    assert world.annotations[ADOPTED_ANNOTATION] == theirs.lower()
+    assert world.event_reasons().count("Adopted") == 1
+    world.azure.fail("get", speech_error("TooManyRequests", ErrorClass.TRANSIENT, 429))
+    await world.run(Trigger.DRIFT)  # an error after the takeover changes nothing
+    await delete(world)
+    assert theirs not in world.azure.endpoints and "Deleted" in world.event_reasons()
+
+
+async def test_a_speech_endpoint_taken_over_by_an_older_version_stays_the_resources() -> None:
+    world, theirs = await adopted_world()
+    await world.settle()
+    del world.annotations[ADOPTED_ANNOTATION]  # written by no version before this one
+    await delete(world)
+    assert theirs not in world.azure.endpoints
+
+
+def voice_adopting(model: str = "Jessica") -> voice.World:
+    world = voice.World()
+    world.azure.endpoints[voice.ADOPTED] = voice.adopted_endpoint(world.now)
+    world.spec.update(endpointId=voice.ADOPTED, modelId=model)
+    return world
+
+
+async def voice_delete(world: voice.World) -> None:
+    world.credentials_error = None
+    world.deletion_timestamp = world.now
+    await world.run(Trigger.DELETE)
+
+
+@pytest.mark.parametrize("first", ["refused", "credentials-missing", "throttled"])
+async def test_a_voice_endpoint_refused_or_never_read_stays_theirs(first: str) -> None:
+    world = voice_adopting("Jessica2" if first == "refused" else "Jessica")
+    if first == "credentials-missing":
+        world.credentials_error = MISSING
+    elif first == "throttled":
+        world.azure.fail("get", voice.azure_error("TooManyRequests", ErrorClass.TRANSIENT, 429))
+    await world.run()
+    if first == "refused":
+        assert world.condition("Stalled") == ("True", "AdoptedEndpointMismatch")
+        world.azure.fail("get", voice.azure_error("TooManyRequests", ErrorClass.TRANSIENT, 429))
+        await world.run(Trigger.DRIFT)
+    else:
+        assert "endpointId" not in world.status  # never read: not shown as the resource's
+    assert ADOPTED_ANNOTATION not in world.annotations
+    await voice_delete(world)
+    assert voice.ADOPTED in world.azure.endpoints
+    assert "NotAdopted" in world.event_reasons() and "Adopted" not in world.event_reasons()
+
+
+async def test_a_voice_endpoint_taken_over_is_deleted_with_the_resource() -> None:
+    world = voice_adopting()
+    await world.settle()
+    assert world.annotations[ADOPTED_ANNOTATION] == voice.ADOPTED
+    assert world.event_reasons().count("Adopted") == 1
+    await voice_delete(world)
+    assert voice.ADOPTED not in world.azure.endpoints
