@@ -148,7 +148,7 @@ class Planner(Generic[ResourceT, ObservedT]):
         """Whether the endpoint named in spec.endpointId is the resource's (deleted with it): a pass read it
         and took it over (ADOPTED_ANNOTATION). One refused or never read is not, whatever errors came after
         and whatever the status names."""
-        adopted = getattr(self.r, "adopted_endpoint_id", None)
+        adopted: str | None = getattr(self.r, "adopted_endpoint_id", None)
         if not adopted:
             return False
         recorded = self.o.note(self.r.annotations, ADOPTED_ANNOTATION)

@@ -68,6 +68,7 @@ from azure_speech_operator.reconcile import (
     Pass,
     Policy,
     RecordEndpointId,
+    ResourceStep,
     Retry,
     SpecResource,
     Trigger,
@@ -148,7 +149,7 @@ class UpdateEndpoint:
 
 
 AzureStep = GetEndpoint | FindByMarker | GetModel | CreateEndpoint | UpdateEndpoint | DeleteEndpoint
-Step = AzureStep | MarkCreatePending | ClearCreatePending | RecordEndpointId | Export | Unexport
+Step = AzureStep | ResourceStep
 AZURE_WRITES = (CreateEndpoint, UpdateEndpoint, DeleteEndpoint)
 Plan = Step | Outcome
 
