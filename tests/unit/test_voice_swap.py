@@ -166,3 +166,22 @@ async def test_an_adopted_endpoint_serving_another_model_is_stalled_never_swappe
     await world.run(Trigger.DELETE)
     assert world.released and ADOPTED in world.azure.endpoints
     assert "NotAdopted" in world.event_reasons()
+
+
+@pytest.mark.parametrize("then", [{"modelId": "Jessica"}, {"projectId": "Other", "modelId": "Other"}])
+async def test_a_spec_changed_after_a_new_endpoint_failed_unseen_is_deployed(then: dict[str, str]) -> None:
+    # the swap's new endpoint fails before a pass sees it; meanwhile the user reverts or moves on: the
+    # failure belongs to the older spec and must not stall the newer one
+    world = await ready_world()
+    world.azure.failing_models.add("Jessica2")
+    world.change_spec(modelId="Jessica2")
+    await world.run()
+    world.advance(30)
+    world.azure.finish()
+    world.change_spec(**then)
+    await world.settle()
+    assert world.condition("Ready") == ("True", "Ready")
+    assert world.condition("Stalled")[0] == "False"
+    serving = world.azure.endpoints[world.status["endpointId"]]
+    assert (serving.model_id, serving.status) == (then["modelId"], "Succeeded")
+    assert not any(e.status == "Failed" for e in world.azure.endpoints.values())

@@ -517,7 +517,8 @@ class _Voice(Planner[Resource, Observed]):
             return None
         if candidate_id is None:
             failed = self.failed_here()
-            if failed is not None:
+            # as in first(): a spec changed since the failed endpoint (or a new request) deploys anew
+            if failed is not None and matches(spec, failed) and not self.requested_new:
                 return self.deployment_failed(failed, serving=endpoint)
             if not matches(spec, endpoint):
                 return self.allocate(f"swapping endpoint {endpoint.id} for model {spec.model_id}")
