@@ -137,6 +137,17 @@ def with_peering_priority(settings: OperatorSettings, rng: random.Random) -> Ope
 KUBE_API_BACKOFFS = (1.0, 1.0, 2.0, 3.0, 5.0, 8.0, 13.0, 21.0) + (30.0,) * 8
 
 
+def kopf_namespace_patterns(namespaces: Sequence[str]) -> list[str]:
+    """`--namespace` values as kopf's patterns. A namespace is served when it matches one inclusive glob (any
+    namespace, when there is none) and no `!` glob. kopf serves a namespace that matches any one of its
+    patterns, and `!team-b` alone is every namespace but team-b: so each exclusion goes into every pattern."""
+    excluded = [pattern for pattern in namespaces if pattern.startswith("!")]
+    included = [pattern for pattern in namespaces if not pattern.startswith("!")]
+    if not excluded:
+        return included
+    return [",".join([pattern, *excluded]) for pattern in included] or [",".join(excluded)]
+
+
 def build_kopf_settings(settings: OperatorSettings) -> kopf.OperatorSettings:
     """kopf's settings for this operator (see docs/operations.md for the reasons)."""
     kopf_settings = kopf.OperatorSettings()
@@ -326,7 +337,7 @@ async def run_operator(
             registry=registry,
             settings=build_kopf_settings(settings),
             clusterwide=not settings.namespaces,
-            namespaces=list(settings.namespaces),
+            namespaces=kopf_namespace_patterns(settings.namespaces),
             memo=kopf.Memo(),
             insights=insights,
             ready_flag=ready_flag,

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import fnmatch
 import random
 from datetime import timedelta
 
 import pytest
 from azure_speech_operator.kube import JsonObject, KubeApiError, KubeConflictError
-from azure_speech_operator.runner import build_kopf_settings, with_peering_priority
+from azure_speech_operator.runner import build_kopf_settings, kopf_namespace_patterns, with_peering_priority
 from azure_speech_operator.runtime.peering import PeeringMissing, ensure_peering_objects, peering_objects
 from azure_speech_operator.settings import ENV_PREFIX, SettingsError
+from hypothesis import given
+from hypothesis import strategies as st
 from kopf._cogs.structs import references
+from kopf._cogs.structs.references import match_namespace
 
 from tests.unit.test_settings import parse
 
@@ -135,3 +139,36 @@ def test_a_namespaced_operator_peers_in_each_named_namespace_globs_are_the_insta
 async def test_missing_peering_crds_are_a_clear_error() -> None:
     with pytest.raises(PeeringMissing, match="peering CRDs"):
         await ensure_peering_objects(Recorder(404), "speech", ())
+
+
+NAMESPACE_NAMES = st.sampled_from(["team-a", "team-b", "team-ab", "kube-system", "default", "prod"])
+NAMESPACE_GLOBS = st.sampled_from(["team-*", "team-b", "team-?", "kube-*", "default", "*", "prod", "*-ab"])
+
+
+@given(
+    st.lists(st.tuples(st.booleans(), NAMESPACE_GLOBS), max_size=4),
+    NAMESPACE_NAMES,
+)
+def test_namespace_exclusions_narrow_every_inclusive_glob(
+    globs: list[tuple[bool, str]], namespace: str
+) -> None:
+    # `--namespace team-* --namespace !team-b` serves team-a, not team-b nor kube-system: kopf alone would
+    # serve every namespace but team-b (a namespace matching any one of its patterns is served)
+    values = [f"!{glob}" if excluded else glob for excluded, glob in globs]
+    included = [glob for excluded, glob in globs if not excluded]
+    excluded = [glob for excluded, glob in globs if excluded]
+    wanted = (not included or any(fnmatch.fnmatchcase(namespace, g) for g in included)) and not any(
+        fnmatch.fnmatchcase(namespace, g) for g in excluded
+    )
+    patterns = kopf_namespace_patterns(values)
+    served = not patterns or any(match_namespace(namespace, p) for p in patterns)
+    assert served == wanted
+
+
+def test_a_shard_with_an_exclusion_serves_only_its_namespaces() -> None:
+    patterns = kopf_namespace_patterns(["team-*", "!team-b"])
+    assert patterns == ["team-*,!team-b"]
+    served = {
+        ns for ns in ("team-a", "team-b", "kube-system") if any(match_namespace(ns, p) for p in patterns)
+    }
+    assert served == {"team-a"}
