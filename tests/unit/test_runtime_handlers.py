@@ -777,3 +777,25 @@ async def test_the_answer_to_the_last_write_is_dropped_once_kopfs_copy_has_caugh
     feed_drift(cluster.kind, {"type": "MODIFIED"}, cluster.body(), cluster.memo)
     assert cluster.memo.written is None
     await cluster.ctx.drift.aclose()
+
+
+@pytest.mark.parametrize("leaves", ["deleted-event", "no-longer-served"])
+async def test_an_object_that_leaves_this_operator_leaves_its_gauges(leaves: str) -> None:
+    # another shard's now (relabelled), its finalizer removed by hand, or this replica paused: it must not
+    # stay counted here (both shards would count it, a Stalled alert would never clear)
+    cluster = Cluster(("poke:a",), settings=OperatorSettings(peering="ha"))
+    await cluster.run()
+    key = ("Gadget", "team-a", "g")
+    assert key in cluster.ctx.metrics.resource_states
+    if leaves == "deleted-event":
+        feed_drift(cluster.kind, {"type": "DELETED"}, cluster.body(), cluster.memo)
+    else:
+        registry = kopf.OperatorRegistry()
+        register(GADGET, registry)
+        register_served_daemons(registry)
+        (daemon,) = registry._spawning.get_all_handlers()
+        stopped = asyncio.Event()
+        stopped.set()  # kopf stops the daemon at once
+        await daemon.fn(stopped=stopped, body=cluster.body(), memo=cluster.memo)
+    assert key not in cluster.ctx.metrics.resource_states
+    await cluster.ctx.drift.aclose()
