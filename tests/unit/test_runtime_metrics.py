@@ -71,6 +71,24 @@ def test_observer_counts_and_times_azure_requests() -> None:
     assert got[("azure_speech_operator_azure_request_seconds_sum", (("operation", "Endpoints_Get"),))] == 0.5
 
 
+def test_a_request_never_sent_is_counted_but_not_timed() -> None:
+    # held back while the budget is paused after a 429: no time on the wire to pull the latency down
+    metrics = Metrics()
+    metrics.observe("Endpoints_Get", "GET", "westeurope.api.cognitive.microsoft.com", "throttled", 0.0)
+    assert (
+        value(
+            metrics,
+            "azure_requests_total",
+            host="westeurope.api.cognitive.microsoft.com",
+            method="GET",
+            operation="Endpoints_Get",
+            status="throttled",
+        )
+        == 1
+    )
+    assert value(metrics, "azure_request_seconds_count", operation="Endpoints_Get") == 0
+
+
 def test_budget_waits_are_counted_and_summed_by_operation() -> None:
     metrics = Metrics()
     metrics.budget_waited("Endpoints_Get", 1.5)

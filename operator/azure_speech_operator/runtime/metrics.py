@@ -255,7 +255,8 @@ class Metrics:
     # The Azure client's RequestObserver protocol.
     def observe(self, operation: str, method: str, host: str, status: int | str, seconds: float) -> None:
         self.azure_requests.labels(operation, method, host, str(status)).inc()
-        self.azure_request_seconds.labels(operation).observe(max(seconds, 0.0))
+        if status != "throttled":  # never sent (the budget is paused after a 429): no time on the wire
+            self.azure_request_seconds.labels(operation).observe(max(seconds, 0.0))
 
     def budget_waited(self, operation: str, seconds: float) -> None:
         self.azure_budget_wait_seconds.labels(operation).observe(max(seconds, 0.0))
