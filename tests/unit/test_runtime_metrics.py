@@ -277,6 +277,7 @@ def test_a_pass_outcome_names_the_error_class_it_left() -> None:
     assert pass_outcome(outcome(retry=True)) == "retry"
     assert pass_outcome(outcome({"code": "TooManyRequests", "class": "transient"}, retry=True)) == "transient"
     assert pass_outcome(outcome({"code": "InvalidModel", "class": "fatal"})) == "fatal"
+    assert pass_outcome(outcome({"code": "ReconcileSkipped", "class": "policy"})) == "policy"
     assert pass_outcome(outcome({"code": "X", "class": "made up by someone"})) == "error"
 
 

@@ -34,6 +34,7 @@ from azure_speech_operator.azure.types import ErrorClass, OperatorError
 from azure_speech_operator.kube import KubeApiError, resource_version
 from azure_speech_operator.reconcile import (
     FINALIZER,
+    POLICY_CLASS,
     RESOURCE_STEPS,
     Failures,
     Outcome,
@@ -261,7 +262,8 @@ def _report_metrics(
     ctx.metrics.reconciled(kind.kind, pass_outcome(outcome))
 
 
-_ERROR_CLASSES = frozenset(error_class.value for error_class in ErrorClass)
+# and `policy`: a reconcile-policy (skip, or an invalid value) holds the writes
+_ERROR_CLASSES = frozenset(error_class.value for error_class in ErrorClass) | {POLICY_CLASS}
 
 
 def pass_outcome(outcome: Outcome) -> str:
