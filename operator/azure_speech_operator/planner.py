@@ -323,14 +323,16 @@ def plan_deletion(planner: Planner[Any, Any], spec: Any, deletion: Deletion[Step
     owned = list(deletion.owned)
     unadopted = deletion.named if deletion.named and deletion.named not in owned else None
 
-    def release(*events: Event, orphaned: str | None = None) -> Outcome:
+    def release(*events: Event, orphaned: Sequence[str] = ()) -> Outcome:
         if unadopted:
             note = (
                 f"endpoint {unadopted} (spec.endpointId) was never adopted by this resource: left in Azure "
                 "untouched"
             )
             events += (Event("Normal", "NotAdopted", note),)
-        return Outcome(status=planner.prev, events=tuple(events), release=True, orphaned_endpoint=orphaned)
+        return Outcome(
+            status=planner.prev, events=tuple(events), release=True, orphaned_endpoints=tuple(orphaned)
+        )
 
     def named(ids: Sequence[str]) -> str:
         return ("endpoint " if len(ids) == 1 else "endpoints ") + ", ".join(ids)
@@ -351,7 +353,7 @@ def plan_deletion(planner: Planner[Any, Any], spec: Any, deletion: Deletion[Step
         unintended = spec is None or policy is None
         kind: Literal["Normal", "Warning"] = "Warning" if unintended else "Normal"
         event = Event(kind, "Orphaned", f"left {what} in Azure: {why}")
-        return release(event, orphaned=(owned[0] if owned else None) if unintended else None)
+        return release(event, orphaned=(owned or ["unknown"]) if unintended else ())
 
     remaining = [e for e in owned if e not in deletion.deleted]
     if not remaining and deletion.unknown is None:
@@ -378,7 +380,7 @@ def plan_deletion(planner: Planner[Any, Any], spec: Any, deletion: Deletion[Step
                     "OrphanedEndpoint",
                     f"released without deleting {what} in Azure: {why} ({o.credentials_error})",
                 ),
-                orphaned=remaining[0] if remaining else "unknown",
+                orphaned=remaining or ["unknown"],
             )
         left = (p.timing.deletion_credentials_wait - waited).total_seconds()
         # Missing or forbidden credentials wait for a Secret event or the slow interval; a failure to read

@@ -311,7 +311,8 @@ class Outcome:
     events: tuple[Event, ...] = ()
     retry: Retry | None = None
     release: bool = False  # deletion: the finalizer may go
-    orphaned_endpoint: str | None = None  # deletion left this endpoint in Azure (for the metric)
+    # deletion left these endpoints in Azure unasked (for the metric; "unknown": a create whose outcome is)
+    orphaned_endpoints: tuple[str, ...] = ()
     # Not a retry: a moment the resource must be looked at again even if nothing changes (a scheduled
     # suspend or resume, the end of a swap's grace period). The drift schedule looks at it then.
     wake_at: datetime | None = None

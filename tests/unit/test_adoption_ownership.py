@@ -31,7 +31,7 @@ async def test_a_speech_endpoint_refused_for_its_locale_stays_theirs_after_any_e
     world.credentials_error = None
     outcome = await delete(world)
     assert theirs in world.azure.endpoints and outcome.release
-    assert outcome.orphaned_endpoint is None
+    assert not outcome.orphaned_endpoints
     assert "NotAdopted" in world.event_reasons() and "Deleted" not in world.event_reasons()
 
 

@@ -285,7 +285,9 @@ def test_orphans_are_counted_per_kind_only() -> None:
     metrics = Metrics()
     metrics.orphaned("SpeechEndpoint")
     metrics.orphaned("SpeechEndpoint")
+    metrics.orphaned("VoiceEndpoint", 2)  # a swap's two endpoints left by one deletion
     assert value(metrics, "orphaned_endpoints_total", kind="SpeechEndpoint") == 2
+    assert value(metrics, "orphaned_endpoints_total", kind="VoiceEndpoint") == 2
 
 
 def test_separate_metrics_objects_do_not_share_counters() -> None:

@@ -1032,7 +1032,7 @@ async def test_orphaning_leaves_the_endpoint(annotations: dict[str, str], policy
     assert "delete" not in world.azure.calls
     assert [(e.type, e.reason) for e in outcome.events] == [("Normal", "Orphaned")]
     assert world.azure.only().id in outcome.events[0].message
-    assert outcome.orphaned_endpoint is None  # asked for: not counted as an orphan to alert on
+    assert not outcome.orphaned_endpoints  # asked for: not counted as an orphan to alert on
 
 
 async def test_an_unknown_policy_on_deletion_orphans_with_a_warning_and_counts() -> None:
@@ -1041,7 +1041,17 @@ async def test_an_unknown_policy_on_deletion_orphans_with_a_warning_and_counts()
     outcome = await delete(world)
     assert outcome.release
     assert [(e.type, e.reason) for e in outcome.events] == [("Warning", "Orphaned")]
-    assert outcome.orphaned_endpoint == world.azure.only().id
+    assert outcome.orphaned_endpoints == (world.azure.only().id,)
+
+
+async def test_an_unknown_policy_on_deletion_after_a_lost_create_counts_an_unknown_orphan() -> None:
+    world = World()
+    world.azure.lose_create_answer = True
+    await world.run()
+    world.annotations[POLICY_ANNOTATION] = "yolo"
+    outcome = await delete(world)
+    assert [(e.type, e.reason) for e in outcome.events] == [("Warning", "Orphaned")]
+    assert outcome.orphaned_endpoints == ("unknown",) and len(world.azure.endpoints) == 1
 
 
 async def test_failing_delete_is_shown_and_retried() -> None:
@@ -1065,7 +1075,7 @@ async def test_delete_with_credentials_gone_waits_then_releases_with_a_warning()
     assert outcome.retry is not None and outcome.retry.delay <= 120
     outcome = await delete(world, after=601)
     assert outcome.release
-    assert outcome.orphaned_endpoint == world.azure.only().id
+    assert outcome.orphaned_endpoints == (world.azure.only().id,)
     assert world.events[-1].type == "Warning" and world.events[-1].reason == "OrphanedEndpoint"
 
 
@@ -1076,7 +1086,7 @@ async def test_delete_with_credentials_gone_for_good_releases_at_once_with_a_war
     world.credentials_final = True
     outcome = await delete(world)
     assert outcome.release
-    assert outcome.orphaned_endpoint == world.azure.only().id
+    assert outcome.orphaned_endpoints == (world.azure.only().id,)
     warning = world.events[-1]
     assert warning.type == "Warning" and warning.reason == "OrphanedEndpoint"
     assert "the namespace is being deleted" in warning.message
@@ -1149,7 +1159,7 @@ async def test_deletion_leaves_an_endpoint_the_resource_named_but_never_adopted(
     assert outcome.release
     assert theirs in world.azure.endpoints
     assert world.azure.writes == []
-    assert outcome.orphaned_endpoint is None
+    assert not outcome.orphaned_endpoints
     assert [e.reason for e in outcome.events] == ["NotAdopted"]
 
 
@@ -1226,7 +1236,7 @@ async def test_a_refused_create_drops_the_mark_and_deletion_releases_at_once(kin
     world.credentials_error = OperatorError("CredentialsNotFound", "Secret gone", ErrorClass.BLOCKED)
     outcome = await delete(world)
     assert outcome.release  # at once: no wait for credentials, no lookup
-    assert outcome.orphaned_endpoint is None
+    assert not outcome.orphaned_endpoints
     assert outcome.events == ()
     assert "find" not in world.azure.calls
 

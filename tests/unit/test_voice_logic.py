@@ -338,7 +338,7 @@ async def test_missing_credentials_note_no_endpoint_and_deletion_releases_at_onc
     assert CANDIDATE_ANNOTATION not in world.annotations  # nothing asked of Azure, nothing to wait for
     world.deletion_timestamp = world.now
     outcome = await world.run(Trigger.DELETE)
-    assert world.released and outcome.orphaned_endpoint is None
+    assert world.released and not outcome.orphaned_endpoints
     assert world.azure.calls == []
 
 
@@ -351,6 +351,18 @@ async def test_deleting_during_the_grace_period_deletes_both() -> None:
     await world.settle()
     assert world.released
     assert world.azure.endpoints == {}
+
+
+async def test_an_unknown_policy_during_the_grace_period_counts_both_endpoints_orphaned() -> None:
+    world = await ready_world()
+    world.change_spec(modelId="Jessica2")
+    await world.settle()
+    assert set(world.azure.endpoints) == {FIRST, SECOND}
+    world.annotations[POLICY] = "yolo"
+    world.deletion_timestamp = world.now
+    outcome = await world.run(Trigger.DELETE)
+    assert world.released and set(outcome.orphaned_endpoints) == {FIRST, SECOND}
+    assert set(world.azure.endpoints) == {FIRST, SECOND}
 
 
 async def test_orphan_leaves_the_endpoint() -> None:

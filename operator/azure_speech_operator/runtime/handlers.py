@@ -238,7 +238,7 @@ async def _failures_counted(ctx: OperatorContext, kind: AnyKind) -> AsyncIterato
 
 def log_lines(previous_status: Mapping[str, Any], outcome: Outcome) -> list[tuple[int, str]]:
     """What a pass logs (oplog.pass_lines): its events, and one WARNING when it turns the resource Stalled."""
-    endpoint_id = outcome.status.get("endpointId") or outcome.orphaned_endpoint
+    endpoint_id = outcome.status.get("endpointId") or next(iter(outcome.orphaned_endpoints), None)
     return oplog.pass_lines(
         outcome.events,
         previous_status.get("conditions"),
@@ -253,8 +253,8 @@ def _report_metrics(
 ) -> None:
     if outcome.release:
         ctx.metrics.forget_resource(kind.kind, resource.namespace, resource.name)
-        if outcome.orphaned_endpoint:
-            ctx.metrics.orphaned(kind.kind)
+        if outcome.orphaned_endpoints:
+            ctx.metrics.orphaned(kind.kind, len(outcome.orphaned_endpoints))
         ctx.metrics.reconciled(kind.kind, "released")
         return
     state = state_of(obj.get("metadata") or {}, resource.status, outcome.status)

@@ -294,8 +294,8 @@ class Metrics:
     def resource_states(self) -> dict[Key, ResourceState]:
         return {key: entry.state for key, entry in self.tracked.items()}
 
-    def orphaned(self, kind: str) -> None:
-        self.orphaned_endpoints.labels(kind).inc()
+    def orphaned(self, kind: str, endpoints: int = 1) -> None:
+        self.orphaned_endpoints.labels(kind).inc(endpoints)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
