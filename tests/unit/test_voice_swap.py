@@ -185,3 +185,22 @@ async def test_a_spec_changed_after_a_new_endpoint_failed_unseen_is_deployed(the
     serving = world.azure.endpoints[world.status["endpointId"]]
     assert (serving.model_id, serving.status) == (then["modelId"], "Succeeded")
     assert not any(e.status == "Failed" for e in world.azure.endpoints.values())
+
+
+async def test_a_swap_while_suspended_moves_the_export_with_the_endpoint_id() -> None:
+    # the new endpoint is promoted and suspended in one pass: while Azure is still disabling it, the old one
+    # is deleted, and the ConfigMap must not keep naming that one
+    world = World()
+    world.spec["suspended"] = True
+    world.spec["exportTo"] = {"configMapName": "voice"}
+    await world.settle()
+    world.change_spec(modelId="Jessica2")
+    outcome = await world.run()
+    for finish in (True, False, False, False):  # Azure is slow to disable the new endpoint
+        assert outcome.retry is not None
+        world.advance(outcome.retry.delay)
+        if finish:
+            world.azure.finish()
+        outcome = await world.run()
+        assert world.exported["voice"]["endpointId"] in world.azure.endpoints
+    assert world.status["endpointId"] == world.exported["voice"]["endpointId"] == SECOND

@@ -600,7 +600,10 @@ class _Voice(Planner[Resource, Observed]):
         previous = self.prev.get("exportedConfigMap")
         if previous and previous != wanted and not o.unexported:
             return Unexport(str(previous))
-        if spec.export_to is not None and not o.exported and endpoint.status in (SUCCEEDED, DISABLED):
+        # Disabling too: a swap while suspended promotes the new endpoint and suspends it in one pass, and the
+        # ConfigMap switches with status.endpointId (the old endpoint is deleted next)
+        exportable = (SUCCEEDED, DISABLING, DISABLED)
+        if spec.export_to is not None and not o.exported and endpoint.status in exportable:
             data = export_data(spec, endpoint)
             return Export(spec.export_to.config_map_name, data)
         return None
