@@ -38,6 +38,7 @@ from azure_speech_operator.reconcile import (
     Policy,
     ResourceBase,
     Retry,
+    Unexport,
     backoff,
     describe,
     invalid_annotation,
@@ -141,6 +142,16 @@ class Planner(Generic[ResourceT, ObservedT]):
             else:
                 events.append(Event("Normal", new.reason, new.message))
         return events
+
+    def stale_export(self) -> Unexport | None:
+        """The ConfigMap exported before and no longer wanted (exportTo removed or renamed): deleted first,
+        whatever Azure says or whether it can be read (it needs no Azure call)."""
+        spec = self.spec
+        wanted = spec.export_to.config_map_name if spec is not None and spec.export_to else None
+        previous = self.prev.get("exportedConfigMap")
+        if previous and previous != wanted and not self.o.unexported:
+            return Unexport(str(previous))
+        return None
 
     # --- adoption -----------------------------------------------------------------------------------------
 

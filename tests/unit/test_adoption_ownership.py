@@ -1,6 +1,7 @@
 """Which adopted endpoint (spec.endpointId) a resource owns, for both kinds: the one a pass read and took over
 (the ADOPTED_ANNOTATION it wrote), never one it refused or never read, whatever errors came after and whatever
-the status names. Deletion deletes only an owned endpoint; others are left with a `NotAdopted` event."""
+the status names. Deletion deletes only an owned endpoint; others are left with a `NotAdopted` event. Also:
+an exportTo removed or renamed drops the old ConfigMap while no endpoint can be read (gone, no Secret)."""
 
 from __future__ import annotations
 
@@ -94,3 +95,28 @@ async def test_a_voice_endpoint_taken_over_is_deleted_with_the_resource() -> Non
     assert world.event_reasons().count("Adopted") == 1
     await voice_delete(world)
     assert voice.ADOPTED not in world.azure.endpoints
+
+
+async def test_exportto_removed_while_the_adopted_speech_endpoint_is_gone_drops_the_config_map() -> None:
+    world, theirs = await adopted_world()
+    world.change_spec(exportTo={"configMapName": "cm"})
+    await world.run()
+    assert "cm" in world.exported and world.status["exportedConfigMap"] == "cm"
+    del world.azure.endpoints[theirs]
+    await world.run(Trigger.DRIFT)
+    assert world.condition("Stalled") == ("True", "AdoptedEndpointNotFound")
+    world.change_spec(exportTo=None)
+    await world.run()
+    assert "cm" not in world.exported and "exportedConfigMap" not in world.status
+
+
+async def test_exportto_renamed_while_voice_credentials_are_missing_drops_the_old_config_map() -> None:
+    world = voice.World()
+    world.spec["exportTo"] = {"configMapName": "old"}
+    await world.settle()
+    assert "old" in world.exported
+    world.credentials_error = MISSING
+    world.change_spec(exportTo={"configMapName": "new"})
+    await world.run()
+    assert "old" not in world.exported and "exportedConfigMap" not in world.status
+    assert world.condition("Stalled") == ("True", "CredentialsNotFound")

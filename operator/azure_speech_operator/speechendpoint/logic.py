@@ -72,7 +72,6 @@ from azure_speech_operator.reconcile import (
     Retry,
     SpecResource,
     Trigger,
-    Unexport,
     backoff,
     create_refused,
     parse_time,
@@ -286,6 +285,9 @@ class _Reconcile(Planner[Resource, Observed]):
         assert r.spec is not None
         if self.p.trigger is Trigger.RESUME and self._settled():
             return self.outcome_unchanged()
+        unexport = self.stale_export()
+        if unexport is not None:
+            return unexport
 
         adopted = r.spec.adopted_endpoint_id
         created = self.created_id()
@@ -370,10 +372,6 @@ class _Reconcile(Planner[Resource, Observed]):
                 return self.waiting_for_finalizer()
             return UpdateEndpoint(endpoint.id, changes, fields)
 
-        wanted_export = r.spec.export_to.config_map_name if r.spec.export_to else None
-        previous_export = self.prev.get("exportedConfigMap")
-        if previous_export and previous_export != wanted_export and not o.unexported:
-            return Unexport(str(previous_export))
         if r.spec.export_to is not None and not o.exported and endpoint.status != FAILED:
             host = r.spec.azure.target().base_url
             return Export(r.spec.export_to.config_map_name, export_data(r, endpoint, host))

@@ -321,6 +321,9 @@ class _Voice(Planner[Resource, Observed]):
             return self.error(OperatorError("InvalidSchedule", str(exc), ErrorClass.FATAL))
         if self.p.trigger is Trigger.RESUME and self._settled():
             return replace(self.outcome_unchanged(), wake_at=self._wake_at())
+        unexport = self.stale_export()
+        if unexport is not None:
+            return unexport
 
         adopted = r.adopted_endpoint_id
         current = self.current_id()
@@ -596,10 +599,6 @@ class _Voice(Planner[Resource, Observed]):
     def export(self, endpoint: VoiceEndpoint) -> Plan | None:
         spec, o = self.r.spec, self.o
         assert spec is not None
-        wanted = spec.export_to.config_map_name if spec.export_to else None
-        previous = self.prev.get("exportedConfigMap")
-        if previous and previous != wanted and not o.unexported:
-            return Unexport(str(previous))
         # Disabling too: a swap while suspended promotes the new endpoint and suspends it in one pass, and the
         # ConfigMap switches with status.endpointId (the old endpoint is deleted next)
         exportable = (SUCCEEDED, DISABLING, DISABLED)
