@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import pytest
 from azure_speech_operator.azure.types import ErrorClass, OperatorError
-from azure_speech_operator.reconcile import ADOPTED_ANNOTATION, Trigger
+from azure_speech_operator.reconcile import ADOPTED_ANNOTATION, CREATE_PENDING_ANNOTATION, Trigger
 
 from tests.unit import test_voice_fakes as voice
+from tests.unit.test_speech_fakes import World
 from tests.unit.test_speech_fakes import azure_error as speech_error
-from tests.unit.test_speech_logic import adopted_world, delete
+from tests.unit.test_speech_logic import adopted_world, delete, foreign_endpoint
 
 MISSING = OperatorError("CredentialsNotFound", "Secret 'creds' not found", ErrorClass.BLOCKED)
 
@@ -120,3 +121,41 @@ async def test_exportto_renamed_while_voice_credentials_are_missing_drops_the_ol
     await world.run()
     assert "old" not in world.exported and "exportedConfigMap" not in world.status
     assert world.condition("Stalled") == ("True", "CredentialsNotFound")
+
+
+@pytest.mark.parametrize("delete_at_once", [False, True])
+async def test_a_create_of_unknown_outcome_before_an_endpoint_id_is_found_and_deleted_with_the_resource(
+    delete_at_once: bool,
+) -> None:
+    # the create's answer was lost, then the user set spec.endpointId: the endpoint the create made is the
+    # resource's (EndpointIdConflict beside the adopted one), never leaked; the adopted one is left
+    world = World()
+    theirs = await foreign_endpoint(world)
+    world.azure.lose_create_answer = True
+    await world.run()
+    assert CREATE_PENDING_ANNOTATION in world.annotations
+    assert len(world.azure.endpoints) == 2  # theirs and the one the lost create made
+    world.azure.finish()
+    world.change_spec(endpointId=theirs)
+    if not delete_at_once:
+        await world.run()
+        assert world.condition("Stalled") == ("True", "EndpointIdConflict")
+        assert CREATE_PENDING_ANNOTATION not in world.annotations
+    outcome = await delete(world)
+    assert outcome.release and not outcome.orphaned_endpoints
+    assert set(world.azure.endpoints) == {theirs}
+    assert "NotAdopted" in world.event_reasons()
+
+
+async def test_a_create_found_missing_before_an_endpoint_id_lets_the_next_pass_adopt() -> None:
+    world = World()
+    theirs = await foreign_endpoint(world)
+    world.azure.finish()
+    world.annotations[CREATE_PENDING_ANNOTATION] = "2026-11-21T07:00:00+00:00"  # a create that never landed
+    world.change_spec(endpointId=theirs)
+    outcome = await world.run()
+    assert CREATE_PENDING_ANNOTATION not in world.annotations
+    assert outcome.retry is not None and outcome.retry.delay <= 1
+    await world.settle()
+    assert world.condition("Ready") == ("True", "Ready")
+    assert world.annotations[ADOPTED_ANNOTATION] == theirs.lower()

@@ -111,6 +111,7 @@ class Observed(ObservedBase):
     updated_fields: tuple[str, ...] = ()
     deleted: bool = False
     already_gone: bool = False  # the DELETE answered 404: the endpoint was gone before it
+    deletions: tuple[tuple[str, bool], ...] = ()  # (endpoint id, whether it existed) of each DELETE
 
     @property
     def wrote(self) -> bool:
@@ -305,6 +306,8 @@ class _Reconcile(Planner[Resource, Observed]):
             seen = o.endpoint if o.endpoint_known else None
             return self.error(o.error, endpoint=seen, serving=self.serving_model(seen) if seen else None)
 
+        if adopted and created is None and (self.pending() or o.looked_up):
+            return self.pending_before_adoption()
         endpoint_id = adopted or created
         if endpoint_id is not None:
             if not o.endpoint_known:
@@ -321,6 +324,21 @@ class _Reconcile(Planner[Resource, Observed]):
         if self.pending() and not o.looked_up and not o.marked:
             return FindByMarker(MARKER_KEY, r.uid, r.spec.locale)
         return self.create(vanished=None)
+
+    def pending_before_adoption(self) -> Plan:
+        """A create whose outcome is unknown, then spec.endpointId set: the endpoint the create may have made
+        is looked up by its tag first. Found, it is the resource's (recorded: EndpointIdConflict with the
+        adopted one, and deleted with the resource); not found, the mark goes and the next pass adopts."""
+        r, o = self.r, self.o
+        assert r.spec is not None
+        if not o.looked_up:
+            return FindByMarker(MARKER_KEY, r.uid, r.spec.locale)
+        if o.endpoint is not None:
+            return RecordEndpointId(o.endpoint.id)
+        if self.pending():
+            return ClearCreatePending()
+        # this pass's answer is the lookup's: the adopted endpoint is read by the next one
+        return replace(self.outcome_unchanged(), retry=Retry(1.0, "reading the adopted endpoint"))
 
     def create(self, *, vanished: str | None) -> Plan:
         stopped = self.create_stopped(vanished)
@@ -733,16 +751,18 @@ def _plan_deletion(resource: Resource, observed: Observed, pass_: Pass) -> Plan:
     r, o = resource, observed
     planner = _Reconcile(r, o, pass_)
     # Only an endpoint the resource owns is deleted or counted as orphaned: never one it merely names.
-    found = o.endpoint.id if o.looked_up and o.endpoint is not None else None
-    endpoint_id = planner.owned_id() or found
-    pending = CREATE_PENDING_ANNOTATION in r.annotations and endpoint_id is None
+    # A create of unknown outcome is looked up even beside an adopted endpoint (spec.endpointId set after it).
+    found = o.endpoint.id.lower() if o.looked_up and o.endpoint is not None else None
+    owned_id = planner.owned_id()
+    owned = [e for e in dict.fromkeys((owned_id, found)) if e]
+    pending = CREATE_PENDING_ANNOTATION in r.annotations and planner.created_id() is None and found is None
     spec = r.deletion_spec
     return plan_deletion(
         planner,
         spec,
         Deletion(
-            owned=[endpoint_id] if endpoint_id else [],
-            deleted={endpoint_id: not o.already_gone} if o.deleted and endpoint_id else {},
+            owned=owned,
+            deleted=dict(o.deletions),
             delete=DeleteEndpoint,
             unknown=f"the endpoint a create of this resource may have made (tagged {MARKER_KEY}={r.uid})"
             if pending

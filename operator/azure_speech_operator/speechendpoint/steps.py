@@ -49,7 +49,8 @@ async def run_step(step: Step, observed: Observed, client: SpeechEndpoints) -> O
         return replace(observed, endpoint=updated, endpoint_known=True, updated_fields=step.fields)
     if isinstance(step, logic.DeleteEndpoint):
         existed = await client.delete(step.endpoint_id)  # False (404) counts as deleted too
-        return replace(observed, deleted=True, already_gone=not existed)
+        deletions = (*observed.deletions, (step.endpoint_id.lower(), existed))
+        return replace(observed, deleted=True, already_gone=not existed, deletions=deletions)
     raise TypeError(f"not an Azure step of SpeechEndpoint: {step!r}")
 
 
