@@ -22,6 +22,7 @@ from azure_speech_operator.conditions import is_true
 from azure_speech_operator.kube import KubeApiError, SecretData, without_managed_fields
 from azure_speech_operator.reconcile import (
     CREATE_PENDING_ANNOTATION,
+    DRIFT_ANNOTATION,
     ENDPOINT_ID_ANNOTATION,
     TRANSIENT_BACKOFF_BASE,
     Failures,
@@ -680,6 +681,22 @@ async def test_a_pass_that_asked_azure_nothing_leaves_the_drift_check_due() -> N
     await cluster.run()
     assert cluster.memo.drift_due == T0 - timedelta(seconds=5)
     assert cluster.stored["metadata"]["annotations"].get(CREATE_PENDING_ANNOTATION)  # the pass did run
+
+
+@pytest.mark.parametrize("script", [("poke:a",), ("mark",)])
+async def test_a_shortened_drift_interval_counts_from_the_pass_that_saw_it(script: tuple[str, ...]) -> None:
+    # the check was set under the default hour; the user sets drift-interval 30s: its update handler's pass
+    # (whether it asked Azure or not) brings the check within 30 s, not at the old time 50 min later
+    cluster = Cluster(script)
+    cluster.memo.drift_due = T0 + timedelta(minutes=50)
+    cluster.stored["metadata"]["annotations"][DRIFT_ANNOTATION] = "30s"
+    await cluster.run()
+    assert T0 + timedelta(seconds=27) <= cluster.memo.drift_due <= T0 + timedelta(seconds=33)
+    # a longer interval leaves the check where it is
+    cluster.stored["metadata"]["annotations"][DRIFT_ANNOTATION] = "2h"
+    due = cluster.memo.drift_due
+    await cluster.run()
+    assert cluster.memo.drift_due == due
 
 
 async def test_no_drift_check_before_kopf_has_handled_the_object() -> None:

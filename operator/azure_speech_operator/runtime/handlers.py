@@ -145,8 +145,7 @@ async def run_reconcile(
                 kind, resource, pass_, connect=connect, writer=writer, on_step=log_step
             )
             memo.failures = failures.after(outcome.status)
-            if asked_azure:
-                _drift_check_covered(ctx, memo, obj)
+            _reschedule_drift_check(ctx, memo, obj, asked_azure=asked_azure)
             if outcome.status_changed(resource.status) and not outcome.release:
                 try:
                     await writer.write_status(resource.status, outcome.status)
@@ -329,19 +328,32 @@ def _wake_for(ctx: OperatorContext, memo: Any, outcome: Outcome) -> None:
         _bring_forward(ctx, memo, outcome.wake_at)
 
 
-def _drift_check_covered(ctx: OperatorContext, memo: Any, obj: Mapping[str, Any]) -> None:
-    """A pass that asked Azure stands for a drift check that fell due before it ended (while it waited for
-    its lock and slot, or between the polls of a deployment): the check moves on by whole intervals, keeping
-    its place in the schedule. Without this every object whose check fell due while it waited in line was
-    read again at once after its last pass (a start with 5,000 to converge: a burst of 1,190-1,560 Azure
-    reads in 10 s once all were Ready, against 153 expected), and a new check set from the end of each
-    pass would bunch the checks of objects that became Ready together."""
+def _object_drift_interval(ctx: OperatorContext, annotations: Mapping[str, str] | None) -> timedelta:
+    return drift_interval(dict(annotations or {}), ctx.settings.drift_interval, MIN_DRIFT_INTERVAL)
+
+
+def _reschedule_drift_check(
+    ctx: OperatorContext, memo: Any, obj: Mapping[str, Any], *, asked_azure: bool
+) -> None:
+    """After a pass. A drift check set under a longer `drift-interval` than the object's now (the annotation
+    was shortened: the pass is its update handler's) comes within the new interval from now, not at the old
+    time. A pass that asked Azure stands for a drift check that fell due before it ended (while it waited
+    for its lock and slot, or between the polls of a deployment): the check moves on by whole intervals,
+    keeping its place in the schedule. Without this every object whose check fell due while it waited in
+    line was read again at once after its last pass (a start with 5,000 to converge: a burst of 1,190-1,560
+    Azure reads in 10 s once all were Ready, against 153 expected), and a new check set from the end of
+    each pass would bunch the checks of objects that became Ready together."""
     due: datetime | None = getattr(memo, "drift_due", None)
-    now = ctx.now()
-    if due is None or due > now:
+    if due is None:
         return
-    annotations = (obj.get("metadata") or {}).get("annotations") or {}
-    interval = drift_interval(dict(annotations), ctx.settings.drift_interval, MIN_DRIFT_INTERVAL)
+    now = ctx.now()
+    interval = _object_drift_interval(ctx, (obj.get("metadata") or {}).get("annotations"))
+    if due > now + interval * (1 + DRIFT_JITTER):
+        memo.drift_due = now + interval * ctx.rng.uniform(1 - DRIFT_JITTER, 1 + DRIFT_JITTER)
+        _bring_forward(ctx, memo, memo.drift_due)
+        return
+    if due > now or not asked_azure:
+        return
     following = due + interval * ((now - due) // interval + 1)
     jittered = following + interval * ctx.rng.uniform(-DRIFT_JITTER, DRIFT_JITTER)
     memo.drift_due = jittered if jittered > now else jittered + interval
@@ -498,7 +510,7 @@ async def drift_look(kind: AnyKind, memo: Any, frozen: bytes) -> datetime | None
     then), a pass runs if a come-back (`memo.come_back_due`; `memo.come_back` counts them) or the drift check
     (`memo.drift_due`) is due; the answer is when to look next, None once the object is being deleted. A
     pass that asks Azure (a come-back continues a change and reads Azure) stands for a drift check due by
-    its end (`_drift_check_covered`). The drift schedule is the object's own, not moved by come-backs: its
+    its end (`_reschedule_drift_check`). The drift schedule is the object's own, not moved by come-backs: its
     first check after a start is at a random moment within the interval (a restart or an apply of many is
     no burst later), each later one after the interval, jittered. `frozen`: the object as the schedule kept
     it when the look began; a pass takes the newest copy once it has its slot (a second parse of a few KB,
@@ -509,7 +521,7 @@ async def drift_look(kind: AnyKind, memo: Any, frozen: bytes) -> datetime | None
     if meta.get("deletionTimestamp"):
         return None
     now = ctx.now()
-    interval = drift_interval(dict(meta.annotations), ctx.settings.drift_interval, MIN_DRIFT_INTERVAL)
+    interval = _object_drift_interval(ctx, meta.annotations)
     drift_due: datetime | None = getattr(memo, "drift_due", None)
     if drift_due is None:
         drift_due = memo.drift_due = now + interval * ctx.rng.uniform(0.0, 1.0)
