@@ -128,6 +128,9 @@ def test_the_readme_documents_every_value() -> None:
         # the operator refuses a lifetime under 10 s: so does the schema, before the pods would crash-loop
         ("peering.lifetime=5s", "at '/peering/lifetime': '5s' does not match pattern"),
         ("peering.lifetime=0h", "at '/peering/lifetime': '0h' does not match pattern"),
+        # the operator refuses durations of zero where it needs time to pass
+        ("driftInterval=0s", "at '/driftInterval': '0s' does not match pattern '[1-9]'"),
+        ("azureBudget.window=0m", "at '/azureBudget/window': '0m' does not match pattern '[1-9]'"),
     ],
 )
 def test_a_wrong_value_fails_with_a_message_naming_it(helm: Helm, setting: str, message: str) -> None:

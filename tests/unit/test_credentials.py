@@ -1,14 +1,20 @@
+import logging
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
 
+import kopf
 import pytest
 from azure_speech_operator.azure.types import ApiKey, EntraIdentity, ErrorClass, OperatorError
 from azure_speech_operator.kube import KubeApiError, SecretData
+from azure_speech_operator.runtime.context import OperatorContext
 from azure_speech_operator.runtime.credentials import (
     ROTATED_ANNOTATION,
     SecretKeyRef,
     SecretWatch,
     WorkloadIdentityRef,
     parse_credentials,
+    register_secret_watch,
     resolve_credentials,
 )
 from azure_speech_operator.runtime.refusals import Refusals
@@ -271,3 +277,29 @@ async def test_only_a_deletion_falls_back_to_the_remembered_key() -> None:
         await resolve_credentials(
             kube, "team-b", SECRET_REF, OperatorSettings(), memory=memory, deleting=True
         )
+
+
+@pytest.mark.parametrize(("status", "level"), [(503, "INFO"), (403, "WARNING")])
+async def test_a_secret_watch_that_cannot_mark_logs_warning_only_for_a_refusal(
+    status: int, level: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # the slow credentials retry still reaches the resources: a moment of the API server's is no one's to
+    # act on, a refusal is a missing RBAC rule
+    class Failing(FakeKube):
+        async def list_objects(self, plural: str, namespace: str, **options: Any) -> list[Any]:
+            raise KubeApiError(status, "Failed", "no", operation="GET")
+
+    registry = kopf.OperatorRegistry()
+    register_secret_watch(registry, ["speechendpoints"])
+    (handler,) = registry._watching.get_all_handlers()
+    ctx = OperatorContext(settings=OperatorSettings(), kube=Failing(), azure=None)  # type: ignore[arg-type]
+    secret = FakeKube().put_secret("team-a", "creds", {"key": b"k2"})
+    with caplog.at_level(logging.INFO):
+        await handler.fn(
+            event={"type": "MODIFIED"},
+            body=kopf.Body(secret),
+            memo=SimpleNamespace(ctx=ctx),
+            logger=logging.getLogger("test.secret-watch"),
+        )
+    (record,) = [r for r in caplog.records if "could not mark" in r.getMessage()]
+    assert record.levelname == level

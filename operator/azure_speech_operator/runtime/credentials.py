@@ -298,8 +298,10 @@ def register_secret_watch(
         try:
             marked = await watch.handle(ctx.kube, event.get("type"), body, ctx.now)
         except KubeApiError as exc:
-            # Not fatal: the slow credentials retry still reaches the resources.
-            logger.warning("could not mark the resources using this Secret for a retry: %s", exc)
+            # Not fatal: the slow credentials retry still reaches the resources. A refusal is a missing RBAC
+            # rule (someone must act); anything else is a moment of the API server's.
+            level = logging.WARNING if exc.status in (401, 403) else logging.INFO
+            logger.log(level, "could not mark the resources using this Secret for a retry: %s", exc)
             return
         for plural, name in marked:
             ctx.metrics.credential_triggers.labels(plural).inc()
