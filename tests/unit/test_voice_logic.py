@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from azure_speech_operator.azure.types import ErrorClass, OperatorError
 from azure_speech_operator.azure.voice import deterministic_endpoint_id
@@ -231,6 +233,27 @@ async def test_a_failed_resume_is_reported_and_retried_with_backoff() -> None:
     assert len([c for c in world.azure.writes() if c[0] == "resume"]) == 2
     await world.settle()
     assert world.condition("Ready") == ("True", "Ready")
+
+
+async def test_a_resume_that_keeps_failing_is_sent_again_less_and_less_often() -> None:
+    # each resend's pass ends without an error (Resuming), so the count of failed passes cannot grow: the
+    # wait grows with the time since the resource began to resume, up to the transient cap
+    world = await a_resume_that_will_fail()
+    delays: list[float] = []
+    for _ in range(12):
+        world.advance(30)
+        world.azure.finish()  # back to Disabled
+        outcome = await world.run()
+        assert world.condition("Reconciling") == ("True", "ResumeFailed")
+        assert outcome.retry is not None
+        delays.append(outcome.retry.delay)
+        world.advance(outcome.retry.delay)
+        await world.run()  # sent again
+        assert world.condition("Ready") == ("False", "Resuming")
+    assert all(later >= earlier for earlier, later in itertools.pairwise(delays))
+    assert delays[0] <= 10 and delays[-1] == world.timing.transient_backoff_cap.total_seconds()
+    resumes = [c for c in world.azure.writes() if c[0] == "resume"]
+    assert len(resumes) == 13
 
 
 async def test_a_resume_stays_a_resume_across_a_pass_that_failed_to_read_azure() -> None:

@@ -59,6 +59,7 @@ from azure_speech_operator.planner import (
 from azure_speech_operator.reconcile import (
     ENDPOINT_ID_ANNOTATION,
     KOPF_PREFIX,
+    POLL_FRACTION,
     DeleteEndpoint,
     Event,
     Export,
@@ -650,7 +651,7 @@ class _Voice(Planner[Resource, Observed]):
         if self.resume_failed(endpoint) and self.policy is not Policy.SKIP:
             message = f"endpoint {endpoint.id} went back to Disabled: Azure could not resume it"
             error = OperatorError(RESUME_FAILED, message, ErrorClass.TRANSIENT)
-            return self.error(error, endpoint=endpoint, candidate=candidate)
+            return self._resume_backoff(self.error(error, endpoint=endpoint, candidate=candidate))
         if not matches(spec, endpoint) or candidate is not None:
             return self.report_swap(endpoint, candidate)
         if (endpoint.status == DISABLED) != wanted:
@@ -676,6 +677,28 @@ class _Voice(Planner[Resource, Observed]):
         else:
             health = Health(Phase.READY, "Ready", f"endpoint {endpoint.id} serves {voice}")
         return self.outcome(health, endpoint=endpoint)
+
+    def _resume_backoff(self, outcome: Outcome) -> Outcome:
+        """A resume that keeps failing is sent again less and less often: after a quarter of the time since
+        the resource began to resume (its Reconciling condition turned True then, and stays True through
+        each Resuming and ResumeFailed), at least the error's backoff, at most the transient cap. The count
+        of failed passes cannot grow here: the pass that sends the resume again ends without an error."""
+        if outcome.retry is None:
+            return outcome
+        since = next(
+            (
+                parse_time(str(c.get("lastTransitionTime") or ""))
+                for c in self.prev_conditions
+                if c.get("type") == RECONCILING and c.get("status") == "True"
+            ),
+            None,
+        )
+        if since is None:
+            return outcome
+        waited = POLL_FRACTION * (self.p.now - since).total_seconds()
+        cap = self.p.timing.transient_backoff_cap.total_seconds()
+        delay = min(max(outcome.retry.delay, waited), cap)
+        return replace(outcome, retry=replace(outcome.retry, delay=delay))
 
     def _resuming(self, endpoint: VoiceEndpoint) -> bool:
         if self.o.acted == "resume":
