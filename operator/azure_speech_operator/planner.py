@@ -290,7 +290,17 @@ class Planner(Generic[ResourceT, ObservedT]):
         next_step: bool = True,
         **seen: Any,
     ) -> Outcome:
-        """The outcome of an error (reconcile.report_error), still polling a deployment in flight."""
+        """The outcome of an error (reconcile.report_error), still polling a deployment in flight. A passing
+        error of a resource Stalled on a fatal one for this spec (a Secret unreadable for a moment, a 429)
+        leaves the fatal one shown: in its place it would lift the stall, and the next pass would write in
+        Azure again (a failed voice deployment deployed anew) with no spec change or request."""
+        if (
+            error.error_class is not ErrorClass.FATAL
+            and not writes_blocked_by_policy
+            and not self.r.deleting
+            and not self.writes_allowed()
+        ):
+            return self.stay_stalled(**seen)
         report = report_error(
             error,
             self.p,

@@ -7,7 +7,12 @@ from __future__ import annotations
 
 import pytest
 from azure_speech_operator.azure.types import ErrorClass, OperatorError
-from azure_speech_operator.reconcile import ADOPTED_ANNOTATION, CREATE_PENDING_ANNOTATION, Trigger
+from azure_speech_operator.reconcile import (
+    ADOPTED_ANNOTATION,
+    CREATE_PENDING_ANNOTATION,
+    POLICY_ANNOTATION,
+    Trigger,
+)
 
 from tests.unit import test_voice_fakes as voice
 from tests.unit.test_speech_fakes import World
@@ -17,7 +22,7 @@ from tests.unit.test_speech_logic import adopted_world, delete, foreign_endpoint
 MISSING = OperatorError("CredentialsNotFound", "Secret 'creds' not found", ErrorClass.BLOCKED)
 
 
-@pytest.mark.parametrize("then", ["throttled", "credentials-missing"])
+@pytest.mark.parametrize("then", ["throttled", "credentials-missing", "invalid-policy"])
 async def test_a_speech_endpoint_refused_for_its_locale_stays_theirs_after_any_error(then: str) -> None:
     world, theirs = await adopted_world("de-DE")
     await world.run()
@@ -26,10 +31,14 @@ async def test_a_speech_endpoint_refused_for_its_locale_stays_theirs_after_any_e
     assert "Adopted" not in world.event_reasons()
     if then == "throttled":
         world.azure.fail("get", speech_error("TooManyRequests", ErrorClass.TRANSIENT, 429))
-    else:
+    elif then == "credentials-missing":
         world.credentials_error = MISSING
+    else:
+        world.annotations[POLICY_ANNOTATION] = "yolo"
     await world.run(Trigger.DRIFT)
-    assert world.condition("Stalled")[1] != "LocaleMismatch"  # the refusal's reason is gone
+    if then == "invalid-policy":
+        assert world.condition("Stalled") == ("True", "InvalidAnnotation")  # the refusal's reason is gone
+        del world.annotations[POLICY_ANNOTATION]
     world.credentials_error = None
     outcome = await delete(world)
     assert theirs in world.azure.endpoints and outcome.release

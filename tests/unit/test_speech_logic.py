@@ -821,6 +821,22 @@ async def adopted_world(locale: str = "en-US", **annotations: str) -> tuple[Worl
     return world, theirs
 
 
+@pytest.mark.parametrize("glitch", ["throttled", "credentials"])
+async def test_a_passing_error_does_not_lift_a_fatal_stall(glitch: str) -> None:
+    # Stalled until the spec changes or a reconcile is requested: a 429 or a Secret unreadable for a moment
+    # (an API server restart) must not take the fatal error's place, or the next pass would write again
+    world, _ = await adopted_world("de-DE")
+    await world.run()
+    assert world.condition("Stalled") == ("True", "LocaleMismatch")
+    if glitch == "throttled":
+        world.azure.fail("get", azure_error("TooManyRequests", ErrorClass.TRANSIENT, 429))
+    else:
+        world.credentials_error = OperatorError("SecretNotReadable", "HTTP 403", ErrorClass.TRANSIENT)
+    outcome = await world.run(Trigger.DRIFT)
+    assert world.condition("Stalled") == ("True", "LocaleMismatch")
+    assert world.status["error"]["class"] == "fatal" and outcome.retry is None
+
+
 async def test_an_adopted_endpoint_gone_from_azure_is_not_available() -> None:
     world, theirs = await adopted_world()
     await world.run()

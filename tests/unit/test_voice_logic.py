@@ -340,6 +340,30 @@ async def test_a_failed_swap_keeps_the_old_endpoint_and_frees_the_slot(policy: s
     assert world.status["endpointId"] == THIRD
 
 
+@pytest.mark.parametrize("glitch", ["credentials", "throttled"])
+async def test_a_passing_error_does_not_lift_a_fatal_stall(glitch: str) -> None:
+    # Stalled DeploymentFailed until the spec changes or a reconcile is requested: a Secret unreadable for a
+    # moment (an API server restart) or a 429 must not take its place and let the next pass deploy again
+    world = World()
+    world.azure.failing_models.add("Jessica")
+    await world.settle()
+    assert world.condition("Stalled") == ("True", "DeploymentFailed")
+    writes = len(world.azure.writes())
+    if glitch == "credentials":
+        world.credentials_error = OperatorError("SecretNotReadable", "HTTP 403", ErrorClass.TRANSIENT)
+    else:
+        world.azure.fail("get", azure_error("TooManyRequests", ErrorClass.TRANSIENT, 429))
+    world.advance(600)
+    await world.run(Trigger.DRIFT)
+    assert world.condition("Stalled") == ("True", "DeploymentFailed")
+    world.credentials_error = None
+    for _ in range(3):
+        world.advance(3600)
+        await world.run(Trigger.DRIFT)
+    assert world.condition("Stalled") == ("True", "DeploymentFailed")
+    assert len(world.azure.writes()) == writes  # nothing deployed again
+
+
 async def test_a_swap_while_suspended_suspends_the_new_one_and_deletes_the_old_at_once() -> None:
     world = World()
     world.spec["suspended"] = True
