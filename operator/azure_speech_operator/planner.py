@@ -149,7 +149,8 @@ class Planner(Generic[ResourceT, ObservedT]):
         spec = self.spec
         wanted = spec.export_to.config_map_name if spec is not None and spec.export_to else None
         previous = self.prev.get("exportedConfigMap")
-        if previous and previous != wanted and not self.o.unexported:
+        # once: a failed delete ends the pass as its error (reported by the kind, retried with it)
+        if previous and previous != wanted and not self.o.unexported and self.o.error is None:
             return Unexport(str(previous))
         return None
 

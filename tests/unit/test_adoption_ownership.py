@@ -5,6 +5,8 @@ an exportTo removed or renamed drops the old ConfigMap while no endpoint can be 
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from azure_speech_operator.azure.types import ErrorClass, OperatorError
 from azure_speech_operator.reconcile import (
@@ -168,3 +170,22 @@ async def test_a_create_found_missing_before_an_endpoint_id_lets_the_next_pass_a
     await world.settle()
     assert world.condition("Ready") == ("True", "Ready")
     assert world.annotations[ADOPTED_ANNOTATION] == theirs.lower()
+
+
+@pytest.mark.parametrize("kind", ["speech", "voice"])
+async def test_a_failed_delete_of_the_old_config_map_is_reported_and_retried(kind: str) -> None:
+    world: Any = (await adopted_world())[0] if kind == "speech" else voice.World()
+    world.change_spec(exportTo={"configMapName": "old"})
+    await world.settle()
+    assert "old" in world.exported
+    world.export_error = OperatorError(
+        "KubernetesApiError", "deleting ConfigMap 'old': 503", ErrorClass.TRANSIENT
+    )
+    world.change_spec(exportTo=None)
+    outcome = await world.run()  # once, then the error ends the pass: no loop of deletes
+    assert world.status["error"]["code"] == "KubernetesApiError"
+    assert outcome.retry is not None and "old" in world.exported
+    world.export_error = None
+    world.advance(outcome.retry.delay)
+    await world.run()
+    assert "old" not in world.exported and "exportedConfigMap" not in world.status

@@ -100,6 +100,8 @@ class World:
         self.exported[config_map_name] = dict(data)
 
     async def unexport(self, config_map_name: str) -> None:
+        if self.export_error is not None:
+            raise self.export_error
         self.exported.pop(config_map_name, None)
 
     # --- passes -------------------------------------------------------------------------------------------
