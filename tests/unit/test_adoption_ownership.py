@@ -189,3 +189,14 @@ async def test_a_failed_delete_of_the_old_config_map_is_reported_and_retried(kin
     world.advance(outcome.retry.delay)
     await world.run()
     assert "old" not in world.exported and "exportedConfigMap" not in world.status
+
+
+async def test_a_failed_adopted_voice_endpoint_is_taken_over_and_deleted_with_the_resource() -> None:
+    world = voice_adopting()
+    endpoint = world.azure.endpoints[voice.ADOPTED]
+    world.azure.endpoints[voice.ADOPTED] = endpoint.model_copy(update={"status": "Failed"})
+    await world.run()
+    assert world.condition("Stalled")[0] == "True"
+    assert world.annotations[ADOPTED_ANNOTATION] == voice.ADOPTED
+    await voice_delete(world)
+    assert voice.ADOPTED not in world.azure.endpoints

@@ -464,6 +464,12 @@ class _Voice(Planner[Resource, Observed]):
         candidate_id = self.candidate_id()
         candidate = o.endpoint(candidate_id) if candidate_id else None
         adopted = endpoint.id.lower() == r.adopted_endpoint_id
+        if adopted and matches(spec, endpoint):
+            # taken over before anything else is decided about it (a Failed one too: deleted with the
+            # resource, as one the operator made)
+            take_over = self.take_over(endpoint.id)
+            if take_over is not None:
+                return take_over
         if endpoint.status == FAILED:
             return self.failed(endpoint)
         if not matches(spec, endpoint) and adopted:
@@ -478,10 +484,6 @@ class _Voice(Planner[Resource, Observed]):
                 ),
                 endpoint=endpoint,
             )
-        if adopted:
-            take_over = self.take_over(endpoint.id)
-            if take_over is not None:
-                return take_over
         # The swap's steps come first: the new endpoint deploys while the old one keeps its state.
         if not matches(spec, endpoint) or candidate_id:
             step = self.swap(endpoint, candidate_id, candidate)
