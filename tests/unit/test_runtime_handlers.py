@@ -816,3 +816,17 @@ async def test_an_object_that_leaves_this_operator_leaves_its_gauges(leaves: str
         await daemon.fn(stopped=stopped, body=cluster.body(), memo=cluster.memo)
     assert key not in cluster.ctx.metrics.resource_states
     await cluster.ctx.drift.aclose()
+
+
+async def test_a_pass_under_way_when_its_object_left_does_not_put_it_back_in_the_gauges() -> None:
+    cluster = Cluster(("poke:a",), settings=OperatorSettings(max_passes_in_flight=1))
+    track(cluster.kind, cluster.memo, cluster.body(), start=True)
+    async with cluster.ctx.passes.held():  # the pass waits for the only slot...
+        waiting = asyncio.create_task(cluster.run())
+        await asyncio.sleep(0)
+        # ...while the object moves to another shard (its DELETED event here)
+        feed_drift(cluster.kind, {"type": "DELETED"}, cluster.body(), cluster.memo)
+    await waiting
+    assert ("Gadget", "team-a", "g") not in cluster.ctx.metrics.resource_states
+    assert cluster.reconciles("done") == 1
+    await cluster.ctx.drift.aclose()

@@ -160,7 +160,7 @@ async def run_reconcile(
             kopf.event(seen, type=event.type, reason=event.reason, message=event.message)
         for level, line in log_lines(resource.status, outcome):
             logger.log(level, "%s", line)
-        _report_metrics(ctx, kind, obj, resource, outcome)
+        _report_metrics(ctx, kind, obj, resource, outcome, left=_left(ctx, memo, resource))
         return outcome
 
 
@@ -247,9 +247,26 @@ def log_lines(previous_status: Mapping[str, Any], outcome: Outcome) -> list[tupl
     )
 
 
+def _left(ctx: OperatorContext, memo: Any, resource: ResourceBase) -> bool:
+    """Whether the object left this operator while its pass ran (gone, another shard's, or this replica of
+    a peering paused): the schedule forgot it, and its gauges with it."""
+    key = getattr(memo, "drift_key", None)
+    return key is not None and key not in ctx.drift and not resource.deleting
+
+
 def _report_metrics(
-    ctx: OperatorContext, kind: AnyKind, obj: Mapping[str, Any], resource: ResourceBase, outcome: Outcome
+    ctx: OperatorContext,
+    kind: AnyKind,
+    obj: Mapping[str, Any],
+    resource: ResourceBase,
+    outcome: Outcome,
+    *,
+    left: bool = False,
 ) -> None:
+    if left:
+        # a pass already under way when it left must not put it back in this operator's gauges
+        ctx.metrics.reconciled(kind.kind, pass_outcome(outcome))
+        return
     if outcome.release:
         ctx.metrics.forget_resource(kind.kind, resource.namespace, resource.name)
         if outcome.orphaned_endpoints:
