@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import fnmatch
 import importlib
 import importlib.util
 import logging
@@ -41,7 +42,7 @@ from azure_speech_operator.reconcile import CREDENTIALS_LABEL, FINALIZER
 from azure_speech_operator.runtime import credentials, handlers, oplog, peering, wakeup
 from azure_speech_operator.runtime.context import OperatorContext
 from azure_speech_operator.runtime.metrics import CONTENT_TYPE, Metrics
-from azure_speech_operator.runtime.peering import PeeringMissing
+from azure_speech_operator.runtime.peering import GLOB_CHARACTERS, PeeringMissing
 from azure_speech_operator.settings import PEERING_PRIORITY_MAX, OperatorSettings, SettingsError
 
 logger = logging.getLogger("azure_speech_operator")
@@ -145,7 +146,17 @@ def kopf_namespace_patterns(namespaces: Sequence[str]) -> list[str]:
     included = [pattern for pattern in namespaces if not pattern.startswith("!")]
     if not excluded:
         return included
-    return [",".join([pattern, *excluded]) for pattern in included] or [",".join(excluded)]
+    if not included:
+        return [",".join(excluded)]
+    # An exact name no exclusion matches stays one: kopf serves exact names even where it may not list
+    # namespaces. Every other pattern carries the exclusions (an excluded exact name then matches nothing).
+    return [
+        pattern
+        if not GLOB_CHARACTERS & set(pattern)
+        and not any(fnmatch.fnmatchcase(pattern, exclusion[1:]) for exclusion in excluded)
+        else ",".join([pattern, *excluded])
+        for pattern in included
+    ]
 
 
 def build_kopf_settings(settings: OperatorSettings) -> kopf.OperatorSettings:

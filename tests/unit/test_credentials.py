@@ -303,3 +303,17 @@ async def test_a_secret_watch_that_cannot_mark_logs_warning_only_for_a_refusal(
         )
     (record,) = [r for r in caplog.records if "could not mark" in r.getMessage()]
     assert record.levelname == level
+
+
+def test_a_run_of_refusals_without_a_refusal_for_an_hour_is_over() -> None:
+    refusals = Refusals()
+    error = OperatorError("KubernetesForbidden", "may not", ErrorClass.BLOCKED)
+    start = datetime(2026, 12, 7, tzinfo=UTC)
+    key = ("configmaps", "team-a")
+    assert refusals.judge(error, key, start).error_class is ErrorClass.TRANSIENT
+    # a missing rule, asked again by the blocked retries (every 5 to 30 min): blocked each time
+    for minutes in (1, 10, 40, 70):
+        judged = refusals.judge(error, key, start + timedelta(minutes=minutes))
+        assert judged.error_class is ErrorClass.BLOCKED
+    # nothing asked for more than an hour (its resources gone): a refusal now starts a new run
+    assert refusals.judge(error, key, start + timedelta(minutes=131)).error_class is ErrorClass.TRANSIENT

@@ -168,6 +168,8 @@ def test_namespace_exclusions_narrow_every_inclusive_glob(
 def test_a_shard_with_an_exclusion_serves_only_its_namespaces() -> None:
     patterns = kopf_namespace_patterns(["team-*", "!team-b"])
     assert patterns == ["team-*,!team-b"]
+    # exact names stay exact (kopf serves them without listing namespaces), unless excluded
+    assert kopf_namespace_patterns(["team-a", "team-b", "!team-b"]) == ["team-a", "team-b,!team-b"]
     served = {
         ns for ns in ("team-a", "team-b", "kube-system") if any(match_namespace(ns, p) for p in patterns)
     }

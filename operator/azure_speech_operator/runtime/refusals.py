@@ -4,7 +4,9 @@ An API server that has just started answers 403 until its authorizer's caches ar
 in tests/reliability/test_kube_faults.py). That is no missing RBAC rule: the resources it touches stay
 Reconciling and are retried with the transient backoff, not Stalled for the blocked retry's minutes. A missing
 rule refuses for longer than the grace and is then blocked as before. A run is kept per resource type and
-namespace (what an RBAC rule grants) and ends with the first request of that kind that is let through.
+namespace (what an RBAC rule grants); it ends with the first request of that kind that is let through, or
+after an hour without a refusal (nothing asked meanwhile: the resources that met it are gone; a missing
+rule is asked again well within the hour, by the blocked retries, so it stays blocked).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Final
 from azure_speech_operator.azure.types import ErrorClass, OperatorError
 
 REFUSAL_GRACE: Final = timedelta(seconds=30)
+RUN_EXPIRY: Final = timedelta(hours=1)
 
 # (resource type, e.g. "secrets", namespace)
 Refused = tuple[str, str]
@@ -25,18 +28,21 @@ class Refusals:
 
     def __init__(self, grace: timedelta = REFUSAL_GRACE) -> None:
         self.grace = grace
-        self._since: dict[Refused, datetime] = {}
+        self._runs: dict[Refused, tuple[datetime, datetime]] = {}  # first and last refusal of the run
 
     def judge(self, error: OperatorError, refused: Refused, now: datetime) -> OperatorError:
         """The refusal `error` (blocked) as it is reported `now`: transient within the grace of its run."""
-        since = self._since.setdefault(refused, now)
-        if now - since >= self.grace:
+        first, last = self._runs.get(refused, (now, now))
+        if now - last > RUN_EXPIRY:
+            first = now
+        self._runs[refused] = (first, now)
+        if now - first >= self.grace:
             return error
         return OperatorError(error.reason, error.message, ErrorClass.TRANSIENT)
 
     def allowed(self, refused: Refused) -> None:
         """A request of this kind was let through: a later refusal starts a new run."""
-        self._since.pop(refused, None)
+        self._runs.pop(refused, None)
 
     def __len__(self) -> int:
-        return len(self._since)
+        return len(self._runs)

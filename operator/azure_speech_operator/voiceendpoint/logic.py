@@ -697,7 +697,8 @@ class _Voice(Planner[Resource, Observed]):
         )
         if since is None:
             return outcome
-        waited = POLL_FRACTION * (self.p.now - since).total_seconds()
+        # jittered (-10 to +10 %): endpoints a schedule resumed together are not resent in step
+        waited = POLL_FRACTION * (self.p.now - since).total_seconds() * (0.9 + self.p.jitter / 5)
         cap = self.p.timing.transient_backoff_cap.total_seconds()
         delay = min(max(outcome.retry.delay, waited), cap)
         return replace(outcome, retry=replace(outcome.retry, delay=delay))
