@@ -376,3 +376,15 @@ def gadget(namespace: str, name: str, *script: str, uid: str = "uid-1", **metada
         },
         "spec": {"azure": {"credentials": {"secretRef": {"name": "creds", "key": "key"}}}},
     }
+
+
+class RefusingSecrets(FakeKube):
+    """Answers reads of Secrets 403 while `refuse` (an RBAC gap, or an API server whose authorizer is not
+    ready yet)."""
+
+    refuse = True
+
+    async def read_secret(self, namespace: str, name: str) -> SecretData | None:
+        if self.refuse:
+            raise KubeApiError(403, "Forbidden", "secrets is forbidden", operation="GET")
+        return await super().read_secret(namespace, name)

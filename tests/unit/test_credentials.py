@@ -6,7 +6,7 @@ from typing import Any
 import kopf
 import pytest
 from azure_speech_operator.azure.types import ApiKey, EntraIdentity, ErrorClass, OperatorError
-from azure_speech_operator.kube import KubeApiError, SecretData
+from azure_speech_operator.kube import KubeApiError
 from azure_speech_operator.runtime.context import OperatorContext
 from azure_speech_operator.runtime.credentials import (
     ROTATED_ANNOTATION,
@@ -21,7 +21,7 @@ from azure_speech_operator.runtime.refusals import Refusals
 from azure_speech_operator.settings import OperatorSettings
 from pydantic import BaseModel, ConfigDict, Field
 
-from tests.unit.runtime_fakes import FakeKube
+from tests.unit.runtime_fakes import FakeKube, RefusingSecrets
 
 CANARY = "canary-key-0123456789abcdef"
 SECRET_REF = {"secretRef": {"name": "speech-credentials", "key": "key"}}
@@ -129,15 +129,7 @@ async def test_api_failures_are_classified() -> None:
 async def test_refusals_are_transient_for_30_s_from_the_first_then_blocked_until_a_read_succeeds() -> None:
     # an API server that has just started answers 403 until its authorizer is ready: not a missing RBAC
     # rule yet, whatever failed before it (the outage's own errors)
-    class Refusing(FakeKube):
-        refuse = True
-
-        async def read_secret(self, namespace: str, name: str) -> SecretData | None:
-            if self.refuse:
-                raise KubeApiError(403, "Forbidden", "no", operation="GET")
-            return await super().read_secret(namespace, name)
-
-    kube = Refusing()
+    kube = RefusingSecrets()
     kube.put_secret("team-a", "speech-credentials", {"key": CANARY.encode()})
     refusals = Refusals()
     start = datetime(2026, 12, 7, tzinfo=UTC)

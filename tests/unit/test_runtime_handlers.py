@@ -10,6 +10,7 @@ import copy
 import itertools
 import logging
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
@@ -19,7 +20,7 @@ import kopf
 import pytest
 from azure_speech_operator.azure.types import ApiKey, AzureError, ErrorClass
 from azure_speech_operator.conditions import is_true
-from azure_speech_operator.kube import KubeApiError, SecretData, without_managed_fields
+from azure_speech_operator.kube import KubeApiError, without_managed_fields
 from azure_speech_operator.reconcile import (
     CREATE_PENDING_ANNOTATION,
     DRIFT_ANNOTATION,
@@ -59,6 +60,7 @@ from tests.unit.runtime_fakes import (
     FakeAzure,
     FakeKube,
     GadgetObserved,
+    RefusingSecrets,
     gadget,
     gadget_plan,
 )
@@ -451,20 +453,23 @@ async def test_the_backoff_counts_failed_passes_not_the_polls_before_them() -> N
     assert blocked <= await delay() <= 2 * blocked  # every 5 min at the soonest
 
 
-class RefusingSecrets(FakeKube):
-    refuse = True
-
-    async def read_secret(self, namespace: str, name: str) -> SecretData | None:
-        if self.refuse:
-            raise KubeApiError(403, "Forbidden", "secrets is forbidden", operation="GET")
-        return await super().read_secret(namespace, name)
-
-
 def reported_with_credentials(resource: Any, observed: GadgetObserved, pass_: Pass) -> Any:
     if observed.credentials_error is None:
         return reported(resource, observed, pass_)
     report = report_error(observed.credentials_error, pass_, credentials=True)
     return Outcome(status={"error": report.status_error}, retry=report.retry)
+
+
+def refused_pass(cluster: Cluster, code: str) -> Callable[[], Awaitable[tuple[str, float]]]:
+    """A pass that ends refused with `code`: its error class and come-back delay."""
+
+    async def run() -> tuple[str, float]:
+        outcome = await cluster.run()
+        assert outcome is not None and outcome.retry is not None
+        assert outcome.status["error"]["code"] == code
+        return outcome.status["error"]["class"], outcome.retry.delay
+
+    return run
 
 
 async def test_a_refused_secret_is_read_again_soon_for_30_s_then_blocked() -> None:
@@ -473,13 +478,7 @@ async def test_a_refused_secret_is_read_again_soon_for_30_s_then_blocked() -> No
     kube = RefusingSecrets()
     cluster = Cluster(("poke:a",), kube=kube, kind=replace(GADGET, plan=reported_with_credentials))
     cluster.memo.failures = Failures("transient", 2)
-
-    async def refused() -> tuple[str, float]:
-        outcome = await cluster.run()
-        assert outcome is not None and outcome.retry is not None
-        assert outcome.status["error"]["code"] == "SecretNotReadable"
-        return outcome.status["error"]["class"], outcome.retry.delay
-
+    refused = refused_pass(cluster, "SecretNotReadable")
     error_class, delay = await refused()
     assert error_class == "transient" and delay <= 4 * TRANSIENT_BACKOFF_BASE
     cluster.now += timedelta(seconds=29)
@@ -511,13 +510,7 @@ class RefusingWrites(FakeKube):
 async def test_a_refused_write_is_retried_soon_for_30_s_then_blocked(script: tuple[str, ...]) -> None:
     kube = RefusingWrites()
     cluster = Cluster(script, kube=kube, kind=replace(GADGET, plan=reported))
-
-    async def refused() -> tuple[str, float]:
-        outcome = await cluster.run()
-        assert outcome is not None and outcome.retry is not None
-        assert outcome.status["error"]["code"] == "KubernetesForbidden"
-        return outcome.status["error"]["class"], outcome.retry.delay
-
+    refused = refused_pass(cluster, "KubernetesForbidden")
     error_class, delay = await refused()
     assert error_class == "transient" and delay <= TRANSIENT_BACKOFF_BASE
     cluster.now += timedelta(seconds=29)
