@@ -423,15 +423,20 @@ def track(kind: AnyKind, memo: Any, body: kopf.Body, *, start: bool) -> None:
         ctx.drift.update(key, target)
 
 
+def _left_here(kind: AnyKind, memo: Any, body: kopf.Body) -> None:
+    """The object is no longer this operator's to watch: off the drift schedule and out of the metrics."""
+    ctx = get_context(memo)
+    ctx.drift.forget(body.metadata.uid)
+    ctx.metrics.forget_resource(kind.kind, str(body.metadata.namespace), str(body.metadata.name))
+
+
 def feed_drift(kind: AnyKind, event: Mapping[str, Any], body: kopf.Body, memo: Any) -> None:
     """What the per-event handler does for the drift schedule: every object seen is served from its first
     event to its deletion; with peering, only while kopf serves it (see `register`)."""
     if event.get("type") == "DELETED":
-        ctx = get_context(memo)
-        ctx.drift.forget(body.metadata.uid)
         # gone without a release here (another shard's now, or its finalizer removed by hand): it leaves
         # this operator's gauges and suspended time too
-        ctx.metrics.forget_resource(kind.kind, str(body.metadata.namespace), str(body.metadata.name))
+        _left_here(kind, memo, body)
         return
     # the answer to the last write of an object that reached Ready would otherwise be kept until its next pass
     _written_unless_caught_up(memo, body)
@@ -517,9 +522,7 @@ def _register_served(kind: AnyKind, registry: kopf.OperatorRegistry) -> None:
         finally:
             # no longer served here (this replica paused, or the object is gone): the replica that serves
             # it now reports it
-            ctx = get_context(memo)
-            ctx.drift.forget(body.metadata.uid)
-            ctx.metrics.forget_resource(kind.kind, str(body.metadata.namespace), str(body.metadata.name))
+            _left_here(kind, memo, body)
 
 
 async def drift_look(kind: AnyKind, memo: Any, frozen: bytes) -> datetime | None:

@@ -4,7 +4,8 @@ endpoint id after it) is stored before the next step. Also the exported ConfigMa
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from azure_speech_operator.azure.types import ErrorClass, OperatorError
@@ -60,26 +61,33 @@ class KubeWriter:
 
     async def _patch(self, patch: Any, what: str, **options: Any) -> Mapping[str, Any] | None:
         kind = self.kind
-        try:
-            answer = await self.ctx.kube.patch_object(
-                kind.plural,
-                self.namespace,
-                self.name,
-                patch,
-                group=kind.group,
-                version=kind.version,
-                **options,
-            )
-        except KubeApiError as exc:
-            raise self._judged(as_operator_error(exc, what), kind.plural) from None
-        self.ctx.refusals.allowed((kind.plural, self.namespace))
+        with self._judging(kind.plural):
+            try:
+                answer = await self.ctx.kube.patch_object(
+                    kind.plural,
+                    self.namespace,
+                    self.name,
+                    patch,
+                    group=kind.group,
+                    version=kind.version,
+                    **options,
+                )
+            except KubeApiError as exc:
+                raise as_operator_error(exc, what) from None
         self._written(answer)
         return answer
 
-    def _judged(self, error: OperatorError, plural: str) -> OperatorError:
-        if error.reason != KUBERNETES_FORBIDDEN:
-            return error
-        return self.ctx.refusals.judge(error, (plural, self.namespace), self.ctx.now())
+    @contextmanager
+    def _judging(self, plural: str) -> Iterator[None]:
+        """A refused write of `plural` is judged by the run of refusals it belongs to (transient at first,
+        then blocked); one let through ends that run."""
+        try:
+            yield
+        except OperatorError as exc:
+            if exc.reason != KUBERNETES_FORBIDDEN:
+                raise
+            raise self.ctx.refusals.judge(exc, (plural, self.namespace), self.ctx.now()) from None
+        self.ctx.refusals.allowed((plural, self.namespace))
 
     async def _patch_annotations(self, annotations: dict[str, str | None], what: str) -> None:
         # A JSON patch testing the uid: a same-named successor object must never get this object's marks.
@@ -129,18 +137,12 @@ class KubeWriter:
         return {"apiVersion": self.kind.api_version, "kind": self.kind.kind, "metadata": metadata}
 
     async def export(self, config_map_name: str, data: Mapping[str, str]) -> None:
-        try:
+        with self._judging("configmaps"):
             await export_config_map(self.ctx.kube, self._owner(), config_map_name, data)
-        except OperatorError as exc:
-            raise self._judged(exc, "configmaps") from None
-        self.ctx.refusals.allowed(("configmaps", self.namespace))
 
     async def unexport(self, config_map_name: str) -> None:
-        try:
+        with self._judging("configmaps"):
             await remove_export(self.ctx.kube, self._owner(), config_map_name)
-        except OperatorError as exc:
-            raise self._judged(exc, "configmaps") from None
-        self.ctx.refusals.allowed(("configmaps", self.namespace))
 
     async def write_status(self, previous: Mapping[str, Any], new: Mapping[str, Any]) -> None:
         """Patch the status from `previous` (as read) to `new`: only what changed. Raises KubeApiError."""

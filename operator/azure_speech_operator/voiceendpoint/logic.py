@@ -59,7 +59,6 @@ from azure_speech_operator.planner import (
 from azure_speech_operator.reconcile import (
     ENDPOINT_ID_ANNOTATION,
     KOPF_PREFIX,
-    POLL_FRACTION,
     DeleteEndpoint,
     Event,
     Export,
@@ -681,10 +680,11 @@ class _Voice(Planner[Resource, Observed]):
         return self.outcome(health, endpoint=endpoint)
 
     def _resume_backoff(self, outcome: Outcome) -> Outcome:
-        """A resume that keeps failing is sent again less and less often: after a quarter of the time since
-        the resource began to resume (its Reconciling condition turned True then, and stays True through
-        each Resuming and ResumeFailed), at least the error's backoff, at most the transient cap. The count
-        of failed passes cannot grow here: the pass that sends the resume again ends without an error."""
+        """A resume that keeps failing is sent again less and less often, by the polling rule of an operation
+        Azure is working on: a quarter of the time since the resource began to resume (its Reconciling
+        condition turned True then, and stays True through each Resuming and ResumeFailed), at least the
+        error's backoff, at most the transient cap. The count of failed passes cannot grow here: the pass
+        that sends the resume again ends without an error."""
         if outcome.retry is None:
             return outcome
         since = next(
@@ -697,10 +697,9 @@ class _Voice(Planner[Resource, Observed]):
         )
         if since is None:
             return outcome
-        # jittered (-10 to +10 %): endpoints a schedule resumed together are not resent in step
-        waited = POLL_FRACTION * (self.p.now - since).total_seconds() * (0.9 + self.p.jitter / 5)
+        # the polling rule's own jitter keeps endpoints a schedule resumed together from being resent in step
         cap = self.p.timing.transient_backoff_cap.total_seconds()
-        delay = min(max(outcome.retry.delay, waited), cap)
+        delay = min(max(outcome.retry.delay, reconcile_poll_delay(since, None, self.p)), cap)
         return replace(outcome, retry=replace(outcome.retry, delay=delay))
 
     def _resuming(self, endpoint: VoiceEndpoint) -> bool:
