@@ -192,6 +192,8 @@ class Pass:
     attempt: int = 0
     jitter: float = 0.5
     failures: Failures = field(default_factory=Failures)
+    # the median seconds Azure's recent actions of this kind took, by action (runtime/durations.py)
+    expected: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -316,6 +318,8 @@ class Outcome:
     # Not a retry: a moment the resource must be looked at again even if nothing changes (a scheduled
     # suspend or resume, the end of a swap's grace period). The drift schedule looks at it then.
     wake_at: datetime | None = None
+    # Azure actions seen ended in this pass and the seconds each took by Azure's clock: (action, seconds)
+    took: tuple[tuple[str, float], ...] = ()
 
     def status_changed(self, previous: Mapping[str, Any]) -> bool:
         return dict(previous) != self.status
@@ -409,18 +413,34 @@ def drift_interval(annotations: Mapping[str, str], default: timedelta, minimum: 
 # An action in flight in Azure is looked at again after this share of the time it has taken so far: the
 # lag after it ends stays a small fraction of its duration, with few calls.
 POLL_FRACTION: Final = 0.25
+# Once actions of its kind have been seen to end, one is looked at 3-6 % after the median time they took,
+# then every sixteenth of the time waited until 1.25 x that time (one running a little longer is noticed
+# soon too), then by POLL_FRACTION again.
+DUE_MARGIN: Final = 0.03
+CLOSE_UNTIL: Final = 1.25
 
 
-def poll_delay(since: datetime | None, retry_after: float | None, pass_: Pass) -> float:
-    """When to look again at an endpoint Azure is working on (`since`: when the action began): Azure's
+def poll_delay(
+    since: datetime | None, retry_after: float | None, pass_: Pass, action: str | None = None
+) -> float:
+    """When to look again at an endpoint Azure is working on (`since`: when `action` began): Azure's
     Retry-After when it sends one, else a quarter of the time waited so far, at least a third of the
-    deploy poll interval and at most the backoff cap (jittered by -10 to +10 %)."""
+    deploy poll interval and at most the backoff cap (jittered by -10 to +10 %); sooner around the time
+    such actions took lately (`pass_.expected`)."""
     if retry_after:
         return retry_after
     timing = pass_.timing
     floor = max(1.0, timing.deploy_poll_interval.total_seconds() / 3)
     elapsed = (pass_.now - since).total_seconds() if since is not None else 0.0
-    delay = max(floor, POLL_FRACTION * elapsed) * (0.9 + pass_.jitter / 5)
+    spread = 0.9 + pass_.jitter / 5
+    delay = max(floor, POLL_FRACTION * elapsed) * spread
+    expected = pass_.expected.get(action) if action is not None and since is not None else None
+    if expected:
+        due = expected * (1 + DUE_MARGIN * (1 + pass_.jitter))
+        if elapsed < due:
+            delay = min(delay, max(1.0, due - elapsed))
+        elif elapsed < CLOSE_UNTIL * expected:
+            delay = min(delay, max(floor, POLL_FRACTION / 4 * elapsed) * spread)
     return min(delay, timing.transient_backoff_cap.total_seconds())
 
 

@@ -823,3 +823,17 @@ async def test_a_pass_under_way_when_its_object_left_does_not_put_it_back_in_the
     assert ("Gadget", "team-a", "g") not in cluster.ctx.metrics.resource_states
     assert cluster.reconciles("done") == 1
     await cluster.ctx.drift.aclose()
+
+
+async def test_the_time_azure_took_in_one_pass_is_what_the_next_passes_of_the_kind_expect() -> None:
+    expected: list[dict[str, float]] = []
+
+    def timed(resource: Any, observed: GadgetObserved, pass_: Pass) -> Any:
+        expected.append(dict(pass_.expected))
+        return Outcome(status={"passes": len(expected)}, took=(("create", 42.0),))
+
+    cluster = Cluster(("poke:a",), kind=replace(GADGET, plan=timed))
+    await cluster.run()
+    await cluster.run()
+    assert expected == [{}, {"create": 42.0}]
+    assert cluster.ctx.durations.expected(GADGET.kind) == {"create": 42.0}

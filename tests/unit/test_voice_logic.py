@@ -599,3 +599,36 @@ async def test_v3_comes_back_after_the_retry_after_of_its_202(action: str) -> No
     assert world.azure.calls[calls:] == [("get", ADOPTED)]
     assert world.condition("Ready") == ("True", "Ready")
     assert world.condition("Suspended")[0] == ("True" if action == "suspend" else "False")
+
+
+async def test_a_deployment_ended_teaches_how_long_the_next_takes_and_it_is_looked_at_then() -> None:
+    first = World()
+    await first.run()
+    first.advance(50)
+    first.azure.finish()  # the endpoint entered Succeeded 50 s after its creation
+    first.advance(12)  # ... and a poll sees it 12 s later
+    await first.settle()
+    assert first.condition("Ready") == ("True", "Ready")
+    assert first.durations.expected("VoiceEndpoint") == {"create": 50.0}  # Azure's clock, not the poll's
+    second = World(durations=first.durations)
+    outcome = await second.run()
+    waited = 0.0
+    while outcome.retry is not None and waited + outcome.retry.delay < 50:
+        waited += outcome.retry.delay
+        second.advance(outcome.retry.delay)
+        outcome = await second.run()
+    assert outcome.retry is not None
+    assert 50 < waited + outcome.retry.delay <= 52.5  # the look just after 50 s, not a quarter later
+
+
+async def test_a_suspend_and_a_resume_teach_their_own_durations() -> None:
+    world = await ready_world()
+    world.change_spec(suspended=True)
+    await world.run()
+    await world.run()  # the confirming read: Azure began disabling now
+    world.advance(20)
+    world.azure.finish()
+    world.advance(5)
+    await world.settle()
+    assert world.status["azureStatus"] == "Disabled"
+    assert world.durations.expected("VoiceEndpoint")["suspend"] == 20.0

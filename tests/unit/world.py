@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from azure_speech_operator import reconcile
 from azure_speech_operator.azure.types import OperatorError
 from azure_speech_operator.reconcile import Failures, Outcome, Pass, Timing, Trigger
+from azure_speech_operator.runtime.durations import Durations
 from azure_speech_operator.runtime.engine import CredentialsUnavailable, run_pass
 from azure_speech_operator.runtime.kind import Kind
 
@@ -49,6 +50,7 @@ class World:
     crash_after: str | None = None  # raise after this step kind (a killed operator)
     last: Outcome | None = None
     failures: Failures = field(default_factory=Failures)  # kept across passes as the runtime's memo does
+    durations: Durations = field(default_factory=Durations)  # shared by the runtime's passes of a kind
 
     def change_spec(self, **overrides: Any) -> None:
         for key, value in overrides.items():
@@ -120,6 +122,7 @@ class World:
             attempt=attempt,
             jitter=0.5,
             failures=self.failures,
+            expected=self.durations.expected(self.KIND.kind),
         )
 
         def record(step: Any) -> None:
@@ -132,6 +135,8 @@ class World:
             self.KIND, resource, pass_, connect=self._connect, writer=self, on_step=record
         )
         self.failures = self.failures.after(outcome.status)
+        for action, seconds in outcome.took:
+            self.durations.record(self.KIND.kind, action, seconds)
         if outcome.status_changed(self.status) and not outcome.release:
             self.status = copy.deepcopy(outcome.status)
             self.status_writes += 1

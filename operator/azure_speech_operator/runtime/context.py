@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from azure_speech_operator.azure.types import ApiKey
 from azure_speech_operator.kube import KubeApi
 from azure_speech_operator.runtime.drift import DriftScheduler
+from azure_speech_operator.runtime.durations import Durations
 from azure_speech_operator.runtime.metrics import Metrics
 from azure_speech_operator.runtime.passes import PassSlots
 from azure_speech_operator.runtime.refusals import Refusals
@@ -46,6 +47,8 @@ class OperatorContext:
     keys: dict[tuple[str, str, str], ApiKey] = field(default_factory=dict)
     # the Kubernetes API's refusals, transient for a grace (runtime/refusals.py)
     refusals: Refusals = field(default_factory=Refusals)
+    # how long Azure's recent actions took, for polling (runtime/durations.py)
+    durations: Durations = field(default_factory=Durations)
     # the credentials Secrets as the passes read them: one read shared by the passes of a moment
     secrets: SharedSecretReads = field(init=False)
     # every object's drift checks and come-backs (runtime/drift.py, runtime/handlers.py)

@@ -104,6 +104,7 @@ async def run_reconcile(
             attempt=attempt,
             jitter=ctx.rng.random(),
             failures=failures,
+            expected=ctx.durations.expected(kind.kind),
         )
         writer = KubeWriter(ctx, kind, obj)
         raw_credentials = ((obj.get("spec") or {}).get("azure") or {}).get("credentials")
@@ -145,6 +146,8 @@ async def run_reconcile(
                 kind, resource, pass_, connect=connect, writer=writer, on_step=log_step
             )
             memo.failures = failures.after(outcome.status)
+            for action, seconds in outcome.took:
+                ctx.durations.record(kind.kind, action, seconds)
             _reschedule_drift_check(ctx, memo, obj, asked_azure=asked_azure)
             if outcome.status_changed(resource.status) and not outcome.release:
                 try:

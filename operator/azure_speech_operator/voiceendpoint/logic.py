@@ -89,6 +89,8 @@ PREVIOUS_ANNOTATION = f"{KOPF_PREFIX}/voice-previous"
 DISABLED = "Disabled"
 DISABLING = "Disabling"
 BUSY_STATUSES = (*IN_PROGRESS, DISABLING)
+# the state each action of an operation ends in when it succeeds
+ENDED_BY = {"create": SUCCEEDED, "resume": SUCCEEDED, "suspend": DISABLED}
 
 DEPLOYMENT_FAILED = "DeploymentFailed"
 RESUME_FAILED = "ResumeFailed"
@@ -217,10 +219,6 @@ def export_data(spec: VoiceEndpointSpec, endpoint: VoiceEndpoint) -> dict[str, s
         base = data["host"] + "/tts"
     data["synthesisUrl"] = f"{base}{SYNTHESIS_PATH}?deploymentId={endpoint.id}"
     return data
-
-
-def poll_delay(endpoint: VoiceEndpoint, pass_: Pass) -> float:
-    return reconcile_poll_delay(endpoint.last_action_at or endpoint.created_at, endpoint.retry_after, pass_)
 
 
 @dataclass(frozen=True)
@@ -389,10 +387,21 @@ class _Voice(Planner[Resource, Observed]):
             return None
         status = dict(self.prev)
         status["operation"] = {**in_flight, "status": operation.status}
-        # the action began when the resource started reconciling
-        reconciling = [c for c in self.prev_conditions if c.get("type") == RECONCILING]
-        since = parse_time(reconciling[0].get("lastTransitionTime")) if reconciling else None
-        delay = reconcile_poll_delay(since, None, self.p)
+        action = in_flight.get("action")
+        # the action began when Azure began it, as the endpoint read when it did says, else when the
+        # resource started reconciling
+        since = None
+        if (
+            self.prev.get("endpointId") == in_flight.get("endpointId")
+            and self.prev.get("azureStatus") in BUSY_STATUSES
+        ):
+            since = parse_time(
+                str(self.prev.get("createdAt" if action == "create" else "lastActionAt") or "")
+            )
+        if since is None:
+            reconciling = [c for c in self.prev_conditions if c.get("type") == RECONCILING]
+            since = parse_time(reconciling[0].get("lastTransitionTime")) if reconciling else None
+        delay = reconcile_poll_delay(since, None, self.p, str(action) if action else None)
         return Outcome(
             status=status,
             retry=Retry(delay, f"Azure: operation {operation.status}"),
@@ -638,7 +647,7 @@ class _Voice(Planner[Resource, Observed]):
         wanted = self.wish_suspended()
         voice = f"project {endpoint.project_id} model {endpoint.model_id}"
         if endpoint.status in BUSY_STATUSES:
-            delay = poll_delay(endpoint, self.p)
+            delay = self._poll_delay(endpoint)
             if endpoint.status == DISABLING:
                 health = Health(Phase.SUSPENDING, "Suspending", f"Azure is suspending endpoint {endpoint.id}")
             elif self._resuming(endpoint):
@@ -738,7 +747,7 @@ class _Voice(Planner[Resource, Observed]):
             return self.outcome(
                 health, endpoint=endpoint, candidate=candidate, retry=Retry(1.0, "the swap goes on")
             )
-        delay = poll_delay(candidate, self.p) if candidate.status in BUSY_STATUSES else 1.0
+        delay = self._poll_delay(candidate) if candidate.status in BUSY_STATUSES else 1.0
         health = Health(
             Phase.REDEPLOYING,
             "Redeploying",
@@ -763,7 +772,7 @@ class _Voice(Planner[Resource, Observed]):
         ]
         if not busy:
             return retry
-        poll = min(poll_delay(e, self.p) for e in busy)
+        poll = min(self._poll_delay(e) for e in busy)
         if retry is not None and retry.delay <= poll:
             return retry
         return Retry(poll, "Azure is busy")
@@ -837,7 +846,13 @@ class _Voice(Planner[Resource, Observed]):
         health = self._with_availability(health, endpoint)
         status = self.conclude(status, truth_table(health, self.prev_conditions))
         events = self._events(status, endpoint, health)
-        return Outcome(status=status, events=tuple(events), retry=retry, wake_at=self._wake_at())
+        return Outcome(
+            status=status,
+            events=tuple(events),
+            retry=retry,
+            wake_at=self._wake_at(),
+            took=self._took(endpoint, candidate),
+        )
 
     def _with_availability(self, health: Health, endpoint: VoiceEndpoint | None) -> Health:
         """An error leaves Available as before unless this pass read the endpoint, or found it gone (or
@@ -877,6 +892,39 @@ class _Voice(Planner[Resource, Observed]):
         if action in ("create", "suspend", "resume"):
             operation["action"] = str(action)
         return operation
+
+    def _poll_delay(self, endpoint: VoiceEndpoint) -> float:
+        """When to look again at `endpoint` while Azure works on it, timed from the start of the action
+        in flight (the Operation-Id sent names it): a create from the endpoint's creation, a suspend or a
+        resume from when Azure began it (lastActionDateTime of the state it entered)."""
+        action = (self._operation(endpoint) or {}).get("action")
+        since = endpoint.created_at if action == "create" else None
+        since = since or endpoint.last_action_at or endpoint.created_at
+        return reconcile_poll_delay(since, endpoint.retry_after, self.p, action)
+
+    def _took(self, *seen: VoiceEndpoint | None) -> tuple[tuple[str, float], ...]:
+        """The action the status followed in flight, if this pass sees it ended, with the seconds it took by
+        Azure's clock (lastActionDateTime of the state it reached minus its start): what the polling of the
+        next ones expects (runtime/durations.py)."""
+        operation = self.prev.get("operation") or {}
+        action = operation.get("action")
+        if operation.get("status") not in IN_PROGRESS or action not in ENDED_BY:
+            return ()
+        for endpoint in seen:
+            if endpoint is None or endpoint.id != operation.get("endpointId"):
+                continue
+            if endpoint.status != ENDED_BY[action] or endpoint.last_action_at is None:
+                return ()
+            if action == "create":
+                start = endpoint.created_at
+            elif self.prev.get("endpointId") == endpoint.id and self.prev.get("azureStatus") in BUSY_STATUSES:
+                start = parse_time(str(self.prev.get("lastActionAt") or ""))  # when Azure began it
+            else:
+                start = None
+            if start is None:
+                return ()
+            return ((str(action), (endpoint.last_action_at - start).total_seconds()),)
+        return ()
 
     def _resume_in_flight(self, endpoint: VoiceEndpoint) -> bool:
         """Whether the last operation recorded on `endpoint` is a resume: it survives a pass that failed to
