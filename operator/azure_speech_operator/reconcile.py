@@ -413,10 +413,10 @@ def drift_interval(annotations: Mapping[str, str], default: timedelta, minimum: 
 # An action in flight in Azure is looked at again after this share of the time it has taken so far: the
 # lag after it ends stays a small fraction of its duration, with few calls.
 POLL_FRACTION: Final = 0.25
-# Once actions of its kind have been seen to end, one is looked at 3-6 % after the median time they took,
+# Once actions of its kind have been seen to end, one is looked at 1-3 % after the median time they took,
 # then every sixteenth of the time waited until 1.25 x that time (one running a little longer is noticed
 # soon too), then by POLL_FRACTION again.
-DUE_MARGIN: Final = 0.03
+DUE_MARGIN: Final = 0.01
 CLOSE_UNTIL: Final = 1.25
 
 
@@ -436,7 +436,7 @@ def poll_delay(
     delay = max(floor, POLL_FRACTION * elapsed) * spread
     expected = pass_.expected.get(action) if action is not None and since is not None else None
     if expected:
-        due = expected * (1 + DUE_MARGIN * (1 + pass_.jitter))
+        due = expected * (1 + DUE_MARGIN * (1 + 2 * pass_.jitter))
         if elapsed < due:
             delay = min(delay, max(1.0, due - elapsed))
         elif elapsed < CLOSE_UNTIL * expected:
