@@ -90,23 +90,26 @@ def truth_table(health: Health, previous: Sequence[Mapping[str, Any]] = ()) -> l
     )
     stalled = phase is Phase.STALLED
 
+    available_message = health.available_message
     if health.available is not None:
         available = health.available
     elif phase in (Phase.DEPLOYING, Phase.SUSPENDING, Phase.SUSPENDED, Phase.RESUMING):
         available = False
     elif phase in (Phase.READY, Phase.REDEPLOYING):
         available = True
-    else:  # errors: as before
-        available = find_condition(previous, AVAILABLE, default_status="False").status == "True"
+    else:  # errors: as before, and said as before (a passing error must not blank it: a write for nothing)
+        before = find_condition(previous, AVAILABLE, default_status="False")
+        available = before.status == "True"
+        available_message = available_message or before.message
 
     reason = health.reason or _READY_REASONS.get(phase, phase.value.capitalize())
     conditions = [
         Condition(READY, "True", "Ready", health.message)
         if ready
         else Condition(READY, "False", reason, health.message),
-        Condition(AVAILABLE, "True", "Serving", health.available_message)
+        Condition(AVAILABLE, "True", "Serving", available_message)
         if available
-        else Condition(AVAILABLE, "False", "NotServing", health.available_message),
+        else Condition(AVAILABLE, "False", "NotServing", available_message),
         Condition(RECONCILING, "True", reason, health.message)
         if reconciling
         else Condition(RECONCILING, "False", "Idle"),

@@ -52,6 +52,11 @@ ResourceT = TypeVar("ResourceT", bound=ResourceBase)
 ObservedT = TypeVar("ObservedT", bound=ObservedBase)
 StepT = TypeVar("StepT")
 
+# the error classes of a pass cut short before it did what it set out to (retried, not given up)
+_CUT_SHORT = frozenset(
+    c.value for c in (ErrorClass.TRANSIENT, ErrorClass.WAITING, ErrorClass.BLOCKED, ErrorClass.NOT_FOUND)
+)
+
 
 def deploying(what: str, status: str, then: str = "") -> Health:
     """The health while Azure deploys a new endpoint, `what` (nothing of it serves yet); `then`: what the
@@ -117,7 +122,14 @@ class Planner(Generic[ResourceT, ObservedT]):
         if error is not None:
             status["error"] = error
         if self.requested is not None:
-            status["reconcileRequestedAt"] = self.requested
+            # A new request is handled once a pass has tried what it asks; one cut short by a passing error
+            # (a 429 before a Failed endpoint's replacement, a Secret unreadable for a moment) or a blocked
+            # one is tried again by the next pass, not used up.
+            cut_short = error is not None and error.get("class") in _CUT_SHORT
+            if not (self.requested_new and cut_short):
+                status["reconcileRequestedAt"] = self.requested
+            elif "reconcileRequestedAt" in self.prev:
+                status["reconcileRequestedAt"] = self.prev["reconcileRequestedAt"]
 
     def conclude(self, status: dict[str, Any], conditions: Sequence[Condition]) -> dict[str, Any]:
         """The status with its conditions merged into the previous ones, observedGeneration, sorted."""
@@ -255,9 +267,12 @@ class Planner(Generic[ResourceT, ObservedT]):
     def stay_stalled(self, **seen: Any) -> Outcome:
         """Stalled on a fatal error, spec unchanged: report what is seen, write nothing, no come-back."""
         error = self.prev.get("error") or {}
-        code = str(error.get("code") or find_condition(self.prev_conditions, STALLED).reason or "Stalled")
+        stalled = find_condition(self.prev_conditions, STALLED)
+        code = str(error.get("code") or stalled.reason or "Stalled")
         message = str(error.get("message") or "")
-        return self.error(OperatorError(code, message, ErrorClass.FATAL), **seen)
+        # shown as it was: a message that said what to do next itself got no "not retried until" after it
+        next_step = stalled.message != message
+        return self.error(OperatorError(code, message, ErrorClass.FATAL), next_step=next_step, **seen)
 
     def polling(self, health: Health, endpoint: Any, delay: float, **seen: Any) -> Outcome:
         """Azure is working on `endpoint` (deploying, updating, suspending, resuming): report `health`, look

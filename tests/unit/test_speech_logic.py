@@ -1394,3 +1394,57 @@ async def test_a_step_is_reported_only_when_taken() -> None:
     await world.run(Trigger.DELETE)
     assert not any(isinstance(step, logic.DeleteEndpoint) for step in world.steps)
     assert world.azure.endpoints
+
+
+async def failed_world() -> World:
+    world = World()
+    await world.run()
+    world.azure.finish("Failed", EntityError(code="DeploymentFailed", message="boom"))
+    await world.run()
+    assert world.condition("Stalled") == ("True", "DeploymentFailed")
+    return world
+
+
+@pytest.mark.parametrize("cut_short", ["429 on the read", "429 on the delete", "Secret unreadable"])
+async def test_a_replacement_request_cut_short_by_a_passing_error_is_tried_again(cut_short: str) -> None:
+    world = await failed_world()
+    world.annotations[REQUESTED_ANNOTATION] = "2026-11-21T07:00:00Z"
+    throttled = azure_error("TooManyRequests", ErrorClass.TRANSIENT, status=429)
+    if cut_short == "429 on the read":
+        world.azure.fail("get", throttled)
+    elif cut_short == "429 on the delete":
+        world.azure.fail("delete", throttled)
+    else:
+        world.credentials_error = OperatorError("CredentialsNotFound", "gone", ErrorClass.BLOCKED)
+    outcome = await world.run()
+    assert outcome.retry is not None
+    assert "reconcileRequestedAt" not in world.status  # not handled yet
+    world.credentials_error = None
+    world.advance(outcome.retry.delay)
+    await world.run()
+    assert world.azure.writes[-1] == "delete"  # the Failed endpoint goes, to be replaced
+    assert world.status["reconcileRequestedAt"] == "2026-11-21T07:00:00Z"
+    await world.settle()
+    assert world.condition("Ready") == ("True", "Ready")
+    assert world.azure.writes.count("create") == 2
+
+
+async def test_a_request_tried_and_failed_for_good_is_handled() -> None:
+    world = await failed_world()
+    world.spec["model"] = {"baseModelId": "00000000-0000-4000-8000-00000000dead"}  # unknown: fatal
+    world.generation += 1
+    world.annotations[REQUESTED_ANNOTATION] = "2026-11-21T07:00:00Z"
+    await world.run()
+    assert world.condition("Stalled")[0] == "True"
+    assert world.status["reconcileRequestedAt"] == "2026-11-21T07:00:00Z"
+
+
+async def test_a_passing_error_while_stalled_leaves_the_stalled_message_as_it_was() -> None:
+    world = await failed_world()
+    shown = [c["message"] for c in world.status["conditions"] if c["type"] == "Stalled"]
+    writes = world.status_writes
+    world.azure.fail("get", azure_error("TooManyRequests", ErrorClass.TRANSIENT, status=429))
+    await world.run(Trigger.DRIFT)
+    await world.run(Trigger.DRIFT)
+    assert [c["message"] for c in world.status["conditions"] if c["type"] == "Stalled"] == shown
+    assert world.status_writes == writes
