@@ -1448,3 +1448,24 @@ async def test_a_passing_error_while_stalled_leaves_the_stalled_message_as_it_wa
     await world.run(Trigger.DRIFT)
     assert [c["message"] for c in world.status["conditions"] if c["type"] == "Stalled"] == shown
     assert world.status_writes == writes
+
+
+async def test_a_model_read_that_fails_is_not_repeated_on_every_poll() -> None:
+    world = World()
+    world.azure.fail("get_model", *[azure_error("NotFound", ErrorClass.NOT_FOUND, status=404)] * 20)
+    await world.run()
+    for _ in range(6):  # a deployment polled every 30 s, then drift checks
+        world.advance(30)
+        await world.run()
+    await world.run(Trigger.DRIFT)
+    assert world.azure.calls.count("get_model") == 1
+    assert world.status["model"]["readFailedAt"]
+    assert world.condition("ModelExpiring") == ("Unknown", "ModelNotChecked")
+    assert "reading the model failed" in next(
+        c["message"] for c in world.status["conditions"] if c["type"] == "ModelExpiring"
+    )
+    world.advance(world.timing.model_check_interval.total_seconds() / 48)
+    world.azure.failures.clear()
+    await world.run(Trigger.DRIFT)
+    assert world.azure.calls.count("get_model") == 2
+    assert "readFailedAt" not in world.status["model"] and world.status["model"]["checkedAt"]

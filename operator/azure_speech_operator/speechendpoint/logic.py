@@ -86,6 +86,8 @@ from azure_speech_operator.speechendpoint.spec import (
 # Ready's reason between deleting a Failed endpoint and creating its replacement.
 REPLACING = "ReplacingFailedEndpoint"
 LOCALE_MISMATCH = "LocaleMismatch"
+# A model read that failed is tried again after this share of the model check interval (30 min of a day's)
+MODEL_READ_RETRIES = 48
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -543,6 +545,12 @@ class _Reconcile(Planner[Resource, Observed]):
         known = self.prev.get("model") or {}
         if not _same_model(_model_from_status(known), ref):
             return True
+        failed = parse_time(known.get("readFailedAt"))
+        if (
+            failed is not None
+            and self.p.now - failed < self.p.timing.model_check_interval / MODEL_READ_RETRIES
+        ):
+            return False  # a read that keeps failing (a model deleted, no rights) is not repeated every poll
         checked = parse_time(known.get("checkedAt"))
         return checked is None or self.p.now - checked >= self.p.timing.model_check_interval
 
@@ -626,13 +634,16 @@ class _Reconcile(Planner[Resource, Observed]):
         model_status: dict[str, Any] = dict(_model_dict(endpoint.model) or {})
         previous_model = self.prev.get("model") or {}
         if _same_model(_model_from_status(previous_model), endpoint.model):
-            for key in ("transcriptionExpiresAt", "checkedAt"):
+            for key in ("transcriptionExpiresAt", "checkedAt", "readFailedAt"):
                 if key in previous_model:
                     model_status[key] = previous_model[key]
+        if self.o.model_error is not None and self.o.model is None:
+            model_status["readFailedAt"] = format_time(self.p.now)
         if self.o.model is not None and _same_model(
             ModelRef(id=self.o.model.id.lower(), kind=self.o.model.kind), endpoint.model
         ):
             model_status["checkedAt"] = format_time(self.p.now)
+            model_status.pop("readFailedAt", None)
             model_status.pop("transcriptionExpiresAt", None)
             if self.o.model.transcription_deprecation is not None:
                 model_status["transcriptionExpiresAt"] = format_time(self.o.model.transcription_deprecation)
@@ -669,9 +680,12 @@ class _Reconcile(Planner[Resource, Observed]):
                         MODEL_EXPIRED, "False", "NoExpiryDate", "Azure reports no transcription end date"
                     ),
                 ]
+            not_read = "the model has not been read yet"
+            if model.get("readFailedAt"):
+                not_read = f"reading the model failed at {model['readFailedAt']}; it is read again later"
             return [
-                Condition(MODEL_EXPIRING, "Unknown", "ModelNotChecked", "the model has not been read yet"),
-                Condition(MODEL_EXPIRED, "Unknown", "ModelNotChecked", "the model has not been read yet"),
+                Condition(MODEL_EXPIRING, "Unknown", "ModelNotChecked", not_read),
+                Condition(MODEL_EXPIRED, "Unknown", "ModelNotChecked", not_read),
             ]
         when = format_time(expires)
         now = self.p.now
