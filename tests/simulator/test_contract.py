@@ -245,7 +245,6 @@ TOLERATED = {
     "description",  # only when set
     "email",
     "error",
-    "customModelWeightPercent",
     "project",  # the example project is not the seeded one for every entity
     "properties",  # 2025-10-15 project example has none; v3.2 has counts
     "foundryProjectName",
@@ -529,3 +528,41 @@ async def test_official_example(
             assert not errors, errors
         else:
             assert r.content == b""
+
+
+NEXT_LINK_EXAMPLES = [
+    (f, p)
+    for f, o, p in EXAMPLES
+    if o == "Endpoints_List" and "@nextLink" in EXAMPLE_BODIES[p]["responses"]["200"]["body"]
+]
+
+
+@pytest.mark.parametrize(
+    ("folder", "path"), NEXT_LINK_EXAMPLES, ids=[f"{f}:{p.name}" for f, p in NEXT_LINK_EXAMPLES]
+)
+async def test_a_next_link_is_written_as_the_examples_write_it(
+    make_harness: HarnessFactory, folder: str, path: Path
+) -> None:
+    """With more endpoints than the example's `top`, the `@nextLink` of the example request is the
+    example's, character for character after the host (percent-encoded spaces, parameter order)."""
+    example = EXAMPLE_BODIES[path]
+    seed = example_seed()
+    extra = [
+        SeedSpeechEndpoint(
+            id=str(uuid.UUID(int=i, version=4)),
+            display_name=f"more {i}",
+            locale="en-US",
+            model=EXAMPLE_MODEL,
+            created_days_ago=3 + i,
+        )
+        for i in range(2)
+    ]
+    seed = seed.model_copy(update={"speech_endpoints": [*seed.speech_endpoints, *extra]})
+    async with make_harness(seed=seed) as h:
+        method, url, kwargs = _build_request(folder, "Endpoints_List", example)
+        r = await h.client.request(method, url, **kwargs)
+        assert r.status_code == 200, r.text
+        (_, expected), *_ = example["responses"].items()
+        theirs = expected["body"]["@nextLink"].split(".com", 1)[1]
+        ours = r.json()["@nextLink"].removeprefix(h.url)
+        assert ours == theirs

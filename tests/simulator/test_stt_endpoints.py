@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from azure_speech_operator.simulator import seed as ids
+from azure_speech_operator.simulator.state import FakeClock
 
 from .conftest import Harness, HarnessFactory, sim_config
 
@@ -592,3 +594,218 @@ async def test_a_time_to_live_that_is_no_duration_or_over_31_days_is_refused(h: 
 @pytest.mark.parametrize("ttl", ["PT30M", "P31D", "PT744H", "P1DT12H", "PT90S", "PT0S"])
 async def test_a_time_to_live_of_at_most_31_days_is_taken(h: Harness, ttl: str) -> None:
     await create(h, endpoint_body(properties={"timeToLive": ttl}), version="v3.2")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Date filters, next links, model weights, versions, logs, model deletion, media types
+
+
+def _seconds(rendered: str) -> float:
+    return datetime.fromisoformat(rendered.replace("Z", "+00:00")).timestamp()
+
+
+async def _listed(h: Harness, path: str, flt: str) -> list[str]:
+    r = await h.client.get(path, params={"api-version": V, "filter": flt})
+    assert r.status_code == 200, r.text
+    return [ep_id(e) for e in r.json()["values"]]
+
+
+async def test_date_filters_compare_at_the_precision_the_api_shows(make_harness: HarnessFactory) -> None:
+    # A clock with fractions of a second: what is stored is finer than what the API renders.
+    async with make_harness(clock=FakeClock(1_790_000_000.75)) as h:
+        eid = ep_id(await create(h))
+        h.advance(30.4)  # into Running: lastActionDateTime moves, again off the whole second
+        shown = (await get(h, eid)).json()
+        created, last = shown["createdDateTime"], shown["lastActionDateTime"]
+        assert await _listed(h, "/speechtotext/endpoints", f"createdDateTime eq {created}") == [eid]
+        assert await _listed(h, "/speechtotext/endpoints", f"createdDateTime gt {created}") == []
+        assert await _listed(h, "/speechtotext/endpoints", f"createdDateTime le {created}") == [eid]
+        assert await _listed(h, "/speechtotext/endpoints", f"lastActionDateTime eq {last}") == [eid]
+        assert await _listed(h, "/speechtotext/endpoints", f"lastActionDateTime gt {last}") == []
+
+
+async def test_model_filters_see_the_dates_the_models_show(make_harness: HarnessFactory) -> None:
+    async with make_harness(clock=FakeClock(1_790_000_000.75)) as h:
+        model = (await h.client.get(f"/speechtotext/models/{ids.CUSTOM_EN_US_DEPLOYABLE}", **DATED)).json()
+        for field in ("createdDateTime", "lastActionDateTime"):
+            for path in ("/speechtotext/models", f"/speechtotext/projects/{ids.PROJECT_EN_US}/models"):
+                listed = await _listed(h, path, f"{field} eq {model[field]}")
+                assert ids.CUSTOM_EN_US_DEPLOYABLE in listed, (field, path)
+
+
+async def test_a_next_link_percent_encodes_its_filter_and_can_be_followed(h: Harness) -> None:
+    for _ in range(3):
+        await create(h)
+        h.advance(1)
+    flt = "createdDateTime ge 2018-01-24T09:54:39Z"
+    page = (
+        await h.client.get("/speechtotext/endpoints", params={"api-version": V, "top": 2, "filter": flt})
+    ).json()
+    link = page["@nextLink"]
+    # as in every spec example: spaces as %20 (a + is a space only in form encoding)
+    assert "filter=createdDateTime%20ge%202018-01-24T09:54:39Z" in link and "+" not in link
+    r = await h.client.get(link)
+    assert r.status_code == 200 and len(r.json()["values"]) == 1
+
+
+@pytest.mark.parametrize("version", ["v3.2", "2024-11-15", V])
+async def test_a_custom_model_weight_is_echoed_and_otherwise_chosen(h: Harness, version: str) -> None:
+    base = "/speechtotext/v3.2/models" if version == "v3.2" else "/speechtotext/models"
+    params = {} if version == "v3.2" else {"api-version": version}
+    body = {"displayName": "weighted", "locale": "en-US", "properties": {"customModelWeightPercent": 42}}
+    r = await h.client.post(base, params=params, json=body)
+    assert r.status_code == 201, r.text
+    assert r.json()["properties"]["customModelWeightPercent"] == 42
+    again = (await h.client.get(r.json()["self"])).json()
+    assert again["properties"]["customModelWeightPercent"] == 42
+    # without one the service chooses a weight (the spec), 30 in every example
+    r = await h.client.post(base, params=params, json={"displayName": "plain", "locale": "en-US"})
+    assert r.json()["properties"]["customModelWeightPercent"] == 30
+
+
+@pytest.mark.parametrize("weight", [0, 101, -5, "42", 4.2, True, [42]])
+async def test_a_custom_model_weight_outside_1_to_100_is_refused(h: Harness, weight: Any) -> None:
+    body = {"displayName": "weighted", "locale": "en-US", "properties": {"customModelWeightPercent": weight}}
+    r = await h.client.post("/speechtotext/models", params={"api-version": V}, json=body)
+    assert r.status_code == 400, r.text
+    error = r.json()
+    assert error["code"] == "InvalidRequest" and error["innerError"]["code"] == "InvalidPayload"
+    assert "customModelWeightPercent" in error["message"]
+    assert error["target"] == "properties.customModelWeightPercent"
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/speechtotext/v3.1/endpoints", {}),
+        ("/speechtotext/v3.0/endpoints", {}),
+        ("/speechtotext/endpoints", {"api-version": "2099-01-01"}),
+        ("/speechtotext/endpoints", {"api-version": "v3.1"}),
+    ],
+)
+async def test_an_unsupported_stt_version_is_a_400_naming_the_api_version(
+    h: Harness, path: str, params: dict[str, str]
+) -> None:
+    r = await h.client.get(path, params=params)
+    assert r.status_code == 400, r.text
+    error = r.json()
+    # the STT error shape: the detailed code is one of the spec's DetailedErrorCode values
+    assert error["code"] == "InvalidRequest"
+    assert error["innerError"]["code"] == "InvalidParameterValue"
+    assert error["target"] == "api-version"
+    assert "v3.2, 2024-11-15, 2025-10-15" in error["message"]
+
+
+def _stamp(name: str) -> float:
+    return datetime.strptime(name[:17], "%Y-%m-%d_%H%M%S").replace(tzinfo=UTC).timestamp()
+
+
+async def test_content_logs_listed_right_after_deployment_are_not_older_than_the_endpoint(
+    make_harness: HarnessFactory,
+) -> None:
+    async with make_harness(sim_config(time_scale=0.01)) as h:
+        body = endpoint_body(properties={"loggingEnabled": True})
+        endpoint = await create(h, body, version="v3.2")
+        h.advance(4)  # deployed after 3.3 s
+        r = await h.client.get(f"/speechtotext/v3.2/endpoints/{ep_id(endpoint)}/files/logs")
+        files = r.json()["values"]
+        assert len(files) == 6
+        created, now = _seconds(endpoint["createdDateTime"]), h.clock()
+        for f in files:
+            assert created <= _seconds(f["createdDateTime"]) <= now, f
+            assert created <= _stamp(f["name"]) <= now, f["name"]
+
+
+async def test_base_model_log_locales_match_case_insensitively(h: Harness) -> None:
+    upper = (await h.client.get("/speechtotext/v3.2/endpoints/base/en-US/files/logs")).json()["values"]
+    lower = (await h.client.get("/speechtotext/v3.2/endpoints/base/en-us/files/logs")).json()["values"]
+    assert [f["name"] for f in lower] == [f["name"] for f in upper] and len(upper) == 2
+    one = await h.client.get(f"/speechtotext/v3.2/endpoints/base/en-us/files/logs/{upper[0]['name']}")
+    assert one.status_code == 200
+    assert (await h.client.get(one.json()["links"]["contentUrl"])).status_code == 200
+    r = await h.client.delete(f"/speechtotext/v3.2/endpoints/base/EN-us/files/logs/{upper[0]['name']}")
+    assert r.status_code == 204
+    assert (await h.client.delete("/speechtotext/v3.2/endpoints/base/en-us/files/logs")).status_code == 202
+    assert (await h.client.get("/speechtotext/v3.2/endpoints/base/en-US/files/logs")).json()["values"] == []
+
+
+async def test_a_model_still_serving_a_redeploying_endpoint_cannot_be_deleted(h: Harness) -> None:
+    eid = ep_id(await create(h))
+    h.advance(400)
+    r = await h.client.patch(
+        f"/speechtotext/endpoints/{eid}", **DATED, json={"model": model_ref(ids.CUSTOM_EN_US_DEPLOYABLE_2)}
+    )
+    assert r.status_code == 200 and r.json()["status"] == "NotStarted"
+    for model in (ids.CUSTOM_EN_US_DEPLOYABLE, ids.CUSTOM_EN_US_DEPLOYABLE_2):  # serving, deploying
+        r = await h.client.delete(f"/speechtotext/models/{model}", **DATED)
+        assert r.status_code == 400, model
+        assert r.json()["innerError"]["code"] == "InUseViolation" and eid in r.json()["message"]
+    h.advance(400)  # the redeploy is done: the old model no longer serves
+    assert (
+        await h.client.delete(f"/speechtotext/models/{ids.CUSTOM_EN_US_DEPLOYABLE}", **DATED)
+    ).status_code == 204
+    r = await h.client.delete(f"/speechtotext/models/{ids.CUSTOM_EN_US_DEPLOYABLE_2}", **DATED)
+    assert r.status_code == 400
+
+
+_JSON_WRITES = [
+    ("POST", "/speechtotext/endpoints", lambda: endpoint_body()),
+    ("POST", "/speechtotext/models", lambda: {"displayName": "m", "locale": "en-US"}),
+    ("POST", "/speechtotext/projects", lambda: {"displayName": "p", "locale": "en-US"}),
+    ("PATCH", f"/speechtotext/models/{ids.CUSTOM_EN_US_DEPLOYABLE}", lambda: {"displayName": "m"}),
+    ("PATCH", f"/speechtotext/projects/{ids.PROJECT_EN_US}", lambda: {"displayName": "p"}),
+    ("PATCH", "/speechtotext/endpoints/{eid}", lambda: {"displayName": "e"}),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"), _JSON_WRITES, ids=[f"{m} {p}" for m, p, _ in _JSON_WRITES]
+)
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/xml", "application/x-www-form-urlencoded"]
+)
+async def test_every_json_write_refuses_another_media_type(
+    h: Harness, method: str, path: str, body: Any, content_type: str
+) -> None:
+    eid = ep_id(await create(h))
+    h.advance(400)
+    r = await h.client.request(
+        method,
+        path.format(eid=eid),
+        **DATED,
+        content=json.dumps(body()).encode(),
+        headers={"Content-Type": content_type},
+    )
+    assert r.status_code == 415, r.text
+    assert r.json()["code"] == "UnsupportedMediaType" and content_type in r.json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"), _JSON_WRITES, ids=[f"{m} {p}" for m, p, _ in _JSON_WRITES]
+)
+async def test_a_json_write_without_a_content_type_is_judged_by_its_body(
+    h: Harness, method: str, path: str, body: Any
+) -> None:
+    eid = ep_id(await create(h))
+    h.advance(400)
+    r = await h.client.request(method, path.format(eid=eid), **DATED, content=json.dumps(body()).encode())
+    assert "content-type" not in r.request.headers
+    assert r.status_code in (200, 201), r.text
+
+
+async def test_creates_take_only_the_media_type_the_spec_declares(h: Harness) -> None:
+    # Only updates take merge patches (the specs' `consumes`); a create consumes application/json.
+    r = await h.client.post(
+        "/speechtotext/endpoints",
+        **DATED,
+        content=json.dumps(endpoint_body()).encode(),
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
+    assert r.status_code == 415
+    r = await h.client.post(
+        "/speechtotext/endpoints",
+        **DATED,
+        content=json.dumps(endpoint_body()).encode(),
+        headers={"Content-Type": "application/json; charset=utf-8"},
+    )
+    assert r.status_code == 201

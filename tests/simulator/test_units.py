@@ -9,7 +9,7 @@ from azure_speech_operator.simulator import cli as sim_cli
 from azure_speech_operator.simulator.config import RateLimit, ResourceConfig, SimulatorConfig
 from azure_speech_operator.simulator.filters import FilterError, compile_filter
 from azure_speech_operator.simulator.seed import Seed, SeedBaseModel, default_seed
-from azure_speech_operator.simulator.state import Action, EntityError, retry_after_seconds
+from azure_speech_operator.simulator.state import Action, EntityError, iso, retry_after_seconds
 
 FIELDS = {"status": "str", "displayName": "str", "createdDateTime": "time"}
 
@@ -38,6 +38,24 @@ def test_filter_or_not_parentheses_and_quoted_keywords() -> None:
     # Keywords inside a quoted value are part of the value.
     rock = compile_filter("displayName eq 'rock and roll' or displayName eq '(not)'", FIELDS)
     assert rock({"displayName": "rock and roll"}) and rock({"displayName": "(not)"})
+
+
+def test_time_filters_compare_at_the_whole_seconds_the_api_shows() -> None:
+    # Stored times keep fractions of a second; the API renders whole seconds, and a client filters on
+    # what it was shown.
+    created = 1_790_000_000.75
+    shown = iso(created)
+    entity = {"createdDateTime": created}
+    for op, expected in (
+        ("eq", True),
+        ("ne", False),
+        ("gt", False),
+        ("ge", True),
+        ("lt", False),
+        ("le", True),
+    ):
+        assert compile_filter(f"createdDateTime {op} {shown}", FIELDS)(entity) is expected, op
+    assert compile_filter("createdDateTime lt 2026-09-21T14:13:20.5Z", FIELDS)(entity)
 
 
 @pytest.mark.parametrize(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
 import httpx
 import pytest
 from azure_speech_operator.simulator import seed as ids
+from azure_speech_operator.simulator.state import FakeClock
 
 from .conftest import Harness, HarnessFactory, sim_config
 
@@ -327,3 +329,95 @@ async def test_trained_voice_model_and_project_force_delete(h: Harness) -> None:
     assert r.status_code == 204
     assert (await h.client.get(f"/customvoice/endpoints/{eid}", params=P)).status_code == 404
     assert (await h.client.get("/customvoice/models/AnnaNeural", params=P)).status_code == 404
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Date filters, next links, path ids, media types
+
+
+async def test_date_filters_compare_at_the_precision_the_api_shows(make_harness: HarnessFactory) -> None:
+    async with make_harness(clock=FakeClock(1_790_000_000.75)) as h:
+        eid = str(uuid.uuid4())
+        created = (await put(h, eid=eid)).json()["createdDateTime"]
+        for flt, expected in (
+            (f"createdDateTime eq {created}", [eid]),
+            (f"createdDateTime gt {created}", []),
+        ):
+            r = await h.client.get("/customvoice/endpoints", params={**P, "filter": flt})
+            assert [e["id"] for e in r.json()["value"]] == expected, flt
+        for kind, entity in (("models", ids.VOICE_MODEL), ("projects", ids.VOICE_PROJECT)):
+            shown = (await h.client.get(f"/customvoice/{kind}/{entity}", params=P)).json()
+            flt = f"createdDateTime eq {shown['createdDateTime']}"
+            r = await h.client.get(f"/customvoice/{kind}", params={**P, "filter": flt})
+            assert entity in [m["id"] for m in r.json()["value"]], kind
+
+
+async def test_a_next_link_percent_encodes_spaces(h: Harness) -> None:
+    for _ in range(3):
+        await put(h)
+        h.advance(1)
+    query = {**P, "maxpagesize": 2, "filter": "createdDateTime gt 2020-12-30T23:59:59Z"}
+    link = (await h.client.get("/customvoice/endpoints", params=query)).json()["nextLink"]
+    assert "filter=createdDateTime%20gt%202020-12-30T23:59:59Z" in link and "+" not in link
+    r = await h.client.get(link)
+    assert r.status_code == 200 and len(r.json()["value"]) == 1
+
+
+_BAD_IDS = ["a", "ab", "-bad-", "bad.", "x" * 65, "a b c"]
+_BY_ID = [
+    ("GET", "models"),
+    ("DELETE", "models"),
+    ("GET", "projects"),
+    ("DELETE", "projects"),
+    ("GET", "endpoints"),
+    ("DELETE", "endpoints"),
+]
+
+
+@pytest.mark.parametrize(("method", "kind"), _BY_ID)
+@pytest.mark.parametrize("bad", _BAD_IDS)
+async def test_every_path_id_breaking_its_pattern_is_a_bad_argument(
+    h: Harness, method: str, kind: str, bad: str
+) -> None:
+    r = await h.client.request(method, f"/customvoice/{kind}/{bad}", params=P)
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert error["code"] == "BadArgument" and error["target"] == "id"
+    assert r.headers["x-ms-error-code"] == "BadArgument"
+
+
+_PUTS = [
+    ("endpoints/" + "9f50c644-2121-40e9-9ea7-544e48bfe3cb", BODY),
+    ("projects/Proj1", {"kind": "ProfessionalVoice"}),
+    (
+        "models/Model1",
+        {
+            "recipe": {"kind": "Default"},
+            "projectId": ids.VOICE_PROJECT,
+            "consentId": "con1",
+            "trainingSetId": "set1",
+        },
+    ),
+]
+
+
+@pytest.mark.parametrize(("path", "body"), _PUTS, ids=[p.split("/")[0] for p, _ in _PUTS])
+async def test_every_put_refuses_another_media_type(h: Harness, path: str, body: dict[str, Any]) -> None:
+    content = json.dumps(body).encode()
+    r = await h.client.put(
+        f"/customvoice/{path}", params=P, content=content, headers={"Content-Type": "text/plain"}
+    )
+    assert r.status_code == 415, r.text
+    assert r.json()["error"]["code"] == "UnsupportedMediaType"
+    assert r.headers["x-ms-error-code"] == "UnsupportedMediaType"
+    # without a Content-Type the body is judged by itself
+    r = await h.client.put(f"/customvoice/{path}", params=P, content=content)
+    assert r.status_code == 201, r.text
+
+
+async def test_an_unsupported_voice_version_is_a_400(h: Harness) -> None:
+    r = await h.client.get("/customvoice/endpoints", params={"api-version": "2023-12-01-preview"})
+    assert r.status_code == 400
+    error = r.json()["error"]
+    assert error["code"] == "BadRequest" and error["innererror"]["code"] == "UnsupportedApiVersionValue"
+    assert error["target"] == "api-version"

@@ -179,9 +179,9 @@ def _endpoint_view(sim: Simulator, resource: str, ep: SpeechEndpoint | VoiceEndp
         "actionOutcome": ep.action.outcome,
     }
     if isinstance(ep, SpeechEndpoint):
-        done = left is None and status == "Succeeded"
+        serving = ep.serving(now)
         view["model"] = ep.model.id
-        view["servingModel"] = ep.model.id if done else (ep.serving_model.id if ep.serving_model else None)
+        view["servingModel"] = serving.id if serving else None
     else:
         view["model"] = ep.model_id
     return view

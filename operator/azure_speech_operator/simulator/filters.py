@@ -2,7 +2,8 @@
 parentheses (`not` binds tightest, then `and`, then `or`).
 
 Operators: eq, ne on every field; gt, ge, lt, le on date-times. Values: 'quoted strings' (a doubled quote
-escapes one) or ISO 8601 date-times. Anything else is refused as Azure does, with UnsupportedFilter.
+escapes one) or ISO 8601 date-times; an entity's date-time is compared at the whole seconds the API shows.
+Anything else is refused as Azure does, with UnsupportedFilter.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
+
+from .state import shown_seconds
 
 Predicate = Callable[[Mapping[str, Any]], bool]
 
@@ -129,7 +132,10 @@ def _clause(field: str, op: str, raw: str, kind: str) -> Predicate:
             "le": lambda a, b: a <= b,
         }
         compare = ops[op]
-        return lambda entity: entity.get(field) is not None and compare(float(entity[field]), bound)
+        # The client filters on the time it was shown (whole seconds); the bound keeps what it wrote.
+        return lambda entity: (
+            entity.get(field) is not None and compare(shown_seconds(float(entity[field])), bound)
+        )
     if op not in ("eq", "ne"):
         raise FilterError(f"'{op}' works on date-times only; '{field}' supports eq and ne")
     if not quoted:

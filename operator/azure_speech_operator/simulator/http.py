@@ -6,6 +6,7 @@ import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
+from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
@@ -17,6 +18,10 @@ _T = TypeVar("_T")
 STT_VERSIONS = ("v3.2", "2024-11-15", "2025-10-15")
 STT_DATED = ("2024-11-15", "2025-10-15")
 VOICE_VERSIONS = ("2024-02-01-preview", "2026-01-01")
+
+# What a write operation `consumes` (the spec's list): creates take JSON, updates a merge patch too.
+JSON = ("application/json",)
+JSON_OR_MERGE_PATCH = ("application/json", "application/merge-patch+json")
 
 WORLD: web.AppKey[World] = web.AppKey("world", World)
 
@@ -143,14 +148,36 @@ CTX: web.RequestKey[Ctx] = web.RequestKey("sim_ctx", Ctx)
 Handler = Callable[[web.Request, Ctx], Awaitable[web.StreamResponse]]
 
 
+def query_string(params: Mapping[str, str | int]) -> str:
+    """A query for the URLs the API hands out (`self`, `@nextLink`, `Location`): percent-encoded as in
+    every spec example (`filter=createdDateTime%20ge%202018-01-24T09:54:39Z`), not form-encoded with `+`
+    for a space; colons stay as the examples show them."""
+    return urlencode(params, quote_via=quote, safe=":")
+
+
+def check_content_type(request: web.Request, consumes: tuple[str, ...]) -> None:
+    """415 for a body declared in a media type the operation does not consume. A request that declares none
+    is let through: its body is judged on its own (an empty or non-JSON body is still a 400)."""
+    if not consumes or not request.headers.get("Content-Type"):
+        return
+    if request.content_type not in consumes:
+        raise ApiError(
+            415,
+            "UnsupportedMediaType",
+            f"Content-Type '{request.content_type}' is not supported; use {' or '.join(consumes)}.",
+        )
+
+
 @dataclass
 class Op:
-    """A route's handler tagged with the API family and the spec's operationId."""
+    """A route's handler tagged with the API family, the spec's operationId and, for writes with a body, the
+    media types the spec says it consumes."""
 
     family: Family
     name: str
     fn: Handler
     versions: tuple[str, ...]
+    consumes: tuple[str, ...] = ()
 
     @property
     def log_name(self) -> str:
@@ -166,6 +193,8 @@ class Op:
             raise ApiError(
                 404, "NotFound", f"The operation {self.name} does not exist in API version {ctx.version}."
             )
+        # Before the handler, as a service framework does: the media type is refused before ids are looked up.
+        check_content_type(request, self.consumes)
         return await self.fn(request, ctx)
 
 
@@ -186,7 +215,7 @@ def version_of(request: web.Request, family: Family) -> str:
     if family == "stt" and request.path.startswith("/speechtotext/v3."):
         in_path = request.path.split("/")[2]
         if in_path not in STT_VERSIONS:
-            raise ApiError(404, "NotFound", f"API version {in_path} is not supported by this simulator.")
+            raise _unsupported_version(family, in_path)
         return in_path
     supported = STT_DATED if family == "stt" else VOICE_VERSIONS
     version = request.query.get("api-version")
@@ -199,14 +228,22 @@ def version_of(request: web.Request, family: Family) -> str:
             target="api-version",
         )
     if version not in supported:
-        raise ApiError(
-            400,
-            "InvalidRequest" if family == "stt" else "BadRequest",
-            f"The api-version '{version}' is not supported. Supported versions: {', '.join(supported)}.",
-            detail="InvalidParameterValue" if family == "stt" else "UnsupportedApiVersionValue",
-            target="api-version",
-        )
+        raise _unsupported_version(family, version)
     return version
+
+
+def _unsupported_version(family: Family, version: str) -> ApiError:
+    """A version Azure does not serve (v3.1 in the path included): 400, in the family's error shape. STT's
+    detailed codes are the spec's DetailedErrorCode values, which have InvalidParameterValue and no
+    UnsupportedApiVersionValue; custom voice's inner code is free text and takes Azure's usual name."""
+    supported = STT_VERSIONS if family == "stt" else VOICE_VERSIONS
+    return ApiError(
+        400,
+        "InvalidRequest" if family == "stt" else "BadRequest",
+        f"The API version '{version}' is not supported. Supported versions: {', '.join(supported)}.",
+        detail="InvalidParameterValue" if family == "stt" else "UnsupportedApiVersionValue",
+        target="api-version",
+    )
 
 
 def found(table: Mapping[str, _T], request: web.Request, what: str, *, lower: bool = False) -> _T:

@@ -17,6 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 SpeechStatus = Literal["NotStarted", "Running", "Succeeded", "Failed"]
+# A custom model's `customModelWeightPercent` when its creator set none: the spec says the service then
+# chooses a suitable value (and a GET shows it); every spec example shows 30.
+DEFAULT_MODEL_WEIGHT_PERCENT = 30
 _RESOURCE_ID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,62}[a-zA-Z0-9]$")
 
 
@@ -65,6 +68,7 @@ class SeedCustomModel(_Seed):
     deploy_fails: bool = False
     custom_properties: dict[str, str] = Field(default_factory=dict)
     datasets: list[str] = Field(default_factory=list)  # dataset URLs (only kept, datasets are not simulated)
+    custom_model_weight_percent: int = Field(default=DEFAULT_MODEL_WEIGHT_PERCENT, ge=1, le=100)
 
     _id = field_validator("id")(_uuid)
 

@@ -61,9 +61,15 @@ class FakeClock:
         self.now += seconds
 
 
+def shown_seconds(ts: float) -> int:
+    """A stored time (fractions of a second kept) at the precision the API shows it: whole seconds, cut
+    off, not rounded. Rendering and filtering both use it, so a filter sees the time the client was shown."""
+    return math.floor(ts)
+
+
 def iso(ts: float) -> str:
     """Azure's date-time form: UTC with a Z, no sub-second digits."""
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(shown_seconds(ts), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def unit_float(*parts: object) -> float:
@@ -165,6 +171,18 @@ class SpeechEndpoint(BaseModel):
     created: float
     action: Action
     logs: list[LogFile] | None = None  # created when logging is on and the endpoint is up
+
+    def serving(self, now: float) -> ModelRef | None:
+        """The model answering requests: the deployed one once it succeeded; while a redeploy runs (or after
+        it failed) the one that served before it, if any."""
+        status, _, left = self.action.status_at(now)
+        if left is None and status == "Succeeded":
+            return self.model
+        return self.serving_model
+
+    def in_use(self, model: ModelRef, now: float) -> bool:
+        """Whether the endpoint deploys `model` or still serves it."""
+        return model in (self.model, self.serving(now))
 
     def expired(self, now: float) -> bool:
         """Past its time to live after its last action completed (v3.2: Azure deletes it then)."""

@@ -17,9 +17,21 @@ from urllib.parse import urlencode, urlparse
 from aiohttp import web
 
 from .filters import FilterError, compile_filter
-from .http import STT_VERSIONS, ApiError, Ctx, Op, found, json_response, query_int, read_json_object
+from .http import (
+    JSON,
+    JSON_OR_MERGE_PATCH,
+    STT_VERSIONS,
+    ApiError,
+    Ctx,
+    Op,
+    found,
+    json_response,
+    query_int,
+    query_string,
+    read_json_object,
+)
 from .logfiles import iso_duration, log_size
-from .seed import SeedBaseModel, SeedCustomModel, SeedProject
+from .seed import DEFAULT_MODEL_WEIGHT_PERCENT, SeedBaseModel, SeedCustomModel, SeedProject
 from .state import (
     MAX_TIME_TO_LIVE,
     Action,
@@ -61,7 +73,7 @@ def _url(ctx: Ctx, path: str, query: Mapping[str, str | int] | None = None) -> s
     params: dict[str, str | int] = dict(query or {})
     if ctx.version != V32:
         params["api-version"] = ctx.version
-    return f"{_api_base(ctx)}{path}" + (f"?{urlencode(params)}" if params else "")
+    return f"{_api_base(ctx)}{path}" + (f"?{query_string(params)}" if params else "")
 
 
 def _region(ctx: Ctx) -> str:
@@ -169,6 +181,7 @@ def _custom_model_body(ctx: Ctx, m: SeedCustomModel) -> dict[str, Any]:
         links["copyTo"] = _url(ctx, f"/models/{m.id}:copyto")
     properties: dict[str, Any] = {
         "deprecationDates": {"transcriptionDateTime": iso(world.days_from_start(m.transcription_in_days))},
+        "customModelWeightPercent": m.custom_model_weight_percent,
         "features": _features(ctx, m.supports_endpoints and m.status == "Succeeded", base=False),
     }
     if m.status == "Failed":
@@ -192,13 +205,31 @@ def _custom_model_body(ctx: Ctx, m: SeedCustomModel) -> dict[str, Any]:
     if m.custom_properties:
         body["customProperties"] = dict(m.custom_properties)
     body["createdDateTime"] = iso(created)
-    training = ctx.resource.model_training.get(m.id)
-    if training is not None:
-        body["lastActionDateTime"] = iso(training.status_at(ctx.now)[1])
-    else:
-        body["lastActionDateTime"] = iso(created + 3600 if m.status in ("Succeeded", "Failed") else created)
+    body["lastActionDateTime"] = iso(_model_last_action(ctx, m))
     body["status"] = m.status
     return body
+
+
+def _model_last_action(ctx: Ctx, m: SeedCustomModel) -> float:
+    """When the model's status last changed: its training's phase if this resource trains it; a seeded model
+    finished training an hour after it was created."""
+    training = ctx.resource.model_training.get(m.id)
+    if training is not None:
+        return training.status_at(ctx.now)[1]
+    created = ctx.world.days_from_start(-m.created_days_ago)
+    return created + 3600 if m.status in ("Succeeded", "Failed") else created
+
+
+def _model_fields(ctx: Ctx, m: SeedCustomModel) -> dict[str, Any]:
+    """A custom model's filterable fields, with the dates its body shows."""
+    return {
+        "status": m.status,
+        "locale": m.locale,
+        "displayName": m.display_name,
+        "description": m.description or None,
+        "createdDateTime": ctx.world.days_from_start(-m.created_days_ago),
+        "lastActionDateTime": _model_last_action(ctx, m),
+    }
 
 
 def _project_body(ctx: Ctx, p: SeedProject) -> dict[str, Any]:
@@ -536,13 +567,6 @@ async def endpoints_get(request: web.Request, ctx: Ctx) -> web.StreamResponse:
 
 
 async def endpoints_update(request: web.Request, ctx: Ctx) -> web.StreamResponse:
-    if request.content_type not in ("application/json", "application/merge-patch+json"):
-        raise ApiError(
-            415,
-            "UnsupportedMediaType",
-            f"Content-Type '{request.content_type}' is not supported; use application/json or "
-            "application/merge-patch+json.",
-        )
     ep = _get_endpoint(ctx, request)
     body = await read_json_object(request, "stt")
     status, _, left = ep.action.status_at(ctx.now)
@@ -604,15 +628,22 @@ def _ensure_logs(ctx: Ctx, ep: SpeechEndpoint) -> list[LogFile]:
         if not (ep.logging_enabled and status == "Succeeded"):
             return []
         ep.logs = []
-        for i in range(3):
-            created = max(entered, ep.created) + 600 * (i + 1)
-            if created > ctx.now:
-                created = ctx.now - 60 * (3 - i)
+        for i, created in enumerate(_log_times(max(entered, ep.created), ctx.now, 3)):
             stamp = datetime.fromtimestamp(created, UTC).strftime("%Y-%m-%d_%H%M%S")
             name = f"{stamp}_{uuid.uuid5(uuid.NAMESPACE_URL, f'{ep.id}/{i}')}"
             ep.logs.append(LogFile(name=f"{name}.wav", kind="Audio", created=created, seconds=2 + i))
             ep.logs.append(LogFile(name=f"{name}.json", kind="Transcription", created=created, seconds=2 + i))
     return ep.logs
+
+
+def _log_times(up: float, now: float, count: int) -> list[float]:
+    """When `count` logged requests came in to an endpoint serving since `up`: ten minutes apart, or, when it
+    has not served that long, spread evenly over the time it has: never before the endpoint was up (so never
+    before it was created), never in the future."""
+    if up + 600 * count <= now:
+        return [up + 600 * (i + 1) for i in range(count)]
+    step = (now - up) / (count + 1)
+    return [up + step * (i + 1) for i in range(count)]
 
 
 def _file_body(ctx: Ctx, path: str, blob_path: str, log: LogFile, sas_seconds: int) -> dict[str, Any]:
@@ -713,12 +744,19 @@ async def logs_delete_all(request: web.Request, ctx: Ctx) -> web.StreamResponse:
     return web.Response(status=202)
 
 
-def _base_logs(ctx: Ctx, locale: str) -> list[LogFile]:
+def _log_locale(ctx: Ctx, request: web.Request) -> str | None:
+    """The supported locale the path names, matched regardless of case (the spec's own example link asks for
+    `en-us`), in its catalogue spelling, which keys the logs; None for a locale without base models."""
+    asked = request.match_info["locale"].lower()
+    return next((locale for locale in _supported_locales(ctx) if locale.lower() == asked), None)
+
+
+def _base_logs(ctx: Ctx, locale: str | None) -> list[LogFile]:
     """Base model endpoints of a supported locale have one logged request (deterministic) until deleted."""
+    if locale is None:
+        return []
     logs = ctx.resource.base_model_logs.get(locale)
     if logs is None:
-        if locale not in _supported_locales(ctx):
-            return []
         created = ctx.world.started_at - 3600
         stamp = datetime.fromtimestamp(created, UTC).strftime("%Y-%m-%d_%H%M%S")
         name = f"{stamp}_{uuid.uuid5(uuid.NAMESPACE_URL, f'{ctx.resource.name}/base/{locale}')}"
@@ -730,40 +768,47 @@ def _base_logs(ctx: Ctx, locale: str) -> list[LogFile]:
     return logs
 
 
-def _base_blob(ctx: Ctx, locale: str) -> str:
+def _base_blob(ctx: Ctx, locale: str | None) -> str:
     return f"{ctx.resource.name}/base-{locale}"
 
 
+def _base_logs_path(request: web.Request) -> str:
+    """The listing's path as the request spelled the locale (so `self` and `@nextLink` repeat it)."""
+    return f"/endpoints/base/{request.match_info['locale']}/files/logs"
+
+
 async def base_logs_list(request: web.Request, ctx: Ctx) -> web.StreamResponse:
-    locale = request.match_info["locale"]
-    path = f"/endpoints/base/{locale}/files/logs"
-    return _log_page(request, ctx, path, _base_blob(ctx, locale), _base_logs(ctx, locale))
+    locale = _log_locale(ctx, request)
+    blob = _base_blob(ctx, locale)
+    return _log_page(request, ctx, _base_logs_path(request), blob, _base_logs(ctx, locale))
 
 
 async def base_logs_get(request: web.Request, ctx: Ctx) -> web.StreamResponse:
-    locale, name = request.match_info["locale"], request.match_info["logId"]
-    for log in _base_logs(ctx, locale):
-        if log.name == name:
-            path = f"/endpoints/base/{locale}/files/logs"
-            return json_response(_file_body(ctx, path, _base_blob(ctx, locale), log, _sas_seconds(request)))
-    raise ApiError(404, "NotFound", f"The log {name} does not exist.", detail="InvalidLogId")
+    locale, name = _log_locale(ctx, request), request.match_info["logId"]
+    log = find_log(_base_logs(ctx, locale), name)
+    if log is None:
+        raise ApiError(404, "NotFound", f"The log {name} does not exist.", detail="InvalidLogId")
+    blob = _base_blob(ctx, locale)
+    return json_response(_file_body(ctx, _base_logs_path(request), blob, log, _sas_seconds(request)))
 
 
 async def base_logs_delete_one(request: web.Request, ctx: Ctx) -> web.StreamResponse:
-    locale, name = request.match_info["locale"], request.match_info["logId"]
+    locale, name = _log_locale(ctx, request), request.match_info["logId"]
     logs = _base_logs(ctx, locale)
     kept = [log for log in logs if log.name != name]
-    if len(kept) == len(logs):
+    if locale is None or len(kept) == len(logs):
         raise ApiError(404, "NotFound", f"The log {name} does not exist.", detail="InvalidLogId")
     ctx.resource.base_model_logs[locale] = kept
     return web.Response(status=204)
 
 
 async def base_logs_delete_all(request: web.Request, ctx: Ctx) -> web.StreamResponse:
-    locale = request.match_info["locale"]
+    locale = _log_locale(ctx, request)
     until = _log_date(request)
     logs = _base_logs(ctx, locale)
-    ctx.resource.base_model_logs[locale] = [log for log in logs if until is not None and log.created >= until]
+    if locale is not None:
+        kept = [log for log in logs if until is not None and log.created >= until]
+        ctx.resource.base_model_logs[locale] = kept
     return web.Response(status=202)
 
 
@@ -806,22 +851,8 @@ async def base_model_get(request: web.Request, ctx: Ctx) -> web.StreamResponse:
 
 async def custom_models_list(request: web.Request, ctx: Ctx) -> web.StreamResponse:
     keep = _filtered(request, _ENTITY_FILTER_FIELDS)
-    world = ctx.world
     models = sorted(_models(ctx).values(), key=lambda m: (m.created_days_ago, m.id))
-    bodies = [_custom_model_body(ctx, m) for m in models]
-    selected = [
-        b
-        for b, m in zip(bodies, models, strict=True)
-        if keep(
-            {
-                "status": m.status,
-                "locale": m.locale,
-                "displayName": m.display_name,
-                "createdDateTime": world.days_from_start(-m.created_days_ago),
-                "lastActionDateTime": world.days_from_start(-m.created_days_ago),
-            }
-        )
-    ]
+    selected = [_custom_model_body(ctx, m) for m in models if keep(_model_fields(ctx, m))]
     body = _page(request, ctx, "/models", selected)
     busy = any(b["status"] in ("NotStarted", "Running") for b in body["values"])
     return json_response(body, headers={"Retry-After": "60"} if busy else None)
@@ -921,24 +952,11 @@ async def projects_locales(request: web.Request, ctx: Ctx) -> web.StreamResponse
 async def project_models(request: web.Request, ctx: Ctx) -> web.StreamResponse:
     project = _get_project(ctx, request)
     keep = _filtered(request, _ENTITY_FILTER_FIELDS)
-    world = ctx.world
     models = sorted(
         (m for m in _models(ctx).values() if m.project == project.id),
         key=lambda m: (m.created_days_ago, m.id),
     )
-    selected = [
-        _custom_model_body(ctx, m)
-        for m in models
-        if keep(
-            {
-                "status": m.status,
-                "locale": m.locale,
-                "displayName": m.display_name,
-                "createdDateTime": world.days_from_start(-m.created_days_ago),
-                "lastActionDateTime": world.days_from_start(-m.created_days_ago),
-            }
-        )
-    ]
+    selected = [_custom_model_body(ctx, m) for m in models if keep(_model_fields(ctx, m))]
     body = _page(request, ctx, f"/projects/{project.id}/models", selected)
     busy = any(b["status"] in ("NotStarted", "Running") for b in body["values"])
     return json_response(body, headers={"Retry-After": "60"} if busy else None)
@@ -980,6 +998,25 @@ def _datasets(value: Any) -> list[str]:
     return ids
 
 
+def _weight_percent(properties: Any) -> int:
+    """`properties.customModelWeightPercent` of a new model: an integer from 1 to 100 (the spec's bounds);
+    left out or null, the service chooses."""
+    if properties is None:
+        return DEFAULT_MODEL_WEIGHT_PERCENT
+    if not isinstance(properties, dict):
+        raise _invalid("$.properties: must be an object.", "InvalidPayload", "properties")
+    weight = properties.get("customModelWeightPercent")
+    if weight is None:
+        return DEFAULT_MODEL_WEIGHT_PERCENT
+    if isinstance(weight, bool) or not isinstance(weight, int) or not 1 <= weight <= 100:
+        raise _invalid(
+            f"$.properties.customModelWeightPercent: must be an integer from 1 to 100, got {weight!r}.",
+            "InvalidPayload",
+            "properties.customModelWeightPercent",
+        )
+    return weight
+
+
 async def custom_model_create(request: web.Request, ctx: Ctx) -> web.StreamResponse:
     body = await read_json_object(request, "stt")
     display_name = _display_name(body)
@@ -1011,6 +1048,7 @@ async def custom_model_create(request: web.Request, ctx: Ctx) -> web.StreamRespo
         created_days_ago=ctx.world.days_ago(ctx.now),
         custom_properties=_custom_properties(body.get("customProperties")),
         datasets=_datasets(body.get("datasets")),
+        custom_model_weight_percent=_weight_percent(body.get("properties")),
     )
     config = ctx.world.config
     ctx.resource.custom_models[model_id] = model
@@ -1041,14 +1079,14 @@ async def custom_model_update(request: web.Request, ctx: Ctx) -> web.StreamRespo
 async def custom_model_delete(request: web.Request, ctx: Ctx) -> web.StreamResponse:
     model_id = request.match_info["id"].lower()
     if model_id in _models(ctx):
-        users = [
-            e.id
-            for e in ctx.resource.speech_endpoints.values()
-            if not e.model.base and e.model.id == model_id
-        ]
+        # An endpoint redeploying to another model still serves this one until the redeploy succeeds.
+        ref = ModelRef(id=model_id, base=False)
+        users = [e.id for e in ctx.resource.speech_endpoints.values() if e.in_use(ref, ctx.now)]
         if users:
             raise _invalid(
-                f"The model is deployed on endpoint(s) {', '.join(users)}.", "InUseViolation", "id"
+                f"The model is deployed on, or still serves, endpoint(s) {', '.join(users)}.",
+                "InUseViolation",
+                "id",
             )
         ctx.resource.custom_models.pop(model_id, None)
         ctx.resource.model_training.pop(model_id, None)
@@ -1107,14 +1145,14 @@ async def project_delete(request: web.Request, ctx: Ctx) -> web.StreamResponse:
 def routes() -> list[tuple[str, str, Op]]:
     """(method, path relative to the version's base, operation). Order matters: literals before {id}."""
 
-    def op(name: str, fn: Any, versions: tuple[str, ...] = ALL) -> Op:
-        return Op("stt", name, fn, versions)
+    def op(name: str, fn: Any, versions: tuple[str, ...] = ALL, consumes: tuple[str, ...] = ()) -> Op:
+        return Op("stt", name, fn, versions, consumes)
 
     uuid_re = "{id:[0-9a-fA-F-]{36}}"
     return [
         ("GET", "/endpoints/locales", op("Endpoints_ListSupportedLocales", endpoints_locales)),
         ("GET", "/endpoints", op("Endpoints_List", endpoints_list)),
-        ("POST", "/endpoints", op("Endpoints_Create", endpoints_create)),
+        ("POST", "/endpoints", op("Endpoints_Create", endpoints_create, consumes=JSON)),
         (
             "GET",
             "/endpoints/base/{locale}/files/logs",
@@ -1136,7 +1174,11 @@ def routes() -> list[tuple[str, str, Op]]:
             op("Endpoints_DeleteBaseModelLog", base_logs_delete_one, ONLY_V32),
         ),
         ("GET", f"/endpoints/{uuid_re}", op("Endpoints_Get", endpoints_get)),
-        ("PATCH", f"/endpoints/{uuid_re}", op("Endpoints_Update", endpoints_update)),
+        (
+            "PATCH",
+            f"/endpoints/{uuid_re}",
+            op("Endpoints_Update", endpoints_update, consumes=JSON_OR_MERGE_PATCH),
+        ),
         ("DELETE", f"/endpoints/{uuid_re}", op("Endpoints_Delete", endpoints_delete)),
         ("GET", f"/endpoints/{uuid_re}/files/logs", op("Endpoints_ListLogs", logs_list, ONLY_V32)),
         ("DELETE", f"/endpoints/{uuid_re}/files/logs", op("Endpoints_DeleteLogs", logs_delete_all, ONLY_V32)),
@@ -1152,14 +1194,22 @@ def routes() -> list[tuple[str, str, Op]]:
         ("GET", f"/models/base/{uuid_re}/manifest", op("Models_GetBaseModelManifest", base_model_manifest)),
         ("GET", f"/models/{uuid_re}/manifest", op("Models_GetCustomModelManifest", custom_model_manifest)),
         ("GET", "/models", op("Models_ListCustomModels", custom_models_list)),
-        ("POST", "/models", op("Models_Create", custom_model_create)),
+        ("POST", "/models", op("Models_Create", custom_model_create, consumes=JSON)),
         ("GET", f"/models/{uuid_re}", op("Models_GetCustomModel", custom_model_get)),
-        ("PATCH", f"/models/{uuid_re}", op("Models_Update", custom_model_update)),
+        (
+            "PATCH",
+            f"/models/{uuid_re}",
+            op("Models_Update", custom_model_update, consumes=JSON_OR_MERGE_PATCH),
+        ),
         ("DELETE", f"/models/{uuid_re}", op("Models_Delete", custom_model_delete)),
         ("GET", "/projects/locales", op("Projects_ListSupportedLocales", projects_locales, WITH_PROJECTS)),
         ("GET", "/projects", op("Projects_List", projects_list, WITH_PROJECTS)),
-        ("POST", "/projects", op("Projects_Create", project_create, WITH_PROJECTS)),
-        ("PATCH", f"/projects/{uuid_re}", op("Projects_Update", project_update, WITH_PROJECTS)),
+        ("POST", "/projects", op("Projects_Create", project_create, WITH_PROJECTS, JSON)),
+        (
+            "PATCH",
+            f"/projects/{uuid_re}",
+            op("Projects_Update", project_update, WITH_PROJECTS, JSON_OR_MERGE_PATCH),
+        ),
         ("DELETE", f"/projects/{uuid_re}", op("Projects_Delete", project_delete, WITH_PROJECTS)),
         ("GET", f"/projects/{uuid_re}/models", op("Projects_ListModels", project_models, WITH_PROJECTS)),
         ("GET", f"/projects/{uuid_re}", op("Projects_Get", project_get, WITH_PROJECTS)),

@@ -11,14 +11,23 @@ import hashlib
 import json
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
-from urllib.parse import urlencode
 
 from aiohttp import web
 
 from .filters import FilterError, compile_filter
-from .http import VOICE_VERSIONS, ApiError, Ctx, Op, found, json_response, query_int, read_json_object
+from .http import (
+    JSON,
+    VOICE_VERSIONS,
+    ApiError,
+    Ctx,
+    Op,
+    json_response,
+    query_int,
+    query_string,
+    read_json_object,
+)
 from .seed import SeedVoiceModel, SeedVoiceProject
 from .state import Action, EntityError, VoiceEndpoint, VoiceOperation, iso, retry_after_seconds
 
@@ -44,7 +53,7 @@ def _bad(
 
 def _url(ctx: Ctx, path: str, query: dict[str, str | int] | None = None) -> str:
     params = {**(query or {}), "api-version": ctx.version}
-    return f"{ctx.host}/customvoice{path}?{urlencode(params)}"
+    return f"{ctx.host}/customvoice{path}?{query_string(params)}"
 
 
 def _endpoint_id(request: web.Request) -> str:
@@ -408,7 +417,7 @@ def _project_body(ctx: Ctx, p: SeedVoiceProject) -> dict[str, Any]:
 
 
 async def models_get(request: web.Request, ctx: Ctx) -> web.StreamResponse:
-    model = found(_vmodels(ctx), request, "model")
+    model = _found(_vmodels(ctx), request, "model")
     return json_response(_model_body(ctx, model))
 
 
@@ -431,7 +440,7 @@ async def models_list(request: web.Request, ctx: Ctx) -> web.StreamResponse:
 
 
 async def projects_get(request: web.Request, ctx: Ctx) -> web.StreamResponse:
-    project = found(_vprojects(ctx), request, "project")
+    project = _found(_vprojects(ctx), request, "project")
     return json_response(_project_body(ctx, project))
 
 
@@ -474,10 +483,21 @@ async def base_models_list(request: web.Request, ctx: Ctx) -> web.StreamResponse
 
 
 def _resource_id(request: web.Request) -> str:
+    """The path's project, model or operation id (the spec's PathId pattern), else 400 BadArgument: an id
+    that can never exist is a bad argument, not a missing entity."""
     raw = request.match_info["id"]
     if not RESOURCE_ID.match(raw):
         raise _bad(f"The id '{raw}' must match {RESOURCE_ID.pattern}.", target="id", code="BadArgument")
     return raw
+
+
+def _found(table: Mapping[str, _Item], request: web.Request, what: str) -> _Item:
+    """The project or model the path's id names: 400 for a malformed id, 404 for an unknown one."""
+    entity_id = _resource_id(request)
+    entity = table.get(entity_id)
+    if entity is None:
+        raise ApiError(404, "NotFound", f"The {what} {entity_id} does not exist.")
+    return entity
 
 
 async def projects_create(request: web.Request, ctx: Ctx) -> web.StreamResponse:
@@ -512,9 +532,7 @@ async def projects_create(request: web.Request, ctx: Ctx) -> web.StreamResponse:
 
 
 async def projects_delete(request: web.Request, ctx: Ctx) -> web.StreamResponse:
-    project_id = request.match_info["id"]
-    if project_id not in _vprojects(ctx):
-        raise ApiError(404, "NotFound", f"The project {project_id} does not exist.")
+    project_id = _found(_vprojects(ctx), request, "project").id
     force = request.query.get("forceDelete", "false").lower() == "true"
     models = [m.id for m in _vmodels(ctx).values() if m.project_id == project_id]
     endpoints = [e.id for e in ctx.resource.voice_endpoints.values() if e.project_id == project_id]
@@ -621,9 +639,7 @@ async def models_create(request: web.Request, ctx: Ctx) -> web.StreamResponse:
 
 
 async def models_delete(request: web.Request, ctx: Ctx) -> web.StreamResponse:
-    model_id = request.match_info["id"]
-    if model_id not in _vmodels(ctx):
-        raise ApiError(404, "NotFound", f"The model {model_id} does not exist.")
+    model_id = _found(_vmodels(ctx), request, "model").id
     users = [e.id for e in ctx.resource.voice_endpoints.values() if e.model_id == model_id]
     if users:
         raise _bad(
@@ -683,8 +699,8 @@ async def v3_resume(request: web.Request, ctx: Ctx) -> web.StreamResponse:
 
 
 def routes() -> list[tuple[str, str, Op]]:
-    def op(name: str, fn: Any) -> Op:
-        return Op("voice", name, fn, VOICE_VERSIONS)
+    def op(name: str, fn: Any, consumes: tuple[str, ...] = ()) -> Op:
+        return Op("voice", name, fn, VOICE_VERSIONS, consumes)
 
     def v3(name: str, fn: Any) -> Op:
         return Op("tts3", name, fn, ("v3.0",))
@@ -695,16 +711,16 @@ def routes() -> list[tuple[str, str, Op]]:
         ("POST", f"/customvoice/endpoints/{eid}:suspend", op("Endpoints_Suspend", endpoints_suspend)),
         ("POST", f"/customvoice/endpoints/{eid}:resume", op("Endpoints_Resume", endpoints_resume)),
         ("GET", f"/customvoice/endpoints/{eid}", op("Endpoints_Get", endpoints_get)),
-        ("PUT", f"/customvoice/endpoints/{eid}", op("Endpoints_Create", endpoints_create)),
+        ("PUT", f"/customvoice/endpoints/{eid}", op("Endpoints_Create", endpoints_create, JSON)),
         ("DELETE", f"/customvoice/endpoints/{eid}", op("Endpoints_Delete", endpoints_delete)),
         ("GET", "/customvoice/operations/{id}", op("Operations_Get", operations_get)),
         ("GET", "/customvoice/models", op("Models_List", models_list)),
         ("GET", "/customvoice/models/{id}", op("Models_Get", models_get)),
-        ("PUT", "/customvoice/models/{id}", op("Models_Create", models_create)),
+        ("PUT", "/customvoice/models/{id}", op("Models_Create", models_create, JSON)),
         ("DELETE", "/customvoice/models/{id}", op("Models_Delete", models_delete)),
         ("GET", "/customvoice/projects", op("Projects_List", projects_list)),
         ("GET", "/customvoice/projects/{id}", op("Projects_Get", projects_get)),
-        ("PUT", "/customvoice/projects/{id}", op("Projects_Create", projects_create)),
+        ("PUT", "/customvoice/projects/{id}", op("Projects_Create", projects_create, JSON)),
         ("DELETE", "/customvoice/projects/{id}", op("Projects_Delete", projects_delete)),
         ("GET", "/customvoice/basemodels", op("BaseModels_List", base_models_list)),
         ("GET", "/api/texttospeech/v3.0/endpoints/{id}", v3("Endpoints_Get", v3_get)),
