@@ -131,6 +131,11 @@ def test_the_readme_documents_every_value() -> None:
         # the operator refuses durations of zero where it needs time to pass
         ("driftInterval=0s", "at '/driftInterval': '0s' does not match pattern '[1-9]'"),
         ("azureBudget.window=0m", "at '/azureBudget/window': '0m' does not match pattern '[1-9]'"),
+        # host patterns the operator refuses at start: an unknown scheme, a port that is no number
+        ("allowedHosts={ftp://x}", "at '/allowedHosts/0': 'ftp://x' does not match pattern"),
+        ("allowedHosts={host:abc}", "at '/allowedHosts/0': 'host:abc' does not match pattern"),
+        # plain http to Azure's own domains
+        ("allowedHosts={http://*.cognitiveservices.azure.com}", "at '/allowedHosts/0': 'not' failed"),
     ],
 )
 def test_a_wrong_value_fails_with_a_message_naming_it(helm: Helm, setting: str, message: str) -> None:
@@ -258,6 +263,15 @@ def test_the_metrics_service_and_service_monitor_reach_the_pod(helm: Helm) -> No
     assert monitor["spec"]["endpoints"][0]["port"] == "metrics"
     assert monitor["metadata"]["labels"]["release"] == "prometheus"
     assert find(helm.template(), "ServiceMonitor") == []  # off by default
+
+
+def test_a_long_release_name_still_gives_names_the_api_server_takes(helm: Helm) -> None:
+    release = "speech-operator-production-westeurope1"  # 38 characters, without the chart's name
+    for obj in helm.template(VALUE_SETS["everything"](WATCHED), release=release):
+        name = obj["metadata"]["name"]
+        # a Service's name is a DNS label; the others are DNS subdomains
+        limit = 63 if obj["kind"] == "Service" else 253
+        assert len(name) <= limit and re.fullmatch(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", name), name
 
 
 def test_the_argocd_health_checks_are_the_scripts_in_argo_cds_namespace(helm: Helm) -> None:

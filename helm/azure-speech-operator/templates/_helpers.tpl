@@ -51,6 +51,11 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | 
 {{- end }}
 {{- end }}
 
+{{/* A Service's name is a DNS label (at most 63 characters): the suffix must fit beside the full name. */}}
+{{- define "azure-speech-operator.metricsServiceName" -}}
+{{- printf "%s-metrics" (include "azure-speech-operator.fullname" . | trunc 55 | trimSuffix "-") }}
+{{- end }}
+
 {{- define "azure-speech-operator.peeringName" -}}
 {{- default (include "azure-speech-operator.fullname" .) .Values.peering.name }}
 {{- end }}
