@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from azure_speech_operator.azure.limiter import SlidingWindowLimiter
+from azure_speech_operator.azure.limiter import PausedTooLong, SlidingWindowLimiter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -50,6 +50,18 @@ async def test_pause_holds_everyone_and_never_shortens() -> None:
     async with limiter.hold():
         assert clock.now - start == pytest.approx(30)
     assert limiter.paused_for == 0
+
+
+async def test_a_waiter_gives_up_on_a_pause_longer_than_it_would_wait() -> None:
+    clock = FakeClock()
+    limiter = SlidingWindowLimiter(100, 10.0, clock=clock, sleep=clock.sleep)
+    limiter.pause(20)
+    async with limiter.hold(max_pause=30):  # a pause it can wait out
+        pass
+    limiter.pause(600)
+    with pytest.raises(PausedTooLong) as info:
+        await limiter.acquire(max_pause=30)
+    assert info.value.seconds == pytest.approx(600)
 
 
 async def test_a_slot_says_how_long_it_was_held_back() -> None:

@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -402,6 +403,30 @@ async def test_an_unreadable_201_leaves_the_outcome_unknown() -> None:
     assert info.value.outcome_unknown is True
     assert info.value.error_class is ErrorClass.TRANSIENT
     assert info.value.reason == "InvalidResponse"
+
+
+def _off_path_self() -> httpx.Response:
+    body = dict(example("stt-v3.2", "get_endpoint"))
+    body["self"] = str(body["self"]).replace("/v3.2/", "/v3.1/")
+    return json_response(201, body)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        pytest.param(_off_path_self, id="201 whose self is off the version's path"),
+        pytest.param(lambda: httpx.Response(202), id="202"),
+        pytest.param(lambda: httpx.Response(204), id="204"),
+    ],
+)
+async def test_a_2xx_create_the_client_cannot_use_leaves_the_outcome_unknown(answer: Any) -> None:
+    # Azure said yes: the endpoint may exist, so the next pass looks it up by its tag before creating again
+    create = SpeechEndpointCreate(display_name="d", locale="en-US", model=ModelRef(id="m", kind="base"))
+    async with mock_client(lambda r: answer()) as client:
+        with pytest.raises(AzureError) as info:
+            await client.speech(AzureTarget(base_url=CUSTOM, api_version="v3.2"), KEY).create(create)
+    assert info.value.outcome_unknown is True
+    assert info.value.error_class is ErrorClass.TRANSIENT
 
 
 @pytest.mark.parametrize(

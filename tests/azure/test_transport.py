@@ -381,6 +381,31 @@ async def test_a_long_pause_fails_fast_instead_of_holding_the_caller() -> None:
     assert recorder.seen[-1][3] == "throttled"
 
 
+async def test_a_caller_queued_for_the_budget_fails_fast_too_when_a_long_pause_begins() -> None:
+    # one request in the budget at a time: the second waits for it, whose answer is a 429 for 600 s
+    clock = FakeClock()
+    answered = asyncio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        await answered.wait()
+        return json_response(429, {"code": "TooManyRequests"}, {"Retry-After": "600"})
+
+    settings = ClientSettings(budget_requests=1, budget_window_s=1.0, max_pause_wait_s=30)
+    async with mock_client(handler, settings, clock=clock, sleep=clock.sleep) as client:
+        adapter = client.speech(AzureTarget.for_region("westus", "v3.2"), KEY)
+        first = asyncio.create_task(adapter.get(ENDPOINT_ID))
+        await asyncio.sleep(0)
+        queued = asyncio.create_task(adapter.get(ENDPOINT_ID))
+        for _ in range(5):
+            await asyncio.sleep(0)
+        answered.set()
+        results = await asyncio.gather(first, queued, return_exceptions=True)
+    assert all(isinstance(r, AzureError) and r.reason == "TooManyRequests" for r in results)
+    assert isinstance(results[1], AzureError) and results[1].status is None  # never sent
+    assert results[1].retry_after == pytest.approx(600, abs=2)
+    assert sum(clock.slept) < 30  # not held for the pause
+
+
 async def test_the_azure_identity_provider_wraps_a_credential() -> None:
     from azure.core.credentials import AccessToken
     from azure_speech_operator.azure import AzureIdentityTokenProvider

@@ -28,6 +28,14 @@ Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
 
+class PausedTooLong(Exception):
+    """A waiter gave up: the limiter is paused (a 429's Retry-After) for longer than it would wait."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"paused for {seconds:.0f} s")
+        self.seconds = seconds
+
+
 @dataclass(eq=False)
 class Slot:
     sent: float
@@ -75,9 +83,11 @@ class SlidingWindowLimiter:
             and self._in_flight + len(self._done) < self.max_requests
         )
 
-    async def acquire(self, *, first: bool = False) -> Slot:
+    async def acquire(self, *, first: bool = False, max_pause: float | None = None) -> Slot:
         """Waits for room in the window and takes a slot; `release` it when the answer has arrived. `first`:
-        served before the waiters without it (in arrival order among themselves)."""
+        served before the waiters without it (in arrival order among themselves). `max_pause`: raise
+        PausedTooLong rather than wait out a pause longer than that, whenever the waiter meets it (a 429
+        answered while it waited may set one)."""
         asked = self.clock()
         lock = self._first_lock if first else self._lock
         held = lock.locked()  # a waiter ahead of us is sleeping inside: we wait behind it
@@ -85,19 +95,21 @@ class SlidingWindowLimiter:
             self._first_waiting += 1
         try:
             async with lock:  # FIFO: asyncio.Lock wakes waiters in order
-                return await self._take(asked, held, first)
+                return await self._take(asked, held, first, max_pause)
         finally:
             if first:
                 self._first_waiting -= 1
                 self._first_moved.set()
 
-    async def _take(self, asked: float, held: bool, first: bool) -> Slot:
+    async def _take(self, asked: float, held: bool, first: bool, max_pause: float | None) -> Slot:
         wake_at = float("-inf")
         while True:
             # A clock read after sleeping until `wake_at` may round to just before it.
             now = max(self.clock(), wake_at)
             self._expire(now)
             if self._paused_until > now:
+                if max_pause is not None and self._paused_until - now > max_pause:
+                    raise PausedTooLong(self._paused_until - now)
                 held = True
                 wake_at = self._paused_until
                 await self.sleep(wake_at - now)
@@ -128,8 +140,8 @@ class SlidingWindowLimiter:
         self._released.set()
 
     @asynccontextmanager
-    async def hold(self, *, first: bool = False) -> AsyncIterator[Slot]:
-        slot = await self.acquire(first=first)
+    async def hold(self, *, first: bool = False, max_pause: float | None = None) -> AsyncIterator[Slot]:
+        slot = await self.acquire(first=first, max_pause=max_pause)
         try:
             yield slot
         finally:

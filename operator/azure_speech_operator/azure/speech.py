@@ -179,9 +179,15 @@ class SpeechAdapter:
             json=self._create_body(body),
             expect=(201, 200),
         )
-        wire = self._session.parse(SttEndpoint, reply, op, written=True, keep=SPEC_FIELDS)
-        self_url = self._self_url(wire, reply.headers.get("location"), reply, op, written=True)
-        return self._endpoint(wire, reply.retry_after, op, self_url)
+        try:
+            wire = self._session.parse(SttEndpoint, reply, op, written=True, keep=SPEC_FIELDS)
+            self_url = self._self_url(wire, reply.headers.get("location"), reply, op, written=True)
+            return self._endpoint(wire, reply.retry_after, op, self_url)
+        except AzureError as exc:
+            # Azure said it created one (a 2xx): whatever in the answer is unusable (a `self` off the
+            # version's path), the endpoint may exist, and only a lookup by its tag may tell.
+            exc.outcome_unknown = True
+            raise
 
     async def get(self, endpoint_id: str) -> SpeechEndpoint:
         op = "Endpoints_Get"

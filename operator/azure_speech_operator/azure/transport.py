@@ -33,7 +33,7 @@ from .auth import (
 from .config import ClientSettings, http_allowed, is_azure_host, matching_pattern
 from .errors import error_from_response, operator_error
 from .lending import while_waiting
-from .limiter import Clock, Sleep, SlidingWindowLimiter, Slot
+from .limiter import Clock, PausedTooLong, Sleep, SlidingWindowLimiter, Slot
 from .models import Page, split_url
 from .retry_after import retry_after_from_headers
 from .scrub import redact_json, scrub
@@ -187,21 +187,21 @@ class Gate:
     concurrency: asyncio.Semaphore
 
     @asynccontextmanager
-    async def admitted(self, *, first: bool) -> AsyncIterator[Slot]:
+    async def admitted(self, *, first: bool, max_pause: float | None = None) -> AsyncIterator[Slot]:
         """A place in the budget, then a connection: the budget first, so that a write waiting for the
         budget goes before the reads (limiter), which it could not if reads queued for the budget held every
         connection. A request that has to wait for either enters the caller's `while_waiting` for the wait
         (azure.lending)."""
         lend = while_waiting.get()
         if lend is None or (self.limiter.has_room(first=first) and not self.concurrency.locked()):
-            async with self.limiter.hold(first=first) as at_once, self.concurrency:
+            async with self.limiter.hold(first=first, max_pause=max_pause) as at_once, self.concurrency:
                 yield at_once
             return
         slot: Slot | None = None
         connected = False
         try:
             async with lend():
-                slot = await self.limiter.acquire(first=first)
+                slot = await self.limiter.acquire(first=first, max_pause=max_pause)
                 await self.concurrency.acquire()
                 connected = True
             yield slot
@@ -408,29 +408,50 @@ class Session:
         )
         paused = self.gate.limiter.paused_for
         if paused > self.settings.max_pause_wait_s:
-            self.transport.observe(operation, method, self.host_label, "throttled", 0.0)
-            raise AzureError(
-                status=None,
-                code="TooManyRequests",
-                message=f"{operation} not sent: {self.origin.host} throttled, calls resume in {paused:.0f} s",
-                error_class=ErrorClass.TRANSIENT,
-                retry_after=paused,
-                operation=operation,
-            )
-        async with self.gate.admitted(first=method != "GET") as slot:
-            if slot.waited is not None:
-                self.transport.budget_waited(operation, slot.waited)
-            started = self.transport.clock()
-            try:
-                reply = await self._send(operation, request)
-            except AzureError as exc:
-                self.transport.observe(
-                    operation, method, self.host_label, _outcome(exc), self.transport.clock() - started
-                )
-                raise
+            raise self._throttled(operation, method, paused)
+        try:
+            async with self.gate.admitted(
+                first=method != "GET", max_pause=self.settings.max_pause_wait_s
+            ) as slot:
+                return await self._sent(operation, method, request, slot, expect, secrets)
+        except PausedTooLong as exc:  # a 429 answered while this call waited for the budget
+            raise self._throttled(operation, method, exc.seconds) from None
+
+    def _throttled(self, operation: str, method: str, paused: float) -> AzureError:
+        """A call not sent: the host is paused (a 429's Retry-After) for longer than a pass should wait."""
+        self.transport.observe(operation, method, self.host_label, "throttled", 0.0)
+        return AzureError(
+            status=None,
+            code="TooManyRequests",
+            message=f"{operation} not sent: {self.origin.host} throttled, calls resume in {paused:.0f} s",
+            error_class=ErrorClass.TRANSIENT,
+            retry_after=paused,
+            operation=operation,
+        )
+
+    async def _sent(
+        self,
+        operation: str,
+        method: str,
+        request: httpx.Request,
+        slot: Slot,
+        expect: Collection[int],
+        secrets: tuple[str, ...],
+    ) -> Reply:
+        """Sends a request admitted to the budget (`slot`) and judges its answer."""
+        if slot.waited is not None:
+            self.transport.budget_waited(operation, slot.waited)
+        started = self.transport.clock()
+        try:
+            reply = await self._send(operation, request)
+        except AzureError as exc:
             self.transport.observe(
-                operation, method, self.host_label, reply.status, self.transport.clock() - started
+                operation, method, self.host_label, _outcome(exc), self.transport.clock() - started
             )
+            raise
+        self.transport.observe(
+            operation, method, self.host_label, reply.status, self.transport.clock() - started
+        )
         if reply.status == 429:
             self.gate.limiter.pause(
                 reply.retry_after if reply.retry_after is not None else self.settings.throttle_pause_s
@@ -454,8 +475,10 @@ class Session:
             secrets=secrets,
             now=self.transport.wall_clock,
         )
-        # A 5xx (a gateway's 502/504 ...) may follow work already done: a write's outcome is unknown.
-        error.outcome_unknown = method not in ("GET", "HEAD") and reply.status >= 500
+        # A 5xx (a gateway's 502/504 ...) may follow work already done, and a 2xx the call does not expect (a
+        # 202 or 204 to a create) says work was done: either way a write's outcome is unknown.
+        done_or_maybe = reply.status >= 500 or 200 <= reply.status < 300
+        error.outcome_unknown = method not in ("GET", "HEAD") and done_or_maybe
         raise error
 
     def _build(
