@@ -28,6 +28,7 @@ from urllib.parse import quote
 import kubernetes.client
 import kubernetes.config
 import urllib3
+import yaml
 from kubernetes.client.exceptions import ApiException
 from pydantic import SecretBytes
 
@@ -76,18 +77,40 @@ class KubeConflictError(KubeApiError):
     """409: the object changed since it was read (resourceVersion), or it exists already (create)."""
 
 
+# What the kubernetes client raises from inside for a file that is no usable kubeconfig: its own complaints,
+# the file system, the YAML parser, base64 and text decoding, and its walk over a structure of the wrong shape
+# (`clusters: 5` is a TypeError, a list at the top a TypeError or KeyError).
+UNUSABLE_KUBECONFIG: Final = (
+    kubernetes.config.ConfigException,
+    OSError,
+    yaml.YAMLError,
+    ValueError,
+    TypeError,
+    AttributeError,
+    LookupError,
+)
+
+
 def load_configuration(
     kubeconfig: str | None = None, context: str | None = None
 ) -> kubernetes.client.Configuration:
     """The cluster connection (kopf logs in with the same one): `kubeconfig` if given, else `$KUBECONFIG` if
     set, else the pod's service account when running in a cluster, else `~/.kube/config`. An explicit
     kubeconfig wins over the service account, so a test run inside a pod never reaches the pod's cluster."""
+    return load_connection(kubeconfig, context)[0]
+
+
+def load_connection(
+    kubeconfig: str | None = None, context: str | None = None
+) -> tuple[kubernetes.client.Configuration, str]:
+    """`load_configuration`, and where it came from as messages name it (`kubeconfig PATH`, `the pod's
+    service account`)."""
     configuration = kubernetes.client.Configuration()
     explicit = kubeconfig or os.environ.get("KUBECONFIG")
     if not explicit and os.environ.get("KUBERNETES_SERVICE_HOST"):
         try:
             kubernetes.config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
-            return configuration
+            return configuration, "the pod's service account"
         except kubernetes.config.ConfigException:
             pass  # a KUBERNETES_SERVICE_HOST without a service account: fall back to ~/.kube/config
     path = explicit or os.path.expanduser("~/.kube/config")
@@ -95,9 +118,35 @@ def load_configuration(
         kubernetes.config.load_kube_config(  # type: ignore[no-untyped-call]
             config_file=path, context=context, client_configuration=configuration, persist_config=False
         )
-    except (kubernetes.config.ConfigException, OSError) as exc:
-        raise KubeConfigError(f"cannot load the Kubernetes configuration from {path}: {exc}") from None
-    return configuration
+    except UNUSABLE_KUBECONFIG as exc:
+        raise KubeConfigError(
+            f"cannot load the Kubernetes configuration from {path}: {unusable_kubeconfig_reason(exc)}"
+        ) from None
+    return configuration, f"kubeconfig {path}"
+
+
+def unusable_kubeconfig_reason(exc: BaseException) -> str:
+    """Why a kubeconfig cannot be used, in words that never quote its content: a token or key must not reach a
+    log line, so the parser's and Python's own messages are named, not repeated, where they could quote it."""
+    if isinstance(exc, kubernetes.config.ConfigException | OSError):
+        return str(exc)  # the client's own sentences and file errors: they name keys and paths
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
+        mark = exc.problem_mark
+        return (
+            f"not valid YAML: {exc.problem or exc.context} (line {mark.line + 1}, column {mark.column + 1})"
+        )
+    if isinstance(exc, yaml.YAMLError):
+        return "not valid YAML"
+    if isinstance(exc, UnicodeError):
+        return "not UTF-8 text"
+    if isinstance(exc, binascii.Error):
+        return "a certificate-authority-data, client-certificate-data or client-key-data field is not base64"
+    if isinstance(exc, ValueError):
+        return f"a field has a value that cannot be read ({type(exc).__name__})"
+    return (
+        "not a kubeconfig: a field has the wrong type or shape (clusters, contexts and users are lists) "
+        f"({type(exc).__name__})"
+    )
 
 
 SERVICE_ACCOUNT_NAMESPACE: Final = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
@@ -112,8 +161,8 @@ def default_namespace(kubeconfig: str | None = None, context: str | None = None)
         namespace = ((chosen or {}).get("context") or {}).get("namespace")
         if namespace:
             return str(namespace)
-    except (kubernetes.config.ConfigException, OSError):
-        pass
+    except UNUSABLE_KUBECONFIG:
+        pass  # no usable kubeconfig here (in a pod, the operator's connection is its service account)
     try:
         with open(SERVICE_ACCOUNT_NAMESPACE, encoding="utf-8") as handle:
             return handle.read().strip() or "default"

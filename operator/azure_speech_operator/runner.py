@@ -1,17 +1,19 @@
 """`azure-speech-operator run`: settings, kopf configuration, login, the handler modules, metrics, and kopf.
 
-Startup order: settings are parsed (a bad value exits 2 naming the flag or variable), the Kubernetes
-configuration is loaded (`--kubeconfig`, `$KUBECONFIG`, in-cluster, `~/.kube/config`; failure exits 1), the
-handler modules are imported, the metrics/health server binds its port (failure exits 1), then kopf starts:
-the startup handler builds the `OperatorContext` (`memo.ctx`), kopf logs in with the same configuration and
-discovers the served resources. Once kopf has listed namespaces and resources the line `operator started:
-...` is logged and /readyz answers 200. SIGTERM or SIGINT stops kopf gracefully (exit 0).
+Startup order: settings are parsed (a bad value exits 2 naming the flag or variable; one accepted but
+changed, such as a drift interval below the minimum, is a WARNING), the Kubernetes configuration is loaded
+(`--kubeconfig`, `$KUBECONFIG`, in-cluster, `~/.kube/config`; failure exits 1), the handler modules are
+imported, the metrics/health server binds its port (failure exits 1), then kopf starts: the startup handler
+builds the `OperatorContext` (`memo.ctx`), kopf logs in with the same configuration (an API server refusing
+it exits 1) and discovers the served resources. Once kopf has listed namespaces and resources the line
+`operator started: ...` is logged and /readyz answers 200. SIGTERM or SIGINT stops kopf gracefully (exit 0).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import fnmatch
 import importlib
 import importlib.util
@@ -29,6 +31,7 @@ import kopf
 import kubernetes.client
 from aiohttp import web
 from kopf._cogs.structs.references import Insights  # kopf's discovery state: the only way to know it watches
+from kopf._core.reactor import running as kopf_running  # its logger reports a failed root task
 
 from azure_speech_operator import settings as settings_module
 from azure_speech_operator.kube import (
@@ -36,7 +39,7 @@ from azure_speech_operator.kube import (
     KubeApi,
     KubeApiError,
     KubeConfigError,
-    load_configuration,
+    load_connection,
 )
 from azure_speech_operator.reconcile import CREDENTIALS_LABEL, FINALIZER
 from azure_speech_operator.runtime import credentials, handlers, oplog, peering, wakeup
@@ -78,9 +81,11 @@ def main(args: argparse.Namespace) -> int:
         print(f"azure-speech-operator run: {exc}", file=sys.stderr)
         return 2
     oplog.configure(settings.log_level, settings.log_format)
+    for warning in settings_module.adjustment_warnings(settings, args, os.environ):
+        logger.warning("%s", warning)
     settings = with_peering_priority(settings, random.SystemRandom())
     try:
-        configuration = load_configuration(args.kubeconfig, args.context)
+        configuration, source = load_connection(args.kubeconfig, args.context)
     except KubeConfigError as exc:
         logger.error("%s", exc)
         return 1
@@ -98,6 +103,9 @@ def main(args: argparse.Namespace) -> int:
         asyncio.run(run_operator(settings, registry=registry, served=served, metrics=metrics))
     except MetricsServerError as exc:
         logger.error("%s", exc)
+        return 1
+    except KubeLoginRefused as exc:
+        logger.error("%s", exc.describe(configuration.host, source))
         return 1
     return 0
 
@@ -268,14 +276,91 @@ def register_runtime_handlers(
         )
 
 
+class KubeLoginRefused(RuntimeError):
+    """kopf stopped because the API server refused every credential its login handler gave (HTTP 401)."""
+
+    def __init__(self, status: int | None) -> None:
+        super().__init__(f"the Kubernetes API server refused the login (HTTP {status or 'status unknown'})")
+        self.status = status
+
+    @classmethod
+    def from_login_error(cls, exc: BaseException) -> KubeLoginRefused:
+        """The API server's status from the chain under kopf's LoginError (its APIError carries `status`)."""
+        seen: set[int] = set()
+        cause: BaseException | None = exc
+        while cause is not None and id(cause) not in seen:
+            status = getattr(cause, "status", None)
+            if isinstance(status, int):
+                return cls(status)
+            seen.add(id(cause))
+            cause = cause.__cause__ or cause.__context__
+        return cls(None)
+
+    def describe(self, host: str, source: str) -> str:
+        # kopf's own text advises installing a client library or adding a login handler: both exist here,
+        # what fails is the credential.
+        if self.status == 401:
+            return (
+                f"the Kubernetes API server {host} refused the credentials of {source} (HTTP 401 "
+                "Unauthorized): its token or client certificate is wrong or has expired"
+            )
+        return f"cannot log in to the Kubernetes API server {host} with the credentials of {source}"
+
+
+class _DropLoginTraceback(logging.Filter):
+    """kopf logs the traceback of the task that met the refusal before it stops; `main` says it in a line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], kopf.LoginError))
+
+
+def _ignore_unretrieved_login_errors(loop: asyncio.AbstractEventLoop) -> None:
+    """kopf leaves the sibling tasks of the one that met the refusal unawaited, and asyncio would log each
+    one's traceback ("Task exception was never retrieved") when it is collected, after `main`'s line."""
+    previous = loop.get_exception_handler()
+
+    def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if isinstance(context.get("exception"), kopf.LoginError):
+            return
+        if previous is not None:
+            previous(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handler)
+
+
 def _reason(exc: OSError) -> str:
     """The system's own words for a failed bind (`Address already in use`): asyncio puts its own sentence,
-    with the address again, in `strerror`."""
+    with the address again, in `strerror`; a name that does not resolve has its resolver's words there."""
+    if isinstance(exc, socket.gaierror):
+        return exc.strerror or str(exc)
     return os.strerror(exc.errno) if exc.errno else str(exc)
 
 
 class MetricsServerError(RuntimeError):
     pass
+
+
+_PORT_ERRORS: Final = (errno.EADDRINUSE, errno.EACCES)  # the port is taken or privileged
+_ADDRESS_ERRORS: Final = (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT)  # not an address of this host
+
+
+def listen_failure(address: str, port: int, exc: OSError) -> str:
+    """Why the metrics server cannot listen, naming the flag to change."""
+    where = f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+    reason = _reason(exc)
+    if isinstance(exc, socket.gaierror) or exc.errno in _ADDRESS_ERRORS:
+        return (
+            f"--metrics-address {address}: cannot listen on {where}: {reason} (choose an address of this "
+            "host, e.g. 127.0.0.1, or 0.0.0.0 for all of them)"
+        )
+    if exc.errno in _PORT_ERRORS:
+        return (
+            f"--metrics-port {port}: cannot listen on {where}: {reason} (choose another port, or 0 to turn "
+            "the server off)"
+        )
+    return f"--metrics-address {address} --metrics-port {port}: cannot listen on {where}: {reason}"
 
 
 class HealthServer:
@@ -299,10 +384,7 @@ class HealthServer:
             await web.TCPSite(self._runner, self.address, self.port).start()
         except OSError as exc:
             await self._runner.cleanup()
-            raise MetricsServerError(
-                f"--metrics-port {self.port}: cannot listen on {self.address}:{self.port}: "
-                f"{_reason(exc)} (choose another port, or 0 to turn the server off)"
-            ) from None
+            raise MetricsServerError(listen_failure(self.address, self.port, exc)) from None
 
     async def stop(self) -> None:
         if self._runner is not None:
@@ -331,6 +413,8 @@ async def run_operator(
 ) -> None:
     """Run kopf until SIGTERM/SIGINT (or `stop_flag`, for tests), with the metrics server if a port is set."""
     early_signal = _stop_on_signals_until_kopf_takes_over()
+    login_filter = _DropLoginTraceback()
+    kopf_running.logger.addFilter(login_filter)
     server = None
     insights = Insights()
     ready_flag = asyncio.Event()
@@ -354,11 +438,16 @@ async def run_operator(
             ready_flag=ready_flag,
             stop_flag=stop_flag,
         )
+    except kopf.LoginError as exc:
+        # kopf raises it from its root tasks once the login handler's credentials were refused again
+        _ignore_unretrieved_login_errors(asyncio.get_running_loop())
+        raise KubeLoginRefused.from_login_error(exc) from None
     except asyncio.CancelledError:
         if not early_signal.is_set():
             raise
         logger.info("stopped by a signal during startup")
     finally:
+        kopf_running.logger.removeFilter(login_filter)
         if announcer is not None:
             announcer.cancel()
         if server is not None:

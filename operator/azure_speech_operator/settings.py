@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
+import ipaddress
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -34,6 +35,13 @@ ENV_PREFIX = "AZURE_SPEECH_OPERATOR_"
 PEERING_PRIORITY_MAX = 2**31 - 1
 # kopf renews a peer's record 5-10 s before it expires: shorter lifetimes would renew it every second.
 MIN_PEERING_LIFETIME = timedelta(seconds=10)
+# The shortest drift interval used (flag or annotation): a shorter one is accepted, so tests and scaled-down
+# runs keep their flags, and raised to this, with a warning at start for the flag.
+MIN_DRIFT_INTERVAL = timedelta(seconds=10)
+# A host name as the resolver takes it (RFC 1123 labels), for --metrics-address.
+_HOST_NAME = re.compile(
+    r"(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?"
+)
 
 # One requirement of a Kubernetes label selector (`key`, `!key`, `key=v`, `key==v`, `key!=v`,
 # `key in (a,b)`, `key notin (a,b)`), as the API server parses it.
@@ -159,6 +167,11 @@ class OperatorSettings(BaseModel):
     def _region_url(cls, value: str) -> str:
         return check_region_url(value)
 
+    @field_validator("metrics_address")
+    @classmethod
+    def _metrics_address(cls, value: str) -> str:
+        return check_listen_address(value)
+
     @field_validator("peering")
     @classmethod
     def _peering_name(cls, value: str | None) -> str | None:
@@ -221,6 +234,26 @@ class OperatorSettings(BaseModel):
             elif fnmatch.fnmatchcase(namespace, pattern):
                 allowed = True
         return allowed
+
+
+def check_listen_address(value: str) -> str:
+    """An address to bind: an IPv4 or IPv6 address (`[::1]` too) or a host name (`localhost`)."""
+    text = value.strip()
+    literal = text[1:-1] if text.startswith("[") and text.endswith("]") else text
+    try:
+        return str(ipaddress.ip_address(literal))
+    except ValueError:
+        pass
+    # an all-digit last label is no name: the resolver would read `10.1` as the address 10.0.0.1
+    if (
+        text.startswith("[")
+        or not _HOST_NAME.fullmatch(text.lower())
+        or text.rstrip(".").split(".")[-1].isdigit()
+    ):
+        raise ValueError(
+            f"{value!r} is not an IP address or host name (e.g. 127.0.0.1, 0.0.0.0, ::, localhost)"
+        )
+    return text.lower()
 
 
 @dataclass(frozen=True)
@@ -304,7 +337,12 @@ OPTIONS: tuple[Option, ...] = (
         "longest an Azure request may take from sending to the last byte of its answer",
     ),
     Option("log_download_deadline", "duration", "longest one content-log download may take (logs command)"),
-    Option("drift_interval", "duration", "how often each resource is compared with Azure (jittered)"),
+    Option(
+        "drift_interval",
+        "duration",
+        "how often each resource is compared with Azure (jittered); at least "
+        f"{MIN_DRIFT_INTERVAL.seconds}s, a shorter value is raised to it with a warning",
+    ),
     Option("credentials_retry_interval", "duration", "retry interval for resources missing credentials"),
     Option(
         "deletion_credentials_wait",
@@ -337,7 +375,12 @@ OPTIONS: tuple[Option, ...] = (
         "watch Secrets labelled speech.azure-operator.io/credentials=true to retry blocked resources at once",
     ),
     Option("metrics_port", "int", "port of /metrics, /healthz and /readyz; 0 turns the server off"),
-    Option("metrics_address", "str", "address the metrics server binds to", "ADDRESS"),
+    Option(
+        "metrics_address",
+        "str",
+        "address the metrics server binds to: an IPv4 or IPv6 address (0.0.0.0 or :: for all) or a host name",
+        "ADDRESS",
+    ),
     Option(
         "label_selector",
         "str",
@@ -500,6 +543,28 @@ def load_settings(args: argparse.Namespace | None, environ: Mapping[str, str]) -
         return OperatorSettings(**values)
     except ValidationError as exc:
         raise SettingsError(_describe(exc, sources)) from None
+
+
+def setting_source(field: str, args: argparse.Namespace | None, environ: Mapping[str, str]) -> str:
+    """The flag or environment variable a setting's value came from, as `load_settings` chose it."""
+    option = OPTIONS_BY_FIELD[field]
+    if args is not None and getattr(args, field, None) is not None:
+        return option.flag
+    return option.env if option.env in environ else option.flag
+
+
+def adjustment_warnings(
+    settings: OperatorSettings, args: argparse.Namespace | None, environ: Mapping[str, str]
+) -> list[str]:
+    """Values accepted but not used as given, each as a line naming where it came from."""
+    warnings = []
+    if settings.drift_interval < MIN_DRIFT_INTERVAL:
+        minimum = format_duration(MIN_DRIFT_INTERVAL)
+        warnings.append(
+            f"{setting_source('drift_interval', args, environ)} {format_duration(settings.drift_interval)} "
+            f"is below the minimum drift interval: {minimum} is used"
+        )
+    return warnings
 
 
 def _describe(exc: ValidationError, sources: Mapping[str, str]) -> str:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 from azure_speech_operator.azure import ClientSettings, host_allowed, host_matches
+from azure_speech_operator.azure.config import is_azure_host
 from pydantic import ValidationError
 
 
@@ -73,3 +74,12 @@ def test_region_urls_refused_naming_the_value(url: str) -> None:
     with pytest.raises(ValidationError) as info:
         ClientSettings(region_url=url)
     assert "region_url" in str(info.value) and url in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "host", ["usgovvirginia.api.cognitive.microsoft.us", "chinaeast2.api.cognitive.azure.cn"]
+)
+def test_sovereign_clouds_are_azure_hosts_never_reached_over_http(host: str) -> None:
+    assert is_azure_host(host)
+    with pytest.raises(ValueError, match="https only"):
+        ClientSettings(allowed_hosts=(f"http://*.{host.split('.', 1)[1]}",))

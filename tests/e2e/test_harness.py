@@ -77,7 +77,7 @@ def test_unique_names_are_dns_labels() -> None:
 
 
 def test_operator_defaults_are_restored_for_the_next_test(operator: Operator) -> None:
-    operator.restart(extra_args=["--drift-interval", "5s"], env={"AZURE_SPEECH_OPERATOR_LOG_LEVEL": "debug"})
+    operator.restart(extra_args=["--drift-interval", "30s"], env={"AZURE_SPEECH_OPERATOR_LOG_LEVEL": "debug"})
     assert "--drift-interval" in operator.argv()
     starts = operator.starts
     operator.ensure_defaults()

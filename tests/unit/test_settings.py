@@ -9,6 +9,7 @@ from azure_speech_operator.settings import (
     OperatorSettings,
     SettingsError,
     add_arguments,
+    adjustment_warnings,
     load_settings,
     parse_duration,
 )
@@ -18,6 +19,13 @@ def parse(argv: list[str], env: dict[str, str] | None = None) -> OperatorSetting
     parser = argparse.ArgumentParser()
     add_arguments(parser)
     return load_settings(parser.parse_args(argv), env or {})
+
+
+def warnings_of(argv: list[str], env: dict[str, str] | None = None) -> list[str]:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    return adjustment_warnings(load_settings(args, env or {}), args, env or {})
 
 
 def test_defaults_match_the_design() -> None:
@@ -102,6 +110,24 @@ def test_every_setting_has_a_flag_and_env_var() -> None:
         (["--waiting-retry-min", "10m"], {}, "--waiting-retry-max"),
         (["--drift-interval", "1e300"], {}, "--drift-interval"),  # not an OverflowError
         ([], {f"{ENV_PREFIX}PEERING_LIFETIME": "99999999999999999s"}, f"{ENV_PREFIX}PEERING_LIFETIME"),
+        (["--metrics-address", "not an ip"], {}, "--metrics-address: 'not an ip'"),
+        ([], {f"{ENV_PREFIX}METRICS_ADDRESS": "10.1"}, f"{ENV_PREFIX}METRICS_ADDRESS: '10.1'"),
+        (["--metrics-address", ""], {}, "--metrics-address"),
+        (["--metrics-address", "[::1"], {}, "--metrics-address"),
+        (
+            ["--allowed-hosts", "127.0.0.1:8080,localhost:abc"],
+            {},
+            "--allowed-hosts: host pattern 'localhost:abc'",
+        ),
+        (["--allowed-hosts", "localhost:"], {}, "--allowed-hosts: host pattern 'localhost:'"),
+        (["--allowed-hosts", "localhost:0"], {}, "--allowed-hosts: host pattern 'localhost:0'"),
+        (["--allowed-hosts", "localhost:65536"], {}, "--allowed-hosts: host pattern 'localhost:65536'"),
+        (["--allowed-hosts", "[::1]:"], {}, "--allowed-hosts: host pattern '[::1]:'"),
+        (
+            [],
+            {f"{ENV_PREFIX}LOG_DOWNLOAD_HOSTS": "x.blob:abc"},
+            f"{ENV_PREFIX}LOG_DOWNLOAD_HOSTS: host pattern",
+        ),
     ],
 )
 def test_bad_values_name_the_flag_or_variable(argv: list[str], env: dict[str, str], named: str) -> None:
@@ -144,3 +170,35 @@ def test_settings_are_frozen() -> None:
     s = parse([])
     with pytest.raises(ValueError):
         s.drift_interval = timedelta(seconds=1)  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("address", "kept"),
+    [
+        ("0.0.0.0", "0.0.0.0"),
+        ("127.0.0.1", "127.0.0.1"),
+        ("::", "::"),
+        ("[::1]", "::1"),
+        ("localhost", "localhost"),
+        ("Metrics.Example.com", "metrics.example.com"),
+    ],
+)
+def test_metrics_address_is_an_ip_address_or_a_host_name(address: str, kept: str) -> None:
+    assert parse(["--metrics-address", address]).metrics_address == kept
+
+
+@pytest.mark.parametrize("pattern", ["localhost:1", "localhost:65535", "localhost:*", "[::1]:8080", "[::1]"])
+def test_host_pattern_ports_from_1_to_65535(pattern: str) -> None:
+    assert parse(["--allowed-hosts", pattern]).allowed_hosts == (pattern,)
+
+
+def test_a_drift_interval_below_the_minimum_is_kept_and_warned_of() -> None:
+    assert parse(["--drift-interval", "5s"]).drift_interval == timedelta(seconds=5)  # tests still pass it
+    assert warnings_of(["--drift-interval", "5s"]) == [
+        "--drift-interval 5s is below the minimum drift interval: 10s is used"
+    ]
+    assert warnings_of([], {f"{ENV_PREFIX}DRIFT_INTERVAL": "500ms"}) == [
+        f"{ENV_PREFIX}DRIFT_INTERVAL 0.5s is below the minimum drift interval: 10s is used"
+    ]
+    assert warnings_of(["--drift-interval", "10s"]) == []
+    assert warnings_of([]) == []

@@ -36,3 +36,8 @@ def test_namespace_defaults_to_all_namespaces(capsys: pytest.CaptureFixture[str]
     shown = option_help(run_help(capsys), "--namespace")
     assert "default all namespaces" in shown
     assert "default none" not in shown
+
+
+def test_drift_interval_help_states_the_minimum(capsys: pytest.CaptureFixture[str]) -> None:
+    shown = option_help(run_help(capsys), "--drift-interval")
+    assert "at least 10s, a shorter value is raised to it with a warning" in shown

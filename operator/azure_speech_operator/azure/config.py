@@ -23,7 +23,12 @@ DEFAULT_ALLOWED_HOSTS = (
 )
 # Regional (shared) hosts: Microsoft Entra tokens are refused there, they need a custom domain. Any port: a
 # refusal list is safer wide.
-REGIONAL_HOST_PATTERNS = ("*.api.cognitive.microsoft.com", "*.customvoice.api.speech.microsoft.com")
+REGIONAL_HOST_PATTERNS = (
+    "*.api.cognitive.microsoft.com",
+    "*.customvoice.api.speech.microsoft.com",
+    "*.api.cognitive.azure.cn",  # Azure operated by 21Vianet
+    "*.api.cognitive.microsoft.us",  # Azure Government
+)
 # Where `spec.azure.region` leads: Azure's public cloud. A sovereign cloud or a simulator in a staging
 # cluster is another URL (`{region}` is replaced by the region; the allow-list still decides).
 DEFAULT_REGION_URL = "https://{region}.api.cognitive.microsoft.com"
@@ -38,6 +43,7 @@ AZURE_DOMAINS = (
     "azure.cn",
     "azure.us",
     "microsoft.com",
+    "microsoft.us",
     "windows.net",
     "chinacloudapi.cn",
     "usgovcloudapi.net",
@@ -145,6 +151,10 @@ class HostPattern:
                 "https:// prefix (e.g. *.example.com, 127.0.0.1:8080, http://127.0.0.1:*)"
             )
         host, port = _split_port(rest)
+        if not host.strip("[]"):
+            raise ValueError(f"host pattern {text!r} has no host")
+        if port is not None and port != "*":
+            port = _check_port(text, port)
         if scheme == "http" and is_azure_host(host.lstrip("*.")):
             raise ValueError(f"host pattern {text!r}: Azure's hosts are https only")
         return cls(pattern, host, port, scheme == "http")
@@ -156,11 +166,22 @@ class HostPattern:
         return fnmatch.fnmatchcase(host.lower().rstrip(".").strip("[]"), self.host.strip("[]"))
 
 
+def _check_port(text: str, port: str) -> str:
+    """The port as `matches` compares it (`0443` is 443); a pattern with any other would match nothing."""
+    if not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
+        raise ValueError(f"host pattern {text!r}: the port must be a number from 1 to 65535 or *")
+    return str(int(port))
+
+
 def _split_port(hostport: str) -> tuple[str, str | None]:
+    """`host[:port]` -> (host, port or None); `[v6]:port` for an IPv6 literal. Anything else after `]` is
+    returned as the port, for the caller to refuse."""
     if hostport.startswith("["):  # IPv6 literal
         end = hostport.find("]")
+        if end < 0:
+            return "", None
         host, rest = hostport[: end + 1], hostport[end + 1 :]
-        return host, rest[1:] if rest.startswith(":") else None
+        return host, rest.removeprefix(":") if rest else None
     if hostport.count(":") == 1:
         host, port = hostport.split(":")
         return host, port

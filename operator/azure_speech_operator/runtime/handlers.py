@@ -52,11 +52,11 @@ from azure_speech_operator.runtime.engine import CredentialsUnavailable, run_pas
 from azure_speech_operator.runtime.kind import Kind
 from azure_speech_operator.runtime.metrics import state_of
 from azure_speech_operator.runtime.writer import KubeWriter
+from azure_speech_operator.settings import MIN_DRIFT_INTERVAL
 
 AnyKind = Kind[Any, Any, Any, Any]
 
 RETRY_SOON = 10.0  # a drift pass that could not run and named no delay runs again after this
-MIN_DRIFT_INTERVAL = timedelta(seconds=10)
 DRIFT_JITTER = 0.1  # each interval is stretched or shrunk by up to 10 %
 CANCELLATION_TIMEOUT = STOP_TIMEOUT  # a stopping daemon is cancelled after this
 

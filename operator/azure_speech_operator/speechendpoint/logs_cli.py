@@ -48,10 +48,13 @@ _KIND_PREFIXES = (
     "speechendpoints.speech.azure-operator.io",
 )
 _NAME = re.compile(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?")
+# The run settings that shape the Azure client (`region_url`: a region-based SpeechEndpoint in another cloud
+# is reached at that cloud's host, as the operator reaches it).
 _CLIENT_FIELDS = (
     "allowed_hosts",
     "allow_http",
     "log_download_hosts",
+    "region_url",
     "azure_connect_timeout",
     "azure_read_timeout",
     "azure_request_deadline",
