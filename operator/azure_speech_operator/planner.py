@@ -181,6 +181,19 @@ class Planner(Generic[ResourceT, ObservedT]):
         # taken over by a version that wrote no annotation: shown, and no error since
         return str(self.prev.get("endpointId") or "").lower() == adopted and "error" not in self.prev
 
+    def owns(self, endpoint_id: str | None, *, created: bool) -> bool:
+        """Whether the resource owns `endpoint_id` (deleted with it, and kept up while it is Stalled): one
+        the operator created for it (`created`: the kind's own record of that), or the endpoint named in
+        spec.endpointId once a pass took it over (taken_over). Only those records count, never the current
+        error: a take-over stays one whatever comes after (a later spec the endpoint does not match), and an
+        endpoint refused or never read never becomes one."""
+        if not endpoint_id:
+            return False
+        if created:
+            return True
+        adopted: str | None = getattr(self.r, "adopted_endpoint_id", None)
+        return endpoint_id.lower() == adopted and self.taken_over()
+
     def take_over(self, endpoint_id: str) -> Note | None:
         """The note that makes the adopted endpoint, just read and accepted, the resource's (once)."""
         if self.r.deleting or self.o.note(self.r.annotations, ADOPTED_ANNOTATION) == endpoint_id.lower():

@@ -67,6 +67,19 @@ async def test_a_speech_endpoint_taken_over_by_an_older_version_stays_the_resour
     assert theirs not in world.azure.endpoints
 
 
+async def test_a_speech_endpoint_taken_over_stays_the_resources_after_a_later_locale_mismatch() -> None:
+    # ownership rests on the take-over record, never on the error shown at deletion
+    world, theirs = await adopted_world()
+    await world.settle()
+    assert world.annotations[ADOPTED_ANNOTATION] == theirs.lower()
+    world.change_spec(locale="de-DE")  # a stored spec that skipped the CEL rule (locale is immutable)
+    await world.run()
+    assert world.condition("Stalled") == ("True", "LocaleMismatch")
+    outcome = await delete(world)
+    assert outcome.release and theirs not in world.azure.endpoints
+    assert "Deleted" in world.event_reasons() and "NotAdopted" not in world.event_reasons()
+
+
 def voice_adopting(model: str = "Jessica") -> voice.World:
     world = voice.World()
     world.azure.endpoints[voice.ADOPTED] = voice.adopted_endpoint(world.now)
@@ -107,6 +120,25 @@ async def test_a_voice_endpoint_taken_over_is_deleted_with_the_resource() -> Non
     assert world.event_reasons().count("Adopted") == 1
     await voice_delete(world)
     assert voice.ADOPTED not in world.azure.endpoints
+
+
+@pytest.mark.parametrize("named", ["adopted", "its-own"])
+async def test_a_voice_endpoint_taken_over_stays_the_resources_after_a_later_mismatch(named: str) -> None:
+    # spec.endpointId names an endpoint made outside, or (set later) the one the operator created; after
+    # the take-over a new modelId is refused (AdoptedEndpointMismatch): deletion still deletes it
+    world = voice_adopting() if named == "adopted" else voice.World()
+    await world.settle()
+    endpoint_id = voice.ADOPTED if named == "adopted" else world.status["endpointId"]
+    if named == "its-own":
+        world.change_spec(endpointId=endpoint_id)
+        await world.settle()
+    assert world.annotations[ADOPTED_ANNOTATION] == endpoint_id
+    world.change_spec(modelId="Jessica2")
+    await world.run()
+    assert world.condition("Stalled") == ("True", "AdoptedEndpointMismatch")
+    await voice_delete(world)
+    assert world.released and endpoint_id not in world.azure.endpoints
+    assert "NotAdopted" not in world.event_reasons()
 
 
 async def test_exportto_removed_while_the_adopted_speech_endpoint_is_gone_drops_the_config_map() -> None:

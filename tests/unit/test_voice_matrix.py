@@ -55,11 +55,12 @@ def expected(state: str, wish: str, model: str, policy: str) -> Row:
             return Row([], "EndpointNotFound", "Stalled", None)
         return Row(["create"], "Deploying", "Reconciling", "NotStarted")  # recreated, with the spec's model
     if state == "Failed":
-        if not manage:
-            return Row([], "DeploymentFailed", "Stalled", "Failed")  # skip never replaces it
-        if new_model:  # the slot is freed, the new model is deployed in the next pass
-            return Row(["delete"], "Deploying", "Reconciling", None)
-        return Row(["delete"], "DeploymentFailed", "Stalled", None)  # a new try only when asked
+        # it served (the status showed it Succeeded): kept, never deleted to free its slot
+        if new_model and not manage:
+            return Row([], "ReconcileSkipped", "Stalled", "Failed")
+        if new_model:  # a swap deploys the new model; the Failed one goes once it runs
+            return Row(["candidate"], "Redeploying", "Reconciling", "Failed")
+        return Row([], "EndpointFailed", "Stalled", "Failed")
     # A swap's new endpoint deploys while the old one stays as it is (no suspend or resume meanwhile).
     steps = ["candidate"] if new_model and manage else []
     if state in BUSY:  # Azure deploys the endpoint: nothing but the swap until it is done
@@ -67,8 +68,8 @@ def expected(state: str, wish: str, model: str, policy: str) -> Row:
     if state == "Disabling":  # on its way to Disabled, whatever the wish
         return Row(steps, "Suspending", "Reconciling", state)
     if new_model:
-        if not manage:
-            return Row([], "ReconcileSkipped", "Stalled", state)
+        if not manage:  # while Stalled, Suspended says what this pass read
+            return Row([], "ReconcileSkipped", "Stalled", state, suspended=suspend and state == "Disabled")
         return Row(steps, "Redeploying", "Reconciling", state)
     if (state == "Disabled") == suspend:  # as asked
         return Row([], "Ready", "neither", state, suspended=suspend)

@@ -1,13 +1,15 @@
 """Property tests of the VoiceEndpoint logic over random histories: spec changes (model, suspended),
-Azure finishing or failing actions, transient errors, lost answers, crashes mid-pass and endpoints deleted
-behind the operator's back. After every pass: no endpoint of the resource is unknown to it (nothing leaks),
-at most three exist (serving, being deployed, in its grace period), status names an endpoint Azure has, and
-once the history ends and Azure settles, the resource converges to exactly what the spec asks."""
+Azure finishing or failing actions, transient errors, lost answers (of a DELETE too), crashes mid-pass and
+endpoints deleted behind the operator's back. After every pass: no endpoint of the resource is unknown to it
+(nothing leaks), at most three exist (serving, being deployed, in its grace period), status names an
+endpoint Azure has, and once the history ends and Azure settles, the resource converges to exactly what
+the spec asks."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 
 from azure_speech_operator.azure.types import ErrorClass
 from azure_speech_operator.azure.voice import deterministic_endpoint_id
@@ -32,6 +34,7 @@ ACTIONS = st.sampled_from(
         "error_429",
         "lose_create",
         "lose_suspend",
+        "lose_delete",
         "crash_create",
         "crash_note",
         "delete_in_azure",
@@ -59,6 +62,8 @@ async def apply(world: World, action: str, step: int) -> None:
         azure.lost_answers.add("create")
     elif action == "lose_suspend":
         azure.lost_answers.add("suspend")
+    elif action == "lose_delete":
+        azure.lost_answers.add("delete")
     elif action in ("crash_create", "crash_note"):
         world.crash_after = "CreateEndpoint" if action == "crash_create" else "Note"
     elif action == "delete_in_azure":
@@ -87,6 +92,9 @@ def check_invariants(world: World) -> None:
     previous = world.annotations.get("kopf.speech.azure-operator.io/voice-previous")
     if previous:
         known.add(previous.split()[0])
+    discarding = world.annotations.get("kopf.speech.azure-operator.io/voice-discarding")
+    if discarding:
+        known.add(json.loads(discarding)["id"])  # being deleted (sent again after a lost answer)
     existing = set(world.azure.endpoints)
     assert existing <= OURS
     assert existing <= known, f"leaked: {existing - known}"

@@ -38,7 +38,6 @@ from azure_speech_operator.conditions import (
     MODEL_EXPIRED,
     MODEL_EXPIRING,
     READY,
-    STALLED,
     Condition,
     Health,
     Phase,
@@ -518,14 +517,15 @@ class _Reconcile(Planner[Resource, Observed]):
 
     def owned_id(self) -> str | None:
         """The endpoint this resource owns: the one it created, or the one it adopted once a pass read it in
-        Azure and took it over (status.endpointId is then the adopted id; a locale mismatch refuses it).
-        An id merely named in spec.endpointId (never read, or in conflict with the created one) is not."""
+        Azure and took it over (ADOPTED_ANNOTATION; a locale mismatch at adoption refuses it, so it is never
+        taken over). An id merely named in spec.endpointId (never read, refused, or in conflict with the
+        created one) is not. The record decides, not the current error: an endpoint taken over stays the
+        resource's after a later LocaleMismatch."""
         created = self.created_id()
         if created is not None:
             return created
         adopted = self.r.adopted_endpoint_id
-        refused = find_condition(self.prev_conditions, STALLED).reason == LOCALE_MISMATCH
-        return adopted if adopted and self.taken_over() and not refused else None
+        return adopted if self.owns(adopted, created=False) else None
 
     def _settled(self) -> bool:
         """At operator start: nothing in flight and status current, so no Azure call (the drift check will

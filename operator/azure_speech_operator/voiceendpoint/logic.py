@@ -9,7 +9,14 @@ before each Azure write, so a crash or a lost answer never makes a second endpoi
 - `voice-candidate`: the endpoint being deployed to replace it (or to be the first one), written before
   its PUT (a PUT at an existing id answers the existing endpoint, so a retry is safe);
 - `voice-sequence`: the last sequence number used (an id is never used for a second create);
-- `voice-previous`: after a swap, the old endpoint and when it is deleted (`<id> <deleteAfter>`).
+- `voice-previous`: after a swap, the old endpoint and when it is deleted (`<id> <deleteAfter>`; a restore
+  that lost the annotations reads status.previousEndpoint instead);
+- `voice-discarding`: a failed or no longer wanted endpoint about to be deleted (JSON: its id, status,
+  project and model), written in place of its `endpoint-id` or `voice-candidate` before the DELETE, so a
+  DELETE whose answer is lost (a 5xx, a timeout, a crash) is sent again and ends as if it had arrived:
+  never a create at that id again, never a false "endpoint gone" recreate;
+- `voice-kept-failed`: an endpoint that served and then turned Failed (a suspend or resume Azure failed):
+  kept, never deleted to free its slot, whatever the status says later.
 
 A candidate replaces the serving endpoint only once it is Succeeded; the old one is deleted after the
 grace period (at once when suspended: it serves nothing). The wish to be suspended comes from
@@ -19,6 +26,7 @@ resume only from Disabled, so flips in between wait and end in the last wish.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -42,8 +50,8 @@ from azure_speech_operator.azure.voice import (
 from azure_speech_operator.conditions import (
     READY,
     RECONCILING,
-    STALLED,
     SUSPENDED,
+    Condition,
     Health,
     Phase,
     find_condition,
@@ -85,6 +93,8 @@ from azure_speech_operator.voiceendpoint.spec import (
 CANDIDATE_ANNOTATION = f"{KOPF_PREFIX}/voice-candidate"
 SEQUENCE_ANNOTATION = f"{KOPF_PREFIX}/voice-sequence"
 PREVIOUS_ANNOTATION = f"{KOPF_PREFIX}/voice-previous"
+DISCARD_ANNOTATION = f"{KOPF_PREFIX}/voice-discarding"
+KEPT_ANNOTATION = f"{KOPF_PREFIX}/voice-kept-failed"
 
 DISABLED = "Disabled"
 DISABLING = "Disabling"
@@ -93,6 +103,10 @@ BUSY_STATUSES = (*IN_PROGRESS, DISABLING)
 ENDED_BY = {"create": SUCCEEDED, "resume": SUCCEEDED, "suspend": DISABLED}
 
 DEPLOYMENT_FAILED = "DeploymentFailed"
+# A Failed endpoint that had served (kept, never deleted to free its slot)
+ENDPOINT_FAILED = "EndpointFailed"
+# the states of an endpoint that has been deployed: one seen in them before it failed has served
+SERVED_STATUSES = (SUCCEEDED, DISABLING, DISABLED)
 RESUME_FAILED = "ResumeFailed"
 # The synthesis URL applications call with the endpoint id as deploymentId.
 SYNTHESIS_PATH = "/cognitiveservices/v1"
@@ -243,6 +257,42 @@ def parse_previous(value: str | None) -> Previous | None:
     return Previous(endpoint_id, moment)
 
 
+def discard_record(endpoint: VoiceEndpoint) -> str:
+    """The discard annotation of an endpoint about to be deleted: what the pass that sends its DELETE again
+    needs to end as the first would have (a failed deployment's stall, or the next swap step)."""
+    record = {
+        "id": endpoint.id,
+        "status": endpoint.status,
+        "projectId": endpoint.project_id,
+        "modelId": endpoint.model_id,
+    }
+    return json.dumps(record, separators=(",", ":"))
+
+
+def parse_discard(value: str | None) -> VoiceEndpoint | None:
+    """The endpoint a discard annotation names, as it was when the deletion was decided."""
+    if not value:
+        return None
+    try:
+        record = json.loads(value)
+    except ValueError:
+        record = None
+    if not isinstance(record, dict):
+        # not written by this operator (edited by hand): the id is still deleted, nothing else is known
+        endpoint_id = value.strip().split(" ")[0]
+        return VoiceEndpoint(id=endpoint_id, status="Unknown") if endpoint_id else None
+    endpoint_id = str(record.get("id") or "")
+    if not endpoint_id:
+        return None
+    project, model = record.get("projectId"), record.get("modelId")
+    return VoiceEndpoint(
+        id=endpoint_id,
+        status=str(record.get("status") or "Unknown"),
+        project_id=str(project) if project else None,
+        model_id=str(model) if model else None,
+    )
+
+
 # ---------------------------------------------------------------------------------------------------------
 # The plan
 
@@ -277,7 +327,20 @@ class _Voice(Planner[Resource, Observed]):
         return self.note(CANDIDATE_ANNOTATION)
 
     def previous(self) -> Previous | None:
-        return parse_previous(self.note(PREVIOUS_ANNOTATION))
+        """The endpoint a swap left to delete after its grace period: as recorded; an object restored
+        without its annotations trusts its status (as current_id does), so the old endpoint never leaks."""
+        if self.noted(PREVIOUS_ANNOTATION) or PREVIOUS_ANNOTATION in self.r.annotations:
+            return parse_previous(self.note(PREVIOUS_ANNOTATION))
+        shown = self.prev.get("previousEndpoint")
+        if not isinstance(shown, Mapping):
+            return None
+        endpoint_id = str(shown.get("id") or "").lower()
+        delete_after = parse_time(shown.get("deleteAfter"))
+        # never the endpoint that serves or the one deploying (a status older than the annotations' last
+        # change cannot make either of them a previous endpoint to delete)
+        if not endpoint_id or delete_after is None or endpoint_id in (self.current_id(), self.candidate_id()):
+            return None
+        return Previous(endpoint_id, delete_after)
 
     def previous_id(self) -> str | None:
         previous = self.previous()
@@ -290,20 +353,64 @@ class _Voice(Planner[Resource, Observed]):
             return Note(((PREVIOUS_ANNOTATION, None),), "forgetting the deleted previous endpoint")
         return None
 
+    def discarding(self) -> VoiceEndpoint | None:
+        """The failed or replaced endpoint whose DELETE is under way (sent again until it is done)."""
+        return parse_discard(self.note(DISCARD_ANNOTATION))
+
+    def discarded(self, endpoint_id: str) -> VoiceEndpoint | None:
+        """The discard record of `endpoint_id`, as read at the start of the pass or written in it (it is
+        forgotten in the pass that deletes the endpoint, which still needs to know what it was)."""
+        values = [self.r.annotations.get(DISCARD_ANNOTATION)]
+        values += [value for name, value in self.o.notes if name == DISCARD_ANNOTATION]
+        for value in values:
+            record = parse_discard(value)
+            if record is not None and record.id.lower() == endpoint_id.lower():
+                return record
+        return None
+
     def next_sequence(self) -> int:
         recorded = self.note(SEQUENCE_ANNOTATION)
         if recorded is not None and recorded.isdigit():
             return int(recorded) + 1
         # Annotations lost (a restore): past every id this resource is known to use.
+        discarding = self.discarding()
         used = [
             sequence_of(self.r.uid, e)
-            for e in (self.current_id(), self.candidate_id(), self.previous_id())
+            for e in (
+                self.current_id(),
+                self.candidate_id(),
+                self.previous_id(),
+                discarding.id if discarding else None,
+            )
             if e
         ]
         return max([s for s in used if s is not None], default=-1) + 1
 
     def owned(self, endpoint_id: str | None) -> bool:
+        """Whether the operator made this endpoint (the only ids the resource names besides spec.endpointId
+        are its own): one it may replace when its deployment fails; an adopted one never is."""
         return endpoint_id is not None and endpoint_id != self.r.adopted_endpoint_id
+
+    def ours(self, endpoint_id: str | None) -> bool:
+        """Whether the resource owns the endpoint (planner.owns): one the operator created (also when
+        spec.endpointId names it later: the endpoint-id annotation, or an id made from the resource's uid,
+        says so), or the adopted one once taken over, whatever error came after."""
+        if endpoint_id is None:
+            return False
+        created = (
+            self.owned(endpoint_id)
+            or self.note(ENDPOINT_ID_ANNOTATION) == endpoint_id
+            or sequence_of(self.r.uid, endpoint_id) is not None
+        )
+        return self.owns(endpoint_id, created=created)
+
+    def upkeep_allowed(self, endpoint_id: str) -> bool:
+        """Whether the upkeep of an endpoint may be written: suspending or resuming the one that serves as
+        its wish says, deleting a previous one whose grace period ended. A fatal stall stops the write that
+        failed (a deployment), not these: a stalled swap must not bill all night, nor leave applications
+        down all day, nor keep an old endpoint forever. So they go on while Stalled on a fatal error, for an
+        endpoint the resource owns only (never one it merely names in spec.endpointId)."""
+        return self.writes_allowed() or self.ours(endpoint_id)
 
     # --- decisions ---------------------------------------------------------------------------------------
 
@@ -337,6 +444,9 @@ class _Voice(Planner[Resource, Observed]):
                 return Note(((CANDIDATE_ANNOTATION, None),), "dropping the refused endpoint's id")
             return self.error(o.error, **self.seen())
 
+        discard = self.finish_discard()
+        if discard is not None:
+            return discard
         following = self.follow_operation()
         if following is not None:
             return following
@@ -354,7 +464,10 @@ class _Voice(Planner[Resource, Observed]):
                 # kept, as for SpeechEndpoint: it stays EndpointNotFound, and back under manage its new
                 # endpoint is the Warning EndpointRecreated
                 return self.create_stopped(vanished=current) or self.outcome_unchanged()
-            return Note(((ENDPOINT_ID_ANNOTATION, None),), "forgetting the endpoint gone from Azure")
+            forget: tuple[tuple[str, str | None], ...] = ((ENDPOINT_ID_ANNOTATION, None),)
+            if self.note(KEPT_ANNOTATION) == current:
+                forget += ((KEPT_ANNOTATION, None),)
+            return Note(forget, "forgetting the endpoint gone from Azure")
         if endpoint is None:
             return self.first(vanished=self._vanished())
         return self.existing(endpoint)
@@ -408,10 +521,33 @@ class _Voice(Planner[Resource, Observed]):
             wake_at=self._wake_at(),
         )
 
+    def finish_discard(self) -> Plan | None:
+        """The DELETE of the endpoint being discarded (sent again after a lost answer: a 404 counts as
+        deleted), then the record goes. Decided by a pass that could write; a skip policy since leaves it
+        (and deletion of the resource deletes it)."""
+        discarding = self.discarding()
+        if discarding is None:
+            return None
+        if any(e == discarding.id for e, _ in self.o.deleted):
+            return Note(((DISCARD_ANNOTATION, None),), f"forgetting the deleted endpoint {discarding.id}")
+        if self.policy is Policy.SKIP or not self.r.has_finalizer or self.o.wrote:
+            return None
+        return DeleteEndpoint(discarding.id)
+
+    def discard(self, endpoint: VoiceEndpoint, place: str, why: str) -> Note:
+        """Before a failed or no longer wanted endpoint is deleted, it leaves its place (`place`: the
+        endpoint-id or candidate annotation) for the discard record, in one note, as the note of a new id
+        precedes its create: if the DELETE's answer is lost the next pass sends it again and goes on as this
+        one would have, instead of finding the id gone and creating there again (or a new endpoint, with a
+        false EndpointRecreated warning)."""
+        changes = ((place, None), (DISCARD_ANNOTATION, discard_record(endpoint)))
+        return Note(changes, f"deleting endpoint {endpoint.id}: {why}")
+
     def failed_here(self) -> VoiceEndpoint | None:
-        """A Failed endpoint this pass deleted (to free its slot)."""
+        """A Failed endpoint this pass deleted (to free its slot): as read in this pass, or as its discard
+        record says (the DELETE sent again after a lost answer)."""
         for endpoint_id, _ in self.o.deleted:
-            found = self.o.endpoint(endpoint_id)
+            found = self.o.endpoint(endpoint_id) or self.discarded(endpoint_id)
             if found is not None and found.status == FAILED:
                 return found
         return None
@@ -419,7 +555,11 @@ class _Voice(Planner[Resource, Observed]):
     def deployment_failed(self, failed: VoiceEndpoint, *, serving: VoiceEndpoint | None = None) -> Outcome:
         code = (failed.error.code if failed.error else None) or DEPLOYMENT_FAILED
         detail = (failed.error.message if failed.error else None) or "the deployment failed in Azure"
-        kept = f"; endpoint {serving.id} keeps serving model {serving.model_id}" if serving else ""
+        kept = ""
+        if serving is not None and serving.status == SUCCEEDED:
+            kept = f"; endpoint {serving.id} keeps serving model {serving.model_id}"
+        elif serving is not None:
+            kept = f"; endpoint {serving.id} (model {serving.model_id}) stays as it is ({serving.status})"
         message = (
             f"endpoint {failed.id} (model {failed.model_id}) failed: {detail.rstrip('. ')}{kept}; it was "
             "deleted to free its deployment slot: change the spec or set reconcile-requested-at to try again"
@@ -428,9 +568,13 @@ class _Voice(Planner[Resource, Observed]):
         return self.error(error, next_step=False, endpoint=serving)
 
     def _vanished(self) -> str | None:
+        """The endpoint found gone from Azure in this pass (not one this pass deleted on purpose)."""
         for name, value in self.o.notes:
             if name == ENDPOINT_ID_ANNOTATION and value is None:
-                return str(self.prev.get("endpointId") or "") or "the endpoint"
+                gone = str(self.prev.get("endpointId") or "")
+                if gone and self.discarded(gone) is not None:
+                    return None
+                return gone or "the endpoint"
         return None
 
     def first(self, *, vanished: str | None) -> Plan:
@@ -479,8 +623,17 @@ class _Voice(Planner[Resource, Observed]):
             if take_over is not None:
                 return take_over
         if endpoint.status == FAILED:
-            return self.failed(endpoint)
+            if not self.served(endpoint):
+                return self.failed(endpoint)
+            # Failed after it served (a suspend or resume Azure failed): kept, and remembered as such
+            if self.note(KEPT_ANNOTATION) != endpoint.id:
+                why = f"keeping endpoint {endpoint.id}: Failed after it served"
+                return Note(((KEPT_ANNOTATION, endpoint.id),), why)
         if not matches(spec, endpoint) and adopted:
+            # never replaced; but one taken over is the resource's, kept up on its schedule meanwhile
+            upkeep = self.suspend_or_resume(endpoint) if self.ours(endpoint.id) else None
+            if upkeep is not None:
+                return upkeep
             return self.error(
                 OperatorError(
                     "AdoptedEndpointMismatch",
@@ -510,7 +663,7 @@ class _Voice(Planner[Resource, Observed]):
                 due
                 and not o.wrote
                 and self.policy is not Policy.SKIP
-                and self.writes_allowed()
+                and self.upkeep_allowed(previous.endpoint_id)
                 and r.has_finalizer
             ):
                 return DeleteEndpoint(previous.endpoint_id)
@@ -543,11 +696,10 @@ class _Voice(Planner[Resource, Observed]):
             return self.create(candidate_id)
         if not matches(spec, candidate) or candidate.status == FAILED or matches(spec, endpoint):
             # Not (or no longer) wanted, or failed: deleted to free its deployment slot.
-            if any(e == candidate_id for e, _ in o.deleted):
-                return Note(((CANDIDATE_ANNOTATION, None),), "forgetting the replaced new endpoint")
             if o.wrote:
                 return None
-            return DeleteEndpoint(candidate_id)
+            why = "its deployment failed" if candidate.status == FAILED else "no longer wanted"
+            return self.discard(candidate, CANDIDATE_ANNOTATION, why)
         if candidate.status != SUCCEEDED:
             return None
         previous = self.previous()
@@ -562,14 +714,14 @@ class _Voice(Planner[Resource, Observed]):
         serves = endpoint.status == SUCCEEDED and not self.wish_suspended()
         grace = spec.swap_grace(self.p.timing.voice_swap_grace_period) if serves else timedelta(0)
         keep = Previous(endpoint.id, self.p.now + grace)
-        return Note(
-            (
-                (ENDPOINT_ID_ANNOTATION, candidate_id),
-                (CANDIDATE_ANNOTATION, None),
-                (PREVIOUS_ANNOTATION, keep.annotation()),
-            ),
-            f"switching to endpoint {candidate_id}",
+        changes: tuple[tuple[str, str | None], ...] = (
+            (ENDPOINT_ID_ANNOTATION, candidate_id),
+            (CANDIDATE_ANNOTATION, None),
+            (PREVIOUS_ANNOTATION, keep.annotation()),
         )
+        if self.note(KEPT_ANNOTATION) is not None:
+            changes += ((KEPT_ANNOTATION, None),)  # the kept Failed endpoint is the previous one now
+        return Note(changes, f"switching to endpoint {candidate_id}")
 
     # --- suspend and resume ------------------------------------------------------------------------------
 
@@ -596,7 +748,7 @@ class _Voice(Planner[Resource, Observed]):
             action = "resume"
         else:
             return None
-        if self.policy is Policy.SKIP or not self.writes_allowed() or o.wrote:
+        if self.policy is Policy.SKIP or not self.upkeep_allowed(endpoint.id) or o.wrote:
             return None
         if not r.has_finalizer:
             return self.waiting_for_finalizer()
@@ -620,6 +772,18 @@ class _Voice(Planner[Resource, Observed]):
 
     # --- what it all means -------------------------------------------------------------------------------
 
+    def served(self, endpoint: VoiceEndpoint) -> bool:
+        """Whether a Failed endpoint had served before: the status showed it Succeeded, Disabling or Disabled
+        under the same id, or the operation in flight on it was a suspend or a resume (Azure ends a failed
+        one in Failed), or an earlier pass found so and noted it. A first deployment that failed has not."""
+        if self.note(KEPT_ANNOTATION) == endpoint.id:
+            return True
+        shown = str(self.prev.get("endpointId") or "").lower() == endpoint.id.lower()
+        if shown and self.prev.get("azureStatus") in SERVED_STATUSES:
+            return True
+        operation = self.prev.get("operation") or {}
+        return operation.get("endpointId") == endpoint.id and operation.get("action") in ("suspend", "resume")
+
     def failed(self, endpoint: VoiceEndpoint) -> Plan:
         """The serving endpoint failed to deploy (nothing served before it). One the operator made is
         deleted to free its slot (first() then says why, or deploys anew after a change)."""
@@ -627,10 +791,8 @@ class _Voice(Planner[Resource, Observed]):
         # as for SpeechEndpoint, a failed endpoint is deleted (replaced) under manage only, never under
         # detach-on-delete
         ours = self.owned(endpoint.id) and self.policy is Policy.MANAGE and r.has_finalizer
-        if ours and any(e == endpoint.id for e, _ in o.deleted):
-            return Note(((ENDPOINT_ID_ANNOTATION, None),), "forgetting the failed endpoint")
         if ours and not o.wrote:
-            return DeleteEndpoint(endpoint.id)
+            return self.discard(endpoint, ENDPOINT_ID_ANNOTATION, "its deployment failed")
         code = (endpoint.error.code if endpoint.error else None) or DEPLOYMENT_FAILED
         detail = (endpoint.error.message if endpoint.error else None) or "the deployment failed in Azure"
         hint = (
@@ -647,6 +809,10 @@ class _Voice(Planner[Resource, Observed]):
         wanted = self.wish_suspended()
         voice = f"project {endpoint.project_id} model {endpoint.model_id}"
         if endpoint.status in BUSY_STATUSES:
+            if not self.writes_allowed():
+                # a suspend or resume sent while Stalled on a fatal error (upkeep_allowed): the error stays
+                # shown, and the endpoint is polled meanwhile
+                return self.stay_stalled(endpoint=endpoint, candidate=candidate)
             delay = self._poll_delay(endpoint)
             if endpoint.status == DISABLING:
                 health = Health(Phase.SUSPENDING, "Suspending", f"Azure is suspending endpoint {endpoint.id}")
@@ -655,6 +821,10 @@ class _Voice(Planner[Resource, Observed]):
             else:
                 health = deploying(f"endpoint {endpoint.id} with {voice}", endpoint.status)
             return self.polling(health, endpoint, delay, candidate=candidate)
+        if endpoint.status == FAILED:  # one that served (served()): kept
+            if not matches(spec, endpoint) or candidate is not None:
+                return self.report_swap(endpoint, candidate)
+            return self.endpoint_failed(endpoint)
         if endpoint.status not in (SUCCEEDED, DISABLED):
             health, retry = self.unknown_status(endpoint.status)
             return self.outcome(health, endpoint=endpoint, retry=retry)
@@ -721,12 +891,33 @@ class _Voice(Planner[Resource, Observed]):
             or self._resume_in_flight(endpoint)
         )
 
+    def endpoint_failed(self, endpoint: VoiceEndpoint) -> Outcome:
+        """Stalled: an endpoint that served is Failed in Azure. It is kept, never deleted to free its slot
+        as a failed deployment is: it was the resource's endpoint (its id may be cached by applications),
+        and a new one is the user's call."""
+        detail = f" ({endpoint.error.code}: {endpoint.error.message})" if endpoint.error else ""
+        if not self.owned(endpoint.id):
+            hint = "an adopted endpoint is never replaced: redeploy it in Azure, or delete this resource"
+        else:
+            hint = (
+                "change spec.modelId or spec.projectId to deploy a new endpoint (this one is deleted once "
+                "the new one runs), or delete this resource"
+            )
+        message = (
+            f"Azure reports endpoint {endpoint.id} (model {endpoint.model_id}) Failed after it had served (a "
+            f"suspend or resume that Azure fails ends so){detail}; it is kept, not deleted: {hint}"
+        )
+        error = OperatorError(ENDPOINT_FAILED, message, ErrorClass.FATAL)
+        return self.error(error, endpoint=endpoint, next_step=False)
+
     def report_swap(self, endpoint: VoiceEndpoint, candidate: VoiceEndpoint | None) -> Outcome:
         r, spec = self.r, self.r.spec
         assert spec is not None
         serving = f"endpoint {endpoint.id} keeps serving model {endpoint.model_id}"
         if endpoint.status == DISABLED:
             serving = f"endpoint {endpoint.id} (model {endpoint.model_id}) stays suspended"
+        elif endpoint.status == FAILED:
+            serving = f"endpoint {endpoint.id} (model {endpoint.model_id}) is Failed and kept until then"
         differs = f"Azure serves model {endpoint.model_id} of project {endpoint.project_id}"
         if self.policy is Policy.SKIP:
             return self.skipped(
@@ -784,7 +975,7 @@ class _Voice(Planner[Resource, Observed]):
         Azure call (the drift check looks later): keeps a restart from becoming a burst of calls."""
         if self.requested_new or self.prev.get("observedGeneration") != self.r.generation:
             return False
-        if self.candidate_id() or self.prev.get("azureStatus") in BUSY_STATUSES:
+        if self.candidate_id() or self.discarding() or self.prev.get("azureStatus") in BUSY_STATUSES:
             return False
         previous = self.previous()
         if previous is not None and previous.delete_after <= self.p.now:
@@ -844,7 +1035,8 @@ class _Voice(Planner[Resource, Observed]):
             status["nextTransition"] = self.wish.next.status()
         self.common_status(status, error)
         health = self._with_availability(health, endpoint)
-        status = self.conclude(status, truth_table(health, self.prev_conditions))
+        conditions = self._suspended_as_read(truth_table(health, self.prev_conditions), health, endpoint)
+        status = self.conclude(status, conditions)
         events = self._events(status, endpoint, health)
         return Outcome(
             status=status,
@@ -873,6 +1065,19 @@ class _Voice(Planner[Resource, Observed]):
             else (f"endpoint {endpoint.id} is {endpoint.status}")
         )
         return replace(health, available=serving, available_message=message)
+
+    def _suspended_as_read(
+        self, conditions: list[Condition], health: Health, endpoint: VoiceEndpoint | None
+    ) -> list[Condition]:
+        """Suspended says what this pass read while Stalled (an error otherwise leaves it as before): the
+        schedule still suspends and resumes a stalled resource's endpoint (upkeep_allowed)."""
+        if health.phase is not Phase.STALLED or endpoint is None or endpoint.status in BUSY_STATUSES:
+            return conditions
+        if endpoint.status == DISABLED and self.wish_suspended():
+            shown = Condition(SUSPENDED, "True", "Suspended", "disabled in Azure, as asked")
+        else:
+            shown = Condition(SUSPENDED, "False", "NotSuspended")
+        return [shown if c.type == SUSPENDED else c for c in conditions]
 
     def _operation(self, endpoint: VoiceEndpoint) -> dict[str, str] | None:
         """The operation in flight on `endpoint`, by the Operation-Id sent (None when none is known, e.g.
@@ -1013,10 +1218,12 @@ class _Voice(Planner[Resource, Observed]):
         owned: list[str] = []
         current = self.current_id()
         adopted = r.adopted_endpoint_id
-        refused = find_condition(self.prev_conditions, STALLED).reason == "AdoptedEndpointMismatch"
-        if current and (current != adopted or (self.taken_over() and not refused)):
+        # the records decide (planner.owns), never the current error: an endpoint taken over or created
+        # stays the resource's after a later AdoptedEndpointMismatch
+        if current and self.ours(current):
             owned.append(current)
-        for extra in (self.candidate_id(), self.previous_id()):
+        discarding = self.discarding()
+        for extra in (self.candidate_id(), self.previous_id(), discarding.id if discarding else None):
             if extra and extra not in owned:
                 owned.append(extra)
         return plan_deletion(
