@@ -122,10 +122,12 @@ class Planner(Generic[ResourceT, ObservedT]):
         if error is not None:
             status["error"] = error
         if self.requested is not None:
-            # A new request is handled once a pass has tried what it asks; one cut short by a passing error
-            # (a 429 before a Failed endpoint's replacement, a Secret unreadable for a moment) or a blocked
-            # one is tried again by the next pass, not used up.
-            cut_short = error is not None and error.get("class") in _CUT_SHORT
+            # A new request is handled once a pass has tried what it asks; one cut short before any write in
+            # Azure by a passing error (a 429 before a Failed endpoint's replacement, a Secret unreadable for
+            # a moment) or a blocked one is tried again by the next pass, not used up. Once it wrote, it is
+            # used (a blocked error after a new deployment must not deploy again and again).
+            wrote = bool(getattr(self.o, "wrote", False))
+            cut_short = error is not None and error.get("class") in _CUT_SHORT and not wrote
             if not (self.requested_new and cut_short):
                 status["reconcileRequestedAt"] = self.requested
             elif "reconcileRequestedAt" in self.prev:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from azure_speech_operator.azure.types import ErrorClass
+from azure_speech_operator.azure.types import ErrorClass, OperatorError
 from azure_speech_operator.azure.voice import deterministic_endpoint_id
 from azure_speech_operator.reconcile import ENDPOINT_ID_ANNOTATION, REQUESTED_ANNOTATION, Trigger
 from azure_speech_operator.voiceendpoint.logic import (
@@ -17,6 +17,7 @@ from azure_speech_operator.voiceendpoint.logic import (
 )
 
 from tests.unit.test_voice_fakes import ADOPTED, UID, World, adopted_endpoint, azure_error
+from tests.unit.test_voice_swap import swapped
 
 pytestmark = pytest.mark.asyncio
 
@@ -368,3 +369,53 @@ async def test_a_previous_endpoint_is_deleted_from_the_status_when_annotations_a
         world.deletion_timestamp = world.now
         await world.run(Trigger.DELETE)
         assert world.released and world.azure.endpoints == {}
+
+
+# --- upkeep Azure refuses, a request that deployed -------------------------------------------------------
+
+
+async def test_a_suspend_azure_refuses_for_good_is_not_sent_again_while_stalled() -> None:
+    world = World()
+    await world.settle()
+    world.azure.fail("suspend", *[azure_error("BadRequest", ErrorClass.FATAL) for _ in range(20)])
+    world.change_spec(suspended=True)
+    await world.run()
+    assert world.condition("Stalled") == ("True", "BadRequest")
+    for trigger in (Trigger.DRIFT, Trigger.CHANGE, Trigger.DRIFT, Trigger.DRIFT):
+        world.advance(3600)
+        await world.run(trigger)
+    assert [c for c in world.azure.calls if c[0] == "suspend"] == [("suspend", FIRST)]
+    assert world.condition("Stalled") == ("True", "BadRequest")
+    world.annotations[REQUESTED_ANNOTATION] = "2026-11-21T12:00:00Z"  # the user asks for one more try
+    world.azure.failures.clear()
+    await world.settle()
+    assert world.azure.endpoints[FIRST].status == "Disabled"
+
+
+async def test_a_previous_endpoints_delete_azure_refuses_for_good_is_not_sent_every_pass() -> None:
+    world = World()
+    await world.settle()
+    await swapped(world, "Jessica2")
+    world.azure.fail("delete", *[azure_error("BadRequest", ErrorClass.FATAL) for _ in range(20)])
+    world.advance(timedelta(hours=24).total_seconds())
+    for _ in range(6):
+        await world.run(Trigger.DRIFT)
+        world.advance(3600)
+    assert deletes(world) == [FIRST]
+    assert world.condition("Stalled") == ("True", "BadRequest")
+
+
+async def test_a_request_that_deployed_is_used_even_if_a_blocked_error_follows() -> None:
+    # a failed swap, an export the resource may not write (blocked): one request, one more deployment
+    world = World()
+    world.spec["exportTo"] = {"configMapName": "jessica-endpoint"}
+    await world.settle()
+    world.export_error = OperatorError("ConfigMapNotOwned", "not owned", ErrorClass.BLOCKED)
+    world.azure.failing_models.add("Jessica2")
+    world.change_spec(modelId="Jessica2")
+    await passes(world, 6, Trigger.CHANGE)
+    before = len(creates(world))
+    world.annotations[REQUESTED_ANNOTATION] = "2026-11-21T12:00:00Z"
+    await passes(world, 20, Trigger.CHANGE)
+    assert len(creates(world)) == before + 1
+    assert world.status["reconcileRequestedAt"] == "2026-11-21T12:00:00Z"

@@ -16,7 +16,10 @@ before each Azure write, so a crash or a lost answer never makes a second endpoi
   DELETE whose answer is lost (a 5xx, a timeout, a crash) is sent again and ends as if it had arrived:
   never a create at that id again, never a false "endpoint gone" recreate;
 - `voice-kept-failed`: an endpoint that served and then turned Failed (a suspend or resume Azure failed):
-  kept, never deleted to free its slot, whatever the status says later.
+  kept, never deleted to free its slot, whatever the status says later;
+- `voice-upkeep-refused`: the upkeep step (suspend, resume, a delete) Azure refused with a fatal error: while
+  the resource stays Stalled on it, no upkeep is sent again (it would be refused again), until a spec
+  change or a reconcile request lifts the stall.
 
 A candidate replaces the serving endpoint only once it is Succeeded; the old one is deleted after the
 grace period (at once when suspended: it serves nothing). The wish to be suspended comes from
@@ -95,6 +98,7 @@ SEQUENCE_ANNOTATION = f"{KOPF_PREFIX}/voice-sequence"
 PREVIOUS_ANNOTATION = f"{KOPF_PREFIX}/voice-previous"
 DISCARD_ANNOTATION = f"{KOPF_PREFIX}/voice-discarding"
 KEPT_ANNOTATION = f"{KOPF_PREFIX}/voice-kept-failed"
+UPKEEP_REFUSED_ANNOTATION = f"{KOPF_PREFIX}/voice-upkeep-refused"
 
 DISABLED = "Disabled"
 DISABLING = "Disabling"
@@ -178,6 +182,8 @@ class ResumeEndpoint:
 
 
 AzureStep = GetEndpoint | GetOperation | CreateEndpoint | SuspendEndpoint | ResumeEndpoint | DeleteEndpoint
+# the writes that keep an endpoint up to its wish and clean up after it, not the deployment of one
+UPKEEP_STEPS = (SuspendEndpoint.__name__, ResumeEndpoint.__name__, DeleteEndpoint.__name__)
 Step = AzureStep | Note | Export | Unexport
 Plan = Step | Outcome
 
@@ -410,7 +416,10 @@ class _Voice(Planner[Resource, Observed]):
         failed (a deployment), not these: a stalled swap must not bill all night, nor leave applications
         down all day, nor keep an old endpoint forever. So they go on while Stalled on a fatal error, for an
         endpoint the resource owns only (never one it merely names in spec.endpointId)."""
-        return self.writes_allowed() or self.ours(endpoint_id)
+        if self.writes_allowed():
+            return True
+        # not when the stall is Azure refusing such a write itself: it would be refused again every pass
+        return self.ours(endpoint_id) and self.note(UPKEEP_REFUSED_ANNOTATION) is None
 
     # --- decisions ---------------------------------------------------------------------------------------
 
@@ -442,7 +451,15 @@ class _Voice(Planner[Resource, Observed]):
             if o.failed_step == CreateEndpoint.__name__ and create_refused(o.error) and candidate:
                 # Never made: the next try takes a new id (an id serves one create only).
                 return Note(((CANDIDATE_ANNOTATION, None),), "dropping the refused endpoint's id")
+            upkeep_refused = o.failed_step in UPKEEP_STEPS and o.error.error_class is ErrorClass.FATAL
+            if upkeep_refused and not r.deleting and self.note(UPKEEP_REFUSED_ANNOTATION) is None:
+                step = str(o.failed_step)
+                return Note(
+                    ((UPKEEP_REFUSED_ANNOTATION, step),), f"{step} refused: not sent again while Stalled"
+                )
             return self.error(o.error, **self.seen())
+        if self.note(UPKEEP_REFUSED_ANNOTATION) is not None and not self.stalled_on_fatal():
+            return Note(((UPKEEP_REFUSED_ANNOTATION, None),), "the stall is lifted: upkeep may be sent again")
 
         discard = self.finish_discard()
         if discard is not None:
@@ -532,6 +549,8 @@ class _Voice(Planner[Resource, Observed]):
             return Note(((DISCARD_ANNOTATION, None),), f"forgetting the deleted endpoint {discarding.id}")
         if self.policy is Policy.SKIP or not self.r.has_finalizer or self.o.wrote:
             return None
+        if not self.upkeep_allowed(discarding.id):
+            return None  # Azure refused this DELETE for good: sent again once the stall is lifted
         return DeleteEndpoint(discarding.id)
 
     def discard(self, endpoint: VoiceEndpoint, place: str, why: str) -> Note:
@@ -659,14 +678,12 @@ class _Voice(Planner[Resource, Observed]):
         previous = self.previous()
         if previous is not None:
             due = previous.delete_after <= self.p.now
-            if (
-                due
-                and not o.wrote
-                and self.policy is not Policy.SKIP
-                and self.upkeep_allowed(previous.endpoint_id)
-                and r.has_finalizer
-            ):
-                return DeleteEndpoint(previous.endpoint_id)
+            if due and not o.wrote and self.policy is not Policy.SKIP and r.has_finalizer:
+                if self.upkeep_allowed(previous.endpoint_id):
+                    return DeleteEndpoint(previous.endpoint_id)
+                # Azure refused this DELETE for good: the stall stays shown (not a Ready pass that lifts it
+                # and sends the DELETE again)
+                return self.stay_stalled(endpoint=endpoint)
         step = self.export(endpoint)
         if step is not None:
             return step
