@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import quote, quote_plus, urlsplit
 
 import pytest
 from azure_speech_operator.simulator.seed import BASE_EN_US_CURRENT
+
+from tests.localhttp import serving
 
 from .harness import Kube, Operator, Simulator
 
@@ -184,14 +185,8 @@ class HostileAzure(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def hostile_azure() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), HostileAzure)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(HostileAzure) as url:
+        yield url
 
 
 def leaks(text: str) -> list[str]:

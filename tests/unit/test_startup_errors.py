@@ -13,7 +13,6 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,8 @@ from azure_speech_operator.kube import KubeConfigError, default_namespace, load_
 from azure_speech_operator.runtime.metrics import Metrics
 from azure_speech_operator.speechendpoint import logs_cli
 from azure_speech_operator.speechendpoint.spec import AzureSpec
+
+from tests.localhttp import serving
 
 TOKEN = "tok-3f9a1c-never-printed"
 CA_DATA = "certificate-authority-data"
@@ -147,14 +148,8 @@ class Refusing(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def refusing_server() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Refusing)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Refusing) as url:
+        yield url
 
 
 def test_run_exits_1_with_one_error_line_when_the_api_server_refuses_the_credentials(
