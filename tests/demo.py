@@ -4,7 +4,8 @@ Starts a real Kubernetes control plane (tests/controlplane: etcd, kube-apiserver
 the Azure simulator and `azure-speech-operator run` under the ServiceAccount and RBAC of deploy/; applies
 crds/ and examples/ (pointed at the simulator, with a credentials Secret holding the simulator's key); waits
 until each example is Ready; prints `kubectl get` of the kinds the operator serves; then deletes the examples
-(watching the operator remove their Azure endpoints) and stops everything.
+(watching the operator remove their Azure endpoints: the demo fails if simulated Azure still holds one it
+created) and stops everything.
 
 `--keep` (`make demo KEEP=1`) leaves the processes running and prints how to point kubectl at them and
 what to try;
@@ -268,6 +269,7 @@ def run(keep: bool, state: Path, timeout: float, examples: Path = REPO / "exampl
         step("Starting the Azure Speech simulator (azure-speech-operator simulate-azure)")
         simulator.start()
         say(f"    {simulator.url}")
+        seeded = endpoint_ids(simulator.endpoints())  # what Azure holds before the demo creates anything
         step("Applying the CRDs in crds/")
         for name in kube.apply_crds():
             say(f"    {name}: Established")
@@ -347,7 +349,8 @@ def run(keep: bool, state: Path, timeout: float, examples: Path = REPO / "exampl
                 kube.delete(kind, meta["name"], meta["namespace"], timeout=timeout)
                 elapsed = time.monotonic() - started
                 say(f"    {kind} {meta['namespace']}/{meta['name']}: gone after {elapsed:.1f}s")
-            say(f"    simulated Azure now holds {_count(simulator.endpoints())} endpoint(s)")
+            check_endpoints_gone(simulator, seeded)
+            say(f"    simulated Azure now holds {len(endpoint_ids(simulator.endpoints()))} endpoint(s)")
         step("Demo finished: stopping the operator, the simulator and the control plane")
         return 0
     except (HarnessError, AssertionError) as exc:
@@ -368,12 +371,34 @@ def run(keep: bool, state: Path, timeout: float, examples: Path = REPO / "exampl
             kube.stop()
 
 
-def _count(endpoints: Any) -> int:
-    if isinstance(endpoints, dict):
-        return sum(len(v) for v in endpoints.values() if isinstance(v, list))
-    if isinstance(endpoints, list):
-        return len(endpoints)
-    return 0
+def endpoint_ids(listing: Any) -> set[str]:
+    """The endpoint ids in a `GET /_sim/endpoints` answer (`{"endpoints": [{"id": ...}, ...]}`)."""
+    items = listing.get("endpoints") if isinstance(listing, dict) else None
+    return {str(e["id"]) for e in items or [] if isinstance(e, dict) and "id" in e}
+
+
+def leftover_endpoints(seeded: set[str], listing: Any) -> list[str]:
+    """The endpoints in `listing` the demo created: every one not there before it applied the examples."""
+    return sorted(endpoint_ids(listing) - seeded)
+
+
+def check_endpoints_gone(simulator: Simulator, seeded: set[str], timeout: float = 15.0) -> None:
+    """Fails the demo (AssertionError) if, after the examples were deleted, simulated Azure still holds an
+    endpoint the demo created (a voice swap's old endpoint included): deleting a resource must delete its
+    Azure endpoints. Waits a little: a deletion may still be on its way."""
+    left: list[str] = []
+
+    def gone() -> bool:
+        left[:] = leftover_endpoints(seeded, simulator.endpoints())
+        return not left
+
+    try:
+        wait_for(gone, timeout, "the demo's Azure endpoints to be deleted", interval=0.2)
+    except AssertionError:
+        raise AssertionError(
+            f"simulated Azure still holds {len(left)} endpoint(s) the demo created after deleting the "
+            f"examples: {', '.join(left)} (see {simulator.url}/_sim/endpoints)"
+        ) from None
 
 
 def main(argv: list[str] | None = None) -> int:

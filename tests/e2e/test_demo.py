@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.demo import VOICE_EXAMPLE, VOICE_SWAP_TO, point_at_simulator
+from tests.demo import VOICE_EXAMPLE, VOICE_SWAP_TO, leftover_endpoints, point_at_simulator
 
 from .harness import REPO, Simulator, kubectl_path
 
@@ -55,6 +55,12 @@ def test_examples_are_pointed_at_the_simulator_with_its_key() -> None:
     assert docs[0]["spec"]["azure"]["region"] == "westeurope"  # the input is left alone
 
 
+def test_endpoints_the_demo_left_in_azure_are_found() -> None:
+    listing = {"endpoints": [{"id": "seeded", "status": "Succeeded"}, {"id": "made", "status": "Running"}]}
+    assert leftover_endpoints({"seeded"}, listing) == ["made"]
+    assert leftover_endpoints({"seeded"}, {"endpoints": [{"id": "seeded"}]}) == []
+
+
 def test_demo_runs_to_its_end(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "tests.demo", "--state-dir", str(tmp_path / "state"), "--timeout", "120"],
@@ -63,10 +69,13 @@ def test_demo_runs_to_its_end(tmp_path: Path) -> None:
         text=True,
         timeout=280,
     )
+    # Exit 0 also means Azure holds none of the endpoints the demo created once it deleted the examples:
+    # tests/demo.py (check_endpoints_gone) fails the demo, non-zero, when one is left.
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
     out = proc.stdout
     assert "Established" in out
     assert "Demo finished" in out
+    assert "simulated Azure now holds 0 endpoint(s)" in out  # the check ran (the default seed has none)
     # nothing to try once it is torn down: the kubectl hints come only with --keep (make demo KEEP=1)
     assert "export KUBECONFIG" not in out and "make demo KEEP=1" in out
     for path in sorted((REPO / "examples").glob("*.yaml")):

@@ -3,6 +3,7 @@ the official spec of the operation it belongs to."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
@@ -65,6 +66,16 @@ def sim_config(**overrides: Any) -> SimulatorConfig:
         "rate_limit": RateLimit(requests=0),
     }
     return SimulatorConfig.model_validate(base | overrides)
+
+
+def ipv6_loopback() -> bool:
+    """Whether this machine can listen on ::1 (tests of IPv6 listen addresses skip without it)."""
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
 
 
 HarnessFactory = Callable[..., AbstractAsyncContextManager[Harness]]

@@ -19,6 +19,8 @@ import httpx
 import pytest
 from azure_speech_operator.simulator import seed as ids
 
+from .conftest import ipv6_loopback
+
 KEY = "cli-key"
 
 
@@ -252,3 +254,166 @@ def test_docs_curl_walkthrough_runs_verbatim() -> None:
     counts = json.loads(stdout.strip().splitlines()[-1])
     assert counts["operations"]["Endpoints_Create"] == {"201": 1}
     assert counts["operations"]["CustomVoice.Endpoints_Suspend"] == {"202": 1}
+
+
+def _one_line_error(out: subprocess.CompletedProcess[str], *named: str) -> str:
+    """Exit 2 with one line on stderr naming each of `named`, no traceback."""
+    assert out.returncode == 2, (out.returncode, out.stderr)
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("simulate-azure: "), out.stderr
+    for name in named:
+        assert name in lines[0], (name, lines[0])
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "problem"),
+    [
+        ("syntax.yaml", "baseModels: [\n", "not valid YAML"),
+        ("tabs.yaml", "a:\n\tb: 1\n", "not valid YAML"),
+        ("broken.json", "{nope", "not valid JSON"),
+        ("list.yaml", "- 1\n", "must be a mapping"),
+        ("binary.yaml", b"\xff\xfe\x00", "not UTF-8"),
+        ("missing.yaml", None, "No such file or directory"),
+        ("folder.yaml", "dir", "Is a directory"),
+        (
+            "forever.yaml",
+            "baseModels:\n  - {id: " + ids.BASE_EN_US_CURRENT + ", locale: en-US, displayName: x,"
+            " createdDaysAgo: .inf}\n",
+            "finite number",
+        ),
+    ],
+)
+@pytest.mark.parametrize("mode", ["--print-seed", "serve"])
+def test_a_bad_seed_file_exits_2_with_one_line_naming_flag_file_and_problem(
+    tmp_path: Path, name: str, content: str | bytes | None, problem: str, mode: str
+) -> None:
+    path = tmp_path / name
+    if content == "dir":
+        path.mkdir()
+    elif isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
+        path.write_text(content)
+    args = ["--print-seed"] if mode == "--print-seed" else ["--port", "0"]
+    out = run_cli(*args, "--seed-file", str(path))
+    _one_line_error(out, "--seed-file", str(path), problem)
+    assert not out.stdout
+
+
+def test_a_state_file_in_a_missing_directory_is_refused_at_start(tmp_path: Path) -> None:
+    path = tmp_path / "no" / "such" / "state.json"
+    _one_line_error(run_cli("--port", "0", "--state-file", str(path)), "--state-file", str(path.parent))
+    _one_line_error(run_cli("--port", "0", "--state-file", str(tmp_path)), "--state-file", "is a directory")
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("[]", "a JSON object, not a list"),
+        ('"state"', "a JSON object, not a string"),
+        ('{"endpoints": []}', "no version"),
+        ('{"version": 1, "resources": []}', "resources"),
+        ('{"version": 7, "resources": {}}', "version"),
+        ('{"version": 1, "resources": {}, "clockOffset": 1e400}', "clockOffset"),
+        ("{not json", "not JSON"),
+    ],
+)
+def test_a_state_file_that_is_not_the_simulators_exits_2_naming_it(
+    tmp_path: Path, content: str, problem: str
+) -> None:
+    path = tmp_path / "state.json"
+    path.write_text(content)
+    out = run_cli("--port", "0", "--state-file", str(path))
+    _one_line_error(out, "--state-file", str(path), "not a readable simulator state file", problem)
+    assert path.read_text() == content  # left as it was
+
+
+def test_an_empty_state_file_is_a_fresh_start(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    path.write_text("")  # as mktemp leaves it
+    proc = start("--state-file", str(path))
+    assert proc.stop() == 0, proc.stderr
+    assert json.loads(path.read_text())["version"] == 1
+
+
+def test_a_failing_save_is_reported_in_one_line_and_exit_2(tmp_path: Path) -> None:
+    folder = tmp_path / "state"
+    folder.mkdir()
+    proc = start("--state-file", str(folder / "state.json"), "--rate-limit", "0")
+    try:
+        folder.rmdir()  # the directory goes away while the simulator runs
+        with httpx.Client(base_url=proc.url, headers={"Ocp-Apim-Subscription-Key": KEY}, timeout=5) as c:
+            body = {
+                "displayName": "x",
+                "locale": "en-US",
+                "model": {"self": f"https://x/speechtotext/models/{ids.CUSTOM_EN_US_DEPLOYABLE}"},
+            }
+            assert c.post(
+                "/speechtotext/endpoints", params={"api-version": "2025-10-15"}, json=body
+            ).is_success
+            time.sleep(1)  # the scheduled save fails: logged, the simulator keeps serving
+            assert c.get("/_sim/health").status_code == 200
+    finally:
+        code = proc.stop()
+    assert code == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and "Exception in callback" not in proc.stderr, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert lines and all("--state-file" in line and "cannot save" in line for line in lines), lines
+
+
+def test_an_advanced_clock_survives_kill_9(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    first = start("--state-file", str(state))
+    with httpx.Client(base_url=first.url, timeout=5) as c:
+        assert c.post("/_sim/clock", json={"advance": 7200}).status_code == 200
+    time.sleep(1.5)  # the save comes 0.5 s after the change
+    first.proc.kill()
+    first.proc.communicate(timeout=10)
+    second = start("--state-file", str(state))
+    try:
+        with httpx.Client(base_url=second.url, timeout=5) as c:
+            assert c.get("/_sim/clock").json()["epoch"] - time.time() > 7000
+    finally:
+        second.stop()
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--time-scale", "inf"], "--time-scale: Input should be a finite number"),
+        (["--time-scale", "nan"], "--time-scale: Input should be a finite number"),
+        (["--speech-deploy-seconds", "inf"], "--speech-deploy-seconds: Input should be a finite number"),
+        (
+            ["--voice-training-seconds", "1e12"],
+            "--voice-training-seconds: Input should be less than or equal",
+        ),
+        (["--slow-seconds", "1e400"], "--slow-seconds: Input should be a finite number"),
+        (["--timeout-seconds", "86400"], "--timeout-seconds: Input should be less than or equal to 3600"),
+        (["--fault-rate", "nan"], "--fault-rate: Input should be a finite number"),
+        (["--rate-limit", "5/99999999"], "--rate-limit: rate limit must look like N/S"),
+        (["--fault-kinds", ""], "--fault-kinds: at least one fault kind is needed"),
+        (["--fault-kinds", " , "], "--fault-kinds: at least one fault kind is needed"),
+        (["--region", ""], "--region: region must be a region name"),
+        (["--region", "west us"], "--region: region must be a region name"),
+        (["--bearer-token", ""], "--bearer-token: a bearer token must not be an empty string"),
+    ],
+)
+def test_infinite_absurd_and_empty_flag_values_exit_2_naming_the_flag(args: list[str], named: str) -> None:
+    _one_line_error(run_cli("--port", "0", *args), named)
+
+
+@pytest.mark.skipif(not ipv6_loopback(), reason="needs IPv6 on the loopback")
+def test_an_ipv6_host_is_bracketed_in_the_listening_url() -> None:
+    cmd = [sys.executable, "-m", "azure_speech_operator", "simulate-azure", "--host", "::1", "--port", "0"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("simulate-azure listening on http://[::1]:"), line
+        url = line.split(" on ", 1)[1].strip()
+        assert httpx.get(f"{url}/_sim/health", timeout=5).json() == {"ok": True}
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=10)
+    assert proc.returncode == 0

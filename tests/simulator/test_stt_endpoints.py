@@ -809,3 +809,40 @@ async def test_creates_take_only_the_media_type_the_spec_declares(h: Harness) ->
         headers={"Content-Type": "application/json; charset=utf-8"},
     )
     assert r.status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "detail"),
+    [
+        ("/speechtotext/endpoints", {"api-version": "2025-10-15", "top": "-1"}, "InvalidParameterValue"),
+        ("/speechtotext/endpoints", {"api-version": "2025-10-15", "top": "abc"}, "InvalidParameterValue"),
+        ("/speechtotext/endpoints", {"api-version": "2025-10-15", "top": "0"}, "InvalidParameterValue"),
+        ("/speechtotext/endpoints", {"api-version": "2025-10-15", "skip": "-5"}, "InvalidParameterValue"),
+        ("/speechtotext/v3.2/models/base", {"top": "99999999999"}, "InvalidParameterValue"),  # not an int32
+        ("/speechtotext/v3.2/endpoints/base/en-US/files/logs", {"top": "0"}, "InvalidTopForLogs"),
+        (
+            "/speechtotext/v3.2/endpoints/base/en-US/files/logs",
+            {"sasValidityInSeconds": "99999999999999"},
+            "InvalidSasValidityDuration",
+        ),
+    ],
+)
+async def test_paging_and_sas_errors_are_invalid_request_with_a_detailed_code(
+    h: Harness, path: str, params: dict[str, str], detail: str
+) -> None:
+    # docs/simulator.md decision 3: STT validation errors are 400 InvalidRequest, the detail (a value of the
+    # spec's DetailedErrorCode) in innerError.
+    r = await h.client.get(path, params=params)
+    assert r.status_code == 400, r.text
+    error = r.json()
+    assert error["code"] == "InvalidRequest"
+    assert error["innerError"]["code"] == detail
+    assert error["target"] == next(name for name in params if name != "api-version")
+
+
+@pytest.mark.parametrize("params", [{"maxpagesize": "-1"}, {"skip": "x"}, {"maxpagesize": "2147483648"}])
+async def test_voice_paging_errors_are_bad_arguments(h: Harness, params: dict[str, str]) -> None:
+    r = await h.client.get("/customvoice/endpoints", params={"api-version": "2026-01-01", **params})
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]["code"] == "BadArgument"
+    assert r.json()["error"]["target"] == next(iter(params))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import pytest
 from azure_speech_operator.simulator import cli as sim_cli
+from azure_speech_operator.simulator import seed as ids
 from azure_speech_operator.simulator.config import RateLimit, ResourceConfig, SimulatorConfig
 from azure_speech_operator.simulator.filters import FilterError, compile_filter
 from azure_speech_operator.simulator.seed import Seed, SeedBaseModel, default_seed
@@ -174,3 +176,49 @@ def test_cli_errors_name_the_flag(argv: list[str], message: str) -> None:
         _cli_config(*argv)
     assert str(info.value).startswith(message), str(info.value)
     assert "pydantic" not in str(info.value)
+
+
+def _config_locations() -> list[tuple[str | int, ...]]:
+    """Every field path a SimulatorConfig validation error can name (nested models included)."""
+    from azure_speech_operator.simulator.config import Durations
+
+    # `durations` as a whole is never wrong from the command line: it builds Durations from the flags.
+    paths: list[tuple[str | int, ...]] = [(n,) for n in SimulatorConfig.model_fields if n != "durations"]
+    paths += [("durations", name) for name in Durations.model_fields]
+    paths += [(name,) for name in Durations.model_fields]  # the command builds Durations on its own
+    paths += [("rate_limit", name) for name in RateLimit.model_fields]
+    paths += [("resources", 0, name) for name in ResourceConfig.model_fields]
+    paths += [("resources", 0, "rate_limit", name) for name in RateLimit.model_fields]
+    paths += [("fault_kinds", 0), ("resources", 0, "bearer_tokens", 0), ()]
+    return paths
+
+
+@pytest.mark.parametrize("loc", _config_locations(), ids=lambda loc: ".".join(map(str, loc)) or "model")
+def test_every_config_error_names_a_flag_that_exists(loc: tuple[str | int, ...]) -> None:
+    parser = argparse.ArgumentParser()
+    sim_cli.add_arguments(parser)
+    for flag in sim_cli._flag(loc).split("/"):
+        assert flag in parser._option_string_actions, (loc, flag)
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("baseModels:\n  - {id: %s, locale: en-US, displayName: x, createdDaysAgo: 1e9}\n", "days must be"),
+        ("customModels:\n  - {id: %s, locale: en-US, displayName: x, transcriptionInDays: .nan}\n", "finite"),
+        ("voiceEndpoints:\n  - {id: %s, projectId: p, modelId: m, createdDaysAgo: -1e6}\n", "days must be"),
+    ],
+)
+def test_seed_days_must_be_finite_and_within_a_century(tmp_path: Path, content: str, problem: str) -> None:
+    from azure_speech_operator.simulator.seed import SeedFileError, load_seed
+
+    path = tmp_path / "seed.yaml"
+    path.write_text(content % ids.BASE_EN_US_CURRENT)
+    with pytest.raises(SeedFileError) as info:
+        load_seed(path)
+    assert str(path) in str(info.value) and problem in str(info.value) and "\n" not in str(info.value)
+
+
+def test_fault_kinds_must_not_be_empty() -> None:
+    with pytest.raises(ValueError, match="at least one fault kind"):
+        SimulatorConfig(fault_kinds=())

@@ -421,3 +421,32 @@ async def test_an_unsupported_voice_version_is_a_400(h: Harness) -> None:
     error = r.json()["error"]
     assert error["code"] == "BadRequest" and error["innererror"]["code"] == "UnsupportedApiVersionValue"
     assert error["target"] == "api-version"
+
+
+async def _operation_ids(make_harness: HarnessFactory, seed: int) -> list[str]:
+    """The Operation-Ids the simulator makes for a fixed run of requests that send none."""
+    eid = "9f50c644-2121-40e9-9ea7-544e48bfe3cb"
+    async with make_harness(sim_config(seed=seed)) as h:
+        created = await put(h, eid=eid)
+        h.advance(1000)
+        suspended = await h.client.post(f"/customvoice/endpoints/{eid}:suspend", params=P)
+        model = await h.client.put(
+            "/customvoice/models/Replayed",
+            params=P,
+            json={
+                "projectId": ids.VOICE_PROJECT,
+                "consentId": "consent1",
+                "trainingSetId": "trainingset1",
+                "recipe": {"kind": "Default"},
+            },
+        )
+        answers = [created, suspended, model]
+        assert [r.status_code for r in answers] == [201, 202, 201], [r.text for r in answers]
+        return [r.headers["Operation-Id"] for r in answers]
+
+
+async def test_operation_ids_the_simulator_makes_replay_with_the_seed(make_harness: HarnessFactory) -> None:
+    first = await _operation_ids(make_harness, seed=7)
+    assert await _operation_ids(make_harness, seed=7) == first  # the same seed replays exactly
+    assert len(set(first)) == 3 and all(str(uuid.UUID(op)) == op for op in first)
+    assert set(await _operation_ids(make_harness, seed=8)).isdisjoint(first)

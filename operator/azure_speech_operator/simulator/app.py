@@ -28,10 +28,12 @@ from .http import (
     default_code,
     error_response,
     family_of,
+    json_response,
+    url_host,
     version_of,
 )
 from .seed import Seed, default_seed, load_seed
-from .state import Clock, ResourceState, SimClock, World
+from .state import Clock, ResourceState, SimClock, StateFileError, World
 from .traffic import Fault, FaultPlan, RateLimiter, RequestLog, retry_after_header
 
 log = logging.getLogger("azure_speech_operator.simulator")
@@ -55,12 +57,14 @@ class Simulator:
     clock: Clock
     sim_clock: SimClock | None = None
     _pending_save: asyncio.TimerHandle | None = None
+    shutdown_error: StateFileError | None = None  # the save at shutdown failed (run_simulator raises it)
 
     @property
     def config(self) -> SimulatorConfig:
         return self.world.config
 
     def save_state(self) -> None:
+        """Write the state file now (if there is one); a StateFileError when it cannot be written."""
         if self._pending_save is not None:
             self._pending_save.cancel()
             self._pending_save = None
@@ -70,9 +74,17 @@ class Simulator:
 
     def save_state_soon(self) -> None:
         """Save within SAVE_DELAY seconds: writing the whole state after every request would make each
-        write cost as much as all state, and a burst of writes needs one save, not one each."""
+        write cost as much as all state, and a burst of writes needs one save, not one each. Every change
+        schedules it: Azure writes (the middleware) and control API changes (clock, config, faults, fail)."""
         if self.config.state_file is not None and self._pending_save is None:
-            self._pending_save = asyncio.get_running_loop().call_later(SAVE_DELAY, self.save_state)
+            self._pending_save = asyncio.get_running_loop().call_later(SAVE_DELAY, self._scheduled_save)
+
+    def _scheduled_save(self) -> None:
+        self._pending_save = None
+        try:
+            self.save_state()
+        except StateFileError as exc:  # keep serving; the next change (or the exit) tries again
+            log.error("simulate-azure: --state-file: %s", exc)
 
 
 SIM: web.AppKey[Simulator] = web.AppKey("simulator", Simulator)
@@ -97,9 +109,10 @@ def create_app(
     world = World(config, seed, clock)
     if config.state_file is not None:
         world.load(config.state_file)
+    operations = frozenset(op.log_name for _, _, op in (*stt.routes(), *voice.routes()))
     sim = Simulator(
         world=world,
-        faults=FaultPlan(config),
+        faults=FaultPlan(config, operations),
         limiter=RateLimiter(monotonic),
         requests=RequestLog(),
         clock=clock,
@@ -127,7 +140,11 @@ def _handler(op: Op) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
 
 
 async def _save_on_shutdown(app: web.Application) -> None:
-    app[SIM].save_state()
+    sim = app[SIM]
+    try:
+        sim.save_state()
+    except StateFileError as exc:  # raised after the server is down (run_simulator), not in the middle
+        sim.shutdown_error = exc
 
 
 def _authenticate(request: web.Request, world: World) -> ResourceState:
@@ -149,7 +166,7 @@ def _authenticate(request: web.Request, world: World) -> ResourceState:
 def _base_url(request: web.Request, config: SimulatorConfig) -> str:
     if config.regional_host:
         host = config.regional_host
-        return host if host.startswith(("http://", "https://")) else f"https://{host}"
+        return host if host.startswith(("http://", "https://")) else f"https://{url_host(host)}"
     return f"{request.scheme}://{request.host}"
 
 
@@ -158,7 +175,7 @@ async def _middleware(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
     if request.path.startswith("/_sim/"):
-        return await handler(request)
+        return await _control(request, handler)
     sim = request.app[SIM]
     op = getattr(request.match_info.handler, "sim_op", None)
     family: Family = op.family if op else (family_of(request.path) or "stt")
@@ -213,6 +230,24 @@ async def _middleware(
         return _record(sim, operation, resource, error_response(family, version, http_err), fault)
 
 
+async def _control(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """A control API call: its changes are saved like Azure writes; its errors are JSON `{"error": ...}`,
+    an unknown path or method included."""
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        if exc.content_type == "application/json":
+            raise
+        allow = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+        message = f"{exc.reason}: {request.method} {request.path} (see docs/simulator.md, Control API)"
+        return json_response({"error": message}, status=exc.status, headers=allow)
+    if request.method != "GET" and response.status < 400:
+        request.app[SIM].save_state_soon()  # the clock, a forced failure ...: saved like Azure writes
+    return response
+
+
 def _code_for(family: Family, status: int) -> str:
     return default_code(family, status)
 
@@ -233,6 +268,9 @@ def _record(
     fault: Fault | None,
 ) -> web.StreamResponse:
     outcome = response.outcome if isinstance(response, _Dropped) else str(response.status)
+    if fault is not None and not isinstance(response, _Dropped):
+        # Every injected answer carries the marker, `slow` ones (the real answer, late) included.
+        response.headers.setdefault(FAULT_HEADER, fault.kind)
     sim.requests.record(operation, resource.name if resource else None, outcome, fault)
     if log.isEnabledFor(logging.INFO):
         injected = f" (injected {fault.kind}, {fault.phase})" if fault is not None else ""
@@ -335,6 +373,9 @@ async def run_simulator(
     sockets = getattr(server, "sockets", None) or []
     bound_port = sockets[0].getsockname()[1] if sockets else port
     try:
-        yield RunningSimulator(url=f"http://{host}:{bound_port}", app=app, runner=runner)
+        yield RunningSimulator(url=f"http://{url_host(host)}:{bound_port}", app=app, runner=runner)
     finally:
         await runner.cleanup()
+    failed = app[SIM].shutdown_error
+    if failed is not None:
+        raise failed

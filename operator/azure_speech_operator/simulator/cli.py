@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .config import SimulatorConfig
+    from .seed import Seed
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -121,18 +122,22 @@ _FLAGS = {
     "resources": "--keys/--resource",
     "name": "--resource",
     "keys": "--keys/--resource",
+    "bearer_tokens": "--bearer-token",
 }
 
 
 def _flag(loc: tuple[int | str, ...]) -> str:
+    """The flag behind a config error's location (SimulatorConfig field path)."""
     fields = [str(part) for part in loc if isinstance(part, str)]
     if not fields:
         return "--keys/--resource"
     from .config import Durations
 
-    name = fields[-1]
-    if name in Durations.model_fields:
+    top, name = fields[0], fields[-1]
+    if name in Durations.model_fields:  # no other field shares a duration's name
         return f"--{name.replace('_', '-')}-seconds"
+    if "rate_limit" in fields:
+        return "--resource" if top == "resources" else "--rate-limit"
     return _FLAGS.get(name, f"--{name.replace('_', '-')}")
 
 
@@ -140,17 +145,12 @@ def build_config(args: argparse.Namespace) -> SimulatorConfig:
     """The configuration the flags describe; a ValueError naming the flag when one is out of range."""
     from pydantic import ValidationError
 
+    from .config import problems
+
     try:
         return _build_config(args)
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            message = str(error["msg"]).removeprefix("Value error, ")
-            value = error["input"]
-            shown = isinstance(value, dict | list | tuple) or repr(value) in message
-            got = "" if shown else f" (got {value!r})"
-            problems.append(f"{_flag(error['loc'])}: {message}{got}")
-        raise ValueError("; ".join(problems)) from None
+        raise ValueError(problems(exc, _flag)) from None
 
 
 def _build_config(args: argparse.Namespace) -> SimulatorConfig:
@@ -221,16 +221,32 @@ def _build_config(args: argparse.Namespace) -> SimulatorConfig:
     )
 
 
+def _seed(config: SimulatorConfig) -> Seed:
+    from .seed import SeedFileError, default_seed, load_seed
+
+    if config.seed_file is None:
+        return default_seed()
+    try:
+        return load_seed(config.seed_file)
+    except SeedFileError as exc:
+        raise ValueError(f"--seed-file: {exc}") from None
+
+
 def main(args: argparse.Namespace) -> int:
+    from .state import StateFileError, check_state_file
+
     try:
         config = build_config(args)
+        seed = _seed(config)
         if args.print_seed:
-            from .seed import default_seed, load_seed
-
-            seed = load_seed(config.seed_file) if config.seed_file else default_seed()
             json.dump(seed.dump(), sys.stdout, indent=2)
             sys.stdout.write("\n")
             return 0
+        if config.state_file is not None:
+            check_state_file(config.state_file)
+    except StateFileError as exc:
+        print(f"simulate-azure: --state-file: {exc}", file=sys.stderr)
+        return 2
     except ValueError as exc:
         print(f"simulate-azure: {exc}", file=sys.stderr)
         return 2
@@ -239,9 +255,12 @@ def main(args: argparse.Namespace) -> int:
     from .server import serve
 
     try:
-        return asyncio.run(serve(config, args.host, args.port, log_requests=args.log_requests))
+        return asyncio.run(serve(config, args.host, args.port, seed=seed, log_requests=args.log_requests))
     except KeyboardInterrupt:
         return 0
-    except (ValueError, OSError) as exc:  # unreadable state or seed file, port in use
+    except StateFileError as exc:  # unreadable or foreign state file; the last save failed
+        print(f"simulate-azure: --state-file: {exc}", file=sys.stderr)
+        return 2
+    except (ValueError, OSError) as exc:  # port in use
         print(f"simulate-azure: {exc}", file=sys.stderr)
         return 2

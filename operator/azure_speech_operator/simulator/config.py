@@ -2,29 +2,49 @@
 
 Durations are the unscaled, realistic values; `time_scale` multiplies every one of them when an action starts.
 Rate limits are not scaled: they are always in real seconds.
+
+Every number has a finite upper bound (docs/simulator.md, "Limits"): an infinite or absurd value would only
+break the simulator later (dates past the year 9999, sleeps that overflow), so it is refused up front.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 FaultKind = Literal["429", "500", "502", "503", "slow", "timeout", "reset", "malformed"]
 FAULT_KINDS: tuple[FaultKind, ...] = ("429", "500", "502", "503", "slow", "timeout", "reset", "malformed")
 
 DEFAULT_RESOURCE = "default"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+# An Azure region name as it appears in host names (westus, westeurope, usgovvirginia): one DNS label.
+_REGION = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+
+# Upper bounds (docs/simulator.md, "Limits").
+MAX_TIME_SCALE = 1000.0
+MAX_DURATION_SECONDS = 365 * 86400.0  # one (unscaled) phase: a year
+MAX_FAULT_SECONDS = 3600.0  # the real-time delay of a slow or timeout fault: an hour
+MAX_RATE_WINDOW_SECONDS = 86400.0  # a rate-limit window: a day
 
 
 class RateLimit(BaseModel):
     """A sliding window: at most `requests` per `seconds` real seconds. requests=0 turns it off."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
     requests: int = Field(default=100, ge=0)
-    seconds: float = Field(default=10.0, gt=0)
+    seconds: float = Field(default=10.0, gt=0, le=MAX_RATE_WINDOW_SECONDS, allow_inf_nan=False)
 
     @classmethod
     def parse(cls, text: str) -> RateLimit:
@@ -33,8 +53,11 @@ class RateLimit(BaseModel):
         if text == "0":
             return cls(requests=0)
         match = re.fullmatch(r"(\d+)\s*/\s*(\d+(?:\.\d+)?)", text)
-        if not match or float(match.group(2)) <= 0:
-            raise ValueError(f"rate limit must look like N/S, S above 0 (e.g. 100/10), or 0; got {text!r}")
+        if not match or not 0 < float(match.group(2)) <= MAX_RATE_WINDOW_SECONDS:
+            raise ValueError(
+                f"rate limit must look like N/S, S above 0 and at most {MAX_RATE_WINDOW_SECONDS:g} "
+                f"(e.g. 100/10), or 0; got {text!r}"
+            )
         return cls(requests=int(match.group(1)), seconds=float(match.group(2)))
 
     def __str__(self) -> str:
@@ -61,9 +84,10 @@ class ResourceConfig(BaseModel):
 
     @field_validator("keys", "bearer_tokens")
     @classmethod
-    def _no_empty(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+    def _no_empty(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
         if any(not k for k in value):
-            raise ValueError("keys and tokens must not be empty strings")
+            what = "a bearer token" if info.field_name == "bearer_tokens" else "a key"
+            raise ValueError(f"{what} must not be an empty string")
         return value
 
     def __repr__(self) -> str:  # keys never print
@@ -72,21 +96,23 @@ class ResourceConfig(BaseModel):
     __str__ = __repr__
 
 
+def _seconds(default: float, description: str) -> Any:
+    return Field(default=default, ge=0, le=MAX_DURATION_SECONDS, allow_inf_nan=False, description=description)
+
+
 class Durations(BaseModel):
     """Realistic, unscaled durations in seconds."""
 
-    model_config = ConfigDict(frozen=True)
-    speech_queue: float = Field(default=30.0, ge=0, description="NotStarted before a deploy runs")
-    speech_deploy: float = Field(default=300.0, ge=0, description="Running of a first deployment")
-    speech_redeploy: float = Field(default=180.0, ge=0, description="Running of a model change")
-    voice_queue: float = Field(default=10.0, ge=0, description="NotStarted before a voice deploy runs")
-    voice_deploy: float = Field(default=300.0, ge=0, description="Running of a voice deployment")
-    voice_suspend: float = Field(default=5.0, ge=0, description="Disabling of a suspend")
-    voice_resume: float = Field(default=300.0, ge=0, description="Running of a resume")
-    speech_training: float = Field(
-        default=1800.0, ge=0, description="Running of a custom speech model training"
-    )
-    voice_training: float = Field(default=3600.0, ge=0, description="Running of a voice model training")
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    speech_queue: float = _seconds(30.0, "NotStarted before a deploy runs")
+    speech_deploy: float = _seconds(300.0, "Running of a first deployment")
+    speech_redeploy: float = _seconds(180.0, "Running of a model change")
+    voice_queue: float = _seconds(10.0, "NotStarted before a voice deploy runs")
+    voice_deploy: float = _seconds(300.0, "Running of a voice deployment")
+    voice_suspend: float = _seconds(5.0, "Disabling of a suspend")
+    voice_resume: float = _seconds(300.0, "Running of a resume")
+    speech_training: float = _seconds(1800.0, "Running of a custom speech model training")
+    voice_training: float = _seconds(3600.0, "Running of a voice model training")
 
 
 class SimulatorConfig(BaseModel):
@@ -95,14 +121,26 @@ class SimulatorConfig(BaseModel):
     model_config = ConfigDict(validate_assignment=True)
 
     resources: tuple[ResourceConfig, ...] = (ResourceConfig(),)
-    time_scale: float = Field(default=1.0, gt=0)
+    time_scale: float = Field(default=1.0, gt=0, le=MAX_TIME_SCALE, allow_inf_nan=False)
     durations: Durations = Durations()
     rate_limit: RateLimit = RateLimit()
-    fault_rate: float = Field(default=0.0, ge=0, le=1)
+    fault_rate: float = Field(default=0.0, ge=0, le=1, allow_inf_nan=False)
     fault_kinds: tuple[FaultKind, ...] = FAULT_KINDS
-    slow_seconds: float = Field(default=2.0, ge=0, description="delay of a 'slow' fault, real seconds")
-    timeout_seconds: float = Field(default=30.0, ge=0, description="hang of a 'timeout' fault, real seconds")
-    deploy_failure_probability: float = Field(default=0.0, ge=0, le=1)
+    slow_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        le=MAX_FAULT_SECONDS,
+        allow_inf_nan=False,
+        description="delay of a 'slow' fault, real seconds",
+    )
+    timeout_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        le=MAX_FAULT_SECONDS,
+        allow_inf_nan=False,
+        description="hang of a 'timeout' fault, real seconds",
+    )
+    deploy_failure_probability: float = Field(default=0.0, ge=0, le=1, allow_inf_nan=False)
     seed: int = 0
     regional_host: str | None = None
     region: str = "westus"  # used in links (stt.speech.microsoft.com) when the host names no region
@@ -124,6 +162,21 @@ class SimulatorConfig(BaseModel):
             raise ValueError(f"with several resources every resource needs keys; {anonymous} have none")
         return self
 
+    @field_validator("fault_kinds")
+    @classmethod
+    def _some_kinds(cls, value: tuple[FaultKind, ...]) -> tuple[FaultKind, ...]:
+        if not value:
+            # An empty list would silently turn a fault rate off: say so with the knob meant for it.
+            raise ValueError("at least one fault kind is needed (a fault rate of 0 turns random faults off)")
+        return value
+
+    @field_validator("region")
+    @classmethod
+    def _region_ok(cls, value: str) -> str:
+        if not _REGION.match(value):
+            raise ValueError(f"region must be a region name like westus (letters, digits, '-'): {value!r}")
+        return value
+
     @field_validator("regional_host")
     @classmethod
     def _host_ok(cls, value: str | None) -> str | None:
@@ -135,3 +188,41 @@ class SimulatorConfig(BaseModel):
 
     def scaled(self, seconds: float) -> float:
         return seconds * self.time_scale
+
+
+def problems(exc: ValidationError, where: Callable[[tuple[int | str, ...]], str] | None = None) -> str:
+    """A ValidationError on one line, `where: what (got value)` joined by `; `: pydantic's own text spans
+    several lines and links its docs. `where` names a location (a flag, a key); the default dots it."""
+    out = []
+    for error in exc.errors():
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown key"
+        value = error.get("input")
+        shown = isinstance(value, dict | list | tuple) or repr(value) in message
+        got = "" if shown else f" (got {_short(value)})"
+        place = where(error["loc"]) if where else ".".join(str(part) for part in error["loc"])
+        out.append(f"{place}: {message}{got}" if place else f"{message}{got}")
+    return "; ".join(out)
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def json_kind(value: object) -> str:
+    """What a parsed JSON (or YAML) value is, for error messages: `a list`, `null` ..."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__

@@ -1,16 +1,23 @@
-"""The control API under /_sim/ (a path Azure never uses): no auth, not rate-limited, not counted."""
+"""The control API under /_sim/ (a path Azure never uses): no auth, not rate-limited, not counted.
+
+Bodies are JSON objects (a list of them for `POST /_sim/faults`); anything else, an unknown key or a value of
+the wrong type or range is a 400 `{"error": ...}` naming the key. Changes schedule a state file save, as
+Azure writes do (app middleware).
+"""
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+import math
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from aiohttp import web
 from pydantic import ValidationError
+from pydantic.alias_generators import to_camel
 
-from .config import Durations, RateLimit
+from .config import Durations, RateLimit, SimulatorConfig, json_kind, problems
 from .http import json_response
-from .state import EntityError, SpeechEndpoint, VoiceEndpoint, iso
+from .state import MAX_CLOCK_OFFSET, EntityError, SpeechEndpoint, VoiceEndpoint, iso
 from .traffic import FaultRule
 
 if TYPE_CHECKING:
@@ -27,16 +34,34 @@ def _bad(message: str) -> web.Response:
     return json_response({"error": message}, status=400)
 
 
+class _BadBody(web.HTTPBadRequest):
+    def __init__(self, message: str) -> None:
+        super().__init__(text=json.dumps({"error": message}), content_type="application/json")
+
+
 async def _json(request: web.Request) -> Any:
     raw = await request.read()
     if not raw.strip():
         return {}
     try:
         return json.loads(raw)
-    except ValueError:
-        raise web.HTTPBadRequest(
-            text='{"error": "body is not JSON"}', content_type="application/json"
-        ) from None
+    except ValueError as exc:  # also a UnicodeDecodeError
+        raise _BadBody(f"the body is not JSON: {exc}") from None
+
+
+async def _json_object(request: web.Request, *known: str) -> dict[str, Any]:
+    """The body as a JSON object (an empty body is `{}`) whose keys are all among `known`, else a 400."""
+    data = await _json(request)
+    if not isinstance(data, dict):
+        raise _BadBody(f"the body must be a JSON object, not {json_kind(data)}")
+    unknown = [key for key in data if key not in known]
+    if unknown:
+        raise _BadBody(f"unknown key {unknown[0]!r}; known: {', '.join(known)}")
+    return data
+
+
+def _is_number(value: Any) -> TypeGuard[int | float]:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 async def health(request: web.Request) -> web.StreamResponse:
@@ -54,13 +79,23 @@ async def requests_reset(request: web.Request) -> web.StreamResponse:
 
 
 async def faults_add(request: web.Request) -> web.StreamResponse:
+    """One rule or a list of rules, all checked before any is added."""
     sim = _sim(request)
     data = await _json(request)
     items = data if isinstance(data, list) else [data]
-    try:
-        rules = [FaultRule.model_validate(item) for item in items]
-    except ValidationError as exc:
-        return _bad(f"invalid fault rule: {exc}")
+    rules = []
+    for n, item in enumerate(items, 1):
+        which = f"rule {n}: " if isinstance(data, list) else ""
+        if not isinstance(item, dict):
+            return _bad(f"invalid fault rule: {which}a rule is a JSON object, not {json_kind(item)}")
+        try:
+            rule = FaultRule.model_validate(item)
+            sim.faults.check(rule)
+        except ValidationError as exc:
+            return _bad(f"invalid fault rule: {which}{problems(exc)}")
+        except ValueError as exc:
+            return _bad(f"invalid fault rule: {which}{exc}")
+        rules.append(rule)
     for rule in rules:
         sim.faults.add(rule)
     return json_response(_rules(sim), status=201)
@@ -106,24 +141,59 @@ def config_view(sim: Simulator) -> dict[str, Any]:
     }
 
 
-_PATCHABLE = {
-    "timeScale": "time_scale",
-    "faultRate": "fault_rate",
-    "faultKinds": "fault_kinds",
-    "slowSeconds": "slow_seconds",
-    "timeoutSeconds": "timeout_seconds",
-    "deployFailureProbability": "deploy_failure_probability",
+# PATCH /_sim/config: the snake_case fields, each also spelled camelCase or as its flag (with or without the
+# leading dashes): `timeScale`, `time_scale`, `time-scale`, `--time-scale`.
+_FLAGS: dict[str, str | None] = {
+    "time_scale": "time-scale",
+    "fault_rate": "fault-rate",
+    "fault_kinds": "fault-kinds",
+    "slow_seconds": "slow-seconds",
+    "timeout_seconds": "timeout-seconds",
+    "deploy_failure_probability": "deploy-failure-rate",
     "seed": "seed",
-    "regionalHost": "regional_host",
+    "regional_host": "regional-host",
     "region": "region",
+    "rate_limit": "rate-limit",
+    "durations": None,
 }
 
 
-# snake_case (Python keyword arguments) and the CLI flag names are accepted as well.
-_ALIASES = {
-    **{v: k for k, v in _PATCHABLE.items()},
-    "deploy_failure_rate": "deployFailureProbability",
-    "rate_limit": "rateLimit",
+def _spellings(name: str, flag: str | None) -> list[str]:
+    return [name, to_camel(name)] + ([flag, f"--{flag}"] if flag else [])
+
+
+def _key_tables() -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
+    """Every accepted top-level key -> its field path (`("time_scale",)`, `("durations", "speech_deploy")`
+    for the duration flags), and every accepted key inside `durations` -> its field."""
+    top: dict[str, tuple[str, ...]] = {}
+    inside: dict[str, str] = {}
+    for name, flag in _FLAGS.items():
+        top |= dict.fromkeys(_spellings(name, flag), (name,))
+    top |= dict.fromkeys(_spellings("deploy_failure_rate", None), ("deploy_failure_probability",))
+    for name in Durations.model_fields:
+        as_flag = f"{name}-seconds".replace("_", "-")
+        top |= dict.fromkeys(_spellings(f"{name}_seconds", as_flag), ("durations", name))
+        spelled = _spellings(name, name.replace("_", "-")) + _spellings(f"{name}_seconds", as_flag)
+        inside |= dict.fromkeys(spelled, name)
+    return top, inside
+
+
+_TOP, _DURATION_KEYS = _key_tables()
+_TYPES: dict[str, tuple[str, Any]] = {
+    "time_scale": ("a number", _is_number),
+    "fault_rate": ("a number", _is_number),
+    "slow_seconds": ("a number", _is_number),
+    "timeout_seconds": ("a number", _is_number),
+    "deploy_failure_probability": ("a number", _is_number),
+    "durations": ("a number of seconds", _is_number),
+    "seed": ("an integer", lambda v: isinstance(v, int) and not isinstance(v, bool)),
+    "region": ("a string", lambda v: isinstance(v, str)),
+    "regional_host": ("a string or null", lambda v: v is None or isinstance(v, str)),
+    "fault_kinds": ("a list of fault kinds", lambda v: isinstance(v, list)),
+    "rate_limit": (
+        '"N/S", "0" or {"requests": N, "seconds": S}',
+        lambda v: isinstance(v, str | dict) or v == 0,
+    ),
 }
 
 
@@ -133,36 +203,88 @@ async def config_get(request: web.Request) -> web.StreamResponse:
 
 async def config_patch(request: web.Request) -> web.StreamResponse:
     sim = _sim(request)
+    config = sim.config
     data = await _json(request)
     if not isinstance(data, dict):
-        return _bad("the body must be a JSON object")
-    data = {_ALIASES.get(k, k): v for k, v in data.items()}
-    unknown = set(data) - set(_PATCHABLE) - {"durations", "rateLimit"}
-    if unknown:
-        return _bad(
-            f"unknown config fields: {sorted(unknown)}; "
-            f"patchable: {sorted([*_PATCHABLE, 'durations', 'rateLimit'])}"
-        )
-    config = sim.config
+        return _bad(f"the body must be a JSON object, not {json_kind(data)}")
     try:
-        updates: dict[str, Any] = {_PATCHABLE[k]: v for k, v in data.items() if k in _PATCHABLE}
-        if "durations" in data:
-            updates["durations"] = Durations.model_validate(
-                config.durations.model_dump() | dict(data["durations"])
-            )
-        if "rateLimit" in data:
-            raw = data["rateLimit"]
-            updates["rate_limit"] = (
-                RateLimit.parse(str(raw)) if not isinstance(raw, dict) else RateLimit(**raw)
-            )
-        candidate = config.model_validate(config.model_dump() | updates)
-    except (ValidationError, ValueError, TypeError) as exc:
+        values, given = _config_values(data)
+        candidate = _patched(config, values, given)
+    except ValueError as exc:
         return _bad(f"invalid config: {exc}")
-    for name in updates:
+    fields = {path[0] for path in values}
+    for name in fields:
         setattr(config, name, getattr(candidate, name))
-    if "rate_limit" in updates:
+    if "rate_limit" in fields:
         sim.limiter.reset()
     return json_response(config_view(sim))
+
+
+def _config_values(data: dict[str, Any]) -> tuple[dict[tuple[str, ...], Any], dict[tuple[str, ...], str]]:
+    """The body's values by field path, and each path's key as the body wrote it (for messages)."""
+    values: dict[tuple[str, ...], Any] = {}
+    given: dict[tuple[str, ...], str] = {}
+
+    def put(path: tuple[str, ...], key: str, value: Any) -> None:
+        if path in given:
+            raise ValueError(f"{key!r} and {given[path]!r} set the same field")
+        expected, ok = _TYPES[path[0]]
+        if not ok(value):
+            raise ValueError(f"{key}: must be {expected}, not {json_kind(value)}")
+        values[path], given[path] = value, key
+
+    for key, value in data.items():
+        path = _TOP.get(key)
+        if path is None:
+            known = ", ".join(to_camel(name) for name in _FLAGS)
+            raise ValueError(
+                f"unknown key {key!r}; patchable: {known}, deployFailureRate and the duration flags "
+                "(camelCase, snake_case or the flag names)"
+            )
+        if path != ("durations",):
+            put(path, key, value)
+            continue
+        if not isinstance(value, dict):
+            raise ValueError(f'{key}: must be an object like {{"speechDeploy": 100}}, not {json_kind(value)}')
+        for inner, seconds in value.items():
+            name = _DURATION_KEYS.get(inner)
+            if name is None:
+                known = ", ".join(to_camel(name) for name in Durations.model_fields)
+                raise ValueError(
+                    f"unknown duration {key}.{inner}; known: {known} (or snake_case, flag names)"
+                )
+            put(("durations", name), f"{key}.{inner}", seconds)
+    return values, given
+
+
+def _patched(
+    config: SimulatorConfig, values: dict[tuple[str, ...], Any], given: dict[tuple[str, ...], str]
+) -> SimulatorConfig:
+    """The config with the values in, validated as a whole; a ValueError naming the key as given."""
+    updates: dict[str, Any] = {}
+    durations = {path[1]: v for path, v in values.items() if path[0] == "durations"}
+    if durations:
+        updates["durations"] = config.durations.model_dump() | durations
+    for path, value in values.items():
+        if path[0] == "rate_limit" and not isinstance(value, dict):
+            try:
+                updates["rate_limit"] = RateLimit.parse(str(value))
+            except ValueError as exc:
+                raise ValueError(f"{given[path]}: {exc}") from None
+        elif path[0] != "durations":
+            updates[path[0]] = value
+
+    def where(loc: tuple[int | str, ...]) -> str:
+        parts = [str(part) for part in loc]
+        if parts[:1] == ["durations"] and len(parts) > 1:
+            return given.get(("durations", parts[1]), ".".join(parts))
+        key = given.get(tuple(parts[:1]))
+        return ".".join([key, *parts[1:]]) if key else ".".join(parts)
+
+    try:
+        return SimulatorConfig.model_validate(config.model_dump() | updates)
+    except ValidationError as exc:
+        raise ValueError(problems(exc, where)) from None
 
 
 def _endpoint_view(sim: Simulator, resource: str, ep: SpeechEndpoint | VoiceEndpoint) -> dict[str, Any]:
@@ -203,14 +325,16 @@ async def endpoint_fail(request: web.Request) -> web.StreamResponse:
     """Force the endpoint's current action to fail (at its planned end), or fail it now if it is idle."""
     sim = _sim(request)
     endpoint_id = request.match_info["id"].lower()
-    data = await _json(request)
+    data = await _json_object(request, "code", "message")
+    for key, value in data.items():
+        if not isinstance(value, str) or not value:
+            return _bad(f"{key}: must be a non-empty string, not {json_kind(value)}")
     error = EntityError(
-        code=str(data.get("code", "DeploymentFailed")),
-        message=str(data.get("message", "The deployment failed (forced by the simulator control API).")),
+        code=data.get("code", "DeploymentFailed"),
+        message=data.get("message", "The deployment failed (forced by the simulator control API)."),
     )
     for resource, ep in sim.world.find_endpoint(endpoint_id):
         ep.action.force_failure(sim.clock(), error)
-        sim.save_state()
         return json_response(_endpoint_view(sim, resource.name, ep))
     return json_response({"error": f"no endpoint {endpoint_id}"}, status=404)
 
@@ -225,12 +349,20 @@ async def clock_get(request: web.Request) -> web.StreamResponse:
 async def clock_advance(request: web.Request) -> web.StreamResponse:
     """Move the simulator's clock forward: every status moves as if that much time had passed."""
     sim = _sim(request)
-    data = await _json(request)
-    seconds = data.get("advance") if isinstance(data, dict) else None
-    if not isinstance(seconds, int | float) or seconds < 0:
-        return _bad('body must be {"advance": SECONDS} with SECONDS >= 0')
+    data = await _json_object(request, "advance")
+    seconds = data.get("advance")
+    if not _is_number(seconds) or not math.isfinite(seconds) or seconds < 0:
+        return _bad(
+            f'advance: the body must be {{"advance": SECONDS}}, SECONDS a finite number >= 0, got {seconds!r}'
+        )
     if sim.sim_clock is None:
         return _bad("this simulator runs on an injected clock; advance that clock instead")
+    room = MAX_CLOCK_OFFSET - sim.sim_clock.offset
+    if seconds > room:
+        return _bad(
+            f"advance: at most {math.floor(room)} more seconds: the clock can run at most "
+            f"{MAX_CLOCK_OFFSET:.0f} seconds (100 years) ahead; got {seconds!r}"
+        )
     sim.sim_clock.advance(float(seconds))
     return await clock_get(request)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -155,6 +156,15 @@ def query_string(params: Mapping[str, str | int]) -> str:
     return urlencode(params, quote_via=quote, safe=":")
 
 
+def url_host(host: str) -> str:
+    """`host` as a URL writes it: an IPv6 literal in brackets (`http://[::1]:8081`), anything else as is."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    return f"[{host}]" if address.version == 6 else host
+
+
 def check_content_type(request: web.Request, consumes: tuple[str, ...]) -> None:
     """415 for a body declared in a media type the operation does not consume. A request that declares none
     is let through: its body is judged on its own (an empty or non-JSON body is still a 400)."""
@@ -280,7 +290,22 @@ def _payload_error(family: Family, message: str, detail: str) -> ApiError:
     return ApiError(400, "InvalidRequest", message, detail=detail)
 
 
-def query_int(request: web.Request, name: str, default: int, family: Family, *, minimum: int = 0) -> int:
+# The specs' paging and SAS parameters are int32.
+INT32_MAX = 2**31 - 1
+
+
+def query_int(
+    request: web.Request,
+    name: str,
+    default: int,
+    family: Family,
+    *,
+    minimum: int = 0,
+    detail: str = "InvalidParameterValue",
+) -> int:
+    """An integer query parameter from `minimum` to the int32 maximum, else a 400 in the family's shape:
+    speech to text `InvalidRequest` with the detailed code `detail` (a DetailedErrorCode of the spec), as
+    every other STT validation error; custom voice `BadArgument`, as its other malformed arguments."""
     raw = request.query.get(name)
     if raw is None or raw == "":
         return default
@@ -288,13 +313,11 @@ def query_int(request: web.Request, name: str, default: int, family: Family, *, 
         value = int(raw)
     except ValueError:
         value = minimum - 1
-    if value < minimum:
-        code = "BadArgument" if family == "voice" else "InvalidArgument"
-        raise ApiError(
-            400,
-            code,
-            f"The query parameter '{name}' must be an integer >= {minimum}, got '{raw}'.",
-            detail=None if family == "voice" else "InvalidParameterValue",
-            target=name,
+    if not minimum <= value <= INT32_MAX:
+        message = (
+            f"The query parameter '{name}' must be an integer from {minimum} to {INT32_MAX}, got '{raw}'."
         )
+        if family == "voice":
+            raise ApiError(400, "BadArgument", message, target=name)
+        raise ApiError(400, "InvalidRequest", message, detail=detail, target=name)
     return value

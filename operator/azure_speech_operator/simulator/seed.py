@@ -13,14 +13,23 @@ import uuid
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
+
+from .config import json_kind, problems
 
 SpeechStatus = Literal["NotStarted", "Running", "Succeeded", "Failed"]
 # A custom model's `customModelWeightPercent` when its creator set none: the spec says the service then
 # chooses a suitable value (and a GET shows it); every spec example shows 30.
 DEFAULT_MODEL_WEIGHT_PERCENT = 30
 _RESOURCE_ID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,62}[a-zA-Z0-9]$")
+# Seed dates are days from the simulator's start: a century either way (docs/simulator.md, "Limits").
+MAX_SEED_DAYS = 36500.0
+
+
+class SeedFileError(ValueError):
+    """A seed file that cannot be used: the message names the file and the problem on one line (the command
+    prefixes `--seed-file:`)."""
 
 
 def _resource_id(value: str) -> str:
@@ -37,7 +46,16 @@ def _uuid(value: str) -> str:
 
 
 class _Seed(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True, allow_inf_nan=False
+    )
+
+    @field_validator("*")
+    @classmethod
+    def _days_bounded(cls, value: Any) -> Any:
+        if isinstance(value, float) and abs(value) > MAX_SEED_DAYS:
+            raise ValueError(f"days must be between -{MAX_SEED_DAYS:g} and {MAX_SEED_DAYS:g}")
+        return value
 
 
 class SeedBaseModel(_Seed):
@@ -333,19 +351,42 @@ def default_seed() -> Seed:
 
 
 def load_seed(path: Path) -> Seed:
-    """Read a seed file (YAML, or JSON by suffix). Errors name the file and the field."""
-    text = path.read_text(encoding="utf-8")
-    if path.suffix.lower() == ".json":
-        data = json.loads(text)
-    else:
-        import yaml
-
-        data = yaml.safe_load(text)
+    """Read a seed file (YAML, or JSON by suffix). A SeedFileError names the file and the problem."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise SeedFileError(f"{path}: not UTF-8 text") from None
+    except OSError as exc:
+        raise SeedFileError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+    data = _parse(path, text)
     if not isinstance(data, dict):
-        raise ValueError(f"{path}: the seed must be a mapping with keys like baseModels, customModels")
+        raise SeedFileError(
+            f"{path}: the seed must be a mapping with keys like baseModels, customModels, "
+            f"not {'an empty document' if data is None else json_kind(data)}"
+        )
     # Each list the file names replaces the built-in list; lists it leaves out keep the built-in data.
     merged = default_seed().dump() | data
     try:
         return Seed.model_validate(merged)
-    except ValueError as exc:
-        raise ValueError(f"{path}: {exc}") from None
+    except ValidationError as exc:
+        raise SeedFileError(f"{path}: {problems(exc)}") from None
+
+
+def _parse(path: Path, text: str) -> Any:
+    if path.suffix.lower() == ".json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SeedFileError(
+                f"{path}: not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+            ) from None
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        raise SeedFileError(f"{path}: not valid YAML: {exc.problem or exc.context}{where}") from None
+    except yaml.YAMLError as exc:
+        raise SeedFileError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from None

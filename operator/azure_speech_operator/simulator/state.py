@@ -18,17 +18,20 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .config import ResourceConfig, SimulatorConfig
+from .config import ResourceConfig, SimulatorConfig, json_kind, problems
 from .seed import Seed, SeedCustomModel, SeedProject, SeedVoiceModel, SeedVoiceProject
 
 DAY = 86400.0
 # v3.2's `properties.timeToLive`: days, hours, minutes, seconds; at least one of them
 _TIME_TO_LIVE = re.compile(r"^P(?=\d|T\d)(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
 MAX_TIME_TO_LIVE = 31 * DAY
+# How far `POST /_sim/clock` can move the clock ahead in all: a century keeps every date the API renders
+# (durations and seed dates are bounded too) well inside the year 9999.
+MAX_CLOCK_OFFSET = 100 * 365 * DAY
 
 Clock = Callable[[], float]
 """Seconds since the epoch, like time.time."""
@@ -233,6 +236,48 @@ class ResourceState(BaseModel):
     voice_model_operations: dict[str, str] = Field(default_factory=dict)  # model id -> creating operation
     deploy_counter: int = 0
     id_counter: int = 0
+    operation_counter: int = 0
+
+
+class StateFileError(ValueError):
+    """The state file cannot be read, is not the simulator's, or cannot be written. The message names the
+    file and the problem on one line (the command prefixes `--state-file:`)."""
+
+
+class _StateFile(BaseModel):
+    """What `World.dump` writes: anything else is not the simulator's state file."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    version: Literal[1]
+    resources: dict[str, ResourceState]
+    clock_offset: float = Field(
+        default=0.0, alias="clockOffset", ge=0, le=MAX_CLOCK_OFFSET, allow_inf_nan=False
+    )
+
+
+def check_state_file(path: Path) -> None:
+    """A StateFileError if `path` could never be written (checked at start, not at the first save)."""
+    if path.is_dir():
+        raise StateFileError(f"{path} is a directory, not a file")
+    if not path.parent.is_dir():
+        raise StateFileError(f"{path}: the directory {path.parent} does not exist")
+    probe = _temporary(path)
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise StateFileError(f"{path}: cannot write in {path.parent}: {exc.strerror or exc}") from None
+
+
+def _temporary(path: Path) -> Path:
+    return path.with_name(path.name + ".tmp")
+
+
+def seeded_uuid(seed: int, *parts: object) -> str:
+    """A random-looking UUID (version 4 layout) derived from the seed and `parts`: replays exactly."""
+    text = "|".join(str(p) for p in (seed, *parts))
+    digest = hashlib.blake2b(text.encode(), digest_size=16).digest()
+    return str(uuid.UUID(bytes=digest, version=4))
 
 
 class World:
@@ -339,12 +384,17 @@ class World:
         """A random-looking UUID derived from the seed, so a run with the same seed replays exactly."""
         while True:
             resource.id_counter += 1
-            digest = hashlib.blake2b(
-                f"{self.config.seed}|endpoint|{resource.name}|{resource.id_counter}".encode(), digest_size=16
-            ).digest()
-            endpoint_id = str(uuid.UUID(bytes=digest, version=4))
+            endpoint_id = seeded_uuid(self.config.seed, "endpoint", resource.name, resource.id_counter)
             if not any(True for _ in self.find_endpoint(endpoint_id)):
                 return endpoint_id
+
+    def new_operation_id(self, resource: ResourceState) -> str:
+        """A custom voice Operation-Id for a request without one: derived from the seed like endpoint ids."""
+        while True:
+            resource.operation_counter += 1
+            op_id = seeded_uuid(self.config.seed, "operation", resource.name, resource.operation_counter)
+            if op_id not in resource.voice_operations:
+                return op_id
 
     def deploy_fails(self, resource: ResourceState, what: str, forced: bool) -> bool:
         """Whether a new deploy fails: forced by the seed, else drawn from the failure probability."""
@@ -367,26 +417,52 @@ class World:
             data["clockOffset"] = self.clock.offset
         return data
 
-    def restore(self, data: dict[str, Any]) -> None:
-        for name, raw in data.get("resources", {}).items():
+    def restore(self, data: Any) -> None:
+        """Take over a `dump()`; a ValueError (naming what is wrong) for anything else."""
+        if not isinstance(data, dict):
+            raise ValueError(f"the simulator's state is a JSON object, not {json_kind(data)}")
+        missing = [key for key in ("version", "resources") if key not in data]
+        if missing:
+            raise ValueError(f"not the simulator's state: no {' and no '.join(missing)}")
+        try:
+            state = _StateFile.model_validate(data)
+        except ValidationError as exc:
+            raise ValueError(problems(exc)) from None
+        for name, resource in state.resources.items():
             if name in self.resources:
-                self.resources[name] = ResourceState.model_validate(raw)
+                self.resources[name] = resource
         if isinstance(self.clock, SimClock):
             # A clock moved forward by the control API stays moved: endpoints must not go back in time.
-            self.clock.offset = max(self.clock.offset, float(data.get("clockOffset", 0.0)))
+            self.clock.offset = max(self.clock.offset, state.clock_offset)
 
     def save(self, path: Path) -> None:
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.dump()), encoding="utf-8")
-        os.replace(tmp, path)
+        """Write the state file atomically; a StateFileError when it cannot be written."""
+        tmp = _temporary(path)
+        try:
+            tmp.write_text(json.dumps(self.dump(), allow_nan=False), encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise StateFileError(f"{path}: cannot save the state: {exc.strerror or exc}") from None
 
     def load(self, path: Path) -> bool:
-        if not path.exists():
+        """Restore the state file if there is one (an empty file counts as none: `mktemp` makes those)."""
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return False
+        except (OSError, UnicodeDecodeError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise StateFileError(f"{path}: not a readable simulator state file: {why}") from None
+        if not text.strip():
             return False
         try:
-            self.restore(json.loads(path.read_text(encoding="utf-8")))
-        except ValueError as exc:  # also pydantic's ValidationError
-            raise ValueError(f"{path}: not a readable simulator state file: {exc}") from None
+            data = json.loads(text)
+        except ValueError as exc:
+            raise StateFileError(f"{path}: not a readable simulator state file: not JSON: {exc}") from None
+        try:
+            self.restore(data)
+        except ValueError as exc:
+            raise StateFileError(f"{path}: not a readable simulator state file: {exc}") from None
         return True
 
 

@@ -665,11 +665,11 @@ def _file_body(ctx: Ctx, path: str, blob_path: str, log: LogFile, sas_seconds: i
 
 
 def _sas_seconds(request: web.Request) -> int:
-    return query_int(request, "sasValidityInSeconds", 12 * 3600, "stt")
+    return query_int(request, "sasValidityInSeconds", 12 * 3600, "stt", detail="InvalidSasValidityDuration")
 
 
 def _log_page(request: web.Request, ctx: Ctx, path: str, blob_path: str, logs: list[LogFile]) -> web.Response:
-    top = query_int(request, "top", DEFAULT_TOP, "stt", minimum=1)
+    top = query_int(request, "top", DEFAULT_TOP, "stt", minimum=1, detail="InvalidTopForLogs")
     token = request.query.get("skipToken")
     offset = 0
     if token:
@@ -902,7 +902,7 @@ async def project_endpoints(request: web.Request, ctx: Ctx) -> web.StreamRespons
 
 def _manifest(ctx: Ctx, request: web.Request, model_url: str, model_id: str, locale: str) -> web.Response:
     if ctx.version == V32:
-        lifetime = query_int(request, "sasValidityInSeconds", 12 * 3600, "stt")
+        lifetime = _sas_seconds(request)
     else:
         lifetime = 60 * query_int(request, "sasLifetimeMinutes", 12 * 60, "stt")
     query = urlencode(

@@ -6,10 +6,11 @@ seed and the same requests replays exactly. Scripted faults (`POST /_sim/faults`
 
 from __future__ import annotations
 
+import difflib
 import math
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -49,12 +50,27 @@ class Fault(BaseModel):
 
 
 class FaultPlan:
-    def __init__(self, config: SimulatorConfig) -> None:
+    def __init__(self, config: SimulatorConfig, operations: Iterable[str] = ()) -> None:
         self.config = config
+        self.operations = frozenset(operations)  # the names requests are counted under; empty: unchecked
         self.rules: list[FaultRule] = []
         self._counters: dict[tuple[str, str], int] = defaultdict(int)
 
+    def check(self, rule: FaultRule) -> None:
+        """A ValueError when the rule could never fire: an operation the simulator does not serve, or a
+        resource it does not host."""
+        if self.operations and rule.operation is not None and rule.operation not in self.operations:
+            raise ValueError(
+                f"unknown operation {rule.operation!r}; {_suggest(rule.operation, self.operations)}"
+            )
+        resources = [r.name for r in self.config.resources]
+        if rule.resource is not None and rule.resource not in resources:
+            raise ValueError(
+                f"unknown resource {rule.resource!r}; the simulator hosts {', '.join(resources)}"
+            )
+
     def add(self, rule: FaultRule) -> None:
+        self.check(rule)
         self.rules.append(rule)
 
     def clear(self) -> None:
@@ -84,6 +100,16 @@ class FaultPlan:
         kind = kinds[int(unit_float(seed, "kind", operation, key[1], n) * len(kinds))]
         after = write and kind in LOST_ANSWER_KINDS and unit_float(seed, "phase", operation, key[1], n) < 0.5
         return Fault(kind=kind, phase="after" if after else "before", scripted=False)
+
+
+def _suggest(name: str, known: frozenset[str]) -> str:
+    """The known names that look like `name` (same operationId in another family first), else all."""
+    tail = name.rsplit(".", 1)[-1]
+    close = sorted(k for k in known if k.rsplit(".", 1)[-1] == tail)
+    close += [k for k in difflib.get_close_matches(name, sorted(known), n=5, cutoff=0.6) if k not in close]
+    if close:
+        return f"did you mean {', '.join(close)}?"
+    return f"known operations: {', '.join(sorted(known))}"
 
 
 class RateLimiter:

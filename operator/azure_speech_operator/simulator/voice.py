@@ -88,10 +88,11 @@ def render(ep: VoiceEndpoint, now: float) -> dict[str, Any]:
     return body
 
 
-def _operation_id(request: web.Request) -> str:
+def _operation_id(request: web.Request, ctx: Ctx) -> str:
+    """The request's Operation-Id header, else one derived from the seed (a run replays exactly)."""
     op_id = request.headers.get("Operation-Id")
     if op_id is None:
-        return str(uuid.uuid4())
+        return ctx.world.new_operation_id(ctx.resource)
     if not RESOURCE_ID.match(op_id):
         raise _bad(
             f"The Operation-Id header must match {RESOURCE_ID.pattern}.",
@@ -190,7 +191,7 @@ def _check_model(ctx: Ctx, project_id: str, model_id: str) -> None:
 
 async def endpoints_create(request: web.Request, ctx: Ctx) -> web.StreamResponse:
     endpoint_id = _endpoint_id(request)
-    op_id = _operation_id(request)
+    op_id = _operation_id(request, ctx)
     body = await read_json_object(request, "voice")
     for field in ("projectId", "modelId"):
         value = body.get(field)
@@ -266,7 +267,7 @@ async def endpoints_create(request: web.Request, ctx: Ctx) -> web.StreamResponse
 
 async def _transition(request: web.Request, ctx: Ctx, verb: str) -> web.StreamResponse:
     ep = _get(ctx, request)
-    op_id = _operation_id(request)
+    op_id = _operation_id(request, ctx)
     request_print = _fingerprint(verb, ep.id)
     previous = _previous(ctx, op_id, request_print)
     if previous is not None:
@@ -564,7 +565,7 @@ def _forget_model(ctx: Ctx, model_id: str) -> None:
 
 async def models_create(request: web.Request, ctx: Ctx) -> web.StreamResponse:
     model_id = _resource_id(request)
-    op_id = _operation_id(request)
+    op_id = _operation_id(request, ctx)
     body = await read_json_object(request, "voice")
     for field in ("projectId", "consentId", "trainingSetId"):
         value = body.get(field)
