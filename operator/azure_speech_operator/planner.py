@@ -52,6 +52,10 @@ ResourceT = TypeVar("ResourceT", bound=ResourceBase)
 ObservedT = TypeVar("ObservedT", bound=ObservedBase)
 StepT = TypeVar("StepT")
 
+# the kinds' Azure writes (their steps' names): one Azure refused with a blocked error was tried
+AZURE_WRITE_STEPS = frozenset(
+    ("CreateEndpoint", "UpdateEndpoint", "DeleteEndpoint", "SuspendEndpoint", "ResumeEndpoint")
+)
 # the error classes of a pass cut short before it did what it set out to (retried, not given up)
 _CUT_SHORT = frozenset(
     c.value for c in (ErrorClass.TRANSIENT, ErrorClass.WAITING, ErrorClass.BLOCKED, ErrorClass.NOT_FOUND)
@@ -122,12 +126,15 @@ class Planner(Generic[ResourceT, ObservedT]):
         if error is not None:
             status["error"] = error
         if self.requested is not None:
-            # A new request is handled once a pass has tried what it asks; one cut short before any write in
-            # Azure by a passing error (a 429 before a Failed endpoint's replacement, a Secret unreadable for
-            # a moment) or a blocked one is tried again by the next pass, not used up. Once it wrote, it is
+            # A new request is handled once a pass has tried what it asks: it wrote in Azure, or Azure refused
+            # the write for good (a quota, a 400), or it ended without an error. One cut short before that by
+            # a passing error (a 429 before a Failed endpoint's replacement) or a blocked read (a Secret
+            # unreadable for a moment) is tried again by the next pass, not used up; once it wrote it is
             # used (a blocked error after a new deployment must not deploy again and again).
+            error_class = error.get("class") if error is not None else None
             wrote = bool(getattr(self.o, "wrote", False))
-            cut_short = error is not None and error.get("class") in _CUT_SHORT and not wrote
+            refused = self.o.failed_step in AZURE_WRITE_STEPS and error_class == ErrorClass.BLOCKED.value
+            cut_short = error_class in _CUT_SHORT and not wrote and not refused
             if not (self.requested_new and cut_short):
                 status["reconcileRequestedAt"] = self.requested
             elif "reconcileRequestedAt" in self.prev:

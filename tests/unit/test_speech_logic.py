@@ -1469,3 +1469,24 @@ async def test_a_model_read_that_fails_is_not_repeated_on_every_poll() -> None:
     await world.run(Trigger.DRIFT)
     assert world.azure.calls.count("get_model") == 2
     assert "readFailedAt" not in world.status["model"] and world.status["model"]["checkedAt"]
+
+
+def test_every_azure_write_step_of_both_kinds_is_known_to_the_request_rule() -> None:
+    from azure_speech_operator.planner import AZURE_WRITE_STEPS
+    from azure_speech_operator.voiceendpoint import logic as voice
+
+    writes = (*logic.AZURE_WRITES, voice.CreateEndpoint, voice.SuspendEndpoint, voice.ResumeEndpoint)
+    assert {step.__name__ for step in writes} == AZURE_WRITE_STEPS
+
+
+async def test_a_request_whose_create_azure_refuses_for_good_is_handled() -> None:
+    # a quota (blocked) refusing the create: the request's one try happened
+    world = World()
+    quota = azure_error("QuotaViolation", ErrorClass.BLOCKED, status=400)
+    world.azure.fail("create", *[quota] * 5)
+    await world.run()
+    assert world.condition("Stalled")[0] == "True"
+    world.annotations[REQUESTED_ANNOTATION] = "2026-11-21T07:00:00Z"
+    await world.run()
+    assert world.azure.calls.count("create") == 2
+    assert world.status["reconcileRequestedAt"] == "2026-11-21T07:00:00Z"
