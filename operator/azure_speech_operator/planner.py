@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from azure_speech_operator.azure.types import ErrorClass, OperatorError
 from azure_speech_operator.conditions import (
@@ -52,10 +52,6 @@ ResourceT = TypeVar("ResourceT", bound=ResourceBase)
 ObservedT = TypeVar("ObservedT", bound=ObservedBase)
 StepT = TypeVar("StepT")
 
-# the kinds' Azure writes (their steps' names): one Azure refused with a blocked error was tried
-AZURE_WRITE_STEPS = frozenset(
-    ("CreateEndpoint", "UpdateEndpoint", "DeleteEndpoint", "SuspendEndpoint", "ResumeEndpoint")
-)
 # the error classes of a pass cut short before it did what it set out to (retried, not given up)
 _CUT_SHORT = frozenset(
     c.value for c in (ErrorClass.TRANSIENT, ErrorClass.WAITING, ErrorClass.BLOCKED, ErrorClass.NOT_FOUND)
@@ -77,6 +73,9 @@ def uses_secret(spec: Any) -> bool:
 class Planner(Generic[ResourceT, ObservedT]):
     """One pass's decisions about one resource; a kind's plan subclasses it."""
 
+    # the kind's steps that write in Azure: one Azure refused with a blocked error (a quota) was tried
+    write_steps: ClassVar[tuple[type, ...]] = ()
+
     def __init__(self, resource: ResourceT, observed: ObservedT, pass_: Pass) -> None:
         self.r = resource
         self.o = observed
@@ -88,6 +87,10 @@ class Planner(Generic[ResourceT, ObservedT]):
             "reconcileRequestedAt"
         )
         self.policy = parse_policy(resource.annotations) or Policy.MANAGE
+
+    def failed_write(self) -> bool:
+        """Whether the step that ended the pass was one of the kind's Azure writes."""
+        return any(self.o.failed_step == step.__name__ for step in self.write_steps)
 
     # --- to be supplied by the kind -----------------------------------------------------------------------
 
@@ -132,9 +135,8 @@ class Planner(Generic[ResourceT, ObservedT]):
             # unreadable for a moment) is tried again by the next pass, not used up; once it wrote it is
             # used (a blocked error after a new deployment must not deploy again and again).
             error_class = error.get("class") if error is not None else None
-            wrote = bool(getattr(self.o, "wrote", False))
-            refused = self.o.failed_step in AZURE_WRITE_STEPS and error_class == ErrorClass.BLOCKED.value
-            cut_short = error_class in _CUT_SHORT and not wrote and not refused
+            refused = self.failed_write() and error_class == ErrorClass.BLOCKED.value
+            cut_short = error_class in _CUT_SHORT and not self.o.wrote and not refused
             if not (self.requested_new and cut_short):
                 status["reconcileRequestedAt"] = self.requested
             elif "reconcileRequestedAt" in self.prev:

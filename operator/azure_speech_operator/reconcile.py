@@ -213,6 +213,11 @@ class ObservedBase:
     failed_step: str | None = None
     notes: tuple[tuple[str, str | None], ...] = ()  # bookkeeping annotations written in this pass, in order
 
+    @property
+    def wrote(self) -> bool:
+        """Whether the pass wrote in Azure (each kind's Observed knows its writes)."""
+        raise NotImplementedError
+
     def note(self, annotations: Mapping[str, str], key: str) -> str | None:
         """A bookkeeping annotation as it is now: written in this pass, else as read."""
         for name, value in reversed(self.notes):

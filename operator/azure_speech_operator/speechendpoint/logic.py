@@ -277,6 +277,8 @@ def plan(resource: Resource, observed: Observed, pass_: Pass) -> Plan:
 
 
 class _Reconcile(Planner[Resource, Observed]):
+    write_steps = AZURE_WRITES
+
     # --- decisions ---------------------------------------------------------------------------------------
 
     def plan(self) -> Plan:

@@ -311,6 +311,7 @@ def plan(resource: Resource, observed: Observed, pass_: Pass) -> Plan:
 
 
 class _Voice(Planner[Resource, Observed]):
+    write_steps = (CreateEndpoint, SuspendEndpoint, ResumeEndpoint, DeleteEndpoint)
     wish: schedule.Wish | None = None
 
     # --- bookkeeping ---------------------------------------------------------------------------------------
@@ -392,9 +393,10 @@ class _Voice(Planner[Resource, Observed]):
         ]
         return max([s for s in used if s is not None], default=-1) + 1
 
-    def owned(self, endpoint_id: str | None) -> bool:
-        """Whether the operator made this endpoint (the only ids the resource names besides spec.endpointId
-        are its own): one it may replace when its deployment fails; an adopted one never is."""
+    def replaceable(self, endpoint_id: str | None) -> bool:
+        """Whether the operator may replace this endpoint when its deployment fails: any but the adopted one
+        (the only ids the resource names besides spec.endpointId are ones the operator made). Whether the
+        resource owns an endpoint is `ours`."""
         return endpoint_id is not None and endpoint_id != self.r.adopted_endpoint_id
 
     def ours(self, endpoint_id: str | None) -> bool:
@@ -404,7 +406,7 @@ class _Voice(Planner[Resource, Observed]):
         if endpoint_id is None:
             return False
         created = (
-            self.owned(endpoint_id)
+            self.replaceable(endpoint_id)
             or self.note(ENDPOINT_ID_ANNOTATION) == endpoint_id
             or sequence_of(self.r.uid, endpoint_id) is not None
         )
@@ -807,14 +809,14 @@ class _Voice(Planner[Resource, Observed]):
         r, o = self.r, self.o
         # as for SpeechEndpoint, a failed endpoint is deleted (replaced) under manage only, never under
         # detach-on-delete
-        ours = self.owned(endpoint.id) and self.policy is Policy.MANAGE and r.has_finalizer
+        ours = self.replaceable(endpoint.id) and self.policy is Policy.MANAGE and r.has_finalizer
         if ours and not o.wrote:
             return self.discard(endpoint, ENDPOINT_ID_ANNOTATION, "its deployment failed")
         code = (endpoint.error.code if endpoint.error else None) or DEPLOYMENT_FAILED
         detail = (endpoint.error.message if endpoint.error else None) or "the deployment failed in Azure"
         hint = (
             "an adopted endpoint is never replaced: redeploy it in Azure, or delete this resource"
-            if not self.owned(endpoint.id)
+            if not self.replaceable(endpoint.id)
             else f"reconcile-policy {self.policy.value} never replaces it"
         )
         message = f"endpoint {endpoint.id} failed: {detail.rstrip('. ')}; {hint}"
@@ -913,7 +915,7 @@ class _Voice(Planner[Resource, Observed]):
         as a failed deployment is: it was the resource's endpoint (its id may be cached by applications),
         and a new one is the user's call."""
         detail = f" ({endpoint.error.code}: {endpoint.error.message})" if endpoint.error else ""
-        if not self.owned(endpoint.id):
+        if not self.replaceable(endpoint.id):
             hint = "an adopted endpoint is never replaced: redeploy it in Azure, or delete this resource"
         else:
             hint = (
