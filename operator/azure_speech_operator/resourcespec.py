@@ -48,7 +48,7 @@ def parse_model(model: type[_Model], raw: dict[str, Any]) -> _Model:
         parts = []
         for error in exc.errors(include_url=False, include_input=False):
             where = "spec." + ".".join(str(p) for p in error["loc"]) if error["loc"] else "spec"
-            parts.append(f"{where}: {error['msg']}")
+            parts.append(f"{where}: {str(error['msg']).removeprefix('Value error, ')}")
         raise SpecError("; ".join(parts)) from None
 
 

@@ -204,3 +204,42 @@ async def test_a_swap_while_suspended_moves_the_export_with_the_endpoint_id() ->
         outcome = await world.run()
         assert world.exported["voice"]["endpointId"] in world.azure.endpoints
     assert world.status["endpointId"] == world.exported["voice"]["endpointId"] == SECOND
+
+
+async def test_a_suspension_within_the_grace_period_deletes_the_old_endpoint_at_once() -> None:
+    # suspended means nothing billed: the old endpoint, still running for the grace period, serves nothing
+    world = await ready_world()
+    await swapped(world, "Jessica2")
+    assert set(world.azure.endpoints) == {FIRST, SECOND}
+    world.advance(3600)
+    world.change_spec(suspended=True)
+    await world.settle()
+    assert set(world.azure.endpoints) == {SECOND}
+    assert world.azure.endpoints[SECOND].status == "Disabled"
+    assert "previousEndpoint" not in world.status and PREVIOUS_ANNOTATION not in world.annotations
+
+
+async def test_a_grace_period_changed_after_the_swap_counts_from_the_swap() -> None:
+    world = await ready_world()
+    await swapped(world, "Jessica2")
+    swapped_at = world.now
+    world.advance(3600)
+    world.change_spec(swapGracePeriod="3h")
+    outcome = await world.run()
+    after = swapped_at + timedelta(hours=3)
+    assert world.status["previousEndpoint"]["deleteAfter"] == after.isoformat().replace("+00:00", "Z")
+    assert outcome.wake_at == after and FIRST in world.azure.endpoints
+    world.change_spec(swapGracePeriod="30m")  # already over: deleted now
+    await world.run()
+    assert set(world.azure.endpoints) == {SECOND} and "previousEndpoint" not in world.status
+
+
+async def test_an_old_record_without_the_swap_time_keeps_its_deletion_time() -> None:
+    world = await ready_world()
+    await swapped(world, "Jessica2")
+    delete_after = world.now + GRACE
+    # as an operator before the swap time was kept wrote it
+    world.annotations[PREVIOUS_ANNOTATION] = world.annotations[PREVIOUS_ANNOTATION].rsplit(" ", 1)[0]
+    outcome = await world.run(Trigger.DRIFT)
+    assert outcome.wake_at == delete_after
+    assert world.status["previousEndpoint"]["deleteAfter"] == delete_after.isoformat().replace("+00:00", "Z")

@@ -9,8 +9,9 @@ before each Azure write, so a crash or a lost answer never makes a second endpoi
 - `voice-candidate`: the endpoint being deployed to replace it (or to be the first one), written before
   its PUT (a PUT at an existing id answers the existing endpoint, so a retry is safe);
 - `voice-sequence`: the last sequence number used (an id is never used for a second create);
-- `voice-previous`: after a swap, the old endpoint and when it is deleted (`<id> <deleteAfter>`; a restore
-  that lost the annotations reads status.previousEndpoint instead);
+- `voice-previous`: after a swap, the old endpoint, when it is deleted and when the swap was
+  (`<id> <deleteAfter> <swappedAt>`; a restore that lost the annotations reads status.previousEndpoint
+  instead);
 - `voice-discarding`: a failed or no longer wanted endpoint about to be deleted (JSON: its id, status,
   project and model), written in place of its `endpoint-id` or `voice-candidate` before the DELETE, so a
   DELETE whose answer is lost (a 5xx, a timeout, a crash) is sent again and ends as if it had arrived:
@@ -22,7 +23,8 @@ before each Azure write, so a crash or a lost answer never makes a second endpoi
   change or a reconcile request lifts the stall.
 
 A candidate replaces the serving endpoint only once it is Succeeded; the old one is deleted after the
-grace period (at once when suspended: it serves nothing). The wish to be suspended comes from
+grace period, counted from the swap with the spec's grace as it is now (at once while the wish is to be
+suspended: it serves nothing). The wish to be suspended comes from
 `spec.suspended`, else the schedule (schedule.py), else running; suspend is sent only from Succeeded and
 resume only from Disabled, so flips in between wait and end in the last wish.
 """
@@ -245,22 +247,23 @@ def export_data(spec: VoiceEndpointSpec, endpoint: VoiceEndpoint) -> dict[str, s
 class Previous:
     endpoint_id: str
     delete_after: datetime
+    swapped_at: datetime | None = None  # None in a record from before it was kept (or from the status)
 
     def annotation(self) -> str:
-        return f"{self.endpoint_id} {format_time(self.delete_after)}"
+        moments = (self.delete_after, self.swapped_at) if self.swapped_at else (self.delete_after,)
+        return " ".join((self.endpoint_id, *map(format_time, moments)))
 
     def status(self) -> dict[str, str]:
         return {"id": self.endpoint_id, "deleteAfter": format_time(self.delete_after)}
 
 
 def parse_previous(value: str | None) -> Previous | None:
-    if not value:
+    """`<id> <deleteAfter> [<swappedAt>]`"""
+    endpoint_id, *moments = (value or "").split(" ")
+    times = [t for t in map(parse_time, moments[:2]) if t is not None]
+    if not endpoint_id or not times or len(times) < len(moments[:2]):
         return None
-    endpoint_id, _, when = value.partition(" ")
-    moment = parse_time(when)
-    if not endpoint_id or moment is None:
-        return None
-    return Previous(endpoint_id, moment)
+    return Previous(endpoint_id, times[0], times[1] if len(times) > 1 else None)
 
 
 def discard_record(endpoint: VoiceEndpoint) -> str:
@@ -334,8 +337,28 @@ class _Voice(Planner[Resource, Observed]):
         return self.note(CANDIDATE_ANNOTATION)
 
     def previous(self) -> Previous | None:
-        """The endpoint a swap left to delete after its grace period: as recorded; an object restored
-        without its annotations trusts its status (as current_id does), so the old endpoint never leaks."""
+        """The endpoint a swap left to delete after its grace period, with when it is deleted: the swap's
+        time plus the grace period the spec names now (a grace shortened after the swap counts), and at once
+        while the wish is to be suspended (the resource serves nothing then: a swap while suspended, or a
+        suspension within the grace period, bills no old endpoint)."""
+        recorded = self.recorded_previous()
+        spec = self.r.spec
+        if recorded is None or spec is None:
+            return recorded
+        grace = spec.swap_grace(self.p.timing.voice_swap_grace_period)
+        if recorded.swapped_at is None:
+            # a record without its swap time (from the status, or an older operator's) is dated by the grace
+            swapped_at = recorded.delete_after - grace
+        else:
+            swapped_at = recorded.swapped_at
+            if recorded.delete_after <= swapped_at:
+                grace = timedelta(0)  # the old endpoint served nothing at the swap: it never gets a grace
+        delete_after = swapped_at if self.wish_suspended() else swapped_at + grace
+        return replace(recorded, delete_after=delete_after)
+
+    def recorded_previous(self) -> Previous | None:
+        """The previous endpoint as recorded; an object restored without its annotations trusts its status
+        (as current_id does), so the old endpoint never leaks."""
         if self.noted(PREVIOUS_ANNOTATION) or PREVIOUS_ANNOTATION in self.r.annotations:
             return parse_previous(self.note(PREVIOUS_ANNOTATION))
         shown = self.prev.get("previousEndpoint")
@@ -732,7 +755,7 @@ class _Voice(Planner[Resource, Observed]):
             return DeleteEndpoint(previous.endpoint_id)
         serves = endpoint.status == SUCCEEDED and not self.wish_suspended()
         grace = spec.swap_grace(self.p.timing.voice_swap_grace_period) if serves else timedelta(0)
-        keep = Previous(endpoint.id, self.p.now + grace)
+        keep = Previous(endpoint.id, self.p.now + grace, swapped_at=self.p.now)
         changes: tuple[tuple[str, str | None], ...] = (
             (ENDPOINT_ID_ANNOTATION, candidate_id),
             (CANDIDATE_ANNOTATION, None),
