@@ -207,6 +207,7 @@ def test_hourly_expressions_fire_in_both_passes_of_the_repeated_hour() -> None:
             "not an IANA time zone",
         ),
         (Schedule("0 20 * * *", "0 7 * * *", "../etc/passwd"), "spec.schedule.timeZone", "not an IANA"),
+        (Schedule("0 20 * * *", "0 7 * * *", "localtime"), "spec.schedule.timeZone", "not an IANA"),
     ],
 )
 def test_an_unusable_schedule_names_the_field(schedule: Schedule, field: str, words: str) -> None:

@@ -106,6 +106,8 @@ def check_cron(expression: str, field: str) -> str:
 
 def check_time_zone(name: str, field: str = TIME_ZONE_FIELD) -> ZoneInfo:
     try:
+        if name == "localtime":  # the zone of whichever machine the operator runs on, when it has the file
+            raise ValueError(name)
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ScheduleError(
