@@ -114,6 +114,9 @@ def load_connection(
         except kubernetes.config.ConfigException:
             pass  # a KUBERNETES_SERVICE_HOST without a service account: fall back to ~/.kube/config
     path = explicit or os.path.expanduser("~/.kube/config")
+    if not any(os.path.exists(p) for p in path.split(os.pathsep) if p):  # KUBECONFIG may list several
+        # the client would call a missing file "invalid"
+        raise KubeConfigError(f"cannot load the Kubernetes configuration from {path}: no such file")
     try:
         kubernetes.config.load_kube_config(  # type: ignore[no-untyped-call]
             config_file=path, context=context, client_configuration=configuration, persist_config=False

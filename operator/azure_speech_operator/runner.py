@@ -308,10 +308,17 @@ class KubeLoginRefused(RuntimeError):
 
 
 class _DropLoginTraceback(logging.Filter):
-    """kopf logs the traceback of the task that met the refusal before it stops; `main` says it in a line."""
+    """kopf logs the traceback of the task that met the refusal before it stops; `main` says it in a line.
+    That task's error is the one that carries the API server's status: the LoginError kopf stops with may
+    be another task's, which only found the credentials used up (`status` keeps the first seen)."""
+
+    status: int | None = None
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.exc_info and isinstance(record.exc_info[1], kopf.LoginError))
+        if not (record.exc_info and isinstance(record.exc_info[1], kopf.LoginError)):
+            return True
+        self.status = self.status or KubeLoginRefused.from_login_error(record.exc_info[1]).status
+        return False
 
 
 def _ignore_unretrieved_login_errors(loop: asyncio.AbstractEventLoop) -> None:
@@ -441,18 +448,22 @@ async def run_operator(
     except kopf.LoginError as exc:
         # kopf raises it from its root tasks once the login handler's credentials were refused again
         _ignore_unretrieved_login_errors(asyncio.get_running_loop())
-        raise KubeLoginRefused.from_login_error(exc) from None
+        refused = KubeLoginRefused.from_login_error(exc)
+        raise (refused if refused.status else KubeLoginRefused(login_filter.status)) from None
     except asyncio.CancelledError:
         if not early_signal.is_set():
             raise
         logger.info("stopped by a signal during startup")
     finally:
         kopf_running.logger.removeFilter(login_filter)
+        # "operator started" was logged: a start that failed says why in its own line instead
+        started = announcer is not None and announcer.done() and not announcer.cancelled()
         if announcer is not None:
             announcer.cancel()
         if server is not None:
             await server.stop()
-        logger.info("operator stopped")
+        if started:
+            logger.info("operator stopped")
 
 
 def _stop_on_signals_until_kopf_takes_over() -> asyncio.Event:

@@ -132,6 +132,17 @@ def kopf_record(logger: str, message: str) -> logging.LogRecord:
             "INFO",
         ),
         ("kopf._core.reactor.queueing", "Request attempt #2/9 failed; will retry: PATCH /x -> 500", "INFO"),
+        # the session closed under it (credentials refused, a token rotated): kopf logs in again
+        (
+            "kopf._core.reactor.observation",
+            "Request attempt #2/17 failed; TCP closed; will re-authenticate: GET https://h/api",
+            "INFO",
+        ),
+        (
+            "kopf._core.reactor.queueing",
+            "Request attempt #1/9 failed; SSL closed; will re-authenticate: GET /x",
+            "INFO",
+        ),
         # an event refused to the end: kopf's poster then warns "Failed to post an event" itself
         (
             "kopf._core.engines.posting",

@@ -86,6 +86,16 @@ def test_an_unusable_kubeconfig_is_a_config_error_naming_the_file_not_its_conten
     assert TOKEN not in message and "\n" not in message
 
 
+def test_a_missing_kubeconfig_is_called_missing(tmp_path: Path) -> None:
+    path = tmp_path / "typo.yaml"
+    with pytest.raises(KubeConfigError, match=f"from {path}: no such file$"):
+        load_configuration(str(path))
+    # KUBECONFIG's list: one file there is enough
+    real = write(tmp_path, UNUSABLE["malformed YAML"])
+    with pytest.raises(KubeConfigError, match="not valid YAML"):
+        load_configuration(f"{path}{os.pathsep}{real}")
+
+
 def test_malformed_yaml_names_the_line(tmp_path: Path) -> None:
     with pytest.raises(KubeConfigError, match=r"not valid YAML: .*\(line \d+, column \d+\)"):
         load_configuration(str(write(tmp_path, UNUSABLE["malformed YAML"])))
@@ -166,6 +176,8 @@ def test_run_exits_1_with_one_error_line_when_the_api_server_refuses_the_credent
         "(HTTP 401 Unauthorized): its token or client certificate is wrong or has expired"
     )
     assert expected in output, output
+    # the one ERROR line: nothing had started, so nothing "stopped"
+    assert output.count("[ERROR]") == 1 and "operator stopped" not in output, output
 
 
 def test_a_login_failure_without_an_http_status_is_named_as_such() -> None:

@@ -61,7 +61,9 @@ _KOPF_CHATTER = re.compile(
 )
 _KOPF_TEMPORARY = re.compile(r"(Handler|Daemon|Timer|Activity) '[^']*' failed temporarily: ")
 # kopf's retries of a Kubernetes API request (kopf/_cogs/clients/api.py): transient until the last attempt.
-_KOPF_API_RETRY = re.compile(r"Request attempt #\S+ failed; will retry: ")
+_KOPF_API_RETRY = re.compile(
+    r"Request attempt #\S+ failed; (will retry|(TCP|SSL) closed; will re-authenticate): "
+)
 _KOPF_API_GIVES_UP = re.compile(r"Request attempt #\S+ failed; escalating: ")
 # urllib3/connectionpool.py, before each of its immediate retries of a broken connection
 _URLLIB3_RETRY = re.compile(r"Retrying \(Retry\(")
