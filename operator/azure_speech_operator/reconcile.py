@@ -67,7 +67,8 @@ _DEFAULTS = OperatorSettings()
 
 @dataclass(frozen=True)
 class Timing:
-    """The reconcile timings the logic needs, a subset of OperatorSettings (with its defaults)."""
+    """The reconcile timings the logic needs, and where a region leads (for what is exported to
+    applications), a subset of OperatorSettings (with its defaults)."""
 
     credentials_retry_interval: timedelta = _DEFAULTS.credentials_retry_interval
     deletion_credentials_wait: timedelta = _DEFAULTS.deletion_credentials_wait
@@ -80,6 +81,7 @@ class Timing:
     waiting_retry_min: timedelta = _DEFAULTS.waiting_retry_min
     waiting_retry_max: timedelta = _DEFAULTS.waiting_retry_max
     voice_swap_grace_period: timedelta = _DEFAULTS.voice_swap_grace_period
+    region_url: str = _DEFAULTS.region_url  # --region-url: another cloud, or a simulator
 
     @classmethod
     def from_settings(cls, settings: OperatorSettings) -> Timing:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -604,6 +605,16 @@ async def test_export_writes_id_host_and_links() -> None:
     assert data["endpointId"] == endpoint.id
     assert data["host"] == "https://westeurope.api.cognitive.microsoft.com"
     assert data["webSocket"].endswith(endpoint.id)
+
+
+async def test_export_names_the_host_the_region_leads_to_in_another_cloud() -> None:
+    world = World()
+    world.timing = replace(world.timing, region_url="https://{region}.api.cognitive.azure.cn")
+    world.change_spec(exportTo={"configMapName": "call-center-en-endpoint"})
+    await world.run()
+    world.azure.finish()
+    await world.run()
+    assert world.exported["call-center-en-endpoint"]["host"] == "https://westeurope.api.cognitive.azure.cn"
 
 
 # --- what Stalled messages say ----------------------------------------------------------------------------

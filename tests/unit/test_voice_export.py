@@ -74,3 +74,20 @@ def test_export_data_of_an_adopted_v3_endpoint_is_regional() -> None:
     assert data["synthesisUrl"] == (
         f"https://westeurope.voice.speech.microsoft.com/cognitiveservices/v1?deploymentId={ADOPTED}"
     )
+
+
+@pytest.mark.parametrize(
+    ("region_url", "synthesis"),
+    [
+        ("https://{region}.api.cognitive.azure.cn", "https://westeurope.tts.speech.azure.cn"),
+        ("https://{region}.api.cognitive.microsoft.us", "https://westeurope.tts.speech.azure.us"),
+        ("http://speech-simulator.staging:8080", "http://speech-simulator.staging:8080/tts"),
+    ],
+)
+def test_export_data_synthesizes_where_the_region_leads(region_url: str, synthesis: str) -> None:
+    # --region-url: another cloud's synthesis host, or the host the operator was sent to
+    spec = parse_spec(
+        base_spec(azure={"region": "westeurope", "apiVersion": "2026-01-01", "credentials": CREDENTIALS})
+    )
+    data = export_data(spec, adopted_endpoint(T0), region_url)
+    assert data["synthesisUrl"] == f"{synthesis}/cognitiveservices/v1?deploymentId={ADOPTED}"

@@ -55,6 +55,11 @@ def is_azure_host(host: str) -> bool:
     return any(name == domain or name.endswith("." + domain) for domain in AZURE_DOMAINS)
 
 
+def regional_base_url(region_url: str, region: str) -> str:
+    """Where a region leads by the `region_url` template (`https://{region}.api.cognitive.microsoft.com`)."""
+    return region_url.replace("{region}", region)
+
+
 class ClientSettings(BaseModel):
     """Everything that shapes how the operator talks to Azure, whatever resource it manages."""
 
@@ -92,8 +97,7 @@ class ClientSettings(BaseModel):
 
     def regional_base_url(self, region: str, *, voice_v3: bool = False) -> str:
         """The scheme and host a region names (for the v3.0 custom voice API, its own host)."""
-        template = self.voice_v3_region_url if voice_v3 else self.region_url
-        return template.replace("{region}", region)
+        return regional_base_url(self.voice_v3_region_url if voice_v3 else self.region_url, region)
 
     @field_validator("allowed_hosts", "log_download_hosts", mode="before")
     @classmethod

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from azure_speech_operator.azure.config import regional_base_url
 from azure_speech_operator.azure.types import (
     FAILED,
     IN_PROGRESS,
@@ -394,7 +395,12 @@ class _Reconcile(Planner[Resource, Observed]):
             return UpdateEndpoint(endpoint.id, changes, fields)
 
         if r.spec.export_to is not None and not o.exported and endpoint.status != FAILED:
-            host = r.spec.azure.target().base_url
+            region = r.spec.azure.region
+            host = (
+                regional_base_url(self.p.timing.region_url, region)
+                if region
+                else r.spec.azure.target().base_url
+            )
             return Export(r.spec.export_to.config_map_name, export_data(r, endpoint, host))
 
         serving = self.serving_model(endpoint)

@@ -37,6 +37,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from azure_speech_operator.azure.config import DEFAULT_REGION_URL, regional_base_url
 from azure_speech_operator.azure.types import (
     FAILED,
     IN_PROGRESS,
@@ -228,13 +229,33 @@ def action_operation_id(endpoint: VoiceEndpoint, action: str) -> str:
     return deterministic_operation_id(endpoint.id, action, since)
 
 
-def export_data(spec: VoiceEndpointSpec, endpoint: VoiceEndpoint) -> dict[str, str]:
+# a region's synthesis host in each cloud, by the host of its management API there (--region-url)
+_SYNTHESIS_HOSTS = (
+    (".api.cognitive.microsoft.com", ".voice.speech.microsoft.com"),
+    (".api.cognitive.azure.cn", ".tts.speech.azure.cn"),
+    (".api.cognitive.microsoft.us", ".tts.speech.azure.us"),
+)
+
+
+def synthesis_base(region: str, region_url: str = DEFAULT_REGION_URL) -> str:
+    """Where applications synthesize with a region's custom voice endpoints: the cloud's synthesis host,
+    or, for another host (a simulator, a proxy), that host's `/tts` path as a custom domain has it."""
+    base = regional_base_url(region_url, region)
+    for api, synthesis in _SYNTHESIS_HOSTS:
+        if base.endswith(api):
+            return base.removesuffix(api) + synthesis
+    return base + "/tts"
+
+
+def export_data(
+    spec: VoiceEndpointSpec, endpoint: VoiceEndpoint, region_url: str = DEFAULT_REGION_URL
+) -> dict[str, str]:
     """What applications need to synthesize with the endpoint: its id (their `deploymentId`), where, and
     the synthesis URL."""
     data = {"endpointId": endpoint.id, "deploymentId": endpoint.id, "apiVersion": spec.azure.api_version}
     if spec.azure.region is not None:
         data["region"] = spec.azure.region
-        base = f"https://{spec.azure.region}.voice.speech.microsoft.com"
+        base = synthesis_base(spec.azure.region, region_url)
     else:
         assert spec.azure.endpoint is not None
         data["host"] = spec.azure.endpoint.rstrip("/")
@@ -808,7 +829,7 @@ class _Voice(Planner[Resource, Observed]):
         # ConfigMap switches with status.endpointId (the old endpoint is deleted next)
         exportable = (SUCCEEDED, DISABLING, DISABLED)
         if spec.export_to is not None and not o.exported and endpoint.status in exportable:
-            data = export_data(spec, endpoint)
+            data = export_data(spec, endpoint, self.p.timing.region_url)
             return Export(spec.export_to.config_map_name, data)
         return None
 
