@@ -32,6 +32,7 @@ import yaml
 from kubernetes.client.exceptions import ApiException
 from pydantic import SecretBytes
 
+from azure_speech_operator.azure.scrub import scrub
 from azure_speech_operator.azure.types import ErrorClass, OperatorError
 
 SPEECH_GROUP: Final = "speech.azure-operator.io"
@@ -433,17 +434,22 @@ KUBERNETES_FORBIDDEN: Final = "KubernetesForbidden"
 
 
 def as_operator_error(exc: KubeApiError, what: str) -> OperatorError:
-    """A Kubernetes API failure as the reconcilers report it: RBAC refusals block (a human must grant
-    access), everything else is retried as transient."""
+    """A Kubernetes API failure as the reconcilers report it: refusals block (a human must grant access or
+    change a policy), everything else is retried as transient.
+
+    The API server's own message is kept: for a refusal it is the only thing naming the cause (the missing
+    RBAC rule, the admission policy and its words, the exhausted quota). It is third-party text (a webhook
+    writes what it likes), so it is shown scrubbed, on one line and shortened like Azure's."""
+    said = scrub(" ".join(exc.message.split()))
     if exc.status in (401, 403):
         return OperatorError(
             KUBERNETES_FORBIDDEN,
-            f"{what}: the operator is not allowed to (HTTP {exc.status})",
+            f"{what}: refused by the API server (HTTP {exc.status})" + (f": {said}" if said else ""),
             ErrorClass.BLOCKED,
         )
     if exc.status == 409:
         return OperatorError(
             "KubernetesConflict", f"{what}: changed concurrently, retrying", ErrorClass.TRANSIENT
         )
-    detail = f"HTTP {exc.status} {exc.reason}: {exc.message}" if exc.status else exc.message
+    detail = f"HTTP {exc.status} {exc.reason}: {said}" if exc.status else said
     return OperatorError("KubernetesApiError", f"{what}: {detail}", ErrorClass.TRANSIENT)
