@@ -1,9 +1,11 @@
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from azure_speech_operator.reconcile import Outcome, Retry
+from azure_speech_operator.azure.types import ErrorClass
+from azure_speech_operator.reconcile import POLICY_CLASS, Outcome, Retry
 from azure_speech_operator.runner import HealthServer
 from azure_speech_operator.runtime.handlers import pass_outcome
 from azure_speech_operator.runtime.metrics import Metrics, ModelExpiry, ResourceState, state_of
@@ -279,6 +281,23 @@ def test_a_pass_outcome_names_the_error_class_it_left() -> None:
     assert pass_outcome(outcome({"code": "InvalidModel", "class": "fatal"})) == "fatal"
     assert pass_outcome(outcome({"code": "ReconcileSkipped", "class": "policy"})) == "policy"
     assert pass_outcome(outcome({"code": "X", "class": "made up by someone"})) == "error"
+
+
+# The outcomes a pass can count (runtime/handlers.py): the error classes, the policy's, and these.
+PASS_OUTCOMES = {"done", "retry", "released", "error", "kubernetes-error", "exception", POLICY_CLASS} | {
+    error_class.value for error_class in ErrorClass
+}
+
+
+@pytest.mark.parametrize("outcome", sorted(PASS_OUTCOMES))
+def test_the_reconciles_help_names_every_outcome(outcome: str) -> None:
+    family = next(
+        f
+        for f in text_string_to_metric_families(Metrics().exposition().decode())
+        if f.name.endswith("_reconciles")
+    )
+    # an item of the list (after a separator), not a word of an explanation
+    assert re.search(rf"[:;,] {re.escape(outcome)}[ ,;.]", family.documentation), family.documentation
 
 
 def test_orphans_are_counted_per_kind_only() -> None:

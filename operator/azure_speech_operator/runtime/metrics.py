@@ -219,10 +219,11 @@ class Metrics:
         )
         self.reconciles = Counter(
             f"{_PREFIX}_reconciles",
-            "Reconcile passes by kind and outcome: done, retry (a come-back without error: a deployment "
-            "in flight), released (deletion finished); errors: transient, waiting, blocked, fatal, not-found "
-            "(the pass left status.error of that class), kubernetes-error (reading or writing the resource "
-            "failed), exception (a bug: see the log).",
+            "Reconcile passes by kind and outcome: done, retry (comes back soon: a deployment in flight), "
+            "released (deletion finished); errors: transient, waiting, blocked, fatal, not-found, policy "
+            "(the pass left status.error of that class; policy: a reconcile-policy holds the writes), error "
+            "(a class the operator does not know, from a status edited by hand), kubernetes-error (reading "
+            "or writing the resource failed), exception (a bug: see the log).",
             ["kind", "outcome"],
             registry=self.registry,
         )
