@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import logging
 import random
 from datetime import timedelta
 
@@ -139,6 +140,53 @@ def test_a_namespaced_operator_peers_in_each_named_namespace_globs_are_the_insta
 async def test_missing_peering_crds_are_a_clear_error() -> None:
     with pytest.raises(PeeringMissing, match="peering CRDs"):
         await ensure_peering_objects(Recorder(404), "speech", ())
+
+
+class Answering:
+    """An API server answering each POST path with its error, or creating the object."""
+
+    def __init__(self, errors: dict[str, KubeApiError]) -> None:
+        self.errors = errors
+        self.posted: list[str] = []
+
+    async def request(self, method: str, path: str, *, body: object = None) -> JsonObject | None:
+        self.posted.append(path)
+        if path in self.errors:
+            raise self.errors[path]
+        return {}
+
+
+def kopfpeerings(namespace: str) -> str:
+    return f"/apis/kopf.dev/v1/namespaces/{namespace}/kopfpeerings"
+
+
+def not_found(path: str, message: str) -> KubeApiError:
+    return KubeApiError(404, "NotFound" if message else "", message, operation=f"POST {path}")
+
+
+async def test_a_namespace_that_does_not_exist_yet_is_a_warning_not_missing_crds(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # the API server's NotFound Status for the namespace; without peering kopf waits for it too
+    later = kopfpeerings("team-later")
+    kube = Answering({later: not_found(later, 'namespaces "team-later" not found')})
+    await ensure_peering_objects(kube, "speech", ("team-later", "team-a"))
+    assert kube.posted == [later, kopfpeerings("team-a")]  # and goes on
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and warnings[0].startswith(
+        "--peering speech: namespace team-later does not exist: no KopfPeering speech is created there"
+    )
+
+
+async def test_a_missing_kopfpeering_crd_in_an_existing_namespace_is_still_missing_crds() -> None:
+    # a path the API server does not serve: a bare `404 page not found`, so no message
+    path = kopfpeerings("team-a")
+    with pytest.raises(PeeringMissing) as info:
+        await ensure_peering_objects(Answering({path: not_found(path, "")}), "speech", ("team-a",))
+    assert str(info.value) == (
+        "--peering speech: cannot create KopfPeering speech: are kopf's peering CRDs installed "
+        "(deploy/peering/crds.yaml, or the chart's peering.installCRDs)?"
+    )  # no empty "()" for the message the API server did not give
 
 
 NAMESPACE_NAMES = st.sampled_from(["team-a", "team-b", "team-ab", "kube-system", "default", "prod"])

@@ -10,6 +10,7 @@ namespaces are not known before kopf lists them: those objects are the installer
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from typing import Final, Protocol
 
@@ -48,8 +49,10 @@ def _body(api_version: str, kind: str, name: str) -> JsonObject:
 
 
 async def ensure_peering_objects(kube: Requester, name: str, namespaces: Sequence[str]) -> None:
-    """Create the missing peering objects. Raises PeeringMissing when kopf's CRDs are not installed."""
+    """Create the missing peering objects. Raises PeeringMissing when kopf's CRDs are not installed; a
+    namespace that does not exist yet is a WARNING (without peering the operator waits for it too)."""
     for path, body in peering_objects(name, namespaces):
+        namespace = _namespace_of(path)
         try:
             await kube.request("POST", path, body=body)
         except KubeConflictError:
@@ -57,8 +60,33 @@ async def ensure_peering_objects(kube: Requester, name: str, namespaces: Sequenc
         except KubeApiError as exc:
             if exc.status != 404:
                 raise
+            if namespace is not None and _no_such_namespace(exc, namespace):
+                logger.warning(
+                    "--peering %s: namespace %s does not exist: no KopfPeering %s is created there, and "
+                    "kopf pauses the operator while a namespace it watches has none: once the namespace "
+                    "exists, restart the operator (it creates the KopfPeering at start) or create it",
+                    name,
+                    namespace,
+                    name,
+                )
+                continue
+            said = f" ({exc.message})" if exc.message else ""
             raise PeeringMissing(
-                f"--peering {name}: cannot create {body['kind']} {name} ({exc.message}): are kopf's "
-                "peering CRDs installed (deploy/peering/crds.yaml, or the chart's peering.installCRDs)?"
+                f"--peering {name}: cannot create {body['kind']} {name}{said}: are kopf's peering CRDs "
+                "installed (deploy/peering/crds.yaml, or the chart's peering.installCRDs)?"
             ) from None
         logger.info("created %s %s for the peering", body["kind"], name)
+
+
+_NAMESPACED_PATH = re.compile(r"/namespaces/(?P<namespace>[^/]+)/")
+
+
+def _namespace_of(path: str) -> str | None:
+    found = _NAMESPACED_PATH.search(path)
+    return found["namespace"] if found else None
+
+
+def _no_such_namespace(exc: KubeApiError, namespace: str) -> bool:
+    """A create refused because its namespace does not exist: the API server's NotFound Status for the
+    namespace (details.kind "namespaces"). A missing CRD is a bare `404 page not found`, no Status."""
+    return exc.message == f'namespaces "{namespace}" not found'
