@@ -136,8 +136,11 @@ async def test_entra_tokens_are_cached_refreshed_and_forgotten_after_401() -> No
 
 
 async def test_a_failing_token_provider_is_blocked_and_names_no_secret() -> None:
-    error = await entra_get_error(StaticTokens(RuntimeError(f"secret {CANARY}")), _never)
+    # The provider's words are kept (tests/azure/test_auth.py), a credential they quote is not.
+    failure = RuntimeError(f"AADSTS50027: invalid assertion, client_assertion={CANARY}")
+    error = await entra_get_error(StaticTokens(failure), _never)
     assert error.reason == "TokenUnavailable" and error.error_class is ErrorClass.BLOCKED
+    assert "RuntimeError: AADSTS50027: invalid assertion" in error.message
     assert CANARY not in "".join(traceback.format_exception(error))
     assert error.__context__ is None and error.__cause__ is None
 

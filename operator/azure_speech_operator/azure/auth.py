@@ -17,6 +17,7 @@ from pydantic import SecretStr
 
 from .config import REGIONAL_HOST_PATTERNS, host_allowed
 from .errors import operator_error
+from .scrub import MASK, scrub
 from .types import ApiKey, AzureError, EntraIdentity
 
 KEY_HEADER = "Ocp-Apim-Subscription-Key"
@@ -91,8 +92,8 @@ class CachingTokens:
             answer: object = None
             try:
                 answer = await self._provider.get_token(scope)
-            except Exception as exc:  # azure-identity raises many types; their text may hold anything
-                failure = type(exc).__name__
+            except Exception as exc:  # azure-identity raises many types
+                failure = _provider_failure(exc)
             token = _token_of(answer) if failure is None else None
             if token is None:  # raised outside the except: the provider's exception is not chained
                 raise operator_error(
@@ -114,6 +115,33 @@ class CachingTokens:
 
     async def close(self) -> None:
         await self._provider.close()
+
+
+# Form fields of a token request that carry a credential: scrub's patterns know them only after a URL
+# separator, and azure-identity's text may quote a request body or a field in a sentence.
+_FORM_CREDENTIALS = re.compile(
+    r"(?i)\b((?:client_assertion|assertion|client_secret|refresh_token|access_token|password)\s*=\s*)"
+    r"[^\s&\"',;]+"
+)
+# azure-identity's links to its troubleshooting guides, after each credential's words and at the end: the
+# same for every failure, and they would push the credential's own reason past the length cap.
+_TROUBLESHOOTING = re.compile(
+    r"(?:Visit|To mitigate this issue, please refer to the troubleshooting guidelines here at) "
+    r"https://aka\.ms/\S+?(?: to troubleshoot this issue)?\.(?=\s|$)"
+)
+
+
+def _provider_failure(exc: BaseException) -> str:
+    """What a token provider's exception says, for status and events: its type and its message on one line,
+    scrubbed of credentials and shortened. azure-identity's message names each credential it tried and why
+    it failed (an AADSTS code, an unreachable endpoint), which is what a platform engineer needs; it is not
+    meant to hold a secret, but it may quote a federated token or a client assertion, and spans lines."""
+    try:
+        text = str(exc)
+    except Exception:  # a custom provider's exception may fail to print: its type still says something
+        text = ""
+    text = " ".join(_TROUBLESHOOTING.sub(" ", _FORM_CREDENTIALS.sub(rf"\1{MASK}", text)).split())
+    return scrub(f"{type(exc).__name__}: {text}" if text else type(exc).__name__)
 
 
 def _token_of(answer: object) -> tuple[SecretStr, float] | None:
