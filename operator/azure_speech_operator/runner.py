@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import errno
 import fnmatch
 import importlib
@@ -435,16 +436,18 @@ async def run_operator(
         )
         # kopf installs its own SIGTERM/SIGINT handlers (graceful stop) as it starts. A stop_flag is only
         # for callers outside the main thread: kopf leaves a waiter on it pending for 5 s after a signal.
-        await kopf.operator(
-            registry=registry,
-            settings=build_kopf_settings(settings),
-            clusterwide=not settings.namespaces,
-            namespaces=kopf_namespace_patterns(settings.namespaces),
-            memo=kopf.Memo(),
-            insights=insights,
-            ready_flag=ready_flag,
-            stop_flag=stop_flag,
-        )
+        peering_warnings = peering.missing_object_warnings() if settings.peering else contextlib.nullcontext()
+        with peering_warnings:
+            await kopf.operator(
+                registry=registry,
+                settings=build_kopf_settings(settings),
+                clusterwide=not settings.namespaces,
+                namespaces=kopf_namespace_patterns(settings.namespaces),
+                memo=kopf.Memo(),
+                insights=insights,
+                ready_flag=ready_flag,
+                stop_flag=stop_flag,
+            )
     except kopf.LoginError as exc:
         # kopf raises it from its root tasks once the login handler's credentials were refused again
         _ignore_unretrieved_login_errors(asyncio.get_running_loop())

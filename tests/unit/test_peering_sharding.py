@@ -10,12 +10,19 @@ from datetime import timedelta
 import pytest
 from azure_speech_operator.kube import JsonObject, KubeApiError, KubeConflictError
 from azure_speech_operator.runner import build_kopf_settings, kopf_namespace_patterns, with_peering_priority
-from azure_speech_operator.runtime.peering import PeeringMissing, ensure_peering_objects, peering_objects
+from azure_speech_operator.runtime.peering import (
+    KOPF_PEERING_LOGGER,
+    PeeringMissing,
+    ensure_peering_objects,
+    missing_object_warnings,
+    peering_objects,
+)
 from azure_speech_operator.settings import ENV_PREFIX, SettingsError
 from hypothesis import given
 from hypothesis import strategies as st
 from kopf._cogs.structs import references
 from kopf._cogs.structs.references import match_namespace
+from kopf._core.engines import peering as kopf_peering
 
 from tests.unit.test_settings import parse
 
@@ -222,3 +229,40 @@ def test_a_shard_with_an_exclusion_serves_only_its_namespaces() -> None:
         ns for ns in ("team-a", "team-b", "kube-system") if any(match_namespace(ns, p) for p in patterns)
     }
     assert served == {"team-a"}
+
+
+async def kopf_keepalive_finds_nothing(namespace: str | None) -> None:
+    """kopf's own keep-alive write of this operator's record into a peering object that is not there."""
+    settings = build_kopf_settings(parse(["--peering", "speech", "--peering-priority", "5"]))
+    plural = "kopfpeerings" if namespace else "clusterkopfpeerings"
+    resource = references.Resource(group="kopf.dev", version="v1", plural=plural, namespaced=bool(namespace))
+    identity = kopf_peering.Identity("replica-1")
+    await kopf_peering.touch(identity=identity, settings=settings, resource=resource, namespace=namespace)
+
+
+async def test_kopf_finding_no_peering_object_is_one_warning_per_namespace(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def patch_obj(**_: object) -> tuple[None, None]:
+        return None, None  # kopf's answer for a 404
+
+    monkeypatch.setattr(kopf_peering.patching, "patch_obj", patch_obj)
+    caplog.set_level(logging.INFO)
+    kopf_logger = logging.getLogger(KOPF_PEERING_LOGGER)
+    with missing_object_warnings():
+        for namespace in ("team-x1", "team-x1", "team-x2", None):
+            await kopf_keepalive_finds_nothing(namespace)
+        kopf_logger.debug("something else kopf says at DEBUG")
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        (
+            "WARNING",
+            f"peering: there is no {what}: kopf keeps the operator paused, in every namespace, until it "
+            "exists (create it: docs/operations.md, Replicas and peering)",
+        )
+        for what in (
+            "KopfPeering speech in namespace team-x1",
+            "KopfPeering speech in namespace team-x2",
+            "ClusterKopfPeering speech",
+        )
+    ]
+    assert kopf_logger.level == logging.NOTSET  # as before
