@@ -2,7 +2,8 @@
 
 Startup order: settings are parsed (a bad value exits 2 naming the flag or variable; one accepted but
 changed, such as a drift interval below the minimum, is a WARNING), the Kubernetes configuration is loaded
-(`--kubeconfig`, `$KUBECONFIG`, in-cluster, `~/.kube/config`; failure exits 1), the handler modules are
+(`--kubeconfig`, `$KUBECONFIG`, in-cluster, `~/.kube/config`; failure exits 1), with `--peering` the
+peering objects are created (transient API failures retried like kopf's own requests), the handler modules are
 imported, the metrics/health server binds its port (failure exits 1), then kopf starts: the startup handler
 builds the `OperatorContext` (`memo.ctx`), kopf logs in with the same configuration (an API server refusing
 it exits 1) and discovers the served resources. Once kopf has listed namespaces and resources the line
@@ -24,7 +25,7 @@ import random
 import signal
 import socket
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -93,8 +94,16 @@ def main(args: argparse.Namespace) -> int:
     if settings.peering is not None:
         try:
             asyncio.run(_ensure_peering(settings, configuration))
-        except (PeeringMissing, KubeApiError) as exc:
+        except asyncio.CancelledError:
+            logger.info("stopped by a signal during startup")
+            return 0
+        except PeeringMissing as exc:
             logger.error("%s", exc)
+            return 1
+        except KubeApiError as exc:
+            # a refused login reads as it does when kopf meets it (without peering)
+            refused = KubeLoginRefused(exc.status) if exc.status == 401 else None
+            logger.error("%s", refused.describe(configuration.host, source) if refused else exc)
             return 1
     served = import_handler_modules()
     registry = kopf.get_default_registry()
@@ -112,12 +121,37 @@ def main(args: argparse.Namespace) -> int:
 
 
 async def _ensure_peering(settings: OperatorSettings, configuration: kubernetes.client.Configuration) -> None:
-    assert settings.peering is not None
+    _stop_on_signals_until_kopf_takes_over()  # the retries may take minutes
     kube = KubeApi(configuration)
     try:
-        await peering.ensure_peering_objects(kube, settings.peering, settings.namespaces)
+        await create_peering_objects(kube, settings)
     finally:
         await kube.aclose()
+
+
+async def create_peering_objects(
+    kube: peering.Requester,
+    settings: OperatorSettings,
+    *,
+    backoffs: Sequence[float] | None = None,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> None:
+    """The peering objects, created before kopf starts: a failure kopf would retry (no answer, 429, 5xx) is
+    retried with kopf's pauses (KUBE_API_BACKOFFS), so an API server restarting meanwhile is no exit."""
+    assert settings.peering is not None
+    for delay in (*(KUBE_API_BACKOFFS if backoffs is None else backoffs), None):
+        try:
+            await peering.ensure_peering_objects(kube, settings.peering, settings.namespaces)
+            return
+        except KubeApiError as exc:
+            if delay is None or not _retried(exc):
+                raise
+            logger.info("creating the peering objects failed, retrying in %gs: %s", delay, exc)
+        await sleep(delay)
+
+
+def _retried(exc: KubeApiError) -> bool:
+    return exc.status == 0 or exc.status == 429 or exc.status >= 500
 
 
 def import_handler_modules() -> list[ServedKind]:

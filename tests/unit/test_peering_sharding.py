@@ -9,7 +9,13 @@ from datetime import timedelta
 
 import pytest
 from azure_speech_operator.kube import JsonObject, KubeApiError, KubeConflictError
-from azure_speech_operator.runner import build_kopf_settings, kopf_namespace_patterns, with_peering_priority
+from azure_speech_operator.runner import (
+    KUBE_API_BACKOFFS,
+    build_kopf_settings,
+    create_peering_objects,
+    kopf_namespace_patterns,
+    with_peering_priority,
+)
 from azure_speech_operator.runtime.peering import (
     KOPF_PEERING_LOGGER,
     PeeringMissing,
@@ -266,3 +272,50 @@ async def test_kopf_finding_no_peering_object_is_one_warning_per_namespace(
         )
     ]
     assert kopf_logger.level == logging.NOTSET  # as before
+
+
+class Failing:
+    """An API server failing the first `failures` requests with `status` (0: no answer at all)."""
+
+    def __init__(self, status: int, failures: int) -> None:
+        self.status, self.failures = status, failures
+        self.posted = 0
+        self.slept: list[float] = []
+
+    async def request(self, method: str, path: str, *, body: object = None) -> JsonObject | None:
+        self.posted += 1
+        if self.posted <= self.failures:
+            raise KubeApiError(self.status, "Failure", "down", operation=f"{method} {path}")
+        return {}
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+
+
+async def create(kube: Failing, backoffs: tuple[float, ...] | None = (1.0, 2.0, 3.0)) -> None:
+    settings = parse(["--peering", "speech"])
+    await create_peering_objects(kube, settings, backoffs=backoffs, sleep=kube.sleep)
+
+
+@pytest.mark.parametrize("status", [0, 429, 500, 503])
+async def test_peering_objects_are_retried_as_kopf_retries_its_requests(status: int) -> None:
+    # refused connections, throttling and an API server restarting: kopf's pauses, not an exit
+    kube = Failing(status, failures=2)
+    await create(kube)
+    assert (kube.posted, kube.slept) == (3, [1.0, 2.0])
+
+
+async def test_peering_retries_end_with_the_last_failure_after_about_5_minutes() -> None:
+    kube = Failing(0, failures=100)
+    with pytest.raises(KubeApiError, match="HTTP 0"):
+        await create(kube, backoffs=None)
+    assert kube.slept == list(KUBE_API_BACKOFFS) and 240 < sum(kube.slept) < 360
+    assert kube.posted == len(KUBE_API_BACKOFFS) + 1
+
+
+@pytest.mark.parametrize("status", [401, 403, 422])
+async def test_a_refusal_is_not_retried(status: int) -> None:
+    kube = Failing(status, failures=1)
+    with pytest.raises(KubeApiError):
+        await create(kube)
+    assert (kube.posted, kube.slept) == (1, [])

@@ -180,6 +180,22 @@ def test_run_exits_1_with_one_error_line_when_the_api_server_refuses_the_credent
     assert output.count("[ERROR]") == 1 and "operator stopped" not in output, output
 
 
+def test_with_peering_a_refused_login_is_the_same_one_error_line(
+    tmp_path: Path, refusing_server: str
+) -> None:
+    # the peering objects are created before kopf starts: the API server's 401 meets that request first
+    config = {**GOOD, "clusters": [{"name": "c", "cluster": {"server": refusing_server}}]}
+    path = write(tmp_path, yaml.safe_dump(config))
+    proc = run_command("run", "--kubeconfig", str(path), "--metrics-port", "0", "--peering", "speech")
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 1, output
+    expected = (
+        f"[ERROR] the Kubernetes API server {refusing_server} refused the credentials of kubeconfig {path} "
+        "(HTTP 401 Unauthorized): its token or client certificate is wrong or has expired"
+    )
+    assert expected in output and output.count("[ERROR]") == 1 and TOKEN not in output, output
+
+
 def test_a_login_failure_without_an_http_status_is_named_as_such() -> None:
     refused = runner.KubeLoginRefused.from_login_error(RuntimeError("no credentials"))
     assert refused.status is None
