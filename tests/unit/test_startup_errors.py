@@ -10,6 +10,7 @@ import http.server
 import io
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -194,6 +195,21 @@ def test_with_peering_a_refused_login_is_the_same_one_error_line(
         "(HTTP 401 Unauthorized): its token or client certificate is wrong or has expired"
     )
     assert expected in output and output.count("[ERROR]") == 1 and TOKEN not in output, output
+
+
+def test_with_peering_an_unreachable_api_server_is_retried_and_a_signal_stops_the_retries(
+    tmp_path: Path,
+) -> None:
+    path = write(tmp_path, yaml.safe_dump(GOOD))  # port 9: nothing listens
+    argv = [sys.executable, "-m", "azure_speech_operator", "run", "--kubeconfig", str(path), "--peering", "p"]
+    env = without_service_account()
+    with subprocess.Popen(argv, env=env, stderr=subprocess.PIPE, text=True) as proc:
+        assert proc.stderr is not None
+        first = proc.stderr.readline()
+        proc.send_signal(signal.SIGTERM)
+        rest = proc.stderr.read()
+    assert "[INFO] creating the peering objects failed, retrying in 1s: " in first, first + rest
+    assert proc.returncode == 0 and "stopped by a signal during startup" in rest, first + rest
 
 
 def test_a_login_failure_without_an_http_status_is_named_as_such() -> None:
