@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import math
-from typing import TYPE_CHECKING, Any, TypeGuard
+import reprlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeGuard
 
 from aiohttp import web
 from pydantic import ValidationError
@@ -179,22 +181,43 @@ def _key_tables() -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
 
 
 _TOP, _DURATION_KEYS = _key_tables()
-_TYPES: dict[str, tuple[str, Any]] = {
-    "time_scale": ("a number", _is_number),
-    "fault_rate": ("a number", _is_number),
-    "slow_seconds": ("a number", _is_number),
-    "timeout_seconds": ("a number", _is_number),
-    "deploy_failure_probability": ("a number", _is_number),
-    "durations": ("a number of seconds", _is_number),
-    "seed": ("an integer", lambda v: isinstance(v, int) and not isinstance(v, bool)),
-    "region": ("a string", lambda v: isinstance(v, str)),
-    "regional_host": ("a string or null", lambda v: v is None or isinstance(v, str)),
-    "fault_kinds": ("a list of fault kinds", lambda v: isinstance(v, list)),
-    "rate_limit": (
+
+
+class _Type(NamedTuple):
+    expected: str
+    ok: Callable[[Any], bool]
+    # JSON kinds of which the field takes some values only (see _must_be)
+    judged_by_value: tuple[str, ...] = ()
+
+
+_TYPES: dict[str, _Type] = {
+    "time_scale": _Type("a number", _is_number),
+    "fault_rate": _Type("a number", _is_number),
+    "slow_seconds": _Type("a number", _is_number),
+    "timeout_seconds": _Type("a number", _is_number),
+    "deploy_failure_probability": _Type("a number", _is_number),
+    "durations": _Type("a number of seconds", _is_number),
+    "seed": _Type("an integer", lambda v: isinstance(v, int) and not isinstance(v, bool), ("a number",)),
+    "region": _Type("a string", lambda v: isinstance(v, str)),
+    "regional_host": _Type("a string or null", lambda v: v is None or isinstance(v, str)),
+    "fault_kinds": _Type("a list of fault kinds", lambda v: isinstance(v, list)),
+    "rate_limit": _Type(
         '"N/S", "0" or {"requests": N, "seconds": S}',
         lambda v: isinstance(v, str | dict) or v == 0,
+        ("a number",),
     ),
 }
+
+
+def _must_be(key: str, expected: str, value: Any, judged_by_value: tuple[str, ...] = ()) -> str:
+    """`KEY: must be EXPECTED, not KIND`, KIND the value's JSON kind. A value of a kind in `judged_by_value`
+    is refused for itself, not for its kind (an empty code, a seed of 1.5, a rate limit of 5): naming the kind
+    would contradict the expectation (`must be a non-empty string, not a string`), so the value is named
+    instead, or nothing when it is empty."""
+    kind = json_kind(value)
+    if kind not in judged_by_value:
+        return f"{key}: must be {expected}, not {kind}"
+    return f"{key}: must be {expected}" + (f", not {reprlib.repr(value)}" if value != "" else "")
 
 
 async def config_get(request: web.Request) -> web.StreamResponse:
@@ -228,9 +251,9 @@ def _config_values(data: dict[str, Any]) -> tuple[dict[tuple[str, ...], Any], di
     def put(path: tuple[str, ...], key: str, value: Any) -> None:
         if path in given:
             raise ValueError(f"{key!r} and {given[path]!r} set the same field")
-        expected, ok = _TYPES[path[0]]
-        if not ok(value):
-            raise ValueError(f"{key}: must be {expected}, not {json_kind(value)}")
+        field = _TYPES[path[0]]
+        if not field.ok(value):
+            raise ValueError(_must_be(key, field.expected, value, field.judged_by_value))
         values[path], given[path] = value, key
 
     for key, value in data.items():
@@ -328,7 +351,7 @@ async def endpoint_fail(request: web.Request) -> web.StreamResponse:
     data = await _json_object(request, "code", "message")
     for key, value in data.items():
         if not isinstance(value, str) or not value:
-            return _bad(f"{key}: must be a non-empty string, not {json_kind(value)}")
+            return _bad(_must_be(key, "a non-empty string", value, ("a string",)))
     error = EntityError(
         code=data.get("code", "DeploymentFailed"),
         message=data.get("message", "The deployment failed (forced by the simulator control API)."),
