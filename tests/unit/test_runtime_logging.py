@@ -8,6 +8,9 @@ import datetime
 import io
 import json
 import logging
+import re
+import sys
+import warnings
 from collections.abc import Callable, Iterator
 from types import SimpleNamespace
 from typing import Any
@@ -257,6 +260,32 @@ def test_configure_installs_one_handler_and_keeps_http_libraries_quiet() -> None
     finally:
         root.handlers[:], root.level = saved[0], saved[1]
         logging.getLogger("httpx").setLevel(saved[2])
+
+
+def test_warnings_are_json_lines_and_a_repeated_one_is_debug(monkeypatch: pytest.MonkeyPatch) -> None:
+    """urllib3 warns of every request to an API server whose certificate is not verified."""
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    stderr = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stderr)
+    try:
+        with warnings.catch_warnings():
+            oplog.configure("info", "json")
+            warnings.simplefilter("always", urllib3.exceptions.InsecureRequestWarning)  # as urllib3 asks
+            for host in ("10.9.8.7", "10.9.8.7", "10.9.8.7", "10.9.8.6"):
+                warnings.warn(
+                    f"Unverified HTTPS request is being made to host '{host}'",
+                    urllib3.exceptions.InsecureRequestWarning,
+                    stacklevel=1,  # here, as urllib3's own call is its
+                )
+    finally:
+        root.handlers[:], root.level = saved
+    entries = [json.loads(line) for line in stderr.getvalue().splitlines()]  # each line one object
+    assert [(e["level"], e["logger"]) for e in entries] == [("WARNING", "py.warnings")] * 2  # one per host
+    assert entries[0]["message"].startswith(
+        "InsecureRequestWarning: Unverified HTTPS request is being made to host '10.9.8.7' ("
+    )
+    assert re.search(r" \(\S+/test_runtime_logging\.py:\d+\)$", entries[0]["message"])  # where, on one line
 
 
 # --- what a pass logs --------------------------------------------------------------------------------------

@@ -14,6 +14,10 @@ refused in a namespace being deleted is retried for a minute), its final failure
 event, which kopf then reports as a WARNING itself). urllib3's WARNING for each immediate retry of a broken
 connection (under the operator's own Kubernetes calls, azure_speech_operator.kube) is dropped: the call's
 failure, if it comes, is logged and retried by the operator (an API server restart gave hundreds of them).
+
+Python's warnings are log records too (logger `py.warnings`, as with logging.captureWarnings), one line in
+the chosen format, and a repeated one is DEBUG: urllib3 warns of every request to an API server whose
+certificate is not verified (`insecure-skip-tls-verify: true`), which one WARNING says as well.
 """
 
 from __future__ import annotations
@@ -23,9 +27,10 @@ import json
 import logging
 import re
 import sys
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TextIO
 
 import kopf
 
@@ -181,6 +186,35 @@ def configure(level: str, log_format: LogFormat) -> None:
     logging.getLogger("asyncio").propagate = root.level <= logging.DEBUG
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
+    warnings.showwarning = _log_warning
+
+
+WARNINGS_LOGGER = "py.warnings"  # logging.captureWarnings's
+_WARNED_TEXTS_KEPT = 1000  # a bound on what is remembered, should warnings vary without end
+_warned: set[tuple[type[Warning], str]] = set()
+_show_warning = warnings.showwarning  # for a warning written to a file of the caller's choice
+
+
+def _log_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """warnings.showwarning as one log record; logging.captureWarnings's would add the source line on a
+    second line and repeat urllib3's warning for every request (urllib3 asks for them "always")."""
+    if file is not None:
+        _show_warning(message, category, filename, lineno, file, line)
+        return
+    key = (category, str(message))
+    level = logging.DEBUG if key in _warned else logging.WARNING
+    if len(_warned) < _WARNED_TEXTS_KEPT:
+        _warned.add(key)
+    logging.getLogger(WARNINGS_LOGGER).log(
+        level, "%s: %s (%s:%s)", category.__name__, message, filename, lineno
+    )
 
 
 def object_logger(name: str, obj: Mapping[str, Any]) -> logging.LoggerAdapter[logging.Logger]:
