@@ -25,7 +25,7 @@ import random
 import signal
 import socket
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -80,7 +80,7 @@ def main(args: argparse.Namespace) -> int:
     try:
         settings = settings_module.load_settings(args, os.environ)
     except SettingsError as exc:
-        print(f"azure-speech-operator run: {exc}", file=sys.stderr)
+        report_usage_error(str(exc), requested_log_format(getattr(args, "log_format", None), os.environ))
         return 2
     oplog.configure(settings.log_level, settings.log_format)
     for warning in settings_module.adjustment_warnings(settings, args, os.environ):
@@ -118,6 +118,42 @@ def main(args: argparse.Namespace) -> int:
         logger.error("%s", exc.describe(configuration.host, source))
         return 1
     return 0
+
+
+def requested_log_format(flag: str | None, environ: Mapping[str, str]) -> oplog.LogFormat:
+    """The log format asked for, read before the settings are known to be usable: json when the flag (else
+    the variable) says json, text otherwise (a format that is itself invalid included)."""
+    value = flag if flag is not None else environ.get(settings_module.OPTIONS_BY_FIELD["log_format"].env)
+    return "json" if (value or "").strip().lower() == "json" else "text"
+
+
+def report_usage_error(message: str, log_format: oplog.LogFormat) -> None:
+    """A settings or command-line error of `run` (exit 2). With JSON logs it is a JSON log line like every
+    other: a log pipeline that parses each line as JSON would drop or garble plain text."""
+    if log_format == "json":
+        oplog.configure("info", "json")
+        logger.error("%s", message)
+    else:
+        print(f"azure-speech-operator run: {message}", file=sys.stderr)
+
+
+def argument_error_reporter(argv: Sequence[str]) -> Callable[[str], None] | None:
+    """For cli: how argparse's errors of `run` are reported when JSON logs are asked for (None: argparse's
+    usage and message)."""
+    if requested_log_format(_log_format_flag(argv), os.environ) != "json":
+        return None
+    return lambda message: report_usage_error(message, "json")
+
+
+def _log_format_flag(argv: Sequence[str]) -> str | None:
+    """`--log-format`'s value in a command line that may not parse."""
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False, exit_on_error=False)
+    parser.add_argument("--log-format")
+    try:
+        value: str | None = parser.parse_known_args(list(argv))[0].log_format
+    except argparse.ArgumentError:
+        return None  # `--log-format` without a value
+    return value
 
 
 async def _ensure_peering(settings: OperatorSettings, configuration: kubernetes.client.Configuration) -> None:
