@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from azure_speech_operator.azure.types import ErrorClass, OperatorError
@@ -21,11 +22,13 @@ from azure_speech_operator.conditions import (
     Health,
     Phase,
     find_condition,
+    format_time,
     merge_conditions,
     transitions,
 )
 from azure_speech_operator.reconcile import (
     ADOPTED_ANNOTATION,
+    CREATE_PENDING_ANNOTATION,
     FINALIZER_WAIT,
     INVALID_ANNOTATION,
     POLICY_ANNOTATION,
@@ -43,6 +46,7 @@ from azure_speech_operator.reconcile import (
     describe,
     invalid_annotation,
     parse_policy,
+    parse_time,
     report_error,
     span,
     stalled_on_fatal,
@@ -288,6 +292,31 @@ class Planner(Generic[ResourceT, ObservedT]):
     def outcome_unchanged(self) -> Outcome:
         return Outcome(status=dict(self.prev))
 
+    def create_in_flight_until(self) -> datetime | None:
+        """Until when a create marked by another operator process (a replica that handed over while its
+        create was under way, or this one before a restart) may still land in Azure: a lookup by its tag
+        before then proves nothing, and a create after it would make a second endpoint. None once it cannot
+        (the mark this process wrote: the pass that sent its create has ended)."""
+        mark = self.r.annotations.get(CREATE_PENDING_ANNOTATION)
+        if not mark or self.o.marked:
+            return None
+        written, _, process = mark.partition(" ")
+        at = parse_time(written)
+        if at is None or (process and process == self.p.process):
+            return None
+        until = at + self.p.timing.create_in_flight
+        return until if until > self.p.now else None
+
+    def create_in_flight(self, until: datetime) -> Outcome:
+        """Reconciling until the create another process sent can no longer be in flight."""
+        health = Health(
+            Phase.RETRYING,
+            "CreateInFlight",
+            "a create sent by another operator process (a replica that stopped, or this one before a "
+            f"restart) may still be under way in Azure: its endpoint is looked up at {format_time(until)}",
+        )
+        return self.outcome(health, retry=Retry((until - self.p.now).total_seconds(), "a create in flight"))
+
     def stay_stalled(self, **seen: Any) -> Outcome:
         """Stalled on a fatal error, spec unchanged: report what is seen, write nothing, no come-back."""
         error = self.prev.get("error") or {}
@@ -373,6 +402,7 @@ class Deletion(Generic[StepT]):
     unknown: str | None = None
     lookup: StepT | None = None
     named: str | None = None
+    in_flight_until: datetime | None = None  # the lookup waits until the create can no longer land
 
 
 def plan_deletion(planner: Planner[Any, Any], spec: Any, deletion: Deletion[StepT]) -> StepT | Outcome:
@@ -480,5 +510,7 @@ def plan_deletion(planner: Planner[Any, Any], spec: Any, deletion: Deletion[Step
     if remaining:
         return deletion.delete(remaining[0])
     if deletion.lookup is not None:
+        if deletion.in_flight_until is not None:
+            return planner.create_in_flight(deletion.in_flight_until)
         return deletion.lookup
     return release()  # the create never happened

@@ -82,6 +82,7 @@ class Timing:
     waiting_retry_max: timedelta = _DEFAULTS.waiting_retry_max
     voice_swap_grace_period: timedelta = _DEFAULTS.voice_swap_grace_period
     region_url: str = _DEFAULTS.region_url  # --region-url: another cloud, or a simulator
+    create_in_flight: timedelta = _DEFAULTS.create_in_flight
 
     @classmethod
     def from_settings(cls, settings: OperatorSettings) -> Timing:
@@ -196,6 +197,8 @@ class Pass:
     failures: Failures = field(default_factory=Failures)
     # the median seconds Azure's recent actions of this kind took, by action (runtime/durations.py)
     expected: Mapping[str, float] = field(default_factory=dict)
+    # this operator process (runtime/context.py): a create-pending mark it wrote is its own
+    process: str = ""
 
 
 @dataclass(frozen=True)

@@ -207,6 +207,13 @@ class OperatorSettings(BaseModel):
             raise ValueError("waiting_retry_min must not be longer than waiting_retry_max")
         return self
 
+    @property
+    def create_in_flight(self) -> timedelta:
+        """The longest a create may be in flight after its create-pending mark: sent within the client's
+        longest pause for a throttled budget, then connecting and answering within their limits."""
+        pause = timedelta(seconds=ClientSettings.model_fields["max_pause_wait_s"].default)
+        return pause + self.azure_connect_timeout + self.azure_request_deadline
+
     def client_settings(self) -> ClientSettings:
         """The Azure client's view of these settings."""
         return ClientSettings(

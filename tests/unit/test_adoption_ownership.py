@@ -194,7 +194,7 @@ async def test_a_create_found_missing_before_an_endpoint_id_lets_the_next_pass_a
     world = World()
     theirs = await foreign_endpoint(world)
     world.azure.finish()
-    world.annotations[CREATE_PENDING_ANNOTATION] = "2026-11-21T07:00:00+00:00"  # a create that never landed
+    world.annotations[CREATE_PENDING_ANNOTATION] = "2026-11-21T05:00:00+00:00"  # a create that never landed
     world.change_spec(endpointId=theirs)
     outcome = await world.run()
     assert CREATE_PENDING_ANNOTATION not in world.annotations

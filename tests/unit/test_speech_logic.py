@@ -32,6 +32,10 @@ from .test_speech_fakes import (
 OTHER_ID = "a07164e8-1111-4222-8333-444455556666"
 
 
+# a create-pending mark another process left long ago (a crash, an older version): its create is over
+OLD_MARK = (T0 - timedelta(hours=1)).isoformat()
+
+
 async def ready_world(**spec: object) -> World:
     world = World()
     if spec:
@@ -157,7 +161,7 @@ async def test_lost_create_answer_is_found_by_marker_not_created_twice() -> None
 
 
 async def test_a_lookup_that_finds_nothing_posts_no_endpoint_found() -> None:
-    world = World(annotations={CREATE_PENDING_ANNOTATION: T0.isoformat()})  # an answer lost, nothing made
+    world = World(annotations={CREATE_PENDING_ANNOTATION: OLD_MARK})  # an answer lost, nothing made
     await world.run()
     assert world.azure.calls[:2] == ["find", "create"]
     assert "Created" in world.event_reasons()
@@ -171,11 +175,61 @@ async def test_killed_mid_create_leaves_exactly_one_endpoint(crash_after: str) -
         await world.run()
     # The crash hits before the named step runs: a restarted operator (resume) takes over.
     world.steps.clear()
-    await world.run(Trigger.RESUME)
+    world.process = "restarted"
+    outcome = await world.run(Trigger.RESUME)
+    if CREATE_PENDING_ANNOTATION in world.annotations:
+        # the create it marked may still be under way in Azure: nothing is looked up or created before
+        # it cannot be
+        assert world.condition("Reconciling") == ("True", "CreateInFlight")
+        assert (
+            outcome.retry is not None and outcome.retry.delay == world.timing.create_in_flight.total_seconds()
+        )
+        world.advance(outcome.retry.delay)
+        await world.run()
     world.azure.finish()
     await world.run()
     assert len(world.azure.endpoints) == 1
     assert world.condition("Ready") == ("True", "Ready")
+
+
+async def test_a_create_another_process_sent_is_waited_for_before_the_lookup() -> None:
+    # a replica that handed over (or this one before a restart) marked a create and sent it; Azure makes
+    # the endpoint only later: a lookup at once would find nothing and create a second endpoint
+    world = World()
+    world.process = "stopping-replica"
+    world.azure.lose_create_answer = True
+    await world.run()
+    (made,) = world.azure.endpoints.values()
+    del world.azure.endpoints[made.id]  # not in Azure's list yet
+    world.process = "standby"
+    world.advance(5)
+    outcome = await world.run(Trigger.RESUME)
+    assert world.azure.calls.count("find") == 0 and world.azure.writes == ["create"]
+    assert world.condition("Reconciling") == ("True", "CreateInFlight")
+    assert outcome.retry is not None
+    assert outcome.retry.delay == world.timing.create_in_flight.total_seconds() - 5
+    world.azure.endpoints[made.id] = made  # the create landed meanwhile
+    world.advance(outcome.retry.delay)
+    await world.run()
+    assert world.annotations[ENDPOINT_ID_ANNOTATION] == made.id
+    assert world.azure.writes == ["create"] and len(world.azure.endpoints) == 1
+
+
+async def test_a_deletion_waits_for_a_create_another_process_sent() -> None:
+    world = World()
+    world.process = "stopping-replica"
+    world.azure.lose_create_answer = True
+    await world.run()
+    (made,) = world.azure.endpoints.values()
+    del world.azure.endpoints[made.id]
+    world.process = "standby"
+    outcome = await delete(world)
+    assert not outcome.release and world.azure.calls.count("find") == 0
+    world.azure.endpoints[made.id] = made
+    outcome = await delete(world, after=world.timing.create_in_flight.total_seconds())
+    while not outcome.release:
+        outcome = await delete(world, after=1)
+    assert world.azure.endpoints == {}
 
 
 async def test_killed_after_the_post_before_recording_is_found() -> None:
@@ -183,7 +237,7 @@ async def test_killed_after_the_post_before_recording_is_found() -> None:
     # the POST went through, then the process died: simulate by creating directly with the marker
     await world.run()
     endpoint_id = world.annotations.pop(ENDPOINT_ID_ANNOTATION)
-    world.annotations[CREATE_PENDING_ANNOTATION] = T0.isoformat()
+    world.annotations[CREATE_PENDING_ANNOTATION] = OLD_MARK
     world.status = {}
     await world.run(Trigger.RESUME)
     assert world.annotations[ENDPOINT_ID_ANNOTATION] == endpoint_id
@@ -1283,7 +1337,7 @@ async def test_a_settled_stalled_resource_stops_looking_up_endpoints() -> None:
     world = World(spec=World().spec | {"model": {"baseModelId": GERMAN_MODEL}})
     await world.run()
     assert world.condition("Stalled") == ("True", "ModelMismatch")
-    world.annotations[CREATE_PENDING_ANNOTATION] = T0.isoformat()  # left by an earlier, unanswered create
+    world.annotations[CREATE_PENDING_ANNOTATION] = OLD_MARK  # left by an earlier, unanswered create
     for _ in range(3):
         await world.run(Trigger.DRIFT)
     assert world.azure.calls.count("find") == 1  # the lookup found nothing: the mark is dropped
@@ -1293,7 +1347,7 @@ async def test_a_settled_stalled_resource_stops_looking_up_endpoints() -> None:
 
 async def test_a_failed_lookup_on_deletion_says_what_failed() -> None:
     world = World()
-    world.annotations[CREATE_PENDING_ANNOTATION] = T0.isoformat()
+    world.annotations[CREATE_PENDING_ANNOTATION] = OLD_MARK
     world.azure.fail("find", azure_error("Unauthorized", ErrorClass.BLOCKED, status=401))
     outcome = await delete(world)
     assert not outcome.release
@@ -1305,7 +1359,7 @@ async def test_a_failed_lookup_on_deletion_says_what_failed() -> None:
 
 async def test_credentials_gone_with_a_create_of_unknown_outcome_says_where_to_look() -> None:
     world = World()
-    world.annotations[CREATE_PENDING_ANNOTATION] = T0.isoformat()
+    world.annotations[CREATE_PENDING_ANNOTATION] = OLD_MARK
     world.credentials_error = OperatorError("CredentialsNotFound", "Secret gone", ErrorClass.BLOCKED)
     outcome = await delete(world, after=601)
     assert outcome.release

@@ -51,6 +51,7 @@ class World:
     last: Outcome | None = None
     failures: Failures = field(default_factory=Failures)  # kept across passes as the runtime's memo does
     durations: Durations = field(default_factory=Durations)  # shared by the runtime's passes of a kind
+    process: str = "0p"  # the operator process running the passes (a restart: another value)
 
     def change_spec(self, **overrides: Any) -> None:
         for key, value in overrides.items():
@@ -80,7 +81,7 @@ class World:
     async def mark_create_pending(self, *, forget_endpoint_id: bool) -> None:
         if forget_endpoint_id:
             self.annotations.pop(reconcile.ENDPOINT_ID_ANNOTATION, None)
-        self.annotations[reconcile.CREATE_PENDING_ANNOTATION] = self.now.isoformat()
+        self.annotations[reconcile.CREATE_PENDING_ANNOTATION] = f"{self.now.isoformat()} {self.process}"
 
     async def clear_create_pending(self) -> None:
         self.annotations.pop(reconcile.CREATE_PENDING_ANNOTATION, None)
@@ -123,6 +124,7 @@ class World:
             jitter=0.5,
             failures=self.failures,
             expected=self.durations.expected(self.KIND.kind),
+            process=self.process,
         )
 
         def record(step: Any) -> None:

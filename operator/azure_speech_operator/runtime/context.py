@@ -55,8 +55,11 @@ class OperatorContext:
     drift: DriftScheduler = field(init=False)
     # the bound on the passes in flight at once (runtime/passes.py)
     passes: PassSlots = field(init=False)
+    # this process among the operator's (a restart, another replica): written with a create-pending mark
+    process: str = field(init=False)
 
     def __post_init__(self) -> None:
+        self.process = f"{self.rng.getrandbits(32):08x}"
         self.secrets = SharedSecretReads(self.kube)
         self.passes = PassSlots(self.settings.max_passes_in_flight)
         self.drift = DriftScheduler(now=lambda: self.now())

@@ -105,6 +105,7 @@ async def run_reconcile(
             jitter=ctx.rng.random(),
             failures=failures,
             expected=ctx.durations.expected(kind.kind),
+            process=ctx.process,
         )
         writer = KubeWriter(ctx, kind, obj)
         raw_credentials = ((obj.get("spec") or {}).get("azure") or {}).get("credentials")

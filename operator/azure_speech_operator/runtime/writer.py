@@ -114,7 +114,10 @@ class KubeWriter:
         self.obj = answer
 
     async def mark_create_pending(self, *, forget_endpoint_id: bool) -> None:
-        changes: dict[str, str | None] = {CREATE_PENDING_ANNOTATION: self.ctx.now().isoformat()}
+        # when, and by which process: another process (after a restart, a hand-over) waits out a create that
+        # may still be in flight before it looks for its endpoint (Planner.create_in_flight_until)
+        mark = f"{self.ctx.now().isoformat()} {self.ctx.process}"
+        changes: dict[str, str | None] = {CREATE_PENDING_ANNOTATION: mark}
         if forget_endpoint_id:
             changes[ENDPOINT_ID_ANNOTATION] = None
         await self._patch_annotations(changes, "marking the create as pending")

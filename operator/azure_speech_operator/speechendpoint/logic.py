@@ -326,8 +326,15 @@ class _Reconcile(Planner[Resource, Observed]):
         if o.endpoint_known and o.endpoint is not None:
             return RecordEndpointId(o.endpoint.id)
         if self.pending() and not o.looked_up and not o.marked:
-            return FindByMarker(MARKER_KEY, r.uid, r.spec.locale)
+            return self.look_up(r.spec.locale)
         return self.create(vanished=None)
+
+    def look_up(self, locale: str) -> Plan:
+        """The endpoint a create of unknown outcome may have made, by its tag: once it cannot be in flight."""
+        until = self.create_in_flight_until()
+        if until is not None:
+            return self.create_in_flight(until)
+        return FindByMarker(MARKER_KEY, self.r.uid, locale)
 
     def pending_before_adoption(self) -> Plan:
         """A create whose outcome is unknown, then spec.endpointId set: the endpoint the create may have made
@@ -336,7 +343,7 @@ class _Reconcile(Planner[Resource, Observed]):
         r, o = self.r, self.o
         assert r.spec is not None
         if not o.looked_up:
-            return FindByMarker(MARKER_KEY, r.uid, r.spec.locale)
+            return self.look_up(r.spec.locale)
         if o.endpoint is not None:
             return RecordEndpointId(o.endpoint.id)
         if self.pending():
@@ -793,6 +800,7 @@ def _plan_deletion(resource: Resource, observed: Observed, pass_: Pass) -> Plan:
             if pending and spec and not o.looked_up
             else None,
             named=r.adopted_endpoint_id,
+            in_flight_until=planner.create_in_flight_until() if pending else None,
         ),
     )
 
