@@ -29,7 +29,7 @@ def _fields(value: Any, dotted: str) -> Any:
 
 
 def evaluate(path: str, obj: dict[str, Any]) -> Any:
-    """What kubectl prints for a column (None where it prints `<none>`)."""
+    """What kubectl prints for a column (None where it prints an empty cell)."""
     match = _PATH.match(path)
     assert match, f"jsonPath {path!r} is not a form this test evaluates"
     value = _fields(obj, match["head"])
