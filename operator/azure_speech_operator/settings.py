@@ -29,6 +29,7 @@ from azure_speech_operator.azure.config import (
     DEFAULT_VOICE_V3_REGION_URL,
     ClientSettings,
     check_region_url,
+    region_url_refusal,
 )
 
 ENV_PREFIX = "AZURE_SPEECH_OPERATOR_"
@@ -205,6 +206,17 @@ class OperatorSettings(BaseModel):
             raise ValueError("blocked_retry_base must not be longer than blocked_retry_cap")
         if self.waiting_retry_min > self.waiting_retry_max:
             raise ValueError("waiting_retry_min must not be longer than waiting_retry_max")
+        # the defaults are left alone: allowed_hosts narrowed to custom domains is a deliberate choice there
+        for name, default in (
+            ("region_url", DEFAULT_REGION_URL),
+            ("voice_v3_region_url", DEFAULT_VOICE_V3_REGION_URL),
+        ):
+            value = getattr(self, name)
+            refusal = (
+                None if value == default else region_url_refusal(value, self.allowed_hosts, self.allow_http)
+            )
+            if refusal is not None:
+                raise ValueError(f"{name} {value!r} leads nowhere the client may call: {refusal}")
         return self
 
     @property
@@ -583,6 +595,7 @@ def _describe(exc: ValidationError, sources: Mapping[str, str]) -> str:
             messages.append(f"{sources.get(field, OPTIONS_BY_FIELD[field].flag)}: {message}")
         else:
             for option in OPTIONS:
-                message = message.replace(option.field, f"{option.flag} ({option.env})")
+                # whole names only: region_url is also the end of voice_v3_region_url
+                message = re.sub(rf"\b{option.field}\b", f"{option.flag} ({option.env})", message)
             messages.append(message)
     return "; ".join(messages)

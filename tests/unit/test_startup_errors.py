@@ -230,6 +230,40 @@ def test_run_exits_2_naming_a_metrics_address_that_is_no_address(capsys: pytest.
     assert err.startswith("azure-speech-operator run: --metrics-address: 'not an ip' is not an IP address")
 
 
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (
+            ["--region-url", "https://{region}.api.cognitive.azure.cn"],
+            "westeurope.api.cognitive.azure.cn:443 is not",
+        ),
+        (
+            ["--region-url", "http://sim:8080", "--allowed-hosts", "sim:8080"],
+            "plain http to sim:8080 is not allowed",
+        ),
+        (["--voice-v3-region-url", "https://{region}.tts.example"], "westeurope.tts.example:443 is not"),
+    ],
+)
+def test_run_exits_2_when_the_region_url_leads_nowhere_the_client_may_call(
+    argv: list[str], words: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # every resource named by a region would stall on HostNotAllowed: said at start instead
+    assert cli.main(["run", *argv]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err.startswith("azure-speech-operator run: --") and "region-url" in err.split(":")[1] and words in err
+    )
+
+
+def test_a_region_url_the_allowed_hosts_admit_is_taken() -> None:
+    from azure_speech_operator.settings import OperatorSettings
+
+    settings = OperatorSettings(region_url="http://sim:8080", allowed_hosts=("sim:8080",), allow_http=True)
+    assert settings.client_settings().regional_base_url("westeurope") == "http://sim:8080"
+    # the default region URL is not judged: allowed hosts narrowed to custom domains is a choice
+    assert OperatorSettings(allowed_hosts=("*.cognitiveservices.azure.com:443",)).region_url
+
+
 def test_run_exits_2_naming_an_allowed_host_with_a_bad_port(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["run", "--allowed-hosts", "127.0.0.1:8080,localhost:abc"]) == 2
     err = capsys.readouterr().err
@@ -331,7 +365,10 @@ async def test_logs_reaches_a_region_in_another_cloud_with_region_url(
     url = "https://{region}.api.cognitive.azure.cn"
     parser = argparse.ArgumentParser()
     logs_cli.add_arguments(parser)
-    args = parser.parse_args(["spe/call-center", "-n", "team-a", "--region-url", url])
+    allowed = "*.api.cognitive.azure.cn:443"
+    args = parser.parse_args(
+        ["spe/call-center", "-n", "team-a", "--region-url", url, "--allowed-hosts", allowed]
+    )
     assert await logs_cli.run(args, io.StringIO(), speech_factory=factory) == 0
     assert seen[0].regional_base_url("chinaeast2") == "https://chinaeast2.api.cognitive.azure.cn"
 

@@ -133,6 +133,22 @@ def check_region_url(value: str) -> str:
     return text
 
 
+def region_url_refusal(region_url: str, allowed_hosts: tuple[str, ...], allow_http: bool) -> str | None:
+    """Why the client would refuse every request a region URL leads to (its host off the allow-list, or
+    plain http not allowed there), or None. Checked at start: each resource named by a region would
+    otherwise stall on HostNotAllowed."""
+    scheme, _, hostport = region_url.replace("{region}", "westeurope").partition("://")
+    host, port = _split_port(hostport)
+    number = int(port) if port else (443 if scheme == "https" else 80)
+    if not host_allowed(allowed_hosts, host, number):
+        return f"its host {host}:{number} is not in allowed_hosts"
+    if scheme == "http" and not http_allowed(allowed_hosts, allow_http, host, number):
+        return (
+            f"plain http to {host}:{number} is not allowed (allow_http, or an http:// allowed_hosts pattern)"
+        )
+    return None
+
+
 @dataclass(frozen=True)
 class HostPattern:
     """`[http://|https://]host[:port]`: the host part is a case-insensitive glob, the port a number or `*`
