@@ -101,9 +101,10 @@ def main(args: argparse.Namespace) -> int:
             logger.error("%s", exc)
             return 1
         except KubeApiError as exc:
-            # a refused login reads as it does when kopf meets it (without peering)
-            refused = KubeLoginRefused(exc.status) if exc.status == 401 else None
-            logger.error("%s", refused.describe(configuration.host, source) if refused else exc)
+            if exc.status == 401:  # said as when kopf's login meets it (without peering)
+                logger.error("%s", KubeLoginRefused(401).describe(configuration.host, source))
+            else:
+                logger.error("%s", exc)
             return 1
     served = import_handler_modules()
     registry = kopf.get_default_registry()
@@ -506,8 +507,8 @@ async def run_operator(
         )
         # kopf installs its own SIGTERM/SIGINT handlers (graceful stop) as it starts. A stop_flag is only
         # for callers outside the main thread: kopf leaves a waiter on it pending for 5 s after a signal.
-        peering_warnings = peering.missing_object_warnings() if settings.peering else contextlib.nullcontext()
-        with peering_warnings:
+        peering_on = settings.peering is not None
+        with peering.missing_object_warnings() if peering_on else contextlib.nullcontext():
             await kopf.operator(
                 registry=registry,
                 settings=build_kopf_settings(settings),
