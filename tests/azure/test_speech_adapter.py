@@ -292,6 +292,7 @@ async def test_logs_are_listed_paged_and_downloaded_without_the_key(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="httpx")  # whatever an earlier test's logging set-up left it at
     page1 = example("stt-v3.2", "get_endpoint_logs")
     page2 = {"values": []}
     requests: list[httpx.Request] = []

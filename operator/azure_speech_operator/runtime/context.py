@@ -10,6 +10,7 @@ Time and randomness come from here, never from `datetime.now()` or `random` dire
 from __future__ import annotations
 
 import random
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -56,10 +57,9 @@ class OperatorContext:
     # the bound on the passes in flight at once (runtime/passes.py)
     passes: PassSlots = field(init=False)
     # this process among the operator's (a restart, another replica): written with a create-pending mark
-    process: str = field(init=False)
+    process: str = field(default_factory=lambda: secrets.token_hex(4))
 
     def __post_init__(self) -> None:
-        self.process = f"{self.rng.getrandbits(32):08x}"
         self.secrets = SharedSecretReads(self.kube)
         self.passes = PassSlots(self.settings.max_passes_in_flight)
         self.drift = DriftScheduler(now=lambda: self.now())
