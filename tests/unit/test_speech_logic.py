@@ -192,16 +192,22 @@ async def test_killed_mid_create_leaves_exactly_one_endpoint(crash_after: str) -
     assert world.condition("Ready") == ("True", "Ready")
 
 
-async def test_a_create_another_process_sent_is_waited_for_before_the_lookup() -> None:
-    # a replica that handed over (or this one before a restart) marked a create and sent it; Azure makes
-    # the endpoint only later: a lookup at once would find nothing and create a second endpoint
-    world = World()
+async def create_still_landing(world: World) -> logic.SpeechEndpoint:
+    """A replica that handed over (or this one before a restart) marked a create and sent it; Azure makes
+    the endpoint only later (returned: not in its list yet). The world's process is another one now."""
     world.process = "stopping-replica"
     world.azure.lose_create_answer = True
     await world.run()
     (made,) = world.azure.endpoints.values()
-    del world.azure.endpoints[made.id]  # not in Azure's list yet
+    del world.azure.endpoints[made.id]
     world.process = "standby"
+    return made
+
+
+async def test_a_create_another_process_sent_is_waited_for_before_the_lookup() -> None:
+    # a lookup at once would find nothing and create a second endpoint
+    world = World()
+    made = await create_still_landing(world)
     world.advance(5)
     outcome = await world.run(Trigger.RESUME)
     assert world.azure.calls.count("find") == 0 and world.azure.writes == ["create"]
@@ -217,12 +223,7 @@ async def test_a_create_another_process_sent_is_waited_for_before_the_lookup() -
 
 async def test_a_deletion_waits_for_a_create_another_process_sent() -> None:
     world = World()
-    world.process = "stopping-replica"
-    world.azure.lose_create_answer = True
-    await world.run()
-    (made,) = world.azure.endpoints.values()
-    del world.azure.endpoints[made.id]
-    world.process = "standby"
+    made = await create_still_landing(world)
     outcome = await delete(world)
     assert not outcome.release and world.azure.calls.count("find") == 0
     world.azure.endpoints[made.id] = made
