@@ -298,14 +298,22 @@ class Planner(Generic[ResourceT, ObservedT]):
         before then proves nothing, and a create after it would make a second endpoint. None once it cannot
         (the mark this process wrote: the pass that sent its create has ended)."""
         mark = self.r.annotations.get(CREATE_PENDING_ANNOTATION)
-        if not mark or self.o.marked:
+        if not mark or self.own_mark():
             return None
-        written, _, process = mark.partition(" ")
-        at = parse_time(written)
-        if at is None or (process and process == self.p.process):
+        at = parse_time(mark.partition(" ")[0])
+        if at is None:
             return None
         until = at + self.p.timing.create_in_flight
         return until if until > self.p.now else None
+
+    def own_mark(self) -> bool:
+        """Whether this process wrote the create-pending mark (in this pass or an earlier one). A create is
+        sent under its own process's mark only: one sent under another's, once waited out, would leave the
+        next process no time to wait for it."""
+        if self.o.marked:
+            return True
+        process = (self.r.annotations.get(CREATE_PENDING_ANNOTATION) or "").partition(" ")[2]
+        return bool(process) and process == self.p.process
 
     def create_in_flight(self, until: datetime) -> Outcome:
         """Reconciling until the create another process sent can no longer be in flight."""

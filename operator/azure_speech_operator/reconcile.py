@@ -20,7 +20,7 @@ from typing import Any, Final, Generic, Literal, Protocol, Self, TypeVar
 
 from azure_speech_operator.azure.types import AzureError, ErrorClass, OperatorError
 from azure_speech_operator.conditions import STALLED, Health, Phase, find_condition, safe_reason
-from azure_speech_operator.settings import MAX_DURATION, OperatorSettings
+from azure_speech_operator.settings import MAX_DURATION, MIN_DRIFT_INTERVAL, OperatorSettings
 
 USER_PREFIX: Final = "speech.azure-operator.io"
 # kopf's storage prefix (the runner configures kopf with it): kopf leaves annotations under it out of its
@@ -355,13 +355,14 @@ def parse_policy(annotations: Mapping[str, str]) -> Policy | None:
         return None
 
 
-_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+# ASCII digits only: `1²` or Arabic-Indic digits are digits to Python's \d and isdigit(), not to int()
+_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$", re.ASCII)
 
 
 def parse_duration(text: str) -> timedelta | None:
     """`90`, `90s`, `15m`, `1h30m`, `2d`; None if unreadable, zero or longer than MAX_DURATION."""
     text = text.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         seconds = int(text)
     else:
         match = _DURATION.match(text)
@@ -390,10 +391,12 @@ def invalid_annotation(annotations: Mapping[str, str]) -> str | None:
         value = annotations.get(POLICY_ANNOTATION)
         return f"{POLICY_ANNOTATION}={value!r} is not one of manage, skip, detach-on-delete"
     drift = annotations.get(DRIFT_ANNOTATION)
-    if drift is not None and parse_duration(drift) is None:
+    parsed = parse_duration(drift) if drift is not None else None
+    if drift is not None and (parsed is None or parsed < MIN_DRIFT_INTERVAL):
+        # under the minimum too: a value that would not be used as written is said so, not raised silently
         return (
             f"{DRIFT_ANNOTATION}={drift!r} is not a duration like 90s, 15m, 1h30m or 2d "
-            f"(at most {MAX_DURATION.days}d)"
+            f"(at least {int(MIN_DRIFT_INTERVAL.total_seconds())}s, at most {MAX_DURATION.days}d)"
         )
     return None
 

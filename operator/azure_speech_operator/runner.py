@@ -530,13 +530,15 @@ async def run_operator(
         logger.info("stopped by a signal during startup")
     finally:
         kopf_running.logger.removeFilter(login_filter)
-        # "operator started" was logged: a start that failed says why in its own line instead
+        # a start that failed (the login refused, an error) says why in its own line instead; a stop by a
+        # signal, before or after "operator started", says it stopped
         started = announcer is not None and announcer.done() and not announcer.cancelled()
+        failed = sys.exc_info()[0] is not None and not isinstance(sys.exc_info()[1], asyncio.CancelledError)
         if announcer is not None:
             announcer.cancel()
         if server is not None:
             await server.stop()
-        if started:
+        if started or not failed:
             logger.info("operator stopped")
 
 

@@ -206,17 +206,6 @@ class OperatorSettings(BaseModel):
             raise ValueError("blocked_retry_base must not be longer than blocked_retry_cap")
         if self.waiting_retry_min > self.waiting_retry_max:
             raise ValueError("waiting_retry_min must not be longer than waiting_retry_max")
-        # the defaults are left alone: allowed_hosts narrowed to custom domains is a deliberate choice there
-        for name, default in (
-            ("region_url", DEFAULT_REGION_URL),
-            ("voice_v3_region_url", DEFAULT_VOICE_V3_REGION_URL),
-        ):
-            value = getattr(self, name)
-            refusal = (
-                None if value == default else region_url_refusal(value, self.allowed_hosts, self.allow_http)
-            )
-            if refusal is not None:
-                raise ValueError(f"{name} {value!r} leads nowhere the client may call: {refusal}")
         return self
 
     @property
@@ -577,6 +566,25 @@ def adjustment_warnings(
 ) -> list[str]:
     """Values accepted but not used as given, each as a line naming where it came from."""
     warnings = []
+    # A region URL no allowed pattern admits stalls every resource named by a region (HostNotAllowed): said
+    # at start. Only a warning: an allow-list narrowed to custom domains is a deliberate choice (the
+    # defaults are not judged at all).
+    for name, default in (
+        ("region_url", DEFAULT_REGION_URL),
+        ("voice_v3_region_url", DEFAULT_VOICE_V3_REGION_URL),
+    ):
+        value = getattr(settings, name)
+        refusal = (
+            None
+            if value == default
+            else region_url_refusal(value, settings.allowed_hosts, settings.allow_http)
+        )
+        if refusal is not None:
+            see = " and ".join(setting_source(f, args, environ) for f in ("allowed_hosts", "allow_http"))
+            warnings.append(
+                f"{setting_source(name, args, environ)} {value}: {refusal} (see {see}): a resource named "
+                "by a region stalls on HostNotAllowed"
+            )
     if settings.drift_interval < MIN_DRIFT_INTERVAL:
         minimum = format_duration(MIN_DRIFT_INTERVAL)
         warnings.append(

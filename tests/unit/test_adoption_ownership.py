@@ -232,3 +232,16 @@ async def test_a_failed_adopted_voice_endpoint_is_taken_over_and_deleted_with_th
     assert world.annotations[ADOPTED_ANNOTATION] == voice.ADOPTED
     await voice_delete(world)
     assert voice.ADOPTED not in world.azure.endpoints
+
+
+async def test_an_adopted_voice_endpoint_taken_over_is_deleted_with_the_resource_after_a_status_loss() -> (
+    None
+):
+    # the adoption is on record (adopted-endpoint-id); a restore without status must not hide it
+    world = voice_adopting()
+    await world.settle()
+    assert world.annotations[ADOPTED_ANNOTATION] == voice.ADOPTED
+    world.status = {}
+    await voice_delete(world)
+    assert voice.ADOPTED not in world.azure.endpoints
+    assert "NotAdopted" not in world.event_reasons()

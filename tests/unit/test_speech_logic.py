@@ -221,6 +221,18 @@ async def test_a_create_another_process_sent_is_waited_for_before_the_lookup() -
     assert world.azure.writes == ["create"] and len(world.azure.endpoints) == 1
 
 
+async def test_a_create_after_the_wait_is_sent_under_a_mark_of_its_own() -> None:
+    # A's create never landed; B waited it out, found nothing and creates: under its own mark, so that a
+    # C taking over from B waits for B's create in turn
+    world = World()
+    await create_still_landing(world)
+    world.advance(world.timing.create_in_flight.total_seconds())
+    world.azure.lose_create_answer = True  # B's answer is lost too: its mark stays
+    await world.run()
+    assert world.azure.writes == ["create", "create"]
+    assert world.annotations[CREATE_PENDING_ANNOTATION] == f"{world.now.isoformat()} standby"
+
+
 async def test_a_deletion_waits_for_a_create_another_process_sent() -> None:
     world = World()
     made = await create_still_landing(world)
@@ -766,7 +778,10 @@ async def test_deletion_retries_a_failed_read_of_the_credentials_with_backoff() 
     assert outcome.release and world.azure.endpoints == {}
 
 
-@pytest.mark.parametrize("value", ["1 hour", "0", "soon", "99999999999999d", "36501d"])
+# under the minimum too (5s, 9); digits that are not ASCII (superscript two, Arabic-Indic ten)
+@pytest.mark.parametrize(
+    "value", ["1 hour", "0", "soon", "99999999999999d", "36501d", "5s", "9", "1\u00b2", "\u0661\u0660m"]
+)
 async def test_an_invalid_drift_interval_is_reported_like_a_bad_policy(value: str) -> None:
     world = World(annotations={reconcile.DRIFT_ANNOTATION: value})
     await world.run()

@@ -243,3 +243,35 @@ async def test_an_old_record_without_the_swap_time_keeps_its_deletion_time() -> 
     outcome = await world.run(Trigger.DRIFT)
     assert outcome.wake_at == delete_after
     assert world.status["previousEndpoint"]["deleteAfter"] == delete_after.isoformat().replace("+00:00", "Z")
+
+
+@pytest.mark.parametrize("suspended", [False, True])
+async def test_an_old_endpoint_that_cannot_be_deleted_now_is_not_looked_at_in_a_loop(suspended: bool) -> None:
+    # under skip its deletion is due (the grace over, or at once while suspended) but never sent: the
+    # pass must not ask to be run again at once (each pass reads Azure)
+    world = await ready_world()
+    await swapped(world, "Jessica2")
+    world.annotations[POLICY_ANNOTATION] = "skip"
+    if suspended:
+        world.change_spec(suspended=True)
+    else:
+        world.advance(GRACE.total_seconds() + 60)
+    outcome = await world.run(Trigger.DRIFT)
+    assert FIRST in world.azure.endpoints
+    assert outcome.wake_at is None or outcome.wake_at > world.now
+
+
+async def test_a_previous_endpoint_known_from_the_status_only_keeps_its_time_while_suspended() -> None:
+    # annotations lost (the status kept): the status's time is taken as it is, never derived again from
+    # what the last pass wrote (it moved back a grace period on every pass), and no status write per pass
+    world = await ready_world()
+    await swapped(world, "Jessica2")
+    del world.annotations[PREVIOUS_ANNOTATION]
+    world.annotations[POLICY_ANNOTATION] = "skip"
+    world.change_spec(suspended=True)
+    shown = []
+    for _ in range(3):
+        await world.run(Trigger.DRIFT)
+        shown.append(world.status["previousEndpoint"]["deleteAfter"])
+        world.advance(60)
+    assert len(set(shown)) == 1

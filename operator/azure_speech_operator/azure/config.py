@@ -134,18 +134,29 @@ def check_region_url(value: str) -> str:
 
 
 def region_url_refusal(region_url: str, allowed_hosts: tuple[str, ...], allow_http: bool) -> str | None:
-    """Why the client would refuse every request a region URL leads to (its host off the allow-list, or
-    plain http not allowed there), or None. Checked at start: each resource named by a region would
-    otherwise stall on HostNotAllowed."""
-    scheme, _, hostport = region_url.replace("{region}", "westeurope").partition("://")
-    host, port = _split_port(hostport)
+    """Why the client would refuse every request a region URL leads to, whatever the region (no allowed
+    pattern admits any of its hosts, or none of those allows the plain http it asks for), or None."""
+    scheme, _, hostport = region_url.partition("://")
+    template, port = _split_port(hostport)
     number = int(port) if port else (443 if scheme == "https" else 80)
-    if not host_allowed(allowed_hosts, host, number):
-        return f"its host {host}:{number} is not in allowed_hosts"
-    if scheme == "http" and not http_allowed(allowed_hosts, allow_http, host, number):
-        return (
-            f"plain http to {host}:{number} is not allowed (allow_http, or an http:// allowed_hosts pattern)"
-        )
+    suffix = template.removeprefix("{region}.") if template.startswith("{region}.") else None
+
+    def example(pattern: HostPattern) -> str:
+        """A host of the template the pattern may admit: its own first label as the region, if it names
+        one under the template's domain, else any."""
+        if suffix is None:
+            return template
+        region = pattern.host.partition(".")[0] if pattern.host.endswith("." + suffix) else "region"
+        return f"{region}.{suffix}"
+
+    admitting = [(p, example(p)) for p in map(_parsed, allowed_hosts) if p.matches(example(p), number)]
+    shown = f"{template}:{number}"
+    if not admitting:
+        return f"no allowed host pattern admits {shown}"
+    if scheme == "http" and not any(
+        (allow_http or p.http) and not is_azure_host(host) for p, host in admitting
+    ):
+        return f"no allowed host pattern lets plain http go to {shown}"
     return None
 
 

@@ -363,7 +363,7 @@ class _Reconcile(Planner[Resource, Observed]):
         r, o = self.r, self.o
         if vanished and not o.forgot_id:
             return MarkCreatePending(forget_endpoint_id=True)
-        if not self.pending():
+        if not self.pending() or not self.own_mark():
             return MarkCreatePending()
         if o.wrote:  # one Azure write per pass
             return self.outcome(

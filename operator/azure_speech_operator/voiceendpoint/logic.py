@@ -240,7 +240,7 @@ _SYNTHESIS_HOSTS = (
 def synthesis_base(region: str, region_url: str = DEFAULT_REGION_URL) -> str:
     """Where applications synthesize with a region's custom voice endpoints: the cloud's synthesis host,
     or, for another host (a simulator, a proxy), that host's `/tts` path as a custom domain has it."""
-    base = regional_base_url(region_url, region)
+    base = regional_base_url(region_url, region).lower().removesuffix(":443")
     for api, synthesis in _SYNTHESIS_HOSTS:
         if base.endswith(api):
             return base.removesuffix(api) + synthesis
@@ -364,7 +364,10 @@ class _Voice(Planner[Resource, Observed]):
         suspension within the grace period, bills no old endpoint)."""
         recorded = self.recorded_previous()
         spec = self.r.spec
-        if recorded is None or spec is None:
+        annotated = self.noted(PREVIOUS_ANNOTATION) or PREVIOUS_ANNOTATION in self.r.annotations
+        if recorded is None or spec is None or not annotated:
+            # the status's copy (annotations lost) as it is: the status shows what is derived here, so
+            # deriving again from it would move the time on every pass
             return recorded
         grace = spec.swap_grace(self.p.timing.voice_swap_grace_period)
         if recorded.swapped_at is None:
@@ -1055,8 +1058,10 @@ class _Voice(Planner[Resource, Observed]):
         if self.wish is not None and self.wish.next is not None:
             moments.append(self.wish.next.at)
         previous = self.previous()
-        if previous is not None:
-            moments.append(max(previous.delete_after, self.p.now))
+        # a deletion already due is this pass's to send, or cannot be sent now (skip, a refused DELETE):
+        # waking for it again at once would read Azure in a loop
+        if previous is not None and previous.delete_after > self.p.now:
+            moments.append(previous.delete_after)
         return min(moments, default=None)
 
     # --- the outcome -------------------------------------------------------------------------------------
@@ -1279,8 +1284,9 @@ class _Voice(Planner[Resource, Observed]):
         r, o = self.r, self.o
         spec = r.deletion_spec
         owned: list[str] = []
-        current = self.current_id()
         adopted = r.adopted_endpoint_id
+        # an adopted endpoint gets no endpoint-id annotation: a status lost (a restore) must not hide it
+        current = self.current_id() or adopted
         # the records decide (planner.owns), never the current error: an endpoint taken over or created
         # stays the resource's after a later AdoptedEndpointMismatch
         if current and self.ours(current):
