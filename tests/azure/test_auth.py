@@ -64,6 +64,8 @@ async def test_azure_identitys_reason_is_kept_on_one_line() -> None:
         f"POST body client_assertion_type=jwt-bearer client_assertion = {CANARY}",
         f"Authentication failed: invalid client_secret={CANARY}",
         f"echoed header Authorization: Bearer {CANARY}",
+        f'response body {{"error": "invalid_client", "client_secret": "{CANARY}"}}',
+        f"refresh_token: {CANARY}",
     ],
 )
 async def test_a_credential_in_the_providers_message_is_removed(message: str) -> None:

@@ -80,6 +80,7 @@ def test_export_data_of_an_adopted_v3_endpoint_is_regional() -> None:
     ("region_url", "synthesis"),
     [
         ("https://{region}.api.cognitive.azure.cn", "https://westeurope.tts.speech.azure.cn"),
+        ("https://{region}.api.cognitive.azure.cn:443", "https://westeurope.tts.speech.azure.cn"),
         ("https://{region}.api.cognitive.microsoft.us", "https://westeurope.tts.speech.azure.us"),
         ("http://speech-simulator.staging:8080", "http://speech-simulator.staging:8080/tts"),
     ],

@@ -120,9 +120,9 @@ class CachingTokens:
 # Form fields of a token request that carry a credential: scrub's patterns know them only after a URL
 # separator, and azure-identity's text may quote a request body or a field in a sentence.
 _FORM_CREDENTIALS = re.compile(
-    r"(?i)\b((?:client_assertion|assertion|client_secret|refresh_token|access_token|password)\s*=\s*)"
-    r"[^\s&\"',;]+"
-)
+    r"(?i)\b((?:client_assertion|assertion|client_secret|refresh_token|access_token|password)[\"']?\s*[=:]\s*"
+    r"[\"']?)[^\s&\"',;}]+"
+)  # form fields (a=b), and JSON or YAML ones ("a": "b", a: b)
 # azure-identity's links to its troubleshooting guides, after each credential's words and at the end: the
 # same for every failure, and they would push the credential's own reason past the length cap.
 _TROUBLESHOOTING = re.compile(
