@@ -137,10 +137,12 @@ class Planner(Generic[ResourceT, ObservedT]):
             # the write for good (a quota, a 400), or it ended without an error. One cut short before that by
             # a passing error (a 429 before a Failed endpoint's replacement) or a blocked read (a Secret
             # unreadable for a moment) is tried again by the next pass, not used up; once it wrote it is
-            # used (a blocked error after a new deployment must not deploy again and again).
+            # used (a blocked error after a new deployment must not deploy again and again). An invalid
+            # annotation stops a pass before anything: the request waits for it to be fixed.
             error_class = error.get("class") if error is not None else None
             refused = self.failed_write() and error_class == ErrorClass.BLOCKED.value
-            cut_short = error_class in _CUT_SHORT and not self.o.wrote and not refused
+            stopped = error is not None and error.get("code") == INVALID_ANNOTATION
+            cut_short = (error_class in _CUT_SHORT or stopped) and not self.o.wrote and not refused
             if not (self.requested_new and cut_short):
                 status["reconcileRequestedAt"] = self.requested
             elif "reconcileRequestedAt" in self.prev:

@@ -1566,6 +1566,19 @@ def test_every_azure_write_step_of_both_kinds_is_known_to_the_request_rule() -> 
         assert named and set(planner.write_steps) == named, kind.__name__
 
 
+async def test_a_replacement_request_made_while_an_annotation_is_invalid_waits_for_its_fix() -> None:
+    world = await failed_world()
+    world.annotations[reconcile.DRIFT_ANNOTATION] = "1 hour"
+    world.annotations[REQUESTED_ANNOTATION] = "2026-11-21T07:00:00Z"
+    await world.run()
+    assert world.condition("Stalled") == ("True", "InvalidAnnotation")
+    assert "reconcileRequestedAt" not in world.status  # nothing was tried
+    world.annotations[reconcile.DRIFT_ANNOTATION] = "1h"
+    await world.run()
+    assert world.azure.writes[-1] == "delete"  # the Failed endpoint goes, to be replaced
+    assert world.status["reconcileRequestedAt"] == "2026-11-21T07:00:00Z"
+
+
 async def test_a_request_whose_create_azure_refuses_for_good_is_handled() -> None:
     # a quota (blocked) refusing the create: the request's one try happened
     world = World()
