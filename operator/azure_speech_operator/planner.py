@@ -303,15 +303,13 @@ class Planner(Generic[ResourceT, ObservedT]):
         if not mark or self.own_mark():
             return None
         at = parse_time(mark.partition(" ")[0])
-        if at is None:
-            return None
+        if at is None or at.tzinfo is None:
+            return None  # not a time the operator wrote (edited by hand): looked up at once, as before
         until = at + self.p.timing.create_in_flight
         return until if until > self.p.now else None
 
     def own_mark(self) -> bool:
-        """Whether this process wrote the create-pending mark (in this pass or an earlier one). A create is
-        sent under its own process's mark only: one sent under another's, once waited out, would leave the
-        next process no time to wait for it."""
+        """Whether this process wrote the create-pending mark (in this pass or an earlier one)."""
         if self.o.marked:
             return True
         process = (self.r.annotations.get(CREATE_PENDING_ANNOTATION) or "").partition(" ")[2]

@@ -837,3 +837,31 @@ async def test_the_time_azure_took_in_one_pass_is_what_the_next_passes_of_the_ki
     await cluster.run()
     assert expected == [{}, {"create": 42.0}]
     assert cluster.ctx.durations.expected(GADGET.kind) == {"create": 42.0}
+
+
+@pytest.mark.parametrize("pass_seconds", [0.0, 1.0, 3.0])
+async def test_a_moment_to_wake_for_that_passes_during_the_pass_is_still_looked_at(
+    pass_seconds: float,
+) -> None:
+    # a schedule transition 2 s away when a pass starts that takes longer: looked at once the pass ends,
+    # not at the next drift check an hour later
+    transition = T0 + timedelta(seconds=2)
+
+    def plan(resource: Any, observed: Any, pass_: Any) -> Any:
+        planned = gadget_plan(resource, observed, pass_)
+        if isinstance(planned, Outcome) and pass_.now < transition:
+            return replace(planned, wake_at=transition)
+        return planned
+
+    cluster = Cluster(("poke:a",), kind=replace(GADGET, plan=plan))
+    poke = FakeAzure.poke
+
+    async def slow_poke(self: FakeAzure, name: str) -> None:
+        await poke(self, name)
+        cluster.now += timedelta(seconds=pass_seconds)
+
+    cluster.azure.poke = slow_poke.__get__(cluster.azure)  # type: ignore[method-assign]
+    cluster.memo.drift_due = T0
+    await drift(cluster, 70)
+    reads = [(t - T0).total_seconds() for t in cluster.azure.times]
+    assert reads[1] <= max(2.0, pass_seconds) + 0.5, reads

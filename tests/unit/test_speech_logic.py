@@ -1590,3 +1590,28 @@ async def test_a_request_whose_create_azure_refuses_for_good_is_handled() -> Non
     await world.run()
     assert world.azure.calls.count("create") == 2
     assert world.status["reconcileRequestedAt"] == "2026-11-21T07:00:00Z"
+
+
+async def test_a_create_sent_again_by_the_same_process_gets_a_fresh_mark() -> None:
+    # its first create's answer lost and nothing made; minutes later it looks up, finds nothing and creates
+    # again: under a mark of that moment, so that a replica taking over waits for this create
+    world = World()
+    world.azure.lose_create_answer = True
+    await world.run()
+    world.azure.endpoints.clear()
+    world.advance(300)
+    world.azure.lose_create_answer = True
+    await world.run()
+    assert world.azure.calls[:3] == ["create", "find", "create"]
+    assert world.annotations[CREATE_PENDING_ANNOTATION] == f"{world.now.isoformat()} {world.process}"
+
+
+@pytest.mark.parametrize("mark", ["2026-11-21T05:59:00", "2026-11-21", "garbage"])
+async def test_a_create_pending_mark_edited_by_hand_is_looked_up_at_once(mark: str) -> None:
+    # not a time the operator wrote (no offset, not a time): never a crash, never a wait
+    world = World(annotations={CREATE_PENDING_ANNOTATION: mark})
+    await world.run()
+    assert world.azure.calls[:2] == ["find", "create"]
+    world = World(annotations={CREATE_PENDING_ANNOTATION: mark})
+    outcome = await delete(world)
+    assert outcome.release

@@ -304,6 +304,10 @@ def test_a_region_url_no_allowed_host_admits_is_a_warning_at_start(
             "region_url": "https://{region}.api.cognitive.azure.cn:443",
             "allowed_hosts": ("*.api.cognitive.azure.cn",),
         },
+        # globs that admit some region's host
+        {"region_url": "https://{region}.api.cognitive.azure.cn", "allowed_hosts": ("china*.azure.cn",)},
+        {"region_url": "https://{region}.api.cognitive.microsoft.us", "allowed_hosts": ("*gov*",)},
+        {"region_url": "https://{region}.api.cognitive.azure.cn", "allowed_hosts": ("chinaeast2.*",)},
         # the default region URL is not judged: allowed hosts narrowed to custom domains is a choice
         {"allowed_hosts": ("*.cognitiveservices.azure.com:443",)},
     ],

@@ -275,3 +275,27 @@ async def test_a_previous_endpoint_known_from_the_status_only_keeps_its_time_whi
         shown.append(world.status["previousEndpoint"]["deleteAfter"])
         world.advance(60)
     assert len(set(shown)) == 1
+
+
+async def test_a_deletion_due_in_a_pass_that_wrote_something_else_comes_next() -> None:
+    world = await ready_world()
+    await swapped(world, "Jessica2")  # SECOND serves, FIRST waits out its grace period
+    world.change_spec(modelId="Jessica")  # THIRD deploys
+    await world.run()
+    world.advance(120)
+    # one edit: back to SECOND's model (THIRD is deleted) and a grace period already over (FIRST is due)
+    world.change_spec(modelId="Jessica2", swapGracePeriod="1m")
+    outcome = await world.run()
+    assert THIRD not in world.azure.endpoints and FIRST in world.azure.endpoints
+    assert outcome.wake_at == world.now  # FIRST's DELETE is the next pass's, at once
+    await world.run()
+    assert set(world.azure.endpoints) == {SECOND}
+
+
+async def test_a_previous_endpoint_known_from_the_status_only_is_deleted_at_once_on_suspension() -> None:
+    world = await ready_world()
+    await swapped(world, "Jessica2")
+    del world.annotations[PREVIOUS_ANNOTATION]  # a restore that kept the status
+    world.change_spec(suspended=True)
+    await world.settle()
+    assert set(world.azure.endpoints) == {SECOND}

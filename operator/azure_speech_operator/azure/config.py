@@ -133,6 +133,62 @@ def check_region_url(value: str) -> str:
     return text
 
 
+# Azure's region names (public, China, Government), for judging an allow-list against a region URL
+_REGION_NAMES = frozenset(
+    (
+        "region",
+        "eastus",
+        "eastus2",
+        "westus",
+        "westus2",
+        "westus3",
+        "centralus",
+        "northcentralus",
+        "southcentralus",
+        "westcentralus",
+        "canadacentral",
+        "canadaeast",
+        "brazilsouth",
+        "mexicocentral",
+        "northeurope",
+        "westeurope",
+        "uksouth",
+        "ukwest",
+        "francecentral",
+        "germanywestcentral",
+        "switzerlandnorth",
+        "swedencentral",
+        "norwayeast",
+        "polandcentral",
+        "italynorth",
+        "spaincentral",
+        "eastasia",
+        "southeastasia",
+        "japaneast",
+        "japanwest",
+        "koreacentral",
+        "australiaeast",
+        "centralindia",
+        "southindia",
+        "uaenorth",
+        "qatarcentral",
+        "southafricanorth",
+        "israelcentral",
+        "chinaeast",
+        "chinaeast2",
+        "chinaeast3",
+        "chinanorth",
+        "chinanorth2",
+        "chinanorth3",
+        "usgovvirginia",
+        "usgovarizona",
+        "usgovtexas",
+        "usdodeast",
+        "usdodcentral",
+    )
+)
+
+
 def region_url_refusal(region_url: str, allowed_hosts: tuple[str, ...], allow_http: bool) -> str | None:
     """Why the client would refuse every request a region URL leads to, whatever the region (no allowed
     pattern admits any of its hosts, or none of those allows the plain http it asks for), or None."""
@@ -141,15 +197,18 @@ def region_url_refusal(region_url: str, allowed_hosts: tuple[str, ...], allow_ht
     number = int(port) if port else (443 if scheme == "https" else 80)
     suffix = template.removeprefix("{region}.") if template.startswith("{region}.") else None
 
-    def example(pattern: HostPattern) -> str:
-        """A host of the template the pattern may admit: its own first label as the region, if it names
-        one under the template's domain, else any."""
+    def examples(pattern: HostPattern) -> list[str]:
+        """Hosts of the template the pattern may admit: the pattern's own first label as the region, and
+        Azure's region names (a glob such as `china*` or `*gov*` admits some of them)."""
         if suffix is None:
-            return template
-        region = pattern.host.partition(".")[0] if pattern.host.endswith("." + suffix) else "region"
-        return f"{region}.{suffix}"
+            return [template]
+        first = pattern.host.partition(".")[0]
+        regions = ([first] if first and not any(c in first for c in "*?[") else []) + list(_REGION_NAMES)
+        return [f"{region}.{suffix}" for region in regions]
 
-    admitting = [(p, example(p)) for p in map(_parsed, allowed_hosts) if p.matches(example(p), number)]
+    admitting = [
+        (p, host) for p in map(_parsed, allowed_hosts) for host in examples(p) if p.matches(host, number)
+    ]
     shown = f"{template}:{number}"
     if not admitting:
         return f"no allowed host pattern admits {shown}"

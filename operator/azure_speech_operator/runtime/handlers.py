@@ -341,8 +341,8 @@ def _bring_forward(ctx: OperatorContext, memo: Any, when: datetime) -> None:
 def _wake_for(ctx: OperatorContext, memo: Any, outcome: Outcome) -> None:
     """A moment the outcome must be looked at again (a scheduled transition, the end of a grace period)
     brings the next drift check forward to it; it never postpones one."""
-    if outcome.wake_at is None or outcome.release or outcome.wake_at <= ctx.now():
-        return  # a moment already past is the pass's own business: never a look again at once
+    if outcome.wake_at is None or outcome.release:
+        return
     due: datetime | None = getattr(memo, "drift_due", None)
     if due is None or outcome.wake_at < due:
         memo.drift_due = outcome.wake_at

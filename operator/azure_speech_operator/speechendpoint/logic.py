@@ -363,7 +363,9 @@ class _Reconcile(Planner[Resource, Observed]):
         r, o = self.r, self.o
         if vanished and not o.forgot_id:
             return MarkCreatePending(forget_endpoint_id=True)
-        if not self.pending() or not self.own_mark():
+        if not o.marked:
+            # a fresh mark for every create: one sent under an older mark (another process's, or this
+            # process's from an earlier create) would leave a process taking over no time to wait for it
             return MarkCreatePending()
         if o.wrote:  # one Azure write per pass
             return self.outcome(

@@ -269,6 +269,10 @@ class Previous:
     endpoint_id: str
     delete_after: datetime
     swapped_at: datetime | None = None  # None in a record from before it was kept (or from the status)
+    due_now: bool = False  # deleted at once whatever delete_after says (suspended, a status-only record)
+
+    def due(self, now: datetime) -> bool:
+        return self.due_now or self.delete_after <= now
 
     def annotation(self) -> str:
         moments = (self.delete_after, self.swapped_at) if self.swapped_at else (self.delete_after,)
@@ -365,10 +369,13 @@ class _Voice(Planner[Resource, Observed]):
         recorded = self.recorded_previous()
         spec = self.r.spec
         annotated = self.noted(PREVIOUS_ANNOTATION) or PREVIOUS_ANNOTATION in self.r.annotations
-        if recorded is None or spec is None or not annotated:
-            # the status's copy (annotations lost) as it is: the status shows what is derived here, so
-            # deriving again from it would move the time on every pass
+        if recorded is None or spec is None:
             return recorded
+        if not annotated:
+            # the status's copy (annotations lost): its time as it is (the status shows what is derived
+            # here, so deriving again from it would move the time on every pass), due at once while the
+            # wish is to be suspended; what the status shows then stays the recorded time
+            return replace(recorded, due_now=self.wish_suspended())
         grace = spec.swap_grace(self.p.timing.voice_swap_grace_period)
         if recorded.swapped_at is None:
             # a record without its swap time (from the status, or an older operator's) is dated by the grace
@@ -395,6 +402,14 @@ class _Voice(Planner[Resource, Observed]):
         if not endpoint_id or delete_after is None or endpoint_id in (self.current_id(), self.candidate_id()):
             return None
         return Previous(endpoint_id, delete_after)
+
+    def deletable(self, previous: Previous) -> bool:
+        """Whether a pass may send the DELETE of a previous endpoint whose time has come."""
+        return (
+            self.policy is not Policy.SKIP
+            and self.r.has_finalizer
+            and self.upkeep_allowed(previous.endpoint_id)
+        )
 
     def previous_id(self) -> str | None:
         previous = self.previous()
@@ -557,7 +572,7 @@ class _Voice(Planner[Resource, Observed]):
         if self.prev.get("error"):
             return None  # the status says why the last pass failed: a read of the endpoint says it anew
         previous = self.previous()
-        if previous is not None and previous.delete_after <= self.p.now:
+        if previous is not None and previous.due(self.p.now):
             return None
         if self.o.operation is None or self.o.operation[0] != operation_id:
             return GetOperation(operation_id)
@@ -726,9 +741,9 @@ class _Voice(Planner[Resource, Observed]):
             return forget
         previous = self.previous()
         if previous is not None:
-            due = previous.delete_after <= self.p.now
+            due = previous.due(self.p.now)
             if due and not o.wrote and self.policy is not Policy.SKIP and r.has_finalizer:
-                if self.upkeep_allowed(previous.endpoint_id):
+                if self.deletable(previous):
                     return DeleteEndpoint(previous.endpoint_id)
                 # Azure refused this DELETE for good: the stall stays shown (not a Ready pass that lifts it
                 # and sends the DELETE again)
@@ -1044,7 +1059,7 @@ class _Voice(Planner[Resource, Observed]):
         if self.candidate_id() or self.discarding() or self.prev.get("azureStatus") in BUSY_STATUSES:
             return False
         previous = self.previous()
-        if previous is not None and previous.delete_after <= self.p.now:
+        if previous is not None and previous.due(self.p.now):
             return False
         if self.wish is not None:
             if (find_condition(self.prev_conditions, SUSPENDED).status == "True") != self.wish.suspended:
@@ -1058,10 +1073,12 @@ class _Voice(Planner[Resource, Observed]):
         if self.wish is not None and self.wish.next is not None:
             moments.append(self.wish.next.at)
         previous = self.previous()
-        # a deletion already due is this pass's to send, or cannot be sent now (skip, a refused DELETE):
-        # waking for it again at once would read Azure in a loop
-        if previous is not None and previous.delete_after > self.p.now:
+        if previous is not None and not previous.due(self.p.now):
             moments.append(previous.delete_after)
+        elif previous is not None and self.o.wrote and self.o.error is None and self.deletable(previous):
+            # due, but this pass wrote something else (one Azure write per pass): the next pass sends it.
+            # Never when it cannot be sent (skip, a refused DELETE) or failed: that would be a loop
+            moments.append(self.p.now)
         return min(moments, default=None)
 
     # --- the outcome -------------------------------------------------------------------------------------
@@ -1247,7 +1264,7 @@ class _Voice(Planner[Resource, Observed]):
             after = self.previous()
             when = (
                 f"; endpoint {previous_id} is deleted at {format_time(after.delete_after)}"
-                if after and after.delete_after > self.p.now
+                if after and not after.due(self.p.now)
                 else ""
             )
             events.append(
