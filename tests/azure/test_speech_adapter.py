@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -568,3 +569,18 @@ async def test_answers_without_self_name_what_was_asked_or_the_location(version:
             await adapter.create(create)
     assert info.value.reason == "InvalidResponse" and info.value.outcome_unknown is True
     assert "fields: self" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        ("2027-01-15T00:00:00Z", datetime(2027, 1, 15, tzinfo=UTC)),
+        # without an offset: UTC, whatever the operator's local time zone
+        ("2027-01-15T00:00:00", datetime(2027, 1, 15, tzinfo=UTC)),
+        ("15/01/2027", None),
+    ],
+)
+def test_an_azure_time_without_an_offset_is_utc(written: str, read: datetime | None) -> None:
+    from azure_speech_operator.azure.models import DeprecationDates
+
+    assert DeprecationDates.model_validate({"transcriptionDateTime": written}).transcription == read

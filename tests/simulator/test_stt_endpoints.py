@@ -422,6 +422,8 @@ async def test_models_and_projects(h: Harness) -> None:
     assert r.json()["properties"]["features"]["supportsEndpoints"] is False
     r = await h.client.get(f"/speechtotext/models/{ids.CUSTOM_EN_US_TRAINING}", **DATED)
     assert r.json()["status"] == "Running" and "Retry-After" in r.headers
+    # a model still training can be deployed once trained: the specs' examples say so of a Running model
+    assert r.json()["properties"]["features"]["supportsEndpoints"] is True
     r = await h.client.get(
         "/speechtotext/models/base", params={"api-version": V, "filter": "locale eq 'de-DE'"}
     )

@@ -1615,3 +1615,19 @@ async def test_a_create_pending_mark_edited_by_hand_is_looked_up_at_once(mark: s
     world = World(annotations={CREATE_PENDING_ANNOTATION: mark})
     outcome = await delete(world)
     assert outcome.release
+
+
+async def test_the_model_conditions_are_looked_at_when_the_clock_changes_them() -> None:
+    # the date is in the status: ModelExpiring and ModelExpired turn True at their moments, not at a drift
+    # check up to an interval later; the model's read is due after --model-check-interval
+    world = await ready_world(model={"baseModelId": EXPIRING_MODEL})
+    expires = T0 + timedelta(days=10)
+    outcome = await world.run(Trigger.DRIFT)
+    assert outcome.wake_at == world.now + world.timing.model_check_interval  # the next read, before expiry
+    world.now = expires - timedelta(hours=2)
+    world.annotations[reconcile.DRIFT_ANNOTATION] = "2d"
+    outcome = await world.run(Trigger.DRIFT)
+    assert outcome.wake_at == expires
+    world.now = expires
+    await world.run(Trigger.DRIFT)
+    assert world.condition("ModelExpired") == ("True", "ModelExpired")

@@ -7,7 +7,7 @@ them into the version-neutral types in `types.py`.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import SplitResult, urlsplit
 
@@ -26,12 +26,14 @@ _DATETIME = TypeAdapter(datetime)
 
 
 def _lenient_datetime(value: Any) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value
+    if value is None:
+        return None
     try:
-        return _DATETIME.validate_python(value)
+        parsed = value if isinstance(value, datetime) else _DATETIME.validate_python(value)
     except ValidationError:
         return None
+    # Azure writes UTC (every example ends in Z); one without an offset is UTC too, never the local zone
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def _lenient_str(value: Any) -> str | None:

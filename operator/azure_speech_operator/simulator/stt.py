@@ -182,7 +182,8 @@ def _custom_model_body(ctx: Ctx, m: SeedCustomModel) -> dict[str, Any]:
     properties: dict[str, Any] = {
         "deprecationDates": {"transcriptionDateTime": iso(world.days_from_start(m.transcription_in_days))},
         "customModelWeightPercent": m.custom_model_weight_percent,
-        "features": _features(ctx, m.supports_endpoints and m.status == "Succeeded", base=False),
+        # whatever its status: the specs' examples show a Running (training) model as deployable
+        "features": _features(ctx, m.supports_endpoints, base=False),
     }
     if m.status == "Failed":
         properties["error"] = {

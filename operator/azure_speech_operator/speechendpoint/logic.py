@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from azure_speech_operator.azure.config import regional_base_url
@@ -625,7 +626,24 @@ class _Reconcile(Planner[Resource, Observed]):
         conditions += self._expiry_conditions(status)
         status = self.conclude(status, conditions)
         events = self._events(status, endpoint, health)
-        return Outcome(status=status, events=tuple(events), retry=retry)
+        return Outcome(status=status, events=tuple(events), retry=retry, wake_at=self._model_wake_at(status))
+
+    def _model_wake_at(self, status: Mapping[str, Any]) -> datetime | None:
+        """The next moment the model's conditions change by the clock alone (ModelExpiring, then
+        ModelExpired) or its read is due: looked at then, not at a drift check up to an interval later (a
+        drift-interval of days would otherwise delay ModelExpired, and the daily read, by days)."""
+        model = status.get("model") or {}
+        moments = []
+        expires = parse_time(model.get("transcriptionExpiresAt"))
+        if expires is not None:
+            moments += [expires - self.p.timing.model_expiry_window, expires]
+        interval = self.p.timing.model_check_interval
+        checked, failed = parse_time(model.get("checkedAt")), parse_time(model.get("readFailedAt"))
+        if failed is not None:
+            moments.append(failed + interval / MODEL_READ_RETRIES)
+        elif checked is not None:
+            moments.append(checked + interval)
+        return min((m for m in moments if m > self.p.now), default=None)
 
     def _with_availability(self, health: Health, serving: ModelRef | None) -> Health:
         """An error leaves Available "as before" only when this pass read nothing new: what was read from
