@@ -16,7 +16,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import yaml
@@ -141,11 +141,13 @@ def test_logs_exits_1_with_one_line_for_an_unusable_kubeconfig(
 class Refusing(http.server.BaseHTTPRequestHandler):
     """An API server that knows no one: 401 to every request, as for an expired token."""
 
+    answer: ClassVar[dict[str, Any]] = {
+        "kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Unauthorized", "code": 401
+    }  # fmt: skip
+
     def _refuse(self) -> None:
-        body = json.dumps(
-            {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Unauthorized", "code": 401}
-        ).encode()
-        self.send_response(401)
+        body = json.dumps(self.answer).encode()
+        self.send_response(self.answer["code"])
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -166,17 +168,12 @@ def refusing_server() -> Iterator[str]:
 class Overloaded(Refusing):
     """An API server answering 503 to everything: kopf retries its discovery, the operator not started yet."""
 
-    def _refuse(self) -> None:
-        body = json.dumps(
-            {"kind": "Status", "status": "Failure", "code": 503, "message": "overloaded"}
-        ).encode()
-        self.send_response(503)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _refuse
+    answer: ClassVar[dict[str, Any]] = {
+        "kind": "Status",
+        "status": "Failure",
+        "code": 503,
+        "message": "overloaded",
+    }
 
 
 def test_a_signal_while_kopf_still_starts_ends_with_operator_stopped(tmp_path: Path) -> None:
