@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import pytest
 from azure_speech_operator.azure.types import ErrorClass, OperatorError
@@ -632,3 +633,25 @@ async def test_a_suspend_and_a_resume_teach_their_own_durations() -> None:
     await world.settle()
     assert world.status["azureStatus"] == "Disabled"
     assert world.durations.expected("VoiceEndpoint")["suspend"] == 20.0
+
+
+@pytest.mark.parametrize(("code", "status"), [("TooManyRequests", 429), ("Conflict", 409)])
+async def test_a_create_refused_for_a_moment_is_sent_again_at_the_same_id(code: str, status: int) -> None:
+    # the first PUT's answer is lost (it may still make the endpoint); its retry meets a 429 or 409 while
+    # that PUT lands: a new id would leave the first endpoint unrecorded, billed for ever
+    world = World()
+    world.azure.fail("create", azure_error("Timeout", ErrorClass.TRANSIENT, status=0, outcome_unknown=True))
+    outcome = await world.run()
+    create = world.azure.create
+
+    async def landing_then_refused(endpoint_id: str, body: Any, operation_id: str) -> Any:
+        world.azure.create = create  # the retry after this one goes through
+        await create(endpoint_id, body, operation_id)  # the first PUT lands meanwhile
+        raise azure_error(code, ErrorClass.TRANSIENT, status=status)
+
+    world.azure.create = landing_then_refused  # type: ignore[method-assign]
+    assert outcome.retry is not None
+    world.advance(outcome.retry.delay)
+    await world.run()
+    await world.settle()
+    assert set(world.azure.endpoints) == {FIRST} and world.status["endpointId"] == FIRST

@@ -512,8 +512,16 @@ class _Voice(Planner[Resource, Observed]):
             return self.error(o.credentials_error, credentials=True)
         if o.error is not None:
             candidate = self.candidate_id()
-            if o.failed_step == CreateEndpoint.__name__ and create_refused(o.error) and candidate:
-                # Never made: the next try takes a new id (an id serves one create only).
+            refused_for_good = o.error.error_class in (ErrorClass.FATAL, ErrorClass.BLOCKED)
+            if (
+                o.failed_step == CreateEndpoint.__name__
+                and create_refused(o.error)
+                and refused_for_good
+                and candidate
+            ):
+                # Never made: the next try takes a new id (an id serves one create only). Not after a 429 or a
+                # 409: the PUT is sent again at the same id, as an earlier one whose answer was lost may still
+                # make that endpoint (a new id would leave it unrecorded, billed for ever).
                 return Note(((CANDIDATE_ANNOTATION, None),), "dropping the refused endpoint's id")
             upkeep_refused = o.failed_step in UPKEEP_STEPS and o.error.error_class is ErrorClass.FATAL
             if upkeep_refused and not r.deleting and self.note(UPKEEP_REFUSED_ANNOTATION) is None:
