@@ -299,10 +299,10 @@ class Planner(Generic[ResourceT, ObservedT]):
         create was under way, or this one before a restart) may still land in Azure: a lookup by its tag
         before then proves nothing, and a create after it would make a second endpoint. None once it cannot
         (the mark this process wrote: the pass that sent its create has ended)."""
-        mark = self.r.annotations.get(CREATE_PENDING_ANNOTATION)
-        if not mark or self.own_mark():
+        written, _ = self._mark()
+        if not written or self.own_mark():
             return None
-        at = parse_time(mark.partition(" ")[0])
+        at = parse_time(written)
         if at is None or at.tzinfo is None:
             return None  # not a time the operator wrote (edited by hand): looked up at once, as before
         until = at + self.p.timing.create_in_flight
@@ -312,8 +312,13 @@ class Planner(Generic[ResourceT, ObservedT]):
         """Whether this process wrote the create-pending mark (in this pass or an earlier one)."""
         if self.o.marked:
             return True
-        process = (self.r.annotations.get(CREATE_PENDING_ANNOTATION) or "").partition(" ")[2]
+        process = self._mark()[1]
         return bool(process) and process == self.p.process
+
+    def _mark(self) -> tuple[str, str]:
+        """The create-pending mark as read: when, and by which process (`<time> <process>`; empty if none)."""
+        written, _, process = (self.r.annotations.get(CREATE_PENDING_ANNOTATION) or "").partition(" ")
+        return written, process
 
     def create_in_flight(self, until: datetime) -> Outcome:
         """Reconciling until the create another process sent can no longer be in flight."""

@@ -368,17 +368,16 @@ class _Voice(Planner[Resource, Observed]):
         suspension within the grace period, bills no old endpoint)."""
         recorded = self.recorded_previous()
         spec = self.r.spec
-        annotated = self.noted(PREVIOUS_ANNOTATION) or PREVIOUS_ANNOTATION in self.r.annotations
         if recorded is None or spec is None:
             return recorded
-        if not annotated:
+        if not self.previous_annotated():
             # the status's copy (annotations lost): its time as it is (the status shows what is derived
             # here, so deriving again from it would move the time on every pass), due at once while the
             # wish is to be suspended; what the status shows then stays the recorded time
             return replace(recorded, due_now=self.wish_suspended())
         grace = spec.swap_grace(self.p.timing.voice_swap_grace_period)
         if recorded.swapped_at is None:
-            # a record without its swap time (from the status, or an older operator's) is dated by the grace
+            # an older operator's record, without its swap time, is dated by the grace
             swapped_at = recorded.delete_after - grace
         else:
             swapped_at = recorded.swapped_at
@@ -387,10 +386,15 @@ class _Voice(Planner[Resource, Observed]):
         delete_after = swapped_at if self.wish_suspended() else swapped_at + grace
         return replace(recorded, delete_after=delete_after)
 
+    def previous_annotated(self) -> bool:
+        """Whether the previous endpoint's record is the annotation (written, or dropped, in this pass or
+        before), not the status's copy."""
+        return self.noted(PREVIOUS_ANNOTATION) or PREVIOUS_ANNOTATION in self.r.annotations
+
     def recorded_previous(self) -> Previous | None:
         """The previous endpoint as recorded; an object restored without its annotations trusts its status
         (as current_id does), so the old endpoint never leaks."""
-        if self.noted(PREVIOUS_ANNOTATION) or PREVIOUS_ANNOTATION in self.r.annotations:
+        if self.previous_annotated():
             return parse_previous(self.note(PREVIOUS_ANNOTATION))
         shown = self.prev.get("previousEndpoint")
         if not isinstance(shown, Mapping):
@@ -751,7 +755,7 @@ class _Voice(Planner[Resource, Observed]):
         if previous is not None:
             due = previous.due(self.p.now)
             if due and not o.wrote and self.policy is not Policy.SKIP and r.has_finalizer:
-                if self.deletable(previous):
+                if self.upkeep_allowed(previous.endpoint_id):
                     return DeleteEndpoint(previous.endpoint_id)
                 # Azure refused this DELETE for good: the stall stays shown (not a Ready pass that lifts it
                 # and sends the DELETE again)
