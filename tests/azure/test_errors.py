@@ -116,6 +116,14 @@ def test_gateway_json_without_azure_shape() -> None:
         (None, "Timeout", None, ErrorClass.TRANSIENT),
         (400, "SomethingNew", "AlsoNew", ErrorClass.FATAL),
         (503, "SomethingNew", None, ErrorClass.TRANSIENT),
+        # a 5xx is Azure's trouble whatever its body says: a DELETE answered so is not done
+        (500, "InternalServerError", "NotFound", ErrorClass.TRANSIENT),
+        (503, "NotFound", None, ErrorClass.TRANSIENT),
+        (502, "Unauthorized", None, ErrorClass.TRANSIENT),
+        (500, "InternalServerError", "QuotaViolation", ErrorClass.TRANSIENT),
+        (500, "InternalServerError", "EndpointNotUpdatable", ErrorClass.TRANSIENT),
+        (400, "NotFound", None, ErrorClass.FATAL),  # only a 404 says the thing is gone
+        (None, "NotFound", None, ErrorClass.NOT_FOUND),
     ],
 )
 def test_the_table(status: int | None, code: str, detailed: str | None, expected: ErrorClass) -> None:

@@ -167,7 +167,10 @@ _secrets = st.text(alphabet=_KEY_CHARS, min_size=8, max_size=64)
 _any_text = st.text(max_size=40)
 
 
-@given(_any_text, _secrets, _any_text, st.sampled_from(["raw", "upper", "lower", "quote", "quote_plus"]))
+_FORMS = ["raw", "upper", "lower", "quote", "quote_path", "quote_plus"]
+
+
+@given(_any_text, _secrets, _any_text, st.sampled_from(_FORMS))
 def test_a_known_secret_never_survives_in_any_case_or_encoding(
     before: str, secret: str, after: str, form: str
 ) -> None:
@@ -176,11 +179,17 @@ def test_a_known_secret_never_survives_in_any_case_or_encoding(
         "upper": secret.upper(),
         "lower": secret.lower(),
         "quote": quote(secret, safe=""),
+        "quote_path": quote(secret),  # a URL path keeps its "/"
         "quote_plus": quote_plus(secret),
     }[form]
     cleaned = redact(before + shown + after, [secret]).lower()
     assert secret.lower() not in cleaned
     assert quote(secret, safe="").lower() not in cleaned
+    assert quote(secret).lower() not in cleaned
+
+
+def test_a_key_quoted_as_a_path_is_masked() -> None:
+    assert redact("echo Ab3%2BxY/9zQ%3D%3D", ["Ab3+xY/9zQ=="]) == "echo ***"
 
 
 _VALUE_CHARS = string.ascii_letters + string.digits + "%+/=-_."

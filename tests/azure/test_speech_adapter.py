@@ -205,6 +205,24 @@ async def test_find_by_marker_pages_and_matches_only_the_marker() -> None:
     assert missing is None
 
 
+async def test_an_entry_with_a_self_outside_the_api_does_not_hide_the_others() -> None:
+    def endpoint(n: int, marker: str, version: str) -> dict[str, object]:
+        body = example("stt-2025-10-15", "get_endpoint")
+        body["self"] = f"https://westus.api.cognitive.microsoft.com/speechtotext/{version}/endpoints/" + (
+            f"00000000-0000-0000-0000-00000000000{n}"
+        )
+        body["customProperties"] = {MARKER_KEY: marker}
+        return body
+
+    page = {"values": [endpoint(1, "other", "v3.1"), endpoint(2, "mine", "v3.2")]}
+    async with mock_client(lambda request: json_response(200, page)) as client:
+        adapter = client.speech(AzureTarget.for_region("westus", "v3.2"), KEY)
+        listed = [e.id async for e in adapter.list()]
+        found = await adapter.find_by_marker(MARKER_KEY, "mine")
+    assert listed == ["00000000-0000-0000-0000-000000000002"]
+    assert found is not None and found.id.endswith("2")
+
+
 async def test_find_by_marker_falls_back_when_the_filter_is_refused() -> None:
     filters: list[str | None] = []
 

@@ -88,8 +88,8 @@ CODE_CLASSES: dict[str, ErrorClass] = {
     "NotFound": ErrorClass.NOT_FOUND,
 }
 
-# Statuses that decide on their own, whatever code the body carries: a throttle or a 5xx is never a human's
-# problem, and 404 is not-found.
+# Statuses that decide on their own, whatever code the body carries: a throttle is never a human's problem,
+# and 404 is not-found (a 5xx too is transient whatever the code: `classify`).
 _STATUS_FIRST = {429: ErrorClass.TRANSIENT, 404: ErrorClass.NOT_FOUND}
 
 
@@ -109,12 +109,16 @@ def classify(status: int | None, code: str | None, detailed_code: str | None) ->
     """The one table: a 429/404 status first, then the detailed code, the top-level code, the status."""
     if status in _STATUS_FIRST:
         return _STATUS_FIRST[status]
+    # A 5xx is Azure's own trouble whatever code its body carries: a validation-looking code must not make
+    # it fatal, nor a `NotFound` make a DELETE count as done (and the endpoint be left billed).
+    if status is not None and status >= 500:
+        return ErrorClass.TRANSIENT
     for candidate in (detailed_code, code):
         if candidate and candidate in CODE_CLASSES:
             found = CODE_CLASSES[candidate]
-            # A 5xx keeps being transient even when Azure attaches a validation-looking code to it.
-            if status is not None and status >= 500 and found is ErrorClass.FATAL:
-                return ErrorClass.TRANSIENT
+            # only a 404 says the thing is gone; a body's `NotFound` on another status is judged by the status
+            if found is ErrorClass.NOT_FOUND and status is not None:
+                return class_for_status(status)
             return found
     return class_for_status(status)
 

@@ -52,7 +52,7 @@ def _secret_pattern(secrets: Iterable[str]) -> re.Pattern[str] | None:
     forms: set[str] = set()
     for secret in secrets:
         if secret and len(secret) >= _MIN_SECRET:
-            forms.update((secret, quote(secret, safe=""), quote_plus(secret)))
+            forms.update((secret, quote(secret, safe=""), quote(secret), quote_plus(secret)))
     if not forms:
         return None
     # Longest first, so a form containing another is masked whole.

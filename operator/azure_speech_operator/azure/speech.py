@@ -222,10 +222,12 @@ class SpeechAdapter:
             for item in page.items:
                 try:
                     wire = SttEndpoint.model_validate(item)
-                except ValueError:
-                    continue  # one unreadable entry must not hide the others
-                if wire.self_url:  # a listed endpoint without `self` names no endpoint
-                    yield self._endpoint(wire, reply.retry_after, op, wire.self_url)
+                    if not wire.self_url:  # a listed endpoint without `self` names no endpoint
+                        continue
+                    listed = self._endpoint(wire, reply.retry_after, op, wire.self_url)
+                except (ValueError, AzureError):
+                    continue  # one unreadable entry (a `self` outside this API) must not hide the others
+                yield listed
 
     async def find_by_marker(
         self, key: str, value: str, *, locale: str | None = None
