@@ -422,3 +422,46 @@ def test_rate_limiter_reported_wait_is_never_early_across_clock_values() -> None
                 first = base + step * 0.1
                 later = first + seconds * step / 41
                 assert _admitted_exactly_after_reported_wait(first, later, seconds), (base, seconds, step)
+
+
+async def test_a_configured_bearer_token_is_the_only_token_accepted(make_harness: HarnessFactory) -> None:
+    # Without keys any key is still accepted (docs: `--keys` none), but tokens must be the configured ones.
+    config = sim_config(resources=(ResourceConfig(bearer_tokens=("tok",)),))
+    async with make_harness(config, key="") as h:
+        for token, status in (("tok", 200), ("nope", 401)):
+            headers = {"Authorization": f"Bearer {token}"}
+            r = await h.client.get("/speechtotext/endpoints", params=P, headers=headers)
+            assert r.status_code == status, token
+        any_key = {"Ocp-Apim-Subscription-Key": "k"}
+        assert (await h.client.get("/speechtotext/endpoints", params=P, headers=any_key)).status_code == 200
+    async with make_harness(sim_config(resources=(ResourceConfig(),)), key="") as h:
+        r = await h.client.get("/speechtotext/endpoints", params=P, headers={"Authorization": "Bearer any"})
+        assert r.status_code == 200  # nothing configured at all: any token too
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/speechtotext/endpoints", {"api-version": "2023-01-01"}),
+        ("/speechtotext/endpoints", {}),
+        ("/speechtotext/v3.1/endpoints", {}),
+        ("/customvoice/endpoints", {"api-version": "2023-12-01-preview"}),
+        ("/customvoice/endpoints", {}),
+    ],
+)
+async def test_a_bad_key_is_refused_before_the_api_version_is_looked_at(
+    h: Harness, path: str, params: dict[str, str]
+) -> None:
+    r = await h.client.get(path, params=params, headers={"Ocp-Apim-Subscription-Key": "wrong"})
+    assert r.status_code == 401 and r.json()["error"]["code"] == "401"
+    r = await h.client.get(path, params=params)
+    assert r.status_code == 400  # the right key: then the version is refused
+
+
+async def test_a_bad_key_on_custom_voice_2026_01_01_keeps_its_error_code_header(h: Harness) -> None:
+    r = await h.client.get(
+        "/customvoice/endpoints",
+        params={"api-version": "2026-01-01"},
+        headers={"Ocp-Apim-Subscription-Key": "wrong"},
+    )
+    assert r.status_code == 401 and r.headers["x-ms-error-code"] == "401"

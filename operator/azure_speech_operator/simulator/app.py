@@ -157,8 +157,10 @@ def _authenticate(request: web.Request, world: World) -> ResourceState:
         if token and any(hmac.compare_digest(token, t) for t in rc.bearer_tokens):
             return world.resources[name]
     if len(world.resource_configs) == 1:
+        # Open mode: a credential kind nothing was configured for is accepted. A configured bearer token
+        # closes tokens but not keys (`--keys` none still means any key); configured keys close both.
         rc = next(iter(world.resource_configs.values()))
-        if not rc.keys and (key or token):
+        if not rc.keys and (key or (token and not rc.bearer_tokens)):
             return world.resources[rc.name]
     raise ApiError(401, "401", UNAUTHORIZED_MESSAGE)
 
@@ -184,8 +186,11 @@ async def _middleware(
     resource: ResourceState | None = None
     fault: Fault | None = None
     try:
-        version = version_of(request, family) if family_of(request.path) else None
+        version, version_error = _requested_version(request, family)
+        # Azure's gateway checks the key before the service sees the request (and its api-version).
         resource = _authenticate(request, sim.world)
+        if version_error is not None:
+            raise version_error
         rc = sim.world.resource_configs[resource.name]
         wait = sim.limiter.check(resource.name, rc.rate_limit or sim.config.rate_limit)
         if wait is not None:
@@ -228,6 +233,16 @@ async def _middleware(
     except web.HTTPException as exc:
         http_err = ApiError(exc.status, _code_for(family, exc.status), exc.reason)
         return _record(sim, operation, resource, error_response(family, version, http_err), fault)
+
+
+def _requested_version(request: web.Request, family: Family) -> tuple[str | None, ApiError | None]:
+    """The API version asked for, or the error refusing it: raised only once the key has been checked."""
+    if family_of(request.path) is None:
+        return None, None
+    try:
+        return version_of(request, family), None
+    except ApiError as err:
+        return None, err
 
 
 async def _control(
