@@ -821,6 +821,11 @@ async def test_creates_take_only_the_media_type_the_spec_declares(h: Harness) ->
         ("/speechtotext/endpoints", {"api-version": "2025-10-15", "top": "0"}, "InvalidParameterValue"),
         ("/speechtotext/endpoints", {"api-version": "2025-10-15", "skip": "-5"}, "InvalidParameterValue"),
         ("/speechtotext/v3.2/models/base", {"top": "99999999999"}, "InvalidParameterValue"),  # not an int32
+        # Only ASCII digits with an optional minus: not Python's other integer spellings.
+        *(
+            ("/speechtotext/endpoints", {"api-version": "2025-10-15", "top": top}, "InvalidParameterValue")
+            for top in ("1_0", "+5", " 5", "5 ", "\u0663", "0x10", "9" * 5000)
+        ),
         ("/speechtotext/v3.2/endpoints/base/en-US/files/logs", {"top": "0"}, "InvalidTopForLogs"),
         (
             "/speechtotext/v3.2/endpoints/base/en-US/files/logs",
@@ -842,7 +847,16 @@ async def test_paging_and_sas_errors_are_invalid_request_with_a_detailed_code(
     assert error["target"] == next(name for name in params if name != "api-version")
 
 
-@pytest.mark.parametrize("params", [{"maxpagesize": "-1"}, {"skip": "x"}, {"maxpagesize": "2147483648"}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"maxpagesize": "-1"},
+        {"skip": "x"},
+        {"maxpagesize": "2147483648"},
+        {"maxpagesize": "1_0"},
+        {"skip": "+1"},
+    ],
+)
 async def test_voice_paging_errors_are_bad_arguments(h: Harness, params: dict[str, str]) -> None:
     r = await h.client.get("/customvoice/endpoints", params={"api-version": "2026-01-01", **params})
     assert r.status_code == 400, r.text

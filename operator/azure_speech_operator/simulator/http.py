@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
@@ -292,6 +293,8 @@ def _payload_error(family: Family, message: str, detail: str) -> ApiError:
 
 # The specs' paging and SAS parameters are int32.
 INT32_MAX = 2**31 - 1
+# An integer as a query writes it: Python's int() also takes `1_0`, `+5`, ` 5` and non-ASCII digits.
+_INTEGER = re.compile(r"-?[0-9]+")
 
 
 def query_int(
@@ -310,8 +313,8 @@ def query_int(
     if raw is None or raw == "":
         return default
     try:
-        value = int(raw)
-    except ValueError:
+        value = int(raw) if _INTEGER.fullmatch(raw) else minimum - 1
+    except ValueError:  # more digits than int() converts (4300): far out of range anyway
         value = minimum - 1
     if not minimum <= value <= INT32_MAX:
         message = (
