@@ -862,3 +862,49 @@ async def test_voice_paging_errors_are_bad_arguments(h: Harness, params: dict[st
     assert r.status_code == 400, r.text
     assert r.json()["error"]["code"] == "BadArgument"
     assert r.json()["error"]["target"] == next(iter(params))
+
+
+_MALFORMED_IDS = [
+    "not-a-uuid",
+    "-" * 36,
+    "c0570001000040008000000000000001",
+    "c0570001-0000-4000-8000-00000000000g",
+]
+_BY_ID = [
+    ("GET", "/endpoints/{}", "Endpoints_Get"),
+    ("PATCH", "/endpoints/{}", "Endpoints_Update"),
+    ("DELETE", "/endpoints/{}", "Endpoints_Delete"),
+    ("GET", "/models/{}", "Models_GetCustomModel"),
+    ("GET", "/models/base/{}/manifest", "Models_GetBaseModelManifest"),
+    ("DELETE", "/projects/{}", "Projects_Delete"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "operation"), _BY_ID)
+@pytest.mark.parametrize("bad", _MALFORMED_IDS)
+async def test_a_malformed_path_id_is_the_operations_invalid_parameter_value(
+    h: Harness, method: str, path: str, operation: str, bad: str
+) -> None:
+    # The specs declare every STT path id `format: uuid`: a malformed one is a validation error of the
+    # operation (docs/simulator.md decision 3), counted under its name, not a path that matches nothing.
+    body = {"json": {}} if method == "PATCH" else {}
+    r = await h.client.request(method, "/speechtotext" + path.format(bad), **DATED, **body)
+    assert r.status_code == 400, r.text
+    error = r.json()
+    assert error["code"] == "InvalidRequest" and error["target"] == "id"
+    assert error["innerError"]["code"] == "InvalidParameterValue"
+    counts = (await h.client.get("/_sim/requests")).json()["operations"]
+    assert counts == {operation: {"400": 1}}
+
+
+async def test_fault_rules_of_an_operation_apply_to_its_malformed_ids(h: Harness) -> None:
+    await h.client.post("/_sim/faults", json={"operation": "Endpoints_Get", "kind": "503"})
+    r = await h.client.get("/speechtotext/v3.2/endpoints/not-a-uuid")
+    assert r.status_code == 503
+
+
+async def test_a_path_id_in_upper_case_names_the_same_entity(h: Harness) -> None:
+    ep = await create(h)
+    endpoint_id = ep["self"].split("?")[0].rsplit("/", 1)[1]
+    r = await h.client.get(f"/speechtotext/endpoints/{endpoint_id.upper()}", **DATED)
+    assert r.status_code == 200 and r.json()["self"] == ep["self"]

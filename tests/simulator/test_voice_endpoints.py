@@ -450,3 +450,33 @@ async def test_operation_ids_the_simulator_makes_replay_with_the_seed(make_harne
     assert await _operation_ids(make_harness, seed=7) == first  # the same seed replays exactly
     assert len(set(first)) == 3 and all(str(uuid.UUID(op)) == op for op in first)
     assert set(await _operation_ids(make_harness, seed=8)).isdisjoint(first)
+
+
+@pytest.mark.parametrize("form", ["{{{}}}", "urn:uuid:{}", "{}x", "hex"])
+@pytest.mark.parametrize(
+    ("method", "verb", "operation"),
+    [
+        ("GET", "", "Endpoints_Get"),
+        ("PUT", "", "Endpoints_Create"),
+        ("DELETE", "", "Endpoints_Delete"),
+        ("POST", ":suspend", "Endpoints_Suspend"),
+        ("POST", ":resume", "Endpoints_Resume"),
+    ],
+)
+async def test_an_endpoint_id_is_a_uuid_only_in_its_8_4_4_4_12_form(
+    h: Harness, method: str, verb: str, operation: str, form: str
+) -> None:
+    eid = str(uuid.uuid4())
+    bad = eid.replace("-", "") if form == "hex" else form.format(eid)
+    body = {"json": BODY} if method == "PUT" else {}
+    r = await h.client.request(method, f"/customvoice/endpoints/{bad}{verb}", params=P, **body)
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]["code"] == "BadArgument" and r.json()["error"]["target"] == "id"
+    counts = (await h.client.get("/_sim/requests")).json()["operations"]
+    assert counts == {f"CustomVoice.{operation}": {"400": 1}}
+
+
+async def test_an_upper_case_endpoint_id_names_the_same_endpoint(h: Harness) -> None:
+    eid = str(uuid.uuid4())
+    assert (await put(h, eid=eid.upper())).json()["id"] == eid
+    assert (await h.client.get(f"/customvoice/endpoints/{eid.upper()}", params=P)).json()["id"] == eid

@@ -22,6 +22,11 @@ STT_DATED = ("2024-11-15", "2025-10-15")
 VOICE_VERSIONS = ("2024-02-01-preview", "2026-01-01")
 
 # What a write operation `consumes` (the spec's list): creates take JSON, updates a merge patch too.
+# A UUID as the specs' `format: uuid` writes it (8-4-4-4-12 hex digits): uuid.UUID() also takes braces,
+# `urn:uuid:` and hyphens anywhere, which no Azure id ever has.
+UUID_TEXT = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+_UUID = re.compile(UUID_TEXT)
+
 JSON = ("application/json",)
 JSON_OR_MERGE_PATCH = ("application/json", "application/merge-patch+json")
 
@@ -166,6 +171,11 @@ def url_host(host: str) -> str:
     return f"[{host}]" if address.version == 6 else host
 
 
+def canonical_uuid(raw: str) -> str | None:
+    """`raw` in lower case if it is a UUID in the 8-4-4-4-12 form (either case), else None."""
+    return raw.lower() if _UUID.fullmatch(raw) else None
+
+
 def check_content_type(request: web.Request, consumes: tuple[str, ...]) -> None:
     """415 for a body declared in a media type the operation does not consume. A request that declares none
     is let through: its body is judged on its own (an empty or non-JSON body is still a 400)."""
@@ -181,14 +191,17 @@ def check_content_type(request: web.Request, consumes: tuple[str, ...]) -> None:
 
 @dataclass
 class Op:
-    """A route's handler tagged with the API family, the spec's operationId and, for writes with a body, the
-    media types the spec says it consumes."""
+    """A route's handler tagged with the API family, the spec's operationId, for writes with a body the
+    media types the spec says it consumes, and the check of the path's `{id}` (an ApiError when malformed):
+    routes take any segment as the id, so a malformed one is the operation's validation error, counted and
+    faulted under its name, not a path that matches nothing."""
 
     family: Family
     name: str
     fn: Handler
     versions: tuple[str, ...]
     consumes: tuple[str, ...] = ()
+    check_id: Callable[[str], None] | None = None
 
     @property
     def log_name(self) -> str:
@@ -206,6 +219,9 @@ class Op:
             )
         # Before the handler, as a service framework does: the media type is refused before ids are looked up.
         check_content_type(request, self.consumes)
+        path_id = request.match_info.get("id")
+        if self.check_id is not None and path_id is not None:
+            self.check_id(path_id)
         return await self.fn(request, ctx)
 
 

@@ -21,9 +21,11 @@ from .http import (
     JSON,
     JSON_OR_MERGE_PATCH,
     STT_VERSIONS,
+    UUID_TEXT,
     ApiError,
     Ctx,
     Op,
+    canonical_uuid,
     found,
     json_response,
     query_int,
@@ -49,8 +51,8 @@ ALL = STT_VERSIONS
 WITH_PROJECTS = ("v3.2", "2025-10-15")
 ONLY_V32 = ("v3.2",)
 DEFAULT_TOP = 100
-_MODEL_PATH = re.compile(r"/models/(base/)?([0-9a-fA-F-]{36})/?$")
-_PROJECT_PATH = re.compile(r"/projects/([0-9a-fA-F-]{36})/?$")
+_MODEL_PATH = re.compile(rf"/models/(base/)?({UUID_TEXT})/?$")
+_PROJECT_PATH = re.compile(rf"/projects/({UUID_TEXT})/?$")
 
 
 def _models(ctx: Ctx) -> dict[str, SeedCustomModel]:
@@ -341,6 +343,12 @@ def _invalid(message: str, detail: str, target: str | None = None) -> ApiError:
     return ApiError(400, "InvalidRequest", message, detail=detail, target=target)
 
 
+def _check_path_id(raw: str) -> None:
+    """Every STT path id is `format: uuid` in the specs: anything else is a bad parameter value."""
+    if canonical_uuid(raw) is None:
+        raise _invalid(f"The id '{raw}' is not a valid UUID.", "InvalidParameterValue", "id")
+
+
 def _parse_ref(value: Any, field: str) -> str:
     if not isinstance(value, dict) or not isinstance(value.get("self"), str):
         raise _invalid(f"'{field}' must be an object with a 'self' URL.", "InvalidPayload", field)
@@ -352,11 +360,7 @@ def _model_ref(value: Any) -> ModelRef:
     match = _MODEL_PATH.search(urlparse(url).path)
     if not match:
         raise _invalid(f"The model URI '{url}' is not valid.", "InvalidModelUri", "model")
-    try:
-        model_id = str(uuid.UUID(match.group(2)))
-    except ValueError:
-        raise _invalid(f"The model URI '{url}' is not valid.", "InvalidModelUri", "model") from None
-    return ModelRef(id=model_id, base=bool(match.group(1)))
+    return ModelRef(id=match.group(2).lower(), base=bool(match.group(1)))
 
 
 def _project_id(ctx: Ctx, value: Any) -> str:
@@ -967,7 +971,7 @@ async def project_models(request: web.Request, ctx: Ctx) -> web.StreamResponse:
 # Writing the catalogue: custom models (training) and projects
 
 
-_DATASET_PATH = re.compile(r"/datasets/([0-9a-fA-F-]{36})/?$")
+_DATASET_PATH = re.compile(rf"/datasets/({UUID_TEXT})/?$")
 
 
 def _base_model_id(ctx: Ctx, value: Any, locale: str) -> str:
@@ -1147,9 +1151,9 @@ def routes() -> list[tuple[str, str, Op]]:
     """(method, path relative to the version's base, operation). Order matters: literals before {id}."""
 
     def op(name: str, fn: Any, versions: tuple[str, ...] = ALL, consumes: tuple[str, ...] = ()) -> Op:
-        return Op("stt", name, fn, versions, consumes)
+        return Op("stt", name, fn, versions, consumes, check_id=_check_path_id)
 
-    uuid_re = "{id:[0-9a-fA-F-]{36}}"
+    uuid_re = "{id}"  # any segment: _check_path_id refuses a malformed one with the operation's 400
     return [
         ("GET", "/endpoints/locales", op("Endpoints_ListSupportedLocales", endpoints_locales)),
         ("GET", "/endpoints", op("Endpoints_List", endpoints_list)),

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -23,6 +22,7 @@ from .http import (
     ApiError,
     Ctx,
     Op,
+    canonical_uuid,
     json_response,
     query_int,
     query_string,
@@ -58,10 +58,10 @@ def _url(ctx: Ctx, path: str, query: dict[str, str | int] | None = None) -> str:
 
 def _endpoint_id(request: web.Request) -> str:
     raw = request.match_info["id"]
-    try:
-        return str(uuid.UUID(raw))
-    except ValueError:
-        raise _bad(f"The endpoint id '{raw}' is not a UUID.", target="id", code="BadArgument") from None
+    endpoint_id = canonical_uuid(raw)
+    if endpoint_id is None:
+        raise _bad(f"The endpoint id '{raw}' is not a UUID.", target="id", code="BadArgument")
+    return endpoint_id
 
 
 def _get(ctx: Ctx, request: web.Request) -> VoiceEndpoint:
@@ -706,7 +706,7 @@ def routes() -> list[tuple[str, str, Op]]:
     def v3(name: str, fn: Any) -> Op:
         return Op("tts3", name, fn, ("v3.0",))
 
-    eid = "{id:[^/:]+}"
+    eid = "{id:[^/]+}"  # any segment (`:suspend` is split off by backtracking): _endpoint_id checks it
     return [
         ("GET", "/customvoice/endpoints", op("Endpoints_List", endpoints_list)),
         ("POST", f"/customvoice/endpoints/{eid}:suspend", op("Endpoints_Suspend", endpoints_suspend)),
