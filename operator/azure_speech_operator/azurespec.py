@@ -15,7 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from azure_speech_operator.azure.types import AzureTarget
 
-DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
+# RFC 1123 subdomain, as Kubernetes checks object names: dot-separated labels, none empty, none starting or
+# ending with a hyphen (a looser pattern let `a..b` through, a name no ConfigMap or Secret can have)
+DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+# A Secret data key as Kubernetes allows it: letters, digits, `-`, `_`, `.`; not `.`, nor starting with `..`
+SECRET_KEY = r"^\.?[-_a-zA-Z0-9][-._a-zA-Z0-9]*$"
 
 AZURE_DESCRIPTION = (
     "Which Azure AI Speech resource to use, at which REST API version, with which credentials."
@@ -59,7 +63,7 @@ class SecretKeyRef(SpecModel):
         default="key",
         min_length=1,
         max_length=253,
-        pattern=r"^[-._a-zA-Z0-9]+$",
+        pattern=SECRET_KEY,
         description="Key in the Secret's data holding the Speech resource key.",
     )
 
@@ -153,7 +157,9 @@ class AzureSpecBase(SpecModel):
         pattern=r"^[a-z0-9]+$",
         description=(
             "Azure region of the Speech resource, e.g. westeurope; the operator calls "
-            "https://{region}.api.cognitive.microsoft.com. Exactly one of region and endpoint. Immutable."
+            "https://{region}.api.cognitive.microsoft.com (or where the operator's --region-url says; the "
+            "custom voice API version v3.0: https://{region}.customvoice.api.speech.microsoft.com). Exactly "
+            "one of region and endpoint. Immutable."
         ),
     )
     endpoint: str | None = Field(

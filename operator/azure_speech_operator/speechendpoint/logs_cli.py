@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from azure_speech_operator import settings as settings_module
 from azure_speech_operator.azure.config import ClientSettings
 from azure_speech_operator.azure.types import Credential, LogFile, OperatorError, SpeechEndpoints
+from azure_speech_operator.azurespec import DNS_SUBDOMAIN
 from azure_speech_operator.kube import (
     KubeApi,
     KubeApiError,
@@ -47,7 +48,7 @@ _KIND_PREFIXES = (
     "speechendpoint.speech.azure-operator.io",
     "speechendpoints.speech.azure-operator.io",
 )
-_NAME = re.compile(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?")
+_NAME = re.compile(DNS_SUBDOMAIN)
 # The run settings that shape the Azure client (`region_url`: a region-based SpeechEndpoint in another cloud
 # is reached at that cloud's host, as the operator reaches it).
 _CLIENT_FIELDS = (
