@@ -433,15 +433,20 @@ class KubeApi:
 KUBERNETES_FORBIDDEN: Final = "KubernetesForbidden"
 
 
-def as_operator_error(exc: KubeApiError, what: str) -> OperatorError:
-    """A Kubernetes API failure as the reconcilers report it: refusals block (a human must grant access or
-    change a policy), everything else is retried as transient.
+def as_operator_error(exc: KubeApiError, what: str, *, invalid_is_refusal: bool = True) -> OperatorError:
+    """A Kubernetes API failure as the reconcilers report it: refusals (401, 403, 422) block (a human must
+    grant access, change a policy or fix what was written), everything else is retried as transient.
 
     The API server's own message is kept: for a refusal it is the only thing naming the cause (the missing
     RBAC rule, the admission policy and its words, the exhausted quota). It is third-party text (a webhook
-    writes what it likes), so it is shown scrubbed, on one line and shortened like Azure's."""
+    writes what it likes), so it is shown scrubbed, on one line and shortened like Azure's.
+
+    `invalid_is_refusal=False`: a 422 is a failed JSON patch `test` (the object changed under the pass), which
+    the next pass, on the object as it is now, gets past: transient."""
     said = scrub(" ".join(exc.message.split()))
-    if exc.status in (401, 403):
+    # 422: the write is invalid as sent (a ValidatingAdmissionPolicy denies with it by default): retrying
+    # the same write at once cannot help, so it is judged as a refusal, not as the API server's hiccup
+    if exc.status in (401, 403) or (exc.status == 422 and invalid_is_refusal):
         return OperatorError(
             KUBERNETES_FORBIDDEN,
             f"{what}: refused by the API server (HTTP {exc.status})" + (f": {said}" if said else ""),

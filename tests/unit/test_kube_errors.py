@@ -49,9 +49,22 @@ def test_the_api_servers_message_is_one_line_scrubbed_and_shortened(status: int)
     assert len(error.message) < len(WHAT) + 600
 
 
+def test_an_invalid_write_is_a_refusal_not_a_hiccup() -> None:
+    # a ValidatingAdmissionPolicy denies with 422 Invalid by default; so does a name the API server refuses
+    message = 'ConfigMap "a..b" is invalid: metadata.name: Invalid value: "a..b"'
+    error = as_operator_error(KubeApiError(422, "Invalid", message, operation="POST"), WHAT)
+    assert (error.reason, error.error_class) == (KUBERNETES_FORBIDDEN, ErrorClass.BLOCKED)
+    assert error.message == f"{WHAT}: refused by the API server (HTTP 422): {message}"
+    # a JSON patch's failed `test` (the object changed under the pass) is for the next pass to get past
+    stale = as_operator_error(
+        KubeApiError(422, "Invalid", "test failed", operation="PATCH"), WHAT, invalid_is_refusal=False
+    )
+    assert (stale.reason, stale.error_class) == ("KubernetesApiError", ErrorClass.TRANSIENT)
+
+
 def test_other_failures_are_transient_with_the_servers_message() -> None:
-    error = as_operator_error(KubeApiError(422, "Invalid", "data: Too long", operation="PUT"), WHAT)
+    error = as_operator_error(KubeApiError(500, "InternalError", "etcd: too slow", operation="PUT"), WHAT)
     assert (error.reason, error.error_class) == ("KubernetesApiError", ErrorClass.TRANSIENT)
-    assert error.message == f"{WHAT}: HTTP 422 Invalid: data: Too long"
+    assert error.message == f"{WHAT}: HTTP 500 InternalError: etcd: too slow"
     conflict = as_operator_error(KubeApiError(409, "Conflict", "changed", operation="PUT"), WHAT)
     assert (conflict.reason, conflict.error_class) == ("KubernetesConflict", ErrorClass.TRANSIENT)

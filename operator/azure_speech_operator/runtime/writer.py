@@ -73,7 +73,8 @@ class KubeWriter:
                     **options,
                 )
             except KubeApiError as exc:
-                raise as_operator_error(exc, what) from None
+                # every patch here tests the uid: a 422 says a same-named successor took its place
+                raise as_operator_error(exc, what, invalid_is_refusal=False) from None
         self._written(answer)
         return answer
 
