@@ -45,12 +45,12 @@ _HOST_NAME = re.compile(
 )
 
 # One requirement of a Kubernetes label selector (`key`, `!key`, `key=v`, `key==v`, `key!=v`,
-# `key in (a,b)`, `key notin (a,b)`), as the API server parses it.
+# `key in (a,b)`, `key notin (a,b)`, `key>N`, `key<N` with N an integer), as the API server parses it.
 _LABEL_NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
 _LABEL_KEY = rf"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?{_LABEL_NAME}"
 _LABEL_VALUE = rf"({_LABEL_NAME})?"
 _SELECTOR_REQUIREMENT = re.compile(
-    rf"\s*(!\s*{_LABEL_KEY}|{_LABEL_KEY}\s*((==?|!=)\s*{_LABEL_VALUE}"
+    rf"\s*(!\s*{_LABEL_KEY}|{_LABEL_KEY}\s*((==?|!=)\s*{_LABEL_VALUE}|[<>]\s*[-+]?[0-9]+"
     rf"|\s(in|notin)\s*\(\s*{_LABEL_NAME}(\s*,\s*{_LABEL_VALUE})*\s*\))?)\s*"
 )
 _SELECTOR_SPLIT = re.compile(r",(?![^()]*\))")  # commas between requirements, not inside `in (...)`
@@ -196,7 +196,7 @@ class OperatorSettings(BaseModel):
             if not _SELECTOR_REQUIREMENT.fullmatch(requirement):
                 raise ValueError(
                     f"{requirement.strip()!r} is not a label selector requirement "
-                    "(key, !key, key=value, key!=value, key in (a,b), key notin (a,b))"
+                    "(key, !key, key=value, key!=value, key in (a,b), key notin (a,b), key>N, key<N)"
                 )
         return value.strip()
 

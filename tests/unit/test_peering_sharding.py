@@ -88,13 +88,17 @@ def test_the_label_selector_filters_both_kinds_server_side_and_not_the_secrets()
         "!shard",
         "shard in (a, b)",
         "tier notin (x),example.com/s=a",
+        "shard>1",
+        "generation < 10,shard",
     ],
 )
 def test_label_selectors_kubernetes_accepts_are_accepted(selector: str) -> None:
     assert parse(["--label-selector", selector]).label_selector == selector
 
 
-@pytest.mark.parametrize("selector", ["shard=a b", "=a", "shard in ()", "shard=a,", "sh@rd=a", "shard>1"])
+@pytest.mark.parametrize(
+    "selector", ["shard=a b", "=a", "shard in ()", "shard=a,", "sh@rd=a", "shard>a", "shard>=1"]
+)
 def test_bad_label_selectors_name_the_flag(selector: str) -> None:
     with pytest.raises(SettingsError, match="--label-selector"):
         parse(["--label-selector", selector])
