@@ -184,6 +184,7 @@ async def _voice_scenario(h: Harness, folder: str) -> None:
     assert (await c.get(f"{prefix}/projects/Nope", params=q)).status_code == 404
     assert (await c.get(f"{prefix}/models/Nope", params=q)).status_code == 404
     assert (await c.get(f"{prefix}/basemodels", params=q)).status_code == 200
+    assert (await c.get(f"{prefix}/modelrecipes", params=q)).status_code == 200
     project = {"kind": "ProfessionalVoice", "description": "p"}
     assert (await c.put(f"{prefix}/projects/Proj1", params=q, json=project)).status_code == 201
     assert (await c.put(f"{prefix}/projects/Proj1", params=q, json={"kind": "Other"})).status_code == 400

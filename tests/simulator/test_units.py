@@ -219,6 +219,15 @@ def test_seed_days_must_be_finite_and_within_a_century(tmp_path: Path, content: 
     assert str(path) in str(info.value) and problem in str(info.value) and "\n" not in str(info.value)
 
 
+def test_a_seeded_voice_model_has_a_recipe_kind_models_create_takes(tmp_path: Path) -> None:
+    from azure_speech_operator.simulator.seed import SeedFileError, load_seed
+
+    path = tmp_path / "seed.yaml"
+    path.write_text("voiceModels:\n  - {id: Lite1, projectId: Jessica, recipeKind: Lite}\n")
+    with pytest.raises(SeedFileError, match="recipe kind must be one of Default, MultiStyle"):
+        load_seed(path)
+
+
 def test_fault_kinds_must_not_be_empty() -> None:
     with pytest.raises(ValueError, match="at least one fault kind"):
         SimulatorConfig(fault_kinds=())

@@ -480,3 +480,23 @@ async def test_an_upper_case_endpoint_id_names_the_same_endpoint(h: Harness) -> 
     eid = str(uuid.uuid4())
     assert (await put(h, eid=eid.upper())).json()["id"] == eid
     assert (await h.client.get(f"/customvoice/endpoints/{eid.upper()}", params=P)).json()["id"] == eid
+
+
+async def test_model_recipes_list_the_kinds_a_model_create_takes(h: Harness) -> None:
+    preview = await h.client.get("/customvoice/modelrecipes", params={"api-version": "2024-02-01-preview"})
+    page = await h.client.get("/customvoice/modelrecipes", params=P)
+    assert preview.status_code == page.status_code == 200
+    assert isinstance(preview.json(), list)  # the preview spec's bare array; 2026-01-01 a page
+    assert set(page.json()) == {"value"}
+    recipes = {r["kind"]: r for r in page.json()["value"]}
+    assert set(recipes) == {r["kind"] for r in preview.json()} == {"Default", "MultiStyle"}
+    model = {"projectId": ids.VOICE_PROJECT, "consentId": "con1", "trainingSetId": "set1"}
+    for kind, recipe in recipes.items():
+        r = await h.client.put(
+            f"/customvoice/models/M{kind}", params=P, json={**model, "recipe": {"kind": kind}}
+        )
+        assert r.status_code == 201, r.text
+        assert r.json()["recipe"] == {"kind": kind, "version": recipe["version"]}
+    r = await h.client.put("/customvoice/models/MLite", params=P, json={**model, "recipe": {"kind": "Lite"}})
+    assert r.status_code == 400 and r.json()["error"]["target"] == "recipe.kind"
+    assert "Default, MultiStyle" in r.json()["error"]["message"]

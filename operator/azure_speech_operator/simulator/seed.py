@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,6 +26,67 @@ DEFAULT_MODEL_WEIGHT_PERCENT = 30
 _RESOURCE_ID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,62}[a-zA-Z0-9]$")
 # Seed dates are days from the simulator's start: a century either way (docs/simulator.md, "Limits").
 MAX_SEED_DAYS = 36500.0
+
+
+@dataclass(frozen=True)
+class VoiceRecipe:
+    """A custom voice training recipe (Models_ListRecipes); Models_Create takes only these kinds. The values
+    are those of the official get_recipes example."""
+
+    kind: str
+    version: str
+    description: str
+    min_utterance_count: int
+    min_duration_seconds: float
+    dataset_locales: tuple[str, ...]
+    min_style_utterance_count: int | None = None
+    max_custom_style_num: int | None = None
+    # locale -> preset styles of a male and a female voice (the same list for both, as in the example)
+    preset_styles: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+VOICE_RECIPES = (
+    VoiceRecipe(
+        kind="Default",
+        version="V7.2023.03",
+        description="Model updated with a robust vocoder for higher audio quality. "
+        "15-50 compute hours estimated for each training.",
+        min_utterance_count=300,
+        min_duration_seconds=3600.0,
+        dataset_locales=("en-US", "en-GB", "fr-FR", "it-IT"),
+    ),
+    VoiceRecipe(
+        kind="MultiStyle",
+        version="V3.2023.06",
+        description="Basic version to adapt the voice to speak with multiple emotional styles, or create "
+        "your own speaking style with custom style training data. 25-50 computer hours estimated for each "
+        "training. Style degree tuning supported.",
+        min_utterance_count=300,
+        min_duration_seconds=3600.0,
+        dataset_locales=("en-US", "ja-JP"),
+        min_style_utterance_count=100,
+        max_custom_style_num=5,
+        preset_styles=(
+            (
+                "en-US",
+                (
+                    "angry",
+                    "excited",
+                    "cheerful",
+                    "friendly",
+                    "hopeful",
+                    "sad",
+                    "shouting",
+                    "terrified",
+                    "unfriendly",
+                    "whispering",
+                ),
+            ),
+            ("ja-JP", ("angry", "cheerful", "sad")),
+        ),
+    ),
+)
+RECIPE_KINDS = tuple(recipe.kind for recipe in VOICE_RECIPES)
 
 
 class SeedFileError(ValueError):
@@ -147,6 +209,13 @@ class SeedVoiceModel(_Seed):
     style_training_set_ids: dict[str, str] = Field(default_factory=dict)
 
     _id = field_validator("id", "project_id")(_resource_id)
+
+    @field_validator("recipe_kind")
+    @classmethod
+    def _known_recipe(cls, value: str) -> str:
+        if value not in RECIPE_KINDS:
+            raise ValueError(f"recipe kind must be one of {', '.join(RECIPE_KINDS)}")
+        return value
 
 
 class SeedVoiceBaseModel(_Seed):

@@ -28,7 +28,7 @@ from .http import (
     query_string,
     read_json_object,
 )
-from .seed import SeedVoiceModel, SeedVoiceProject
+from .seed import RECIPE_KINDS, VOICE_RECIPES, SeedVoiceModel, SeedVoiceProject, VoiceRecipe
 from .state import Action, EntityError, VoiceEndpoint, VoiceOperation, iso, retry_after_seconds
 
 RESOURCE_ID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,62}[a-zA-Z0-9]$")
@@ -383,7 +383,7 @@ def _model_body(ctx: Ctx, m: SeedVoiceModel) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": m.id,
         "voiceName": m.voice_name or f"{m.id}Neural",
-        "recipe": {"kind": m.recipe_kind, "version": "V10.0"},
+        "recipe": {"kind": m.recipe_kind, "version": _RECIPE_VERSIONS[m.recipe_kind]},
         "locale": m.locale,
         "projectId": m.project_id,
         "consentId": m.consent_id or m.project_id,
@@ -479,8 +479,42 @@ async def base_models_list(request: web.Request, ctx: Ctx) -> web.StreamResponse
                 "InstanceVoice" if preview and c == "PersonalVoice" else c for c in m.capabilities
             ]
         items.append(item)
-    # 2024-02-01-preview answers a bare array, 2026-01-01 a page.
-    return json_response(items if ctx.version == "2024-02-01-preview" else {"value": items})
+    return json_response(_listing(ctx, items))
+
+
+def _listing(ctx: Ctx, items: list[dict[str, Any]]) -> Any:
+    """A whole list (its operation takes no paging parameters): 2024-02-01-preview answers a bare array,
+    2026-01-01 a page, the only one."""
+    return items if ctx.version == "2024-02-01-preview" else {"value": items}
+
+
+_RECIPE_VERSIONS = {recipe.kind: recipe.version for recipe in VOICE_RECIPES}
+
+
+def _recipe_body(ctx: Ctx, recipe: VoiceRecipe) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "kind": recipe.kind,
+        "version": recipe.version,
+        "description": recipe.description,
+        "minUtteranceCount": recipe.min_utterance_count,
+    }
+    if ctx.version != "2024-02-01-preview":  # a 2026-01-01 field
+        body["minDurationInSeconds"] = recipe.min_duration_seconds
+    if recipe.min_style_utterance_count is not None:
+        body["minStyleUtteranceCount"] = recipe.min_style_utterance_count
+    if recipe.max_custom_style_num is not None:
+        body["maxCustomStyleNum"] = recipe.max_custom_style_num
+    body["datasetLocales"] = list(recipe.dataset_locales)
+    if recipe.preset_styles:
+        # The schema's PresetStyleItem keys are `male` and `female` (the example writes them capitalized).
+        body["presetStyles"] = {
+            locale: {"male": list(styles), "female": list(styles)} for locale, styles in recipe.preset_styles
+        }
+    return body
+
+
+async def models_list_recipes(request: web.Request, ctx: Ctx) -> web.StreamResponse:
+    return json_response(_listing(ctx, [_recipe_body(ctx, recipe) for recipe in VOICE_RECIPES]))
 
 
 def _resource_id(request: web.Request) -> str:
@@ -578,6 +612,12 @@ async def models_create(request: web.Request, ctx: Ctx) -> web.StreamResponse:
     recipe = body.get("recipe")
     if not isinstance(recipe, dict) or not isinstance(recipe.get("kind"), str):
         raise _bad("'recipe.kind' is required.", target="recipe", code="BadArgument")
+    if recipe["kind"] not in RECIPE_KINDS:
+        raise _bad(
+            f"'recipe.kind' must be one of {', '.join(RECIPE_KINDS)} (GET /customvoice/modelrecipes).",
+            target="recipe.kind",
+            code="BadArgument",
+        )
     request_print = _fingerprint("model", model_id, {k: v for k, v in body.items() if k != "id"})
     previous = _previous(ctx, op_id, request_print)
     existing = _vmodels(ctx).get(model_id)
@@ -724,6 +764,7 @@ def routes() -> list[tuple[str, str, Op]]:
         ("PUT", "/customvoice/projects/{id}", op("Projects_Create", projects_create, JSON)),
         ("DELETE", "/customvoice/projects/{id}", op("Projects_Delete", projects_delete)),
         ("GET", "/customvoice/basemodels", op("BaseModels_List", base_models_list)),
+        ("GET", "/customvoice/modelrecipes", op("Models_ListRecipes", models_list_recipes)),
         ("GET", "/api/texttospeech/v3.0/endpoints/{id}", v3("Endpoints_Get", v3_get)),
         ("POST", "/api/texttospeech/v3.0/endpoints/{id}/suspend", v3("Endpoints_Suspend", v3_suspend)),
         ("POST", "/api/texttospeech/v3.0/endpoints/{id}/resume", v3("Endpoints_Resume", v3_resume)),
