@@ -403,6 +403,22 @@ def test_infinite_absurd_and_empty_flag_values_exit_2_naming_the_flag(args: list
     _one_line_error(run_cli("--port", "0", *args), named)
 
 
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--port", "70000"], "simulate-azure: --port: 70000 is not a port"),
+        (["--port", "abc"], "simulate-azure: --port: 'abc' is not a port number"),
+        (["--time-scale", "abc"], "simulate-azure: --time-scale: invalid float value: 'abc'"),
+        (["--quota", "many"], "simulate-azure: --quota: invalid int value: 'many'"),
+        (["--seed"], "simulate-azure: --seed: expected one argument"),
+        (["--no-such-flag"], "simulate-azure: unrecognized arguments: --no-such-flag"),
+    ],
+)
+def test_flags_argparse_refuses_exit_2_with_one_line_naming_the_flag(args: list[str], named: str) -> None:
+    # docs/simulator.md: one line, not argparse's usage block followed by the error.
+    assert _one_line_error(run_cli(*args), named).startswith(named)
+
+
 @pytest.mark.skipif(not ipv6_loopback(), reason="needs IPv6 on the loopback")
 def test_an_ipv6_host_is_bracketed_in_the_listening_url() -> None:
     cmd = [sys.executable, "-m", "azure_speech_operator", "simulate-azure", "--host", "::1", "--port", "0"]

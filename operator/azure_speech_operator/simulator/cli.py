@@ -7,13 +7,29 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .config import SimulatorConfig
     from .seed import Seed
+
+
+def argument_error_reporter(argv: Sequence[str]) -> Callable[[str], None]:
+    """For the operator's cli: argparse's errors (a flag's value its type refuses, an unknown flag) on one
+    line naming the flag, as every other bad flag is reported, instead of the usage block and the error."""
+    return _report_argument_error
+
+
+# argparse writes `argument --port: <problem>`; the simulator's own errors read `--port: <problem>`.
+_ARGPARSE_PREFIX = re.compile(r"^argument (\S+): ")
+
+
+def _report_argument_error(message: str) -> None:
+    print("simulate-azure: " + _ARGPARSE_PREFIX.sub(r"\1: ", message, count=1), file=sys.stderr)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
