@@ -8,8 +8,10 @@ test renders: the defaults, namespaced RBAC, every value set, and an existing Se
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -70,6 +72,23 @@ class Helm:
         args = ["template", release, str(CHART), "--namespace", namespace]
         text = self.run(*args, *(["--include-crds"] if include_crds else []), values=values or {}).stdout
         return [doc for doc in yaml.safe_load_all(text) if doc]
+
+    def notes(
+        self, values: Values | None = None, *, release: str = RELEASE, namespace: str = NAMESPACE
+    ) -> str:
+        """templates/NOTES.txt as `helm install` prints it. Only an install renders the notes, and it needs a
+        cluster: a copy of the chart renders them through `tpl` instead, in a template of its own."""
+        with tempfile.TemporaryDirectory() as folder:
+            chart = Path(folder) / CHART.name
+            shutil.copytree(CHART, chart)
+            (chart / "templates" / "NOTES.txt").rename(chart / "files" / "notes.txt")
+            probe = chart / "templates" / "notes-probe.yaml"
+            probe.write_text('notes: {{ tpl (.Files.Get "files/notes.txt") . | toJson }}\n')
+            args = ["template", release, str(chart), "--namespace", namespace]
+            args += ["--show-only", "templates/notes-probe.yaml"]
+            text = self.run(*args, values=values or {}).stdout
+        notes: str = yaml.safe_load(text)["notes"]
+        return notes
 
 
 def find(objects: Iterable[dict[str, Any]], kind: str, namespace: str | None = None) -> list[dict[str, Any]]:

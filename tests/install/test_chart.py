@@ -22,6 +22,7 @@ from tests.processes import REPO
 
 from .chart import (
     CHART,
+    NAMESPACE,
     VALUE_SETS,
     Helm,
     container_args,
@@ -272,6 +273,14 @@ def test_a_long_release_name_still_gives_names_the_api_server_takes(helm: Helm) 
         # a Service's name is a DNS label; the others are DNS subdomains
         limit = 63 if obj["kind"] == "Service" else 253
         assert len(name) <= limit and re.fullmatch(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", name), name
+
+
+def test_the_notes_name_the_metrics_service(helm: Helm) -> None:
+    """A full name too long for the `-metrics` suffix shortens the Service name: the notes give that name."""
+    values = {"fullnameOverride": "a" * 60}
+    (service,) = find(helm.template(values), "Service")
+    url = f"http://{service['metadata']['name']}.{NAMESPACE}.svc:8080/metrics"
+    assert url in helm.notes(values)
 
 
 def test_the_argocd_health_checks_are_the_scripts_in_argo_cds_namespace(helm: Helm) -> None:
