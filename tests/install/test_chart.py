@@ -116,7 +116,9 @@ def test_the_readme_documents_every_value() -> None:
     ("setting", "message"),
     [
         ("replicas=two", "at '/replicas': got string, want integer"),
-        ("replicas=2", "at '/replicas': maximum: got 2, want 1"),
+        # the refusal says why, and which value allows more
+        ("replicas=2", "missing property 'replicas > 1 needs peering.enabled=true'"),
+        ("replicas=2", "at '/peering/enabled': value must be true"),
         ("driftInterval=often", "at '/driftInterval': 'often' does not match pattern"),
         ("watchNamespaces={Team_A}", "at '/watchNamespaces/0': 'Team_A' does not match pattern"),
         ("logLevel=loud", "at '/logLevel': value must be one of 'debug', 'info', 'warning', 'error'"),
@@ -144,6 +146,12 @@ def test_a_wrong_value_fails_with_a_message_naming_it(helm: Helm, setting: str, 
     assert proc.returncode != 0
     assert "values don't meet the specifications of the schema" in proc.stderr
     assert message in proc.stderr
+
+
+@pytest.mark.parametrize("replicas", [0, 1, 2, 5])
+def test_any_replica_count_with_peering(helm: Helm, replicas: int) -> None:
+    values = {"replicas": replicas, "peering": {"enabled": True}}
+    assert one(helm.template(values), "Deployment")["spec"]["replicas"] == replicas
 
 
 # --- the operator's flags ---------------------------------------------------------------------------------
