@@ -170,11 +170,13 @@ def test_print_seed_and_seed_file(tmp_path: Path) -> None:
         "    locale: fr-FR\n"
         "    displayName: fr base\n"
         "    transcriptionInDays: 5\n"
+        "customModels: []\n"  # the built-in ones name the built-in base models
+        "speechEndpoints: []\n"
     )
     out = run_cli("--print-seed", "--seed-file", str(custom), check=True)
     seed = json.loads(out.stdout)
     assert [m["locale"] for m in seed["baseModels"]] == ["fr-FR"]
-    assert seed["customModels"]  # lists the file leaves out keep the built-in data
+    assert seed["voiceModels"]  # lists the file leaves out keep the built-in data
     bad = tmp_path / "bad.yaml"
     bad.write_text("baseModels:\n  - id: not-a-uuid\n    locale: x\n    displayName: y\n")
     out = run_cli("--print-seed", "--seed-file", str(bad))
@@ -281,6 +283,12 @@ def _one_line_error(out: subprocess.CompletedProcess[str], *named: str) -> str:
             "baseModels:\n  - {id: " + ids.BASE_EN_US_CURRENT + ", locale: en-US, displayName: x,"
             " createdDaysAgo: .inf}\n",
             "finite number",
+        ),
+        (
+            "dangling.yaml",
+            "voiceEndpoints:\n"
+            "  - {id: 00000000-0000-4000-8000-0000000000aa, projectId: Nope, modelId: Jessica}\n",
+            "voiceEndpoints.0.projectId: no voiceProjects entry has the id 'Nope'",
         ),
     ],
 )

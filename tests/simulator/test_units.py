@@ -219,6 +219,102 @@ def test_seed_days_must_be_finite_and_within_a_century(tmp_path: Path, content: 
     assert str(path) in str(info.value) and problem in str(info.value) and "\n" not in str(info.value)
 
 
+_EP = "00000000-0000-4000-8000-0000000000aa"
+_ENDPOINT = "{id: " + _EP + ", displayName: a"
+_MISSING = "c0570099-0000-4000-8000-000000000001"
+
+
+def _speech_endpoints(*fields: str) -> str:
+    return "speechEndpoints:\n" + "".join(f"  - {_ENDPOINT}, {f}}}\n" for f in fields)
+
+
+def _voice_endpoint(project: str, model: str) -> str:
+    return f"voiceEndpoints:\n  - {{id: {_EP}, projectId: {project}, modelId: {model}}}\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (
+            _speech_endpoints(f"locale: en-US, model: {_MISSING}"),
+            f"speechEndpoints.0.model: no baseModels or customModels entry has the id '{_MISSING}'",
+        ),
+        (
+            _speech_endpoints(f"locale: de-DE, model: {ids.CUSTOM_EN_US_DEPLOYABLE}"),
+            f"speechEndpoints.0.locale: 'de-DE' is not the locale of its model {ids.CUSTOM_EN_US_DEPLOYABLE}",
+        ),
+        (
+            _speech_endpoints(f"locale: en-US, model: {ids.BASE_EN_US_CURRENT}, project: {_MISSING}"),
+            f"speechEndpoints.0.project: no projects entry has the id '{_MISSING}'",
+        ),
+        (
+            _speech_endpoints(*[f"locale: en-US, model: {ids.BASE_EN_US_CURRENT}"] * 2),
+            f"speechEndpoints.1.id: '{_EP}' is also the id of speechEndpoints.0",
+        ),
+        (  # the lists a file leaves out are checked too: the built-in custom models lose their base models
+            "baseModels:\n  - {id: 11111111-1111-4111-8111-111111111111, locale: fr-FR, displayName: fr}\n",
+            f"customModels.0.baseModel: no baseModels entry has the id '{ids.BASE_EN_US_CURRENT}'",
+        ),
+        (
+            f"customModels:\n  - {{id: {ids.BASE_EN_US_CURRENT}, locale: en-US, displayName: c}}\n",
+            f"customModels.0.id: '{ids.BASE_EN_US_CURRENT}' is also the id of baseModels.0",
+        ),
+        (
+            f"customModels:\n  - {{id: {ids.CUSTOM_EN_US_DEPLOYABLE}, locale: de-DE, displayName: c,"
+            f" baseModel: {ids.BASE_EN_US_CURRENT}}}\n",
+            f"customModels.0.locale: 'de-DE' is not the locale of its baseModel {ids.BASE_EN_US_CURRENT}",
+        ),
+        (
+            "voiceModels:\n  - {id: Orphan, projectId: Nobody}\n",
+            "voiceModels.0.projectId: no voiceProjects entry has the id 'Nobody'",
+        ),
+        (
+            _voice_endpoint("Nope", "Jessica"),
+            "voiceEndpoints.0.projectId: no voiceProjects entry has the id 'Nope'",
+        ),
+        (
+            _voice_endpoint("Hans", "Nope"),
+            "voiceEndpoints.0.modelId: no voiceModels entry has the id 'Nope'",
+        ),
+        (
+            _voice_endpoint("Hans", "Jessica"),
+            "voiceEndpoints.0.modelId: 'Jessica' is a model of project 'Jessica', not of 'Hans'",
+        ),
+        (
+            "voiceProjects:\n  - {id: Jessica}\n  - {id: Hans}\n  - {id: Jessica}\n",
+            "voiceProjects.2.id: 'Jessica' is also the id of voiceProjects.0",
+        ),
+    ],
+)
+def test_a_seed_file_naming_what_it_does_not_have_is_refused(
+    tmp_path: Path, content: str, problem: str
+) -> None:
+    from azure_speech_operator.simulator.seed import SeedFileError, load_seed
+
+    path = tmp_path / "seed.yaml"
+    path.write_text(content)
+    with pytest.raises(SeedFileError) as info:
+        load_seed(path)
+    assert str(info.value).startswith(f"{path}: ") and problem in str(info.value), str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_the_built_in_seed_resolves_every_reference() -> None:
+    from azure_speech_operator.simulator.seed import reference_problems
+
+    assert reference_problems(default_seed()) == []
+
+
+def test_seed_references_are_kept_in_the_ids_lower_case(tmp_path: Path) -> None:
+    from azure_speech_operator.simulator.seed import load_seed
+
+    path = tmp_path / "seed.yaml"
+    model, project = ids.CUSTOM_EN_US_DEPLOYABLE.upper(), ids.PROJECT_EN_US.upper()
+    path.write_text(_speech_endpoints(f"locale: en-US, model: {model}, project: {project}"))
+    endpoint = load_seed(path).speech_endpoints[0]
+    assert (endpoint.model, endpoint.project) == (ids.CUSTOM_EN_US_DEPLOYABLE, ids.PROJECT_EN_US)
+
+
 def test_a_seeded_voice_model_has_a_recipe_kind_models_create_takes(tmp_path: Path) -> None:
     from azure_speech_operator.simulator.seed import SeedFileError, load_seed
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Container, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic.alias_generators import to_camel
+from pydantic.alias_generators import to_camel, to_snake
 
 from .config import json_kind, problems
 
@@ -107,6 +108,11 @@ def _uuid(value: str) -> str:
         raise ValueError(f"{value!r} is not a UUID") from None
 
 
+def _optional_uuid(value: str | None) -> str | None:
+    """A reference to a seeded id, written as the ids are kept (lower case), so that it resolves."""
+    return None if value is None else _uuid(value)
+
+
 class _Seed(BaseModel):
     model_config = ConfigDict(
         alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True, allow_inf_nan=False
@@ -151,6 +157,7 @@ class SeedCustomModel(_Seed):
     custom_model_weight_percent: int = Field(default=DEFAULT_MODEL_WEIGHT_PERCENT, ge=1, le=100)
 
     _id = field_validator("id")(_uuid)
+    _references = field_validator("base_model", "project")(_optional_uuid)
 
 
 class SeedProject(_Seed):
@@ -180,6 +187,7 @@ class SeedSpeechEndpoint(_Seed):
     created_days_ago: float = 10
 
     _id = field_validator("id", "model")(_uuid)
+    _project = field_validator("project")(_optional_uuid)
 
 
 class SeedVoiceProject(_Seed):
@@ -436,9 +444,112 @@ def load_seed(path: Path) -> Seed:
     # Each list the file names replaces the built-in list; lists it leaves out keep the built-in data.
     merged = default_seed().dump() | data
     try:
-        return Seed.model_validate(merged)
+        seed = Seed.model_validate(merged)
     except ValidationError as exc:
         raise SeedFileError(f"{path}: {problems(exc)}") from None
+    unresolved = reference_problems(seed)
+    if unresolved:
+        raise SeedFileError(f"{path}: {'; '.join(unresolved)}")
+    return seed
+
+
+# The lists whose entries others refer to by id, grouped by the namespace an id is looked up in: a speech
+# endpoint's `model` may name a base or a custom model, so those two lists share one.
+_ID_NAMESPACES: tuple[tuple[tuple[str, str], ...], ...] = (
+    (("baseModels", "id"), ("customModels", "id")),
+    (("projects", "id"),),
+    (("speechEndpoints", "id"),),
+    (("voiceProjects", "id"),),
+    (("voiceModels", "id"),),
+    (("voiceBaseModels", "name"),),
+    (("voiceEndpoints", "id"),),
+)
+
+
+def reference_problems(seed: Seed) -> list[str]:
+    """What a seed names without having it, and ids it has twice, each as `list.index.field: problem`.
+    The simulator would otherwise start with entities it cannot resolve: an endpoint of a model that does
+    not exist, or of another locale than its model, which Azure never has."""
+    return [*_duplicates(seed), *_speech_references(seed), *_voice_references(seed)]
+
+
+def _entries(seed: Seed, alias: str) -> list[Any]:
+    entries: list[Any] = getattr(seed, to_snake(alias))
+    return entries
+
+
+def _duplicates(seed: Seed) -> list[str]:
+    found = []
+    for namespace in _ID_NAMESPACES:
+        first: dict[str, str] = {}
+        for alias, key in namespace:
+            for index, entry in enumerate(_entries(seed, alias)):
+                value = getattr(entry, key)
+                if value in first:
+                    found.append(f"{alias}.{index}.{key}: {value!r} is also the {key} of {first[value]}")
+                else:
+                    first[value] = f"{alias}.{index}"
+    return found
+
+
+def _speech_references(seed: Seed) -> list[str]:
+    base = {m.id: m for m in seed.base_models}
+    models: dict[str, SeedBaseModel | SeedCustomModel] = {**base, **{m.id: m for m in seed.custom_models}}
+    projects = {p.id for p in seed.projects}
+    found = []
+    for index, custom in enumerate(seed.custom_models):
+        where = f"customModels.{index}"
+        if custom.base_model is not None:
+            found += _model_problems(where, "baseModel", custom.base_model, custom.locale, base, "baseModels")
+        found += _missing(where, "project", custom.project, projects, "projects")
+    for index, endpoint in enumerate(seed.speech_endpoints):
+        where = f"speechEndpoints.{index}"
+        found += _model_problems(
+            where, "model", endpoint.model, endpoint.locale, models, "baseModels or customModels"
+        )
+        found += _missing(where, "project", endpoint.project, projects, "projects")
+    return found
+
+
+def _missing(where: str, field: str, value: str | None, known: Container[str], lists: str) -> list[str]:
+    if value is None or value in known:
+        return []
+    return [f"{where}.{field}: no {lists} entry has the id {value!r}"]
+
+
+def _model_problems(
+    where: str,
+    field: str,
+    model_id: str,
+    locale: str,
+    models: Mapping[str, SeedBaseModel | SeedCustomModel],
+    lists: str,
+) -> list[str]:
+    model = models.get(model_id)
+    if model is None:
+        return _missing(where, field, model_id, models, lists)
+    if model.locale != locale:
+        return [f"{where}.locale: {locale!r} is not the locale of its {field} {model_id} ({model.locale})"]
+    return []
+
+
+def _voice_references(seed: Seed) -> list[str]:
+    projects = {p.id for p in seed.voice_projects}
+    models = {m.id: m for m in seed.voice_models}
+    found = []
+    for index, model in enumerate(seed.voice_models):
+        found += _missing(f"voiceModels.{index}", "projectId", model.project_id, projects, "voiceProjects")
+    for index, endpoint in enumerate(seed.voice_endpoints):
+        where = f"voiceEndpoints.{index}"
+        found += _missing(where, "projectId", endpoint.project_id, projects, "voiceProjects")
+        found += _missing(where, "modelId", endpoint.model_id, models, "voiceModels")
+        used = models.get(endpoint.model_id)
+        if used is not None and used.project_id != endpoint.project_id:
+            found.append(
+                f"{where}.modelId: {endpoint.model_id!r} is a model of project {used.project_id!r}, "
+                f"not of {endpoint.project_id!r}"
+            )
+    return found
 
 
 def _parse(path: Path, text: str) -> Any:
