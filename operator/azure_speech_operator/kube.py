@@ -20,9 +20,10 @@ import contextvars
 import functools
 import json
 import os
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Final
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from typing import Any, Final, ParamSpec, TypeVar
 from urllib.parse import quote
 
 import kubernetes.client
@@ -204,6 +205,28 @@ def decode_secret_data(secret: Mapping[str, Any]) -> SecretData:
 # them, each holding its copy of the object, while the API server had time to spare.
 KUBE_CONCURRENCY: Final = 32
 
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+class DaemonThreads(Executor):
+    """A daemon thread per call. ThreadPoolExecutor's threads are joined when the interpreter exits: a
+    command interrupted while the API server is silent would wait for the read timeout before it exits."""
+
+    def submit(self, fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> Future[_T]:
+        future: Future[_T] = Future()
+
+        def work() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                future.set_result(fn(*args, **kwargs))
+            except BaseException as exc:  # handed to the awaiting caller, as a pool's thread would
+                future.set_exception(exc)
+
+        threading.Thread(target=work, name="kube-api", daemon=True).start()
+        return future
+
 
 class KubeApi:
     """Async access to the few objects the operator reads and writes directly."""
@@ -214,14 +237,20 @@ class KubeApi:
         *,
         timeout: tuple[float, float] = (10.0, 30.0),
         concurrency: int = KUBE_CONCURRENCY,
+        retries: bool | None = None,
+        threads: Executor | None = None,
     ) -> None:
+        """`retries=False`: a failed connection or read is reported at once (None: urllib3's 3 retries);
+        `threads`: where the blocking calls run (default: a pool of `concurrency` threads)."""
         self.configuration = configuration
         # the pool of connections is made with the client, from its configuration
         configuration.connection_pool_maxsize = max(configuration.connection_pool_maxsize or 1, concurrency)
+        if retries is not None:
+            configuration.retries = retries
         self._client = kubernetes.client.ApiClient(configuration)
         self._client.user_agent = "azure-speech-operator"
         self._timeout = timeout
-        self._threads = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="kube-api")
+        self._threads = threads or ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="kube-api")
 
     def close(self) -> None:
         self._threads.shutdown(wait=False, cancel_futures=True)

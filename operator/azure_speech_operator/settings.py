@@ -47,13 +47,22 @@ _HOST_NAME = re.compile(
 # One requirement of a Kubernetes label selector (`key`, `!key`, `key=v`, `key==v`, `key!=v`,
 # `key in (a,b)`, `key notin (a,b)`, `key>N`, `key<N` with N an integer), as the API server parses it.
 _LABEL_NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
-_LABEL_KEY = rf"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?{_LABEL_NAME}"
+# The prefix is a DNS subdomain, at most 253 characters: the API server refuses a longer one only when kopf's
+# watch asks with it, after "operator started".
+_LABEL_PREFIX = r"(?=[-a-z0-9.]{1,253}/)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/"
+_LABEL_KEY = rf"({_LABEL_PREFIX})?{_LABEL_NAME}"
 _LABEL_VALUE = rf"({_LABEL_NAME})?"
 _SELECTOR_REQUIREMENT = re.compile(
     rf"\s*(!\s*{_LABEL_KEY}|{_LABEL_KEY}\s*((==?|!=)\s*{_LABEL_VALUE}|[<>]\s*[-+]?[0-9]+"
     rf"|\s(in|notin)\s*\(\s*{_LABEL_NAME}(\s*,\s*{_LABEL_VALUE})*\s*\))?)\s*"
 )
 _SELECTOR_SPLIT = re.compile(r",(?![^()]*\))")  # commas between requirements, not inside `in (...)`
+
+# A namespace is a DNS-1123 label. A glob (kopf's, i.e. fnmatch's) is made of what a label holds, `*`, `?` and
+# closed `[...]` sets (`[!...]` negated); an unclosed `[` or a stray `]` would match no namespace at all.
+_GLOB_CHARACTERS = frozenset("*?[]")
+_NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+_NAMESPACE_GLOB = re.compile(r"([-a-z0-9*?]|\[!?[-a-z0-9]+\])+")
 
 Kind = Literal["str", "int", "bool", "duration", "list"]
 
@@ -148,8 +157,7 @@ class OperatorSettings(BaseModel):
     @classmethod
     def _namespace_patterns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for pattern in value:
-            if not re.fullmatch(r"!?[a-z0-9*?\[\]-]{1,63}", pattern):
-                raise ValueError(f"{pattern!r} is not a namespace name or glob pattern")
+            check_namespace_pattern(pattern)
         return value
 
     @field_validator("allowed_hosts", "log_download_hosts")
@@ -244,6 +252,24 @@ class OperatorSettings(BaseModel):
         return allowed
 
 
+def check_namespace_pattern(pattern: str) -> None:
+    """A namespace name (`team-a`) or glob (`team-*`, `team-[ab]`), either after `!` for an exclusion."""
+    body = pattern.removeprefix("!")
+    if not body:
+        raise ValueError(f"{pattern!r} names no namespace (leave the setting out to watch all of them)")
+    if not _GLOB_CHARACTERS & set(body):
+        if not _NAMESPACE.fullmatch(body):
+            raise ValueError(
+                f"{pattern!r} is not a namespace name (lowercase letters, digits and '-', starting and "
+                "ending with a letter or digit, at most 63 characters)"
+            )
+    elif len(body) > 63 or not _NAMESPACE_GLOB.fullmatch(body):
+        raise ValueError(
+            f"{pattern!r} is not a namespace glob (a name with *, ? or closed [...] sets, e.g. team-*, "
+            "team-[ab])"
+        )
+
+
 def check_listen_address(value: str) -> str:
     """An address to bind: an IPv4 or IPv6 address (`[::1]` too) or a host name (`localhost`)."""
     text = value.strip()
@@ -275,6 +301,9 @@ class Option:
     flag_name: str | None = None  # default: the field name with dashes
     repeatable: bool = False
     default_text: str | None = None  # the default as --help shows it, where the value alone would mislead
+    # a list whose empty items are judged (refused), not dropped: an empty `--namespace ''` is a mistake,
+    # and dropping it would widen the setting to everything
+    keeps_empty_items: bool = False
 
     @property
     def flag(self) -> str:
@@ -294,6 +323,7 @@ OPTIONS: tuple[Option, ...] = (
         flag_name="namespace",
         repeatable=True,
         default_text="all namespaces",
+        keeps_empty_items=True,
     ),
     Option(
         "allowed_hosts",
@@ -457,14 +487,15 @@ def parse_bool(text: str) -> bool:
     raise ValueError(f"{text!r} is not a boolean; expected true or false")
 
 
-def _split_list(values: Sequence[str]) -> tuple[str, ...]:
-    return tuple(part.strip() for value in values for part in value.split(",") if part.strip())
+def _split_list(values: Sequence[str], keep_empty: bool = False) -> tuple[str, ...]:
+    parts = (part.strip() for value in values for part in value.split(","))
+    return tuple(part for part in parts if part or keep_empty)
 
 
 def _convert(option: Option, raw: Any) -> Any:
     """Turn a flag's or variable's text into the field's type (pydantic validates the result)."""
     if option.kind == "list":
-        return _split_list(raw if isinstance(raw, list) else [raw])
+        return _split_list(raw if isinstance(raw, list) else [raw], option.keeps_empty_items)
     if option.kind == "bool":
         return raw if isinstance(raw, bool) else parse_bool(raw)
     if option.kind == "duration":
@@ -531,12 +562,18 @@ def format_duration(value: timedelta) -> str:
     return f"{seconds:g}s"
 
 
-def load_settings(args: argparse.Namespace | None, environ: Mapping[str, str]) -> OperatorSettings:
-    """Flags (an argparse namespace from `add_arguments`) over environment over defaults."""
+def load_settings(
+    args: argparse.Namespace | None, environ: Mapping[str, str], *, fields: Sequence[str] | None = None
+) -> OperatorSettings:
+    """Flags (an argparse namespace from `add_arguments`) over environment over defaults. With `fields`, only
+    those settings are read (the others keep their defaults): a command that uses a few settings is not
+    stopped by a bad value of a variable meant for `run`."""
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for option in OPTIONS:
-        raw: Any = getattr(args, option.field, None) if args is not None else None
+        if fields is not None and option.field not in fields:
+            continue
+        raw: Any = _flag_text(option, getattr(args, option.field, None) if args is not None else None)
         source = option.flag
         if raw is None and option.env in environ:
             raw, source = environ[option.env], option.env
@@ -551,6 +588,13 @@ def load_settings(args: argparse.Namespace | None, environ: Mapping[str, str]) -
         return OperatorSettings(**values)
     except ValidationError as exc:
         raise SettingsError(_describe(exc, sources)) from None
+
+
+def _flag_text(option: Option, raw: Any) -> Any:
+    """A flag's value as typed: argparse before Python 3.13 gives `[]` for the value `--` (`--peering=--`)."""
+    if option.repeatable and isinstance(raw, list):
+        return ["--" if item == [] else item for item in raw]
+    return "--" if raw == [] else raw
 
 
 def setting_source(field: str, args: argparse.Namespace | None, environ: Mapping[str, str]) -> str:

@@ -6,7 +6,7 @@ the Secret it names; workloadIdentity uses your own Microsoft Entra login), and 
 logs exist only with the v3.x API versions: later versions write logs to the customer's own storage account.
 
 Log files are fetched from SAS URLs Azure returns; a SAS URL is a credential, so it is never printed or
-logged, not even in errors. Exit code 0 on success, 1 with a one-line message on any error.
+logged, not even in errors. Exit code 0 on success, 1 with a one-line message on any error, 130 on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import os
 import re
+import ssl
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from azure_speech_operator.azure.config import ClientSettings
 from azure_speech_operator.azure.types import Credential, LogFile, OperatorError, SpeechEndpoints
 from azure_speech_operator.azurespec import DNS_SUBDOMAIN
 from azure_speech_operator.kube import (
+    DaemonThreads,
     KubeApi,
     KubeApiError,
     KubeConfigError,
@@ -61,6 +63,12 @@ _CLIENT_FIELDS = (
     "azure_request_deadline",
     "log_download_deadline",
 )
+
+
+# Connect and read timeouts of the Kubernetes API calls (one object, one Secret), each tried once: a silent
+# API server is reported after this long, not after urllib3's retries (two minutes).
+KUBE_TIMEOUT = (5.0, 15.0)
+INTERRUPTED_EXIT = 130  # as a shell reports a command stopped by Ctrl-C
 
 
 class LogsError(Exception):
@@ -106,6 +114,10 @@ async def find_endpoint(kube: KubeApi, namespace: str, name: str) -> tuple[Endpo
     try:
         obj = await kube.get_object(PLURAL, namespace, name)
     except KubeApiError as exc:
+        if exc.status == 0:
+            raise LogsError(
+                f"cannot reach the Kubernetes API server {kube.configuration.host}: {unreachable_reason(exc)}"
+            ) from None
         raise LogsError(
             f"reading SpeechEndpoint {namespace}/{name}: HTTP {exc.status} {exc.message}"
         ) from None
@@ -130,6 +142,26 @@ async def find_endpoint(kube: KubeApi, namespace: str, name: str) -> tuple[Endpo
             "account)"
         )
     return EndpointRef(namespace, name, str(endpoint_id), azure), obj
+
+
+def unreachable_reason(exc: BaseException) -> str:
+    """Why no answer came, in a few words (`Connection refused`), from the errors under `exc`: urllib3's own
+    text repeats the pool, the URL and the retries."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    reason = "no connection"
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, TimeoutError):
+            return "timed out"
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return f"its TLS certificate is not trusted: {cause.verify_message}"
+        if isinstance(cause, ssl.SSLError):
+            return f"TLS failed: {cause.reason or type(cause).__name__}"
+        if isinstance(cause, OSError) and cause.strerror:
+            reason = cause.strerror  # the innermost system error says it best
+        cause = cause.__cause__ or cause.__context__
+    return reason
 
 
 def _size(value: int | None) -> str:
@@ -182,7 +214,7 @@ SpeechFactory = Callable[[ClientSettings, EndpointRef, Credential], Any]
 
 
 async def run(args: argparse.Namespace, out: TextIO, *, speech_factory: SpeechFactory | None = None) -> int:
-    settings = settings_module.load_settings(args, os.environ)
+    settings = settings_module.load_settings(args, os.environ, fields=_CLIENT_FIELDS)
     # workloadIdentity here means the user's own Entra login, not the operator's: no namespace gate.
     settings = settings.model_copy(update={"workload_identity_namespaces": ("*",)})
     name = parse_target(args.target)
@@ -191,7 +223,7 @@ async def run(args: argparse.Namespace, out: TextIO, *, speech_factory: SpeechFa
     except KubeConfigError as exc:
         raise LogsError(str(exc)) from None
     namespace = args.namespace or default_namespace(args.kubeconfig, args.context)
-    kube = KubeApi(configuration)
+    kube = KubeApi(configuration, timeout=KUBE_TIMEOUT, retries=False, threads=DaemonThreads())
     try:
         ref, obj = await find_endpoint(kube, namespace, name)
         credentials = (obj.get("spec") or {}).get("azure", {}).get("credentials")
@@ -237,6 +269,9 @@ async def _list_and_download(
 def main(args: argparse.Namespace) -> int:
     try:
         return asyncio.run(run(args, sys.stdout))
+    except KeyboardInterrupt:
+        print("azure-speech-operator logs: interrupted", file=sys.stderr)
+        return INTERRUPTED_EXIT
     except (LogsError, SettingsError, OperatorError) as exc:
         print(f"azure-speech-operator logs: {printable(str(exc))}", file=sys.stderr)
         return 1
