@@ -113,12 +113,16 @@ def main(args: argparse.Namespace) -> int:
     try:
         asyncio.run(run_operator(settings, registry=registry, served=served, metrics=metrics))
     except MetricsServerError as exc:
-        logger.error("%s", exc)
+        logger.error("%s", exc.describe(*(_source(f, args) for f in ("metrics_address", "metrics_port"))))
         return 1
     except KubeLoginRefused as exc:
         logger.error("%s", exc.describe(configuration.host, source))
         return 1
     return 0
+
+
+def _source(field: str, args: argparse.Namespace) -> str:
+    return settings_module.setting_source(field, args, os.environ)
 
 
 def requested_log_format(flag: str | None, environ: Mapping[str, str]) -> oplog.LogFormat:
@@ -418,28 +422,44 @@ def _reason(exc: OSError) -> str:
 
 
 class MetricsServerError(RuntimeError):
-    pass
+    """The metrics server cannot listen; `describe` names the flags or variables the values came from."""
+
+    def __init__(self, address: str, port: int, exc: OSError) -> None:
+        super().__init__(listen_failure(address, port, exc))
+        self.address, self.port, self.exc = address, port, exc
+
+    def describe(self, address_source: str, port_source: str) -> str:
+        return listen_failure(
+            self.address, self.port, self.exc, address_source=address_source, port_source=port_source
+        )
 
 
 _PORT_ERRORS: Final = (errno.EADDRINUSE, errno.EACCES)  # the port is taken or privileged
 _ADDRESS_ERRORS: Final = (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT)  # not an address of this host
 
 
-def listen_failure(address: str, port: int, exc: OSError) -> str:
-    """Why the metrics server cannot listen, naming the flag to change."""
+def listen_failure(
+    address: str,
+    port: int,
+    exc: OSError,
+    *,
+    address_source: str = "--metrics-address",
+    port_source: str = "--metrics-port",
+) -> str:
+    """Why the metrics server cannot listen, naming the flag (or variable) to change."""
     where = f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
     reason = _reason(exc)
     if isinstance(exc, socket.gaierror) or exc.errno in _ADDRESS_ERRORS:
         return (
-            f"--metrics-address {address}: cannot listen on {where}: {reason} (choose an address of this "
+            f"{address_source} {address}: cannot listen on {where}: {reason} (choose an address of this "
             "host, e.g. 127.0.0.1, or 0.0.0.0 for all of them)"
         )
     if exc.errno in _PORT_ERRORS:
         return (
-            f"--metrics-port {port}: cannot listen on {where}: {reason} (choose another port, or 0 to turn "
+            f"{port_source} {port}: cannot listen on {where}: {reason} (choose another port, or 0 to turn "
             "the server off)"
         )
-    return f"--metrics-address {address} --metrics-port {port}: cannot listen on {where}: {reason}"
+    return f"{address_source} {address} {port_source} {port}: cannot listen on {where}: {reason}"
 
 
 class HealthServer:
@@ -463,7 +483,7 @@ class HealthServer:
             await web.TCPSite(self._runner, self.address, self.port).start()
         except OSError as exc:
             await self._runner.cleanup()
-            raise MetricsServerError(listen_failure(self.address, self.port, exc)) from None
+            raise MetricsServerError(self.address, self.port, exc) from None
 
     async def stop(self) -> None:
         if self._runner is not None:
