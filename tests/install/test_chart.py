@@ -128,9 +128,11 @@ def test_the_readme_documents_every_value() -> None:
         ("replica=1", "at '': additional properties 'replica' not allowed"),
         ("extraArgs={run}", "at '/extraArgs/0': 'run' does not match pattern '^--'"),
         ("argocd.healthChecks.enabled=yes", "at '/argocd/healthChecks/enabled': got string, want boolean"),
-        # the operator refuses a lifetime under 10 s: so does the schema, before the pods would crash-loop
-        ("peering.lifetime=5s", "at '/peering/lifetime': '5s' does not match pattern"),
-        ("peering.lifetime=0h", "at '/peering/lifetime': '0h' does not match pattern"),
+        # the operator refuses a lifetime of zero: so does the schema, before the pods would crash-loop
+        ("peering.lifetime=0h", "at '/peering/lifetime': '0h' does not match pattern '[1-9]'"),
+        # selectors and ports the operator refuses (test_chart_operator_agreement.py has many more)
+        ("labelSelector=shard=a=b", "at '/labelSelector': 'shard=a=b' does not match pattern"),
+        ("allowedHosts={https://x.com:99999}", "at '/allowedHosts/0': 'https://x.com:99999' does not match"),
         # the operator refuses durations of zero where it needs time to pass
         ("driftInterval=0s", "at '/driftInterval': '0s' does not match pattern '[1-9]'"),
         ("azureBudget.window=0m", "at '/azureBudget/window': '0m' does not match pattern '[1-9]'"),
@@ -152,6 +154,28 @@ def test_a_wrong_value_fails_with_a_message_naming_it(helm: Helm, setting: str, 
 def test_any_replica_count_with_peering(helm: Helm, replicas: int) -> None:
     values = {"replicas": replicas, "peering": {"enabled": True}}
     assert one(helm.template(values), "Deployment")["spec"]["replicas"] == replicas
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        # sums of a duration's parts, beyond a JSON-schema pattern: the templates check them
+        ("peering.lifetime=5s", "peering.lifetime: 5s must be whole seconds, at least 10s"),
+        ("peering.lifetime=10.5s", "peering.lifetime: 10.5s must be whole seconds, at least 10s"),
+        ("driftInterval=999999d", "driftInterval: 999999d is too long; at most 36500d"),
+        (
+            "voiceSwapGracePeriod=20000d20000d",
+            "voiceSwapGracePeriod: 20000d20000d is too long; at most 36500d",
+        ),
+        ("azureBudget.window=0.0001ms", "azureBudget.window: 0.0001ms must be longer than zero"),
+    ],
+)
+def test_a_duration_the_operator_refuses_fails_with_a_message_naming_it(
+    helm: Helm, setting: str, message: str
+) -> None:
+    proc = helm.run("template", "x", str(CHART), "--set", setting, check=False)
+    assert proc.returncode != 0
+    assert message in proc.stderr
 
 
 # --- the operator's flags ---------------------------------------------------------------------------------
@@ -195,7 +219,7 @@ def test_large_whole_numbers_reach_the_operator_as_written(helm: Helm) -> None:
     assert (settings.azure_budget_requests, settings.azure_max_concurrency) == (1000000, 2000000)
 
 
-@pytest.mark.parametrize("lifetime", ["10s", "60s", "2m", "1m30s", "0m10s", "1h"])
+@pytest.mark.parametrize("lifetime", ["10s", "60s", "2m", "1m30s", "0m10s", "1h", "1d", "5s5s", "10000ms"])
 def test_every_peering_lifetime_the_schema_takes_the_operator_takes(helm: Helm, lifetime: str) -> None:
     values = {"peering": {"enabled": True, "lifetime": lifetime}}
     assert settings_of(container_args(helm.template(values))).peering_lifetime.total_seconds() >= 10

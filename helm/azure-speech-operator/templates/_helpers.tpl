@@ -61,6 +61,39 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | 
 {{- end }}
 
 {{/*
+A duration value, returned as written once the operator would take it: values.schema.json checks the syntax,
+but a JSON-schema pattern cannot add up parts (1h30m, 5s5s), and the operator refuses at start (the pod would
+crash-loop) a sum over 36500d, one that rounds to no time at all (it counts in microseconds) where time must
+pass ("positive"), and a peering lifetime that is not whole seconds from 10s ("lifetime"). The arithmetic is
+settings.parse_duration's. Call with (list VALUE-NAME VALUE RULE); RULE is "positive", "lifetime" or "".
+*/}}
+{{- define "azure-speech-operator.duration" -}}
+{{- $name := index . 0 }}
+{{- $value := index . 1 }}
+{{- $rule := index . 2 }}
+{{- $units := dict "ms" 0.001 "s" 1.0 "m" 60.0 "h" 3600.0 "d" 86400.0 }}
+{{- $text := lower $value }}
+{{- $seconds := 0.0 }}
+{{- if regexMatch "^[0-9.]+$" $text }}
+{{- $seconds = float64 $text }}
+{{- else }}
+{{- range regexFindAll "[0-9.]+(ms|s|m|h|d)" $text -1 }}
+{{- $unit := regexFind "(ms|s|m|h|d)$" . }}
+{{- $seconds = addf $seconds (mulf (trimSuffix $unit . | float64) (get $units $unit)) }}
+{{- end }}
+{{- end }}
+{{- $micro := mulf $seconds 1000000.0 }}
+{{- if gt $seconds 3153600000.0 }}
+{{- fail (printf "%s: %s is too long; at most 36500d" $name $value) }}
+{{- else if and (eq $rule "positive" "lifetime") (le $micro 0.5) }}
+{{- fail (printf "%s: %s must be longer than zero (it counts in microseconds)" $name $value) }}
+{{- else if and (eq $rule "lifetime") (or (lt $micro 10000000.0) (ne (mod (round $micro 0 | int64) 1000000) 0)) }}
+{{- fail (printf "%s: %s must be whole seconds, at least 10s" $name $value) }}
+{{- end }}
+{{- $value }}
+{{- end }}
+
+{{/*
 The flags of `azure-speech-operator run` (the image's entrypoint), one per setting the chart exposes.
 The metrics server binds all interfaces: the kubelet's probes and Prometheus reach the pod from outside
 its loopback. Whole numbers go through int64: Helm reads a values file's numbers as floats and would
@@ -76,12 +109,12 @@ print 1000000 as 1e+06, which the operator refuses.
 - --log-format={{ .Values.logFormat }}
 - --allowed-hosts={{ join "," .Values.allowedHosts }}
 - --azure-budget-requests={{ .Values.azureBudget.requests | int64 }}
-- --azure-budget-window={{ .Values.azureBudget.window }}
+- --azure-budget-window={{ include "azure-speech-operator.duration" (list "azureBudget.window" .Values.azureBudget.window "positive") }}
 - --azure-max-concurrency={{ .Values.azureBudget.maxConcurrency | int64 }}
 - --max-passes-in-flight={{ .Values.maxPassesInFlight | int64 }}
-- --drift-interval={{ .Values.driftInterval }}
-- --model-expiry-window={{ .Values.modelExpiryWindow }}
-- --voice-swap-grace-period={{ .Values.voiceSwapGracePeriod }}
+- --drift-interval={{ include "azure-speech-operator.duration" (list "driftInterval" .Values.driftInterval "positive") }}
+- --model-expiry-window={{ include "azure-speech-operator.duration" (list "modelExpiryWindow" .Values.modelExpiryWindow "") }}
+- --voice-swap-grace-period={{ include "azure-speech-operator.duration" (list "voiceSwapGracePeriod" .Values.voiceSwapGracePeriod "") }}
 {{- with .Values.workloadIdentityNamespaces }}
 - --workload-identity-namespaces={{ join "," . }}
 {{- end }}
@@ -89,9 +122,11 @@ print 1000000 as 1e+06, which the operator refuses.
 {{- with .Values.labelSelector }}
 - --label-selector={{ . }}
 {{- end }}
+{{- /* checked with peering off too: turning it on later must not be what brings the refusal */}}
+{{- $lifetime := include "azure-speech-operator.duration" (list "peering.lifetime" .Values.peering.lifetime "lifetime") }}
 {{- if .Values.peering.enabled }}
 - --peering={{ include "azure-speech-operator.peeringName" . }}
-- --peering-lifetime={{ .Values.peering.lifetime }}
+- --peering-lifetime={{ $lifetime }}
 {{- end }}
 {{- range .Values.extraArgs }}
 - {{ . | quote }}
