@@ -273,6 +273,19 @@ def test_the_pod_values_reach_the_pod(helm: Helm) -> None:
     assert account["metadata"]["annotations"] == values["serviceAccount"]["annotations"]
 
 
+def test_pod_labels_cannot_take_the_pod_out_of_its_selector(helm: Helm) -> None:
+    values = {"podLabels": {"app.kubernetes.io/name": "other", "team": "speech"}}
+    text = helm.run(
+        "template", "x", str(CHART), "--show-only", "templates/deployment.yaml", values=values
+    ).stdout
+    # the Deployment's, its selector's and its pod's: no duplicate key in the pod's labels
+    assert text.count("app.kubernetes.io/name:") == 3
+    template = one(helm.template(values), "Deployment")["spec"]["template"]
+    selector = one(helm.template(values), "Deployment")["spec"]["selector"]["matchLabels"]
+    assert selector.items() <= template["metadata"]["labels"].items()
+    assert template["metadata"]["labels"]["team"] == "speech"
+
+
 def test_the_image_tag_defaults_to_the_app_version(helm: Helm) -> None:
     (container,) = one(helm.template(), "Deployment")["spec"]["template"]["spec"]["containers"]
     assert container["image"] == f"azure-speech-operator:{__version__}"
