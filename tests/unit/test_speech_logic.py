@@ -1427,6 +1427,19 @@ async def test_removing_or_renaming_the_export_deletes_the_old_config_map() -> N
     assert "exportedConfigMap" not in world.status
 
 
+async def test_an_export_renamed_after_a_failed_redeploy_is_written_while_the_old_model_serves() -> None:
+    world = await ready_world(exportTo={"configMapName": "first"})
+    world.change_spec(model={"baseModelId": BASE_MODEL_2})
+    await world.run()
+    world.azure.finish("Failed", EntityError(code="DeploymentFailed", message="boom"))
+    await world.run()
+    assert world.condition("Available")[0] == "True"
+    world.change_spec(exportTo={"configMapName": "second"})
+    await world.run()
+    assert set(world.exported) == {"second"}  # the endpoint serves: applications keep its ConfigMap
+    assert world.status["exportedConfigMap"] == "second"
+
+
 async def test_poll_backoff_starts_over_after_a_write() -> None:
     world = World()
     world.azure.retry_after = None

@@ -404,7 +404,9 @@ class _Reconcile(Planner[Resource, Observed]):
                 return self.waiting_for_finalizer()
             return UpdateEndpoint(endpoint.id, changes, fields)
 
-        if r.spec.export_to is not None and not o.exported and endpoint.status != FAILED:
+        serving = self.serving_model(endpoint)
+        # a Failed redeploy whose old model still serves is an endpoint applications use: exported too
+        if r.spec.export_to is not None and not o.exported and (endpoint.status != FAILED or serving):
             region = r.spec.azure.region
             host = (
                 regional_base_url(self.p.timing.region_url, region)
@@ -412,8 +414,6 @@ class _Reconcile(Planner[Resource, Observed]):
                 else r.spec.azure.target().base_url
             )
             return Export(r.spec.export_to.config_map_name, export_data(r, endpoint, host))
-
-        serving = self.serving_model(endpoint)
         if busy:
             delay = self.poll_delay(endpoint)
             waiting = f"; then: {', '.join(fields)}" if fields and not o.wrote else ""
