@@ -25,7 +25,7 @@ import random
 import signal
 import socket
 import sys
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -93,7 +93,7 @@ def main(args: argparse.Namespace) -> int:
         return 1
     if settings.peering is not None:
         try:
-            asyncio.run(_ensure_peering(settings, configuration))
+            _run_keeping_sigterm_handler(_ensure_peering(settings, configuration))
         except asyncio.CancelledError:
             logger.info("stopped by a signal during startup")
             return 0
@@ -159,6 +159,17 @@ def _log_format_flag(argv: Sequence[str]) -> str | None:
     except argparse.ArgumentError:
         return None  # `--log-format` without a value
     return value
+
+
+def _run_keeping_sigterm_handler(main: Coroutine[Any, Any, None]) -> None:
+    """asyncio.run, then SIGTERM's handler from before it: closing the loop resets it to the default, and
+    a SIGTERM while the handler modules are imported would kill the process without a word."""
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        asyncio.run(main)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 async def _ensure_peering(settings: OperatorSettings, configuration: kubernetes.client.Configuration) -> None:

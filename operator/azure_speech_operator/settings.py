@@ -499,7 +499,9 @@ def _convert(option: Option, raw: Any) -> Any:
     if option.kind == "bool":
         return raw if isinstance(raw, bool) else parse_bool(raw)
     if option.kind == "duration":
-        return parse_duration(raw)
+        # a leading `-` is read, so that `-5s` is refused for being negative rather than for its spelling
+        text = str(raw).strip()
+        return -parse_duration(text[1:]) if re.match(r"-[0-9.]", text) else parse_duration(text)
     if option.kind == "int":
         try:
             return int(str(raw).strip())
