@@ -238,7 +238,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if a file differs")
     parser.add_argument("--crds", type=Path, default=CRDS, help="the folder of the CRD files (crds/)")
     args = parser.parse_args(argv)
-    differ = run(args.crds, check=args.check)
+    try:
+        differ = run(args.crds, check=args.check)
+    except OSError as exc:  # a missing or unreadable --crds folder or file
+        print(f"{GENERATOR}: {exc.strerror or exc}: {exc.filename}", file=sys.stderr)
+        return 2
+    except GeneratorError as exc:
+        print(f"{GENERATOR}: {exc}", file=sys.stderr)
+        return 2
     for name in differ:
         print(f"{name}: {'differs from the generator' if args.check else 'rewritten'}", file=sys.stderr)
     return 1 if differ and args.check else 0
