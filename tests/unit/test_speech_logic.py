@@ -268,12 +268,13 @@ async def test_model_change_redeploys_with_the_old_model_serving() -> None:
     assert world.condition("Ready") == ("False", "Redeploying")
     assert world.condition("Available") == ("True", "Serving")
     assert world.condition("Reconciling") == ("True", "Redeploying")
-    assert world.status["servingModel"] == {"id": BASE_MODEL, "kind": "base"}
+    serving = {"id": BASE_MODEL, "kind": "base", "transcriptionExpiresAt": "2027-12-26T06:00:00Z"}
+    assert world.status["servingModel"] == serving | {"checkedAt": "2026-11-21T06:00:00Z"}
     assert world.status["model"]["id"] == BASE_MODEL_2
     assert outcome.retry is not None
     # a pass while Azure still deploys keeps the old model as the serving one
     await world.run()
-    assert world.status["servingModel"] == {"id": BASE_MODEL, "kind": "base"}
+    assert world.status["servingModel"]["id"] == BASE_MODEL
     world.azure.finish()
     await world.run()
     assert world.condition("Ready") == ("True", "Ready")
@@ -1033,6 +1034,36 @@ async def test_model_expiring_then_expired_with_warnings() -> None:
     assert world.condition("ModelExpiring") == ("False", "ModelExpired")
     assert world.condition("Ready") == ("True", "Ready")
     assert "ModelExpired" in world.event_reasons()
+
+
+async def test_the_expiry_conditions_describe_the_model_still_serving_through_a_failed_redeploy() -> None:
+    world = await ready_world(model={"baseModelId": EXPIRING_MODEL})
+    world.change_spec(model={"baseModelId": BASE_MODEL})
+    await world.run()
+    assert world.status["servingModel"]["id"] == EXPIRING_MODEL
+    assert world.condition("ModelExpiring") == ("True", "ModelExpiring")  # still the one answering
+    world.azure.finish("Failed", EntityError(code="DeploymentFailed", message="boom"))
+    await world.run()
+    assert world.condition("Available")[0] == "True"
+    assert world.condition("ModelExpiring") == ("True", "ModelExpiring")
+    (expiring,) = [c for c in world.status["conditions"] if c["type"] == "ModelExpiring"]
+    assert EXPIRING_MODEL in expiring["message"]
+    outcome = await world.run(Trigger.DRIFT)
+    expires = world.status["servingModel"]["transcriptionExpiresAt"]
+    assert outcome.wake_at is not None and outcome.wake_at <= reconcile.parse_time(expires)
+    world.advance(timedelta(days=11).total_seconds())
+    await world.run(Trigger.DRIFT)
+    assert world.condition("ModelExpired") == ("True", "ModelExpired")
+
+
+async def test_the_expiry_conditions_follow_the_new_model_once_it_serves() -> None:
+    world = await ready_world(model={"baseModelId": EXPIRING_MODEL})
+    world.change_spec(model={"baseModelId": BASE_MODEL})
+    await world.run()
+    world.azure.finish()
+    await world.run()
+    assert world.status["servingModel"] == {"id": BASE_MODEL, "kind": "base"}
+    assert world.condition("ModelExpiring") == ("False", "NotExpiring")
 
 
 async def test_model_is_read_on_change_and_daily_not_every_pass() -> None:

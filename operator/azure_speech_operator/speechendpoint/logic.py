@@ -253,6 +253,10 @@ def compute_changes(
     return SpeechEndpointUpdate(**changes), tuple(names)
 
 
+# what is known of a model's end date, kept on the serving model while another one deploys
+_EXPIRY_KEYS = ("transcriptionExpiresAt", "checkedAt")
+
+
 def export_data(resource: Resource, endpoint: SpeechEndpoint, host: str) -> dict[str, str]:
     """What applications need: the endpoint id, the host, and the links Azure returns."""
     assert resource.spec is not None
@@ -634,9 +638,10 @@ class _Reconcile(Planner[Resource, Observed]):
         drift-interval of days would otherwise delay ModelExpired, and the daily read, by days)."""
         model = status.get("model") or {}
         moments = []
-        expires = parse_time(model.get("transcriptionExpiresAt"))
-        if expires is not None:
-            moments += [expires - self.p.timing.model_expiry_window, expires]
+        for described in (model, self._expiring_model(status)):
+            expires = parse_time(described.get("transcriptionExpiresAt"))
+            if expires is not None:
+                moments += [expires - self.p.timing.model_expiry_window, expires]
         interval = self.p.timing.model_check_interval
         checked, failed = parse_time(model.get("checkedAt")), parse_time(model.get("readFailedAt"))
         if failed is not None:
@@ -687,7 +692,7 @@ class _Reconcile(Planner[Resource, Observed]):
         else:
             status.pop("model", None)
         if serving is not None:
-            status["servingModel"] = _model_dict(serving)
+            status["servingModel"] = self._serving_model_status(serving, endpoint.model)
         else:
             status.pop("servingModel", None)
         status["links"] = dict(endpoint.links)
@@ -697,8 +702,30 @@ class _Reconcile(Planner[Resource, Observed]):
             else:
                 status.pop(key, None)
 
+    def _serving_model_status(self, serving: ModelRef, deployed: ModelRef | None) -> dict[str, Any]:
+        """The serving model; while another one deploys, with what was known of its end date (the status's
+        model until the redeploy began): the expiry conditions are about the model answering requests."""
+        shown: dict[str, Any] = dict(_model_dict(serving) or {})
+        if _same_model(serving, deployed):
+            return shown
+        # the status's model while it served (the redeploy's first pass), else what later passes kept
+        for known in (self.prev.get("model") or {}, self.prev.get("servingModel") or {}):
+            if _same_model(_model_from_status(known), serving):
+                shown.update({k: known[k] for k in _EXPIRY_KEYS if k in known})
+                break
+        return shown
+
+    @staticmethod
+    def _expiring_model(status: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The model the expiry conditions describe: the one serving, else the deployed one."""
+        model: Mapping[str, Any] = status.get("model") or {}
+        serving: Mapping[str, Any] = status.get("servingModel") or {}
+        if serving.get("id") and serving.get("id") != model.get("id"):
+            return serving
+        return model
+
     def _expiry_conditions(self, status: Mapping[str, Any]) -> list[Condition]:
-        model = status.get("model") or {}
+        model = self._expiring_model(status)
         if not model.get("id"):
             return [
                 Condition(MODEL_EXPIRING, "Unknown", "NoModel", "no model is deployed"),
