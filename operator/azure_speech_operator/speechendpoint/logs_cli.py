@@ -23,15 +23,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+import kubernetes.client
 from pydantic import ValidationError
 
+from azure_speech_operator import kube as kube_module
 from azure_speech_operator import settings as settings_module
 from azure_speech_operator.azure.config import ClientSettings
 from azure_speech_operator.azure.types import Credential, LogFile, OperatorError, SpeechEndpoints
 from azure_speech_operator.azurespec import DNS_SUBDOMAIN
 from azure_speech_operator.kube import (
     DaemonThreads,
-    KubeApi,
     KubeApiError,
     KubeConfigError,
     default_namespace,
@@ -69,6 +70,14 @@ _CLIENT_FIELDS = (
 # API server is reported after this long, not after urllib3's retries (two minutes).
 KUBE_TIMEOUT = (5.0, 15.0)
 INTERRUPTED_EXIT = 130  # as a shell reports a command stopped by Ctrl-C
+
+
+class KubeApi(kube_module.KubeApi):
+    """The operator's Kubernetes client as a command uses it: each call tried once, within KUBE_TIMEOUT, in a
+    daemon thread (Ctrl-C never waits for a call to a silent API server to time out)."""
+
+    def __init__(self, configuration: kubernetes.client.Configuration) -> None:
+        super().__init__(configuration, timeout=KUBE_TIMEOUT, retries=False, threads=DaemonThreads())
 
 
 class LogsError(Exception):
@@ -110,7 +119,9 @@ class EndpointRef:
     azure: AzureSpec
 
 
-async def find_endpoint(kube: KubeApi, namespace: str, name: str) -> tuple[EndpointRef, dict[str, Any]]:
+async def find_endpoint(
+    kube: kube_module.KubeApi, namespace: str, name: str
+) -> tuple[EndpointRef, dict[str, Any]]:
     try:
         obj = await kube.get_object(PLURAL, namespace, name)
     except KubeApiError as exc:
@@ -223,7 +234,7 @@ async def run(args: argparse.Namespace, out: TextIO, *, speech_factory: SpeechFa
     except KubeConfigError as exc:
         raise LogsError(str(exc)) from None
     namespace = args.namespace or default_namespace(args.kubeconfig, args.context)
-    kube = KubeApi(configuration, timeout=KUBE_TIMEOUT, retries=False, threads=DaemonThreads())
+    kube = KubeApi(configuration)
     try:
         ref, obj = await find_endpoint(kube, namespace, name)
         credentials = (obj.get("spec") or {}).get("azure", {}).get("credentials")
