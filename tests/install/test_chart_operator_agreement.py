@@ -209,6 +209,16 @@ def test_host_patterns(helm: Helm, host: str) -> None:
     assert_agree(helm, {"allowedHosts": [host]}, [f"--allowed-hosts={host}"])
 
 
+NAMESPACES = ["team-a", "!kube-system", "team-*", "!kube-*", "team-[ab]", "t?am", "team-[!x]", "a" * 63]
+BAD_NAMESPACES = ["team-[", "[", "]", "team-[ab", "--", "-a", "a-", "Team", "!", "team-[]", "a" * 64]
+
+
+@pytest.mark.parametrize("namespace", NAMESPACES + BAD_NAMESPACES)
+def test_workload_identity_namespaces(helm: Helm, namespace: str) -> None:
+    values = {"workloadIdentityNamespaces": [namespace]}
+    assert_agree(helm, values, [f"--workload-identity-namespaces={namespace}"])
+
+
 @pytest.mark.parametrize("duration", ["1e3", "1_000", "+5", " 5m", "\uff15s"])
 def test_the_chart_refuses_duration_forms_beyond_its_docs(helm: Helm, duration: str) -> None:
     """The operator reads these (through float(), after a strip, any Unicode digit); the chart keeps to the
