@@ -6,8 +6,13 @@ Top-level imports stay light: aiohttp and the simulator modules load only when t
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
+import ipaddress
 import json
+import os
 import re
+import socket
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -16,6 +21,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .config import SimulatorConfig
     from .seed import Seed
+    from .server import ListenError
 
 
 def argument_error_reporter(argv: Sequence[str]) -> Callable[[str], None]:
@@ -33,7 +39,12 @@ def _report_argument_error(message: str) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument(
+        "--host",
+        type=_listen_host,
+        default="127.0.0.1",
+        help="IP address or host name to listen on (default 127.0.0.1; 0.0.0.0 or :: for every interface)",
+    )
     parser.add_argument("--port", type=_port, default=8081, help="port to listen on; 0 picks a free one")
     parser.add_argument(
         "--keys",
@@ -124,6 +135,41 @@ def _port(text: str) -> int:
     if not 0 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"{port} is not a port: 0-65535 (0 picks a free one)")
     return port
+
+
+def _listen_host(text: str) -> str:
+    """An IP address or a host name, as --metrics-address takes it: an empty host would make aiohttp listen on
+    every interface, and a malformed one fail later in the resolver without naming the flag."""
+    with contextlib.suppress(ValueError):
+        # the default and other plain literals need not load the operator's settings (and with them the
+        # Azure client: 0.15 s of start-up)
+        return str(ipaddress.ip_address(text))
+    from ..settings import check_listen_address
+
+    try:
+        return check_listen_address(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+# Why a bind fails: the address is not this machine's, or the port is taken or privileged.
+_HOST_ERRNOS = frozenset({errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT})
+_PORT_ERRNOS = frozenset({errno.EADDRINUSE, errno.EACCES})
+
+
+def _listen_problem(exc: ListenError, host: str, port: int) -> str:
+    """`FLAG: cannot ...` for an address the simulator cannot listen on: the flag at fault and its value."""
+    from .http import url_host
+
+    cause = exc.cause
+    if isinstance(cause, socket.gaierror):
+        return f"--host: cannot resolve {host!r}: {cause.strerror}"
+    # asyncio words the error itself ("error while attempting to bind on address ..."): the errno says it all
+    reason = os.strerror(cause.errno) if cause.errno else str(cause)
+    if cause.errno in _HOST_ERRNOS:
+        return f"--host: cannot listen on {host}: {reason}"
+    flag = "--port" if cause.errno in _PORT_ERRNOS else "--host/--port"
+    return f"{flag}: cannot listen on {url_host(host)}:{port}: {reason}"
 
 
 def _split(text: str) -> tuple[str, ...]:
@@ -268,7 +314,7 @@ def main(args: argparse.Namespace) -> int:
         return 2
     import asyncio
 
-    from .server import serve
+    from .server import ListenError, serve
 
     try:
         return asyncio.run(serve(config, args.host, args.port, seed=seed, log_requests=args.log_requests))
@@ -277,6 +323,6 @@ def main(args: argparse.Namespace) -> int:
     except StateFileError as exc:  # unreadable or foreign state file; the last save failed
         print(f"simulate-azure: --state-file: {exc}", file=sys.stderr)
         return 2
-    except (ValueError, OSError) as exc:  # port in use
-        print(f"simulate-azure: {exc}", file=sys.stderr)
+    except ListenError as exc:
+        print(f"simulate-azure: {_listen_problem(exc, args.host, args.port)}", file=sys.stderr)
         return 2
