@@ -180,14 +180,51 @@ class SimulatorConfig(BaseModel):
     @field_validator("regional_host")
     @classmethod
     def _host_ok(cls, value: str | None) -> str | None:
-        if value is not None and (not value or "/" in value.removeprefix("https://").removeprefix("http://")):
+        # the value goes into every self, Location and Operation-Location URL as it is
+        if value is not None and not _is_regional_host(value):
             raise ValueError(
-                f"regional_host must be a host name like westus.api.cognitive.microsoft.com: {value!r}"
+                "regional host must be a host name (westus.api.cognitive.microsoft.com) or an IP address, "
+                f"optionally with :PORT (1-65535) and http:// or https:// before it: {value!r}"
             )
         return value
 
     def scaled(self, seconds: float) -> float:
         return seconds * self.time_scale
+
+
+def _is_regional_host(value: str) -> bool:
+    """`[http[s]://]HOST[:PORT]`, HOST a host name or an IP address: an IPv6 address is bracketed when a
+    scheme or port goes with it (alone it is bracketed in links as it is written into them)."""
+    from ..settings import check_listen_address
+
+    scheme, sep, rest = value.partition("://")
+    if (sep and scheme not in ("http", "https")) or any(c.isspace() for c in value):
+        return False
+    host, port = _split_port(rest if sep else value)
+    try:
+        ipv6 = ":" in check_listen_address(host)
+    except ValueError:
+        return False
+    if port is not None and not _is_port(port):
+        return False
+    if host.startswith("["):
+        return ipv6
+    return not ipv6 or (not sep and port is None)
+
+
+def _split_port(text: str) -> tuple[str, str | None]:
+    """`host:port` or `[v6]:port` split at the port; a bare IPv6 address has none."""
+    if text.startswith("[") and "]:" in text:
+        host, _, port = text.partition("]:")
+        return f"{host}]", port
+    if text.count(":") == 1:
+        host, _, port = text.partition(":")
+        return host, port
+    return text, None
+
+
+def _is_port(text: str) -> bool:
+    return re.fullmatch(r"[0-9]{1,5}", text) is not None and 1 <= int(text) <= 65535
 
 
 def problems(exc: ValidationError, where: Callable[[tuple[int | str, ...]], str] | None = None) -> str:
