@@ -1471,6 +1471,16 @@ async def test_an_export_renamed_after_a_failed_redeploy_is_written_while_the_ol
     assert world.status["exportedConfigMap"] == "second"
 
 
+async def test_an_export_renamed_with_a_model_azure_refuses_is_written_despite_the_refusal() -> None:
+    world = await ready_world(exportTo={"configMapName": "first"})
+    world.azure.fail("update", azure_error("InvalidModel", ErrorClass.FATAL, status=400))
+    world.change_spec(exportTo={"configMapName": "second"}, model={"baseModelId": BASE_MODEL_2})
+    await world.run()
+    assert world.condition("Stalled") == ("True", "InvalidModel")
+    assert set(world.exported) == {"second"}
+    assert world.status["exportedConfigMap"] == "second"
+
+
 async def test_poll_backoff_starts_over_after_a_write() -> None:
     world = World()
     world.azure.retry_after = None

@@ -313,7 +313,18 @@ class _Reconcile(Planner[Resource, Observed]):
             if o.failed_step == CreateEndpoint.__name__ and create_refused(o.error) and self.pending():
                 return ClearCreatePending()
             seen = o.endpoint if o.endpoint_known else None
-            return self.error(o.error, endpoint=seen, serving=self.serving_model(seen) if seen else None)
+            serving = self.serving_model(seen) if seen else None
+            # exportTo renamed in the apply whose change Azure refused: the old ConfigMap is gone
+            # (stale_export), and applications get the new one now, not at the next pass Azure lets through
+            renamed = r.spec.export_to is not None and self.prev.get("exportedConfigMap") not in (
+                None,
+                r.spec.export_to.config_map_name,
+            )
+            if seen is not None and renamed and o.failed_step == UpdateEndpoint.__name__:
+                export = self.export(seen, serving)
+                if export is not None:
+                    return export
+            return self.error(o.error, endpoint=seen, serving=serving)
 
         if adopted and created is None and (self.pending() or o.looked_up):
             return self.pending_before_adoption()
@@ -409,15 +420,9 @@ class _Reconcile(Planner[Resource, Observed]):
             return UpdateEndpoint(endpoint.id, changes, fields)
 
         serving = self.serving_model(endpoint)
-        # a Failed redeploy whose old model still serves is an endpoint applications use: exported too
-        if r.spec.export_to is not None and not o.exported and (endpoint.status != FAILED or serving):
-            region = r.spec.azure.region
-            host = (
-                regional_base_url(self.p.timing.region_url, region)
-                if region
-                else r.spec.azure.target().base_url
-            )
-            return Export(r.spec.export_to.config_map_name, export_data(r, endpoint, host))
+        export = self.export(endpoint, serving)
+        if export is not None:
+            return export
         if busy:
             delay = self.poll_delay(endpoint)
             waiting = f"; then: {', '.join(fields)}" if fields and not o.wrote else ""
@@ -575,6 +580,17 @@ class _Reconcile(Planner[Resource, Observed]):
             return False  # a read that keeps failing (a model deleted, no rights) is not repeated every poll
         checked = parse_time(known.get("checkedAt"))
         return checked is None or self.p.now - checked >= self.p.timing.model_check_interval
+
+    def export(self, endpoint: SpeechEndpoint, serving: ModelRef | None) -> Export | None:
+        """The ConfigMap of spec.exportTo, once a pass; for an endpoint that serves (a Failed redeploy whose
+        old model still answers is one applications use)."""
+        spec, o = self.r.spec, self.o
+        assert spec is not None
+        if spec.export_to is None or o.exported or (endpoint.status == FAILED and serving is None):
+            return None
+        region = spec.azure.region
+        host = regional_base_url(self.p.timing.region_url, region) if region else spec.azure.target().base_url
+        return Export(spec.export_to.config_map_name, export_data(self.r, endpoint, host))
 
     def serving_model(self, endpoint: SpeechEndpoint) -> ModelRef | None:
         if endpoint.status == SUCCEEDED:
