@@ -105,9 +105,15 @@ def test_an_empty_namespace_is_refused_not_all_namespaces(argv: list[str]) -> No
         parse(argv)
 
 
-def test_an_empty_namespaces_variable_is_refused_too() -> None:
+def test_a_namespaces_variable_with_an_empty_item_is_refused_too() -> None:
     with pytest.raises(SettingsError, match=f"^{ENV_PREFIX}NAMESPACES: "):
-        parse([], {f"{ENV_PREFIX}NAMESPACES": ""})
+        parse([], {f"{ENV_PREFIX}NAMESPACES": "a,,b"})
+
+
+@pytest.mark.parametrize("value", ["", " "])
+def test_a_blank_namespaces_variable_is_the_variable_unset(value: str) -> None:
+    # a manifest's `value: ""` meant all namespaces before names were checked, and still does
+    assert parse([], {f"{ENV_PREFIX}NAMESPACES": value}).namespaces == ()
 
 
 def test_workload_identity_namespaces_are_judged_alike() -> None:
