@@ -70,7 +70,8 @@ def expected(state: str, wish: str, model: str, policy: str) -> Row:
     if new_model:
         if not manage:  # while Stalled, Suspended says what this pass read
             return Row([], "ReconcileSkipped", "Stalled", state, suspended=suspend and state == "Disabled")
-        return Row(steps, "Redeploying", "Reconciling", state)
+        # a suspended endpoint stays disabled, as asked, while the new one deploys beside it
+        return Row(steps, "Redeploying", "Reconciling", state, suspended=suspend and state == "Disabled")
     if (state == "Disabled") == suspend:  # as asked
         return Row([], "Ready", "neither", state, suspended=suspend)
     if not manage:

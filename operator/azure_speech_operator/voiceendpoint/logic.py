@@ -1167,7 +1167,17 @@ class _Voice(Planner[Resource, Observed]):
         self, conditions: list[Condition], health: Health, endpoint: VoiceEndpoint | None
     ) -> list[Condition]:
         """Suspended says what this pass read while Stalled (an error otherwise leaves it as before): the
-        schedule still suspends and resumes a stalled resource's endpoint (upkeep_allowed)."""
+        schedule still suspends and resumes a stalled resource's endpoint (upkeep_allowed). And while a swap
+        deploys beside a suspended endpoint, that one is still disabled as asked: True, not a false "running"
+        for `kubectl wait` and alerts."""
+        if (
+            health.phase is Phase.REDEPLOYING
+            and endpoint is not None
+            and endpoint.status == DISABLED
+            and self.wish_suspended()
+        ):
+            shown = Condition(SUSPENDED, "True", "Suspended", "disabled in Azure, as asked")
+            return [shown if c.type == SUSPENDED else c for c in conditions]
         if health.phase is not Phase.STALLED or endpoint is None or endpoint.status in BUSY_STATUSES:
             return conditions
         if endpoint.status == DISABLED and self.wish_suspended():
