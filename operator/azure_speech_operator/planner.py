@@ -517,9 +517,12 @@ def plan_deletion(planner: Planner[Any, Any], spec: Any, deletion: Deletion[Step
         cls = error.error_class if error.error_class is not ErrorClass.FATAL else ErrorClass.BLOCKED
         shown = OperatorError(error.reason, message, cls, retry_after=error.retry_after)
         outcome = planner.error(shown, next_step=False)
-        # One Warning when the failure is new (the outcome's own events say so), then silence.
-        warned = [e for e in outcome.events] if any(e.type == "Warning" for e in outcome.events) else []
-        return replace(outcome, events=tuple(Event("Warning", "DeleteFailed", e.message) for e in warned))
+        # One Warning when the failure is new, then silence: new to the condition (the outcome's own events
+        # say so), or to the deletion (an error of the same code before it began shows no event of its own)
+        first = (planner.prev.get("error") or {}).get("message") != message
+        if any(e.type == "Warning" for e in outcome.events) or first:
+            return replace(outcome, events=(Event("Warning", "DeleteFailed", message),))
+        return replace(outcome, events=())
     if remaining:
         return deletion.delete(remaining[0])
     if deletion.lookup is not None:

@@ -1392,6 +1392,18 @@ async def test_a_settled_stalled_resource_stops_looking_up_endpoints() -> None:
     assert world.azure.writes == ["create"]
 
 
+async def test_a_failing_delete_is_announced_even_after_an_error_of_the_same_code() -> None:
+    world = await ready_world()
+    world.azure.fail("get", azure_error("InternalServerError", ErrorClass.TRANSIENT, status=500))
+    await world.run(Trigger.DRIFT)
+    assert world.condition("Ready") == ("False", "InternalServerError")
+    world.azure.fail("delete", *[azure_error("InternalServerError", ErrorClass.TRANSIENT, status=500)] * 2)
+    outcome = await delete(world, after=10)
+    assert [(e.type, e.reason) for e in outcome.events] == [("Warning", "DeleteFailed")]
+    outcome = await delete(world, after=10)  # the same failure again: silence
+    assert outcome.events == ()
+
+
 async def test_a_failed_lookup_on_deletion_says_what_failed() -> None:
     world = World()
     world.annotations[CREATE_PENDING_ANNOTATION] = OLD_MARK
