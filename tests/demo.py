@@ -213,11 +213,11 @@ def walkthrough(kube: Kube, simulator: Simulator, plurals: list[str], *, keep: b
     )
 
 
-def stop_kept(state: Path) -> int:
+def stop_kept(state: Path) -> bool:
+    """Stops a demo left running with --keep; False when none was (silent: `make demo` calls it first)."""
     pids_file = state / "pids.json"
     if not pids_file.exists():
-        say("no demo is running (no demo-state/pids.json)")
-        return 0
+        return False
     pids: dict[str, int] = json.loads(pids_file.read_text())
     for name in STOP_ORDER:
         pid = pids.get(name)
@@ -231,7 +231,7 @@ def stop_kept(state: Path) -> int:
     for pid in pids.values():
         _wait_gone(pid)
     pids_file.unlink()
-    return 0
+    return True
 
 
 def _wait_gone(pid: int, timeout: float = 20.0) -> None:
@@ -250,7 +250,7 @@ def _wait_gone(pid: int, timeout: float = 20.0) -> None:
 
 def run(keep: bool, state: Path, timeout: float, examples: Path = REPO / "examples") -> int:
     if shutil.which("kubectl") is None:
-        say("kubectl is not on PATH: `make install` installs kubectl 1.32 into .venv/bin")
+        say("kubectl is not on PATH: `make install` builds kubectl into .venv/bin")
         return 1
     stop_kept(state)
     Process.outlive_parent = keep  # KEEP=1: everything runs on after this command ends
@@ -412,7 +412,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--examples", type=Path, default=REPO / "examples", help="manifests to apply")
     args = parser.parse_args(argv)
     if args.stop:
-        return stop_kept(args.state_dir)
+        if not stop_kept(args.state_dir):
+            say(f"no demo is running (no {args.state_dir}/pids.json)")
+        return 0
     return run(args.keep, args.state_dir, args.timeout, args.examples)
 
 
