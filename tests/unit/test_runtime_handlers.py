@@ -764,6 +764,37 @@ async def test_every_object_seen_is_served_by_the_drift_schedule_until_its_delet
     await drift.aclose()
 
 
+LAST_HANDLED = "kopf.speech.azure-operator.io/last-handled-configuration"
+
+
+async def test_a_status_lost_after_kopf_handled_the_object_is_reconciled_now_not_at_the_drift_check() -> None:
+    # wiped with `kubectl patch --subresource=status`, or not restored with the object from a backup: kopf
+    # runs no handler for either, and the drift check is up to an interval away
+    cluster = Cluster(("poke:a",))
+    await cluster.run()
+    cluster.memo.drift_due = T0 + timedelta(minutes=50)
+    cluster.stored["metadata"].setdefault("annotations", {})[LAST_HANDLED] = '{"spec": {}}'
+    cluster.stored.pop("status")
+    feed_drift(cluster.kind, {"type": "MODIFIED"}, cluster.body(), cluster.memo)
+    assert cluster.memo.drift_due == T0
+    await drift_look(cluster.kind, cluster.memo, freeze(cluster.body()))
+    assert cluster.azure.pokes == ["a", "a"] and cluster.stored["status"]["observedGeneration"]
+    # a pass that could not write it is not repeated at every event
+    cluster.stored.pop("status")
+    cluster.memo.drift_due = T0 + timedelta(minutes=50)
+    feed_drift(cluster.kind, {"type": "MODIFIED"}, cluster.body(), cluster.memo)
+    assert cluster.memo.drift_due == T0 + timedelta(minutes=50)
+    await cluster.ctx.drift.aclose()
+
+
+async def test_a_new_object_without_status_waits_for_its_create_handler() -> None:
+    cluster = Cluster(("poke:a",))
+    cluster.stored.pop("status", None)
+    feed_drift(cluster.kind, {"type": "ADDED"}, cluster.body(), cluster.memo)
+    assert getattr(cluster.memo, "drift_due", None) is None  # its first look sets a random moment
+    await cluster.ctx.drift.aclose()
+
+
 def test_a_daemon_per_object_is_registered_with_peering_only() -> None:
     # any daemon registered for a kind makes kopf keep its newest copy of every object of the kind for good,
     # whatever the daemon's filters: without peering there is none

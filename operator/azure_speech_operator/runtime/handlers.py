@@ -26,7 +26,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, Final, cast
 
 import kopf
 
@@ -425,6 +425,32 @@ def track(kind: AnyKind, memo: Any, body: kopf.Body, *, start: bool) -> None:
         ctx.drift.track(key, target)
     else:
         ctx.drift.update(key, target)
+    if _status_lost(body) and key in ctx.drift:
+        _look_now_for_lost_status(ctx, memo)
+
+
+# how soon a status lost again (a pass that cannot write it) is looked at again
+STATUS_LOST_RETRY: Final = timedelta(minutes=1)
+
+
+def _status_lost(body: kopf.Body) -> bool:
+    """A status wiped (`kubectl patch --subresource=status`) or not restored with the object (a backup
+    restore): kopf has handled the object (its last-handled record is there, written after the first pass
+    wrote the status), yet the status is gone. No handler runs for it (a status change is no change to kopf,
+    a restored object is no new one to it), so the drift schedule looks now, not at its next check."""
+    return not (body.get("status") or {}).get("observedGeneration") and (
+        wakeup.DIFFBASE_STORAGE.fetch(body=body) is not None
+    )
+
+
+def _look_now_for_lost_status(ctx: OperatorContext, memo: Any) -> None:
+    now = ctx.now()
+    last: datetime | None = getattr(memo, "status_lost_looked", None)
+    if last is not None and now < last + STATUS_LOST_RETRY:
+        return  # a pass that could not write it: not again at every event
+    memo.status_lost_looked = now
+    memo.drift_due = now
+    _bring_forward(ctx, memo, now)
 
 
 def _left_here(kind: AnyKind, memo: Any, body: kopf.Body) -> None:
