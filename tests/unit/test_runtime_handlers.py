@@ -795,6 +795,51 @@ async def test_a_new_object_without_status_waits_for_its_create_handler() -> Non
     await cluster.ctx.drift.aclose()
 
 
+ENDPOINT = "f32594fc-e582-4f21-87ab-623f5882b35b"
+
+
+def _orphans(cluster: Cluster) -> float:
+    return cluster.ctx.metrics.orphaned_endpoints.labels("Gadget")._value.get()  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("how", ["by-hand", "released", "orphan-policy", "nothing-recorded"])
+async def test_a_deletion_ended_by_hand_says_what_it_left_in_azure(
+    how: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    cluster = Cluster(("poke:a",))
+    metadata = cluster.stored["metadata"]
+    metadata["deletionTimestamp"] = "2026-11-21T07:00:00Z"
+    if how != "nothing-recorded":
+        metadata.setdefault("annotations", {})[ENDPOINT_ID_ANNOTATION] = ENDPOINT
+    if how == "orphan-policy":
+        cluster.stored["spec"]["deletionPolicy"] = "Orphan"
+    if how == "released":
+        cluster.memo.released = True
+    with caplog.at_level(logging.WARNING):
+        feed_drift(cluster.kind, {"type": "DELETED"}, cluster.body(), cluster.memo)
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    if how == "by-hand":
+        assert _orphans(cluster) == 1
+        assert warned and f"left endpoint {ENDPOINT} in Azure" in warned[0]
+    else:
+        assert _orphans(cluster) == 0 and not warned
+    await cluster.ctx.drift.aclose()
+
+
+async def test_the_delete_handlers_release_is_not_taken_for_a_finalizer_taken_off_by_hand() -> None:
+    cluster = Cluster(("poke:a",))
+    await cluster.run()
+    cluster.stored["metadata"]["deletionTimestamp"] = "2026-11-21T07:00:00Z"
+    cluster.stored["metadata"].setdefault("annotations", {})[ENDPOINT_ID_ANNOTATION] = "E-1"
+    registry = kopf.OperatorRegistry()
+    register(GADGET, registry)
+    (delete,) = [h for h in registry._changing.get_all_handlers() if h.id == "delete"]
+    await delete.fn(namespace="team-a", name="g", body=cluster.body(), memo=cluster.memo, retry=0)
+    feed_drift(cluster.kind, {"type": "DELETED"}, cluster.body(), cluster.memo)
+    assert _orphans(cluster) == 0
+    await cluster.ctx.drift.aclose()
+
+
 def test_a_daemon_per_object_is_registered_with_peering_only() -> None:
     # any daemon registered for a kind makes kopf keep its newest copy of every object of the kind for good,
     # whatever the daemon's filters: without peering there is none

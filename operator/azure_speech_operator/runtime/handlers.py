@@ -33,12 +33,16 @@ import kopf
 from azure_speech_operator.azure.types import ErrorClass, OperatorError
 from azure_speech_operator.kube import KubeApiError, resource_version
 from azure_speech_operator.reconcile import (
+    ADOPTED_ANNOTATION,
+    ENDPOINT_ID_ANNOTATION,
     FINALIZER,
+    POLICY_ANNOTATION,
     POLICY_CLASS,
     RESOURCE_STEPS,
     Failures,
     Outcome,
     Pass,
+    Policy,
     ResourceBase,
     Timing,
     Trigger,
@@ -460,6 +464,32 @@ def _left_here(kind: AnyKind, memo: Any, body: kopf.Body) -> None:
     ctx.metrics.forget_resource(kind.kind, str(body.metadata.namespace), str(body.metadata.name))
 
 
+def _orphaned_by_hand(kind: AnyKind, memo: Any, body: kopf.Body) -> None:
+    """A deletion this operator had not finished (waiting for credentials, a DELETE Azure refused) ended by
+    someone taking the finalizer off: the endpoints it still recorded are left in Azure, unchosen. Said as
+    a release without credentials says it (a WARNING naming them, the orphaned-endpoints metric), so the
+    alert on that metric fires."""
+    if not body.metadata.get("deletionTimestamp") or getattr(memo, "released", False):
+        return
+    annotations = body.metadata.annotations or {}
+    deletion_policy = (body.get("spec") or {}).get("deletionPolicy")
+    if (
+        deletion_policy == "Orphan"
+        or annotations.get(POLICY_ANNOTATION, Policy.MANAGE).strip() != Policy.MANAGE
+    ):
+        return  # kept by choice
+    left = sorted(
+        {annotations[a] for a in (ENDPOINT_ID_ANNOTATION, ADOPTED_ANNOTATION) if annotations.get(a)}
+    )
+    if not left:
+        return
+    get_context(memo).metrics.orphaned(kind.kind, len(left))
+    oplog.object_logger(kind.logger, body).warning(
+        "removed before its deletion finished (its finalizer taken off by hand): left %s in Azure",
+        ("endpoint " if len(left) == 1 else "endpoints ") + ", ".join(left),
+    )
+
+
 def feed_drift(kind: AnyKind, event: Mapping[str, Any], body: kopf.Body, memo: Any) -> None:
     """What the per-event handler does for the drift schedule: every object seen is served from its first
     event to its deletion; with peering, only while kopf serves it (see `register`)."""
@@ -467,6 +497,7 @@ def feed_drift(kind: AnyKind, event: Mapping[str, Any], body: kopf.Body, memo: A
         # gone without a release here (another shard's now, or its finalizer removed by hand): it leaves
         # this operator's gauges and suspended time too
         _left_here(kind, memo, body)
+        _orphaned_by_hand(kind, memo, body)
         return
     # the answer to the last write of an object that reached Ready would otherwise be kept until its next pass
     _written_unless_caught_up(memo, body)
@@ -512,6 +543,8 @@ def register(kind: AnyKind, registry: kopf.OperatorRegistry | None = None) -> No
     ) -> None:
         ctx = get_context(memo)
         outcome = await run_reconcile(kind, ctx, memo, str(namespace), name, Trigger.DELETE, retry, body)
+        if outcome is not None and outcome.release:
+            memo.released = True  # its DELETED event is this release's, not a finalizer taken off by hand
         if outcome is None or outcome.release:
             return
         delay = outcome.retry.delay if outcome.retry else 30.0
