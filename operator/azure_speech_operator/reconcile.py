@@ -10,7 +10,6 @@ classified into a condition row, a come-back and `status.error` (`report_error`,
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -36,8 +35,6 @@ REQUESTED_ANNOTATION: Final = f"{USER_PREFIX}/reconcile-requested-at"
 DRIFT_ANNOTATION: Final = f"{USER_PREFIX}/drift-interval"
 CREATE_PENDING_ANNOTATION: Final = f"{KOPF_PREFIX}/create-pending"
 ENDPOINT_ID_ANNOTATION: Final = f"{KOPF_PREFIX}/endpoint-id"
-# kopf's record of the object it last handled completely (runner: its diff base as an annotation)
-LAST_HANDLED_ANNOTATION: Final = f"{KOPF_PREFIX}/last-handled-configuration"
 # The adopted endpoint (spec.endpointId) a pass read and took over: the resource's, deleted with it
 ADOPTED_ANNOTATION: Final = f"{KOPF_PREFIX}/adopted-endpoint-id"
 
@@ -561,14 +558,3 @@ def _what_next(
     if uses_secret and (credentials or reason in AUTH_REASONS):
         triggers.append(f"a change of a Secret labelled {CREDENTIALS_LABEL}=true")
     return f"retried every {every}, at once on {' or '.join(triggers)}"
-
-
-def last_handled_spec(annotations: Mapping[str, str]) -> Mapping[str, Any] | None:
-    """The spec kopf last handled completely (its last-handled record), None when there is none or it cannot
-    be read: what the resource asked for when its last change was acted on."""
-    try:
-        recorded = json.loads(annotations.get(LAST_HANDLED_ANNOTATION) or "null")
-    except ValueError:
-        return None
-    spec = recorded.get("spec") if isinstance(recorded, dict) else None
-    return spec if isinstance(spec, dict) else None

@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import itertools
-import json
 from typing import Any
 
 import pytest
 from azure_speech_operator.azure.types import ErrorClass, OperatorError
 from azure_speech_operator.azure.voice import deterministic_endpoint_id
-from azure_speech_operator.reconcile import (
-    ENDPOINT_ID_ANNOTATION,
-    LAST_HANDLED_ANNOTATION,
-    REQUESTED_ANNOTATION,
-    Trigger,
-)
+from azure_speech_operator.reconcile import ENDPOINT_ID_ANNOTATION, REQUESTED_ANNOTATION, Trigger
 from azure_speech_operator.voiceendpoint.logic import (
     CANDIDATE_ANNOTATION,
     PREVIOUS_ANNOTATION,
@@ -345,43 +339,6 @@ async def test_a_failed_swap_keeps_the_old_endpoint_and_frees_the_slot(policy: s
     world.annotations[REQUESTED_ANNOTATION] = "1"
     await world.settle()
     assert world.status["endpointId"] == THIRD
-
-
-def handled(world: World) -> None:
-    """What kopf records once a change's handler has run: the spec it handled (its last-handled record)."""
-    world.annotations[LAST_HANDLED_ANNOTATION] = json.dumps({"spec": world.spec})
-
-
-async def test_a_failed_swap_is_not_deployed_again_by_a_change_of_anything_but_the_voice() -> None:
-    world = await ready_world(exportTo={"configMapName": "jessica"})
-    world.azure.failing_models.add("Jessica2")
-    world.change_spec(modelId="Jessica2")
-    handled(world)
-    await world.run()
-    world.advance(30)
-    world.azure.finish()
-    await world.run()
-    assert world.condition("Stalled") == ("True", "DeploymentFailed")
-    created = len([c for c in world.azure.calls if c[0] == "create"])
-    # an export renamed, then a suspension: no new billed try of the model that failed
-    world.change_spec(exportTo={"configMapName": "jessica-renamed"})
-    await world.run()
-    handled(world)
-    world.change_spec(suspended=True)
-    await world.run()
-    world.advance(30)
-    world.azure.finish()
-    await world.run()
-    assert len([c for c in world.azure.calls if c[0] == "create"]) == created
-    assert world.condition("Stalled") == ("True", "DeploymentFailed")
-    assert world.azure.endpoints[FIRST].status == "Disabled"  # the upkeep still goes on
-    assert "jessica-renamed" in world.exported
-    # another voice is a new try
-    handled(world)
-    world.azure.failing_models.clear()
-    world.change_spec(modelId="Jessica3")
-    await world.run()
-    assert len([c for c in world.azure.calls if c[0] == "create"]) == created + 1
 
 
 @pytest.mark.parametrize("glitch", ["credentials", "throttled"])

@@ -56,7 +56,6 @@ from azure_speech_operator.azure.voice import (
 from azure_speech_operator.conditions import (
     READY,
     RECONCILING,
-    STALLED,
     SUSPENDED,
     Condition,
     Health,
@@ -88,7 +87,6 @@ from azure_speech_operator.reconcile import (
     Trigger,
     Unexport,
     create_refused,
-    last_handled_spec,
     parse_time,
 )
 from azure_speech_operator.reconcile import poll_delay as reconcile_poll_delay
@@ -479,28 +477,6 @@ class _Voice(Planner[Resource, Observed]):
             or sequence_of(self.r.uid, endpoint_id) is not None
         )
         return self.owns(endpoint_id, created=created)
-
-    def writes_allowed(self) -> bool:
-        """A fatal stall is lifted by a spec change, as for every kind, but only by one of the voice it asks
-        for: each retry of a deployment that failed is a new billed endpoint, and renaming exportTo or
-        suspending (an upkeep, written anyway) is no request to deploy the failing model again."""
-        return super().writes_allowed() and not self.failed_voice_still_asked()
-
-    def failed_voice_still_asked(self) -> bool:
-        """Stalled on a fatal error, for a spec whose project and model are those kopf last handled (the
-        spec the failing attempt was made for): nothing but reconcile-requested-at lifts the stall then."""
-        spec = self.r.spec
-        stalled = find_condition(self.prev_conditions, STALLED).status == "True"
-        fatal = (self.prev.get("error") or {}).get("class") == ErrorClass.FATAL.value
-        if spec is None or self.requested_new or not (stalled and fatal):
-            return False
-        handled = last_handled_spec(self.r.annotations)
-        if handled is None:
-            return False
-        return (str(handled.get("projectId", "")).lower(), str(handled.get("modelId", "")).lower()) == (
-            spec.project_id.lower(),
-            spec.model_id.lower(),
-        )
 
     def upkeep_allowed(self, endpoint_id: str) -> bool:
         """Whether the upkeep of an endpoint may be written: suspending or resuming the one that serves as
