@@ -519,7 +519,9 @@ def plan_deletion(planner: Planner[Any, Any], spec: Any, deletion: Deletion[Step
         outcome = planner.error(shown, next_step=False)
         # One Warning when the failure is new, then silence: new to the condition (the outcome's own events
         # say so), or to the deletion (an error of the same code before it began shows no event of its own)
-        first = (planner.prev.get("error") or {}).get("message") != message
+        # (not by the whole message: Azure's request id in it is new at every answer)
+        before = planner.prev.get("error") or {}
+        first = before.get("code") != error.reason or not str(before.get("message", "")).startswith(doing)
         if any(e.type == "Warning" for e in outcome.events) or first:
             return replace(outcome, events=(Event("Warning", "DeleteFailed", message),))
         return replace(outcome, events=())

@@ -1397,10 +1397,22 @@ async def test_a_failing_delete_is_announced_even_after_an_error_of_the_same_cod
     world.azure.fail("get", azure_error("InternalServerError", ErrorClass.TRANSIENT, status=500))
     await world.run(Trigger.DRIFT)
     assert world.condition("Ready") == ("False", "InternalServerError")
-    world.azure.fail("delete", *[azure_error("InternalServerError", ErrorClass.TRANSIENT, status=500)] * 2)
+    world.azure.fail(
+        "delete",
+        *[
+            AzureError(
+                status=500,
+                code="InternalServerError",
+                message="boom",
+                error_class=ErrorClass.TRANSIENT,
+                request_id=f"req-{n}",
+            )
+            for n in range(2)
+        ],
+    )
     outcome = await delete(world, after=10)
     assert [(e.type, e.reason) for e in outcome.events] == [("Warning", "DeleteFailed")]
-    outcome = await delete(world, after=10)  # the same failure again: silence
+    outcome = await delete(world, after=10)  # the same failure again (a new request id): silence
     assert outcome.events == ()
 
 
