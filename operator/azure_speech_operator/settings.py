@@ -579,7 +579,7 @@ def load_settings(
         source = option.flag
         if raw is None and option.env in environ:
             raw, source = environ[option.env], option.env
-            if option.kind == "list" and not raw.strip():
+            if option.keeps_empty_items and not raw.strip():
                 continue  # a manifest's `value: ""` is the variable left unset, as it always was
         if raw is None:
             continue

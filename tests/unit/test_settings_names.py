@@ -116,6 +116,11 @@ def test_a_blank_namespaces_variable_is_the_variable_unset(value: str) -> None:
     assert parse([], {f"{ENV_PREFIX}NAMESPACES": value}).namespaces == ()
 
 
+def test_a_blank_allowed_hosts_variable_is_still_refused() -> None:
+    with pytest.raises(SettingsError, match=f"^{ENV_PREFIX}ALLOWED_HOSTS: "):
+        parse([], {f"{ENV_PREFIX}ALLOWED_HOSTS": ""})
+
+
 def test_workload_identity_namespaces_are_judged_alike() -> None:
     with pytest.raises(SettingsError, match=r"^--workload-identity-namespaces: 'team-\[' "):
         parse(["--workload-identity-namespaces", "team-["])
