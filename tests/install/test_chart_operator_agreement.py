@@ -210,7 +210,9 @@ def test_host_patterns(helm: Helm, host: str) -> None:
 
 
 NAMESPACES = ["team-a", "!kube-system", "team-*", "!kube-*", "team-[ab]", "t?am", "team-[!x]", "a" * 63]
+NAMESPACES += ["a" * 62 + "*", "!" + "a" * 62 + "*"]
 BAD_NAMESPACES = ["team-[", "[", "]", "team-[ab", "--", "-a", "a-", "Team", "!", "team-[]", "a" * 64]
+BAD_NAMESPACES += ["a" * 63 + "*", "!" + "a" * 63 + "*"]
 
 
 @pytest.mark.parametrize("namespace", NAMESPACES + BAD_NAMESPACES)
