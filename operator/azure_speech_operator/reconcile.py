@@ -558,3 +558,14 @@ def _what_next(
     if uses_secret and (credentials or reason in AUTH_REASONS):
         triggers.append(f"a change of a Secret labelled {CREDENTIALS_LABEL}=true")
     return f"retried every {every}, at once on {' or '.join(triggers)}"
+
+
+def expiring_model(status: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The model whose end date the status reports on (ModelExpiring / ModelExpired, the model-expiry
+    metric): the one answering requests (`servingModel` while another deploys, with what is known of its
+    end date), else the deployed one (`model`)."""
+    model: Mapping[str, Any] = status.get("model") or {}
+    serving: Mapping[str, Any] = status.get("servingModel") or {}
+    if serving.get("id") and serving.get("id") != model.get("id"):
+        return serving
+    return model

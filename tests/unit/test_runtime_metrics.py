@@ -270,6 +270,26 @@ def test_state_of_reads_the_status_a_pass_wrote() -> None:
     assert state.suspended is True and state.model is None
 
 
+def test_the_model_expiry_is_the_serving_models_during_a_redeploy() -> None:
+    # as ModelExpiring / ModelExpired say: an alert on the 7d bucket must not miss the model still answering
+    metadata = {"uid": "u1", "creationTimestamp": "2026-11-21T06:58:00Z"}
+    redeploying = {
+        "conditions": conditions(Ready="False", Reconciling="True", Stalled="False"),
+        "model": {
+            "id": "new",
+            "transcriptionExpiresAt": "2027-12-26T00:00:00Z",
+            "checkedAt": "2026-11-21T07:00:00Z",
+        },
+        "servingModel": {
+            "id": "old",
+            "transcriptionExpiresAt": "2026-12-01T00:00:00Z",
+            "checkedAt": "2026-11-20T07:00:00Z",
+        },
+    }
+    state = state_of(metadata, redeploying, redeploying)
+    assert state.model == ModelExpiry(datetime(2026, 12, 1, tzinfo=UTC), checked=True)
+
+
 def test_a_pass_outcome_names_the_error_class_it_left() -> None:
     def outcome(error: Any = None, retry: bool = False) -> Outcome:
         status = {"error": error} if error is not None else {}

@@ -26,7 +26,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from azure_speech_operator.conditions import READY, RECONCILING, STALLED, SUSPENDED, is_true
-from azure_speech_operator.reconcile import parse_time
+from azure_speech_operator.reconcile import expiring_model, parse_time
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _PREFIX = "azure_speech_operator"
@@ -79,7 +79,7 @@ def state_of(
     """The state of a resource from its metadata, the status a pass started from and the one it left."""
     conditions = status.get("conditions") or []
     has_suspended = any(condition.get("type") == SUSPENDED for condition in conditions)
-    model = status.get("model")
+    model = expiring_model(status)  # as the ModelExpiring / ModelExpired conditions say
     ready = is_true(conditions, READY)
     return ResourceState(
         ready=ready,

@@ -75,6 +75,7 @@ from azure_speech_operator.reconcile import (
     Trigger,
     backoff,
     create_refused,
+    expiring_model,
     parse_time,
     poll_delay,
 )
@@ -654,7 +655,7 @@ class _Reconcile(Planner[Resource, Observed]):
         drift-interval of days would otherwise delay ModelExpired, and the daily read, by days)."""
         model = status.get("model") or {}
         moments = []
-        for described in (model, self._expiring_model(status)):
+        for described in (model, expiring_model(status)):
             expires = parse_time(described.get("transcriptionExpiresAt"))
             if expires is not None:
                 moments += [expires - self.p.timing.model_expiry_window, expires]
@@ -731,17 +732,8 @@ class _Reconcile(Planner[Resource, Observed]):
                 break
         return shown
 
-    @staticmethod
-    def _expiring_model(status: Mapping[str, Any]) -> Mapping[str, Any]:
-        """The model the expiry conditions describe: the one serving, else the deployed one."""
-        model: Mapping[str, Any] = status.get("model") or {}
-        serving: Mapping[str, Any] = status.get("servingModel") or {}
-        if serving.get("id") and serving.get("id") != model.get("id"):
-            return serving
-        return model
-
     def _expiry_conditions(self, status: Mapping[str, Any]) -> list[Condition]:
-        model = self._expiring_model(status)
+        model = expiring_model(status)
         if not model.get("id"):
             return [
                 Condition(MODEL_EXPIRING, "Unknown", "NoModel", "no model is deployed"),
