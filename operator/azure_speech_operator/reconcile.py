@@ -569,3 +569,9 @@ def expiring_model(status: Mapping[str, Any]) -> Mapping[str, Any]:
     if serving.get("id") and serving.get("id") != model.get("id"):
         return serving
     return model
+
+
+def recorded_endpoints(annotations: Mapping[str, str]) -> list[str]:
+    """The endpoints a resource's annotations record as its own (created, or adopted and taken over): what
+    a deletion ended before it finished leaves in Azure. A kind with more (a swap's) adds its own."""
+    return [annotations[a] for a in (ENDPOINT_ID_ANNOTATION, ADOPTED_ANNOTATION) if annotations.get(a)]

@@ -802,7 +802,9 @@ def _orphans(cluster: Cluster) -> float:
     return cluster.ctx.metrics.orphaned_endpoints.labels("Gadget")._value.get()  # type: ignore[no-any-return]
 
 
-@pytest.mark.parametrize("how", ["by-hand", "released", "orphan-policy", "nothing-recorded"])
+@pytest.mark.parametrize(
+    "how", ["by-hand", "invalid-policy", "released", "orphan-policy", "skip-policy", "nothing-recorded"]
+)
 async def test_a_deletion_ended_by_hand_says_what_it_left_in_azure(
     how: str, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -813,12 +815,15 @@ async def test_a_deletion_ended_by_hand_says_what_it_left_in_azure(
         metadata.setdefault("annotations", {})[ENDPOINT_ID_ANNOTATION] = ENDPOINT
     if how == "orphan-policy":
         cluster.stored["spec"]["deletionPolicy"] = "Orphan"
+    if how in ("invalid-policy", "skip-policy"):
+        policy = "bogus" if how == "invalid-policy" else "skip"
+        metadata["annotations"]["speech.azure-operator.io/reconcile-policy"] = policy
     if how == "released":
         cluster.memo.released = True
     with caplog.at_level(logging.WARNING):
         feed_drift(cluster.kind, {"type": "DELETED"}, cluster.body(), cluster.memo)
     warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    if how == "by-hand":
+    if how in ("by-hand", "invalid-policy"):  # an unreadable policy is no choice to keep it
         assert _orphans(cluster) == 1
         assert warned and f"left endpoint {ENDPOINT} in Azure" in warned[0]
     else:

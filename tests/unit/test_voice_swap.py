@@ -12,6 +12,7 @@ from azure_speech_operator.reconcile import (
     REQUESTED_ANNOTATION,
     Trigger,
 )
+from azure_speech_operator.voiceendpoint import logic as voice_logic
 from azure_speech_operator.voiceendpoint.logic import PREVIOUS_ANNOTATION
 
 from tests.unit.test_voice_fakes import ADOPTED, World, adopted_endpoint
@@ -299,3 +300,14 @@ async def test_a_previous_endpoint_known_from_the_status_only_is_deleted_at_once
     world.change_spec(suspended=True)
     await world.settle()
     assert set(world.azure.endpoints) == {SECOND}
+
+
+async def test_the_endpoints_a_voice_resource_records_include_a_swaps() -> None:
+    # what a deletion ended by hand leaves in Azure (handlers._orphaned_by_hand): the swap's endpoints too
+    world = await ready_world()
+    world.change_spec(modelId="Jessica2")
+    await world.run()
+    assert set(voice_logic.recorded_endpoints(world.annotations)) == {FIRST, SECOND}  # the candidate
+    world = await ready_world()
+    await swapped(world, "Jessica2")
+    assert set(voice_logic.recorded_endpoints(world.annotations)) == {FIRST, SECOND}  # the previous one

@@ -33,8 +33,6 @@ import kopf
 from azure_speech_operator.azure.types import ErrorClass, OperatorError
 from azure_speech_operator.kube import KubeApiError, resource_version
 from azure_speech_operator.reconcile import (
-    ADOPTED_ANNOTATION,
-    ENDPOINT_ID_ANNOTATION,
     FINALIZER,
     POLICY_ANNOTATION,
     POLICY_CLASS,
@@ -473,14 +471,10 @@ def _orphaned_by_hand(kind: AnyKind, memo: Any, body: kopf.Body) -> None:
         return
     annotations = body.metadata.annotations or {}
     deletion_policy = (body.get("spec") or {}).get("deletionPolicy")
-    if (
-        deletion_policy == "Orphan"
-        or annotations.get(POLICY_ANNOTATION, Policy.MANAGE).strip() != Policy.MANAGE
-    ):
-        return  # kept by choice
-    left = sorted(
-        {annotations[a] for a in (ENDPOINT_ID_ANNOTATION, ADOPTED_ANNOTATION) if annotations.get(a)}
-    )
+    policy = annotations.get(POLICY_ANNOTATION, Policy.MANAGE).strip()
+    if deletion_policy == "Orphan" or policy in (Policy.SKIP, Policy.DETACH_ON_DELETE):
+        return  # kept by choice (an unreadable policy is no choice: counted, as its release counts it)
+    left = sorted({e.lower() for e in kind.recorded_endpoints(annotations)})
     if not left:
         return
     get_context(memo).metrics.orphaned(kind.kind, len(left))

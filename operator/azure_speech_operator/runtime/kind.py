@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from azure_speech_operator import reconcile
 from azure_speech_operator.azure.types import AzureTarget, Credential
 from azure_speech_operator.reconcile import ObservedBase, Outcome, Pass, ResourceBase
 
@@ -55,6 +56,8 @@ class Kind(Generic[ResourceT, ObservedT, StepT, ClientT]):
     run_step: Callable[[StepT, ObservedT, ClientT], Awaitable[ObservedT]]
     connect: Callable[[AzureClient, ResourceT, Credential], ClientT]
     describe_write: Callable[[StepT], str | None] = _no_description
+    # the endpoints an object's annotations record as its own (reconcile.recorded_endpoints, or the kind's)
+    recorded_endpoints: Callable[[Mapping[str, str]], list[str]] = reconcile.recorded_endpoints
 
     @property
     def api_version(self) -> str:
@@ -89,4 +92,5 @@ def kind_of(
         run_step=steps.run_step,
         connect=connect,
         describe_write=steps.describe_write,
+        recorded_endpoints=getattr(logic, "recorded_endpoints", reconcile.recorded_endpoints),
     )

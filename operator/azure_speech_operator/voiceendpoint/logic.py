@@ -90,6 +90,7 @@ from azure_speech_operator.reconcile import (
     parse_time,
 )
 from azure_speech_operator.reconcile import poll_delay as reconcile_poll_delay
+from azure_speech_operator.reconcile import recorded_endpoints as shared_recorded_endpoints
 from azure_speech_operator.voiceendpoint import schedule
 from azure_speech_operator.voiceendpoint.spec import (
     VoiceDeletionSpec,
@@ -289,6 +290,20 @@ def parse_previous(value: str | None) -> Previous | None:
     if not endpoint_id or not times or len(times) < len(moments[:2]):
         return None
     return Previous(endpoint_id, times[0], times[1] if len(times) > 1 else None)
+
+
+def recorded_endpoints(annotations: Mapping[str, str]) -> list[str]:
+    """The resource's own endpoints its annotations record: the shared ones, a swap's candidate, the
+    previous endpoint waiting for its grace period, and one being discarded."""
+    previous = parse_previous(annotations.get(PREVIOUS_ANNOTATION))
+    discarding = parse_discard(annotations.get(DISCARD_ANNOTATION))
+    found = [
+        *shared_recorded_endpoints(annotations),
+        annotations.get(CANDIDATE_ANNOTATION) or "",
+        previous.endpoint_id if previous else "",
+        discarding.id if discarding else "",
+    ]
+    return [e for e in found if e]
 
 
 def discard_record(endpoint: VoiceEndpoint) -> str:
