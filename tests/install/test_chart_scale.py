@@ -46,7 +46,7 @@ def test_by_default_one_standalone_unsharded_pod_and_nothing_of_peering(helm: He
 
 def test_more_replicas_need_peering(helm: Helm) -> None:
     proc = helm.run("template", "x", str(CHART), "--set", "replicas=2", check=False)
-    assert proc.returncode != 0 and "at '/replicas': maximum: got 2, want 1" in proc.stderr
+    assert proc.returncode != 0 and "replicas > 1 needs peering.enabled=true" in proc.stderr
 
 
 def test_peering_values_reach_the_operator_with_the_crds_and_rights_it_needs(helm: Helm) -> None:
