@@ -304,6 +304,9 @@ class Option:
     # a list whose empty items are judged (refused), not dropped: an empty `--namespace ''` is a mistake,
     # and dropping it would widen the setting to everything
     keeps_empty_items: bool = False
+    # a blank variable is the setting left unset (a manifest's `value: ""`), where judging its one empty item
+    # would refuse what always meant the default
+    blank_env_is_unset: bool = False
 
     @property
     def flag(self) -> str:
@@ -324,6 +327,7 @@ OPTIONS: tuple[Option, ...] = (
         repeatable=True,
         default_text="all namespaces",
         keeps_empty_items=True,
+        blank_env_is_unset=True,
     ),
     Option(
         "allowed_hosts",
@@ -579,8 +583,8 @@ def load_settings(
         source = option.flag
         if raw is None and option.env in environ:
             raw, source = environ[option.env], option.env
-            if option.keeps_empty_items and not raw.strip():
-                continue  # a manifest's `value: ""` is the variable left unset, as it always was
+            if option.blank_env_is_unset and not raw.strip():
+                continue
         if raw is None:
             continue
         sources[option.field] = source

@@ -34,7 +34,6 @@ from azure_speech_operator.azure.types import ErrorClass, OperatorError
 from azure_speech_operator.kube import KubeApiError, resource_version
 from azure_speech_operator.reconcile import (
     FINALIZER,
-    POLICY_ANNOTATION,
     POLICY_CLASS,
     RESOURCE_STEPS,
     Failures,
@@ -45,6 +44,7 @@ from azure_speech_operator.reconcile import (
     Timing,
     Trigger,
     drift_interval,
+    parse_policy,
 )
 from azure_speech_operator.runtime import oplog, wakeup
 from azure_speech_operator.runtime.context import OperatorContext, get_context
@@ -471,7 +471,7 @@ def _orphaned_by_hand(kind: AnyKind, memo: Any, body: kopf.Body) -> None:
         return
     annotations = body.metadata.annotations or {}
     deletion_policy = (body.get("spec") or {}).get("deletionPolicy")
-    policy = annotations.get(POLICY_ANNOTATION, Policy.MANAGE).strip()
+    policy = parse_policy(annotations)
     if deletion_policy == "Orphan" or policy in (Policy.SKIP, Policy.DETACH_ON_DELETE):
         return  # kept by choice (an unreadable policy is no choice: counted, as its release counts it)
     left = sorted({e.lower() for e in kind.recorded_endpoints(annotations)})

@@ -655,7 +655,8 @@ class _Reconcile(Planner[Resource, Observed]):
         drift-interval of days would otherwise delay ModelExpired, and the daily read, by days)."""
         model = status.get("model") or {}
         moments = []
-        for described in (model, expiring_model(status)):
+        serving = expiring_model(status)  # the deployed model itself, outside a redeploy
+        for described in (model,) if serving is model else (model, serving):
             expires = parse_time(described.get("transcriptionExpiresAt"))
             if expires is not None:
                 moments += [expires - self.p.timing.model_expiry_window, expires]
