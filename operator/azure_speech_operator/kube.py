@@ -20,6 +20,7 @@ import contextvars
 import functools
 import json
 import os
+import ssl
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
@@ -73,6 +74,26 @@ class KubeApiError(Exception):
         self.reason = reason
         self.message = message
         self.operation = operation
+
+
+def unreachable_reason(exc: BaseException) -> str:
+    """Why no answer came, in a few words (`Connection refused`), from the errors under `exc`: urllib3's own
+    text repeats the pool, the URL and the retries."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    reason = "no connection"
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, TimeoutError):
+            return "timed out"
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return f"its TLS certificate is not trusted: {cause.verify_message}"
+        if isinstance(cause, ssl.SSLError):
+            return f"TLS failed: {cause.reason or type(cause).__name__}"
+        if isinstance(cause, OSError) and cause.strerror:
+            reason = cause.strerror  # the innermost system error says it best
+        cause = cause.__cause__ or cause.__context__
+    return reason
 
 
 class KubeConflictError(KubeApiError):

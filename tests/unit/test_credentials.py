@@ -126,6 +126,21 @@ async def test_api_failures_are_classified() -> None:
     assert info.value.error_class is ErrorClass.TRANSIENT
 
 
+async def test_an_api_server_that_does_not_answer_is_said_so_not_http_0() -> None:
+    class Unreachable(FakeKube):
+        async def read_secret(self, namespace: str, name: str) -> None:
+            try:
+                raise ConnectionRefusedError(111, "Connection refused")
+            except OSError as exc:
+                raise KubeApiError(0, "ConnectionError", str(exc), operation="GET") from None
+
+    with pytest.raises(OperatorError) as info:
+        await resolve_credentials(Unreachable(), "team-a", SECRET_REF, OperatorSettings())
+    assert info.value.error_class is ErrorClass.TRANSIENT
+    assert "HTTP 0" not in str(info.value)
+    assert "the Kubernetes API server did not answer (Connection refused)" in str(info.value)
+
+
 async def test_refusals_are_transient_for_30_s_from_the_first_then_blocked_until_a_read_succeeds() -> None:
     # an API server that has just started answers 403 until its authorizer is ready: not a missing RBAC
     # rule yet, whatever failed before it (the outage's own errors)

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from azure_speech_operator.kube import unreachable_reason
 from azure_speech_operator.speechendpoint import logs_cli
 
 SERVER_PREFIX = "azure-speech-operator logs: cannot reach the Kubernetes API server"
@@ -132,7 +133,7 @@ def test_the_reason_is_the_innermost_errors(exc: BaseException, reason: str) -> 
         except BaseException:
             raise ValueError("urllib3's long sentence with the pool and the URL") from None
     except ValueError as outer:
-        assert logs_cli.unreachable_reason(outer) == reason
+        assert unreachable_reason(outer) == reason
 
 
 def test_ctrl_c_is_one_line_and_exit_130(

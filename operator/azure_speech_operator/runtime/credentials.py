@@ -31,7 +31,13 @@ from pydantic import BaseModel, SecretStr
 
 from azure_speech_operator.azure.auth import header_value_problem
 from azure_speech_operator.azure.types import ApiKey, Credential, EntraIdentity, ErrorClass, OperatorError
-from azure_speech_operator.kube import SPEECH_GROUP, SPEECH_VERSION, JsonObject, KubeApiError
+from azure_speech_operator.kube import (
+    SPEECH_GROUP,
+    SPEECH_VERSION,
+    JsonObject,
+    KubeApiError,
+    unreachable_reason,
+)
 from azure_speech_operator.reconcile import CREDENTIALS_LABEL
 from azure_speech_operator.runtime.context import get_context
 from azure_speech_operator.runtime.refusals import Refusals
@@ -158,9 +164,14 @@ async def resolve_credentials(
             if refusals is not None and now is not None:
                 refusal = refusals.judge(refusal, ("secrets", namespace), now)
             raise refusal from None
+        why = (
+            f"the Kubernetes API server did not answer ({unreachable_reason(exc)})"
+            if exc.status == 0
+            else f"HTTP {exc.status} {exc.reason}"
+        )
         raise OperatorError(
             "KubernetesApiError",
-            f"reading Secret {ref.name!r} in namespace {namespace!r} failed: HTTP {exc.status} {exc.reason}",
+            f"reading Secret {ref.name!r} in namespace {namespace!r} failed: {why}",
             ErrorClass.TRANSIENT,
         ) from None
     if refusals is not None:

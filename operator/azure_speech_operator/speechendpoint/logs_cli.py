@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import os
 import re
-import ssl
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from azure_speech_operator.kube import (
     KubeConfigError,
     default_namespace,
     load_configuration,
+    unreachable_reason,
 )
 from azure_speech_operator.runtime.credentials import resolve_credentials
 from azure_speech_operator.settings import SettingsError
@@ -153,26 +153,6 @@ async def find_endpoint(
             "account)"
         )
     return EndpointRef(namespace, name, str(endpoint_id), azure), obj
-
-
-def unreachable_reason(exc: BaseException) -> str:
-    """Why no answer came, in a few words (`Connection refused`), from the errors under `exc`: urllib3's own
-    text repeats the pool, the URL and the retries."""
-    seen: set[int] = set()
-    cause: BaseException | None = exc
-    reason = "no connection"
-    while cause is not None and id(cause) not in seen:
-        seen.add(id(cause))
-        if isinstance(cause, TimeoutError):
-            return "timed out"
-        if isinstance(cause, ssl.SSLCertVerificationError):
-            return f"its TLS certificate is not trusted: {cause.verify_message}"
-        if isinstance(cause, ssl.SSLError):
-            return f"TLS failed: {cause.reason or type(cause).__name__}"
-        if isinstance(cause, OSError) and cause.strerror:
-            reason = cause.strerror  # the innermost system error says it best
-        cause = cause.__cause__ or cause.__context__
-    return reason
 
 
 def _size(value: int | None) -> str:
