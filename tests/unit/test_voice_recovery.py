@@ -153,12 +153,16 @@ async def test_a_stalled_resource_is_suspended_on_schedule() -> None:
     assert world.azure.writes()[-1] == ("suspend", FIRST)
     assert outcome.retry is not None  # the suspend is followed meanwhile
     assert_still_stalled(world)
+    await world.run()  # read while Disabling: not suspended yet, as the table's suspending row says
+    assert world.azure.endpoints[FIRST].status == "Disabling"
+    assert world.condition("Suspended")[0] == "False"
     world.advance(outcome.retry.delay)
     world.azure.finish()
     await world.run()
     assert world.azure.endpoints[FIRST].status == "Disabled"
     assert_still_stalled(world)
     assert world.condition("Suspended") == ("True", "Suspended")
+    assert world.event_reasons().count("Suspended") == 1  # its end said, as outside a stall
     assert world.condition("Available") == ("False", "NotServing")
     assert world.status["nextTransition"] == {"action": "resume", "at": "2026-11-22T07:00:00Z"}
 
@@ -170,12 +174,16 @@ async def test_a_stalled_resource_is_resumed_on_schedule() -> None:
     await world.run(Trigger.DRIFT)
     assert world.azure.writes()[-1] == ("resume", FIRST)
     assert_still_stalled(world)
+    await world.run()  # Azure resuming it (Running): no longer a suspended endpoint
+    assert world.azure.endpoints[FIRST].status == "Running"
+    assert world.condition("Suspended") == ("False", "NotSuspended")
     await passes(world, count=1, trigger=Trigger.CHANGE)
     assert world.azure.endpoints[FIRST].status == "Succeeded"
     assert_still_stalled(world)
     assert world.condition("Available") == ("True", "Serving")
     assert world.condition("Suspended") == ("False", "NotSuspended")
     assert world.status["nextTransition"]["action"] == "suspend"
+    assert world.event_reasons().count("Resumed") == 1
 
 
 async def test_a_stalled_resource_deletes_its_previous_endpoint_after_the_grace_period() -> None:

@@ -110,6 +110,15 @@ def test_resume_wins_when_both_fire_at_once() -> None:
     assert wish(None, schedule, utc("2026-06-20T07:00:00")).suspended
 
 
+def test_days_of_tied_suspends_every_few_minutes_still_find_the_next_change() -> None:
+    # run on working days by re-asserting both every 5 minutes: Monday's next change is Saturday 00:00,
+    # behind 1,440 suspends a resume cancels (1,000 suspends were looked at before, so none was found)
+    schedule = Schedule("*/5 * * * *", "*/5 * * * 1-5")
+    monday = wish(None, schedule, utc("2026-12-07T09:00:00"))
+    assert not monday.suspended
+    assert monday.next == suspend_at("2026-12-12T00:00:00")
+
+
 def test_a_schedule_whose_suspends_always_tie_never_changes() -> None:
     schedule = Schedule("0 7 * * 1-5", "0 7 * * *")
     result = wish(None, schedule, utc("2026-06-15T12:00:00"))

@@ -1193,8 +1193,9 @@ class _Voice(Planner[Resource, Observed]):
         ):
             shown = Condition(SUSPENDED, "True", "Suspended", "disabled in Azure, as asked")
             return [shown if c.type == SUSPENDED else c for c in conditions]
-        if health.phase is not Phase.STALLED or endpoint is None or endpoint.status in BUSY_STATUSES:
+        if health.phase is not Phase.STALLED or endpoint is None:
             return conditions
+        # a resume or suspend under way is no endpoint disabled as asked: False, as in the table's rows
         if endpoint.status == DISABLED and self.wish_suspended():
             shown = Condition(SUSPENDED, "True", "Suspended", "disabled in Azure, as asked")
         else:
@@ -1252,6 +1253,19 @@ class _Voice(Planner[Resource, Observed]):
                 return ()
             return ((str(action), (endpoint.last_action_at - start).total_seconds()),)
         return ()
+
+    def _upkeep_ended(self, endpoint: VoiceEndpoint) -> list[Event]:
+        """The end of a suspend or resume sent while Stalled (upkeep_allowed), seen in this pass: said as
+        outside a stall, where Ready's turn to True says it (it stays False with the stall's reason here)."""
+        operation = self.prev.get("operation") or {}
+        action = operation.get("action")
+        if operation.get("endpointId") != endpoint.id or operation.get("status") not in IN_PROGRESS:
+            return []
+        if action == "suspend" and endpoint.status == DISABLED:
+            return [Event("Normal", "Suspended", f"endpoint {endpoint.id} is suspended")]
+        if action == "resume" and endpoint.status == SUCCEEDED:
+            return [Event("Normal", "Resumed", f"endpoint {endpoint.id} runs again")]
+        return []
 
     def _resume_in_flight(self, endpoint: VoiceEndpoint) -> bool:
         """Whether the last operation recorded on `endpoint` is a resume: it survives a pass that failed to
@@ -1319,8 +1333,9 @@ class _Voice(Planner[Resource, Observed]):
             events.append(Event("Normal", "Suspending", f"suspending endpoint {endpoint.id}"))
         if o.acted == "resume" and endpoint is not None:
             events.append(Event("Normal", "Resuming", f"resuming endpoint {endpoint.id}"))
-        # Suspending and Resuming have their event from the action itself
         # Suspending and Resuming have their event from the action itself; the end of each has its own.
+        if health.phase is Phase.STALLED and endpoint is not None:
+            events += self._upkeep_ended(endpoint)
         was = find_condition(self.prev_conditions, READY).reason
         for event in self.ready_events(status, health):
             if event.reason in ("Suspending", "Resuming"):

@@ -41,9 +41,11 @@ CRON_FIELDS = "minute hour day-of-month month day-of-week"
 # cronsim iterates in wall-clock time; close to a daylight saving change, a start this far from `now` (more
 # than any shift) and a filter on UTC keep a fire in a repeated hour from being missed or counted twice.
 _MARGIN = timedelta(hours=3)
-# How many suspend times `next` looks at for one that resume does not cancel before it gives up (only a
-# schedule whose every suspend coincides with a resume gets there: the wish then never changes).
-_NEXT_LIMIT = 1000
+# How many fire times (suspends and resumes together) `next_change` walks through for a suspend that no resume
+# cancels before it gives up: days of suspends every minute all cancelled (a schedule that runs on weekdays by
+# re-asserting both every few minutes), tens of milliseconds; a schedule whose every suspend coincides with a
+# resume gets there, its wish never changing.
+_NEXT_LIMIT = 10_000
 
 
 class ScheduleError(ValueError):
@@ -152,10 +154,19 @@ class _Schedule:
         if suspended:
             resume = next(fires_after(self.resume, self.zone, now), None)
             return Transition("resume", resume) if resume is not None else None
+        # both in step, in order: a suspend is cancelled by a resume at the same moment (resume wins a tie)
         suspends = fires_after(self.suspend, self.zone, now)
-        for _, suspend in zip(range(_NEXT_LIMIT), suspends, strict=False):
-            if last_fire(self.resume, self.zone, suspend) != suspend:  # a resume at the same time wins
-                return Transition("suspend", suspend)
+        resumes = fires_after(self.resume, self.zone, now)
+        resume = next(resumes, None)
+        steps = 0
+        for suspend in suspends:
+            while resume is not None and resume < suspend and steps < _NEXT_LIMIT:
+                resume, steps = next(resumes, None), steps + 1
+            if resume != suspend:
+                return Transition("suspend", suspend) if steps < _NEXT_LIMIT else None
+            steps += 1
+            if steps >= _NEXT_LIMIT:
+                break
         return None
 
 
