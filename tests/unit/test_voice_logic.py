@@ -332,6 +332,10 @@ async def test_a_failed_swap_keeps_the_old_endpoint_and_frees_the_slot(policy: s
     assert world.condition("Available") == ("True", "Serving")
     assert world.status["endpointId"] == FIRST
     assert set(world.azure.endpoints) == {FIRST}
+    # "it was deleted" said of the failed endpoint, never after the one that keeps serving
+    message = world.status["error"]["message"]
+    assert "failed in Azure; it was deleted to free its deployment slot; endpoint " in message
+    assert message.index("it was deleted") < message.index(f"endpoint {FIRST} keeps serving")
     writes = len(world.azure.writes())
     await world.run(Trigger.DRIFT)
     assert len(world.azure.writes()) == writes  # no new try until asked

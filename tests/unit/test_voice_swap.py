@@ -220,6 +220,23 @@ async def test_a_suspension_within_the_grace_period_deletes_the_old_endpoint_at_
     assert "previousEndpoint" not in world.status and PREVIOUS_ANNOTATION not in world.annotations
 
 
+async def test_an_old_endpoint_deleted_while_a_suspend_is_followed_is_deleted_once_and_said() -> None:
+    # the pass that deletes it follows the suspend's operation next: its report (the event, the status
+    # without previousEndpoint) was lost, and the status's stale copy had the DELETE sent again every pass
+    world = await ready_world(swapGracePeriod="1h")
+    await swapped(world, "Jessica2")
+    world.advance(60)
+    world.change_spec(suspended=True)
+    for _ in range(5):
+        outcome = await world.run()
+        world.advance(outcome.retry.delay if outcome.retry else 5)
+    assert world.azure.endpoints[SECOND].status == "Disabling"  # the suspend still under way
+    assert world.azure.writes().count(("delete", FIRST)) == 1
+    assert "previousEndpoint" not in world.status
+    deleted = [e.message for e in world.events if e.reason == "EndpointDeleted"]
+    assert deleted == [f"deleted endpoint {FIRST} in Azure"]
+
+
 async def test_a_grace_period_changed_after_the_swap_counts_from_the_swap() -> None:
     world = await ready_world()
     await swapped(world, "Jessica2")

@@ -598,6 +598,10 @@ class _Voice(Planner[Resource, Observed]):
             return None
         if self.prev.get("error"):
             return None  # the status says why the last pass failed: a read of the endpoint says it anew
+        if self.o.wrote or self.o.deleted or self.o.notes:
+            # this pass did something (a previous endpoint deleted and forgotten): its report says so, and
+            # drops what the status showed of it, or a stale copy of the record would be acted on again
+            return None
         previous = self.previous()
         if previous is not None and previous.due(self.p.now):
             return None
@@ -671,8 +675,8 @@ class _Voice(Planner[Resource, Observed]):
         elif serving is not None:
             kept = f"; endpoint {serving.id} (model {serving.model_id}) stays as it is ({serving.status})"
         message = (
-            f"endpoint {failed.id} (model {failed.model_id}) failed: {detail.rstrip('. ')}{kept}; it was "
-            "deleted to free its deployment slot: change the spec or set reconcile-requested-at to try again"
+            f"endpoint {failed.id} (model {failed.model_id}) failed: {detail.rstrip('. ')}; it was deleted "
+            f"to free its deployment slot{kept}: change the spec or set reconcile-requested-at to try again"
         )
         error = OperatorError(code, message, ErrorClass.FATAL)
         return self.error(error, next_step=False, endpoint=serving)
@@ -1327,8 +1331,12 @@ class _Voice(Planner[Resource, Observed]):
             )
         events += self.adopted_event(endpoint.id if endpoint else None)
         for deleted, existed in o.deleted:
-            what = "deleted" if existed else "was already gone:"
-            events.append(Event("Normal", "EndpointDeleted", f"{what} endpoint {deleted} in Azure"))
+            what = (
+                f"deleted endpoint {deleted} in Azure"
+                if existed
+                else f"endpoint {deleted} was already gone from Azure"
+            )
+            events.append(Event("Normal", "EndpointDeleted", what))
         if o.acted == "suspend" and endpoint is not None:
             events.append(Event("Normal", "Suspending", f"suspending endpoint {endpoint.id}"))
         if o.acted == "resume" and endpoint is not None:
