@@ -1684,6 +1684,24 @@ async def test_a_create_sent_again_by_the_same_process_gets_a_fresh_mark() -> No
     assert world.annotations[CREATE_PENDING_ANNOTATION] == f"{world.now.isoformat()} {world.process}"
 
 
+async def test_after_a_restart_the_model_conditions_still_change_at_their_moments() -> None:
+    # a settled resource is not read at a start (no burst), but its model's wake-ups are set again, and a
+    # moment that passed while no operator ran is looked at at once, whatever the drift interval
+    world = await ready_world(model={"baseModelId": EXPIRING_MODEL})
+    world.annotations[reconcile.DRIFT_ANNOTATION] = "2d"
+    expires = T0 + timedelta(days=10)
+    calls = len(world.azure.calls)
+    world.advance(3600)
+    outcome = await world.run(Trigger.RESUME)
+    assert len(world.azure.calls) == calls  # settled: nothing read
+    checked = reconcile.parse_time(world.status["model"]["checkedAt"])
+    assert outcome.wake_at == checked + world.timing.model_check_interval
+    world.now = world.azure.now = expires + timedelta(minutes=1)  # expired while the operator was down
+    await world.run(Trigger.RESUME)
+    assert world.condition("ModelExpired") == ("True", "ModelExpired")
+    assert "ModelExpired" in world.event_reasons()
+
+
 @pytest.mark.parametrize("mark", ["2026-11-21T05:59:00", "2026-11-21", "garbage"])
 async def test_a_create_pending_mark_edited_by_hand_is_looked_up_at_once(mark: str) -> None:
     # not a time the operator wrote (no offset, not a time): never a crash, never a wait

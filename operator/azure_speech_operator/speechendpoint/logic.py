@@ -294,8 +294,10 @@ class _Reconcile(Planner[Resource, Observed]):
         if refused is not None:
             return refused
         assert r.spec is not None
-        if self.p.trigger is Trigger.RESUME and self._settled():
-            return self.outcome_unchanged()
+        if self.p.trigger is Trigger.RESUME and self._settled() and not self._model_due():
+            # the wake-ups for the model's moments are this process's own: set again, or the next change of
+            # ModelExpiring / ModelExpired would wait for a drift check
+            return replace(self.outcome_unchanged(), wake_at=self._model_wake_at(self.prev))
         unexport = self.stale_export()
         if unexport is not None:
             return unexport
@@ -660,13 +662,28 @@ class _Reconcile(Planner[Resource, Observed]):
             expires = parse_time(described.get("transcriptionExpiresAt"))
             if expires is not None:
                 moments += [expires - self.p.timing.model_expiry_window, expires]
+        read = self._model_read_due(model)
+        if read is not None:
+            moments.append(read)
+        return min((m for m in moments if m > self.p.now), default=None)
+
+    def _model_read_due(self, model: Mapping[str, Any]) -> datetime | None:
+        """When the deployed model is read next: a check interval after the last read, sooner after a
+        failed one."""
         interval = self.p.timing.model_check_interval
         checked, failed = parse_time(model.get("checkedAt")), parse_time(model.get("readFailedAt"))
         if failed is not None:
-            moments.append(failed + interval / MODEL_READ_RETRIES)
-        elif checked is not None:
-            moments.append(checked + interval)
-        return min((m for m in moments if m > self.p.now), default=None)
+            return failed + interval / MODEL_READ_RETRIES
+        return checked + interval if checked is not None else None
+
+    def _model_due(self) -> bool:
+        """Whether a moment of the model passed while no operator looked (at a start): its conditions no
+        longer say what the clock does, or its read is due. A settled resource is then looked at at once."""
+        shown = {c.get("type"): (c.get("status"), c.get("reason")) for c in self.prev_conditions}
+        if any(shown.get(c.type) != (c.status, c.reason) for c in self._expiry_conditions(self.prev)):
+            return True
+        read = self._model_read_due(self.prev.get("model") or {})
+        return read is not None and read <= self.p.now
 
     def _with_availability(self, health: Health, serving: ModelRef | None) -> Health:
         """An error leaves Available "as before" only when this pass read nothing new: what was read from
