@@ -538,11 +538,24 @@ def report_error(
         # Azure's messages end with a full stop; "...exist.; retried" would read badly
         what_next = _what_next(error, reason, timing, credentials=credentials, uses_secret=uses_secret)
         shown = f"{text.rstrip('.')}; {what_next}"
+    elif phase is Phase.RETRYING and next_step:
+        # Azure's own text often says "try again later": the operator does, say so (no delay in it, which
+        # would change the status at every retry)
+        shown = f"{text.rstrip('.')}; {_retried_how(error, timing)}"
     status_error = {"code": reason, "message": text, "class": cls.value}
     if writes_blocked_by_policy:
         # Re-checked on every pass from the annotation itself: no gate on the generation needed.
         status_error["class"] = POLICY_CLASS
     return ErrorReport(Health(phase, reason, shown), retry, status_error)
+
+
+def _retried_how(error: OperatorError, timing: Timing) -> str:
+    if error.retry_after:
+        return "retried by the operator when Azure's Retry-After says"
+    if error.error_class is ErrorClass.WAITING:
+        low, high = span(timing.waiting_retry_min), span(timing.waiting_retry_max)
+        return f"looked at again by the operator every {low} to {high}"
+    return f"retried by the operator with backoff (at most {span(timing.transient_backoff_cap)} apart)"
 
 
 def _what_next(

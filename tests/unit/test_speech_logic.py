@@ -520,6 +520,10 @@ async def test_retry_after_of_a_429_is_honoured() -> None:
     outcome = await world.run()
     assert outcome.retry is not None and outcome.retry.delay == 17
     assert world.condition("Ready") == ("False", "TooManyRequests")
+    # Azure's "try again later" is the operator's to do: said, without the delay (no write per retry)
+    (ready,) = [c for c in world.status["conditions"] if c["type"] == "Ready"]
+    assert ready["message"].endswith("; retried by the operator when Azure's Retry-After says")
+    assert world.status["error"]["message"] == "TooManyRequests happened"  # status.error: Azure's own text
 
 
 async def test_one_500_late_in_a_deployment_waits_the_first_backoff_step_not_the_cap() -> None:
@@ -539,6 +543,8 @@ async def test_one_500_late_in_a_deployment_waits_the_first_backoff_step_not_the
         return outcome.retry.delay
 
     assert await failed_get(9) == step * 0.75
+    (ready,) = [c for c in world.status["conditions"] if c["type"] == "Ready"]
+    assert ready["message"].endswith("; retried by the operator with backoff (at most 5 min apart)")
     assert await failed_get(10) == 2 * step * 0.75  # a second in a row doubles it
     outcome = await world.run(attempt=11)  # a poll that succeeds starts over
     assert world.condition("Ready") == ("False", "Deploying") and outcome.retry is not None
