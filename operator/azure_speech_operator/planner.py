@@ -62,6 +62,10 @@ _CUT_SHORT = frozenset(
 )
 
 
+# spec.endpointId names an endpoint another resource owns
+ENDPOINT_IN_USE = "EndpointInUse"
+
+
 def deploying(what: str, status: str, then: str = "") -> Health:
     """The health while Azure deploys a new endpoint, `what` (nothing of it serves yet); `then`: what the
     operator will do once it is done."""
@@ -210,6 +214,21 @@ class Planner(Generic[ResourceT, ObservedT]):
             return True
         adopted: str | None = getattr(self.r, "adopted_endpoint_id", None)
         return endpoint_id.lower() == adopted and self.taken_over()
+
+    def claimed_elsewhere(self, endpoint_id: str, **seen: Any) -> Outcome | None:
+        """Stalled (blocked): the endpoint named in spec.endpointId, not taken over yet, is another
+        resource's (it created or adopted it). Taken over, it would have two owners, and the deletion of
+        either would delete it under the other. Retried slowly: once that resource is gone (deleted with
+        deletionPolicy Orphan), this one adopts it."""
+        owner = self.p.claimed.get(endpoint_id.lower())
+        if owner is None or self.taken_over():
+            return None
+        message = (
+            f"endpoint {endpoint_id} (spec.endpointId) belongs to {owner}, which created or adopted it: "
+            f"two resources must not own one endpoint (deleting either would delete it for both); delete "
+            f"{owner} with deletionPolicy: Orphan first to move it here, or remove spec.endpointId"
+        )
+        return self.error(OperatorError(ENDPOINT_IN_USE, message, ErrorClass.BLOCKED), **seen)
 
     def take_over(self, endpoint_id: str) -> Note | None:
         """The note that makes the adopted endpoint, just read and accepted, the resource's (once)."""

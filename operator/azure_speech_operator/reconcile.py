@@ -112,6 +112,11 @@ class ResourceBase:
     def deleting(self) -> bool:
         return self.deletion_timestamp is not None
 
+    @property
+    def adopted_endpoint_id(self) -> str | None:
+        """The endpoint spec.endpointId names (a kind with a spec says)."""
+        return None
+
 
 class _Adoptable(Protocol):
     @property
@@ -199,6 +204,9 @@ class Pass:
     expected: Mapping[str, float] = field(default_factory=dict)
     # this operator process (runtime/context.py): a create-pending mark it wrote is its own
     process: str = ""
+    # endpoints another resource of the kind records as its own, with that resource ("Kind ns/name"): the
+    # resource's spec.endpointId, when it is one (runtime/claims.py)
+    claimed: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from azure_speech_operator.reconcile import (
     report_error,
 )
 from azure_speech_operator.runtime import handlers, oplog
+from azure_speech_operator.runtime.claims import EndpointClaims
 from azure_speech_operator.runtime.context import OperatorContext
 from azure_speech_operator.runtime.handlers import (
     DriftTarget,
@@ -946,3 +947,32 @@ async def test_a_moment_to_wake_for_that_passes_during_the_pass_is_still_looked_
     await drift(cluster, 70)
     reads = [(t - T0).total_seconds() for t in cluster.azure.times]
     assert reads[1] <= max(2.0, pass_seconds) + 0.5, reads
+
+
+async def test_the_endpoints_each_object_records_are_claimed_until_it_is_deleted() -> None:
+    # what keeps another resource from adopting them (runtime/claims.py)
+    cluster = Cluster(("poke:a",))
+    claims = cluster.ctx.claims
+    cluster.stored["metadata"].setdefault("annotations", {})[ENDPOINT_ID_ANNOTATION] = ENDPOINT.upper()
+    feed_drift(cluster.kind, {"type": "ADDED"}, cluster.body(), cluster.memo)
+    assert claims.others("Gadget", ENDPOINT, "another-uid") == {ENDPOINT: "Gadget team-a/g"}
+    assert claims.others("Gadget", ENDPOINT, "uid-1") == {}  # its own
+    assert claims.others("Other", ENDPOINT, "another-uid") == {}  # per kind
+    feed_drift(cluster.kind, {"type": "DELETED"}, cluster.body(), cluster.memo)
+    assert claims.others("Gadget", ENDPOINT, "another-uid") == {}
+    await cluster.ctx.drift.aclose()
+
+
+def test_a_claim_follows_the_annotations_and_every_owner_counts() -> None:
+    claims = EndpointClaims()
+    claims.update("K", "u1", "K a/one", ["E1"])
+    claims.update("K", "u2", "K a/two", ["e1"])  # two recorded it (a race of two adoptions)
+    assert claims.others("K", "E1", "u1") == {"e1": "K a/two"}
+    assert claims.others("K", "e1", "u2") == {"e1": "K a/one"}
+    claims.update("K", "u1", "K a/one", ["e2"])  # u1 moved on: only u2 holds e1
+    assert claims.others("K", "e1", "u2") == {}
+    assert claims.others("K", "e2", "u2") == {"e2": "K a/one"}
+    claims.forget("K", "u1")
+    claims.forget("K", "u2")
+    assert claims.others("K", "e1", "x") == {} and claims.others("K", "e2", "x") == {}
+    assert claims.others("K", None, "x") == {}

@@ -824,6 +824,34 @@ async def test_adoption_uses_the_existing_endpoint_and_never_recreates_it() -> N
     assert "endpointId" not in world.status
 
 
+async def test_an_endpoint_another_resource_owns_is_not_adopted_nor_deleted_with_this_one() -> None:
+    # spec.endpointId naming the endpoint another SpeechEndpoint created: taken over, the deletion of
+    # either would delete it under the other (an outside review saw the owner's endpoint deleted)
+    owner = World()
+    await owner.run()
+    owner.azure.finish()
+    endpoint = owner.azure.only()
+    world = World(azure=owner.azure, claimed={endpoint.id: "SpeechEndpoint team-a/owner"})
+    world.spec["endpointId"] = endpoint.id
+    world.spec["displayName"] = "taken"
+    outcome = await world.run()
+    assert world.condition("Stalled") == ("True", "EndpointInUse")
+    assert world.status["error"]["class"] == "blocked"
+    assert "belongs to SpeechEndpoint team-a/owner" in world.status["error"]["message"]
+    assert outcome.retry is not None  # retried slowly: adopted once the owner is gone
+    assert reconcile.ADOPTED_ANNOTATION not in world.annotations
+    assert owner.azure.writes == ["create"]  # the owner's only: nothing renamed
+    await delete(world)
+    assert world.released and endpoint.id in owner.azure.endpoints
+    # once the owner is gone (deleted with deletionPolicy Orphan), the next try adopts it
+    world = World(azure=owner.azure)
+    world.spec["endpointId"] = endpoint.id
+    world.spec["displayName"] = endpoint.display_name
+    await world.run()
+    assert world.condition("Ready") == ("True", "Ready")
+    assert "Adopted" in world.event_reasons()
+
+
 async def test_adoption_keeps_azures_display_name_unless_the_spec_sets_one() -> None:
     donor = World()
     donor.change_spec(displayName="named in the portal")

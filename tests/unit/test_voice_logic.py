@@ -436,6 +436,21 @@ async def test_adoption_reads_and_never_creates() -> None:
     assert [c for c in world.azure.writes() if c[0] == "create"] == []
 
 
+async def test_an_endpoint_another_voice_resource_owns_is_not_adopted_nor_deleted_with_this_one() -> None:
+    world = World(claimed={ADOPTED: "VoiceEndpoint team-a/owner"})
+    world.azure.endpoints[ADOPTED] = adopted_endpoint(world.now)
+    world.spec["endpointId"] = ADOPTED
+    world.spec["suspended"] = True  # nothing is written to it either
+    await world.run()
+    assert world.condition("Stalled") == ("True", "EndpointInUse")
+    assert "belongs to VoiceEndpoint team-a/owner" in world.status["error"]["message"]
+    assert world.azure.writes() == []
+    world.deletion_timestamp = world.now
+    await world.run(Trigger.DELETE)
+    assert world.released and ADOPTED in world.azure.endpoints
+    assert world.azure.writes() == []
+
+
 async def test_an_adopted_endpoint_that_is_gone_is_stalled_never_recreated() -> None:
     world = World()
     world.spec["endpointId"] = ADOPTED

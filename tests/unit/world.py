@@ -52,6 +52,7 @@ class World:
     failures: Failures = field(default_factory=Failures)  # kept across passes as the runtime's memo does
     durations: Durations = field(default_factory=Durations)  # shared by the runtime's passes of a kind
     process: str = "0p"  # the operator process running the passes (a restart: another value)
+    claimed: dict[str, str] = field(default_factory=dict)  # endpoints other resources own (runtime/claims.py)
 
     def change_spec(self, **overrides: Any) -> None:
         for key, value in overrides.items():
@@ -125,6 +126,7 @@ class World:
             failures=self.failures,
             expected=self.durations.expected(self.KIND.kind),
             process=self.process,
+            claimed=self.claimed,
         )
 
         def record(step: Any) -> None:

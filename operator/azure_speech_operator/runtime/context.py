@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from azure_speech_operator.azure.types import ApiKey
 from azure_speech_operator.kube import KubeApi
+from azure_speech_operator.runtime.claims import EndpointClaims
 from azure_speech_operator.runtime.drift import DriftScheduler
 from azure_speech_operator.runtime.durations import Durations
 from azure_speech_operator.runtime.metrics import Metrics
@@ -50,6 +51,8 @@ class OperatorContext:
     refusals: Refusals = field(default_factory=Refusals)
     # how long Azure's recent actions took, for polling (runtime/durations.py)
     durations: Durations = field(default_factory=Durations)
+    # which resource records which endpoint as its own: none adopts another's (runtime/claims.py)
+    claims: EndpointClaims = field(default_factory=EndpointClaims)
     # the credentials Secrets as the passes read them: one read shared by the passes of a moment
     secrets: SharedSecretReads = field(init=False)
     # every object's drift checks and come-backs (runtime/drift.py, runtime/handlers.py)

@@ -108,6 +108,7 @@ async def run_reconcile(
             failures=failures,
             expected=ctx.durations.expected(kind.kind),
             process=ctx.process,
+            claimed=ctx.claims.others(kind.kind, resource.adopted_endpoint_id, resource.uid),
         )
         writer = KubeWriter(ctx, kind, obj)
         raw_credentials = ((obj.get("spec") or {}).get("azure") or {}).get("credentials")
@@ -487,12 +488,16 @@ def _orphaned_by_hand(kind: AnyKind, memo: Any, body: kopf.Body) -> None:
 def feed_drift(kind: AnyKind, event: Mapping[str, Any], body: kopf.Body, memo: Any) -> None:
     """What the per-event handler does for the drift schedule: every object seen is served from its first
     event to its deletion; with peering, only while kopf serves it (see `register`)."""
+    claims = get_context(memo).claims
     if event.get("type") == "DELETED":
         # gone without a release here (another shard's now, or its finalizer removed by hand): it leaves
         # this operator's gauges and suspended time too
         _left_here(kind, memo, body)
         _orphaned_by_hand(kind, memo, body)
+        claims.forget(kind.kind, body.metadata.uid)
         return
+    ref = f"{kind.kind} {body.metadata.namespace}/{body.metadata.name}"
+    claims.update(kind.kind, body.metadata.uid, ref, kind.recorded_endpoints(body.metadata.annotations))
     # the answer to the last write of an object that reached Ready would otherwise be kept until its next pass
     _written_unless_caught_up(memo, body)
     track(kind, memo, body, start=get_context(memo).settings.peering is None)

@@ -408,6 +408,11 @@ class _Reconcile(Planner[Resource, Observed]):
                 serving=self.serving_model(endpoint),
             )
         if not created_by_operator:
+            claimed = self.claimed_elsewhere(
+                endpoint.id, endpoint=endpoint, serving=self.serving_model(endpoint)
+            )
+            if claimed is not None:
+                return claimed
             take_over = self.take_over(endpoint.id)
             if take_over is not None:
                 return take_over

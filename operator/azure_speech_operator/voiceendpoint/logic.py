@@ -730,6 +730,9 @@ class _Voice(Planner[Resource, Observed]):
         candidate_id = self.candidate_id()
         candidate = o.endpoint(candidate_id) if candidate_id else None
         adopted = endpoint.id.lower() == r.adopted_endpoint_id
+        claimed = self.claimed_elsewhere(endpoint.id, endpoint=endpoint) if adopted else None
+        if claimed is not None:
+            return claimed
         if adopted and matches(spec, endpoint):
             # taken over before anything else is decided about it (a Failed one too: deleted with the
             # resource, as one the operator made)
