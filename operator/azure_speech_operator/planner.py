@@ -213,15 +213,16 @@ class Planner(Generic[ResourceT, ObservedT]):
         if created:
             return True
         adopted: str | None = getattr(self.r, "adopted_endpoint_id", None)
-        return endpoint_id.lower() == adopted and self.taken_over()
+        # one another resource's claim wins over (claimed_elsewhere) is not this one's, even taken over
+        return endpoint_id.lower() == adopted and self.taken_over() and adopted not in self.p.claimed
 
     def claimed_elsewhere(self, endpoint_id: str, **seen: Any) -> Outcome | None:
-        """Stalled (blocked): the endpoint named in spec.endpointId, not taken over yet, is another
-        resource's (it created or adopted it). Taken over, it would have two owners, and the deletion of
-        either would delete it under the other. Retried slowly: once that resource is gone (deleted with
-        deletionPolicy Orphan), this one adopts it."""
+        """Stalled (blocked): the endpoint named in spec.endpointId is another resource's (it created or
+        adopted it; where both took it over, the creator's or the older one's: runtime/claims.py). Taken
+        over, it would have two owners, and the deletion of either would delete it under the other. Retried
+        slowly: once that resource is gone (deleted with deletionPolicy Orphan), this one adopts it."""
         owner = self.p.claimed.get(endpoint_id.lower())
-        if owner is None or self.taken_over():
+        if owner is None:
             return None
         message = (
             f"endpoint {endpoint_id} (spec.endpointId) belongs to {owner}, which created or adopted it: "

@@ -55,11 +55,16 @@ async def test_never_overwrites_a_config_map_it_does_not_own() -> None:
     # blocked, not fatal: removing the other ConfigMap needs no spec change, so it is retried with backoff
     assert info.value.error_class is ErrorClass.BLOCKED
     assert "app-config" in info.value.message and "team-a" in info.value.message
+    assert "(it was not made by the operator)" in info.value.message
     assert kube.config_maps[("team-a", "app-config")]["data"] == {"mine": "yes"}
-    # ... nor a ConfigMap owned by another resource.
+    # ... nor a ConfigMap owned by another resource, which the message names (deleting it would only start
+    # a fight over it)
     await export_config_map(kube, OWNER, "owned-by-first", DATA)
-    with pytest.raises(OperatorError):
+    with pytest.raises(OperatorError) as info:
         await export_config_map(kube, other_owner, "owned-by-first", {"x": "y"})
+    owner = f"{OWNER['kind']} {OWNER['metadata']['name']!r}"
+    assert f"(it is {owner}'s export)" in info.value.message
+    assert "delete that ConfigMap" not in info.value.message
     assert kube.config_maps[("team-a", "owned-by-first")]["data"] == DATA
 
 

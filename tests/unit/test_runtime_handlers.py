@@ -963,16 +963,21 @@ async def test_the_endpoints_each_object_records_are_claimed_until_it_is_deleted
     await cluster.ctx.drift.aclose()
 
 
-def test_a_claim_follows_the_annotations_and_every_owner_counts() -> None:
+def test_a_claim_follows_the_annotations_and_the_creator_or_the_older_wins() -> None:
     claims = EndpointClaims()
-    claims.update("K", "u1", "K a/one", ["E1"])
-    claims.update("K", "u2", "K a/two", ["e1"])  # two recorded it (a race of two adoptions)
-    assert claims.others("K", "E1", "u1") == {"e1": "K a/two"}
-    assert claims.others("K", "e1", "u2") == {"e1": "K a/one"}
-    claims.update("K", "u1", "K a/one", ["e2"])  # u1 moved on: only u2 holds e1
+    claims.update("K", "u2", "K a/two", ["e1"], adopted="E1", created_at="2026-12-02T00:00:00Z")
+    claims.update("K", "u1", "K a/one", ["E1"], created_at="2026-12-03T00:00:00Z")  # created it
+    assert claims.others("K", "E1", "u2") == {"e1": "K a/one"}  # the creator wins over an adopter
+    assert claims.others("K", "e1", "u1") == {}
+    assert claims.others("K", "e1", "new") == {"e1": "K a/one"}  # one recording nothing: any claim
+    claims.update("K", "u3", "K a/three", ["e2"], adopted="e2", created_at="2026-12-01T00:00:00Z")
+    claims.update("K", "u4", "K a/four", ["e2"], adopted="e2", created_at="2026-12-04T00:00:00Z")
+    assert claims.others("K", "e2", "u4") == {"e2": "K a/three"}  # two adopters: the older wins
+    assert claims.others("K", "e2", "u3") == {}
+    claims.update("K", "u1", "K a/one", ["e3"])  # u1 moved on: only u2 holds e1
     assert claims.others("K", "e1", "u2") == {}
-    assert claims.others("K", "e2", "u2") == {"e2": "K a/one"}
-    claims.forget("K", "u1")
-    claims.forget("K", "u2")
-    assert claims.others("K", "e1", "x") == {} and claims.others("K", "e2", "x") == {}
+    assert claims.others("K", "e3", "u2") == {"e3": "K a/one"}
+    for uid in ("u1", "u2", "u3", "u4"):
+        claims.forget("K", uid)
+    assert claims.others("K", "e1", "x") == {} and claims.others("K", "e3", "x") == {}
     assert claims.others("K", None, "x") == {}

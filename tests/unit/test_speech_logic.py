@@ -852,6 +852,28 @@ async def test_an_endpoint_another_resource_owns_is_not_adopted_nor_deleted_with
     assert "Adopted" in world.event_reasons()
 
 
+async def test_an_endpoint_taken_over_before_its_owner_was_known_is_given_up_not_deleted() -> None:
+    # two resources already recording one endpoint (taken over by a version without the check, or in a
+    # race): the one whose claim loses (runtime/claims.py) stops writing it and leaves it at deletion
+    owner = World()
+    await owner.run()
+    owner.azure.finish()
+    endpoint = owner.azure.only()
+    world = World(azure=owner.azure)
+    world.spec["endpointId"] = endpoint.id
+    world.spec["displayName"] = endpoint.display_name
+    await world.run()
+    assert reconcile.ADOPTED_ANNOTATION in world.annotations  # taken over
+    world.claimed = {endpoint.id: "SpeechEndpoint team-a/owner"}
+    world.change_spec(displayName="taken")
+    await world.run()
+    assert world.condition("Stalled") == ("True", "EndpointInUse")
+    assert owner.azure.writes == ["create"]  # not renamed
+    await delete(world)
+    assert world.released and endpoint.id in owner.azure.endpoints
+    assert "NotAdopted" in world.event_reasons()
+
+
 async def test_adoption_keeps_azures_display_name_unless_the_spec_sets_one() -> None:
     donor = World()
     donor.change_spec(displayName="named in the portal")

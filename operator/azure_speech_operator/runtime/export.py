@@ -48,13 +48,24 @@ def is_owned_by(obj: Mapping[str, Any], owner_uid: str) -> bool:
     return any(isinstance(ref, Mapping) and ref.get("uid") == owner_uid for ref in references)
 
 
-def _not_owned(name: str, namespace: str, owner: Mapping[str, Any]) -> OperatorError:
+def _not_owned(
+    name: str, namespace: str, owner: Mapping[str, Any], existing: Mapping[str, Any]
+) -> OperatorError:
     kind = owner.get("kind", "resource")
     owner_name = (owner.get("metadata") or {}).get("name")
+    references = (existing.get("metadata") or {}).get("ownerReferences") or []
+    controller = next((r for r in references if isinstance(r, Mapping) and r.get("controller")), None)
+    if controller is not None:
+        # another resource's export: deleting the ConfigMap would only start a fight over it
+        held = f"it is {controller.get('kind')} {controller.get('name')!r}'s export"
+        remedy = "choose another spec.exportTo.configMapName, or move that one's exportTo first"
+    else:
+        held = "it was not made by the operator"
+        remedy = "choose another spec.exportTo.configMapName or delete that ConfigMap"
     return OperatorError(
         "ConfigMapNotOwned",
-        f"ConfigMap {name!r} in namespace {namespace!r} exists and is not owned by {kind} {owner_name!r}: "
-        "it is never overwritten; choose another spec.exportTo.configMapName or delete that ConfigMap",
+        f"ConfigMap {name!r} in namespace {namespace!r} exists and is not owned by {kind} {owner_name!r} "
+        f"({held}): it is never overwritten; {remedy}",
         ErrorClass.BLOCKED,
     )
 
@@ -97,7 +108,7 @@ async def export_config_map(
                         ErrorClass.TRANSIENT,
                     ) from None
         if not is_owned_by(existing, owner_uid):
-            raise _not_owned(name, namespace, owner)
+            raise _not_owned(name, namespace, owner, existing)
         if (existing.get("data") or {}) == wanted:
             return False
         replacement = copy.deepcopy(existing)

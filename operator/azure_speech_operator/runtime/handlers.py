@@ -33,6 +33,7 @@ import kopf
 from azure_speech_operator.azure.types import ErrorClass, OperatorError
 from azure_speech_operator.kube import KubeApiError, resource_version
 from azure_speech_operator.reconcile import (
+    ADOPTED_ANNOTATION,
     FINALIZER,
     POLICY_CLASS,
     RESOURCE_STEPS,
@@ -497,7 +498,15 @@ def feed_drift(kind: AnyKind, event: Mapping[str, Any], body: kopf.Body, memo: A
         claims.forget(kind.kind, body.metadata.uid)
         return
     ref = f"{kind.kind} {body.metadata.namespace}/{body.metadata.name}"
-    claims.update(kind.kind, body.metadata.uid, ref, kind.recorded_endpoints(body.metadata.annotations))
+    annotations = body.metadata.annotations
+    claims.update(
+        kind.kind,
+        body.metadata.uid,
+        ref,
+        kind.recorded_endpoints(annotations),
+        adopted=annotations.get(ADOPTED_ANNOTATION),
+        created_at=str(body.metadata.get("creationTimestamp") or ""),
+    )
     # the answer to the last write of an object that reached Ready would otherwise be kept until its next pass
     _written_unless_caught_up(memo, body)
     track(kind, memo, body, start=get_context(memo).settings.peering is None)
