@@ -230,6 +230,28 @@ def test_adoption_and_an_adopted_endpoint_deleted_in_azure(
     kube.delete(KIND, "adopt", namespace, timeout=60)
 
 
+def test_an_endpoint_another_resource_created_is_never_adopted_nor_deleted_by_a_second_one(
+    kube: Kube, simulator: Simulator, operator: Operator, ready_secret: str
+) -> None:
+    # an outside review: a second resource naming the first one's endpoint took it over, and deleting the
+    # second deleted it under the first (which then recreated it under a new id)
+    namespace = ready_secret
+    kube.apply(manifest(simulator, "owner"), namespace)
+    obj = kube.wait_condition(KIND, "owner", namespace, "Ready", timeout=120)
+    endpoint_id = obj["status"]["endpointId"]
+    updates = operation_count(simulator, "Endpoints_Update")
+    kube.apply(manifest(simulator, "second", endpointId=endpoint_id, displayName="taken"), namespace)
+    obj = kube.wait_condition(KIND, "second", namespace, "Stalled", reason="EndpointInUse", timeout=60)
+    (stalled,) = [c for c in obj["status"]["conditions"] if c["type"] == "Stalled"]
+    assert f"belongs to SpeechEndpoint {namespace}/owner" in stalled["message"]
+    assert operation_count(simulator, "Endpoints_Update") == updates  # not renamed
+    kube.delete(KIND, "second", namespace, timeout=60)
+    assert "NotAdopted" in event_reasons(kube, namespace, "second")
+    obj = kube.wait_condition(KIND, "owner", namespace, "Ready", timeout=10)  # untouched
+    assert obj["status"]["endpointId"] == endpoint_id
+    assert [e["id"] for e in endpoints_of(simulator, obj["metadata"]["uid"])] == [endpoint_id]
+
+
 def test_skip_policy_observes_only_and_deletes_without_hanging(
     kube: Kube, simulator: Simulator, operator: Operator, ready_secret: str
 ) -> None:
