@@ -949,6 +949,28 @@ async def test_a_moment_to_wake_for_that_passes_during_the_pass_is_still_looked_
     assert reads[1] <= max(2.0, pass_seconds) + 0.5, reads
 
 
+async def test_a_start_pass_waking_hours_later_keeps_the_first_drift_check_within_the_interval() -> None:
+    # a settled object's start pass names a moment hours away (a model's next read): the first drift check
+    # stays at a random moment of the interval, or a restart's checks would all come together an interval
+    # later, none in the first minutes
+    far = T0 + timedelta(hours=5)
+
+    def plan(resource: Any, observed: Any, pass_: Any) -> Any:
+        planned = gadget_plan(resource, observed, pass_)
+        return replace(planned, wake_at=far) if isinstance(planned, Outcome) else planned
+
+    dues = []
+    for seed in range(20):
+        cluster = Cluster(("poke:a",), kind=replace(GADGET, plan=plan))
+        cluster.ctx.rng.seed(seed)
+        outcome = await cluster.run(Trigger.RESUME)
+        handlers._come_back(cluster.ctx, cluster.memo, outcome, 0)  # what the resume handler does next
+        dues.append((cluster.memo.drift_due - T0) / cluster.ctx.settings.drift_interval)
+        await cluster.ctx.drift.aclose()
+    assert all(0 <= d <= 1 for d in dues), dues
+    assert min(dues) < 0.3 and max(dues) > 0.7, dues  # spread over the interval
+
+
 async def test_the_endpoints_each_object_records_are_claimed_until_it_is_deleted() -> None:
     # what keeps another resource from adopting them (runtime/claims.py)
     cluster = Cluster(("poke:a",))

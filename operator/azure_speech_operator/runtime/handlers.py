@@ -348,7 +348,12 @@ def _wake_for(ctx: OperatorContext, memo: Any, outcome: Outcome) -> None:
     if outcome.wake_at is None or outcome.release:
         return
     due: datetime | None = getattr(memo, "drift_due", None)
-    if due is None or outcome.wake_at < due:
+    if due is None:
+        # no drift check planned yet (a start's first pass): the first is at a random moment within the
+        # interval, as drift_look would set it, or a moment hours away would stand for it in every object
+        # and all their checks would come together, none in between
+        due = memo.drift_due = ctx.now() + ctx.settings.drift_interval * ctx.rng.uniform(0.0, 1.0)
+    if outcome.wake_at < due:
         memo.drift_due = outcome.wake_at
         _bring_forward(ctx, memo, outcome.wake_at)
 
